@@ -1,0 +1,189 @@
+"""Patients as arrays: INS kind, INSi outcome, sex, birth date, département, médecin traitant,
+and the state of their Mon espace santé profile over time.
+
+One row per simulated person; no Python object per patient. Patients are laid out in
+blocks by département, and within a département in blocks by médecin traitant, so that "a
+patient of this GP" or "a patient of this département" is a draw in a contiguous range.
+The profile state is a bit field updated in place by the profile process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenarios.schema import Scenario
+
+# Bits of Patients.status
+HAS_INS = np.uint8(1)  # an INS matricule exists (NIR or NIA)
+INSI_OK = np.uint8(2)  # INSi answered 00: the identity can be qualified
+CREATED = np.uint8(4)  # profile exists (open or activated)
+OPPOSED = np.uint8(8)  # opposed creation
+CLOSED = np.uint8(16)  # closed the profile
+ACTIVATED = np.uint8(32)  # activated the profile
+IS_NIA = np.uint8(64)  # the matricule is a temporary NIA
+
+NEVER = np.iinfo(np.int32).max
+INSI_CODES = ("00", "01", "02")
+
+
+@dataclass
+class Patients:
+    """Columns of the simulated population (index = patient number)."""
+
+    dept: np.ndarray  # int16, index into the territory
+    dept_start: np.ndarray  # int64 per département: first patient of its block
+    dept_size: np.ndarray  # int64 per département
+    sex: np.ndarray  # int8: 1 male, 2 female
+    birth: np.ndarray  # datetime64[D]
+    insi: np.ndarray  # int8: 0 → '00', 1 → '01', 2 → '02'
+    gp: np.ndarray  # int32: index of the médecin traitant among GPs, -1 none
+    status: np.ndarray  # uint8 bit field (HAS_INS, INSI_OK, CREATED, …)
+    creation_day: np.ndarray  # int32: day the profile is created (or opposed); NEVER if never
+
+    @property
+    def n(self) -> int:
+        return int(self.dept.size)
+
+    def counts(self) -> dict[str, int]:
+        """Profile states, as counts of simulated persons (exclusive states)."""
+        st = self.status
+        created = (st & CREATED) != 0
+        activated = (st & ACTIVATED) != 0
+        return {
+            "open": int(np.count_nonzero(created & ~activated)),
+            "activated": int(np.count_nonzero(created & activated)),
+            "opposed": int(np.count_nonzero((st & OPPOSED) != 0)),
+            "closed": int(np.count_nonzero((st & CLOSED) != 0)),
+        }
+
+
+def _age_weights() -> np.ndarray:
+    """Weights of ages 0–104: a flat pyramid to 65, then a decline (a coarse French profile)."""
+    ages = np.arange(105)
+    w = np.ones(105)
+    w[ages >= 65] = np.exp(-(ages[ages >= 65] - 65) / 14.0)
+    return w / w.sum()
+
+
+def build_patients(
+    sc: Scenario,
+    n: int,
+    dept_weights: np.ndarray,
+    gp_dept: np.ndarray,
+    rng: np.random.Generator,
+    day0: np.datetime64,
+) -> Patients:
+    """Draw ``n`` patients spread over départements by weight, with a médecin traitant among
+    the GPs of their département (``gp_dept``: département of each GP)."""
+    pop = sc.population
+    n_dept = dept_weights.size
+    dept_size = rng.multinomial(n, dept_weights).astype(np.int64)
+    dept_start = np.concatenate([[0], np.cumsum(dept_size)[:-1]]).astype(np.int64)
+    dept = np.repeat(np.arange(n_dept, dtype=np.int16), dept_size)
+
+    sex = np.where(rng.random(n, dtype=np.float32) < 0.515, np.int8(2), np.int8(1))  # 2 = female
+    age = rng.choice(105, size=n, p=_age_weights()).astype(np.int32)
+    birth = day0 - (age * 365 + rng.integers(0, 365, size=n, dtype=np.int32)).astype("timedelta64[D]")
+
+    u = rng.random(n, dtype=np.float32)
+    has_ins = u < (pop.nir_share + pop.nia_share)
+    is_nia = (u >= pop.nir_share) & has_ins
+    v = rng.random(n, dtype=np.float32)
+    insi = np.full(n, 1, dtype=np.int8)
+    insi[v < pop.insi_found] = 0
+    insi[(v >= pop.insi_found) & (v < pop.insi_found + pop.insi_several)] = 2
+    insi[~has_ins] = 1  # no matricule: INSi finds nothing
+
+    status = np.zeros(n, dtype=np.uint8)
+    status[has_ins] |= HAS_INS
+    status[is_nia] |= IS_NIA
+    status[insi == 0] |= INSI_OK
+
+    gp = _assign_gps(dept_start, dept_size, gp_dept, pop.gp_registered_share, rng)
+    return Patients(
+        dept=dept,
+        dept_start=dept_start,
+        dept_size=dept_size,
+        sex=sex,
+        birth=birth,
+        insi=insi,
+        gp=gp,
+        status=status,
+        creation_day=np.full(n, NEVER, dtype=np.int32),
+    )
+
+
+def _assign_gps(
+    dept_start: np.ndarray,
+    dept_size: np.ndarray,
+    gp_dept: np.ndarray,
+    registered_share: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Médecin traitant of each patient: GPs of the département split its patients into
+    contiguous blocks; a département with no simulated GP borrows random GPs."""
+    n = int(dept_size.sum())
+    gp = np.full(n, -1, dtype=np.int32)
+    n_gp = gp_dept.size
+    if n_gp == 0:
+        return gp
+    order = np.argsort(gp_dept, kind="stable")
+    bounds = np.searchsorted(gp_dept[order], np.arange(dept_size.size + 1))
+    for d in range(dept_size.size):
+        a, size = int(dept_start[d]), int(dept_size[d])
+        if size == 0:
+            continue
+        gps = order[bounds[d] : bounds[d + 1]]
+        if gps.size == 0:
+            gp[a : a + size] = rng.integers(0, n_gp, size=size, dtype=np.int32)
+            continue
+        block = (np.arange(size, dtype=np.int64) * gps.size) // size
+        gp[a : a + size] = gps[block]
+    unregistered = rng.random(n, dtype=np.float32) >= registered_share
+    gp[unregistered] = -1
+    return gp
+
+
+def gp_patient_ranges(p: Patients, gp_dept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each GP, the contiguous range [start, start+size) of the patient block it was given
+    (registered or not: a GP also sees patients who never declared a médecin traitant)."""
+    n_gp = gp_dept.size
+    start = np.zeros(n_gp, dtype=np.int64)
+    size = np.zeros(n_gp, dtype=np.int64)
+    order = np.argsort(gp_dept, kind="stable")
+    bounds = np.searchsorted(gp_dept[order], np.arange(p.dept_size.size + 1))
+    for d in range(p.dept_size.size):
+        gps = order[bounds[d] : bounds[d + 1]]
+        a, n = int(p.dept_start[d]), int(p.dept_size[d])
+        if gps.size == 0:
+            continue
+        k = np.arange(gps.size + 1, dtype=np.int64)
+        edges = a + (k * n + gps.size - 1) // gps.size  # ceil(k*n/L)
+        start[gps] = edges[:-1]
+        size[gps] = edges[1:] - edges[:-1]
+    # a GP with an empty block (tiny départements) sees patients of the whole département
+    empty = size == 0
+    if empty.any():
+        d = gp_dept[empty]
+        start[empty] = p.dept_start[d]
+        size[empty] = np.maximum(p.dept_size[d], 1)
+    return start, size
+
+
+def schedule_profiles(sc: Scenario, p: Patients, rng: np.random.Generator, day_of) -> np.ndarray:
+    """Draw each person's information-letter date and return the order in which profiles are
+    created (or opposed). Legacy DMP holders are created on day 0 (migrated accounts)."""
+    pr = sc.profiles
+    n = p.n
+    legacy = rng.random(n, dtype=np.float32) < pr.legacy_dmp_share
+    first = day_of(pr.letters_start)
+    last = day_of(pr.letters_end)
+    letter = rng.integers(first, last + 1, size=n, dtype=np.int32)
+    late = rng.random(n, dtype=np.float32) < pr.late_share
+    letter[late] = rng.integers(last, day_of(pr.late_end) + 1, size=int(late.sum()), dtype=np.int32)
+    day = letter + np.int32(pr.creation_delay_days)
+    day[legacy] = 0
+    p.creation_day[:] = day
+    return np.argsort(p.creation_day, kind="stable").astype(np.int64)

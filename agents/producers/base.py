@@ -1,0 +1,215 @@
+"""Producers of one sector as arrays, and the daily draw of their documents as one batch.
+
+Each facility is a row: département, size, vendor, Ségur install day, MSSanté mailbox day,
+feeding state, intensity. Every day the sector draws, for the facilities that feed, how many
+documents they send (Poisson, thinned by intensity), then one row per document: producer,
+patient, type, whether the identity is qualified, the install state and any injected defect.
+A facility that does not feed costs nothing per document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaincinv, expit
+
+from agents.catalogue import load_catalogue
+from agents.defects import DEFECT_NAMES
+from agents.patients import NEVER, Patients
+from scenarios.schema import SectorConfig
+
+N_TYPES = len(load_catalogue())
+
+
+@dataclass
+class Batch:
+    """The documents one sector sends on one day (one row per document)."""
+
+    sector: int
+    day: int
+    facility: np.ndarray  # int32, index in the sector
+    patient: np.ndarray  # int32
+    doc_type: np.ndarray  # uint8, catalogue index
+    qualified: np.ndarray  # bool: identity qualified (QUAL) by the producer
+    installed: np.ndarray  # bool: Ségur software installed when sent
+    defect: np.ndarray | None  # uint8 defect code (0 none) or None when no defect is configured
+
+    def __len__(self) -> int:
+        return int(self.facility.size)
+
+    def take(self, sl: slice) -> Batch:
+        """The rows of ``sl`` as a batch of the same sector and day."""
+        return Batch(
+            self.sector, self.day, self.facility[sl], self.patient[sl], self.doc_type[sl],
+            self.qualified[sl], self.installed[sl], None if self.defect is None else self.defect[sl],
+        )
+
+
+def logistic_days(rng: np.random.Generator, n: int, day_of, start, mid, width: float,
+                  final_share: float) -> np.ndarray:
+    """Days at which ``n`` facilities reach a state that follows a logistic curve in time
+    (share ``final_share`` eventually), never before ``start``; NEVER for the others."""
+    u = rng.random(n)
+    out = np.full(n, NEVER, dtype=np.int32)
+    ok = u < final_share
+    v = np.clip(u[ok] / max(final_share, 1e-12), 1e-9, 1 - 1e-9)
+    days = day_of(mid) + width * np.log(v / (1 - v))
+    out[ok] = np.maximum(np.round(days), day_of(start)).astype(np.int32)
+    return out
+
+
+class Sector:
+    """One sector's facilities as arrays and its daily document production."""
+
+    name = "sector"
+    #: sector whose professionals usually receive this sector's documents by MSSanté
+    routes_to_gp = True
+
+    def __init__(self, index: int, cfg: SectorConfig, n: int, dept: np.ndarray,
+                 rng: np.random.Generator, day_of, n_days: int):
+        self.index = index
+        self.cfg = cfg
+        self.n = n
+        self.dept = dept.astype(np.int16)
+        self.rng = rng
+        self.size = rng.lognormal(-0.5 * cfg.size_sigma**2, cfg.size_sigma, n) if cfg.size_sigma else np.ones(n)
+        vendors = list(cfg.vendors) or ["(unknown)"]
+        shares = np.array(list(cfg.vendors.values()) or [1.0])
+        self.vendor_names = vendors
+        self.vendor = rng.choice(len(vendors), size=n, p=shares / shares.sum()).astype(np.int8)
+        ins = cfg.install
+        self.install_day = logistic_days(rng, n, day_of, ins.start, ins.mid, ins.width_days, ins.final_share)
+        self.legacy_feeder = rng.random(n) < cfg.legacy_feeding_share
+        self.feeding = self.legacy_feeder.copy()
+        self.feeding_since = np.where(self.feeding, 0, NEVER).astype(np.int32)
+        m = cfg.mssante
+        has_box = rng.random(n) < m.mailbox_initial_share
+        gets_box = rng.random(n) < m.mailbox_after_install
+        self.mailbox_day = np.where(has_box, 0, np.where(gets_box, self.install_day, NEVER)).astype(np.int32)
+        self.intensity_u = rng.random(n)
+        self._intensity_cache: dict[float, np.ndarray] = {}
+        self.launch_day = 0
+        # document mix
+        w = np.zeros(N_TYPES)
+        cat = {t.code: t.index for t in load_catalogue()}
+        for code, per_episode in cfg.documents.items():
+            w[cat[code]] = per_episode
+        self.type_weights = w
+        self.docs_per_episode = float(w.sum())
+        self.type_probs = w / w.sum() if w.sum() > 0 else np.full(N_TYPES, 1.0 / N_TYPES)
+        self.type_cum = np.cumsum(self.type_probs)
+        # defects: per vendor, cumulative rates over defect codes
+        self.defect_cum = self._defect_table(cfg)
+        self._cache_key: tuple | None = None
+        self._feeders = np.empty(0, dtype=np.int64)
+        self._lam = np.empty(0)
+        self.qual = cfg.qualification
+        self.qual_mid = day_of(cfg.qualification.mid)
+
+    # -- set-up helpers ---------------------------------------------------------------
+    def _defect_table(self, cfg: SectorConfig) -> np.ndarray | None:
+        if not cfg.defects:
+            return None
+        nv = len(self.vendor_names)
+        table = np.zeros((nv, len(DEFECT_NAMES)))
+        for vendor, kinds in cfg.defects.items():
+            rows = range(nv) if vendor == "*" else [self.vendor_names.index(vendor)]
+            for kind, rate in kinds.items():
+                for r in rows:
+                    table[r, DEFECT_NAMES.index(kind)] += rate
+        if not table.any():
+            return None
+        return np.cumsum(table, axis=1)
+
+    def intensity(self, mean: float) -> np.ndarray:
+        """Share of eligible documents each facility sends: Beta(mean, concentration) quantiles
+        of a fixed uniform per facility, so a change of mean keeps each facility's rank."""
+        if mean not in self._intensity_cache:
+            c = self.cfg.intensity_concentration
+            m = min(max(mean, 1e-9), 1 - 1e-9)
+            self._intensity_cache[mean] = betaincinv(m * c, (1 - m) * c, self.intensity_u)
+        return self._intensity_cache[mean]
+
+    # -- daily dynamics ---------------------------------------------------------------
+    def launched(self, day: int) -> bool:
+        return day >= self.launch_day
+
+    def installed_mask(self, day: int) -> np.ndarray:
+        return self.install_day <= day
+
+    def uptake(self, day: int, p: float, q: float) -> int:
+        """Bass-type adoption: an equipped facility that does not feed yet starts feeding with
+        daily probability p + q·F, F = share of equipped facilities already feeding."""
+        if not self.launched(day):
+            return 0
+        equipped = self.install_day <= day
+        n_eq = int(equipped.sum())
+        if n_eq == 0:
+            return 0
+        cand = np.flatnonzero(equipped & ~self.feeding)
+        if cand.size == 0:
+            return 0
+        f = np.count_nonzero(self.feeding & equipped) / n_eq
+        h = min(p + q * f, 1.0)
+        new = cand[self.rng.random(cand.size) < h]
+        if new.size:
+            self.feeding[new] = True
+            self.feeding_since[new] = day
+        return int(new.size)
+
+    def qualified_share(self, day: int, factor: float, end_share: float) -> float:
+        """Share of this sector's documents sent with a qualified identity on ``day``."""
+        q = self.qual
+        s = q.start_share + (end_share - q.start_share) * expit((day - self.qual_mid) / q.width_days)
+        return float(min(max(s * factor, 0.0), 1.0))
+
+    def feeders_and_rates(self, episodes_per_day: float, intensity_mean: float) -> tuple[np.ndarray, np.ndarray]:
+        """Feeding facilities and their expected documents on a full working day (cached)."""
+        key = (int(self.feeding.sum()), episodes_per_day, intensity_mean)
+        if key != self._cache_key:
+            feeders = np.flatnonzero(self.feeding)
+            inten = self.intensity(intensity_mean)[feeders]
+            self._lam = episodes_per_day * self.docs_per_episode * self.size[feeders] * inten
+            self._feeders = feeders
+            self._cache_key = key
+        return self._feeders, self._lam
+
+    def eligible_per_day(self, episodes_per_day: float) -> float:
+        """Expected documents of all the sector's facilities on a full working day (sent or not)."""
+        return episodes_per_day * self.docs_per_episode * float(self.size.sum())
+
+    def choose_patients(self, facility: np.ndarray, u: np.ndarray, patients: Patients) -> np.ndarray:
+        """The patient of each document: by default anyone of the facility's département."""
+        d = self.dept[facility]
+        start = patients.dept_start[d]
+        size = np.maximum(patients.dept_size[d], 1)
+        return (start + (u * size).astype(np.int64)).astype(np.int32)
+
+    def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float,
+                qualified_share: float, patients: Patients) -> Batch | None:
+        """Draw today's documents of every feeding facility as one batch (None if none)."""
+        if rhythm <= 0 or not self.launched(day):
+            return None
+        feeders, lam = self.feeders_and_rates(episodes_per_day, intensity_mean)
+        if feeders.size == 0:
+            return None
+        rng = self.rng
+        counts = rng.poisson(lam * rhythm)
+        total = int(counts.sum())
+        if total == 0:
+            return None
+        fac = np.repeat(feeders.astype(np.int32), counts)
+        doc_type = np.searchsorted(self.type_cum, rng.random(total), side="right").astype(np.uint8)
+        np.minimum(doc_type, N_TYPES - 1, out=doc_type)
+        patient = self.choose_patients(fac, rng.random(total), patients)
+        qualified = rng.random(total, dtype=np.float32) < qualified_share
+        installed = self.install_day[fac] <= day
+        defect = None
+        if self.defect_cum is not None:
+            cum = self.defect_cum[self.vendor[fac]]
+            r = rng.random(total)[:, None]
+            code = (r >= cum).sum(axis=1)  # 0..K; K = no defect
+            k = cum.shape[1]
+            defect = np.where(code < k, code + 1, 0).astype(np.uint8)
+        return Batch(self.index, day, fac, patient, doc_type, qualified, installed, defect)

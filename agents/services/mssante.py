@@ -1,0 +1,83 @@
+"""MSSanté, the secure messaging network: professional-to-professional messages (to the
+prescriber or the médecin traitant, when both ends have a mailbox) and messages to the
+patient's Mon espace santé mailbox (``<INS>@patient.mssante.fr``).
+
+Messages are counted by type rather than drawn one by one: their outcome depends on the
+network (latency, bounces, outages), not on the individual patient, so aggregated counts
+give the same tables at a fraction of the cost. Messages wait while the network is down and
+bounce once they have waited longer than the scenario allows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator import outcomes as oc
+from simulator.tally import Tally
+
+LATENCY_DAYS = (1, 2, 3)  # delays of messages not delivered the day they are sent
+
+
+class MssanteService:
+    """Delivery of aggregated messages with latency, bounces and outages.
+
+    Pending messages are kept as count arrays [sector, channel, type] keyed by
+    (production day, due day): a handful of entries a day, whatever the volume.
+    """
+
+    def __init__(self, tally: Tally, month_of_day: np.ndarray, rng: np.random.Generator,
+                 same_day: float, n_sectors: int, n_channels: int, n_types: int):
+        self.tally = tally
+        self.month_of_day = month_of_day
+        self.rng = rng
+        self.same_day = same_day
+        self.shape = (n_sectors, n_channels, n_types)
+        self.up = True
+        self.outage_max_wait: int | None = None
+        self.pending: dict[tuple[int, int], np.ndarray] = {}
+        self._joint: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # latency × type probabilities per weight vector
+
+    def _slot(self, day: int, due: int) -> np.ndarray:
+        slot = self.pending.get((day, due))
+        if slot is None:
+            slot = self.pending[(day, due)] = np.zeros(self.shape, dtype=np.int64)
+        return slot
+
+    def send(self, day: int, sector: int, channel: int, n: int, type_weights: np.ndarray) -> None:
+        """Post ``n`` messages of a sector on a channel: one multinomial draw gives their
+        split by delivery latency × document type at once."""
+        key = id(type_weights)
+        joint_p = self._joint.get(key)
+        if joint_p is None:
+            k = len(LATENCY_DAYS)
+            p_lat = np.r_[self.same_day, np.full(k, (1.0 - self.same_day) / k)]
+            joint_p = self._joint[key] = (np.outer(p_lat, type_weights).ravel(), type_weights)
+        joint = self.rng.multinomial(n, joint_p[0]).reshape(len(LATENCY_DAYS) + 1, -1)
+        for j, delay in enumerate((0, *LATENCY_DAYS)):
+            if j == 0 or joint[j].any():
+                self._slot(day, day + delay)[sector, channel] += joint[j]
+
+    def _count(self, day: int, arr: np.ndarray, outcome: int) -> None:
+        month = int(self.month_of_day[day])
+        self.tally.counts[month, :, :, :, outcome] += arr.transpose(0, 2, 1)
+
+    def process(self, day: int, bounce_rate: float, max_wait: int | None) -> None:
+        """Deliver what is due if the network is up; bounce what waited too long if it is down."""
+        wait = self.outage_max_wait if (not self.up and self.outage_max_wait is not None) else max_wait
+        for key in sorted(self.pending):
+            prod, due = key
+            arr = self.pending[key]
+            if self.up and due <= day:
+                bounced = self.rng.binomial(arr, bounce_rate)
+                self._count(prod, arr - bounced, oc.DELIVERED)
+                self._count(prod, bounced, oc.BOUNCED)
+                del self.pending[key]
+            elif not self.up and wait is not None and day - prod >= wait:
+                self._count(prod, arr, oc.BOUNCED_OUTAGE)
+                del self.pending[key]
+
+    def finish(self) -> None:
+        """End of run: messages not yet delivered are in transit."""
+        for (prod, _due), arr in self.pending.items():
+            self._count(prod, arr, oc.IN_TRANSIT)
+        self.pending.clear()

@@ -1,0 +1,238 @@
+"""Load a scenario: read TOML, resolve `extends`, validate, and explain any error in one line.
+
+Every problem becomes a ScenarioError naming the file, the key and what is allowed, so the
+CLI can print it with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.catalogue import type_codes
+from scenarios import SCENARIO_DIR
+from scenarios.schema import ALL_SECTORS, Scenario
+from simulator.errors import ScenarioError
+
+MAX_EXTENDS_DEPTH = 8
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: scenario file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a folder, not a scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (scenarios are UTF-8 TOML)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` over ``base``: tables merge key by key, `interventions` are appended."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if key == "interventions":
+            out[key] = list(out.get(key, [])) + list(value)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def resolve_path(name: str | Path) -> Path:
+    """A scenario path as given, or a bare name looked up in the shipped scenarios folder."""
+    p = Path(name)
+    if p.exists() or p.suffix:
+        return p
+    shipped = SCENARIO_DIR / f"{p.name}.toml"
+    return shipped if shipped.exists() else p
+
+
+def load_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
+    """The scenario's data with every `extends` applied (not yet validated)."""
+    path = resolve_path(path)
+    if _depth > MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"{path}: extends: chain longer than {MAX_EXTENDS_DEPTH} files (a loop?)")
+    data = _read_toml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends: must be a file name (string)")
+    parent_path = (path.parent / parent).resolve()
+    if not parent_path.exists():
+        raise ScenarioError(f"{path}: extends: '{parent}' not found next to this file")
+    base = load_raw(parent_path, _depth + 1)
+    base.pop("extends", None)
+    merged = deep_merge(base, data)
+    merged["extends"] = parent
+    return merged
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _explain(err: dict[str, Any]) -> str:
+    typ = err["type"]
+    ctx = err.get("ctx", {})
+    got = err.get("input")
+    if typ == "extra_forbidden":
+        return "unknown key"
+    if typ == "missing":
+        return "is required"
+    if typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bounds = {
+            "greater_than_equal": f"at least {ctx.get('ge')}",
+            "less_than_equal": f"at most {ctx.get('le')}",
+            "greater_than": f"greater than {ctx.get('gt')}",
+            "less_than": f"less than {ctx.get('lt')}",
+        }[typ]
+        return f"must be {bounds} (got {got!r})"
+    if typ == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {got!r})"
+    if typ.startswith("date"):
+        return f"must be a date YYYY-MM-DD (got {got!r})"
+    if typ == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return f"{err['msg'].lower()} (got {got!r})"
+
+
+def validate(data: dict[str, Any], path: Path) -> Scenario:
+    """Validate merged scenario data; any error becomes one ScenarioError line."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        where = _loc(loc)
+        msg = _explain(err)
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_for(loc)
+            if allowed:
+                msg += f"; allowed keys here: {', '.join(allowed)}"
+        more = len(exc.errors()) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise ScenarioError(f"{path}: {where}: {msg}{tail}") from None
+    _check_semantics(scenario, path)
+    return scenario
+
+
+def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
+    from scenarios import schema as s
+
+    if not loc:
+        return []
+    parent = loc[:-1]
+    if parent == ():
+        return sorted(s.Scenario.model_fields)
+    head = parent[0]
+    table = {
+        "run": s.RunConfig,
+        "population": s.PopulationConfig,
+        "profiles": s.ProfilesConfig,
+        "dmp": s.DmpConfig,
+        "mssante": s.MssanteConfig,
+    }
+    if head in table and len(parent) == 1:
+        return sorted(table[head].model_fields)
+    if head == "sectors" and len(parent) == 2:
+        return sorted(s.SectorConfig.model_fields)
+    if head == "sectors" and len(parent) == 3:
+        sub = {"install": s.InstallConfig, "qualification": s.QualificationConfig, "mssante": s.MssanteUse}
+        return sorted(sub[parent[2]].model_fields) if parent[2] in sub else []
+    if head == "targets" and len(parent) == 2:
+        return sorted(s.TargetConfig.model_fields)
+    if head == "interventions" and len(parent) == 2:
+        return sorted(s.Intervention.model_fields)
+    return []
+
+
+def _in_run(d: dt.date, sc: Scenario) -> bool:
+    return sc.run.start <= d <= sc.run.end
+
+
+def _check_semantics(sc: Scenario, path: Path) -> None:
+    from simulator.interventions import check_parameter_path
+
+    known_types = set(type_codes())
+    for name, sector in sc.sectors.items():
+        if name not in ALL_SECTORS:
+            raise ScenarioError(
+                f"{path}: sectors.{name}: unknown sector; allowed: {', '.join(ALL_SECTORS)}"
+            )
+        for code in sector.documents:
+            if code not in known_types:
+                raise ScenarioError(
+                    f"{path}: sectors.{name}.documents.{code}: not a catalogued document type "
+                    f"(see scenarios/data/document_types.csv)"
+                )
+        if sector.vendors and abs(sum(sector.vendors.values()) - 1.0) > 1e-6:
+            raise ScenarioError(f"{path}: sectors.{name}.vendors: shares must add up to 1")
+        from agents.defects import DEFECTS
+
+        for vendor, kinds in sector.defects.items():
+            if vendor != "*" and vendor not in sector.vendors:
+                raise ScenarioError(
+                    f"{path}: sectors.{name}.defects.{vendor}: unknown vendor; allowed: "
+                    f"'*', {', '.join(sector.vendors)}"
+                )
+            for kind in kinds:
+                if kind not in DEFECTS:
+                    raise ScenarioError(
+                        f"{path}: sectors.{name}.defects.{vendor}.{kind}: unknown defect; "
+                        f"allowed: {', '.join(DEFECTS)}"
+                    )
+            if sum(kinds.values()) > 1:
+                raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1")
+    for key, target in sc.targets.items():
+        for s in target.sectors:
+            if s not in ALL_SECTORS:
+                raise ScenarioError(
+                    f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: {', '.join(ALL_SECTORS)}"
+                )
+    for i, iv in enumerate(sc.interventions):
+        where = f"{path}: interventions[{i}]"
+        if not _in_run(iv.date, sc):
+            raise ScenarioError(
+                f"{where}.date: {iv.date} is outside the run ({sc.run.start} to {sc.run.end})"
+            )
+        if iv.kind == "launch" and iv.sector not in sc.sectors:
+            raise ScenarioError(
+                f"{where}.sector: '{iv.sector}' is not a sector of this scenario; allowed: {', '.join(sc.sectors)}"
+            )
+        if iv.kind in ("parameter", "campaign"):
+            problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
+            if problem:
+                raise ScenarioError(f"{where}.path: {problem}")
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, merge and validate a scenario file; ``overrides`` are dotted keys set after merging."""
+    path = resolve_path(path)
+    data = load_raw(path)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    return validate(data, path)
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested dicts, creating tables as needed."""
+    parts = dotted.split(".")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value

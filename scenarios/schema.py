@@ -1,0 +1,195 @@
+"""The scenario schema (pydantic): every parameter with its unit, range and meaning.
+
+Units are carried in each field's metadata (``unit``) so that the manifest and the docs can
+print them; sources are written beside each value in the TOML files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SECTORS_WAVE1 = ("hospital", "gp", "biology", "radiology", "pharmacy")
+SECTORS_WAVE2 = ("nurse", "midwife", "dentist", "physio", "medico_social")
+ALL_SECTORS = SECTORS_WAVE1 + SECTORS_WAVE2
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegFloat = Annotated[float, Field(ge=0.0)]
+
+
+def unit(u: str, description: str, **kw) -> object:
+    """A pydantic Field carrying its unit in the schema metadata."""
+    return Field(description=description, json_schema_extra={"unit": u}, **kw)
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RunConfig(Strict):
+    start: dt.date = unit("date", "first simulated day")
+    end: dt.date = unit("date", "last simulated day")
+    scale: float = unit("ratio", "simulated agents per real agent (1.0 = all of France)", gt=0, le=1)
+    seed: int = unit("integer", "seed of the run's random streams", ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RunConfig:
+        if self.end <= self.start:
+            raise ValueError("run.end must be after run.start")
+        return self
+
+
+class PopulationConfig(Strict):
+    size: int = unit("persons", "population of France", gt=0)
+    nir_share: Probability = unit("share", "persons whose INS matricule is their own NIR")
+    nia_share: Probability = unit("share", "persons with a temporary NIA (born abroad, awaiting registration)")
+    gp_registered_share: Probability = unit("share", "persons with a declared médecin traitant")
+    insi_found: Probability = unit("share", "INSi answer 00 (one identity found): the identity can be qualified")
+    insi_several: Probability = unit("share", "INSi answer 02 (several identities found)")
+
+    @model_validator(mode="after")
+    def _sums(self) -> PopulationConfig:
+        if self.nir_share + self.nia_share > 1:
+            raise ValueError("population.nir_share + population.nia_share must be at most 1")
+        if self.insi_found + self.insi_several > 1:
+            raise ValueError("population.insi_found + population.insi_several must be at most 1")
+        return self
+
+
+class ProfilesConfig(Strict):
+    legacy_dmp_share: Probability = unit("share", "persons who had a DMP before Mon espace santé (migrated)")
+    letters_start: dt.date = unit("date", "first information letters of the opt-out creation")
+    letters_end: dt.date = unit("date", "last information letters of the main wave")
+    late_share: Probability = unit("share", "persons informed later (newly covered, unreachable at first), letters spread until late_end")
+    late_end: dt.date = unit("date", "last late information letters")
+    creation_delay_days: int = unit("days", "delay between the letter and the automatic creation", ge=0)
+    opposition_rate: Probability = unit("share", "informed persons who oppose creation")
+    activated_share_at_launch: Probability = unit("share", "profiles activated in the first weeks (legacy DMP users, early adopters)")
+    activation_rate: Probability = unit("1/month", "monthly share of open, not yet activated profiles that get activated")
+    closure_rate: Probability = unit("1/month", "monthly share of profiles that get closed")
+
+
+class DmpConfig(Strict):
+    capacity_per_day: PositiveFloat = unit("documents/day", "national submissions the DMP can process in a day")
+    max_wait_days: int | None = unit("days", "how long a submission waits in the outbox while the DMP is down or saturated before it is dropped (none = never dropped)", default=None, ge=0)
+
+
+class MssanteConfig(Strict):
+    same_day_delivery: Probability = unit("share", "messages delivered the day they are sent (the rest take 1–3 days)")
+    bounce_rate: Probability = unit("share", "messages bounced (unknown or closed mailbox)")
+    max_wait_days: int | None = unit("days", "how long messages wait while MSSanté is down before bouncing (none = never)", default=None, ge=0)
+
+
+class InstallConfig(Strict):
+    """Deployment campaign: the installed share follows a logistic curve from ``start``."""
+
+    start: dt.date = unit("date", "first installations of the Ségur update")
+    mid: dt.date = unit("date", "date at which half of the eventual installations are done")
+    width_days: PositiveFloat = unit("days", "logistic scale of the campaign (≈ a quarter of the 12%–88% span)")
+    final_share: Probability = unit("share", "share of facilities that eventually install the update")
+
+
+class QualificationConfig(Strict):
+    """Share of a sector's documents carrying a qualified identity (QUAL), a logistic ramp."""
+
+    start_share: Probability = unit("share", "qualified share at the start of the run")
+    end_share: Probability = unit("share", "qualified share the sector tends to")
+    mid: dt.date = unit("date", "midpoint of the ramp")
+    width_days: PositiveFloat = unit("days", "logistic scale of the ramp")
+
+
+class MssanteUse(Strict):
+    mailbox_initial_share: Probability = unit("share", "facilities with an MSSanté mailbox at the start of the run")
+    mailbox_after_install: Probability = unit("share", "facilities without one that get a mailbox with the Ségur update")
+    to_professional_legacy: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, before the update")
+    to_professional: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, once updated")
+    to_patient: Probability = unit("share", "documents also sent to the patient's Mon espace santé mailbox, once updated")
+    recipient: Literal["gp", "hospital", "pharmacy", "none"] = unit("sector", "sector of the usual recipient (gp = the patient's médecin traitant)")
+
+
+class SectorConfig(Strict):
+    """One producer sector: counts, activity, documents, adoption levers."""
+
+    label: str = unit("text", "name of the sector in tables and figures")
+    wave: Literal[1, 2] = unit("wave", "Ségur wave the sector belongs to")
+    facilities: int = unit("facilities", "producers in France (establishments, practices, labs…)", gt=0)
+    size_sigma: NonNegFloat = unit("log-sd", "heterogeneity of facility size (lognormal σ of activity)")
+    episodes_per_day: PositiveFloat = unit("episodes/facility/day", "episodes of care on a full working day, average facility")
+    weekly: list[NonNegFloat] = unit("factor", "activity factor Monday…Sunday", min_length=7, max_length=7)
+    seasonal: list[NonNegFloat] = unit("factor", "activity factor January…December (the August dip)", min_length=12, max_length=12)
+    holiday: NonNegFloat = unit("factor", "activity factor on public holidays (at most)")
+    documents: dict[str, NonNegFloat] = unit("documents/episode", "documents of each LOINC type per episode")
+    install: InstallConfig
+    legacy_feeding_share: Probability = unit("share", "facilities feeding the DMP with pre-Ségur software at the start")
+    uptake_p: Probability = unit("1/day", "Bass innovation hazard: daily chance an equipped facility starts feeding")
+    uptake_q: Probability = unit("1/day", "Bass imitation hazard, multiplied by the share already feeding")
+    intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends")
+    intensity_concentration: PositiveFloat = unit("a+b", "Beta concentration of intensity across facilities (low = heterogeneous)")
+    qualification: QualificationConfig
+    mssante: MssanteUse
+    vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
+    defects: dict[str, dict[str, Probability]] = unit("share", "per vendor ('*' = all), per defect kind, share of documents carrying that defect", default_factory=dict)
+
+
+class TargetConfig(Strict):
+    value: PositiveFloat = unit("documents/year", "annual documents the programme aims at")
+    sectors: list[str] = unit("sector", "sectors whose documents count towards it")
+    key_document: str = unit("text", "the document the programme names for this target", default="")
+    assumption: bool = unit("flag", "true when the figure is a modelling assumption, not a published target", default=False)
+    source: str = unit("text", "where the figure comes from", default="")
+
+
+InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch"]
+RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
+
+
+class Intervention(Strict):
+    """A dated change: a rule, an outage, a parameter change, a campaign, a sector launch."""
+
+    date: dt.date = unit("date", "when it takes effect")
+    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch")
+    label: str = unit("text", "what it stands for", default="")
+    rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
+    service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
+    days: PositiveFloat | None = unit("days", "duration of an outage or campaign", default=None)
+    max_wait_days: int | None = unit("days", "outage only: outbox wait before drop during this outage", default=None, ge=0)
+    path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
+    value: float | None = unit("as the parameter", "new value (kind = parameter)", default=None)
+    factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None)
+    sector: str | None = unit("sector", "sector launched (kind = launch)", default=None)
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Intervention:
+        need = {
+            "rule": ["rule"],
+            "outage": ["service", "days"],
+            "parameter": ["path", "value"],
+            "campaign": ["path", "factor", "days"],
+            "launch": ["sector"],
+        }[self.kind]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"an intervention of kind '{self.kind}' needs {', '.join(missing)}")
+        return self
+
+
+class Scenario(Strict):
+    """A whole scenario, as resolved after `extends` and validated."""
+
+    name: str = unit("text", "short name of the scenario")
+    description: str = unit("text", "the question the scenario answers", default="")
+    extends: str | None = unit("path", "scenario this one overlays (relative to this file)", default=None)
+    run: RunConfig
+    population: PopulationConfig
+    profiles: ProfilesConfig
+    dmp: DmpConfig
+    mssante: MssanteConfig
+    sectors: dict[str, SectorConfig]
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+    interventions: list[Intervention] = Field(default_factory=list)
+    payload_sample: int = unit("documents", "documents rendered as FHIR and validated per run (stratified)", default=200, ge=0)

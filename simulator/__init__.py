@@ -1,0 +1,24 @@
+"""The engine: clock and calendar, random streams, world assembly, run loop, results, CLI.
+
+>>> import simulator
+>>> res = simulator.run("scenarios/baseline.toml", seed=7, scale=0.01)   # doctest: +SKIP
+>>> res.to_df("documents").head()                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "run", "Simulation"]
+
+
+def __getattr__(name: str):  # lazy: `import simulator` stays cheap for the CLI
+    if name == "run":
+        from simulator.engine import run
+
+        return run
+    if name == "Simulation":
+        from simulator.engine import Simulation
+
+        return Simulation
+    raise AttributeError(name)

@@ -1,0 +1,62 @@
+"""The `segur` command line: one parser, one sub-command module each, clear errors.
+
+Every user error (a SegurError) is printed as one line on stderr with exit code 2 (or the
+error's own code); no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from simulator.errors import SegurError
+
+# Sub-command modules, in the order `segur --help` lists them.
+COMMAND_MODULES = [
+    "simulator.commands.run",
+    # "simulator.commands.validate",  # TEMP until the interop tier lands
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 2 with one line (argparse's default is the same code)."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.print_usage(sys.stderr)
+        self.exit(2, f"segur: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every sub-command registered."""
+    from simulator import __version__
+
+    parser = _Parser(
+        prog="segur",
+        description="segur-testbed: a simulation of the Ségur du numérique en santé ecosystem.",
+    )
+    parser.add_argument("--version", action="version", version=f"segur-testbed {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `segur` console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.func(args)
+    except SegurError as exc:
+        print(f"segur: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("segur: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""`segur run SCENARIO`: simulate, print the summary, write the results folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from simulator.errors import UsageError
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by run-like commands (run, compare, sweep…)."""
+    p.add_argument("--scale", type=float, default=None, help="simulated share of France (0 < scale ≤ 1; default: the scenario's)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Reject option values outside what is allowed, with one clear line."""
+    if args.scale is not None and not (0 < args.scale <= 1):
+        raise UsageError(f"--scale: must be greater than 0 and at most 1 (got {args.scale})")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed: must be a non-negative integer (got {args.seed})")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a scenario and write its results folder",
+                       description="Simulate a scenario from its start to its end date; print a summary and write a results folder.")
+    p.add_argument("scenario", help="scenario file (TOML), or the name of a shipped scenario (e.g. baseline)")
+    add_run_options(p)
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from scenarios.loader import load_scenario
+    from simulator.engine import Simulation
+    from simulator.progress import progress_bar
+    from simulator.summary import format_summary
+
+    check_run_options(args)
+    sc = load_scenario(args.scenario)
+    out = args.out or Path("results") / sc.name
+    with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
+        res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar).run()
+    res.save(out)
+    if not args.quiet:
+        print(format_summary(res))
+        print(f"Results written to {out}/")
+    return 0

@@ -1,0 +1,262 @@
+"""The run loop: a SimPy environment (1 unit = 1 day) carrying the sector, service,
+profile, intervention and snapshot processes of one simulation.
+
+Same-day order is fixed by offsets within the day: interventions (0.0), profiles (0.1),
+producers (0.2), DMP (0.5), MSSanté (0.6), month-end snapshot (0.9).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from agents.catalogue import load_catalogue
+from agents.patients import HAS_INS, NEVER
+from agents.services.dmp import DmpService
+from agents.services.mssante import MssanteService
+from scenarios.loader import load_scenario
+from scenarios.schema import Scenario
+from simulator.interventions import Params
+from simulator.outcomes import CHANNELS
+from simulator.streams import Streams
+from simulator.tally import Tally
+from simulator.world import World, build_world
+
+OFFSET = {"interventions": 0.0, "profiles": 0.1, "producers": 0.2, "dmp": 0.5, "mssante": 0.6, "snapshot": 0.9}
+
+
+class Simulation:
+    """One run of one scenario with one seed: ``Simulation(sc).run()`` returns Results."""
+
+    def __init__(self, scenario: Scenario | str | Path, seed: int | None = None,
+                 scale: float | None = None, progress: Callable[[int, int], None] | None = None):
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        updates: dict[str, Any] = {}
+        if seed is not None:
+            updates["seed"] = int(seed)
+        if scale is not None:
+            updates["scale"] = float(scale)
+        if updates:
+            run_cfg = sc.run.model_validate({**sc.run.model_dump(), **updates})
+            sc = sc.model_copy(update={"run": run_cfg})
+        self.scenario = sc
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    # -- set-up ---------------------------------------------------------------------
+    def _setup(self) -> None:
+        t0 = time.perf_counter()
+        sc = self.scenario
+        self.streams = Streams(sc.run.seed)
+        self.world: World = build_world(sc, self.streams)
+        w = self.world
+        cal = w.calendar
+        self.n_days = cal.n_days
+        self.month_of_day = cal.month_of_day
+        self.n_months = cal.n_months
+        self.params = Params(sc)
+        self.tally = Tally(self.n_months, len(w.sectors), len(load_catalogue()))
+        gp_index = w.sector_names.index("gp") if "gp" in w.sector_names else None
+        n_gp = w.sectors[gp_index].n if gp_index is not None else 0
+        self.dmp = DmpService(w.patients, self.tally, self.month_of_day, gp_index, n_gp, self.n_months)
+        self.mss = MssanteService(self.tally, self.month_of_day, self.streams["service:mssante"],
+                                  sc.mssante.same_day_delivery, len(w.sectors), len(CHANNELS), len(load_catalogue()))
+        self.rhythm = [cal.rhythm(s.cfg.weekly, s.cfg.seasonal, s.cfg.holiday) for s in w.sectors]
+        self.produced = np.zeros((self.n_months, len(w.sectors), len(CHANNELS)), dtype=np.int64)
+        self.eligible = np.zeros((self.n_months, len(w.sectors)))
+        self.adoption_rows: list[dict[str, Any]] = []
+        self.profile_rows: list[dict[str, Any]] = []
+        self.has_ins_share = float(np.count_nonzero(w.patients.status & HAS_INS)) / max(w.patients.n, 1)
+        for s in w.sectors:
+            if s.cfg.wave == 2:
+                s.launch_day = NEVER
+        self.env = simpy.Environment()
+        self.timings["setup_s"] = time.perf_counter() - t0
+
+    # -- processes ------------------------------------------------------------------
+    def _daily(self, offset: float, step: Callable[[int], None]):
+        env = self.env
+        yield env.timeout(offset)
+        for day in range(self.n_days):
+            step(day)
+            yield env.timeout(1)
+
+    def _profiles_step(self, day: int) -> None:
+        prof = self.world.profiles
+        prof.create_due(day)
+        g = self.params.glob
+        prof.daily_events(g["profiles.activation_rate"], g["profiles.closure_rate"])
+
+    def _sector_step(self, k: int) -> Callable[[int], None]:
+        sector = self.world.sectors[k]
+        rhythm = self.rhythm[k]
+        ps = self.params.sector[sector.name]
+        patients = self.world.patients
+        qfactor = self.params.glob
+        month_of_day = self.month_of_day
+
+        def step(day: int) -> None:
+            if not sector.launched(day):
+                return
+            month = int(month_of_day[day])
+            self.eligible[month, k] += sector.eligible_per_day(ps["episodes_per_day"]) * rhythm[day]
+            sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
+            share = sector.qualified_share(day, qfactor["identity.qualification_factor"], ps["qualification.end_share"])
+            batch = sector.produce(day, float(rhythm[day]), ps["episodes_per_day"], ps["intensity_mean"], share, patients)
+            if batch is not None:
+                self.produced[month, k, 0] += len(batch)
+                self.dmp.submit(batch)
+            self._mssante_send(day, month, k, float(rhythm[day]))
+
+        return step
+
+    def _recipient_reach(self, sector_name: str, day: int) -> float:
+        """Chance that the usual recipient of a sector's message has a mailbox."""
+        recipient = self.world.sector(sector_name).cfg.mssante.recipient
+        if recipient == "none" or recipient not in self.world.sector_names:
+            return 0.0
+        target = self.world.sector(recipient)
+        share = float(np.count_nonzero(target.mailbox_day <= day)) / target.n
+        if recipient == "gp":
+            share *= self.scenario.population.gp_registered_share
+        return share
+
+    def _mssante_send(self, day: int, month: int, k: int, rhythm: float) -> None:
+        if rhythm <= 0:
+            return
+        sector = self.world.sectors[k]
+        ps = self.params.sector[sector.name]
+        cache = self._mss_cache.get(k)
+        key = (month, self.params.version)
+        if cache is None or cache[0] != key:
+            m = sector.cfg.mssante
+            box = sector.mailbox_day <= day
+            inst = sector.install_day <= day
+            per_fac = ps["episodes_per_day"] * sector.docs_per_episode * sector.size
+            share = np.where(inst, ps["mssante.to_professional"], m.to_professional_legacy)
+            lam_pro = float((per_fac * share)[box].sum()) * self._recipient_reach(sector.name, day)
+            lam_pat = float(per_fac[box & inst].sum()) * ps["mssante.to_patient"]
+            cache = (key, lam_pro, lam_pat)
+            self._mss_cache[k] = cache
+        _, lam_pro, lam_pat = cache
+        prof = self.world.profiles
+        reach_patient = prof.n_created / max(self.world.patients.n, 1) * self.has_ins_share
+        rng = sector.rng
+        weights = sector.type_probs
+        for channel, lam in ((1, lam_pro), (2, lam_pat * reach_patient)):
+            if lam <= 0:
+                continue
+            n = rng.poisson(lam * rhythm)
+            if n:
+                self.produced[month, k, channel] += n
+                self.mss.send(day, k, channel, int(n), weights)
+
+    def _dmp_step(self, day: int) -> None:
+        g = self.params.glob
+        cap = g["dmp.capacity_per_day"] * self.scenario.run.scale
+        self.dmp.process(day, cap, g["dmp.max_wait_days"])
+
+    def _mss_step(self, day: int) -> None:
+        g = self.params.glob
+        self.mss.process(day, g["mssante.bounce_rate"], self.scenario.mssante.max_wait_days)
+
+    def _snapshot(self):
+        env = self.env
+        cal = self.world.calendar
+        months = cal.months
+        last_days = cal.last_day_of_months()
+        scale = self.scenario.run.scale
+        for m, day in enumerate(last_days):
+            yield env.timeout(day + OFFSET["snapshot"] - env.now)
+            for s in self.world.sectors:
+                installed = s.install_day <= day if s.launched(day) else np.zeros(s.n, bool)
+                self.adoption_rows.append({
+                    "month": months[m],
+                    "sector": s.name,
+                    "facilities": s.n / scale,
+                    "installed": np.count_nonzero(installed) / scale,
+                    "feeding": np.count_nonzero(s.feeding) / scale,
+                    "legacy_feeding": np.count_nonzero(s.feeding & ~installed) / scale,
+                    "mailbox": np.count_nonzero(s.mailbox_day <= day) / scale,
+                    "eligible_documents": self.eligible[m, s.index] / scale,
+                })
+            counts = self.world.profiles.counts()
+            for state, n in counts.items():
+                self.profile_rows.append({"month": months[m], "state": state, "persons": n / scale})
+            if self.progress is not None:
+                self.progress(int(day) + 1, self.n_days)
+
+    def _intervention(self, iv) -> Any:
+        env = self.env
+        day = self.world.calendar.day(iv.date)
+        yield env.timeout(max(day, 0) + OFFSET["interventions"] - env.now)
+        if iv.kind == "rule":
+            if iv.rule == "require_qualified_identity":
+                self.dmp.rules.require_qualified_identity = True
+            elif iv.rule == "reject_legacy_software":
+                self.dmp.rules.reject_legacy_software = True
+            else:
+                self.rules_extra.add(iv.rule)
+        elif iv.kind == "outage":
+            service = self.dmp if iv.service == "dmp" else self.mss
+            service.up = False
+            service.outage_max_wait = iv.max_wait_days
+            yield env.timeout(iv.days)
+            service.up = True
+            service.outage_max_wait = None
+        elif iv.kind == "parameter":
+            self.params.set(iv.path, iv.value)
+        elif iv.kind == "campaign":
+            self.params.multiply(iv.path, iv.factor)
+            yield env.timeout(iv.days)
+            self.params.multiply(iv.path, 1.0 / iv.factor)
+        elif iv.kind == "launch":
+            s = self.world.sector(iv.sector)
+            s.launch_day = day
+            s.install_day = np.where(s.install_day < day, day, s.install_day).astype(np.int32)
+
+    # -- the run --------------------------------------------------------------------
+    def run(self) -> Results:
+        """Simulate from start to end and return the results (tables + manifest)."""
+        t_start = time.perf_counter()
+        self._setup()
+        self.rules_extra: set[str] = set()
+        self._mss_cache: dict[int, tuple] = {}
+        env = self.env
+        for iv in sorted(self.scenario.interventions, key=lambda i: i.date):
+            env.process(self._intervention(iv))
+        env.process(self._daily(OFFSET["profiles"], self._profiles_step))
+        for k in range(len(self.world.sectors)):
+            env.process(self._daily(OFFSET["producers"], self._sector_step(k)))
+        env.process(self._daily(OFFSET["dmp"], self._dmp_step))
+        env.process(self._daily(OFFSET["mssante"], self._mss_step))
+        env.process(self._snapshot())
+        t0 = time.perf_counter()
+        env.run(until=self.n_days)
+        self.dmp.finish()
+        self.mss.finish()
+        self.timings["simulate_s"] = time.perf_counter() - t0
+        from simulator.results import build_results
+
+        results = build_results(self)
+        self.timings["total_s"] = time.perf_counter() - t_start
+        results.manifest["timings"] = dict(self.timings)
+        results.check_conservation()
+        return results
+
+
+def run(scenario: Scenario | str | Path, seed: int | None = None, scale: float | None = None,
+        progress: Callable[[int, int], None] | None = None) -> Results:
+    """Run a scenario (a file path or a loaded Scenario) and return its Results.
+
+    ``seed`` and ``scale`` override the scenario's own ``[run]`` values.
+    """
+    return Simulation(scenario, seed=seed, scale=scale, progress=progress).run()
+
+
+from simulator.results import Results  # noqa: E402  (type of run()'s result)

@@ -1,0 +1,79 @@
+"""World assembly: from a validated scenario, build the territory, the producers of every
+sector, the patients and the services, each with its own named random stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.catalogue import load_catalogue
+from agents.patients import Patients, build_patients, gp_patient_ranges, schedule_profiles
+from agents.producers import Sector, sector_class
+from agents.producers.gp import GpSector
+from agents.services.mes import ProfileService
+from agents.territory import Territory, load_territory
+from scenarios.schema import Scenario
+from simulator.calendar import Calendar
+from simulator.streams import Streams
+
+
+def scaled_count(national: float, scale: float) -> int:
+    """Simulated agents standing for ``national`` real ones (at least one)."""
+    return max(1, int(round(national * scale)))
+
+
+@dataclass
+class World:
+    """Everything a run needs before its processes start."""
+
+    scenario: Scenario
+    calendar: Calendar
+    territory: Territory
+    sectors: list[Sector]
+    patients: Patients
+    profiles: ProfileService
+    streams: Streams
+
+    @property
+    def sector_names(self) -> list[str]:
+        return [s.name for s in self.sectors]
+
+    def sector(self, name: str) -> Sector:
+        return self.sectors[self.sector_names.index(name)]
+
+
+def build_world(sc: Scenario, streams: Streams) -> World:
+    """Assemble the world of ``sc`` at its scale with draws from ``streams``."""
+    cal = Calendar(sc.run.start, sc.run.end)
+    terr = load_territory()
+    scale = sc.run.scale
+    day_of = cal.day
+    sectors: list[Sector] = []
+    for i, (name, cfg) in enumerate(sc.sectors.items()):
+        rng = streams[f"sector:{name}"]
+        n = scaled_count(cfg.facilities, scale)
+        dept = rng.choice(len(terr), size=n, p=terr.weights)
+        cls = sector_class(name)
+        sector = cls(i, cfg, n, dept, rng, day_of, cal.n_days)
+        sector.name = name
+        sectors.append(sector)
+    gp = next((s for s in sectors if isinstance(s, GpSector)), None)
+    gp_dept = gp.dept if gp is not None else np.empty(0, dtype=np.int16)
+    n_patients = scaled_count(sc.population.size, scale)
+    prng = streams["patients"]
+    patients = build_patients(sc, n_patients, terr.weights, gp_dept, prng, np.datetime64(sc.run.start))
+    if gp is not None:
+        start, size = gp_patient_ranges(patients, gp_dept)
+        gp.set_patientele(start, size)
+    order = schedule_profiles(sc, patients, streams["profiles:letters"], day_of)
+    profiles = ProfileService(
+        patients,
+        order,
+        sc.profiles.opposition_rate,
+        sc.profiles.activated_share_at_launch,
+        streams["profiles:events"],
+        cal.n_days,
+    )
+    _ = load_catalogue()
+    return World(sc, cal, terr, sectors, patients, profiles, streams)
