@@ -113,6 +113,11 @@ def _explain(err: dict[str, Any]) -> str:
 
 def validate(data: dict[str, Any], path: Path) -> Scenario:
     """Validate merged scenario data; any error becomes one ScenarioError line."""
+    sectors = data.get("sectors")
+    if isinstance(sectors, dict):
+        for name in sectors:
+            if name not in ALL_SECTORS:
+                raise ScenarioError(f"{path}: sectors.{name}: unknown sector; allowed: {', '.join(ALL_SECTORS)}")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -226,7 +231,34 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     data = load_raw(path)
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
+    if overrides and any(k in ("run.start", "run.end") for k in overrides):
+        _keep_interventions_inside_run(data)
     return validate(data, path)
+
+
+def _keep_interventions_inside_run(data: dict[str, Any]) -> None:
+    """A run shortened by an override keeps only the interventions inside its new dates
+    (the scenario file itself must still have every intervention inside its run)."""
+    run = data.get("run", {})
+    try:
+        start = _as_date(run["start"])
+        end = _as_date(run["end"])
+    except (KeyError, ValueError, TypeError):
+        return  # validation will report the bad dates
+    kept = []
+    for iv in data.get("interventions", []):
+        try:
+            d = _as_date(iv["date"])
+        except (KeyError, ValueError, TypeError):
+            kept.append(iv)
+            continue
+        if start <= d <= end:
+            kept.append(iv)
+    data["interventions"] = kept
+
+
+def _as_date(v: Any) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -36,6 +36,7 @@ class RunConfig(Strict):
     end: dt.date = unit("date", "last simulated day")
     scale: float = unit("ratio", "simulated agents per real agent (1.0 = all of France)", gt=0, le=1)
     seed: int = unit("integer", "seed of the run's random streams", ge=0)
+    min_facilities: int = unit("facilities", "simulate at least this many facilities per sector (all of them if fewer), each weighted so that national volumes are unchanged: small sectors are not a handful of agents at small scales (0 = exactly one facility per 1/scale; GPs always are)", default=500, ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> RunConfig:

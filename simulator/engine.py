@@ -64,7 +64,7 @@ class Simulation:
         gp_index = w.sector_names.index("gp") if "gp" in w.sector_names else None
         n_gp = w.sectors[gp_index].n if gp_index is not None else 0
         self.dmp = DmpService(w.patients, self.tally, self.month_of_day, gp_index, n_gp, self.n_months)
-        self.mss = MssanteService(self.tally, self.month_of_day, self.streams["service:mssante"],
+        self.mss = MssanteService(self.tally, self.month_of_day, [self.streams[f"service:mssante:{s.name}"] for s in w.sectors],
                                   sc.mssante.same_day_delivery, len(w.sectors), len(CHANNELS), len(load_catalogue()))
         self.rhythm = [cal.rhythm(s.cfg.weekly, s.cfg.seasonal, s.cfg.holiday) for s in w.sectors]
         self.produced = np.zeros((self.n_months, len(w.sectors), len(CHANNELS)), dtype=np.int64)
@@ -96,7 +96,6 @@ class Simulation:
         sector = self.world.sectors[k]
         rhythm = self.rhythm[k]
         ps = self.params.sector[sector.name]
-        patients = self.world.patients
         qfactor = self.params.glob
         month_of_day = self.month_of_day
 
@@ -107,7 +106,7 @@ class Simulation:
             self.eligible[month, k] += sector.eligible_per_day(ps["episodes_per_day"]) * rhythm[day]
             sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
             share = sector.qualified_share(day, qfactor["identity.qualification_factor"], ps["qualification.end_share"])
-            batch = sector.produce(day, float(rhythm[day]), ps["episodes_per_day"], ps["intensity_mean"], share, patients)
+            batch = sector.produce(day, float(rhythm[day]), ps["episodes_per_day"], ps["intensity_mean"], share)
             if batch is not None:
                 self.produced[month, k, 0] += len(batch)
                 self.dmp.submit(batch)
@@ -175,14 +174,15 @@ class Simulation:
             yield env.timeout(day + OFFSET["snapshot"] - env.now)
             for s in self.world.sectors:
                 installed = s.install_day <= day if s.launched(day) else np.zeros(s.n, bool)
+                fs = s.facility_scale  # simulated facilities per real one (≥ scale, see world)
                 self.adoption_rows.append({
                     "month": months[m],
                     "sector": s.name,
-                    "facilities": s.n / scale,
-                    "installed": np.count_nonzero(installed) / scale,
-                    "feeding": np.count_nonzero(s.feeding) / scale,
-                    "legacy_feeding": np.count_nonzero(s.feeding & ~installed) / scale,
-                    "mailbox": np.count_nonzero(s.mailbox_day <= day) / scale,
+                    "facilities": s.n / fs,
+                    "installed": np.count_nonzero(installed) / fs,
+                    "feeding": np.count_nonzero(s.feeding) / fs,
+                    "legacy_feeding": np.count_nonzero(s.feeding & ~installed) / fs,
+                    "mailbox": np.count_nonzero(s.mailbox_day <= day) / fs,
                     "eligible_documents": self.eligible[m, s.index] / scale,
                 })
             counts = self.world.profiles.counts()

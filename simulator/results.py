@@ -17,9 +17,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -198,7 +198,8 @@ def build_results(sim: Simulation) -> Results:
         "months": months,
         "sectors": w.sector_names,
         "tables": list(tables),
-        "simulated": {"patients": int(w.patients.n), "facilities": {s.name: int(s.n) for s in w.sectors}},
+        "simulated": {"patients": int(w.patients.n), "facilities": {s.name: int(s.n) for s in w.sectors},
+                      "facility_scale": {s.name: float(s.facility_scale) for s in w.sectors}},
         "produced": produced,
     }
     return Results(tables, manifest)

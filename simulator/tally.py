@@ -22,7 +22,8 @@ class Tally:
         """Count one row per document (``doc_type`` and ``outcome`` codes of equal length)."""
         if doc_type.size == 0:
             return
-        key = doc_type.astype(np.int64) * N_OUTCOMES + outcome
+        key = doc_type.astype(np.intp) * N_OUTCOMES
+        key += outcome
         c = np.bincount(key, minlength=self.n_types * N_OUTCOMES)
         self.counts[month, sector, :, channel, :] += c.reshape(self.n_types, N_OUTCOMES)
 

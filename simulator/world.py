@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.catalogue import load_catalogue
-from agents.patients import Patients, build_patients, gp_patient_ranges, schedule_profiles
+from agents.patients import Patients, build_patients, schedule_profiles
 from agents.producers import Sector, sector_class
 from agents.producers.gp import GpSector
 from agents.services.mes import ProfileService
@@ -21,6 +21,12 @@ from simulator.streams import Streams
 def scaled_count(national: float, scale: float) -> int:
     """Simulated agents standing for ``national`` real ones (at least one)."""
     return max(1, int(round(national * scale)))
+
+
+def simulated_facilities(national: int, scale: float, floor: int) -> int:
+    """Facilities simulated for a sector: ``national × scale``, but at least ``floor`` (or all
+    of them when fewer), so that small sectors are not a handful of agents at small scales."""
+    return max(scaled_count(national, scale), min(national, floor))
 
 
 @dataclass
@@ -52,20 +58,23 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     sectors: list[Sector] = []
     for i, (name, cfg) in enumerate(sc.sectors.items()):
         rng = streams[f"sector:{name}"]
-        n = scaled_count(cfg.facilities, scale)
-        dept = rng.choice(len(terr), size=n, p=terr.weights)
         cls = sector_class(name)
+        n = simulated_facilities(cfg.facilities, scale, sc.run.min_facilities if cls.may_floor_facilities else 0)
+        dept = rng.choice(len(terr), size=n, p=terr.weights)
         sector = cls(i, cfg, n, dept, rng, day_of, cal.n_days)
         sector.name = name
+        # a simulated facility stands for 1/facility_scale real ones; its activity is weighted
+        # so that it sends what 1/scale real ones would, divided among them
+        sector.facility_scale = n / cfg.facilities
+        sector.size = sector.size * (scale / sector.facility_scale)
         sectors.append(sector)
     gp = next((s for s in sectors if isinstance(s, GpSector)), None)
     gp_dept = gp.dept if gp is not None else np.empty(0, dtype=np.int16)
     n_patients = scaled_count(sc.population.size, scale)
     prng = streams["patients"]
     patients = build_patients(sc, n_patients, terr.weights, gp_dept, prng, np.datetime64(sc.run.start))
-    if gp is not None:
-        start, size = gp_patient_ranges(patients, gp_dept)
-        gp.set_patientele(start, size)
+    for sector in sectors:
+        sector.set_patient_ranges(patients)
     order = schedule_profiles(sc, patients, streams["profiles:letters"], day_of)
     profiles = ProfileService(
         patients,

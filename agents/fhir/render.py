@@ -60,9 +60,34 @@ def _place_names() -> dict[str, str]:
     return {p.code: p.name for p in load_birth_places()}
 
 
+_NAMESPACE_BYTES = PAYLOAD_NAMESPACE.bytes
+_XML_SPECIAL = re.compile(r"[&<>\"']")
+
+
 def payload_uuid(doc_id: str, role: str) -> str:
-    """``urn:uuid:`` of one part (``bundle``, ``list``, ``docref``, ``binary``…) of a document."""
-    return f"urn:uuid:{uuid.uuid5(PAYLOAD_NAMESPACE, f'{doc_id}/{role}')}"
+    """``urn:uuid:`` of one part (``list``, ``docref``, ``binary``…) of a document.
+
+    Same value as ``uuid.uuid5(PAYLOAD_NAMESPACE, f"{doc_id}/{role}")``, built without the
+    ``UUID`` object (a hot path of the renderer).
+    """
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{doc_id}/{role}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def unique_id(doc_id: str) -> str:
+    """The document's XDS uniqueId (``masterIdentifier``, CDA id, XDM uniqueId) as a urn:uuid."""
+    return payload_uuid(doc_id, "uniqueId")
+
+
+def _text(value: str) -> str:
+    return escape(value) if _XML_SPECIAL.search(value) else value
+
+
+def _attr(value: str) -> str:
+    return quoteattr(value) if _XML_SPECIAL.search(value) else f'"{value}"'
 
 
 def resource_id(doc_id: str) -> str:
@@ -162,38 +187,39 @@ def _hl7_ts(iso: str) -> str:
     return re.sub(r"\D", "", iso[:19])
 
 
-def render_cda(doc: DocumentSpec | Mapping[str, Any]) -> bytes:
+def render_cda(doc: DocumentSpec | Mapping[str, Any], *, document_uuid: str | None = None) -> bytes:
     """A minimal CDA R2 header (unstructured body) carrying the same metadata, as UTF-8 bytes."""
     s = as_spec(doc)
+    document_uuid = document_uuid or unique_id(s.doc_id)
     label = _type_labels().get(s.type_code, s.title or "Document")
     ins_id = (
-        f'<id root={quoteattr(strip_urn(s.ins_oid))} extension={quoteattr(s.ins)}/>'
+        f"<id root={_attr(strip_urn(s.ins_oid))} extension={_attr(s.ins)}/>"
         if s.ins is not None
         else ""
     )
     sex = {"male": "M", "female": "F"}.get(s.sex, "U")
-    given = "".join(f"<given>{escape(g)}</given>" for g in s.given)
+    given = "".join(f"<given>{_text(g)}</given>" for g in s.given)
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<ClinicalDocument xmlns="urn:hl7-org:v3">'
         '<typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>'
-        f'<id root="{payload_uuid(s.doc_id, "docref")[9:]}"/>'
-        f'<code code={quoteattr(s.type_code)} codeSystem="2.16.840.1.113883.6.1" '
-        f"displayName={quoteattr(label)}/>"
-        f"<title>{escape(s.title or label)}</title>"
+        f'<id root="{document_uuid[9:]}"/>'
+        f'<code code={_attr(s.type_code)} codeSystem="2.16.840.1.113883.6.1" '
+        f"displayName={_attr(label)}/>"
+        f"<title>{_text(s.title or label)}</title>"
         f'<effectiveTime value="{_hl7_ts(s.created)}"/>'
         '<confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>'
         '<languageCode code="fr-FR"/>'
         f"<recordTarget><patientRole>{ins_id}<patient><name>{given}"
-        f'<family qualifier="BR">{escape(s.family)}</family></name>'
+        f'<family qualifier="BR">{_text(s.family)}</family></name>'
         f'<administrativeGenderCode code="{sex}" codeSystem="2.16.840.1.113883.5.1"/>'
         f'<birthTime value="{_hl7_ts(s.birth_date)}"/></patient></patientRole></recordTarget>'
         f'<author><time value="{_hl7_ts(s.created)}"/><assignedAuthor>'
-        f"<id root={quoteattr(ID_NAT_PS_OID)} extension={quoteattr(s.author_id_nat_ps)}/>"
-        f"<assignedPerson><name><given>{escape(s.author_given)}</given>"
-        f"<family>{escape(s.author_family)}</family></name></assignedPerson>"
-        f"<representedOrganization><id root={quoteattr(ID_NAT_STRUCT_OID)} "
-        f"extension={quoteattr(s.org_id_nat_struct)}/><name>{escape(s.org_name)}</name>"
+        f'<id root="{ID_NAT_PS_OID}" extension={_attr(s.author_id_nat_ps)}/>'
+        f"<assignedPerson><name><given>{_text(s.author_given)}</given>"
+        f"<family>{_text(s.author_family)}</family></name></assignedPerson>"
+        f'<representedOrganization><id root="{ID_NAT_STRUCT_OID}" '
+        f"extension={_attr(s.org_id_nat_struct)}/><name>{_text(s.org_name)}</name>"
         "</representedOrganization></assignedAuthor></author>"
         "<component><nonXMLBody><text mediaType=\"text/plain\">"
         "Document synthétique du test-bed Ségur : aucune donnée réelle.</text>"
@@ -226,10 +252,12 @@ def render_document_reference(
     *,
     binary_url: str | None = None,
     cda: bytes | None = None,
+    document_uuid: str | None = None,
 ) -> dict:
     """DocumentReference (PDSm comprehensive): type, class, confidentiality, author, subject."""
     s = as_spec(doc)
-    cda = render_cda(s) if cda is None else cda
+    document_uuid = document_uuid or unique_id(s.doc_id)
+    cda = render_cda(s, document_uuid=document_uuid) if cda is None else cda
     rid = resource_id(s.doc_id)
     class_code = s.resolved_class_code
     label = _type_labels().get(s.type_code)
@@ -253,7 +281,7 @@ def render_document_reference(
         "id": f"docref-{rid}",
         "meta": {"profile": [C.PROFILE_DOCUMENT_REFERENCE]},
         "contained": _contained(s),
-        "masterIdentifier": {"system": C.URN_IETF, "value": payload_uuid(s.doc_id, "docref")},
+        "masterIdentifier": {"system": C.URN_IETF, "value": document_uuid},
         "status": "current",
     }
     if s.replaces:
@@ -339,9 +367,10 @@ def supersede_patch(target_id: str) -> dict:
 
 
 def _render_spec(s: DocumentSpec) -> dict:
-    cda = render_cda(s)
     list_url = payload_uuid(s.doc_id, "list")
     docref_url = payload_uuid(s.doc_id, "docref")
+    document_uuid = unique_id(s.doc_id)
+    cda = render_cda(s, document_uuid=document_uuid)
     binary_url = payload_uuid(s.doc_id, "binary")
     entries = [
         {
@@ -351,7 +380,9 @@ def _render_spec(s: DocumentSpec) -> dict:
         },
         {
             "fullUrl": docref_url,
-            "resource": render_document_reference(s, binary_url=binary_url, cda=cda),
+            "resource": render_document_reference(
+                s, binary_url=binary_url, cda=cda, document_uuid=document_uuid
+            ),
             "request": {"method": "POST", "url": "DocumentReference"},
         },
     ]

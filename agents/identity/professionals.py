@@ -10,6 +10,7 @@ key is reported as a warning by the rules, never as a rejection.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -98,6 +99,11 @@ def check_id_nat_ps(value: object) -> IdCheck:
     """Check an idNat_PS: 8+RPPS (11 digits) or 0+ADELI (9 digits); others are warned about."""
     if not isinstance(value, str) or not value:
         return IdCheck(None, "idNat_PS is empty")
+    return _check_id_nat_ps(value)
+
+
+@lru_cache(maxsize=4096)
+def _check_id_nat_ps(value: str) -> IdCheck:
     if value[0] == "8":
         rpps = value[1:]
         if not _RPPS.fullmatch(rpps):
@@ -147,6 +153,11 @@ def check_id_nat_struct(value: object) -> IdCheck:
     """Check an idNat_Struct: 1+FINESS, 2+SIREN, 3+SIRET, 4+RPPS-rang or 0+cabinet ADELI."""
     if not isinstance(value, str) or not value:
         return IdCheck(None, "idNat_Struct is empty")
+    return _check_id_nat_struct(value)
+
+
+@lru_cache(maxsize=4096)
+def _check_id_nat_struct(value: str) -> IdCheck:
     head, rest = value[0], value[1:]
     if head == "1":
         if not _FINESS.fullmatch(rest):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaincinv, expit
+from scipy.special import betaincinv, expit, ndtri
 
 from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES
@@ -20,6 +20,7 @@ from agents.patients import NEVER, Patients
 from scenarios.schema import SectorConfig
 
 N_TYPES = len(load_catalogue())
+TYPE_LUT_SIZE = 1 << 16
 
 
 @dataclass
@@ -59,10 +60,32 @@ def logistic_days(rng: np.random.Generator, n: int, day_of, start, mid, width: f
     return out
 
 
+def stratified_uniforms(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` uniforms, one in each of ``n`` equal strata, in random order: the same
+    distribution as ``rng.random(n)``, with much less sampling noise in sums over facilities
+    (so that a small simulated sector's volume does not hang on a few lucky draws)."""
+    return (rng.permutation(n) + rng.random(n)) / n
+
+
+def relative_sizes(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
+    """Facility sizes: lognormal (log-sd ``sigma``) at stratified quantiles, rescaled to
+    mean exactly 1, so that the sector's total activity does not depend on the draw."""
+    if not sigma or n == 0:
+        return np.ones(n)
+    u = np.clip(stratified_uniforms(rng, n), 1e-12, 1 - 1e-12)
+    size = np.exp(sigma * ndtri(u))
+    return size / size.mean()
+
+
 class Sector:
     """One sector's facilities as arrays and its daily document production."""
 
     name = "sector"
+    #: whether a sector with few facilities may be simulated with more (weighted) ones than
+    #: the scale implies (see world.build_world); False where facilities are reported one by one
+    may_floor_facilities = True
+    #: simulated facilities per real one (set by world.build_world; = scale unless floored)
+    facility_scale = 1.0
     #: sector whose professionals usually receive this sector's documents by MSSanté
     routes_to_gp = True
 
@@ -73,7 +96,7 @@ class Sector:
         self.n = n
         self.dept = dept.astype(np.int16)
         self.rng = rng
-        self.size = rng.lognormal(-0.5 * cfg.size_sigma**2, cfg.size_sigma, n) if cfg.size_sigma else np.ones(n)
+        self.size = relative_sizes(rng, n, cfg.size_sigma)
         vendors = list(cfg.vendors) or ["(unknown)"]
         shares = np.array(list(cfg.vendors.values()) or [1.0])
         self.vendor_names = vendors
@@ -87,7 +110,7 @@ class Sector:
         has_box = rng.random(n) < m.mailbox_initial_share
         gets_box = rng.random(n) < m.mailbox_after_install
         self.mailbox_day = np.where(has_box, 0, np.where(gets_box, self.install_day, NEVER)).astype(np.int32)
-        self.intensity_u = rng.random(n)
+        self.intensity_u = stratified_uniforms(rng, n)
         self._intensity_cache: dict[float, np.ndarray] = {}
         self.launch_day = 0
         # document mix
@@ -99,6 +122,9 @@ class Sector:
         self.docs_per_episode = float(w.sum())
         self.type_probs = w / w.sum() if w.sum() > 0 else np.full(N_TYPES, 1.0 / N_TYPES)
         self.type_cum = np.cumsum(self.type_probs)
+        # 16-bit lookup table: a uniform uint16 picks a type with resolution 1/65536
+        grid = (np.arange(TYPE_LUT_SIZE) + 0.5) / TYPE_LUT_SIZE
+        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), N_TYPES - 1).astype(np.uint8)
         # defects: per vendor, cumulative rates over defect codes
         self.defect_cum = self._defect_table(cfg)
         self._cache_key: tuple | None = None
@@ -179,15 +205,19 @@ class Sector:
         """Expected documents of all the sector's facilities on a full working day (sent or not)."""
         return episodes_per_day * self.docs_per_episode * float(self.size.sum())
 
-    def choose_patients(self, facility: np.ndarray, u: np.ndarray, patients: Patients) -> np.ndarray:
-        """The patient of each document: by default anyone of the facility's département."""
-        d = self.dept[facility]
-        start = patients.dept_start[d]
-        size = np.maximum(patients.dept_size[d], 1)
-        return (start + (u * size).astype(np.int64)).astype(np.int32)
+    def set_patient_ranges(self, patients: Patients) -> None:
+        """Each facility draws its patients in a contiguous range: by default its département."""
+        self.patient_start = np.minimum(patients.dept_start[self.dept], patients.n - 1).astype(np.int32)
+        self.patient_size = np.maximum(patients.dept_size[self.dept], 1).astype(np.float32)
+
+    def choose_patients(self, facility: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The patient of each document: uniform in its facility's patient range."""
+        offset = (u * self.patient_size[facility]).astype(np.int32)
+        np.minimum(offset, (self.patient_size[facility] - 1).astype(np.int32), out=offset)
+        return self.patient_start[facility] + offset
 
     def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float,
-                qualified_share: float, patients: Patients) -> Batch | None:
+                qualified_share: float) -> Batch | None:
         """Draw today's documents of every feeding facility as one batch (None if none)."""
         if rhythm <= 0 or not self.launched(day):
             return None
@@ -200,11 +230,12 @@ class Sector:
         if total == 0:
             return None
         fac = np.repeat(feeders.astype(np.int32), counts)
-        doc_type = np.searchsorted(self.type_cum, rng.random(total), side="right").astype(np.uint8)
-        np.minimum(doc_type, N_TYPES - 1, out=doc_type)
-        patient = self.choose_patients(fac, rng.random(total), patients)
-        qualified = rng.random(total, dtype=np.float32) < qualified_share
-        installed = self.install_day[fac] <= day
+        # one 32-bit draw per row: low 16 bits pick the type, high 16 bits the identity status
+        bits = rng.integers(0, 1 << 32, size=total, dtype=np.uint32)
+        doc_type = self.type_lut[(bits & 0xFFFF).astype(np.uint16)]
+        qualified = (bits >> 16) < np.uint32(round(qualified_share * 65536))
+        patient = self.choose_patients(fac, rng.random(total, dtype=np.float32))
+        installed = np.repeat(self.install_day[feeders] <= day, counts)
         defect = None
         if self.defect_cum is not None:
             cum = self.defect_cum[self.vendor[fac]]

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.patients import Patients
+from agents.patients import Patients, gp_patient_ranges
 from agents.producers.base import Sector
 
 
 class GpSector(Sector):
-    """GPs as arrays; ``patient_start`` / ``patient_size`` give each GP's patientèle range."""
+    """GPs as arrays; each GP's patient range is its patientèle block."""
 
     name = "gp"
-    patient_start: np.ndarray
-    patient_size: np.ndarray
+    may_floor_facilities = False  # GPs are reported one by one (gp_activity): one per 1/scale
 
-    def set_patientele(self, start: np.ndarray, size: np.ndarray) -> None:
-        self.patient_start = start
-        self.patient_size = np.maximum(size, 1)
-
-    def choose_patients(self, facility: np.ndarray, u: np.ndarray, patients: Patients) -> np.ndarray:
-        return (self.patient_start[facility] + (u * self.patient_size[facility]).astype(np.int64)).astype(np.int32)
+    def set_patient_ranges(self, patients: Patients) -> None:
+        start, size = gp_patient_ranges(patients, self.dept)
+        self.patient_start = start.astype(np.int32)
+        self.patient_size = np.maximum(size, 1).astype(np.float32)

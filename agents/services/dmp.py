@@ -33,26 +33,41 @@ class DmpRules:
     reject_legacy_software: bool = False
 
 
-def dmp_verdict(batch: Batch, patients: Patients, rules: DmpRules) -> np.ndarray:
-    """Outcome code of every row of ``batch`` (accepted or the first rejection reason)."""
-    st = patients.status[batch.patient]
-    n = st.size
-    out = np.full(n, oc.ACCEPTED, dtype=np.int64)
+def _status_table(require_qualified: bool) -> np.ndarray:
+    """Outcome of a document for each value of (patient status | qualified << 7): the
+    patient-dependent part of the verdict, as a 256-entry lookup table."""
+    key = np.arange(256, dtype=np.uint16)
+    st = (key & 0x7F).astype(np.uint8)
+    qualified = (key >> 7).astype(bool)
+    out = np.full(256, oc.ACCEPTED, dtype=np.uint8)
     # lowest precedence first; later assignments override
     out[(st & CREATED) == 0] = oc.REJECT_NO_PROFILE
     out[(st & CLOSED) != 0] = oc.REJECT_CLOSED
     out[(st & OPPOSED) != 0] = oc.REJECT_OPPOSED
-    d = batch.defect
-    if rules.require_qualified_identity:
-        qualified = batch.qualified & ((st & INSI_OK) != 0)
-        if d is not None:
-            qualified &= d != _NOT_QUAL_DEFECT
-        out[~qualified] = oc.REJECT_NOT_QUALIFIED
-    if d is not None:
-        out[np.isin(d, _BAD_INS_DEFECTS)] = oc.REJECT_BAD_INS
-        out[np.isin(d, _METADATA_DEFECTS)] = oc.REJECT_METADATA
+    if require_qualified:
+        out[~(qualified & ((st & INSI_OK) != 0))] = oc.REJECT_NOT_QUALIFIED
     out[(st & HAS_INS) == 0] = oc.REJECT_INS_MISSING
-    if rules.reject_legacy_software:
+    return out
+
+
+_TABLES = {False: _status_table(False), True: _status_table(True)}
+
+
+def dmp_verdict(batch: Batch, patients: Patients, rules: DmpRules) -> np.ndarray:
+    """Outcome code of every row of ``batch`` (accepted or the first rejection reason).
+
+    Precedence: software not installed, INS missing, invalid metadata, bad INS, identity not
+    qualified, no profile / opposed / closed — the order the FHIR rules use."""
+    key = patients.status[batch.patient] | (batch.qualified.view(np.uint8) << 7)
+    out = _TABLES[rules.require_qualified_identity][key]
+    d = batch.defect
+    if d is not None and d.any():
+        has_ins = (patients.status[batch.patient] & HAS_INS) != 0
+        if rules.require_qualified_identity:
+            out[(d == _NOT_QUAL_DEFECT) & has_ins] = oc.REJECT_NOT_QUALIFIED
+        out[np.isin(d, _BAD_INS_DEFECTS) & has_ins] = oc.REJECT_BAD_INS
+        out[np.isin(d, _METADATA_DEFECTS) & has_ins] = oc.REJECT_METADATA
+    if rules.reject_legacy_software and not batch.installed.all():
         out[~batch.installed] = oc.REJECT_SOFTWARE
     return out
 

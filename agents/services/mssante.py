@@ -25,11 +25,11 @@ class MssanteService:
     (production day, due day): a handful of entries a day, whatever the volume.
     """
 
-    def __init__(self, tally: Tally, month_of_day: np.ndarray, rng: np.random.Generator,
+    def __init__(self, tally: Tally, month_of_day: np.ndarray, rngs: list[np.random.Generator],
                  same_day: float, n_sectors: int, n_channels: int, n_types: int):
         self.tally = tally
         self.month_of_day = month_of_day
-        self.rng = rng
+        self.rngs = rngs  # one stream per sector: a sector's volumes never shift another's draws
         self.same_day = same_day
         self.shape = (n_sectors, n_channels, n_types)
         self.up = True
@@ -52,7 +52,7 @@ class MssanteService:
             k = len(LATENCY_DAYS)
             p_lat = np.r_[self.same_day, np.full(k, (1.0 - self.same_day) / k)]
             joint_p = self._joint[key] = (np.outer(p_lat, type_weights).ravel(), type_weights)
-        joint = self.rng.multinomial(n, joint_p[0]).reshape(len(LATENCY_DAYS) + 1, -1)
+        joint = self.rngs[sector].multinomial(n, joint_p[0]).reshape(len(LATENCY_DAYS) + 1, -1)
         for j, delay in enumerate((0, *LATENCY_DAYS)):
             if j == 0 or joint[j].any():
                 self._slot(day, day + delay)[sector, channel] += joint[j]
@@ -68,7 +68,9 @@ class MssanteService:
             prod, due = key
             arr = self.pending[key]
             if self.up and due <= day:
-                bounced = self.rng.binomial(arr, bounce_rate)
+                bounced = np.zeros_like(arr)
+                for k in np.flatnonzero(arr.any(axis=(1, 2))):
+                    bounced[k] = self.rngs[k].binomial(arr[k], bounce_rate)
                 self._count(prod, arr - bounced, oc.DELIVERED)
                 self._count(prod, bounced, oc.BOUNCED)
                 del self.pending[key]

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from simulator.errors import UsageError
+from simulator.executors import add_executor_options, check_executor_options
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Simulate a scenario from its start to its end date; print a summary and write a results folder.")
     p.add_argument("scenario", help="scenario file (TOML), or the name of a shipped scenario (e.g. baseline)")
     add_run_options(p)
+    p.add_argument("--replications", type=int, default=1, metavar="N",
+                   help="run N replications (seeds derived from --seed) and write quantile tables; 1 = a single run")
+    add_executor_options(p)
     p.set_defaults(func=handle)
 
 
@@ -39,8 +43,15 @@ def handle(args: argparse.Namespace) -> int:
     from simulator.summary import format_summary
 
     check_run_options(args)
+    check_executor_options(args)
+    if args.replications < 1:
+        raise UsageError(f"--replications: must be at least 1 (got {args.replications})")
     sc = load_scenario(args.scenario)
     out = args.out or Path("results") / sc.name
+    if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
+        from simulator.ensemble import run_command
+
+        return run_command(args, sc, out)
     with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
         res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar).run()
     res.save(out)

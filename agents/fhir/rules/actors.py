@@ -1,0 +1,79 @@
+"""Rules on professionals and organisations: idNat_PS (8 + RPPS, 0 + ADELI) and idNat_Struct
+(1 + FINESS …) formats; RPPS and FINESS check digits are inferences [I], hence warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.fhir.rules.base import ERROR, WARNING, Context, as_dict, as_list, rule
+from agents.fhir.verdict import INVALID_METADATA
+from agents.identity import (
+    ID_NAT_PS_SYSTEM,
+    ID_NAT_STRUCT_SYSTEM,
+    IdCheck,
+    check_id_nat_ps,
+    check_id_nat_struct,
+)
+
+
+def _checked(res: dict, system: str, check: object) -> Iterator[tuple[str, IdCheck]]:
+    for i, ident in enumerate(as_list(res.get("identifier"))):
+        ident = as_dict(ident)
+        if ident.get("system") == system:
+            yield f".identifier[{i}].value", check(ident.get("value"))  # type: ignore[operator]
+
+
+@rule(
+    "PS-001", ERROR, "Practitioner", "Practitioner.identifier.value",
+    "An idNat_PS is 8 + RPPS (11 digits) or 0 + ADELI (9 digits); prefixes 1, 3, 4, 5, 6 + a "
+    "structure identifier are tolerated (see PS-002).",
+    reason=INVALID_METADATA, issue_code="value",
+)
+def id_nat_ps_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, result in _checked(res, ID_NAT_PS_SYSTEM, check_id_nat_ps):
+        if result.error:
+            yield path, result.error
+
+
+@rule(
+    "PS-002", WARNING, "Practitioner", "Practitioner.identifier.value",
+    "The author's idNat_PS is a personal national id (8 + RPPS or 0 + ADELI), not a "
+    "structure-internal one.",
+)
+def id_nat_ps_personal(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, result in _checked(res, ID_NAT_PS_SYSTEM, check_id_nat_ps):
+        if result.kind == "internal" and result.warning:
+            yield path, result.warning
+
+
+@rule(
+    "PS-003", WARNING, "Practitioner", "Practitioner.identifier.value",
+    "The RPPS number passes the Luhn check digit [I].",
+)
+def rpps_key(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, result in _checked(res, ID_NAT_PS_SYSTEM, check_id_nat_ps):
+        if result.kind == "RPPS" and result.warning:
+            yield path, result.warning
+
+
+@rule(
+    "ORG-001", ERROR, "Organization", "Organization.identifier.value",
+    "An idNat_Struct is 1 + FINESS (9 characters), 2 + SIREN, 3 + SIRET, 4 + RPPS-rang or "
+    "0 + cabinet ADELI.",
+    reason=INVALID_METADATA, issue_code="value",
+)
+def id_nat_struct_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, result in _checked(res, ID_NAT_STRUCT_SYSTEM, check_id_nat_struct):
+        if result.error:
+            yield path, result.error
+
+
+@rule(
+    "ORG-002", WARNING, "Organization", "Organization.identifier.value",
+    "The FINESS number passes its Luhn-type check digit [I].",
+)
+def finess_key(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, result in _checked(res, ID_NAT_STRUCT_SYSTEM, check_id_nat_struct):
+        if result.warning:
+            yield path, result.warning

@@ -1,0 +1,286 @@
+"""Bundle-shape rules for the PDSm / MHD ITI-65 submission: transaction, one SubmissionSet,
+DocumentReferences with their Binary, entries with fullUrl and request, references that resolve
+(urn:uuid and relative inside the bundle, ``#id`` inside the container), replacement entries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_PROVIDE_BUNDLE, PROFILE_SUBMISSION_SET
+from agents.fhir.rules.base import (
+    ERROR,
+    INFORMATION,
+    WARNING,
+    BundleIndex,
+    Context,
+    as_dict,
+    as_list,
+    codings,
+    profiles,
+    rule,
+)
+from agents.fhir.rules.ins import subject_of
+from agents.fhir.verdict import INVALID_METADATA
+
+_RELATIVE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+
+
+def is_submission_set(resource: dict) -> bool:
+    """True for a List that is an MHD SubmissionSet (by code or profile)."""
+    if resource.get("resourceType") != "List":
+        return False
+    if PROFILE_SUBMISSION_SET in profiles(resource):
+        return True
+    return any(
+        c.get("code") == "submissionset" and c.get("system") in (CS_MHD_LIST_TYPES, None)
+        for c in codings(resource.get("code"))
+    )
+
+
+def is_submission(bundle: dict, index: BundleIndex) -> bool:
+    """True when a Bundle is meant as an ITI-65 document submission."""
+    if PROFILE_PROVIDE_BUNDLE in profiles(bundle):
+        return True
+    if any(is_submission_set(r) for _, _, r in index.entries):
+        return True
+    return bundle.get("type") == "transaction" and bool(index.of_type("DocumentReference"))
+
+
+@rule(
+    "BDL-008", INFORMATION, "Bundle", "Bundle",
+    "A Bundle that is not an ITI-65 submission is checked resource by resource.",
+    issue_code="informational",
+)
+def not_a_submission(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission:
+        yield "", (
+            f"Bundle of type {bundle.get('type')!r} is not an ITI-65 submission; its resources "
+            "were checked one by one"
+        )
+
+
+@rule(
+    "BDL-001", ERROR, "Bundle", "Bundle.type",
+    "An ITI-65 submission is a `transaction` Bundle.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def transaction(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.submission and bundle.get("type") != "transaction":
+        yield ".type", f"ITI-65 Bundle.type is {bundle.get('type')!r}, expected 'transaction'"
+
+
+@rule(
+    "BDL-002", ERROR, "Bundle", "Bundle.entry.resource.ofType(List)",
+    "The submission holds exactly one SubmissionSet List.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def one_submission_set(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    count = sum(is_submission_set(r) for _, _, r in ctx.bundle.entries)
+    if count != 1:
+        yield ".entry", f"ITI-65 submission holds {count} SubmissionSet Lists, expected exactly 1"
+
+
+@rule(
+    "BDL-003", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference)",
+    "The submission holds at least one DocumentReference.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def has_document(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.submission and ctx.bundle is not None and not ctx.bundle.of_type("DocumentReference"):
+        yield ".entry", "ITI-65 submission holds no DocumentReference"
+
+
+@rule(
+    "BDL-004", ERROR, "Bundle", "Bundle.entry.resource.content.attachment.url",
+    "Each attachment url of a submitted DocumentReference points to a Binary in the bundle.",
+    reason=INVALID_METADATA, issue_code="not-found",
+)
+def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    for i, _, docref in ctx.bundle.of_type("DocumentReference"):
+        for j, content in enumerate(as_list(docref.get("content"))):
+            att = as_dict(as_dict(content).get("attachment"))
+            url = att.get("url")
+            if not isinstance(url, str) or att.get("data"):
+                continue
+            target = ctx.bundle.resolve(url)
+            if target is None or target.get("resourceType") != "Binary":
+                yield f".entry[{i}].resource.content[{j}].attachment.url", (
+                    f"attachment url {url} does not point to a Binary in the bundle"
+                )
+
+
+@rule(
+    "BDL-005", ERROR, "Bundle", "List.entry.item",
+    "The SubmissionSet lists every DocumentReference of the bundle, and only those.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    index = ctx.bundle
+    lists = [(i, r) for i, _, r in index.entries if is_submission_set(r)]
+    if len(lists) != 1:
+        return
+    li, lst = lists[0]
+    listed = set()
+    for k, item in enumerate(as_list(lst.get("entry"))):
+        ref = as_dict(as_dict(item).get("item")).get("reference")
+        target = index.resolve(ref) if isinstance(ref, str) else None
+        if target is None or target.get("resourceType") != "DocumentReference":
+            yield f".entry[{li}].resource.entry[{k}].item", (
+                f"SubmissionSet entry {ref!r} is not a DocumentReference of the bundle"
+            )
+        else:
+            listed.add(id(target))
+    for i, entry, docref in index.of_type("DocumentReference"):
+        method = as_dict(entry.get("request")).get("method")
+        if method in (None, "POST") and id(docref) not in listed:
+            yield f".entry[{i}]", "DocumentReference is not listed in the SubmissionSet"
+
+
+@rule(
+    "BDL-006", ERROR, "Bundle", "Bundle.entry",
+    "Each transaction entry has a fullUrl, a request (method and url) and, unless it is a "
+    "DELETE, a resource.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def entry_shape(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    if not ctx.bundle.entries:
+        yield ".entry", "ITI-65 submission has no entry"
+    for i, entry, resource in ctx.bundle.entries:
+        request = as_dict(entry.get("request"))
+        if not entry.get("fullUrl"):
+            yield f".entry[{i}].fullUrl", "entry has no fullUrl"
+        if not (request.get("method") and request.get("url")):
+            yield f".entry[{i}].request", "transaction entry has no request method and url"
+        if not resource and request.get("method") != "DELETE":
+            yield f".entry[{i}].resource", "entry has no resource"
+
+
+def _subject_key(resource: dict, ctx: Context) -> object:
+    value = subject_of(resource, ctx)
+    if value is not None:
+        return (value.system, value.value)
+    return as_dict(resource.get("subject")).get("reference")
+
+
+@rule(
+    "BDL-007", ERROR, "Bundle", "List.subject | DocumentReference.subject",
+    "The SubmissionSet and its DocumentReferences designate the same patient.",
+    reason=INVALID_METADATA, issue_code="business-rule",
+)
+def same_patient(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    lists = [r for _, _, r in ctx.bundle.entries if is_submission_set(r)]
+    if len(lists) != 1 or not as_dict(lists[0].get("subject")):
+        return
+    expected = _subject_key(lists[0], ctx)
+    for i, _, docref in ctx.bundle.of_type("DocumentReference"):
+        if as_dict(docref.get("subject")) and _subject_key(docref, ctx) != expected:
+            yield f".entry[{i}].resource.subject", (
+                "DocumentReference subject differs from the SubmissionSet subject"
+            )
+
+
+def _sets_superseded(entry: dict) -> bool:
+    resource = as_dict(entry.get("resource"))
+    if resource.get("resourceType") == "DocumentReference":
+        return resource.get("status") == "superseded"
+    if resource.get("resourceType") != "Parameters":
+        return False
+    for param in as_list(resource.get("parameter")):
+        parts = {
+            as_dict(p).get("name"): as_dict(p) for p in as_list(as_dict(param).get("part"))
+        }
+        path = parts.get("path", {}).get("valueString")
+        value = parts.get("value", {})
+        if path == "DocumentReference.status" and "superseded" in (
+            value.get("valueCode"), value.get("valueString")
+        ):
+            return True
+    return False
+
+
+@rule(
+    "REP-003", ERROR, "Bundle", "Bundle.entry.request",
+    "A PATCH or PUT entry targets `DocumentReference/<id>` and sets its status to superseded "
+    "(the replaced version, as in the ANS TD2.1 replacement example).",
+    reason=INVALID_METADATA, issue_code="business-rule",
+)
+def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    for i, entry, _ in ctx.bundle.entries:
+        request = as_dict(entry.get("request"))
+        if request.get("method") not in ("PATCH", "PUT"):
+            continue
+        url = request.get("url")
+        if not (isinstance(url, str) and url.startswith("DocumentReference/")):
+            yield f".entry[{i}].request.url", (
+                f"{request.get('method')} {url!r}: only DocumentReference/<id> may be updated"
+            )
+        elif not _sets_superseded(entry):
+            yield f".entry[{i}].resource", (
+                f"{request.get('method')} {url} does not set the status to superseded"
+            )
+
+
+@rule(
+    "REP-004", WARNING, "Bundle", "Bundle.entry.request.url",
+    "A DocumentReference set to superseded is the target of a relatesTo `replaces`.",
+)
+def superseded_is_replaced(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.submission or ctx.bundle is None:
+        return
+    targets = set()
+    for _, _, docref in ctx.bundle.of_type("DocumentReference"):
+        for rel in as_list(docref.get("relatesTo")):
+            rel = as_dict(rel)
+            if rel.get("code") == "replaces":
+                targets.add(as_dict(rel.get("target")).get("reference"))
+    for i, entry, _ in ctx.bundle.entries:
+        request = as_dict(entry.get("request"))
+        url = request.get("url")
+        if request.get("method") in ("PATCH", "PUT") and isinstance(url, str):
+            if url.startswith("DocumentReference/") and url not in targets:
+                yield f".entry[{i}].request.url", f"{url} is updated but no DocumentReference replaces it"
+
+
+# --- references (run on every top-level resource) -----------------------------------------------
+
+
+@rule(
+    "REF-001", ERROR, "top", "Bundle.entry.resource…reference",
+    "Every urn:uuid / urn:oid / relative reference resolves to an entry of the bundle "
+    "(relatesTo targets, conditional and absolute references excepted).",
+    reason=INVALID_METADATA, issue_code="not-found",
+)
+def bundle_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.bundle is None:
+        return
+    for path, ref in ctx.references(res):
+        if ref.startswith("#") or "?" in ref or ".relatesTo[" in path:
+            continue
+        if ref.startswith("urn:") or _RELATIVE.fullmatch(ref):
+            if ctx.bundle.resolve(ref) is None:
+                yield path, f"reference {ref} does not resolve inside the bundle"
+
+
+@rule(
+    "REF-002", ERROR, "top", "….reference ('#id')",
+    "Every local reference `#id` names a resource contained in the same resource.",
+    reason=INVALID_METADATA, issue_code="not-found",
+)
+def contained_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, ref in ctx.references(res):
+        if ref.startswith("#") and ref != "#" and ctx.resolve(ref, res) is None:
+            yield path, f"local reference {ref} names no contained resource"

@@ -1,0 +1,30 @@
+"""Structural rules: the resource parses with ``fhir.resources.R4B`` (STR-001), and every
+conformance rule could read the elements it needs (STR-002). Findings for both are made by the
+validator itself; these registrations give them an id, a severity and a line in docs/rules.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.fhir.rules.base import ERROR, Context, rule
+from agents.fhir.verdict import INVALID_METADATA
+
+
+@rule(
+    "STR-001", ERROR, "structure", "(any element)",
+    "The resource is valid FHIR R4B (types, cardinalities, known elements), as parsed by "
+    "fhir.resources.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def parses_as_r4b(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    return iter(())
+
+
+@rule(
+    "STR-002", ERROR, "structure", "(any element)",
+    "Each element a rule reads has the expected JSON shape (object, list, string).",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def readable_shape(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    return iter(())

@@ -1,0 +1,445 @@
+"""Figures of the report: draw functions that plot the frames of ``reports.plotdata`` as they are.
+
+Headless (Agg canvas, no pyplot state), modest dpi, PNG and SVG bytes. Each draw function takes
+plot data and a language and returns a matplotlib Figure; ``report_figures`` ties one run's
+tables to its figures, titles, captions and alt text.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+
+from reports import i18n  # noqa: E402
+from reports import plotdata as pdata  # noqa: E402
+from simulator.results import Results  # noqa: E402
+
+PNG_DPI = 110
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.hashsalt": "segur-testbed",
+}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf"]
+OBS_COLOR = "black"
+
+
+@dataclass
+class RenderedFigure:
+    """One figure of the report, rendered: file stem, title, caption, alt text, PNG and SVG bytes."""
+
+    key: str
+    title: str
+    caption: str
+    alt: str
+    png: bytes
+    svg: bytes
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _dates(months: pd.Series | list[str]) -> pd.DatetimeIndex:
+    return pd.PeriodIndex(list(months), freq="M").to_timestamp()
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _millions(lang: str) -> FuncFormatter:
+    return FuncFormatter(lambda v, _pos: "0" if v == 0 else i18n.number(v, lang, digits=0 if abs(v) >= 1e6 or v == 0 else 1))
+
+
+def _date_axis(ax, months: list[str], lang: str) -> None:
+    """Years as ticks for long runs, quarters (in the report's language) for short ones."""
+    span = len(months)
+    if span > 36:
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    else:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10) if span > 12 else range(1, 13, 2)))
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _pos: i18n.month_label(mdates.num2date(v).strftime("%Y-%m"), lang)))
+    if months:
+        d = _dates([months[0], months[-1]])
+        ax.set_xlim(d[0] - pd.Timedelta(days=15), d[1] + pd.Timedelta(days=45))
+
+
+def _empty(ax, lang: str) -> None:
+    ax.text(0.5, 0.5, i18n.text("no_data", lang), ha="center", va="center", transform=ax.transAxes, color="0.4")
+
+
+def sector_colors(sectors: list[str]) -> dict[str, str]:
+    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sectors)}
+
+
+def _target_name(row: pd.Series, lang: str) -> str:
+    name = i18n.text("target_label", lang) + " " + i18n.number(row["value"], lang, digits=0)
+    return name + (f" ({i18n.text('assumption', lang)})" if row["assumption"] else "")
+
+
+def render(fig: Figure) -> tuple[bytes, bytes]:
+    """PNG and SVG bytes of a figure (no timestamp in the SVG, so files are reproducible)."""
+    png, svg = io.BytesIO(), io.BytesIO()
+    fig.savefig(png, format="png", dpi=PNG_DPI)
+    fig.savefig(svg, format="svg", metadata={"Date": None})
+    return png.getvalue(), svg.getvalue()
+
+
+# -- draw functions --------------------------------------------------------------------------
+
+def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
+    """Stacked monthly DMP documents by sector, the all-sector targets ÷ 12, annualised right axis."""
+    months = list(dict.fromkeys(monthly["month"]))
+    sectors = list(dict.fromkeys(monthly["sector"]))
+    colors = sector_colors(sectors)
+    wide = monthly.pivot(index="month", columns="sector", values="documents").reindex(index=months, columns=sectors)
+    fig = _new_figure(10, 4.6)
+    ax = fig.add_subplot()
+    x = _dates(months)
+    bottom = pd.Series(0.0, index=wide.index)
+    for s in sectors:
+        ax.bar(x, wide[s].to_numpy(), width=24, bottom=bottom.to_numpy(), color=colors[s], label=labels.get(s, s),
+               align="edge", linewidth=0)
+        bottom = bottom + wide[s]
+    for _, t in targets[targets["panel"] == pdata.ALL].iterrows():
+        ax.axhline(t["value"] / 12, color="0.15", linestyle="--", linewidth=1.2,
+                   label=i18n.text("target_monthly", lang, name=i18n.number(t["value"], lang, digits=0))
+                   + (f" ({i18n.text('assumption', lang)})" if t["assumption"] else ""))
+    ax.set_ylabel(i18n.text("documents_per_month", lang))
+    ax.yaxis.set_major_formatter(_millions(lang))
+    sec = ax.secondary_yaxis("right", functions=(lambda v: v * 12, lambda v: v / 12))
+    sec.set_ylabel(i18n.text("annualised_axis", lang))
+    sec.yaxis.set_major_formatter(_millions(lang))
+    _date_axis(ax, months, lang)
+    if not len(monthly) or float(monthly["documents"].sum()) == 0:
+        _empty(ax, lang)
+    ax.legend(loc="upper left", ncols=2, frameon=False)
+    return fig
+
+
+def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.DataFrame,
+                    band: pd.DataFrame | None, labels: dict[str, str], lang: str) -> Figure:
+    """One panel per sector (and group): annualised rate, target line, observed points, p5–p95 band.
+
+    ``band`` has columns month, panel (or sector), p5, p50, p95 in documents/year; drawn when not empty.
+    """
+    keys = list(dict.fromkeys(data["panel"]))
+    months = list(dict.fromkeys(data["month"]))
+    ncols = 3 if len(keys) > 4 else max(len(keys), 1)
+    nrows = max(math.ceil(len(keys) / ncols), 1)
+    fig = _new_figure(11, 2.7 * nrows + 0.6)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    colors = sector_colors(keys)
+    colors[pdata.ALL] = "0.25"
+    if band is not None and "sector" in band.columns and "panel" not in band.columns:
+        band = band.rename(columns={"sector": "panel"})
+    has_band = has_obs = has_lower = has_target = False
+    for ax, key in zip(axes, keys, strict=False):
+        d = data[data["panel"] == key]
+        x = _dates(d["month"])
+        if band is not None and len(band):
+            b = band[band["panel"] == key].set_index("month").reindex(d["month"]).dropna(subset=["p5", "p95"])
+            if len(b):
+                bx = _dates(b.index)
+                ax.fill_between(bx, b["p5"], b["p95"], color=colors[key], alpha=0.22, linewidth=0)
+                ax.plot(bx, b["p50"], color=colors[key], linestyle=":", linewidth=1)
+                has_band = True
+        ax.plot(x, d["annualised"], color=colors[key], linewidth=1.6)
+        for _, t in targets[targets["panel"] == key].iterrows():
+            ax.axhline(t["value"], color="0.15", linestyle="--", linewidth=1.1)
+            ax.annotate(_target_name(t, lang), xy=(0.01, t["value"]), xycoords=("axes fraction", "data"),
+                        xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="0.15")
+            has_target = True
+        o = observed[observed["panel"] == key] if len(observed) else observed
+        if len(o):
+            pts, low = o[~o["lower_bound"].astype(bool)], o[o["lower_bound"].astype(bool)]
+            if len(pts):
+                ax.plot(_dates(pts["month"]), pts["value"], "o", color=OBS_COLOR, markersize=4.5, zorder=5)
+                has_obs = True
+            if len(low):
+                ax.plot(_dates(low["month"]), low["value"], "^", markerfacecolor="white", markeredgecolor=OBS_COLOR,
+                        markersize=5, zorder=5)
+                has_lower = True
+        ax.set_title(labels.get(key, key))
+        ax.yaxis.set_major_formatter(_millions(lang))
+        ax.set_ylim(bottom=0)
+        ax.margins(y=0.12)
+        _date_axis(ax, months, lang)
+        if not len(d) or float(d["annualised"].abs().sum()) == 0:
+            _empty(ax, lang)
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(i18n.text("documents_per_year", lang))
+    handles = [Line2D([], [], color="0.3", linewidth=1.6, label=i18n.text("simulated", lang))]
+    if has_target:
+        handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
+    if has_obs:
+        handles.append(Line2D([], [], marker="o", linestyle="", color=OBS_COLOR, label=i18n.text("observed", lang)))
+    if has_lower:
+        handles.append(Line2D([], [], marker="^", linestyle="", markerfacecolor="white", markeredgecolor=OBS_COLOR,
+                              label=i18n.text("observed_lower", lang)))
+    if has_band:
+        handles.append(Patch(color="0.3", alpha=0.22, label=i18n.text("band", lang)))
+        handles.append(Line2D([], [], color="0.3", linestyle=":", label=i18n.text("median", lang)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    return fig
+
+
+def draw_gp_activity(shares: pd.DataFrame, lang: str) -> Figure:
+    """Share of equipped GPs above N documents in the month, one line per N."""
+    fig = _new_figure(10, 4.2)
+    ax = fig.add_subplot()
+    months = sorted(set(shares["month"])) if len(shares) else []
+    for i, (n, d) in enumerate(shares.groupby("threshold", sort=True)):
+        ax.plot(_dates(d["month"]), d["share"], color=PALETTE[i % len(PALETTE)], linewidth=1.6,
+                label=i18n.text("fig_gp_legend", lang, n=n))
+    ax.set_ylabel(i18n.text("share_of_gps", lang))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylim(0, 1)
+    if months:
+        _date_axis(ax, months, lang)
+        ax.legend(loc="upper left", frameon=False)
+    else:
+        _empty(ax, lang)
+    return fig
+
+
+def draw_failures(failures: pd.DataFrame, lang: str) -> Figure:
+    """DMP rejections (by reason) and drops per month, as stacked areas, largest first."""
+    fig = _new_figure(10, 4.2)
+    ax = fig.add_subplot()
+    if len(failures) and float(failures["documents"].sum()) > 0:
+        failures = failures.assign(key=failures["outcome"] + ":" + failures["reason"])
+        wide = failures.pivot_table(index="month", columns="key", values="documents", aggfunc="sum", fill_value=0.0)
+        order = wide.sum().sort_values(ascending=False).index
+        wide = wide[order]
+        labels = [i18n.reason_label(k.split(":", 1)[1] or k.split(":", 1)[0], lang) for k in order]
+        ax.stackplot(_dates(wide.index), *[wide[c].to_numpy() for c in order], labels=labels,
+                     colors=[PALETTE[i % len(PALETTE)] for i in range(len(order))], linewidth=0)
+        _date_axis(ax, list(wide.index), lang)
+        ax.legend(loc="upper left", frameon=False, ncols=2)
+    else:
+        _empty(ax, lang)
+    ax.set_ylabel(i18n.text("documents_per_month", lang))
+    ax.yaxis.set_major_formatter(_millions(lang))
+    return fig
+
+
+def draw_profiles(states: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Figure:
+    """Mon espace santé profiles by state over time, with published counts as points."""
+    fig = _new_figure(10, 4.2)
+    ax = fig.add_subplot()
+    colors = {s: PALETTE[i] for i, s in enumerate(pdata.PROFILE_STATES)}
+    months = list(dict.fromkeys(states["month"]))
+    for s in pdata.PROFILE_STATES:
+        d = states[states["state"] == s]
+        if len(d):
+            ax.plot(_dates(d["month"]), d["persons"], color=colors[s], linewidth=1.6, label=i18n.profile_label(s, lang))
+    if len(observed):
+        for s, d in observed.groupby("state"):
+            ax.plot(_dates(d["month"]), d["persons"], "o", color=colors.get(s, OBS_COLOR), markeredgecolor=OBS_COLOR,
+                    markersize=5, zorder=5)
+        ax.plot([], [], "o", color="white", markeredgecolor=OBS_COLOR, label=i18n.text("observed", lang))
+    ax.set_ylabel(i18n.text("persons", lang))
+    ax.yaxis.set_major_formatter(_millions(lang))
+    ax.set_ylim(bottom=0)
+    if months:
+        _date_axis(ax, months, lang)
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    else:
+        _empty(ax, lang)
+    return fig
+
+
+def draw_mssante(routes: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Figure:
+    """MSSanté messages sent per month by route (stacked), with the published total as a point."""
+    fig = _new_figure(10, 4.2)
+    ax = fig.add_subplot()
+    months = list(dict.fromkeys(routes["month"]))
+    wide = routes.pivot(index="month", columns="route", values="sent").reindex(index=months)
+    present = [r for r in pdata.ROUTES if r in wide.columns]
+    if present and float(wide[present].to_numpy().sum()) > 0:
+        ax.stackplot(_dates(wide.index), *[wide[r].to_numpy() for r in present],
+                     labels=[i18n.route_label(r, lang) for r in present], colors=[PALETTE[0], PALETTE[1]][: len(present)],
+                     linewidth=0, alpha=0.85)
+        if len(observed):
+            low = observed["lower_bound"].astype(bool)
+            ax.plot(_dates(observed["month"]), observed["messages"], color=OBS_COLOR, linestyle="",
+                    markerfacecolor="white" if low.all() else OBS_COLOR, marker="^" if low.all() else "o",
+                    label=i18n.text("observed_lower" if low.all() else "observed", lang), zorder=5)
+        _date_axis(ax, months, lang)
+        ax.legend(loc="upper left", frameon=False)
+    else:
+        _empty(ax, lang)
+    ax.set_ylabel(i18n.text("messages_per_month", lang))
+    ax.yaxis.set_major_formatter(_millions(lang))
+    return fig
+
+
+def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
+    """One panel per sector (and group): one annualised line per scenario, target lines."""
+    keys = list(dict.fromkeys(data["panel"]))
+    scenarios = list(dict.fromkeys(data["scenario"]))
+    ncols = 3 if len(keys) > 4 else max(len(keys), 1)
+    nrows = max(math.ceil(len(keys) / ncols), 1)
+    fig = _new_figure(11, 2.7 * nrows + 0.6)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(scenarios)}
+    months = sorted(set(data["month"]))
+    for ax, key in zip(axes, keys, strict=False):
+        for sc in scenarios:
+            d = data[(data["panel"] == key) & (data["scenario"] == sc)]
+            if len(d):
+                ax.plot(_dates(d["month"]), d["annualised"], color=colors[sc], linewidth=1.5)
+        for _, t in targets[targets["panel"] == key].drop_duplicates(["value", "assumption"]).iterrows():
+            ax.axhline(t["value"], color="0.15", linestyle="--", linewidth=1.1)
+            ax.annotate(_target_name(t, lang), xy=(0.01, t["value"]), xycoords=("axes fraction", "data"),
+                        xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="0.15")
+        ax.set_title(labels.get(key, key))
+        ax.yaxis.set_major_formatter(_millions(lang))
+        ax.set_ylim(bottom=0)
+        ax.margins(y=0.12)
+        _date_axis(ax, months, lang)
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(i18n.text("documents_per_year", lang))
+    handles = [Line2D([], [], color=colors[s], linewidth=1.5, label=s) for s in scenarios]
+    handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), frameon=False)
+    return fig
+
+
+# -- one run's figures -----------------------------------------------------------------------
+
+def panel_labels(res: Results, lang: str) -> dict[str, str]:
+    """Titles of the panels: sector labels, 'all sectors', or the sectors of a group joined."""
+    scen = res.manifest["scenario"]
+    out = {s: i18n.sector_label(s, lang, scen) for s in res.manifest["sectors"]}
+    out[pdata.ALL] = i18n.text("all_sectors", lang)
+    for p in pdata.panels(res):
+        if p.key not in out:
+            out[p.key] = " + ".join(i18n.sector_label(s, lang, scen) for s in p.sectors)
+    return out
+
+
+def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> list[RenderedFigure]:
+    """Every figure of one run's report, rendered, with title, caption and alt text from the data."""
+    labels = panel_labels(res, lang)
+    months = res.manifest["months"]
+    span = dict(start=i18n.month_label(months[0], lang), end=i18n.month_label(months[-1], lang),
+                at=i18n.month_label(at, lang))
+    tg = pdata.targets(res)
+    specs: list[tuple[str, str, Callable[[], tuple[Figure, str]]]] = []
+
+    def monthly() -> tuple[Figure, str]:
+        m = pdata.monthly_documents(res)
+        total = float(m.loc[m["month"] == at, "documents"].sum())
+        all_t = tg[tg["panel"] == pdata.ALL]
+        alt = i18n.text("alt_monthly", lang, sectors=", ".join(labels[s] for s in res.manifest["sectors"]),
+                        total=i18n.number(total, lang), rate=i18n.number(total * 12, lang),
+                        target=i18n.number(float(all_t["value"].iloc[0]), lang) if len(all_t) else "—", **span)
+        return draw_monthly(m, tg, labels, lang), alt
+
+    def annual() -> tuple[Figure, str]:
+        a = pdata.annualised(res)
+        at_rows = a[a["month"] == at]
+        items = []
+        for _, r in at_rows.iterrows():
+            t = tg[tg["panel"] == r["panel"]]
+            tgt = f" / {i18n.number(float(t['value'].iloc[0]), lang)}" if len(t) else ""
+            items.append(f"{labels[r['panel']]} {i18n.number(r['annualised'], lang)}{tgt}")
+        alt = i18n.text("alt_annualised", lang, items="; ".join(items), **span)
+        return draw_annualised(a, tg, pdata.observed_points(res, observed), pdata.quantile_band(res), labels, lang), alt
+
+    def gp() -> tuple[Figure, str]:
+        g = pdata.gp_activity_shares(res)
+        at_g = g[g["month"] == at]
+        items = "; ".join(f"≥ {int(r['threshold'])}: {i18n.percent(r['share'], lang)}" for _, r in at_g.iterrows())
+        alt = i18n.text("alt_gp", lang, items=items or i18n.text("no_data", lang), **span) if len(g) else i18n.text("alt_empty", lang)
+        return draw_gp_activity(g, lang), alt
+
+    def failures() -> tuple[Figure, str]:
+        f = pdata.dmp_failures(res)
+        tot = f.groupby("reason")["documents"].sum().sort_values(ascending=False).head(3) if len(f) else pd.Series(dtype=float)
+        items = "; ".join(f"{i18n.reason_label(k or 'dropped', lang)} {i18n.number(v, lang)}" for k, v in tot.items())
+        alt = i18n.text("alt_rejections", lang, items=items, **span) if items else i18n.text("alt_empty", lang)
+        return draw_failures(f, lang), alt
+
+    def profiles() -> tuple[Figure, str]:
+        p = pdata.profile_states(res)
+        at_p = p[p["month"] == at]
+        items = "; ".join(f"{i18n.profile_label(r['state'], lang)} {i18n.number(r['persons'], lang)}" for _, r in at_p.iterrows())
+        alt = i18n.text("alt_profiles", lang, items=items, **span)
+        return draw_profiles(p, pdata.profile_observed(res, observed), lang), alt
+
+    def mss() -> tuple[Figure, str]:
+        r = pdata.mssante_routes(res)
+        at_r = r[r["month"] == at]
+        items = "; ".join(f"{i18n.route_label(x['route'], lang)} {i18n.number(x['sent'], lang)}" for _, x in at_r.iterrows())
+        alt = i18n.text("alt_mssante", lang, items=items, **span)
+        return draw_mssante(r, pdata.mssante_observed(res, observed), lang), alt
+
+    specs = [
+        ("monthly_documents", "monthly", monthly),
+        ("annualised_vs_target", "annualised", annual),
+        ("gp_activity", "gp", gp),
+        ("dmp_rejections", "rejections", failures),
+        ("mes_profiles", "profiles", profiles),
+        ("mssante_routes", "mssante", mss),
+    ]
+    out = []
+    with matplotlib.rc_context(STYLE):
+        for key, short, make in specs:
+            fig, alt = make()
+            png, svg = render(fig)
+            fig.clear()
+            out.append(RenderedFigure(key, i18n.text(f"fig_{short}_title", lang),
+                                      i18n.text(f"fig_{short}_caption", lang), alt, png, svg))
+    return out
+
+
+def comparison_figures(results_by_name: dict[str, Results], lang: str) -> list[RenderedFigure]:
+    """The figure of a scenario comparison: annualised rate per panel, one line per scenario."""
+    first = next(iter(results_by_name.values()))
+    labels: dict[str, str] = {}
+    tgs = []
+    for res in results_by_name.values():
+        labels = {**panel_labels(res, lang), **labels}
+        tgs.append(pdata.targets(res))
+    data = pdata.comparison_annualised(results_by_name)
+    tg = pd.concat(tgs, ignore_index=True) if tgs else pdata.targets(first)
+    with matplotlib.rc_context(STYLE):
+        fig = draw_comparison(data, tg, labels, lang)
+        png, svg = render(fig)
+        fig.clear()
+    alt = i18n.text("alt_compare", lang, scenarios=", ".join(results_by_name))
+    return [RenderedFigure("comparison_annualised", i18n.text("fig_compare_title", lang),
+                           i18n.text("fig_compare_caption", lang), alt, png, svg)]

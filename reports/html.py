@@ -1,0 +1,312 @@
+"""The self-contained HTML report (figures embedded as base64 PNG, inline CSS, no external file).
+
+``build_report`` writes ``report.html`` and a ``figures/`` folder (PNG + SVG) for one run;
+``write_report`` is the same as a ``Results.save`` writer; ``build_comparison_report`` puts
+several runs (one per scenario) side by side in ``comparison.html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from reports import i18n
+from reports.figures import RenderedFigure, comparison_figures, report_figures
+from reports.observed import observed_figures
+from reports.tables import report_month, target_table, year_columns
+from simulator.results import Results
+
+REPORT_FILE = "report.html"
+COMPARISON_FILE = "comparison.html"
+FIGURES_DIR = "figures"
+
+CSS = """
+:root { --ink:#1d2330; --muted:#5b6475; --line:#d9dde5; --ok:#2e7d32; --short:#e08a00; --bg:#fafbfc; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
+       color: var(--ink); background: #fff; margin: 0 auto; max-width: 1180px; padding: 1.5rem 1.25rem 3rem;
+       line-height: 1.45; }
+h1 { font-size: 1.6rem; margin: 0 0 .4rem; }
+h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 2px solid var(--line); padding-bottom: .25rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
+.meta { color: var(--muted); margin: .2rem 0; }
+.meta b { color: var(--ink); font-weight: 600; }
+.note { color: var(--muted); font-size: .9rem; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .92rem; background: #fff; }
+th, td { padding: .4rem .55rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+th { background: var(--bg); font-weight: 600; vertical-align: bottom; white-space: normal; }
+td.txt, th.txt { text-align: left; white-space: normal; }
+tr.group td { font-weight: 600; border-top: 2px solid var(--line); }
+.assumption { font-style: italic; color: #8a4b00; }
+.bar { display: inline-block; width: 64px; height: .7rem; background: #eceff3; border-radius: 3px;
+       vertical-align: middle; margin-right: .35rem; overflow: hidden; }
+.bar span { display: block; height: 100%; background: var(--short); }
+.bar span.ok { background: var(--ok); }
+figure { margin: 1.4rem 0 2rem; padding: 0; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+figcaption { color: var(--muted); font-size: .9rem; margin-top: .4rem; }
+figcaption a { color: inherit; }
+footer { margin-top: 2.5rem; color: var(--muted); font-size: .85rem; border-top: 1px solid var(--line); padding-top: .6rem; }
+@media print { figure { break-inside: avoid; } body { max-width: none; } }
+"""
+
+
+# -- public API ------------------------------------------------------------------------------
+
+def build_report(results: Results, out_dir: str | Path, lang: str = "fr", at: str | None = None,
+                 out_file: str | Path | None = None) -> Path:
+    """Write one run's report (``out_dir/report.html`` or ``out_file``) and its figures folder beside it."""
+    lang = i18n.check_lang(lang)
+    at = report_month(results, at)
+    observed = observed_figures()
+    figures = report_figures(results, lang, observed, at)
+    table = target_table(results, at, observed)
+    page = render_report(results, figures, table, lang, observed)
+    target = Path(out_file) if out_file is not None else Path(out_dir) / REPORT_FILE
+    _write(target, page, figures)
+    return target
+
+
+def write_report(results: Results, tmp_dir: Path) -> None:
+    """``Results.save`` writer: the French report and figures inside the results folder."""
+    build_report(results, tmp_dir, lang="fr")
+
+
+def build_comparison_report(results_by_name: dict[str, Results], out_dir: str | Path, lang: str = "fr",
+                            at: str | None = None) -> Path:
+    """Write ``out_dir/comparison.html`` (and its figure) comparing several runs, one per scenario name."""
+    lang = i18n.check_lang(lang)
+    if not results_by_name:
+        raise ValueError("build_comparison_report needs at least one Results")
+    observed = observed_figures()
+    tables = {name: target_table(res, at, observed) for name, res in results_by_name.items()}
+    figures = comparison_figures(results_by_name, lang)
+    page = render_comparison(results_by_name, tables, figures, lang)
+    target = Path(out_dir) / COMPARISON_FILE
+    _write(target, page, figures)
+    return target
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+def render_report(res: Results, figures: list[RenderedFigure], table: pd.DataFrame, lang: str,
+                  observed: pd.DataFrame) -> str:
+    """The report's HTML text (one page, everything inline)."""
+    man = res.manifest
+    title = i18n.text("report_title", lang)
+    at = str(table["at"].iloc[0]) if len(table) else man["months"][-1]
+    body = [
+        f"<h1>{_e(title)}</h1>",
+        _run_meta(res, lang, with_name=True),
+        f"<p class='note'>{_e(_scale_note(res, lang))}</p>",
+        f"<h2 id='targets'>{_e(i18n.text('targets_heading', lang))}</h2>",
+        f"<p class='note'>{_e(i18n.text('targets_intro', lang, at=i18n.month_label(at, lang)))}</p>",
+        _target_table_html(table, res, lang),
+        f"<h2 id='figures'>{_e(i18n.text('figures_heading', lang))}</h2>",
+        *(_figure_html(f) for f in figures),
+        _footer(res, lang, observed),
+    ]
+    return _page(title + " · " + man["scenario_name"], body, lang)
+
+
+def render_comparison(results_by_name: dict[str, Results], tables: dict[str, pd.DataFrame],
+                      figures: list[RenderedFigure], lang: str) -> str:
+    """The comparison's HTML text: each run's identity, one target table, the comparison figure."""
+    title = i18n.text("comparison_title", lang)
+    first = next(iter(results_by_name.values()))
+    body = [f"<h1>{_e(title)}</h1>", f"<h2>{_e(i18n.text('scenarios', lang))}</h2>", "<ul>"]
+    for name, res in results_by_name.items():
+        body.append(f"<li><b>{_e(name)}</b> — {_run_meta(res, lang, with_name=False, tag='span')}</li>")
+    body.append("</ul>")
+    body.append(f"<h2 id='targets'>{_e(i18n.text('targets_heading', lang))}</h2>")
+    ats = {str(t['at'].iloc[0]) for t in tables.values() if len(t)}
+    if len(ats) == 1:
+        body.append(f"<p class='note'>{_e(i18n.text('targets_intro', lang, at=i18n.month_label(ats.pop(), lang)))}</p>")
+    body.append(_comparison_table_html(tables, results_by_name, lang))
+    body.append(f"<h2 id='figures'>{_e(i18n.text('figures_heading', lang))}</h2>")
+    body.extend(_figure_html(f) for f in figures)
+    body.append(_footer(first, lang, None))
+    return _page(title, body, lang)
+
+
+def _page(title: str, body: list[str], lang: str) -> str:
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f"<html lang='{lang}'>",
+        "<head>",
+        "<meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{_e(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        *body,
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def _run_meta(res: Results, lang: str, with_name: bool, tag: str = "p") -> str:
+    man = res.manifest
+    months = man["months"]
+    parts = []
+    if with_name:
+        parts.append(f"{_e(i18n.text('scenario', lang))} <b>{_e(man['scenario_name'])}</b>")
+    parts += [
+        f"{_e(i18n.text('seed', lang))} <b>{_e(man['seed'])}</b>",
+        f"{_e(i18n.text('scale', lang))} <b>{_e(man['scale'])}</b>",
+        f"{_e(i18n.text('version', lang))} <b>{_e(man.get('version', '?'))}</b>",
+        f"{_e(i18n.text('period', lang))} <b>{_e(i18n.month_label(months[0], lang))} → "
+        f"{_e(i18n.month_label(months[-1], lang))}</b>",
+    ]
+    desc = man["scenario"].get("description", "")
+    out = f"<{tag} class='meta'>{' · '.join(parts)}</{tag}>"
+    if with_name and desc:
+        out += f"\n<p class='meta'>{_e(desc)}</p>"
+    return out
+
+
+def _scale_note(res: Results, lang: str) -> str:
+    scale = res.scale
+    n = 1 / scale if scale > 0 else math.nan
+    n_txt = f"{n:,.0f}".replace(",", "\u202f") if lang == "fr" else f"{n:,.0f}"
+    return i18n.text("scale_note", lang, n=n_txt, scale=scale) + " " + i18n.text("dmp_note", lang)
+
+
+def _row_label(r: pd.Series, res: Results, lang: str) -> str:
+    scen = res.manifest["scenario"]
+    if r["kind"] == "sector":
+        return i18n.sector_label(r["row"], lang, scen)
+    if set(r["sectors"]) == set(res.manifest["sectors"]):
+        return i18n.text("all_sectors", lang)
+    return " + ".join(i18n.sector_label(s, lang, scen) for s in r["sectors"])
+
+
+def _target_cells(r: pd.Series, lang: str) -> list[str]:
+    """Target, published, simulated, share, reached, year totals: the numeric cells of a row."""
+    has_target = not pd.isna(r["target"])
+    if has_target:
+        tgt = _e(i18n.number(r["target"], lang, digits=0))
+        if r["assumption"]:
+            tgt += f" <span class='assumption'>({_e(i18n.text('assumption', lang))})</span>"
+        share = float(r["share"])
+        width = max(0.0, min(share, 1.0)) * 100
+        share_html = (f"<span class='bar' aria-hidden='true'><span class='{'ok' if share >= 1 else ''}' "
+                      f"style='width:{width:.0f}%'></span></span>{_e(i18n.percent(share, lang))}")
+        reached = i18n.month_label(r["reached"], lang) if r["reached"] else i18n.text("not_reached", lang)
+    else:
+        tgt = f"<span class='note'>{_e(i18n.text('no_target', lang))}</span>"
+        share_html = "—"
+        reached = "—"
+    return [tgt, _e(i18n.number(r["observed"], lang)), _e(i18n.number(r["achieved"], lang)), share_html, _e(reached)]
+
+
+def _target_table_html(table: pd.DataFrame, res: Results, lang: str) -> str:
+    at = i18n.month_label(str(table["at"].iloc[0]), lang) if len(table) else ""
+    years = year_columns(table)
+    head = [i18n.text("sector", lang), i18n.text("target", lang), i18n.text("observed_at", lang, at=at),
+            i18n.text("achieved_at", lang, at=at), i18n.text("share_of_target", lang), i18n.text("reached", lang),
+            *(i18n.text("year_col", lang, year=y) for y in years), i18n.text("key_document", lang)]
+    rows = []
+    for _, r in table.iterrows():
+        label = _e(_row_label(r, res, lang))
+        cells = [f"<td class='txt'>{label}</td>", *(f"<td>{c}</td>" for c in _target_cells(r, lang)),
+                 *(f"<td>{_e(i18n.number(r[y], lang))}</td>" for y in years),
+                 f"<td class='txt'>{_e(r['key_document'] or '—')}</td>"]
+        rows.append(f"<tr class='{r['kind']}' data-row='{_e(r['row'])}'>{''.join(cells)}</tr>")
+    return _table(head, rows, "target-table", with_assumption_note=bool(table["assumption"].any()), lang=lang)
+
+
+def _comparison_table_html(tables: dict[str, pd.DataFrame], results_by_name: dict[str, Results], lang: str) -> str:
+    first = next(iter(tables.values()))
+    at = i18n.month_label(str(first["at"].iloc[0]), lang) if len(first) else ""
+    years = sorted({y for t in tables.values() for y in year_columns(t)})
+    head = [i18n.text("sector", lang), i18n.text("scenario", lang), i18n.text("target", lang),
+            i18n.text("observed_at", lang, at=at), i18n.text("achieved_at", lang, at=at),
+            i18n.text("share_of_target", lang), i18n.text("reached", lang),
+            *(i18n.text("year_col", lang, year=y) for y in years)]
+    keys = list(dict.fromkeys(k for t in tables.values() for k in t["row"]))
+    rows = []
+    any_assumption = False
+    for key in keys:
+        for name, t in tables.items():
+            hit = t[t["row"] == key]
+            if not len(hit):
+                continue
+            r = hit.iloc[0]
+            any_assumption |= bool(r["assumption"])
+            cells = [f"<td class='txt'>{_e(_row_label(r, results_by_name[name], lang))}</td>",
+                     f"<td class='txt'>{_e(name)}</td>", *(f"<td>{c}</td>" for c in _target_cells(r, lang)),
+                     *(f"<td>{_e(i18n.number(r[y], lang)) if y in r.index else '—'}</td>" for y in years)]
+            rows.append(f"<tr class='{r['kind']}' data-row='{_e(key)}'>{''.join(cells)}</tr>")
+    return _table(head, rows, "target-table", with_assumption_note=any_assumption, lang=lang)
+
+
+def _table(head: list[str], rows: list[str], css_id: str, with_assumption_note: bool, lang: str) -> str:
+    ths = "".join(f"<th class='{'txt' if i == 0 else ''}' scope='col'>{_e(h)}</th>" for i, h in enumerate(head))
+    out = [f"<div class='table-wrap'><table id='{css_id}'>", f"<thead><tr>{ths}</tr></thead>",
+           "<tbody>", *rows, "</tbody></table></div>"]
+    if with_assumption_note:
+        out.append(f"<p class='note assumption'>{_e(i18n.text('assumption_note', lang))}</p>")
+    return "\n".join(out)
+
+
+def _figure_html(f: RenderedFigure) -> str:
+    w, h = _png_size(f.png)
+    data = base64.b64encode(f.png).decode("ascii")
+    return (f"<figure id='fig-{f.key}'>\n<h3>{_e(f.title)}</h3>\n"
+            f"<img src='data:image/png;base64,{data}' alt='{_e(f.alt)}' width='{w}' height='{h}'>\n"
+            f"<figcaption>{_e(f.caption)} <a href='{FIGURES_DIR}/{f.key}.svg'>SVG</a> · "
+            f"<a href='{FIGURES_DIR}/{f.key}.png'>PNG</a></figcaption>\n</figure>")
+
+
+def _footer(res: Results, lang: str, observed: pd.DataFrame | None) -> str:
+    parts = []
+    if observed is not None and len(observed):
+        srcs = sorted({s for s in observed["source"] if s})
+        parts.append(_e(i18n.text("sources", lang, sources="; ".join(srcs))))
+    parts.append(_e(i18n.text("downloads", lang)))
+    parts.append(_e(i18n.text("generated", lang, version=res.manifest.get("version", "?"))))
+    return "<footer>" + "<br>".join(parts) + "</footer>"
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", png[16:24])
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+# -- files -----------------------------------------------------------------------------------
+
+def _write(target: Path, page: str, figures: list[RenderedFigure]) -> None:
+    """Write the figures (PNG + SVG) into ``figures/`` beside ``target``, then the page; each file atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig_dir = target.parent / FIGURES_DIR
+    fig_dir.mkdir(exist_ok=True)
+    for f in figures:
+        _atomic_write(fig_dir / f"{f.key}.png", f.png)
+        _atomic_write(fig_dir / f"{f.key}.svg", f.svg)
+    _atomic_write(target, page.encode("utf-8"))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,304 @@
+"""Every label the report shows, in French (the programme's own terms, the default) and English.
+
+One table per kind of label; an unknown key falls back to the key itself, so a new sector or
+reason from a later scenario still shows up (untranslated) instead of breaking the report.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from simulator.errors import UsageError
+
+LANGS = ("fr", "en")
+
+SECTORS: dict[str, dict[str, str]] = {
+    "fr": {
+        "hospital": "Hôpital",
+        "gp": "Médecins de ville",
+        "biology": "Biologie médicale",
+        "radiology": "Radiologie",
+        "pharmacy": "Officines",
+        "nurse": "Infirmiers",
+        "midwife": "Sages-femmes",
+        "dentist": "Chirurgiens-dentistes",
+        "physio": "Masseurs-kinésithérapeutes",
+        "medico_social": "Médico-social",
+    },
+    "en": {
+        "hospital": "Hospitals",
+        "gp": "GPs (community doctors)",
+        "biology": "Medical biology (labs)",
+        "radiology": "Radiology",
+        "pharmacy": "Pharmacies",
+        "nurse": "Nurses",
+        "midwife": "Midwives",
+        "dentist": "Dentists",
+        "physio": "Physiotherapists",
+        "medico_social": "Medico-social",
+    },
+}
+
+REASONS: dict[str, dict[str, str]] = {
+    "fr": {
+        "software_not_installed": "logiciel non mis à jour (pré-Ségur)",
+        "ins_missing": "INS absente",
+        "invalid_metadata": "métadonnées invalides",
+        "bad_ins": "INS invalide (clé, OID)",
+        "identity_not_qualified": "identité non qualifiée",
+        "no_profile": "pas de profil Mon espace santé",
+        "profile_opposed": "opposition du patient",
+        "profile_closed": "profil clôturé",
+        "outage_wait_exceeded": "abandonné après indisponibilité",
+        "undeliverable": "non distribuable",
+    },
+    "en": {
+        "software_not_installed": "software not updated (pre-Ségur)",
+        "ins_missing": "no INS",
+        "invalid_metadata": "invalid metadata",
+        "bad_ins": "invalid INS (key, OID)",
+        "identity_not_qualified": "identity not qualified",
+        "no_profile": "no Mon espace santé profile",
+        "profile_opposed": "patient opposed",
+        "profile_closed": "profile closed",
+        "outage_wait_exceeded": "dropped after an outage",
+        "undeliverable": "undeliverable",
+    },
+}
+
+PROFILE_STATES: dict[str, dict[str, str]] = {
+    "fr": {
+        "open_all": "ouverts (y compris activés)",
+        "open": "ouverts, non activés",
+        "activated": "activés",
+        "opposed": "opposés",
+        "closed": "clôturés",
+        "not_created": "pas encore créés",
+    },
+    "en": {
+        "open_all": "open (activated included)",
+        "open": "open, not activated",
+        "activated": "activated",
+        "opposed": "opposed",
+        "closed": "closed",
+        "not_created": "not yet created",
+    },
+}
+
+ROUTES: dict[str, dict[str, str]] = {
+    "fr": {"mssante_pro": "professionnel → professionnel", "mssante_patient": "professionnel → patient"},
+    "en": {"mssante_pro": "professional → professional", "mssante_patient": "professional → patient"},
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "fr": {
+        "report_title": "Ségur du numérique en santé — rapport de simulation",
+        "comparison_title": "Ségur du numérique en santé — comparaison de scénarios",
+        "scenario": "Scénario",
+        "scenarios": "Scénarios",
+        "seed": "graine",
+        "scale": "échelle",
+        "version": "version",
+        "period": "période",
+        "scale_note": "Chiffres nationaux estimés : un agent simulé représente {n} agents réels (échelle {scale}).",
+        "targets_heading": "Où en est chaque secteur face à son objectif",
+        "targets_intro": "Documents acceptés par le DMP / Mon espace santé. « Atteint » : rythme annualisé (mois × 12) en {at}. Projections : documents de l'année civile.",
+        "figures_heading": "Figures",
+        "sector": "Secteur",
+        "target": "Objectif (docs/an)",
+        "observed_at": "Publié {at}",
+        "achieved_at": "Simulé {at} (annualisé)",
+        "share_of_target": "% de l'objectif",
+        "year_col": "{year} (année)",
+        "reached": "Objectif atteint (12 mois glissants)",
+        "key_document": "Document clé",
+        "not_reached": "non atteint",
+        "no_target": "pas d'objectif propre",
+        "assumption": "hypothèse",
+        "assumption_note": "Les objectifs marqués « hypothèse » sont des hypothèses de modélisation, pas des objectifs publiés.",
+        "all_sectors": "Tous secteurs",
+        "target_label": "objectif",
+        "target_monthly": "objectif {name} ÷ 12",
+        "observed": "observé (programme)",
+        "observed_lower": "observé, borne basse",
+        "simulated": "simulé",
+        "band": "p5–p95 des réplications",
+        "median": "médiane des réplications",
+        "month": "mois",
+        "documents_per_month": "documents / mois",
+        "documents_per_year": "documents / an (mois × 12)",
+        "annualised_axis": "rythme annualisé (docs/an)",
+        "persons": "personnes",
+        "messages_per_month": "messages / mois",
+        "share_of_gps": "part des médecins équipés",
+        "fig_monthly_title": "Documents alimentant Mon espace santé, par mois et par secteur",
+        "fig_monthly_caption": "Documents acceptés par le DMP chaque mois, empilés par secteur ; la ligne pointillée est l'objectif annuel ramené au mois (axe de droite : rythme annualisé).",
+        "fig_annualised_title": "Rythme annualisé face à l'objectif, par secteur",
+        "fig_annualised_caption": "Documents acceptés par le DMP dans le mois × 12, face à l'objectif annuel du secteur ; points : chiffres publiés 2021–2023 (triangles : bornes basses).",
+        "fig_gp_title": "Activité des médecins de ville équipés",
+        "fig_gp_caption": "Part des médecins équipés du logiciel Ségur ayant envoyé au moins N documents au DMP dans le mois.",
+        "fig_gp_legend": "≥ {n} document(s) / mois",
+        "fig_rejections_title": "Rejets et abandons du DMP, par motif",
+        "fig_rejections_caption": "Documents refusés par le DMP (ou abandonnés après une indisponibilité), par motif et par mois.",
+        "fig_profiles_title": "Profils Mon espace santé",
+        "fig_profiles_caption": "Profils Mon espace santé par état, en fin de mois ; points : chiffres publiés.",
+        "fig_mssante_title": "Messages MSSanté par circuit",
+        "fig_mssante_caption": "Messages envoyés par messagerie sécurisée de santé chaque mois, par circuit ; point : chiffre publié (borne basse).",
+        "fig_compare_title": "Rythme annualisé par scénario face à l'objectif",
+        "fig_compare_caption": "Documents acceptés par le DMP dans le mois × 12, une courbe par scénario.",
+        "alt_monthly": "Histogramme empilé des documents acceptés par mois, {start} à {end}, par secteur ({sectors}). En {at} : {total} documents dans le mois, soit {rate} par an, pour un objectif de {target} par an.",
+        "alt_annualised": "Courbes du rythme annualisé par secteur, {start} à {end}, face aux objectifs. En {at} : {items}.",
+        "alt_gp": "Courbes de la part des médecins équipés au-dessus de N documents par mois, {start} à {end}. En {at} : {items}.",
+        "alt_rejections": "Aires empilées des rejets du DMP par motif, {start} à {end}. Motifs principaux sur toute la période : {items}.",
+        "alt_profiles": "Courbes des profils Mon espace santé par état, {start} à {end}. En {at} : {items}.",
+        "alt_mssante": "Aires empilées des messages MSSanté par circuit, {start} à {end}. En {at} : {items}.",
+        "alt_compare": "Courbes du rythme annualisé par secteur et par scénario ({scenarios}), face aux objectifs.",
+        "alt_empty": "Figure vide : aucune donnée dans les résultats.",
+        "no_data": "pas de données",
+        "downloads": "Figures en PNG et SVG dans le dossier figures/ à côté de ce fichier.",
+        "sources": "Sources des points observés : {sources}.",
+        "generated": "Rapport produit par segur-testbed {version}.",
+        "dmp_note": "Documents comptés : acceptés par le DMP (Mon espace santé).",
+    },
+    "en": {
+        "report_title": "Ségur du numérique en santé — simulation report",
+        "comparison_title": "Ségur du numérique en santé — scenario comparison",
+        "scenario": "Scenario",
+        "scenarios": "Scenarios",
+        "seed": "seed",
+        "scale": "scale",
+        "version": "version",
+        "period": "period",
+        "scale_note": "National estimates: one simulated agent stands for {n} real ones (scale {scale}).",
+        "targets_heading": "Where each sector stands against its target",
+        "targets_intro": "Documents accepted by the DMP / Mon espace santé. “Achieved”: annualised rate (month × 12) in {at}. Projections: documents in the calendar year.",
+        "figures_heading": "Figures",
+        "sector": "Sector",
+        "target": "Target (docs/year)",
+        "observed_at": "Published {at}",
+        "achieved_at": "Simulated {at} (annualised)",
+        "share_of_target": "% of target",
+        "year_col": "{year} (year)",
+        "reached": "Target reached (rolling 12 months)",
+        "key_document": "Key document",
+        "not_reached": "not reached",
+        "no_target": "no target of its own",
+        "assumption": "assumption",
+        "assumption_note": "Targets marked “assumption” are modelling assumptions, not published targets.",
+        "all_sectors": "All sectors",
+        "target_label": "target",
+        "target_monthly": "target {name} ÷ 12",
+        "observed": "observed (programme)",
+        "observed_lower": "observed, lower bound",
+        "simulated": "simulated",
+        "band": "p5–p95 of replications",
+        "median": "median of replications",
+        "month": "month",
+        "documents_per_month": "documents / month",
+        "documents_per_year": "documents / year (month × 12)",
+        "annualised_axis": "annualised rate (docs/year)",
+        "persons": "persons",
+        "messages_per_month": "messages / month",
+        "share_of_gps": "share of equipped GPs",
+        "fig_monthly_title": "Documents fed to Mon espace santé, by month and sector",
+        "fig_monthly_caption": "Documents accepted by the DMP each month, stacked by sector; the dashed line is the annual target per month (right axis: annualised rate).",
+        "fig_annualised_title": "Annualised rate against target, by sector",
+        "fig_annualised_caption": "Documents accepted by the DMP in the month × 12, against the sector's annual target; dots: published figures 2021–2023 (triangles: lower bounds).",
+        "fig_gp_title": "Activity of equipped GPs",
+        "fig_gp_caption": "Share of GPs equipped with Ségur software who sent at least N documents to the DMP in the month.",
+        "fig_gp_legend": "≥ {n} document(s) / month",
+        "fig_rejections_title": "DMP rejections and drops, by reason",
+        "fig_rejections_caption": "Documents refused by the DMP (or dropped after an outage), by reason and month.",
+        "fig_profiles_title": "Mon espace santé profiles",
+        "fig_profiles_caption": "Mon espace santé profiles by state at the end of each month; dots: published figures.",
+        "fig_mssante_title": "MSSanté messages by route",
+        "fig_mssante_caption": "Messages sent over the secure health messaging each month, by route; dot: published figure (lower bound).",
+        "fig_compare_title": "Annualised rate by scenario against target",
+        "fig_compare_caption": "Documents accepted by the DMP in the month × 12, one line per scenario.",
+        "alt_monthly": "Stacked bar chart of documents accepted per month, {start} to {end}, by sector ({sectors}). In {at}: {total} documents in the month, i.e. {rate} a year, against a target of {target} a year.",
+        "alt_annualised": "Line charts of the annualised rate by sector, {start} to {end}, against targets. In {at}: {items}.",
+        "alt_gp": "Line chart of the share of equipped GPs above N documents a month, {start} to {end}. In {at}: {items}.",
+        "alt_rejections": "Stacked areas of DMP rejections by reason, {start} to {end}. Main reasons over the whole run: {items}.",
+        "alt_profiles": "Line chart of Mon espace santé profiles by state, {start} to {end}. In {at}: {items}.",
+        "alt_mssante": "Stacked areas of MSSanté messages by route, {start} to {end}. In {at}: {items}.",
+        "alt_compare": "Line charts of the annualised rate by sector and scenario ({scenarios}), against targets.",
+        "alt_empty": "Empty figure: no data in the results.",
+        "no_data": "no data",
+        "downloads": "PNG and SVG figures are in the figures/ folder beside this file.",
+        "sources": "Sources of the observed points: {sources}.",
+        "generated": "Report produced by segur-testbed {version}.",
+        "dmp_note": "Documents counted: accepted by the DMP (Mon espace santé).",
+    },
+}
+
+MONTHS = {
+    "fr": ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
+
+
+def check_lang(lang: str) -> str:
+    """The language code, or a UsageError naming the allowed ones."""
+    if lang not in LANGS:
+        raise UsageError(f"--lang: must be one of {', '.join(LANGS)} (got {lang!r})")
+    return lang
+
+
+def text(key: str, lang: str, **fmt: Any) -> str:
+    """A sentence or label of the report, formatted with ``fmt``."""
+    s = TEXT[lang].get(key, key)
+    return s.format(**fmt) if fmt else s
+
+
+def sector_label(sector: str, lang: str, scenario: dict | None = None) -> str:
+    """A sector's name: the scenario's own ``label`` in French, the English table in English."""
+    if lang == "fr" and scenario is not None:
+        label = scenario.get("sectors", {}).get(sector, {}).get("label")
+        if label:
+            return label
+    return SECTORS[lang].get(sector, sector)
+
+
+def reason_label(reason: str, lang: str) -> str:
+    return REASONS[lang].get(reason, reason.replace("_", " "))
+
+
+def profile_label(state: str, lang: str) -> str:
+    return PROFILE_STATES[lang].get(state, state)
+
+
+def route_label(route: str, lang: str) -> str:
+    return ROUTES[lang].get(route, route)
+
+
+def month_label(month: str, lang: str) -> str:
+    """``2023-09`` → ``sept. 2023`` / ``Sep 2023``."""
+    year, m = month.split("-")
+    return f"{MONTHS[lang][int(m) - 1]} {year}"
+
+
+def number(x: float, lang: str, digits: int = 1) -> str:
+    """A large count in millions (``25,3 M`` / ``25.3M``), thousands below a million."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    ax = abs(x)
+    if ax >= 1e6:
+        v, unit = x / 1e6, "M"
+    elif ax >= 1e3:
+        v, unit = x / 1e3, "k"
+    else:
+        v, unit = x, ""
+        digits = 0
+    s = f"{v:,.{digits}f}"
+    if lang == "fr":
+        s = s.replace(",", "\u202f").replace(".", ",")
+        return f"{s}\u00a0{unit}" if unit else s
+    return f"{s}{unit}"
+
+
+def percent(x: float, lang: str) -> str:
+    """``0.347`` → ``35 %`` / ``35%``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{x:.0%}".replace("%", "\u00a0%") if lang == "fr" else f"{x:.0%}"

@@ -1,0 +1,533 @@
+"""Replications of one scenario: run them on an executor, aggregate their summaries as they arrive.
+
+Each worker runs one replication and returns a compact ``Summary`` (documents by month ×
+sector × channel × outcome, adoption, profiles, named outputs), never whole Results. The
+``Aggregator`` writes each summary into row ``index`` of preallocated arrays, so memory is
+bounded by the tables asked for, and the quantiles (exact, numpy ``linear``) do not depend on
+the order in which replications finished — the tables are the same whichever executor ran them.
+
+Memory bound (detail = "full"): 8 bytes × N × months × sectors × (3 channels × 7 outcomes + 6
+adoption measures) + 8 × N × months × 5 profile states; for the 84-month, 5-sector baseline
+that is ≈ 95 kB per replication (≈ 48 MB for 500). An exact array was preferred to a streaming
+quantile sketch (t-digest…) because a sketch depends on insertion order, which would make the
+tables differ between executors and between runs.
+
+Testing aid: ``SEGUR_FAIL_SEEDS="123,456@1"`` makes the replication of seed 123 fail on every
+attempt and that of seed 456 on its first attempt only (read by the worker, so it is inherited
+by local processes and local Dask workers).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scenarios.schema import Scenario
+from simulator.errors import SegurError
+from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
+from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.outputs import (
+    OutputSpec,
+    decimal_to_month,
+    evaluate,
+    headline_outputs,
+    month_to_decimal,
+)
+from simulator.results import Results
+from simulator.streams import replication_seeds
+
+OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
+ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")
+QUANTILES = (0.05, 0.5, 0.95)
+SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
+REPRESENTATIVE_OUTPUT = "dmp_last12_all"
+FAIL_ENV = "SEGUR_FAIL_SEEDS"
+ENSEMBLE_TABLES = ("replications", "documents_quantiles", "adoption_quantiles", "profiles_quantiles", "outputs_quantiles")
+
+
+# -- the worker side --------------------------------------------------------------------
+@dataclass
+class Summary:
+    """What one replication sends back: small arrays and named outputs."""
+
+    seed: int
+    scale: float
+    months: list[str]
+    sectors: list[str]
+    profile_states: list[str]
+    documents: np.ndarray  # int64 simulated documents [month, sector, channel, outcome]
+    adoption: np.ndarray  # national [month, sector, measure]
+    profiles: np.ndarray  # national persons [month, state]
+    outputs: dict[str, float]
+    version: str
+    seconds: float = 0.0
+
+
+def summarize(res: Results, specs: list[OutputSpec]) -> Summary:
+    """Compact a run's Results into a Summary (documents summed over type and reason)."""
+    from simulator import __version__
+
+    man = res.manifest
+    months, sectors = list(man["months"]), list(man["sectors"])
+    df = res.tables["documents"]
+    idx = [pd.Categorical(df[col], categories=cats).codes.astype(np.int64)
+           for col, cats in (("month", months), ("sector", sectors), ("channel", CHANNELS), ("outcome", OUTCOME_NAMES))]
+    shape = (len(months), len(sectors), len(CHANNELS), len(OUTCOME_NAMES))
+    if any((i < 0).any() for i in idx):
+        raise SegurError("documents table holds a label outside the manifest's months/sectors (a bug)", exit_code=3)
+    flat = np.ravel_multi_index(idx, shape)
+    documents = np.zeros(int(np.prod(shape)), dtype=np.int64)
+    np.add.at(documents, flat, df["count"].to_numpy(dtype=np.int64))
+    ad = res.tables["adoption"].set_index(["month", "sector"]).reindex(
+        pd.MultiIndex.from_product([months, sectors]), fill_value=0.0)
+    adoption = ad[list(ADOPTION_MEASURES)].to_numpy(dtype=float).reshape(len(months), len(sectors), len(ADOPTION_MEASURES))
+    pr = res.tables["profiles"]
+    states = list(dict.fromkeys(pr["state"]))
+    profiles = pr.pivot_table(index="month", columns="state", values="persons", aggfunc="sum").reindex(
+        index=months, columns=states, fill_value=0.0).to_numpy(dtype=float)
+    return Summary(seed=int(man["seed"]), scale=float(man["scale"]), months=months, sectors=sectors,
+                   profile_states=states, documents=documents.reshape(shape), adoption=adoption,
+                   profiles=profiles, outputs=evaluate(specs, res), version=__version__,
+                   seconds=float(man.get("timings", {}).get("total_s", 0.0)))
+
+
+def _fail_hook(seed: int, attempt: int) -> None:
+    """Fail on purpose when SEGUR_FAIL_SEEDS names this seed (a testing aid, see module doc)."""
+    spec = os.environ.get(FAIL_ENV, "")
+    for item in spec.replace(",", " ").split():
+        s, _, only = item.partition("@")
+        if s.strip() == str(seed) and (not only or only.strip() == str(attempt)):
+            raise RuntimeError(f"{FAIL_ENV} asks seed {seed} to fail (attempt {attempt})")
+
+
+def replicate_one(scenario: Scenario, seed: int, specs: list[OutputSpec], attempt: int = 1) -> Summary:
+    """Worker task: run one replication and return its Summary."""
+    from simulator.engine import Simulation
+
+    _fail_hook(seed, attempt)
+    return summarize(Simulation(scenario, seed=seed).run(), specs)
+
+
+def full_run(scenario: Scenario, seed: int, attempt: int = 1) -> Results:
+    """Worker task: one replication's whole Results (only for the representative run)."""
+    from simulator.engine import Simulation
+
+    return Simulation(scenario, seed=seed).run()
+
+
+# -- aggregation ------------------------------------------------------------------------
+def bands(x: np.ndarray) -> dict[str, np.ndarray]:
+    """p5, p50, p95 and mean over axis 0 (replications)."""
+    q = np.quantile(x, QUANTILES, axis=0)
+    return {"p5": q[0], "p50": q[1], "p95": q[2], "mean": x.mean(axis=0)}
+
+
+def _band_frame(labels: dict[str, list], x: np.ndarray, n: int) -> pd.DataFrame:
+    frame = pd.MultiIndex.from_product(list(labels.values()), names=list(labels)).to_frame(index=False)
+    for k, v in bands(x).items():
+        frame[k] = v.reshape(-1)
+    frame["n"] = n
+    return frame
+
+
+@dataclass
+class Failure:
+    index: int
+    seed: int
+    error: str
+    attempts: int
+
+
+class Aggregator:
+    """Summaries of N replications in preallocated arrays, row = replication index.
+
+    ``detail``: "full" keeps documents, adoption and profiles; "dmp" keeps accepted DMP
+    documents by month × sector only (sweeps); "outputs" keeps the named outputs only.
+    """
+
+    def __init__(self, seeds: list[int], detail: str = "full"):
+        if detail not in ("full", "dmp", "outputs"):
+            raise ValueError(f"detail: {detail!r}")
+        self.seeds = list(seeds)
+        self.n = len(self.seeds)
+        self.detail = detail
+        self.filled = np.zeros(self.n, dtype=bool)
+        self.attempts = np.zeros(self.n, dtype=np.int64)
+        self.failures: dict[int, Failure] = {}
+        self.labels: list[str] = []
+        self.outputs: np.ndarray | None = None
+        self.layout: dict[str, Any] = {}
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def _allocate(self, s: Summary) -> None:
+        self.layout = {"months": s.months, "sectors": s.sectors, "profile_states": s.profile_states, "scale": s.scale}
+        self.labels = list(s.outputs)
+        self.outputs = np.full((self.n, len(self.labels)), np.nan)
+        if self.detail == "full":
+            self.arrays["documents"] = np.zeros((self.n, *s.documents.shape), dtype=np.int64)
+            self.arrays["adoption"] = np.zeros((self.n, *s.adoption.shape))
+            self.arrays["profiles"] = np.zeros((self.n, *s.profiles.shape))
+        elif self.detail == "dmp":
+            self.arrays["dmp"] = np.zeros((self.n, *s.documents.shape[:2]), dtype=np.int64)
+
+    def add(self, index: int, s: Summary, attempts: int = 1) -> None:
+        """Store replication ``index``'s summary (its row, whatever the arrival order)."""
+        if s.seed != self.seeds[index]:
+            raise SegurError(f"replication {index + 1} ran seed {s.seed}, expected {self.seeds[index]} (a bug)", exit_code=3)
+        if self.outputs is None:
+            self._allocate(s)
+        elif s.months != self.layout["months"] or s.sectors != self.layout["sectors"]:
+            raise SegurError(f"replication {index + 1}: months or sectors differ from the others (a bug)", exit_code=3)
+        self.outputs[index] = [s.outputs[k] for k in self.labels]
+        if "documents" in self.arrays:
+            self.arrays["documents"][index] = s.documents
+            self.arrays["adoption"][index] = s.adoption
+            self.arrays["profiles"][index] = s.profiles
+        if "dmp" in self.arrays:
+            self.arrays["dmp"][index] = s.documents[:, :, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
+        self.filled[index] = True
+        self.attempts[index] = attempts
+
+    def fail(self, index: int, error: str, attempts: int) -> None:
+        self.failures[index] = Failure(index, self.seeds[index], error, attempts)
+        self.attempts[index] = attempts
+
+    @property
+    def completed(self) -> int:
+        return int(self.filled.sum())
+
+    # -- tables -----------------------------------------------------------------------
+    def _rows(self, name: str) -> np.ndarray:
+        return self.arrays[name][self.filled]
+
+    def replications(self) -> pd.DataFrame:
+        """One row per replication: index, seed, status, attempts, error, headline outputs."""
+        df = pd.DataFrame({
+            "replication": np.arange(1, self.n + 1),
+            "seed": self.seeds,
+            "status": np.where(self.filled, "ok", np.where(self.attempts > 0, "failed", "not_run")),
+            "attempts": self.attempts,
+            "error": [self.failures[i].error if i in self.failures else "" for i in range(self.n)],
+        })
+        if self.outputs is not None:
+            for j, label in enumerate(self.labels):
+                df[label] = self.outputs[:, j]
+        return df
+
+    def output_values(self) -> pd.DataFrame:
+        """Completed replications' outputs (rows in replication order)."""
+        if self.outputs is None:
+            return pd.DataFrame()
+        return pd.DataFrame(self.outputs[self.filled], columns=self.labels)
+
+    def outputs_quantiles(self, units: dict[str, str] | None = None) -> pd.DataFrame:
+        vals = self.output_values()
+        rows = []
+        for label in self.labels:
+            b = bands(vals[label].to_numpy()[None, :].T) if len(vals) else None
+            row = {"output": label, "unit": (units or {}).get(label, "")}
+            row.update({k: float(v[0]) for k, v in b.items()} if b else dict.fromkeys(("p5", "p50", "p95", "mean"), np.nan))
+            row["n"] = len(vals)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _sectors_all(self, x: np.ndarray, axis: int) -> np.ndarray:
+        return np.concatenate([x, x.sum(axis=axis, keepdims=True)], axis=axis)
+
+    def documents_quantiles(self) -> pd.DataFrame:
+        """month × sector (+ "all") × channel × outcome: national documents p5/p50/p95/mean, n."""
+        x = self._sectors_all(self._rows("documents"), axis=2) / self.layout["scale"]
+        labels = {"month": self.layout["months"], "sector": [*self.layout["sectors"], "all"],
+                  "channel": list(CHANNELS), "outcome": list(OUTCOME_NAMES)}
+        return _band_frame(labels, x, self.completed)
+
+    def dmp_quantiles(self) -> pd.DataFrame:
+        """month × sector (+ "all"): accepted DMP documents, national p5/p50/p95/mean, n."""
+        if "dmp" in self.arrays:
+            x = self._rows("dmp")
+        else:
+            x = self._rows("documents")[:, :, :, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
+        x = self._sectors_all(x, axis=2) / self.layout["scale"]
+        labels = {"month": self.layout["months"], "sector": [*self.layout["sectors"], "all"]}
+        return _band_frame(labels, x, self.completed)
+
+    def adoption_quantiles(self) -> pd.DataFrame:
+        x = self._sectors_all(self._rows("adoption"), axis=2)
+        labels = {"month": self.layout["months"], "sector": [*self.layout["sectors"], "all"], "measure": list(ADOPTION_MEASURES)}
+        return _band_frame(labels, x, self.completed)
+
+    def profiles_quantiles(self) -> pd.DataFrame:
+        labels = {"month": self.layout["months"], "state": self.layout["profile_states"]}
+        return _band_frame(labels, self._rows("profiles"), self.completed)
+
+    def last_12_months(self) -> np.ndarray:
+        """Per completed replication, national documents sent in the last 12 months [rep, sector, channel]."""
+        d = self._rows("documents")[:, -12:].sum(axis=1)  # [rep, sector, channel, outcome]
+        out = np.stack([d[:, :, c, OUTCOME_NAMES.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=2)
+        return out / self.layout["scale"]
+
+
+# -- driving replications ---------------------------------------------------------------
+@dataclass
+class Job:
+    """One replication to run: its key (point, replication index), scenario and seed."""
+
+    key: Any
+    scenario: Scenario
+    seed: int
+
+
+def run_jobs(pool: Pool, jobs: list[Job], specs: list[OutputSpec],
+             progress: Callable[[int, int], None] | None = None) -> Iterator[Outcome]:
+    """Run replications on ``pool`` (one retry each); yield outcomes as they arrive."""
+    from simulator import __version__
+
+    tasks = ((job.key, (job.scenario, job.seed, specs)) for job in jobs)
+    if progress is not None:
+        progress(0, len(jobs))
+    for done, outcome in enumerate(run_tasks(pool, replicate_one, tasks), 1):
+        if outcome.ok and outcome.value.version != __version__:
+            raise SegurError(f"a worker runs segur-testbed {outcome.value.version}, this machine {__version__}: "
+                             "install the same version on every Dask worker")
+        if progress is not None:
+            progress(done, len(jobs))
+        yield outcome
+
+
+def with_run(sc: Scenario, seed: int | None = None, scale: float | None = None) -> Scenario:
+    """``sc`` with its [run] seed and scale replaced (validated)."""
+    updates: dict[str, Any] = {}
+    if seed is not None:
+        updates["seed"] = int(seed)
+    if scale is not None:
+        updates["scale"] = float(scale)
+    if not updates:
+        return sc
+    return sc.model_copy(update={"run": sc.run.model_validate({**sc.run.model_dump(), **updates})})
+
+
+@dataclass
+class Ensemble:
+    """N replications of one scenario: aggregated tables, failures and a representative run."""
+
+    scenario: Scenario
+    seed: int
+    aggregator: Aggregator
+    specs: list[OutputSpec]
+    executor: str
+    wall_s: float
+    representative: Results | None = None
+    representative_index: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> list[int]:
+        return self.aggregator.seeds
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [self.aggregator.failures[i] for i in sorted(self.aggregator.failures)]
+
+    @property
+    def complete(self) -> bool:
+        return self.aggregator.completed == self.aggregator.n
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The ensemble tables (no representative tables): replications and quantiles."""
+        agg = self.aggregator
+        units = {s.label: s.unit for s in self.specs}
+        return {
+            "replications": agg.replications(),
+            "documents_quantiles": agg.documents_quantiles(),
+            "adoption_quantiles": agg.adoption_quantiles(),
+            "profiles_quantiles": agg.profiles_quantiles(),
+            "outputs_quantiles": agg.outputs_quantiles(units),
+        }
+
+    def manifest_block(self) -> dict[str, Any]:
+        agg = self.aggregator
+        rep = self.representative_index
+        return {
+            "replications": agg.n,
+            "completed": agg.completed,
+            "complete": self.complete,
+            "seed": self.seed,
+            "seeds": self.seeds,
+            "failed": [{"replication": f.index + 1, "seed": f.seed, "error": f.error, "attempts": f.attempts}
+                       for f in self.failures],
+            "representative": None if rep is None else {
+                "replication": rep + 1, "seed": self.seeds[rep],
+                "rule": f"the completed replication whose {REPRESENTATIVE_OUTPUT} is closest to the median (lowest index on ties)",
+            },
+            "quantiles": "exact, numpy.quantile method 'linear', over the completed replications (column n)",
+            "executor": self.executor,
+            "wall_s": round(self.wall_s, 3),
+        }
+
+    def to_results(self) -> Results:
+        """The representative run's tables and the ensemble tables in one Results (for ``save``)."""
+        if self.representative is None:
+            raise SegurError("no replication completed: nothing to write", exit_code=1)
+        rep = self.representative
+        tables = {**rep.tables, **self.tables()}
+        manifest = dict(rep.manifest)
+        manifest["tables"] = list(tables)
+        manifest["ensemble"] = self.manifest_block()
+        return Results(tables, manifest, dict(rep.extra_files))
+
+    def save(self, out: str | Path, writers: list | None = None) -> Path:
+        return self.to_results().save(out, writers=writers)
+
+
+def _pick_representative(agg: Aggregator) -> int | None:
+    vals = agg.output_values()
+    if not len(vals) or REPRESENTATIVE_OUTPUT not in vals:
+        return None
+    v = vals[REPRESENTATIVE_OUTPUT].to_numpy()
+    pos = int(np.argmin(np.abs(v - np.median(v))))  # argmin: the first (lowest index) on ties
+    return int(np.flatnonzero(agg.filled)[pos])
+
+
+def replicate(scenario: Scenario, n: int, seed: int | None = None, scale: float | None = None,
+              executor: ExecutorSpec | str = "local", workers: int | None = None,
+              address: str | None = None, progress: Callable[[int, int], None] | None = None,
+              representative: bool = True, outputs: list[OutputSpec] | None = None) -> Ensemble:
+    """Run ``n`` replications of ``scenario`` (seeds = ``replication_seeds(seed, n)``).
+
+    Failed replications are retried once, then recorded in ``Ensemble.failures``. With
+    ``representative``, the median replication is run again in full on the executor (its
+    tables go into the results folder) and must reproduce its summary exactly.
+    """
+    sc = with_run(scenario, seed, scale)
+    base_seed = sc.run.seed
+    seeds = replication_seeds(base_seed, n)
+    specs = headline_outputs(sc) + [s for s in (outputs or []) if s not in headline_outputs(sc)]
+    agg = Aggregator(seeds, detail="full")
+    spec = executor if isinstance(executor, ExecutorSpec) else ExecutorSpec(executor, workers, address)
+    t0 = time.perf_counter()
+    with open_executor(spec, max_tasks=n) as pool:
+        jobs = [Job(i, sc, s) for i, s in enumerate(seeds)]
+        for outcome in run_jobs(pool, jobs, specs, progress):
+            if outcome.ok:
+                agg.add(outcome.key, outcome.value, outcome.attempts)
+            else:
+                agg.fail(outcome.key, outcome.error, outcome.attempts)
+        ens = Ensemble(sc, base_seed, agg, specs, pool.description, 0.0)
+        if representative:
+            ens.representative_index = _pick_representative(agg)
+            if ens.representative_index is not None:
+                ens.representative = _run_representative(pool, sc, agg, ens.representative_index)
+    ens.wall_s = time.perf_counter() - t0
+    return ens
+
+
+def _run_representative(pool: Pool, sc: Scenario, agg: Aggregator, index: int) -> Results:
+    seed = agg.seeds[index]
+    res = pool.submit(full_run, sc, seed).result()
+    again = evaluate([OutputSpec("dmp_last_12_months", (("sector", "all"),))], res)[REPRESENTATIVE_OUTPUT]
+    first = agg.outputs[index, agg.labels.index(REPRESENTATIVE_OUTPUT)]
+    if again != first:
+        raise SegurError(f"replication {index + 1} (seed {seed}) gave {again} when run again, {first} the first time: "
+                         "a reproducibility bug", exit_code=3)
+    return res
+
+
+# -- what `segur run --replications N` prints ----------------------------------------------
+def _m(x: float) -> str:
+    return f"{x / 1e6:,.1f}"
+
+
+def _band(v: np.ndarray) -> str:
+    b = bands(v[:, None])
+    return f"{_m(b['p50'][0])}M [{_m(b['p5'][0])}–{_m(b['p95'][0])}]"
+
+
+def format_ensemble_summary(ens: Ensemble) -> str:
+    """Medians and p5–p95 of the last 12 months by sector and channel, and the targets."""
+    agg = ens.aggregator
+    sc = ens.scenario
+    months = agg.layout.get("months") or [""]
+    lines = [
+        f"scenario {sc.name} · {agg.n} replications of seed {ens.seed} · scale {sc.run.scale} · "
+        f"{months[0]} → {months[-1]} · {ens.wall_s:.1f} s on {ens.executor}",
+    ]
+    if agg.completed == 0:
+        return "\n".join([*lines, "No replication completed."])
+    last = agg.last_12_months()  # [rep, sector, channel]
+    lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates, "
+                 f"median [p5–p95] of {agg.completed} replications, in millions:")
+    w = 22
+    lines.append(f"  {'sector':<12}{'DMP':>{w}}{'MSS pro':>{w}}{'MSS pat.':>{w}}")
+    rows = [*agg.layout["sectors"], "all"]
+    for k, sector in enumerate(rows):
+        v = last.sum(axis=1) if sector == "all" else last[:, k]
+        lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
+    vals = agg.output_values()
+    if len(sc.targets):
+        lines.append("Targets (DMP documents accepted, last 12 months): share of target, median [p5–p95]; month reached")
+        for key, t in sc.targets.items():
+            share = vals[f"share_of_target_{key}"].to_numpy()
+            b = bands(share[:, None])
+            reached = vals[f"target_reached_{key}"].to_numpy()
+            censored = reached > month_to_decimal(months[-1]) + 1e-9
+            if censored.all():
+                when = "not reached in any replication"
+            else:
+                r = bands(reached[~censored][:, None])
+                when = (f"reached {decimal_to_month(r['p50'][0])} [{decimal_to_month(r['p5'][0])}–"
+                        f"{decimal_to_month(r['p95'][0])}] in {int((~censored).sum())}/{len(reached)}")
+            flag = " (assumption)" if t.assumption else ""
+            lines.append(f"  {key:<12}{b['p50'][0]:>5.0%} [{b['p5'][0]:.0%}–{b['p95'][0]:.0%}] of "
+                         f"{_m(t.value)}M/yr{flag}; {when}")
+    if ens.representative_index is not None:
+        i = ens.representative_index
+        lines.append(f"Representative run: replication {i + 1} (seed {agg.seeds[i]}), the median of national DMP "
+                     "documents; its full tables are in the folder beside the quantile tables.")
+    return "\n".join(lines)
+
+
+def failure_lines(failures: list[Failure], total: int) -> list[str]:
+    """One line per failed replication, then a count (for stderr)."""
+    lines = [f"replication {f.index + 1} (seed {f.seed}) failed after {f.attempts} attempt"
+             f"{'s' if f.attempts > 1 else ''}: {f.error}" for f in failures]
+    if failures:
+        lines.append(f"{len(failures)} of {total} replications failed; the tables hold the "
+                     f"{total - len(failures)} that completed (column n) and mark the run incomplete")
+    return lines
+
+
+# -- the command line -----------------------------------------------------------------------
+def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None) -> int:
+    """`segur run SCENARIO --replications N` (N ≥ 2): replicate, report failures, write, summarise.
+
+    The folder holds the representative (median) replication's full tables, its manifest with
+    an ``ensemble`` block, and the ensemble tables (``ENSEMBLE_TABLES``). Exit 1 when any
+    replication failed (after its retry), 0 otherwise.
+    """
+    import sys
+
+    from simulator.progress import progress_bar
+
+    with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
+        ens = replicate(sc, args.replications, seed=args.seed, scale=args.scale,
+                        executor=ExecutorSpec.from_args(args), progress=bar)
+    failed = failure_lines(ens.failures, ens.aggregator.n)
+    if ens.representative is None:
+        for line in failed:
+            print(f"segur: {line}", file=sys.stderr)
+        print("segur: no replication completed; nothing was written", file=sys.stderr)
+        return 1
+    ens.save(out, writers=writers)
+    if not args.quiet:
+        print(format_ensemble_summary(ens))
+        print(f"Results written to {out}/")
+    for line in failed:
+        print(f"segur: {line}", file=sys.stderr)
+    return 1 if failed else 0

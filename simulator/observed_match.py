@@ -1,0 +1,224 @@
+"""Match each observed figure (scenarios/data/observed.csv) to the simulated quantity it
+measures, so that calibration, the regression test and report figures share one definition.
+
+"Documents sent" (observed volumes, shares and annualised rates) means documents **accepted
+by the DMP / Mon espace santé** (channel ``dmp``, outcome ``accepted``): the 2023 figures
+count documents sent to Mon espace santé, and the MSSanté flow is counted apart (>7M messages
+a month as early as 2021). The one exception is ``mssante_messages_per_month`` (MSSanté
+messages sent, professional and patient channels, whatever their outcome).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from scenarios.observed import load_observed
+from simulator.results import Results
+
+# What a row of each metric is compared with (shown in fit tables).
+QUANTITY = {
+    "documents_per_year": "DMP accepted documents summed over the year",
+    "documents_per_month": "DMP accepted documents in the month",
+    "documents_annual_rate": "DMP accepted documents in the month × 12",
+    "share_of_documents": "sector's share of the DMP accepted documents of the month",
+    "mssante_messages_per_month": "MSSanté messages sent in the month (to professionals and patients)",
+    "mssante_equipped_share": "facilities with an MSSanté mailbox / facilities (month end)",
+    "install_rate": "facilities with the Ségur update installed / facilities (month end)",
+    "professionals_feeding_in_month": "GPs with at least one DMP document accepted in the month",
+    "mes_profiles_open": "profiles open + activated (month end)",
+    "mes_profiles_activated": "profiles activated (month end)",
+    "mes_activations_per_month": "profiles activated at month end − at the previous month end",
+    "mes_opposition_rate": "opposed / (open + activated + opposed + closed) (month end)",
+}
+# Observed "sectors" that name something else than a sector of the model.
+SECTOR_ALIASES = {("install_rate", "hospital_dpi"): "hospital"}
+UNMATCHED_WHY = {
+    ("install_rate", "hospital_identity"): "the model has one hospital software update, the DPI (it produces the documents); the identity repository update is not modelled",
+    ("install_rate", "hospital_pfi"): "the model has one hospital software update, the DPI (it produces the documents); the intermediation platform (PFI) is not modelled",
+    ("mssante_equipped_share", "liberal_professionals"): "'liberal_professionals' is a group of professions, not a sector of the model",
+    ("patient_to_professional_messages_cumulative", "all"): "the model has no patient-to-professional messages (MSSanté channels are professional → professional and professional → patient)",
+}
+
+
+class Unmatched(Exception):
+    """A row that has no simulated counterpart in these results (the message says why)."""
+
+
+def _months_of(date: str, results: Results) -> list[str]:
+    months = results.manifest["months"]
+    wanted = [m for m in months if m.startswith(date)] if len(date) == 4 else [date]
+    if len(date) == 4 and len(wanted) < 12:
+        raise Unmatched(f"the run does not cover the whole year {date}")
+    if not wanted or wanted[0] not in months:
+        raise Unmatched(f"{date} is outside the run ({months[0]} to {months[-1]})")
+    return wanted
+
+
+def _sector(results: Results, metric: str, sector: str) -> str:
+    s = SECTOR_ALIASES.get((metric, sector), sector)
+    if s != "all" and s not in results.manifest["sectors"]:
+        raise Unmatched(f"no sector '{s}' in this scenario")
+    return s
+
+
+class _Cache:
+    """Per-results tables derived once (monthly DMP accepted, MSSanté sent, GPs feeding)."""
+
+    def __init__(self, results: Results):
+        self.r = results
+        self.dmp = results.monthly("dmp", "accepted")
+        docs = results.tables["documents"]
+        mss = docs[docs["channel"].isin(["mssante_pro", "mssante_patient"])]
+        self.mss = mss.groupby("month")["documents"].sum().reindex(results.manifest["months"], fill_value=0.0)
+        ad = results.tables["adoption"]
+        self.adoption = ad.set_index(["month", "sector"])
+        prof = results.tables["profiles"].pivot_table(index="month", columns="state", values="persons", aggfunc="sum", fill_value=0.0)
+        self.profiles = prof.reindex(results.manifest["months"], fill_value=0.0)
+        gpa = results.tables["gp_activity"]
+        fscale = results.manifest.get("simulated", {}).get("facility_scale", {}).get("gp", results.scale)
+        feeding = gpa[gpa["documents"] >= 1].groupby("month").size() / fscale
+        self.gp_feeding = feeding.reindex(results.manifest["months"], fill_value=0.0).astype(float)
+
+    def dmp_series(self, sector: str) -> pd.Series:
+        return self.dmp.sum(axis=1) if sector == "all" else self.dmp.get(sector, pd.Series(0.0, index=self.dmp.index))
+
+    def adoption_share(self, sector: str, column: str) -> pd.Series:
+        df = self.adoption.xs(sector, level="sector")
+        return (df[column] / df["facilities"]).reindex(self.r.manifest["months"])
+
+    def prof(self, state: str) -> pd.Series:
+        return self.profiles[state] if state in self.profiles else pd.Series(0.0, index=self.profiles.index)
+
+
+def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
+    """The monthly simulated curve of a metric (national figures)."""
+    if metric in ("documents_per_month", "documents_per_year"):
+        return c.dmp_series(sector)
+    if metric == "documents_annual_rate":
+        return c.dmp_series(sector) * 12
+    if metric == "share_of_documents":
+        total = c.dmp_series("all")
+        return (c.dmp_series(sector) / total.where(total > 0)).fillna(0.0)
+    if metric == "mssante_messages_per_month":
+        if sector != "all":
+            raise Unmatched("MSSanté messages are matched for all sectors together only")
+        return c.mss
+    if metric == "mssante_equipped_share":
+        return c.adoption_share(sector, "mailbox")
+    if metric == "install_rate":
+        return c.adoption_share(sector, "installed")
+    if metric == "professionals_feeding_in_month":
+        if sector != "gp":
+            raise Unmatched("facility-month activity is recorded for GPs only")
+        return c.gp_feeding
+    if metric == "mes_profiles_open":
+        return c.prof("open") + c.prof("activated")
+    if metric == "mes_profiles_activated":
+        return c.prof("activated")
+    if metric == "mes_activations_per_month":
+        return c.prof("activated").diff()
+    if metric == "mes_opposition_rate":
+        informed = c.prof("open") + c.prof("activated") + c.prof("opposed") + c.prof("closed")
+        return c.prof("opposed") / informed.where(informed > 0)
+    raise Unmatched(f"no simulated quantity is defined for metric '{metric}'")
+
+
+def _check_profiles_sector(metric: str, sector: str) -> None:
+    if metric.startswith("mes_") and sector != "all":
+        raise Unmatched("Mon espace santé profiles are matched for all sectors together only")
+
+
+def simulated_series(results: Results, metric: str, sector: str) -> pd.Series:
+    """The monthly simulated curve that observed rows of (metric, sector) are points of.
+
+    Raises Unmatched (with the reason) when the model has no such quantity.
+    """
+    if (metric, sector) in UNMATCHED_WHY:
+        raise Unmatched(UNMATCHED_WHY[(metric, sector)])
+    _check_profiles_sector(metric, sector)
+    c = _Cache(results)
+    return _series(c, metric, _sector(results, metric, sector))
+
+
+def _simulated_value(c: _Cache, row: pd.Series) -> float:
+    metric, sector, date = row["metric"], row["sector"], row["date"]
+    if (metric, sector) in UNMATCHED_WHY:
+        raise Unmatched(UNMATCHED_WHY[(metric, sector)])
+    _check_profiles_sector(metric, sector)
+    s = _sector(c.r, metric, sector)
+    if metric not in QUANTITY:
+        raise Unmatched(f"no simulated quantity is defined for metric '{metric}'")
+    months = _months_of(date, c.r)
+    if len(months) > 1 and metric != "documents_per_year":
+        raise Unmatched(f"'{metric}' needs a month (YYYY-MM), got the year {date}")
+    series = _series(c, metric, s)
+    if metric == "documents_per_year":
+        return float(series.loc[months].sum())
+    value = series.loc[months[0]]
+    if pd.isna(value):
+        raise Unmatched(f"no simulated value in {months[0]} (first month of the run?)")
+    return float(value)
+
+
+def one_sided(rel_error: float, bound: str) -> float:
+    """The part of a relative error that counts: all of it for a point, only a shortfall
+    for a lower bound, only an excess for an upper bound."""
+    if bound == "lower":
+        return min(rel_error, 0.0)
+    if bound == "upper":
+        return max(rel_error, 0.0)
+    return rel_error
+
+
+def observed_vs_simulated(results: Results, observed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every observed row beside its simulated value.
+
+    Columns: date, metric, sector, unit, bound, observed, simulated, rel_error
+    ((simulated − observed) / observed), error (rel_error, one-sided for bounds), matched,
+    quantity (what was simulated), why (for unmatched rows), source, note.
+    """
+    obs = load_observed() if observed is None else observed
+    c = _Cache(results)
+    out = []
+    for _, row in obs.iterrows():
+        rec = {k: row[k] for k in ("date", "metric", "sector", "unit", "bound")}
+        rec["observed"] = float(row["value"])
+        try:
+            sim = _simulated_value(c, row)
+        except Unmatched as exc:
+            rec.update(simulated=np.nan, rel_error=np.nan, error=np.nan, matched=False, quantity="", why=str(exc))
+        else:
+            rel = (sim - rec["observed"]) / rec["observed"] if rec["observed"] else np.nan
+            rec.update(simulated=sim, rel_error=rel, error=one_sided(rel, row["bound"]), matched=True,
+                       quantity=QUANTITY[row["metric"]], why="")
+        rec["source"] = row["source"]
+        rec["note"] = row["note"]
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def combine(tables: Sequence[pd.DataFrame], how: str = "mean") -> pd.DataFrame:
+    """One fit table from the fit tables of several replications: the simulated value is the
+    mean (or median) over replications, errors recomputed; ``sim_cv`` is their coefficient of
+    variation (sampling noise)."""
+    if not tables:
+        raise ValueError("no tables to combine")
+    base = tables[0].copy()
+    sims = np.vstack([t["simulated"].to_numpy(dtype=float) for t in tables])
+    agg: Callable = np.nanmedian if how == "median" else np.nanmean
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns of unmatched rows
+        sim = agg(sims, axis=0)
+        mean = np.nanmean(sims, axis=0)
+        sd = np.nanstd(sims, axis=0, ddof=1) if len(tables) > 1 else np.zeros(sims.shape[1])
+        cv = np.where(mean != 0, sd / np.abs(mean), np.nan)
+    base["simulated"] = sim
+    base["rel_error"] = (base["simulated"] - base["observed"]) / base["observed"]
+    base["error"] = [one_sided(r, b) if m else np.nan for r, b, m in zip(base["rel_error"], base["bound"], base["matched"], strict=True)]
+    base["replications"] = len(tables)
+    base["sim_cv"] = np.where(base["matched"], cv, np.nan)
+    return base

@@ -1,0 +1,234 @@
+"""Named scalar outputs of a run, computed from its Results: what sweeps and sensitivity rank.
+
+Each output has a name, arguments with defaults, a unit and a one-line meaning (``OUTPUTS``).
+Scenario files and sweep / sensitivity files name them either as a string (``"dmp_last_12_months"``)
+or as a table with arguments (``{ name = "dmp_accepted_year", year = 2025, sector = "gp" }``).
+All document counts are national estimates (simulated documents / scale).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from simulator.errors import UsageError
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
+    from simulator.results import Results
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class OutputDef:
+    """One named output: its arguments (name → default, or REQUIRED), unit and meaning."""
+
+    name: str
+    unit: str
+    doc: str
+    args: dict[str, Any]
+    label: str  # column name template, e.g. "dmp_accepted_{year}_{sector}"
+    fn: Callable[..., float] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """A named output with its arguments fixed: what a worker evaluates on each run."""
+
+    name: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def definition(self) -> OutputDef:
+        return OUTPUTS[self.name]
+
+    @property
+    def label(self) -> str:
+        """Column name in the tables (e.g. ``dmp_accepted_2025_gp``)."""
+        return self.definition.label.format(**dict(self.args))
+
+    @property
+    def unit(self) -> str:
+        return self.definition.unit
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.args)
+        return f"{self.name}({args}): {self.definition.doc} [{self.unit}]"
+
+    def evaluate(self, res: Results) -> float:
+        return float(self.definition.fn(res, **dict(self.args)))
+
+
+# -- helpers on Results -----------------------------------------------------------------
+def _dmp_monthly(res: Results) -> pd.DataFrame:
+    """Accepted DMP documents, national, month (rows, every month of the run) × sector."""
+    wide = res.monthly(channel="dmp", outcome="accepted")
+    return wide.reindex(columns=res.manifest["sectors"], fill_value=0.0)
+
+
+def _sectors(res: Results, sector: str) -> list[str]:
+    return list(res.manifest["sectors"]) if sector == "all" else [sector]
+
+
+def month_to_decimal(month: str) -> float:
+    """'2025-03' → 2025.1667 (the month's start as a decimal year)."""
+    y, m = month.split("-")
+    return int(y) + (int(m) - 1) / 12
+
+
+def decimal_to_month(x: float) -> str:
+    """2025.1667 → '2025-03' (inverse of ``month_to_decimal``)."""
+    k = int(round(x * 12))
+    return f"{k // 12:04d}-{k % 12 + 1:02d}"
+
+
+# -- the outputs ------------------------------------------------------------------------
+def dmp_accepted_year(res: Results, year: int, sector: str = "all") -> float:
+    wide = _dmp_monthly(res)
+    rows = [m for m in wide.index if m.startswith(f"{int(year):04d}-")]
+    return float(wide.loc[rows, _sectors(res, sector)].to_numpy().sum())
+
+
+def dmp_last_12_months(res: Results, sector: str = "all") -> float:
+    wide = _dmp_monthly(res)
+    return float(wide.iloc[-12:][_sectors(res, sector)].to_numpy().sum())
+
+
+def _target(res: Results, target: str) -> dict[str, Any]:
+    return res.manifest["scenario"]["targets"][target]
+
+
+def share_of_target(res: Results, target: str) -> float:
+    t = _target(res, target)
+    wide = _dmp_monthly(res)
+    cols = [s for s in t["sectors"] if s in wide.columns]
+    return float(wide.iloc[-12:][cols].to_numpy().sum()) / float(t["value"])
+
+
+def target_reached(res: Results, target: str) -> float:
+    t = _target(res, target)
+    wide = _dmp_monthly(res)
+    cols = [s for s in t["sectors"] if s in wide.columns]
+    monthly = wide[cols].to_numpy().sum(axis=1)
+    trailing = np.convolve(monthly, np.ones(12))[: len(monthly)]  # sum of the last ≤ 12 months
+    hit = np.flatnonzero(trailing >= float(t["value"]))
+    months = list(wide.index)
+    if hit.size:
+        return month_to_decimal(months[int(hit[0])])
+    return month_to_decimal(months[-1]) + 1 / 12  # censored: not reached by the end of the run
+
+
+def feeding(res: Results, sector: str, month: str) -> float:
+    df = res.tables["adoption"]
+    sel = (df["month"].astype(str) == month) & (df["sector"].isin(_sectors(res, sector)))
+    return float(df.loc[sel, "feeding"].sum())
+
+
+def profiles_activated(res: Results, month: str) -> float:
+    df = res.tables["profiles"]
+    sel = (df["month"].astype(str) == month) & (df["state"] == "activated")
+    return float(df.loc[sel, "persons"].sum())
+
+
+OUTPUTS: dict[str, OutputDef] = {d.name: d for d in (
+    OutputDef("dmp_accepted_year", "documents/year",
+              "documents accepted by the DMP in calendar year `year` (wholly inside the run), for `sector` or all",
+              {"year": REQUIRED, "sector": "all"}, "dmp_accepted_{year}_{sector}", dmp_accepted_year),
+    OutputDef("dmp_last_12_months", "documents/year",
+              "documents accepted by the DMP in the last 12 months of the run, for `sector` or all (the summary's figure)",
+              {"sector": "all"}, "dmp_last12_{sector}", dmp_last_12_months),
+    OutputDef("share_of_target", "ratio",
+              "DMP documents accepted in the last 12 months over the annual value of target `target`",
+              {"target": REQUIRED}, "share_of_target_{target}", share_of_target),
+    OutputDef("target_reached", "decimal year",
+              "first month whose trailing 12 months of accepted DMP documents reach target `target` "
+              "(2025.25 = April 2025); never reached = the month after the run's end (censored)",
+              {"target": REQUIRED}, "target_reached_{target}", target_reached),
+    OutputDef("feeding", "facilities",
+              "facilities of `sector` (or all) feeding the DMP at the end of `month` (YYYY-MM)",
+              {"sector": "all", "month": REQUIRED}, "feeding_{sector}_{month}", feeding),
+    OutputDef("profiles_activated", "persons",
+              "Mon espace santé profiles activated at the end of `month` (YYYY-MM)",
+              {"month": REQUIRED}, "profiles_activated_{month}", profiles_activated),
+)}
+
+
+# -- parsing and checking against a scenario --------------------------------------------
+def run_months(sc: Scenario) -> list[str]:
+    """The months 'YYYY-MM' of a scenario's run."""
+    out = []
+    y, m = sc.run.start.year, sc.run.start.month
+    while (y, m) <= (sc.run.end.year, sc.run.end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _check_arg(sc: Scenario, key: str, value: Any, where: str) -> Any:
+    if key == "sector":
+        allowed = ["all", *sc.sectors]
+        if value not in allowed:
+            raise UsageError(f"{where}: sector '{value}' is not in the scenario; allowed: {', '.join(allowed)}")
+        return value
+    if key == "target":
+        if value not in sc.targets:
+            raise UsageError(f"{where}: target '{value}' is not in the scenario; allowed: {', '.join(sc.targets) or '(none)'}")
+        return value
+    if key == "year":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{where}: year must be an integer (got {value!r})")
+        if not (sc.run.start <= dt.date(value, 1, 1) and dt.date(value, 12, 31) <= sc.run.end):
+            raise UsageError(f"{where}: year {value} is not wholly inside the run ({sc.run.start} to {sc.run.end})")
+        return value
+    if key == "month":
+        months = run_months(sc)
+        if str(value) not in months:
+            raise UsageError(f"{where}: month must be YYYY-MM within the run ({months[0]} to {months[-1]}), got {value!r}")
+        return str(value)
+    return value  # pragma: no cover - every argument kind is handled above
+
+
+def parse_output(value: Any, sc: Scenario, where: str) -> OutputSpec:
+    """An output named in a file (string or table with ``name``), checked against ``sc``."""
+    if isinstance(value, str):
+        name, given = value, {}
+    elif isinstance(value, dict):
+        given = dict(value)
+        name = given.pop("name", None)
+        if not isinstance(name, str):
+            raise UsageError(f"{where}: a table naming an output needs name = \"…\"; allowed names: {', '.join(OUTPUTS)}")
+    else:
+        raise UsageError(f"{where}: must be an output name or a table {{ name = …, arguments… }} (got {value!r})")
+    if name not in OUTPUTS:
+        raise UsageError(f"{where}: unknown output '{name}'; allowed: {', '.join(OUTPUTS)}")
+    d = OUTPUTS[name]
+    for key in given:
+        if key not in d.args:
+            raise UsageError(f"{where}: output '{name}' has no argument '{key}'; allowed: {', '.join(d.args) or '(none)'}")
+    args = []
+    for key, default in d.args.items():
+        if key not in given and default is REQUIRED:
+            raise UsageError(f"{where}: output '{name}' needs argument '{key}'")
+        args.append((key, _check_arg(sc, key, given.get(key, default), where)))
+    return OutputSpec(name, tuple(args))
+
+
+def headline_outputs(sc: Scenario) -> list[OutputSpec]:
+    """The outputs every replication reports: last-12-month DMP volume (all, each sector),
+    each target's share and the month it is reached."""
+    specs = [OutputSpec("dmp_last_12_months", (("sector", "all"),))]
+    specs += [OutputSpec("dmp_last_12_months", (("sector", s),)) for s in sc.sectors]
+    specs += [OutputSpec("share_of_target", (("target", t),)) for t in sc.targets]
+    specs += [OutputSpec("target_reached", (("target", t),)) for t in sc.targets]
+    return specs
+
+
+def evaluate(specs: list[OutputSpec], res: Results) -> dict[str, float]:
+    """Each output's value on one run, by label."""
+    return {s.label: s.evaluate(res) for s in specs}

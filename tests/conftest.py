@@ -1,0 +1,31 @@
+"""Shared fixtures: small runs of the shipped baseline, and the paths of the repo and shared/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+BASELINE = REPO / "scenarios" / "baseline.toml"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared folder not found beside the repository ({SHARED})")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def small_results():
+    """The baseline at scale 0.002 (a second or two), shared by the tests that only read it."""
+    import simulator
+
+    return simulator.run(BASELINE, scale=0.002, seed=3)

@@ -1,0 +1,70 @@
+"""Helpers shared by the FHIR / identity tests: the official examples folder and the CLI."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_examples_dir() -> Path | None:
+    """``shared/data/fhir-examples`` beside the repo root (a clean clone) or inside it."""
+    for base in (REPO.parent / "shared", REPO / "shared"):
+        folder = base / "data" / "fhir-examples"
+        if folder.is_dir() and any(folder.glob("*.json")):
+            return folder
+    return None
+
+
+def require_examples() -> Path:
+    """The examples folder, or skip the test saying where it was looked for."""
+    folder = shared_examples_dir()
+    if folder is None:
+        pytest.skip(
+            f"official FHIR examples not found: expected {REPO.parent / 'shared/data/fhir-examples'} "
+            "(the shared/ folder beside the repository root)"
+        )
+    return folder
+
+
+def example_files() -> list[Path]:
+    """The official example files (empty when shared/ is absent: tests then skip)."""
+    folder = shared_examples_dir()
+    return sorted(folder.glob("*.json")) if folder else []
+
+
+def load_example(name: str) -> dict:
+    """A deep copy of one official example, to make broken variants from."""
+    folder = require_examples()
+    return copy.deepcopy(json.loads((folder / name).read_text(encoding="utf-8")))
+
+
+ITI65 = "Bundle-example-td2-iti65-lot-soumission.json"
+REPLACEMENT = "Bundle-example-td2-1-remplacement.json"
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    """Run ``segur`` in-process; returns (exit code, stdout, stderr).
+
+    The engine's own sub-commands are written in parallel: if one cannot be imported yet, the
+    parser is built with ``validate`` only, which is all these tests need.
+    """
+    import simulator.cli as cli
+
+    for name in cli.COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # another sub-command under construction
+            monkeypatch.setattr(cli, "COMMAND_MODULES", ["simulator.commands.validate"])
+            break
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -1,0 +1,121 @@
+"""The engine: conservation, reproducibility, common random numbers, plausible volumes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator
+from scenarios.loader import load_scenario
+from simulator.errors import ConservationError
+from tests.conftest import BASELINE
+
+SHORT = {"run.end": "2023-12-31"}
+
+
+def short_run(seed: int = 11, scale: float = 0.002, **overrides):
+    sc = load_scenario(BASELINE, overrides={**SHORT, **overrides})
+    return simulator.run(sc, seed=seed, scale=scale)
+
+
+@pytest.mark.parametrize("scale", [0.001, 0.004])
+def test_conservation_every_sector_month_channel(scale):
+    res = short_run(scale=scale)
+    docs = res.to_df("documents")
+    produced = pd.Series(res.manifest["produced"])
+    got = docs.groupby(["month", "sector", "channel"])["count"].sum()
+    got.index = ["|".join(k) for k in got.index]
+    assert produced.sum() > 0
+    pd.testing.assert_series_equal(got.sort_index(), produced.sort_index().astype("int64"), check_names=False)
+    # every DMP document has exactly one final outcome among the allowed ones
+    dmp = docs[docs["channel"] == "dmp"]
+    assert set(dmp["outcome"]) <= {"accepted", "rejected", "dropped", "queued"}
+    assert (dmp.loc[dmp["outcome"] == "rejected", "reason"] != "").all()
+
+
+def test_conservation_check_catches_a_lost_document():
+    res = short_run()
+    docs = res.tables["documents"]
+    i = docs.index[docs["channel"] == "dmp"][0]
+    docs.loc[i, "count"] -= 1
+    with pytest.raises(ConservationError, match="conservation broken"):
+        res.check_conservation()
+
+
+def test_same_seed_same_tables_other_seed_other_draws():
+    a, b, c = short_run(seed=5), short_run(seed=5), short_run(seed=6)
+    for name in ("documents", "adoption", "profiles", "gp_activity", "dmp_daily"):
+        pd.testing.assert_frame_equal(a.to_df(name), b.to_df(name))
+    assert not a.to_df("documents")["count"].equals(c.to_df("documents")["count"])
+
+
+def test_changing_gp_parameters_leaves_biology_unchanged():
+    base = short_run(seed=9)
+    other = short_run(seed=9, **{"sectors.gp.uptake_q": 0.02, "sectors.gp.intensity_mean": 0.3})
+    def bio(res, name):
+        df = res.to_df(name)
+        return df[df["sector"] == "biology"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(bio(base, "documents"), bio(other, "documents"))
+    pd.testing.assert_frame_equal(bio(base, "adoption"), bio(other, "adoption"))
+    gp_a = base.monthly("dmp")["gp"].sum()
+    gp_b = other.monthly("dmp")["gp"].sum()
+    assert gp_b > gp_a * 1.3  # and GP itself did change
+
+
+def test_volumes_are_plausible_in_2023(small_results):
+    acc = small_results.monthly("dmp")
+    year = acc.loc[[m for m in acc.index if m.startswith("2023")]].sum()
+    total = year.sum()
+    assert 50e6 < total < 400e6, total  # tens of millions to a few hundred millions a year
+    assert year.idxmax() in ("biology", "hospital")
+    early = acc.loc[[m for m in acc.index if m.startswith("2021")]].sum().sum()
+    assert early < total / 5  # the programme multiplied volumes
+
+
+def test_august_dip_visible(small_results):
+    total = small_results.monthly("dmp").sum(axis=1)
+    assert total["2023-08"] < total["2023-07"]
+    assert total["2023-08"] < 0.95 * (total["2023-07"] + total["2023-09"]) / 2
+
+
+def test_qualified_identity_rule_starts_in_october_2023(small_results):
+    docs = small_results.to_df("documents")
+    nq = docs[docs["reason"] == "identity_not_qualified"].groupby("month")["count"].sum()
+    assert nq.reindex(["2023-08", "2023-09"], fill_value=0).sum() == 0
+    assert nq.reindex(["2023-11", "2023-12"], fill_value=0).sum() > 0
+
+
+def test_profiles_states_partition_the_population(small_results):
+    prof = small_results.to_df("profiles")
+    totals = prof.groupby("month")["persons"].sum()
+    assert np.allclose(totals, totals.iloc[0])
+    wide = prof.pivot(index="month", columns="state", values="persons")
+    created = wide["open"] + wide["activated"]
+    assert created["2021-01"] < 0.3 * totals.iloc[0]  # before opt-out creation, only legacy DMPs
+    assert created["2022-10"] > 0.9 * totals.iloc[0]
+    assert (wide["activated"].diff().dropna() >= -0.01 * totals.iloc[0]).all()
+
+
+def test_adoption_invariants(small_results):
+    ad = small_results.to_df("adoption")
+    assert (ad["installed"] <= ad["facilities"] + 1e-9).all()
+    assert (ad["feeding"] <= ad["facilities"] + 1e-9).all()
+    assert (ad["legacy_feeding"] <= ad["feeding"] + 1e-9).all()
+    inst = ad.pivot(index="month", columns="sector", values="installed")
+    assert (inst.diff().dropna() >= 0).all().all()  # installs never undone
+
+
+def test_gp_activity_only_equipped_gps(small_results):
+    gp = small_results.to_df("gp_activity")
+    ad = small_results.to_df("adoption")
+    per_month = gp.groupby("month")["facility"].nunique() / small_results.scale
+    installed = ad[ad["sector"] == "gp"].set_index("month")["installed"]
+    assert np.allclose(per_month, installed.reindex(per_month.index))
+    # equipped GPs' documents are the GP accepted DMP documents, less the legacy feeders' ones
+    # (pre-Ségur software), which the DMP no longer accepts after October 2023
+    acc = small_results.monthly("dmp")["gp"].reindex(gp["month"].unique())
+    by_month = gp.groupby("month")["documents"].sum() / small_results.scale
+    assert (by_month <= acc + 1e-6).all()
+    late = [m for m in by_month.index if m >= "2023-11"]
+    assert np.allclose(by_month[late], acc[late], rtol=1e-9)
