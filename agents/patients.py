@@ -84,7 +84,10 @@ def build_patients(
     dept = np.repeat(np.arange(n_dept, dtype=np.int16), dept_size)
 
     sex = np.where(rng.random(n, dtype=np.float32) < 0.515, np.int8(2), np.int8(1))  # 2 = female
-    age = rng.choice(105, size=n, p=_age_weights()).astype(np.int32)
+    # ages through a 16-bit lookup table (much faster than choice(p=…) on 68M draws)
+    cum = np.cumsum(_age_weights())
+    lut = np.minimum(np.searchsorted(cum, (np.arange(1 << 16) + 0.5) / (1 << 16)), 104).astype(np.int32)
+    age = lut[rng.integers(0, 1 << 16, size=n, dtype=np.uint16)]
     birth = day0 - (age * 365 + rng.integers(0, 365, size=n, dtype=np.int32)).astype("timedelta64[D]")
 
     u = rng.random(n, dtype=np.float32)
@@ -186,4 +189,6 @@ def schedule_profiles(sc: Scenario, p: Patients, rng: np.random.Generator, day_o
     day = letter + np.int32(pr.creation_delay_days)
     day[legacy] = 0
     p.creation_day[:] = day
-    return np.argsort(p.creation_day, kind="stable").astype(np.int64)
+    # days fit in 16 bits here, and a stable argsort of int16 is a linear-time radix sort
+    keys = np.clip(p.creation_day, -1, np.iinfo(np.int16).max).astype(np.int16)
+    return np.argsort(keys, kind="stable")

@@ -109,6 +109,8 @@ class Simulation:
             batch = sector.produce(day, float(rhythm[day]), ps["episodes_per_day"], ps["intensity_mean"], share)
             if batch is not None:
                 self.produced[month, k, 0] += len(batch)
+                for flow in self.flows:
+                    flow.on_batch(batch)
                 self.dmp.submit(batch)
             self._mssante_send(day, month, k, float(rhythm[day]))
 
@@ -236,6 +238,11 @@ class Simulation:
         env.process(self._daily(OFFSET["dmp"], self._dmp_step))
         env.process(self._daily(OFFSET["mssante"], self._mss_step))
         env.process(self._snapshot())
+        from simulator.flows import build_flows
+
+        self.flows = build_flows(self)
+        for flow in self.flows:
+            env.process(self._daily(flow.offset, flow.step))
         t0 = time.perf_counter()
         env.run(until=self.n_days)
         self.dmp.finish()

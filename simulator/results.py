@@ -182,6 +182,11 @@ def build_results(sim: Simulation) -> Results:
         "profiles": pd.DataFrame(sim.profile_rows),
         "dmp_daily": _dmp_daily(sim),
     }
+    for flow in getattr(sim, "flows", []):
+        for name, df in flow.tables().items():
+            if name in tables:
+                raise ValueError(f"flow {flow.name} returns a table named {name!r}, which already exists")
+            tables[name] = df
     produced = {}
     pm, ps, pc = np.nonzero(sim.produced)
     for a, b, d in zip(pm, ps, pc, strict=True):

@@ -115,3 +115,9 @@ def test_run_end_before_start(tmp_path):
 def test_shortening_a_run_drops_later_interventions():
     sc = load_scenario(BASELINE, overrides={"run.end": "2023-06-30"})
     assert all(iv.date <= sc.run.end for iv in sc.interventions)
+
+
+def test_parameter_docs_are_current():
+    from scenarios.docs import DOC, render
+
+    assert DOC.read_text(encoding="utf-8") == render(), "run: python -m scenarios.docs"

@@ -1,0 +1,1 @@
+"""Imports the modules that register the shipped flows (see simulator/flows.py)."""
