@@ -37,3 +37,24 @@ def test_outage_with_drop_after_a_day_counts_the_drops():
     acc_drop = drop.monthly("dmp").loc["2023-03"].sum()
     acc_keep = keep.monthly("dmp").loc["2023-03"].sum()
     assert acc_drop < acc_keep
+
+
+def test_saturated_dmp_queues_then_drops_and_conserves():
+    sc = load_scenario(BASELINE, overrides={"run.end": "2022-12-31", "dmp.capacity_per_day": 150_000, "dmp.max_wait_days": 20})
+    res = simulator.run(sc, seed=2, scale=0.002)
+    daily = res.to_df("dmp_daily")
+    assert daily["accepted"].add(daily["rejected"]).max() <= 150_000 * 1.0001  # never above capacity
+    docs = res.to_df("documents")
+    out = docs[docs["channel"] == "dmp"].groupby("outcome")["count"].sum()
+    assert out.get("dropped", 0) > 0  # waited more than 20 days
+    res.check_conservation()
+
+
+def test_rejection_reasons_of_the_baseline(small_results):
+    docs = small_results.to_df("documents")
+    rej = docs[(docs["channel"] == "dmp") & (docs["outcome"] == "rejected")]
+    by_reason = rej.groupby("reason")["count"].sum()
+    for reason in ("ins_missing", "no_profile", "profile_opposed", "identity_not_qualified", "software_not_installed"):
+        assert by_reason.get(reason, 0) > 0, reason
+    soft = rej[rej["reason"] == "software_not_installed"]
+    assert soft["month"].min() >= "2023-10"  # the rule's date in the baseline
