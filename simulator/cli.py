@@ -15,7 +15,11 @@ from simulator.errors import SegurError
 # Sub-command modules, in the order `segur --help` lists them.
 COMMAND_MODULES = [
     "simulator.commands.run",
-    # "simulator.commands.validate",  # TEMP until the interop tier lands
+    "simulator.commands.report",
+    "simulator.commands.calibrate",
+    "simulator.commands.sweep",
+    "simulator.commands.sensitivity",
+    "simulator.commands.validate",
 ]
 
 

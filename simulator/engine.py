@@ -64,6 +64,10 @@ class Simulation:
         gp_index = w.sector_names.index("gp") if "gp" in w.sector_names else None
         n_gp = w.sectors[gp_index].n if gp_index is not None else 0
         self.dmp = DmpService(w.patients, self.tally, self.month_of_day, gp_index, n_gp, self.n_months)
+        self.dmp.track_territory([s.dept for s in w.sectors], len(w.territory), self.n_months)
+        # MSSanté messages are counted, not drawn one by one: their départements are apportioned
+        # by the senders' expected volumes, [month, sector, channel-1, département]
+        self.mss_dept_share = np.zeros((self.n_months, len(w.sectors), 2, len(w.territory)))
         self.mss = MssanteService(self.tally, self.month_of_day, [self.streams[f"service:mssante:{s.name}"] for s in w.sectors],
                                   sc.mssante.same_day_delivery, len(w.sectors), len(CHANNELS), len(load_catalogue()))
         self.rhythm = [cal.rhythm(s.cfg.weekly, s.cfg.seasonal, s.cfg.holiday) for s in w.sectors]
@@ -140,8 +144,15 @@ class Simulation:
             inst = sector.install_day <= day
             per_fac = ps["episodes_per_day"] * sector.docs_per_episode * sector.size
             share = np.where(inst, ps["mssante.to_professional"], m.to_professional_legacy)
-            lam_pro = float((per_fac * share)[box].sum()) * self._recipient_reach(sector.name, day)
-            lam_pat = float(per_fac[box & inst].sum()) * ps["mssante.to_patient"]
+            pro_w = np.where(box, per_fac * share, 0.0)
+            pat_w = np.where(box & inst, per_fac, 0.0)
+            lam_pro = float(pro_w.sum()) * self._recipient_reach(sector.name, day)
+            lam_pat = float(pat_w.sum()) * ps["mssante.to_patient"]
+            n_dept = self.mss_dept_share.shape[3]
+            for j, wgt in enumerate((pro_w, pat_w)):
+                by_dept = np.bincount(sector.dept, weights=wgt, minlength=n_dept)
+                total = by_dept.sum()
+                self.mss_dept_share[month, k, j] = by_dept / total if total > 0 else 0.0
             cache = (key, lam_pro, lam_pat)
             self._mss_cache[k] = cache
         _, lam_pro, lam_pat = cache

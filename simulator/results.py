@@ -7,7 +7,9 @@ Tables:
   simulated facility numbers);
 - ``adoption``: facilities, installed, feeding, mailboxes, eligible documents by sector and month;
 - ``profiles``: Mon espace santé profile states by month;
-- ``dmp_daily``: the DMP's day-by-day activity (availability, received, verdicts, backlog).
+- ``dmp_daily``: the DMP's day-by-day activity (availability, received, verdicts, backlog);
+- ``territory``: documents sent by the producers of each département, by sector and channel
+  (DMP accepted counted row by row; MSSanté delivered apportioned by the senders' volumes).
 All counts except ``documents.count`` are national figures; the scale is in the manifest.
 """
 
@@ -32,7 +34,7 @@ from simulator.outcomes import CHANNELS, OUTCOMES
 if TYPE_CHECKING:
     from simulator.engine import Simulation
 
-TABLES = ("documents", "gp_activity", "adoption", "profiles", "dmp_daily")
+TABLES = ("documents", "gp_activity", "adoption", "profiles", "dmp_daily", "territory")
 MANIFEST = "manifest.json"
 RESULTS_KIND = "segur-testbed results"
 
@@ -181,6 +183,7 @@ def build_results(sim: Simulation) -> Results:
         "adoption": pd.DataFrame(sim.adoption_rows),
         "profiles": pd.DataFrame(sim.profile_rows),
         "dmp_daily": _dmp_daily(sim),
+        "territory": _territory(sim, months, documents),
     }
     for flow in getattr(sim, "flows", []):
         for name, df in flow.tables().items():
@@ -225,6 +228,34 @@ def _gp_activity(sim: Simulation, months: list[str]) -> pd.DataFrame:
         frames.append(pd.DataFrame({"month": months[mi], "facility": eq.astype(np.int32), "documents": counts[mi, eq]}))
     if not frames:
         return pd.DataFrame(columns=["month", "facility", "documents"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _territory(sim: Simulation, months: list[str], documents: pd.DataFrame) -> pd.DataFrame:
+    """Documents sent by producers of each département: DMP accepted (counted row by row) and
+    MSSanté delivered (apportioned by the senders' expected volumes), national figures."""
+    w = sim.world
+    scale = sim.scenario.run.scale
+    codes = np.array(w.territory.codes)
+    sectors = np.array(w.sector_names)
+    frames = []
+    by_dept = sim.dmp.by_dept
+    m, s, d = np.nonzero(by_dept)
+    frames.append(pd.DataFrame({
+        "month": np.array(months)[m], "sector": sectors[s], "departement": codes[d],
+        "channel": "dmp", "documents": by_dept[m, s, d] / scale,
+    }))
+    delivered = documents[documents["outcome"] == "delivered"].groupby(["month", "sector", "channel"])["count"].sum()
+    month_ix = {x: i for i, x in enumerate(months)}
+    sector_ix = {x: i for i, x in enumerate(w.sector_names)}
+    for (month, sector, channel), n in delivered.items():
+        j = 0 if channel == "mssante_pro" else 1
+        share = sim.mss_dept_share[month_ix[month], sector_ix[sector], j]
+        nz = np.flatnonzero(share)
+        frames.append(pd.DataFrame({
+            "month": month, "sector": sector, "departement": codes[nz],
+            "channel": channel, "documents": n * share[nz] / scale,
+        }))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -119,3 +119,14 @@ def test_gp_activity_only_equipped_gps(small_results):
     assert (by_month <= acc + 1e-6).all()
     late = [m for m in by_month.index if m >= "2023-11"]
     assert np.allclose(by_month[late], acc[late], rtol=1e-9)
+
+
+def test_territory_table_adds_up_to_the_national_volumes(small_results):
+    terr = small_results.to_df("territory")
+    docs = small_results.to_df("documents")
+    sent = docs[((docs["channel"] == "dmp") & (docs["outcome"] == "accepted"))
+                | ((docs["channel"] != "dmp") & (docs["outcome"] == "delivered"))]
+    a = sent.groupby(["sector", "channel"])["documents"].sum()
+    b = terr.groupby(["sector", "channel"])["documents"].sum().reindex(a.index)
+    assert np.allclose(a, b, rtol=1e-9)
+    assert terr["departement"].nunique() > 50

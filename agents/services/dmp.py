@@ -102,6 +102,13 @@ class DmpService:
         self.gp_sector = gp_sector
         self.gp_month = np.zeros((n_months, max(n_gp, 0)), dtype=np.int32)
         self.on_verdict = None  # optional hook(batch, outcomes): the payload tier samples here
+        self.facility_dept: list[np.ndarray] = []  # per sector: département of each facility
+        self.by_dept: np.ndarray | None = None  # accepted documents [month, sector, département]
+
+    def track_territory(self, facility_dept: list[np.ndarray], n_depts: int, n_months: int) -> None:
+        """Count accepted documents by the producer's département too (for the flow network)."""
+        self.facility_dept = facility_dept
+        self.by_dept = np.zeros((n_months, len(facility_dept), n_depts), dtype=np.int64)
 
     def submit(self, batch: Batch) -> None:
         """A producer sends a batch: it waits in the outbox until processed."""
@@ -113,12 +120,15 @@ class DmpService:
         out = dmp_verdict(batch, self.patients, self.rules)
         month = int(self.month_of_day[batch.day])
         self.tally.add_rows(month, batch.sector, 0, batch.doc_type, out)
+        accepted_fac = batch.facility[out == oc.ACCEPTED]
         if batch.sector == self.gp_sector:
-            ok = batch.facility[out == oc.ACCEPTED]
-            self.gp_month[month] += np.bincount(ok, minlength=self.gp_month.shape[1]).astype(np.int32)
+            self.gp_month[month] += np.bincount(accepted_fac, minlength=self.gp_month.shape[1]).astype(np.int32)
+        if self.by_dept is not None:
+            dept = self.facility_dept[batch.sector][accepted_fac]
+            self.by_dept[month, batch.sector] += np.bincount(dept, minlength=self.by_dept.shape[2])
         if self.on_verdict is not None:
             self.on_verdict(batch, out)
-        acc = int(np.count_nonzero(out == oc.ACCEPTED))
+        acc = int(accepted_fac.size)
         return acc, len(batch) - acc
 
     def _drop(self, batch: Batch) -> None:
