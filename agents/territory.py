@@ -29,6 +29,15 @@ class Territory:
     def __len__(self) -> int:
         return len(self.codes)
 
+    def subset(self, codes: list[str] | tuple[str, ...]) -> Territory:
+        """The territory restricted to ``codes`` (in the order given); KeyError for an unknown code."""
+        idx = []
+        for code in codes:
+            if code not in self.codes:
+                raise KeyError(code)
+            idx.append(self.codes.index(code))
+        return Territory(tuple(self.codes[i] for i in idx), tuple(self.names[i] for i in idx), self.population[idx])
+
 
 @lru_cache(maxsize=1)
 def load_territory() -> Territory:

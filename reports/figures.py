@@ -1,8 +1,9 @@
 """Figures of the report: draw functions that plot the frames of ``reports.plotdata`` as they are.
 
-Headless (Agg canvas, no pyplot state), modest dpi, PNG and SVG bytes. Each draw function takes
-plot data and a language and returns a matplotlib Figure; ``report_figures`` ties one run's
-tables to its figures, titles, captions and alt text.
+Headless: each figure is drawn on an Agg canvas of its own (no pyplot, no global backend
+state), at a modest dpi, to PNG and SVG bytes. Each draw function takes plot data and a
+language and returns a Figure; ``report_figures`` ties one run's tables to its figures,
+titles, captions and alt text.
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import (
+    FixedFormatter,
+    FixedLocator,
+    Formatter,
+    FuncFormatter,
+    PercentFormatter,
+)
 
-matplotlib.use("Agg")
-
-import matplotlib.dates as mdates  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
-
-from reports import i18n  # noqa: E402
-from reports import plotdata as pdata  # noqa: E402
-from simulator.results import Results  # noqa: E402
+from reports import i18n
+from reports import plotdata as pdata
+from simulator.results import Results
 
 PNG_DPI = 110
 STYLE = {
@@ -61,33 +65,73 @@ class RenderedFigure:
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def _dates(months: pd.Series | list[str]) -> pd.DatetimeIndex:
-    return pd.PeriodIndex(list(months), freq="M").to_timestamp()
+def _dates(months: pd.Series | list[str] | pd.Index) -> np.ndarray:
+    """Months ``YYYY-MM`` as decimal years (Jan 2023 → 2023.0): plain numbers keep tick work cheap."""
+    m = pd.Series(list(months), dtype=str)
+    if m.empty:
+        return np.zeros(0)
+    return m.str[:4].astype(int).to_numpy() + (m.str[5:7].astype(int).to_numpy() - 1) / 12
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
+def _new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    fig = Figure(figsize=(width, height), layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _millions(lang: str) -> FuncFormatter:
-    return FuncFormatter(lambda v, _pos: "0" if v == 0 else i18n.number(v, lang, digits=0 if abs(v) >= 1e6 or v == 0 else 1))
+def _panel_grid(n: int) -> tuple[Figure, np.ndarray, int]:
+    """A grid of small panels (3 a row) with fixed margins in inches, legend space at the bottom.
+
+    Fixed margins instead of the constrained layout: the panels' labels are short and alike,
+    and the layout engine would double the drawing time of the report's largest figure.
+    """
+    ncols = 3 if n > 4 else max(n, 1)
+    nrows = max(math.ceil(n / ncols), 1)
+    width, height = 11.0, 2.6 * nrows + 0.75
+    fig = _new_figure(width, height, layout=None)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False, gridspec_kw=dict(
+        left=0.8 / width, right=1 - 0.15 / width, top=1 - 0.3 / height, bottom=0.75 / height,
+        hspace=0.3, wspace=0.2))
+    return fig, axes.ravel(), ncols
+
+
+class CountFormatter(Formatter):
+    """Axis counts in the unit of the axis' largest value (``2,5 M`` / ``2.5M``), exact to 2 decimals."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        vmax = max(abs(v) for v in self.axis.get_view_interval()) if self.axis is not None else abs(x)
+        if x == 0:
+            return "0"
+        div, unit = (1e6, "M") if vmax >= 1e6 else (1e3, "k") if vmax >= 1e3 else (1.0, "")
+        s = f"{x / div:,.2f}".rstrip("0").rstrip(".")
+        if self.lang == "fr":
+            s = s.replace(",", "\u202f").replace(".", ",")
+            return f"{s}\u00a0{unit}" if unit else s
+        return f"{s}{unit}"
 
 
 def _date_axis(ax, months: list[str], lang: str) -> None:
-    """Years as ticks for long runs, quarters (in the report's language) for short ones."""
-    span = len(months)
-    if span > 36:
-        ax.xaxis.set_major_locator(mdates.YearLocator())
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    """Years as ticks for long runs, months (in the report's language) for short ones."""
+    if not months:
+        return
+    x = _dates([months[0], months[-1]])
+    if len(months) > 36:
+        years = np.arange(math.ceil(x[0]), math.floor(x[1] + 1 / 12) + 1)
+        ax.xaxis.set_major_locator(FixedLocator(years))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f}"))
     else:
-        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10) if span > 12 else range(1, 13, 2)))
-        ax.xaxis.set_major_formatter(FuncFormatter(
-            lambda v, _pos: i18n.month_label(mdates.num2date(v).strftime("%Y-%m"), lang)))
-    if months:
-        d = _dates([months[0], months[-1]])
-        ax.set_xlim(d[0] - pd.Timedelta(days=15), d[1] + pd.Timedelta(days=45))
+        step = 3 if len(months) > 12 else 2
+        shown = months[::step]
+        ticks = _dates(shown)
+        # the month's short name, with the year under it on the first tick and on each January
+        labels = [i18n.month_label(m, lang).replace(" ", "\n") if i == 0 or m.endswith("-01")
+                  else i18n.month_label(m, lang).split(" ")[0] for i, m in enumerate(shown)]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FixedFormatter(labels))
+    ax.set_xlim(x[0] - 0.5 / 12, x[1] + 1.5 / 12)
 
 
 def _empty(ax, lang: str) -> None:
@@ -107,6 +151,7 @@ def render(fig: Figure) -> tuple[bytes, bytes]:
     """PNG and SVG bytes of a figure (no timestamp in the SVG, so files are reproducible)."""
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=PNG_DPI)
+    fig.set_layout_engine("none")  # keep the layout just computed: the SVG is drawn without redoing it
     fig.savefig(svg, format="svg", metadata={"Date": None})
     return png.getvalue(), svg.getvalue()
 
@@ -124,7 +169,7 @@ def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
     x = _dates(months)
     bottom = pd.Series(0.0, index=wide.index)
     for s in sectors:
-        ax.bar(x, wide[s].to_numpy(), width=24, bottom=bottom.to_numpy(), color=colors[s], label=labels.get(s, s),
+        ax.bar(x, wide[s].to_numpy(), width=0.8 / 12, bottom=bottom.to_numpy(), color=colors[s], label=labels.get(s, s),
                align="edge", linewidth=0)
         bottom = bottom + wide[s]
     for _, t in targets[targets["panel"] == pdata.ALL].iterrows():
@@ -132,14 +177,18 @@ def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
                    label=i18n.text("target_monthly", lang, name=i18n.number(t["value"], lang, digits=0))
                    + (f" ({i18n.text('assumption', lang)})" if t["assumption"] else ""))
     ax.set_ylabel(i18n.text("documents_per_month", lang))
-    ax.yaxis.set_major_formatter(_millions(lang))
+    ax.yaxis.set_major_formatter(CountFormatter(lang))
     sec = ax.secondary_yaxis("right", functions=(lambda v: v * 12, lambda v: v / 12))
     sec.set_ylabel(i18n.text("annualised_axis", lang))
-    sec.yaxis.set_major_formatter(_millions(lang))
+    sec.yaxis.set_major_formatter(CountFormatter(lang))
     _date_axis(ax, months, lang)
     if not len(monthly) or float(monthly["documents"].sum()) == 0:
         _empty(ax, lang)
-    ax.legend(loc="upper left", ncols=2, frameon=False)
+    top = max([float(bottom.max()) if len(bottom) else 0.0]
+              + [t / 12 for t in targets.loc[targets["panel"] == pdata.ALL, "value"]])
+    if top > 0:
+        ax.set_ylim(0, top * 1.08)
+    fig.legend(loc="outside lower center", ncols=min(len(sectors) + 1, 6), frameon=False)
     return fig
 
 
@@ -151,10 +200,7 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
     """
     keys = list(dict.fromkeys(data["panel"]))
     months = list(dict.fromkeys(data["month"]))
-    ncols = 3 if len(keys) > 4 else max(len(keys), 1)
-    nrows = max(math.ceil(len(keys) / ncols), 1)
-    fig = _new_figure(11, 2.7 * nrows + 0.6)
-    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    fig, axes, ncols = _panel_grid(len(keys))
     colors = sector_colors(keys)
     colors[pdata.ALL] = "0.25"
     if band is not None and "sector" in band.columns and "panel" not in band.columns:
@@ -187,7 +233,7 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
                         markersize=5, zorder=5)
                 has_lower = True
         ax.set_title(labels.get(key, key))
-        ax.yaxis.set_major_formatter(_millions(lang))
+        ax.yaxis.set_major_formatter(CountFormatter(lang))
         ax.set_ylim(bottom=0)
         ax.margins(y=0.12)
         _date_axis(ax, months, lang)
@@ -197,7 +243,8 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
         ax.set_visible(False)
     for ax in axes[::ncols]:
         ax.set_ylabel(i18n.text("documents_per_year", lang))
-    handles = [Line2D([], [], color="0.3", linewidth=1.6, label=i18n.text("simulated", lang))]
+    simulated = i18n.text("simulated_representative" if has_band else "simulated", lang)
+    handles = [Line2D([], [], color="0.3", linewidth=1.6, label=simulated)]
     if has_target:
         handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
     if has_obs:
@@ -208,7 +255,7 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
     if has_band:
         handles.append(Patch(color="0.3", alpha=0.22, label=i18n.text("band", lang)))
         handles.append(Line2D([], [], color="0.3", linestyle=":", label=i18n.text("median", lang)))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False)
     return fig
 
 
@@ -225,7 +272,9 @@ def draw_gp_activity(shares: pd.DataFrame, lang: str) -> Figure:
     ax.set_ylim(0, 1)
     if months:
         _date_axis(ax, months, lang)
-        ax.legend(loc="upper left", frameon=False)
+        leg = fig.legend(loc="outside lower center", ncols=len(shares["threshold"].unique()), frameon=False,
+                         title=i18n.text("fig_gp_legend_title", lang), alignment="center")
+        leg.get_title().set_fontsize(8)
     else:
         _empty(ax, lang)
     return fig
@@ -244,11 +293,11 @@ def draw_failures(failures: pd.DataFrame, lang: str) -> Figure:
         ax.stackplot(_dates(wide.index), *[wide[c].to_numpy() for c in order], labels=labels,
                      colors=[PALETTE[i % len(PALETTE)] for i in range(len(order))], linewidth=0)
         _date_axis(ax, list(wide.index), lang)
-        ax.legend(loc="upper left", frameon=False, ncols=2)
+        fig.legend(loc="outside lower center", frameon=False, ncols=min(len(order), 4))
     else:
         _empty(ax, lang)
     ax.set_ylabel(i18n.text("documents_per_month", lang))
-    ax.yaxis.set_major_formatter(_millions(lang))
+    ax.yaxis.set_major_formatter(CountFormatter(lang))
     return fig
 
 
@@ -268,11 +317,11 @@ def draw_profiles(states: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Fi
                     markersize=5, zorder=5)
         ax.plot([], [], "o", color="white", markeredgecolor=OBS_COLOR, label=i18n.text("observed", lang))
     ax.set_ylabel(i18n.text("persons", lang))
-    ax.yaxis.set_major_formatter(_millions(lang))
+    ax.yaxis.set_major_formatter(CountFormatter(lang))
     ax.set_ylim(bottom=0)
     if months:
         _date_axis(ax, months, lang)
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        fig.legend(loc="outside lower center", frameon=False, ncols=5)
     else:
         _empty(ax, lang)
     return fig
@@ -295,11 +344,11 @@ def draw_mssante(routes: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Fig
                     markerfacecolor="white" if low.all() else OBS_COLOR, marker="^" if low.all() else "o",
                     label=i18n.text("observed_lower" if low.all() else "observed", lang), zorder=5)
         _date_axis(ax, months, lang)
-        ax.legend(loc="upper left", frameon=False)
+        fig.legend(loc="outside lower center", frameon=False, ncols=3)
     else:
         _empty(ax, lang)
     ax.set_ylabel(i18n.text("messages_per_month", lang))
-    ax.yaxis.set_major_formatter(_millions(lang))
+    ax.yaxis.set_major_formatter(CountFormatter(lang))
     return fig
 
 
@@ -307,10 +356,7 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
     """One panel per sector (and group): one annualised line per scenario, target lines."""
     keys = list(dict.fromkeys(data["panel"]))
     scenarios = list(dict.fromkeys(data["scenario"]))
-    ncols = 3 if len(keys) > 4 else max(len(keys), 1)
-    nrows = max(math.ceil(len(keys) / ncols), 1)
-    fig = _new_figure(11, 2.7 * nrows + 0.6)
-    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    fig, axes, ncols = _panel_grid(len(keys))
     colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(scenarios)}
     months = sorted(set(data["month"]))
     for ax, key in zip(axes, keys, strict=False):
@@ -323,7 +369,7 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
             ax.annotate(_target_name(t, lang), xy=(0.01, t["value"]), xycoords=("axes fraction", "data"),
                         xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="0.15")
         ax.set_title(labels.get(key, key))
-        ax.yaxis.set_major_formatter(_millions(lang))
+        ax.yaxis.set_major_formatter(CountFormatter(lang))
         ax.set_ylim(bottom=0)
         ax.margins(y=0.12)
         _date_axis(ax, months, lang)
@@ -333,7 +379,7 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
         ax.set_ylabel(i18n.text("documents_per_year", lang))
     handles = [Line2D([], [], color=colors[s], linewidth=1.5, label=s) for s in scenarios]
     handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncols=min(len(handles), 6), frameon=False)
     return fig
 
 
@@ -357,7 +403,6 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
     span = dict(start=i18n.month_label(months[0], lang), end=i18n.month_label(months[-1], lang),
                 at=i18n.month_label(at, lang))
     tg = pdata.targets(res)
-    specs: list[tuple[str, str, Callable[[], tuple[Figure, str]]]] = []
 
     def monthly() -> tuple[Figure, str]:
         m = pdata.monthly_documents(res)
@@ -407,7 +452,7 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
         alt = i18n.text("alt_mssante", lang, items=items, **span)
         return draw_mssante(r, pdata.mssante_observed(res, observed), lang), alt
 
-    specs = [
+    specs: list[tuple[str, str, Callable[[], tuple[Figure, str]]]] = [
         ("monthly_documents", "monthly", monthly),
         ("annualised_vs_target", "annualised", annual),
         ("gp_activity", "gp", gp),

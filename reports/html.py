@@ -11,7 +11,9 @@ import base64
 import html
 import math
 import os
+import shutil
 import struct
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,12 +28,13 @@ from simulator.results import Results
 REPORT_FILE = "report.html"
 COMPARISON_FILE = "comparison.html"
 FIGURES_DIR = "figures"
+NB_HYPHEN = "\u2011"  # LOINC codes (11490-0) never break across lines
 
 CSS = """
 :root { --ink:#1d2330; --muted:#5b6475; --line:#d9dde5; --ok:#2e7d32; --short:#e08a00; --bg:#fafbfc; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
-       color: var(--ink); background: #fff; margin: 0 auto; max-width: 1180px; padding: 1.5rem 1.25rem 3rem;
+       color: var(--ink); background: #fff; margin: 0 auto; max-width: 1240px; padding: 1.5rem 1.25rem 3rem;
        line-height: 1.45; }
 h1 { font-size: 1.6rem; margin: 0 0 .4rem; }
 h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; border-bottom: 2px solid var(--line); padding-bottom: .25rem; }
@@ -40,13 +43,18 @@ h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
 .meta b { color: var(--ink); font-weight: 600; }
 .note { color: var(--muted); font-size: .9rem; }
 .table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: .92rem; background: #fff; }
-th, td { padding: .4rem .55rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; font-size: .85rem; background: #fff; }
+th, td { padding: .35rem .45rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 th { background: var(--bg); font-weight: 600; vertical-align: bottom; white-space: normal; }
 td.txt, th.txt { text-align: left; white-space: normal; }
-tr.group td { font-weight: 600; border-top: 2px solid var(--line); }
+td.txt { min-width: 8.5rem; }
+.row-label { display: block; }
+.keydoc { display: block; color: var(--muted); font-size: .8rem; font-weight: 400; }
+tr.group td { font-weight: 600; }
+tr.group.first td, tr.group:not(.more) td { border-top: 2px solid var(--line); }
+tr.more td { border-top: 0; }
 .assumption { font-style: italic; color: #8a4b00; }
-.bar { display: inline-block; width: 64px; height: .7rem; background: #eceff3; border-radius: 3px;
+.bar { display: inline-block; width: 44px; height: .7rem; background: #eceff3; border-radius: 3px;
        vertical-align: middle; margin-right: .35rem; overflow: hidden; }
 .bar span { display: block; height: 100%; background: var(--short); }
 .bar span.ok { background: var(--ok); }
@@ -76,8 +84,19 @@ def build_report(results: Results, out_dir: str | Path, lang: str = "fr", at: st
 
 
 def write_report(results: Results, tmp_dir: Path) -> None:
-    """``Results.save`` writer: the French report and figures inside the results folder."""
-    build_report(results, tmp_dir, lang="fr")
+    """``Results.save`` writer: the French report and figures inside the results folder.
+
+    A report that fails must not cost the run its tables: the error is reported on one line
+    (stderr), whatever the report had written is removed, and the folder is saved without it
+    (``segur report`` rebuilds it later).
+    """
+    try:
+        build_report(results, tmp_dir, lang="fr")
+    except Exception as exc:  # any failure of the report, never of the run
+        shutil.rmtree(Path(tmp_dir) / FIGURES_DIR, ignore_errors=True)
+        (Path(tmp_dir) / REPORT_FILE).unlink(missing_ok=True)
+        print(f"segur: warning: report not written ({type(exc).__name__}: {exc}); "
+              "rebuild it with `segur report RESULTS_DIR`", file=sys.stderr)
 
 
 def build_comparison_report(results_by_name: dict[str, Results], out_dir: str | Path, lang: str = "fr",
@@ -191,6 +210,14 @@ def _row_label(r: pd.Series, res: Results, lang: str) -> str:
     return " + ".join(i18n.sector_label(s, lang, scen) for s in r["sectors"])
 
 
+def _label_cell(r: pd.Series, res: Results, lang: str) -> str:
+    """The row's name, and under it the programme's key document (as the programme's table shows it)."""
+    out = f"<span class='row-label'>{_e(_row_label(r, res, lang))}</span>"
+    if r["key_document"]:
+        out += f"<span class='keydoc' title='{_e(i18n.text('key_document', lang))}'>{_e(r['key_document']).replace('-', NB_HYPHEN)}</span>"
+    return out
+
+
 def _target_cells(r: pd.Series, lang: str) -> list[str]:
     """Target, published, simulated, share, reached, year totals: the numeric cells of a row."""
     has_target = not pd.isna(r["target"])
@@ -215,13 +242,11 @@ def _target_table_html(table: pd.DataFrame, res: Results, lang: str) -> str:
     years = year_columns(table)
     head = [i18n.text("sector", lang), i18n.text("target", lang), i18n.text("observed_at", lang, at=at),
             i18n.text("achieved_at", lang, at=at), i18n.text("share_of_target", lang), i18n.text("reached", lang),
-            *(i18n.text("year_col", lang, year=y) for y in years), i18n.text("key_document", lang)]
+            *(i18n.text("year_col", lang, year=y) for y in years)]
     rows = []
     for _, r in table.iterrows():
-        label = _e(_row_label(r, res, lang))
-        cells = [f"<td class='txt'>{label}</td>", *(f"<td>{c}</td>" for c in _target_cells(r, lang)),
-                 *(f"<td>{_e(i18n.number(r[y], lang))}</td>" for y in years),
-                 f"<td class='txt'>{_e(r['key_document'] or '—')}</td>"]
+        cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", *(f"<td>{c}</td>" for c in _target_cells(r, lang)),
+                 *(f"<td>{_e(i18n.number(r[y], lang))}</td>" for y in years)]
         rows.append(f"<tr class='{r['kind']}' data-row='{_e(r['row'])}'>{''.join(cells)}</tr>")
     return _table(head, rows, "target-table", with_assumption_note=bool(table["assumption"].any()), lang=lang)
 
@@ -238,21 +263,30 @@ def _comparison_table_html(tables: dict[str, pd.DataFrame], results_by_name: dic
     rows = []
     any_assumption = False
     for key in keys:
+        shown = 0
         for name, t in tables.items():
             hit = t[t["row"] == key]
             if not len(hit):
                 continue
             r = hit.iloc[0]
             any_assumption |= bool(r["assumption"])
-            cells = [f"<td class='txt'>{_e(_row_label(r, results_by_name[name], lang))}</td>",
-                     f"<td class='txt'>{_e(name)}</td>", *(f"<td>{c}</td>" for c in _target_cells(r, lang)),
+            cells = _target_cells(r, lang)
+            if shown:  # the sector, its target and the published figure are said once per group
+                label, cells[0], cells[1] = "", "", ""
+            else:
+                label = _label_cell(r, results_by_name[name], lang)
+            cells = [f"<td class='txt'>{label}</td>", f"<td class='txt'>{_e(name)}</td>",
+                     *(f"<td>{c}</td>" for c in cells),
                      *(f"<td>{_e(i18n.number(r[y], lang)) if y in r.index else '—'}</td>" for y in years)]
-            rows.append(f"<tr class='{r['kind']}' data-row='{_e(key)}'>{''.join(cells)}</tr>")
-    return _table(head, rows, "target-table", with_assumption_note=any_assumption, lang=lang)
+            css = f"{r['kind']}{' first' if not shown else ' more'}"
+            rows.append(f"<tr class='{css}' data-row='{_e(key)}' data-scenario='{_e(name)}'>{''.join(cells)}</tr>")
+            shown += 1
+    return _table(head, rows, "target-table", with_assumption_note=any_assumption, lang=lang, text_columns=2)
 
 
-def _table(head: list[str], rows: list[str], css_id: str, with_assumption_note: bool, lang: str) -> str:
-    ths = "".join(f"<th class='{'txt' if i == 0 else ''}' scope='col'>{_e(h)}</th>" for i, h in enumerate(head))
+def _table(head: list[str], rows: list[str], css_id: str, with_assumption_note: bool, lang: str,
+           text_columns: int = 1) -> str:
+    ths = "".join(f"<th class='{'txt' if i < text_columns else ''}' scope='col'>{_e(h)}</th>" for i, h in enumerate(head))
     out = [f"<div class='table-wrap'><table id='{css_id}'>", f"<thead><tr>{ths}</tr></thead>",
            "<tbody>", *rows, "</tbody></table></div>"]
     if with_assumption_note:
@@ -272,7 +306,7 @@ def _figure_html(f: RenderedFigure) -> str:
 def _footer(res: Results, lang: str, observed: pd.DataFrame | None) -> str:
     parts = []
     if observed is not None and len(observed):
-        srcs = sorted({s for s in observed["source"] if s})
+        srcs = sorted({part.strip() for s in observed["source"] for part in str(s).split(";") if part.strip()})
         parts.append(_e(i18n.text("sources", lang, sources="; ".join(srcs))))
     parts.append(_e(i18n.text("downloads", lang)))
     parts.append(_e(i18n.text("generated", lang, version=res.manifest.get("version", "?"))))

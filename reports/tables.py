@@ -2,7 +2,7 @@
 
 One row per sector (its own target, if any) and one per target over several sectors: target,
 published figure, simulated annualised rate at a chosen month, share of target, the month the
-target is first reached (rolling 12 months), documents in each later calendar year, key document.
+target is first reached (trailing 12 months), documents in each later calendar year, key document.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.D
     monthly = wide[cols].sum(axis=1) if cols else pd.Series(0.0, index=wide.index)
     target = float(t["value"]) if t else np.nan
     achieved = float(monthly.loc[at]) * 12
-    rolling = monthly.rolling(12).sum()
+    rolling = monthly.rolling(12, min_periods=1).sum()  # trailing ≤ 12 months, as simulator.outputs.target_reached
     reached = ""
     if t:
         hit = rolling[rolling >= target]

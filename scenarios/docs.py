@@ -27,6 +27,10 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("sectors.<name>.mssante", s.MssanteUse),
     ("targets.<name>", s.TargetConfig),
     ("[[interventions]]", s.Intervention),
+    ("eprescription", s.EprescriptionConfig),
+    ("eprescription.prescribers, eprescription.pharmacies", s.InstallConfig),
+    ("wave2_flows", s.Wave2FlowsConfig),
+    ("wave2_flows.software.<sector>", s.InstallConfig),
 ]
 
 

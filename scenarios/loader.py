@@ -163,6 +163,14 @@ def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
         return sorted(s.TargetConfig.model_fields)
     if head == "interventions" and len(parent) == 2:
         return sorted(s.Intervention.model_fields)
+    if head == "eprescription" and len(parent) == 1:
+        return sorted(s.EprescriptionConfig.model_fields)
+    if head == "eprescription" and len(parent) == 2 and parent[1] in ("prescribers", "pharmacies"):
+        return sorted(s.InstallConfig.model_fields)
+    if head == "wave2_flows" and len(parent) == 1:
+        return sorted(s.Wave2FlowsConfig.model_fields)
+    if head == "wave2_flows" and len(parent) == 3 and parent[1] == "software":
+        return sorted(s.InstallConfig.model_fields)
     return []
 
 
@@ -174,6 +182,16 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
     from simulator.interventions import check_parameter_path
 
     known_types = set(type_codes())
+    if sc.run.departements:
+        from agents.territory import load_territory
+
+        codes = load_territory().codes
+        for code in sc.run.departements:
+            if code not in codes:
+                raise ScenarioError(f"{path}: run.departements: '{code}' is not a département INSEE code "
+                                    f"(see scenarios/data/departements.csv, e.g. 35, 2A, 971)")
+        if len(set(sc.run.departements)) != len(sc.run.departements):
+            raise ScenarioError(f"{path}: run.departements: a département is listed twice")
     for name, sector in sc.sectors.items():
         if name not in ALL_SECTORS:
             raise ScenarioError(
@@ -209,6 +227,7 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                 raise ScenarioError(
                     f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: {', '.join(ALL_SECTORS)}"
                 )
+    _check_wave2_sections(sc, path)
     for i, iv in enumerate(sc.interventions):
         where = f"{path}: interventions[{i}]"
         if not _in_run(iv.date, sc):
@@ -223,6 +242,24 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
             problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
             if problem:
                 raise ScenarioError(f"{where}.path: {problem}")
+
+
+def _check_wave2_sections(sc: Scenario, path: Path) -> None:
+    """The optional e-prescription and wave 2 flow sections name sectors of this scenario."""
+    if sc.eprescription is not None:
+        for needed in ("gp", "pharmacy"):
+            if needed not in sc.sectors:
+                raise ScenarioError(f"{path}: eprescription: needs the sector '{needed}' (prescriptions come from GPs, "
+                                    f"dispensations from pharmacies); sectors here: {', '.join(sc.sectors)}")
+    if sc.wave2_flows is not None:
+        for table in ("software", "consultation", "drimbox", "integration"):
+            for name in getattr(sc.wave2_flows, table):
+                if name not in sc.sectors:
+                    raise ScenarioError(f"{path}: wave2_flows.{table}.{name}: not a sector of this scenario; "
+                                        f"allowed: {', '.join(sc.sectors)}")
+                if table != "software" and sc.sectors[name].wave == 1 and name not in sc.wave2_flows.software:
+                    raise ScenarioError(f"{path}: wave2_flows.{table}.{name}: a wave 1 sector takes part once its wave 2 "
+                                        f"update is installed: add its campaign [wave2_flows.software.{name}]")
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

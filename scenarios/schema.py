@@ -37,6 +37,7 @@ class RunConfig(Strict):
     scale: float = unit("ratio", "simulated agents per real agent (1.0 = all of France)", gt=0, le=1)
     seed: int = unit("integer", "seed of the run's random streams", ge=0)
     min_facilities: int = unit("facilities", "simulate at least this many facilities per sector (all of them if fewer), each weighted so that national volumes are unchanged: small sectors are not a handful of agents at small scales (0 = exactly one facility per 1/scale; GPs always are)", default=500, ge=0)
+    departements: list[str] = unit("INSEE codes", "départements simulated (empty = all of France); population.size and sectors.*.facilities are then those of these départements (a small territory, e.g. the demo)", default_factory=list)
 
     @model_validator(mode="after")
     def _ordered(self) -> RunConfig:
@@ -145,6 +146,32 @@ class TargetConfig(Strict):
     source: str = unit("text", "where the figure comes from", default="")
 
 
+class EprescriptionConfig(Strict):
+    """E-prescription (domain §7): GP prescriptions registered in the national base, each
+    dispensable once within its validity; the rule ``eprescription_mandatory`` raises uptake."""
+
+    prescribers: InstallConfig = unit("campaign", "per GP, the day its software starts registering prescriptions in the base (LAP approved and used)")
+    pharmacies: InstallConfig = unit("campaign", "per pharmacy, the day its software starts dispensing through the base (LGO approved, QR code scanned)")
+    mandatory_prescriber_compliance: Probability = unit("share", "GPs not yet e-prescribing who start when the rule eprescription_mandatory comes into force")
+    mandatory_pharmacy_compliance: Probability = unit("share", "pharmacies not yet scanning who start when the rule eprescription_mandatory comes into force")
+    presented_share: Probability = unit("share", "registered prescriptions the patient presents at a pharmacy")
+    presentation_hazard: Probability = unit("1/day", "daily chance that a prescription still to be presented is presented")
+    duplicate_share: Probability = unit("share", "dispensations followed by a second scan of the same QR code (rejected: already dispensed)")
+    unknown_share: Probability = unit("share", "scans per dispensation whose code matches no prescription (mistyped, forged: rejected)")
+    validity_days: int = unit("days", "a prescription can be dispensed this long after it is written, then it expires and leaves the base", ge=1)
+
+
+class Wave2FlowsConfig(Strict):
+    """Wave 2 services beyond document feeding (domain §1): consultation of Mon espace santé
+    from the professional's software, integration of documents received by MSSanté, DRIMbox
+    image sharing. Keys of each table are sectors of the scenario."""
+
+    software: dict[str, InstallConfig] = unit("campaign", "per wave 1 sector, deployment of its wave 2 software update (a wave 2 sector's own Ségur software is wave 2 software)", default_factory=dict)
+    consultation: dict[str, NonNegFloat] = unit("consultations/episode", "per sector, Mon espace santé consultations from the software per episode of care, once its wave 2 software is installed", default_factory=dict)
+    drimbox: dict[str, NonNegFloat] = unit("image shares/episode", "per sector, exams whose images are shared through a DRIMbox, per episode, once its wave 2 software is installed", default_factory=dict)
+    integration: dict[str, Probability] = unit("share", "per receiving sector, documents received by MSSanté that the wave 2 software integrates into the patient's record", default_factory=dict)
+
+
 InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch"]
 RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
@@ -194,3 +221,5 @@ class Scenario(Strict):
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     interventions: list[Intervention] = Field(default_factory=list)
     payload_sample: int = unit("documents", "documents rendered as FHIR and validated per run (stratified)", default=200, ge=0)
+    eprescription: EprescriptionConfig | None = unit("section", "e-prescription base and dispensations (none: not simulated)", default=None)
+    wave2_flows: Wave2FlowsConfig | None = unit("section", "wave 2 consultation, integration and DRIMbox flows (none: not simulated)", default=None)

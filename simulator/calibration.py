@@ -319,12 +319,15 @@ class Objective:
         key = tuple(np.round(x, 12))
         if key in self._cache and not keep:
             return self._cache[key]
+        repeat = key in self._cache  # a re-run only to keep the results (for figures): not recorded
         t0 = time.perf_counter()
         sc = build_scenario(self.spec, x)
         runs = [Simulation(sc, seed=s, scale=self.spec.scale).run() for s in self.seeds]
         tab = fit_table(self.spec, runs, self.observed)
         obj = float(np.sum(residuals(tab) ** 2))
         ev = Evaluation(np.array(x, dtype=float), obj, tab, runs if keep else [], time.perf_counter() - t0)
+        if repeat:
+            return ev
         self._cache[key] = Evaluation(ev.x, obj, tab, [], ev.seconds)
         self.history.append({"evaluation": len(self.history) + 1, "objective": obj, "seconds": ev.seconds,
                              **{p.key: p.show(v) for p, v in zip(self.spec.parameters, x, strict=True)}})

@@ -28,11 +28,11 @@ MANIFEST = "calibration.json"
 def _calibrated_toml(result: dict[str, Any]) -> str:
     spec = result["spec"]
     best = result["best"]
-    data = scenario_data(spec, best.x, for_fit=False)
+    data = scenario_data(spec, rounded(spec, best.x), for_fit=False)
     data.pop("extends", None)
     data["name"] = f"{data.get('name', 'scenario')}-calibrated"
     today = dt.date.today().isoformat()
-    against = f"observed {spec.observed.name} (fit {today}, objective {result['start'].objective:.4g} → {best.objective:.4g})"
+    against = f"{spec.observed.name} (fit {today}, objective {result['start'].objective:.4g} → {best.objective:.4g})"
     notes = {}
     for p in spec.parameters:
         container, idx = locate(data, p.key)
@@ -44,6 +44,11 @@ def _calibrated_toml(result: dict[str, Any]) -> str:
         f"runs ending {spec.end or data['run']['end']}; objective = weighted mean squared relative error over the observed rows."
     )
     return dump_scenario(data, header, notes)
+
+
+def rounded(spec, x):
+    """Fitted floats to 4 significant digits (far finer than what a stochastic fit resolves)."""
+    return [float(f"{v:.4g}") if p.kind == "float" else v for p, v in zip(spec.parameters, x, strict=True)]
 
 
 def write_calibration(result: dict[str, Any], out: str | Path) -> Path:

@@ -15,11 +15,14 @@ from simulator.errors import SegurError
 # Sub-command modules, in the order `segur --help` lists them.
 COMMAND_MODULES = [
     "simulator.commands.run",
+    "simulator.commands.compare",
     "simulator.commands.report",
     "simulator.commands.calibrate",
     "simulator.commands.sweep",
     "simulator.commands.sensitivity",
     "simulator.commands.validate",
+    "simulator.commands.network",
+    "simulator.commands.demo",
 ]
 
 

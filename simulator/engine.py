@@ -254,6 +254,9 @@ class Simulation:
         self.flows = build_flows(self)
         for flow in self.flows:
             env.process(self._daily(flow.offset, flow.step))
+        from simulator import payload_tier
+
+        self.payloads = payload_tier.attach(self)  # samples the DMP's verdicts for the FHIR tier
         t0 = time.perf_counter()
         env.run(until=self.n_days)
         self.dmp.finish()
@@ -262,6 +265,9 @@ class Simulation:
         from simulator.results import build_results
 
         results = build_results(self)
+        t1 = time.perf_counter()
+        payload_tier.finish(self.payloads, results)  # render, judge, compare; payloads/ files
+        self.timings["payloads_s"] = time.perf_counter() - t1
         self.timings["total_s"] = time.perf_counter() - t_start
         results.manifest["timings"] = dict(self.timings)
         results.check_conservation()

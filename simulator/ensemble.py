@@ -160,6 +160,7 @@ class Aggregator:
         self.detail = detail
         self.filled = np.zeros(self.n, dtype=bool)
         self.attempts = np.zeros(self.n, dtype=np.int64)
+        self.seconds = np.zeros(self.n)  # each replication's own run time, as its worker measured it
         self.failures: dict[int, Failure] = {}
         self.labels: list[str] = []
         self.outputs: np.ndarray | None = None
@@ -194,10 +195,17 @@ class Aggregator:
             self.arrays["dmp"][index] = s.documents[:, :, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
         self.filled[index] = True
         self.attempts[index] = attempts
+        self.seconds[index] = s.seconds
 
     def fail(self, index: int, error: str, attempts: int) -> None:
         self.failures[index] = Failure(index, self.seeds[index], error, attempts)
         self.attempts[index] = attempts
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the per-replication arrays (the documented bound)."""
+        held = sum(a.nbytes for a in self.arrays.values())
+        return held + (self.outputs.nbytes if self.outputs is not None else 0)
 
     @property
     def completed(self) -> int:
@@ -227,14 +235,20 @@ class Aggregator:
             return pd.DataFrame()
         return pd.DataFrame(self.outputs[self.filled], columns=self.labels)
 
-    def outputs_quantiles(self, units: dict[str, str] | None = None) -> pd.DataFrame:
+    def outputs_quantiles(self, specs: list[OutputSpec] | None = None) -> pd.DataFrame:
+        """One row per named output: p5/p50/p95/mean over completed replications, n, unit, meaning."""
         vals = self.output_values()
+        known = {s.label: s for s in specs or []}
         rows = []
         for label in self.labels:
-            b = bands(vals[label].to_numpy()[None, :].T) if len(vals) else None
-            row = {"output": label, "unit": (units or {}).get(label, "")}
-            row.update({k: float(v[0]) for k, v in b.items()} if b else dict.fromkeys(("p5", "p50", "p95", "mean"), np.nan))
-            row["n"] = len(vals)
+            row: dict[str, Any] = {"output": label}
+            if len(vals):
+                row.update({k: float(v[0]) for k, v in bands(vals[label].to_numpy()[:, None]).items()})
+            else:
+                row.update(dict.fromkeys(("p5", "p50", "p95", "mean"), np.nan))
+            spec = known.get(label)
+            row.update({"n": len(vals), "unit": spec.unit if spec else "",
+                        "meaning": spec.definition.doc if spec else ""})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -342,13 +356,12 @@ class Ensemble:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The ensemble tables (no representative tables): replications and quantiles."""
         agg = self.aggregator
-        units = {s.label: s.unit for s in self.specs}
         return {
             "replications": agg.replications(),
             "documents_quantiles": agg.documents_quantiles(),
             "adoption_quantiles": agg.adoption_quantiles(),
             "profiles_quantiles": agg.profiles_quantiles(),
-            "outputs_quantiles": agg.outputs_quantiles(units),
+            "outputs_quantiles": agg.outputs_quantiles(self.specs),
         }
 
     def manifest_block(self) -> dict[str, Any]:
@@ -439,6 +452,23 @@ def _run_representative(pool: Pool, sc: Scenario, agg: Aggregator, index: int) -
     return res
 
 
+
+def run_points(scenarios: list[Scenario], seeds: list[int], specs: list[OutputSpec],
+               executor: ExecutorSpec, detail: str = "outputs",
+               progress: Callable[[int, int], None] | None = None) -> tuple[list[Aggregator], str]:
+    """Run every scenario (a sweep's or a sensitivity design's points) with the same ``seeds``
+    (common random numbers); one Aggregator per point, and the executor's description."""
+    aggs = [Aggregator(seeds, detail=detail) for _ in scenarios]
+    jobs = [Job((p, r), sc, s) for p, sc in enumerate(scenarios) for r, s in enumerate(seeds)]
+    with open_executor(executor, max_tasks=len(jobs)) as pool:
+        for outcome in run_jobs(pool, jobs, specs, progress):
+            p, r = outcome.key
+            if outcome.ok:
+                aggs[p].add(r, outcome.value, outcome.attempts)
+            else:
+                aggs[p].fail(r, outcome.error, outcome.attempts)
+        return aggs, pool.description
+
 # -- what `segur run --replications N` prints ----------------------------------------------
 def _m(x: float) -> str:
     return f"{x / 1e6:,.1f}"
@@ -446,7 +476,7 @@ def _m(x: float) -> str:
 
 def _band(v: np.ndarray) -> str:
     b = bands(v[:, None])
-    return f"{_m(b['p50'][0])}M [{_m(b['p5'][0])}–{_m(b['p95'][0])}]"
+    return f"{_m(b['p50'][0])} [{_m(b['p5'][0])}–{_m(b['p95'][0])}]"
 
 
 def format_ensemble_summary(ens: Ensemble) -> str:
@@ -463,7 +493,7 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     last = agg.last_12_months()  # [rep, sector, channel]
     lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates, "
                  f"median [p5–p95] of {agg.completed} replications, in millions:")
-    w = 22
+    w = 21
     lines.append(f"  {'sector':<12}{'DMP':>{w}}{'MSS pro':>{w}}{'MSS pat.':>{w}}")
     rows = [*agg.layout["sectors"], "all"]
     for k, sector in enumerate(rows):
@@ -488,8 +518,8 @@ def format_ensemble_summary(ens: Ensemble) -> str:
                          f"{_m(t.value)}M/yr{flag}; {when}")
     if ens.representative_index is not None:
         i = ens.representative_index
-        lines.append(f"Representative run: replication {i + 1} (seed {agg.seeds[i]}), the median of national DMP "
-                     "documents; its full tables are in the folder beside the quantile tables.")
+        lines.append(f"Representative run: replication {i + 1} (seed {agg.seeds[i]}), the closest to the median of "
+                     "national DMP documents in the last 12 months; its full tables are in the folder beside the quantile tables.")
     return "\n".join(lines)
 
 

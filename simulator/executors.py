@@ -182,17 +182,28 @@ def describe_error(exc: BaseException) -> str:
 
 
 def run_tasks(pool: Pool, fn: Callable[..., Any], tasks: Iterable[tuple[Any, tuple]],
-              retries: int = 1) -> Iterator[Outcome]:
+              retries: int = 1, in_flight: int | None = None) -> Iterator[Outcome]:
     """Run ``fn(*args, attempt=k)`` for each ``(key, args)``; yield Outcomes as tasks finish.
 
     A failed task is submitted again up to ``retries`` times, then reported with its error;
-    none is ever dropped. The order of outcomes depends on the executor, so callers index
-    them by key.
+    none is ever dropped. At most ``in_flight`` tasks (default 4 per worker) are submitted at
+    a time, so a long design does not flood the executor. The order of outcomes depends on
+    the executor, so callers index them by key.
     """
+    limit = in_flight or 4 * pool.workers
+    todo = iter(tasks)
     pending: dict[Future, tuple[Any, tuple, int]] = {}
-    for key, args in tasks:
-        pending[pool.submit(fn, *args, attempt=1)] = (key, args, 1)
+
+    def feed() -> None:
+        while len(pending) < limit:
+            item = next(todo, None)
+            if item is None:
+                return
+            key, args = item
+            pending[pool.submit(fn, *args, attempt=1)] = (key, args, 1)
+
     try:
+        feed()
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
@@ -206,6 +217,7 @@ def run_tasks(pool: Pool, fn: Callable[..., Any], tasks: Iterable[tuple[Any, tup
                         yield Outcome(key, error=describe_error(exc), attempts=attempt)
                     continue
                 yield Outcome(key, value=value, attempts=attempt)
+            feed()
     finally:
         for fut in pending:
             fut.cancel()

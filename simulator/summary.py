@@ -62,4 +62,8 @@ def format_summary(res: Results) -> str:
         for _, r in ts.iterrows():
             flag = " (assumption)" if r["assumption"] else ""
             lines.append(f"  {r['target']:<12}{_m(r['last_12_months']):>10} of {_m(r['target_per_year'])}/yr = {r['share_of_target']:.0%}{flag}")
+    payloads = man.get("payloads") or {}
+    if payloads.get("disagreements"):
+        lines.append(f"FHIR payload tier: {payloads['disagreements']} of {payloads['sampled']} sampled documents "
+                     "get a different verdict from the vectorised DMP (a bug; see payloads/verdicts.csv)")
     return "\n".join(lines)

@@ -53,6 +53,8 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     """Assemble the world of ``sc`` at its scale with draws from ``streams``."""
     cal = Calendar(sc.run.start, sc.run.end)
     terr = load_territory()
+    if sc.run.departements:  # a small territory: only these départements are simulated
+        terr = terr.subset(sc.run.departements)
     scale = sc.run.scale
     day_of = cal.day
     sectors: list[Sector] = []

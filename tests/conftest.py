@@ -29,3 +29,13 @@ def small_results():
     import simulator
 
     return simulator.run(BASELINE, scale=0.002, seed=3)
+
+
+@pytest.fixture(scope="session")
+def small_report(small_results, tmp_path_factory) -> Path:
+    """The small run saved with its report (the `segur run` writer): the results folder's path."""
+    from reports import write_report
+
+    out = tmp_path_factory.mktemp("report") / "baseline"
+    small_results.save(out, writers=[write_report])
+    return out

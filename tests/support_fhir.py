@@ -48,20 +48,53 @@ ITI65 = "Bundle-example-td2-iti65-lot-soumission.json"
 REPLACEMENT = "Bundle-example-td2-1-remplacement.json"
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
-    """Run ``segur`` in-process; returns (exit code, stdout, stderr).
+VALIDATE = "simulator.commands.validate"
 
-    The engine's own sub-commands are written in parallel: if one cannot be imported yet, the
-    parser is built with ``validate`` only, which is all these tests need.
-    """
+
+def cli_modules() -> list[str]:
+    """The sub-command modules that import, with ``validate`` among them."""
     import simulator.cli as cli
 
+    modules = []
     for name in cli.COMMAND_MODULES:
         try:
             importlib.import_module(name)
         except Exception:  # another sub-command under construction
-            monkeypatch.setattr(cli, "COMMAND_MODULES", ["simulator.commands.validate"])
-            break
+            continue
+        modules.append(name)
+    return modules if VALIDATE in modules else [*modules, VALIDATE]
+
+
+def segur_command() -> list[str]:
+    """argv prefix running the real ``segur`` entry point in a subprocess.
+
+    ``segur`` when installed and listing ``validate``, else ``python -m simulator.cli``; while
+    ``simulator/cli.py`` does not list ``validate`` yet, a one-line shim registers it.
+    """
+    import shutil
+    import sys
+
+    import simulator.cli as cli
+
+    if VALIDATE in cli.COMMAND_MODULES:
+        segur = shutil.which("segur")
+        return [segur] if segur else [sys.executable, "-m", "simulator.cli"]
+    shim = (
+        "import sys, simulator.cli as c; "
+        f"c.COMMAND_MODULES.append({VALIDATE!r}); sys.exit(c.main())"
+    )
+    return [sys.executable, "-c", shim]
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    """Run ``segur`` in-process; returns (exit code, stdout, stderr).
+
+    The engine's sub-commands are written in parallel: one that cannot be imported yet is left
+    out, and ``validate`` is registered even if ``COMMAND_MODULES`` does not list it yet.
+    """
+    import simulator.cli as cli
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", cli_modules())
     try:
         code = cli.main(argv)
     except SystemExit as exc:  # argparse usage errors

@@ -6,18 +6,19 @@ import base64
 import hashlib
 import json
 import xml.etree.ElementTree as ET
+from datetime import date, datetime
 
+import numpy as np
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support_fhir import ITI65, load_example
 
 from agents.catalogue import CLASS_SYSTEM, by_code, j66_codes
 from agents.fhir import (
-    DEFECTS,
     ACCEPTED,
+    DEFECTS,
     DocumentSpec,
     build_message,
     dmp_verdict,
@@ -31,7 +32,16 @@ from agents.fhir import (
     validate_resource,
 )
 from agents.fhir import constants as C
-from agents.identity import INS_NIR_TEST_OID, is_valid_nir
+from agents.identity import (
+    INS_NIR_TEST_OID,
+    generate_finess,
+    generate_rpps,
+    id_nat_ps_from_rpps,
+    id_nat_struct_from_finess,
+    is_valid_nir,
+    make_nir,
+)
+from tests.support_fhir import ITI65, load_example
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +260,27 @@ def test_mssante_message_rules(doc: DocumentSpec) -> None:
     assert {"MSS-002", "MSS-003", "MSS-004"} <= ids
     no_ins = build_message(synthetic_document(3, ins=None), "a.b@medecin.mssante.fr", ["c@ch.mssante.fr"])
     assert dmp_verdict(validate_message(no_ins)) == "ins_missing"
+
+
+def test_minimal_engine_row_is_completed_from_the_nir() -> None:
+    rng = np.random.default_rng(0)
+    ins = make_nir("female", 1985, 7, "2A004", 12)
+    row = {
+        "doc_id": "run-7/000042",
+        "type_code": "11502-2",
+        "ins": ins,
+        "identity_status": "QUAL",
+        "author_id_nat_ps": id_nat_ps_from_rpps(generate_rpps(rng, 1)[0]),
+        "org_id_nat_struct": id_nat_struct_from_finess(generate_finess(rng, 1)[0]),
+        "created": date(2024, 5, 2),
+    }
+    bundle = render_bundle(row)
+    findings = validate_resource(bundle, structural=True)
+    assert dmp_verdict(findings) == ACCEPTED, findings
+    patient = bundle["entry"][1]["resource"]["contained"][0]
+    assert patient["gender"] == "female" and patient["birthDate"].startswith("1985-07")
+    assert patient["name"][0]["family"] and patient["name"][0]["given"]
+    assert render_bundle(row) == bundle  # names are drawn from the doc_id: reproducible
+    assert bundle["entry"][1]["resource"]["date"] == "2024-05-02T00:00:00Z"  # instant
+    naive = render_bundle(row, created=datetime(2024, 5, 2, 10, 30))
+    Bundle.model_validate(naive)

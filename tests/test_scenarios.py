@@ -50,7 +50,7 @@ BAD = [
      "is outside the run (2021-01-01 to 2027-12-31)"),
     ("unknown sector", "[sectors.veterinary]\nlabel = \"x\"\n", "sectors.veterinary"),
     ("unknown intervention kind", "[[interventions]]\ndate = 2024-01-01\nkind = \"meteor\"\n", "must be one of"),
-    ("unknown rule", "[[interventions]]\ndate = 2024-01-01\nkind = \"rule\"\nrule = \"no_fax\"\n", "interventions.2.rule: must be one of"),
+    ("unknown rule", "[[interventions]]\ndate = 2024-01-01\nkind = \"rule\"\nrule = \"no_fax\"\n", ".rule: must be one of"),
     ("parameter not dynamic", "[[interventions]]\ndate = 2024-01-01\nkind = \"parameter\"\npath = \"sectors.gp.facilities\"\nvalue = 3\n",
      "cannot change during a run; allowed:"),
     ("unknown document type", "[sectors.gp.documents]\n\"99999-9\" = 0.1\n", "not a catalogued document type"),

@@ -139,7 +139,7 @@ _ALL = [
            prepare=_retired),
     Defect("missing_class_code", INVALID_METADATA, "DocumentReference.category is absent",
            finish=_drop("category")),
-    Defect("invalid_class_code", INVALID_METADATA, "the class code 99 is not in JDV_J57",
+    Defect("bad_class_code", INVALID_METADATA, "the class code 99 is not in JDV_J57",
            prepare=_replace(class_code="99")),
     Defect("missing_confidentiality", INVALID_METADATA, "DocumentReference.securityLabel is absent",
            finish=_drop("securityLabel")),

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agents.fhir.render import render_cda, unique_id
-from agents.fhir.spec import DocumentSpec, as_spec
+from agents.fhir.spec import DocumentSpec, as_spec, complete_traits
 from agents.identity.ins import strip_urn
 
 XDM_ARCHIVE = "IHE_XDM.ZIP"
@@ -62,7 +62,7 @@ def build_message(
     read_receipt: bool = False,
 ) -> MSSanteMessage:
     """The MSSanté message sending a document (its CDA in IHE_XDM.ZIP) to ``recipients``."""
-    s = as_spec(doc)
+    s = complete_traits(as_spec(doc))
     metadata = XdmMetadata(
         patient_id=s.ins,
         patient_oid=strip_urn(s.ins_oid),

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from agents.catalogue import CLASS_CODES, CLASS_SYSTEM, LOINC_SYSTEM, load_catalogue
 from agents.fhir import constants as C
-from agents.fhir.spec import DocumentSpec, as_spec
+from agents.fhir.spec import DocumentSpec, as_spec, complete_traits, fhir_instant
 from agents.identity import (
     ID_NAT_PS_SYSTEM,
     ID_NAT_STRUCT_SYSTEM,
@@ -102,7 +102,7 @@ def ins_subject(ins: str, oid: str) -> dict[str, str]:
 
 def render_patient(doc: DocumentSpec | Mapping[str, Any], rid: str = PATIENT_ID) -> dict:
     """Patient in FR Core INS shape: INS identifier, identity reliability, birth place, names."""
-    s = as_spec(doc)
+    s = complete_traits(as_spec(doc))
     status = s.identity_status
     label = STATUS_LABELS_FR.get(status)  # type: ignore[call-overload]
     status_coding = {"system": IDENTITY_STATUS_SYSTEM, "code": status}
@@ -189,7 +189,7 @@ def _hl7_ts(iso: str) -> str:
 
 def render_cda(doc: DocumentSpec | Mapping[str, Any], *, document_uuid: str | None = None) -> bytes:
     """A minimal CDA R2 header (unstructured body) carrying the same metadata, as UTF-8 bytes."""
-    s = as_spec(doc)
+    s = complete_traits(as_spec(doc))
     document_uuid = document_uuid or unique_id(s.doc_id)
     label = _type_labels().get(s.type_code, s.title or "Document")
     ins_id = (
@@ -255,7 +255,7 @@ def render_document_reference(
     document_uuid: str | None = None,
 ) -> dict:
     """DocumentReference (PDSm comprehensive): type, class, confidentiality, author, subject."""
-    s = as_spec(doc)
+    s = complete_traits(as_spec(doc))
     document_uuid = document_uuid or unique_id(s.doc_id)
     cda = render_cda(s, document_uuid=document_uuid) if cda is None else cda
     rid = resource_id(s.doc_id)
@@ -292,7 +292,7 @@ def render_document_reference(
     docref["category"] = [{"coding": [class_coding]}]
     if s.ins is not None:
         docref["subject"] = ins_subject(s.ins, s.ins_oid)
-    docref["date"] = s.submitted or s.created
+    docref["date"] = fhir_instant(s.submitted or s.created)
     docref["author"] = [{"reference": f"#{ROLE_ID}"}]
     docref["authenticator"] = {"reference": f"#{PRACTITIONER_ID}"}
     docref["securityLabel"] = [_security_label(c) for c in s.confidentiality]
@@ -421,7 +421,7 @@ def render_bundle(
     """
     from agents.fhir.defects import get_defect
 
-    s = as_spec(doc, **overrides)
+    s = complete_traits(as_spec(doc, **overrides))
     name = defect if defect is not None else s.defect
     if not name:
         return _render_spec(s)

@@ -8,6 +8,8 @@ The engine samples document rows (patient, producer, type, outcome) and maps eac
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,6 +23,7 @@ from agents.identity import (
     id_nat_ps_from_rpps,
     id_nat_struct_from_finess,
 )
+from agents.identity.nir import nir_format_problems
 
 
 @dataclass(frozen=True)
@@ -28,21 +31,23 @@ class DocumentSpec:
     """Everything needed to render one document submission (ITI-65) or MSSanté message.
 
     Dates are ISO strings (``YYYY-MM-DD`` or a dateTime with offset) or ``date``/``datetime``.
-    ``ins=None`` renders a patient without INS (the DMP answers ``ins_missing``).
+    ``ins=None`` renders a patient without INS (the DMP answers ``ins_missing``). Traits left
+    empty are completed by ``complete_traits`` (from the NIR, and seeded French names), so an
+    engine row needs only doc_id, type_code, ins, author/org ids and created.
     ``defect`` names an injectable defect (see ``agents.fhir.defects.DEFECTS``).
     """
 
     doc_id: str
     type_code: str
     ins: str | None
-    family: str
-    given: tuple[str, ...]
-    birth_date: str
-    sex: str  # male | female | unknown
-    birth_place: str  # INSEE code (commune or 99xxx)
     author_id_nat_ps: str
     org_id_nat_struct: str
     created: str
+    family: str = ""  # "" : drawn from Faker's fr_FR names (see complete_traits)
+    given: tuple[str, ...] = ()
+    birth_date: str = ""  # "" : read from the NIR
+    sex: str = ""  # male | female | unknown; "" : read from the NIR
+    birth_place: str = ""  # INSEE code (commune or 99xxx); "" : read from the NIR
     ins_oid: str = DEFAULT_INS_OID
     identity_status: str = "QUAL"
     class_code: str | None = None  # None: the catalogue's class for type_code
@@ -55,6 +60,21 @@ class DocumentSpec:
     replaces: str | None = None  # logical id of the DocumentReference this version replaces
     defect: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Accept date/datetime objects and bare strings from engine rows; store FHIR strings.
+        set_ = object.__setattr__
+        set_(self, "created", fhir_datetime(self.created))
+        if self.submitted is not None:
+            set_(self, "submitted", fhir_datetime(self.submitted))
+        if isinstance(self.birth_date, date):
+            set_(self, "birth_date", self.birth_date.isoformat())
+        for key in ("given", "confidentiality"):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                set_(self, key, (value,))
+            elif not isinstance(value, tuple):
+                set_(self, key, tuple(value))
 
     @property
     def resolved_class_code(self) -> str:
@@ -70,10 +90,23 @@ class DocumentSpec:
 _FIELDS = {f.name for f in dataclasses.fields(DocumentSpec)}
 
 
-def _iso(value: object) -> str:
-    if isinstance(value, datetime | date):
+_HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:\d\d)$")
+
+
+def fhir_datetime(value: object) -> str:
+    """A FHIR dateTime string: dates stay dates; a time without zone gets ``Z`` (UTC)."""
+    if isinstance(value, datetime):
+        text = value.isoformat(timespec="seconds")
+        return text if value.tzinfo is not None else text + "Z"
+    if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return text + "Z" if "T" in text and not _HAS_ZONE.search(text) else text
+
+
+def fhir_instant(value: str) -> str:
+    """A FHIR instant (full time and zone) from a dateTime: a bare date becomes midnight UTC."""
+    return f"{value}T00:00:00Z" if len(value) == 10 else value
 
 
 def as_spec(doc: DocumentSpec | Mapping[str, object], **overrides: object) -> DocumentSpec:
@@ -83,15 +116,6 @@ def as_spec(doc: DocumentSpec | Mapping[str, object], **overrides: object) -> Do
     data = {**doc, **overrides}
     known = {k: v for k, v in data.items() if k in _FIELDS and k != "extra"}
     extra = {k: v for k, v in data.items() if k not in _FIELDS}
-    for key in ("birth_date", "created", "submitted"):
-        if known.get(key) is not None:
-            known[key] = _iso(known[key])
-    for key in ("given", "confidentiality"):
-        value = known.get(key)
-        if isinstance(value, str):
-            known[key] = (value,)
-        elif value is not None:
-            known[key] = tuple(value)  # type: ignore[arg-type]
     return DocumentSpec(**known, extra=extra)  # type: ignore[arg-type]
 
 
@@ -124,6 +148,46 @@ def _document(factory: IdentityFactory, doc_id: str) -> DocumentSpec:
     )
 
 
+def _pick(options: tuple[str, ...], key: str) -> str:
+    digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+    return options[int.from_bytes(digest, "big") % len(options)]
+
+
+def _traits_from_nir(ins: str | None) -> tuple[str, str, str]:
+    """(sex, birth date, birth place) a NIR encodes; neutral values when it cannot be read."""
+    if ins is None or nir_format_problems(ins):
+        return "unknown", "1970-01-01", "75056"
+    sex = "female" if ins[0] in "28" else "male"
+    yy, mm = int(ins[1:3]), int(ins[3:5])
+    century = 1900 if yy > date.today().year % 100 else 2000
+    birth = f"{century + yy:04d}-{mm if 1 <= mm <= 12 else 1:02d}-01"
+    place = ins[5:10] if ins[5:7] != "20" else "2A" + ins[7:10]
+    return sex, birth, place
+
+
+def complete_traits(spec: DocumentSpec) -> DocumentSpec:
+    """Fill missing traits: sex, birth month and place read from the NIR, names drawn by doc_id.
+
+    Names come from Faker's fr_FR lists, picked by a hash of ``doc_id`` (same row, same
+    name); nothing depends on a real person. Complete specs are returned unchanged.
+    """
+    if spec.family and spec.given and spec.birth_date and spec.sex and spec.birth_place:
+        return spec
+    from faker.providers.person.fr_FR import Provider as FrenchNames
+
+    sex, birth, place = _traits_from_nir(spec.ins)
+    sex = spec.sex or sex
+    firsts = FrenchNames.first_names_female if sex == "female" else FrenchNames.first_names_male
+    return dataclasses.replace(
+        spec,
+        family=spec.family or _pick(FrenchNames.last_names, spec.doc_id),
+        given=spec.given or (_pick(firsts, spec.doc_id + "/given"),),
+        birth_date=spec.birth_date or birth,
+        sex=sex,
+        birth_place=spec.birth_place or place,
+    )
+
+
 def synthetic_document(seed: int, index: int = 0, **overrides: object) -> DocumentSpec:
     """A valid synthetic document: qualified test identity, J66 type, test RPPS and FINESS.
 
@@ -147,6 +211,7 @@ def catalogue_type_codes(*, retired: bool = False) -> list[str]:
 __all__ = [
     "DocumentSpec",
     "as_spec",
+    "complete_traits",
     "catalogue_type_codes",
     "synthetic_document",
     "synthetic_documents",

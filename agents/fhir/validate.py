@@ -149,6 +149,7 @@ class Judgement:
 
     @property
     def errors(self) -> list[Finding]:
+        """The error findings (those that carry a DMP reason)."""
         return [f for f in self.findings if f.severity == ERROR]
 
 

@@ -111,10 +111,12 @@ class Identity:
 
     @property
     def has_ins(self) -> bool:
+        """True when the person has an INS matricule (NIR or NIA)."""
         return self.matricule is not None
 
     @property
     def is_nia(self) -> bool:
+        """True when the matricule is a waiting number (NIA, OID 1.2.250.1.213.1.4.9)."""
         return self.oid is not None and strip_urn(self.oid) == INS_NIA_OID
 
 

@@ -3,8 +3,10 @@ daily capacity, and can be down; waiting submissions stay in the producers' outb
 retried, or dropped once they have waited longer than the scenario allows.
 
 The verdict is vectorised over a batch; its precedence of reasons is the one the FHIR
-conformance rules use (``agents.defects``), so that a sampled document rendered as FHIR gets
-the same verdict.
+conformance rules use (``agents.fhir.verdict``), so that a sampled document rendered as FHIR
+gets the same verdict. It factors into a document part (what the DMP says about the document
+itself: INS missing, invalid metadata, bad INS, identity not qualified) and a service part
+(the sender's software and the patient's profile state), which a payload cannot carry.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from agents.producers.base import Batch
 from simulator import outcomes as oc
 from simulator.tally import Tally
 
-_METADATA_DEFECTS = np.array([defect_code(d) for d, r in DEFECTS.items() if r == "invalid_metadata"], dtype=np.uint8)
-_BAD_INS_DEFECTS = np.array([defect_code(d) for d, r in DEFECTS.items() if r == "bad_ins"], dtype=np.uint8)
-_NOT_QUAL_DEFECT = np.uint8(defect_code("identity_not_qualified"))
+#: outcome codes of the document part (besides accepted) and of the service part
+DOCUMENT_REASONS = frozenset({oc.REJECT_INS_MISSING, oc.REJECT_METADATA, oc.REJECT_BAD_INS, oc.REJECT_NOT_QUALIFIED})
+SERVICE_REASONS = frozenset({oc.REJECT_SOFTWARE, oc.REJECT_NO_PROFILE, oc.REJECT_OPPOSED, oc.REJECT_CLOSED})
+_REASON_CODE = {"ins_missing": oc.REJECT_INS_MISSING, "invalid_metadata": oc.REJECT_METADATA,
+                "bad_ins": oc.REJECT_BAD_INS, "identity_not_qualified": oc.REJECT_NOT_QUALIFIED}
+_NO_OVERRIDE = np.uint8(255)
 
 
 @dataclass
@@ -33,40 +38,95 @@ class DmpRules:
     reject_legacy_software: bool = False
 
 
-def _status_table(require_qualified: bool) -> np.ndarray:
-    """Outcome of a document for each value of (patient status | qualified << 7): the
-    patient-dependent part of the verdict, as a 256-entry lookup table."""
+def _document_table(require_qualified: bool) -> np.ndarray:
+    """Document part for each (patient status | qualified << 7), as a 256-entry lookup table:
+    INS missing, else identity not qualified (when the rule is in force), else accepted."""
     key = np.arange(256, dtype=np.uint16)
     st = (key & 0x7F).astype(np.uint8)
     qualified = (key >> 7).astype(bool)
     out = np.full(256, oc.ACCEPTED, dtype=np.uint8)
-    # lowest precedence first; later assignments override
-    out[(st & CREATED) == 0] = oc.REJECT_NO_PROFILE
-    out[(st & CLOSED) != 0] = oc.REJECT_CLOSED
-    out[(st & OPPOSED) != 0] = oc.REJECT_OPPOSED
     if require_qualified:
         out[~(qualified & ((st & INSI_OK) != 0))] = oc.REJECT_NOT_QUALIFIED
     out[(st & HAS_INS) == 0] = oc.REJECT_INS_MISSING
     return out
 
 
-_TABLES = {False: _status_table(False), True: _status_table(True)}
+def _profile_table() -> np.ndarray:
+    """Service part due to the patient's profile, per status byte (128 entries): opposed, else
+    closed, else no profile yet, else accepted."""
+    st = np.arange(128, dtype=np.uint8)
+    out = np.full(128, oc.ACCEPTED, dtype=np.uint8)
+    out[(st & CREATED) == 0] = oc.REJECT_NO_PROFILE
+    out[(st & CLOSED) != 0] = oc.REJECT_CLOSED
+    out[(st & OPPOSED) != 0] = oc.REJECT_OPPOSED
+    return out
+
+
+def _defect_table(require_qualified: bool) -> np.ndarray:
+    """Outcome each defect code imposes on a document with an INS (255 = none): its reason,
+    except identity_not_qualified while the rule is not in force."""
+    out = np.full(256, _NO_OVERRIDE, dtype=np.uint8)
+    for name, reason in DEFECTS.items():
+        if reason == "identity_not_qualified" and not require_qualified:
+            continue
+        out[defect_code(name)] = _REASON_CODE[reason]
+    return out
+
+
+_DOCUMENT = {False: _document_table(False), True: _document_table(True)}
+_PROFILE = _profile_table()
+_DEFECT = {False: _defect_table(False), True: _defect_table(True)}
+# document part over the profile part: the table the batch verdict uses (one lookup per row)
+_TABLES = {r: np.where(_DOCUMENT[r] != oc.ACCEPTED, _DOCUMENT[r], np.tile(_PROFILE, 2)).astype(np.uint8)
+           for r in (False, True)}
+
+
+def _apply_defects(out: np.ndarray, status: np.ndarray, defect: np.ndarray | None, rules: DmpRules) -> None:
+    """Defects decide the document part of rows that carry an INS (their reasons outrank the
+    status-based ones; a document without INS is ``ins_missing`` whatever else is wrong)."""
+    if defect is None or not defect.any():
+        return
+    override = _DEFECT[rules.require_qualified_identity][defect]
+    hit = (override != _NO_OVERRIDE) & ((status & HAS_INS) != 0)
+    out[hit] = override[hit]
+
+
+def document_verdict(status: np.ndarray, qualified: np.ndarray, defect: np.ndarray | None,
+                     rules: DmpRules) -> np.ndarray:
+    """Document part of the verdict: accepted, ins_missing, invalid_metadata, bad_ins or
+    identity_not_qualified — what the DMP says about the document itself."""
+    status = np.asarray(status, dtype=np.uint8)
+    key = status | (np.asarray(qualified, dtype=bool).view(np.uint8) << 7)
+    out = _DOCUMENT[rules.require_qualified_identity][key]
+    _apply_defects(out, status, defect, rules)
+    return out
+
+
+def service_verdict(status: np.ndarray, installed: np.ndarray, rules: DmpRules) -> np.ndarray:
+    """Service part: software_not_installed (when legacy software is refused), else the
+    patient's profile state (profile_opposed, profile_closed, no_profile), else accepted."""
+    out = _PROFILE[np.asarray(status, dtype=np.uint8) & 0x7F]
+    if rules.reject_legacy_software:
+        out[~np.asarray(installed, dtype=bool)] = oc.REJECT_SOFTWARE
+    return out
+
+
+def combine_verdicts(document: np.ndarray, service: np.ndarray) -> np.ndarray:
+    """The DMP's verdict from its two parts: software not installed, else the document part's
+    reason, else the profile's."""
+    return np.where((service == oc.REJECT_SOFTWARE) | (document == oc.ACCEPTED), service, document).astype(np.uint8)
 
 
 def dmp_verdict(batch: Batch, patients: Patients, rules: DmpRules) -> np.ndarray:
     """Outcome code of every row of ``batch`` (accepted or the first rejection reason).
 
     Precedence: software not installed, INS missing, invalid metadata, bad INS, identity not
-    qualified, no profile / opposed / closed — the order the FHIR rules use."""
-    key = patients.status[batch.patient] | (batch.qualified.view(np.uint8) << 7)
+    qualified, opposed / closed / no profile — the order the FHIR rules use. Equal to
+    ``combine_verdicts(document_verdict(…), service_verdict(…))``, in one lookup per row."""
+    status = patients.status[batch.patient]
+    key = status | (batch.qualified.view(np.uint8) << 7)
     out = _TABLES[rules.require_qualified_identity][key]
-    d = batch.defect
-    if d is not None and d.any():
-        has_ins = (patients.status[batch.patient] & HAS_INS) != 0
-        if rules.require_qualified_identity:
-            out[(d == _NOT_QUAL_DEFECT) & has_ins] = oc.REJECT_NOT_QUALIFIED
-        out[np.isin(d, _BAD_INS_DEFECTS) & has_ins] = oc.REJECT_BAD_INS
-        out[np.isin(d, _METADATA_DEFECTS) & has_ins] = oc.REJECT_METADATA
+    _apply_defects(out, status, batch.defect, rules)
     if rules.reject_legacy_software and not batch.installed.all():
         out[~batch.installed] = oc.REJECT_SOFTWARE
     return out

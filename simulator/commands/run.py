@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from reports import write_report
     from scenarios.loader import load_scenario
     from simulator.engine import Simulation
     from simulator.progress import progress_bar
@@ -51,10 +52,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
         from simulator.ensemble import run_command
 
-        return run_command(args, sc, out)
+        return run_command(args, sc, out, writers=[write_report])
     with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
         res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar).run()
-    res.save(out)
+    res.save(out, writers=[write_report])  # report.html + figures/ inside the atomic folder
     if not args.quiet:
         print(format_summary(res))
         print(f"Results written to {out}/")

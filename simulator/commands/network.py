@@ -1,0 +1,72 @@
+"""`segur network RESULTS_DIR --out DIR`: the run's flow graph as GraphML, JSON and a figure,
+and the tables of the flows that carry most documents and the nodes whose loss cuts most."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from simulator.errors import UsageError
+
+FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``network`` sub-command."""
+    p = sub.add_parser(
+        "network", help="the flow graph of a run: GraphML, JSON, a figure and the critical flows",
+        description="Build the ecosystem's flow graph from a results folder (producers by sector × "
+                    "département, the DMP, MSSanté operators, INSi, the e-prescription base, the patients' "
+                    "Mon espace santé) and write network.graphml, network.json (node-link), network.png, "
+                    "top_flows.csv and critical_nodes.csv. See docs/network.md.")
+    p.add_argument("results", type=Path, help="results folder written by `segur run`")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: RESULTS/network)")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="rows of each printed table (default 10)")
+    p.add_argument("--quiet", action="store_true", help="write the files, print nothing")
+    p.set_defaults(func=handle)
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir():
+        foreign = [p.name for p in out.iterdir() if p.name not in FILES]
+        if foreign:
+            raise UsageError(f"{out}: exists and holds other files ({foreign[0]}…); choose another --out")
+
+
+def handle(args: argparse.Namespace) -> int:
+    from reports.network import format_tables, national_graph, write_graph, write_tables
+    from reports.network_figure import draw_network
+    from simulator.results import Results
+
+    if args.top < 1:
+        raise UsageError(f"--top: must be at least 1 (got {args.top})")
+    results = Results.load(args.results)
+    if "territory" not in results.tables:
+        raise UsageError(f"{args.results}: has no territory table (written by an older version); run it again")
+    out = args.out or args.results / "network"
+    _check_out(out)
+    G = national_graph(results)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        write_graph(G, tmp)
+        draw_network(G, tmp / "network.png",
+                     title=f"Flux de documents — {results.manifest.get('scenario_name', '')} "
+                           f"({results.manifest['start']} → {results.manifest['end']})")
+        flows, nodes = write_tables(G, tmp, args.top)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not args.quiet:
+        print(format_tables(flows, nodes, unit=G.graph.get("unit", "documents")))
+        print(f"\nGraph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges; written to {out}/")
+    return 0

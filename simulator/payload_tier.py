@@ -1,0 +1,327 @@
+"""The payload tier of a run: a stratified sample of the documents the DMP judged, rendered as
+FHIR ITI-65 bundles and put through the conformance rules; the FHIR verdict must equal the
+vectorised one for every sampled document (design.md "Payload tier").
+
+Sampling. Strata are (sector, document type, vectorised outcome, injected defect, whether
+the qualified-identity rule was in force). Each judged row gets a uniform key from the run's
+own ``payloads`` stream (so sampling never shifts any other draw); every stratum keeps the
+rows with the smallest keys (a bottom-k reservoir: a uniform sample over the whole run).
+A stratum keeps at most twice its equal share of the sample (``size`` / strata seen so
+far), so that rows stop being candidates early. At the end the ``payload_sample`` slots are
+dealt round-robin over the strata, equal shares up to what each holds, starting with the
+strata that cover sectors, types, outcomes and defects (each under both rule regimes) not yet
+covered: rare outcomes and every injected defect are over-sampled.
+
+Comparison. Where the vectorised verdict is about the document (accepted, ins_missing,
+invalid_metadata, bad_ins, identity_not_qualified) it must equal the FHIR verdict. Where it
+is a service-state reason the payload cannot carry (software_not_installed, no_profile,
+profile_opposed, profile_closed), the FHIR verdict must equal its document part, and the
+vectorised verdict must be what the two parts combine to.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from agents.catalogue import load_catalogue
+from agents.defects import DEFECT_NAMES, defect_name
+from agents.patients import HAS_INS
+from agents.services.dmp import DmpRules, combine_verdicts, document_verdict, service_verdict
+from simulator.outcomes import N_OUTCOMES, OUTCOMES
+
+if TYPE_CHECKING:
+    from agents.producers.base import Batch
+    from simulator.engine import Simulation
+    from simulator.results import Results
+
+BUNDLES = "payloads/bundles.ndjson"
+VERDICTS = "payloads/verdicts.csv"
+#: bundles also parsed with fhir.resources R4B during the run. Off by default: the import and
+#: model build alone cost ~0.2 s a run (then ~150 bundles a second); the tests parse the
+#: written NDJSON instead. Raise it to check a few bundles' R4B structure in every run.
+STRUCTURAL_CHECKS = 0
+#: candidate rows buffered before the reservoir is compacted
+_BUFFER_ROWS = 2048
+#: a stratum keeps at least this many rows (and twice its equal share of the sample)
+_MIN_KEEP = 4
+
+_ROW = np.dtype([
+    ("key", "f4"), ("stratum", "i4"), ("seq", "i8"), ("patient", "i4"), ("facility", "i4"),
+    ("day", "i4"), ("status", "u1"), ("qualified", "?"), ("installed", "?"), ("legacy_rule", "?"),
+])
+
+
+class PayloadTier:
+    """Samples the DMP's verdicts during a run; ``finish`` renders, judges and compares."""
+
+    def __init__(self, sim: Simulation):
+        sc = sim.scenario
+        w = sim.world
+        self.sim = sim
+        self.size = int(sc.payload_sample)
+        self.seed = int(sc.run.seed)
+        self.rng = sim.streams["payloads"]
+        self.rules = sim.dmp.rules  # the DMP's own (mutable) rules: read at each verdict
+        self.patients = w.patients
+        self.n_types = len(load_catalogue())
+        self.n_defects = len(DEFECT_NAMES) + 1
+        # stratum = (((sector · 2 + identity rule) · D + defect) · T + type) · O + outcome: a
+        # row's "cell" (defect, type, outcome) indexes its (sector, rule) block directly
+        self.dims = (len(w.sectors), 2, self.n_defects, self.n_types, N_OUTCOMES)
+        n_strata = int(np.prod(self.dims))
+        self.threshold = np.full(n_strata, np.inf, dtype=np.float32)
+        self._block = self.n_defects * self.n_types * N_OUTCOMES
+        blocks = self.threshold.reshape(len(w.sectors), 2, self._block)
+        self._thresholds = [[blocks[k, r] for r in (0, 1)] for k in range(len(w.sectors))]  # views
+        self._n_out = np.uint32(N_OUTCOMES)
+        self._type_out = np.uint32(self.n_types * N_OUTCOMES)
+        self._reservoir = np.empty(0, dtype=_ROW)
+        self._buffer: list[np.ndarray] = []
+        self._buffered = 0
+        self.seq = 0
+
+    # -- during the run -------------------------------------------------------------
+    def observe(self, batch: Batch, outcomes: np.ndarray) -> None:
+        """DMP hook: offer every judged row of ``batch`` to its stratum's reservoir."""
+        n = len(batch)
+        seq0 = self.seq
+        self.seq += n
+        key = self.rng.random(n, dtype=np.float32)
+        rule = int(self.rules.require_qualified_identity)
+        cell = batch.doc_type * self._n_out + outcomes
+        if batch.defect is not None:
+            cell += batch.defect * self._type_out
+        take = np.flatnonzero(key < self._thresholds[batch.sector][rule].take(cell))
+        if take.size == 0:
+            return
+        rows = np.empty(take.size, dtype=_ROW)
+        rows["key"] = key[take]
+        rows["stratum"] = cell[take] + (batch.sector * 2 + rule) * self._block
+        rows["seq"] = seq0 + take
+        rows["patient"] = batch.patient[take]
+        rows["facility"] = batch.facility[take]
+        rows["day"] = batch.day
+        rows["status"] = self.patients.status[batch.patient[take]]  # profile state at judgement
+        rows["qualified"] = batch.qualified[take]
+        rows["installed"] = batch.installed[take]
+        rows["legacy_rule"] = self.rules.reject_legacy_software
+        self._buffer.append(rows)
+        self._buffered += take.size
+        if self._buffered >= max(_BUFFER_ROWS, self._reservoir.size):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Keep the smallest keys of every stratum (up to ``keep``); tighten the thresholds."""
+        rows = np.concatenate([self._reservoir, *self._buffer])
+        self._buffer, self._buffered = [], 0
+        rows = rows[np.lexsort((rows["key"], rows["stratum"]))]
+        rank = _rank_within(rows["stratum"])
+        n_strata = int(np.count_nonzero(rank == 0))
+        keep = max(_MIN_KEEP, -(-2 * self.size // max(n_strata, 1)))
+        full = rank == keep - 1
+        self.threshold[rows["stratum"][full]] = rows["key"][full]
+        self._reservoir = rows[rank < keep]
+
+    # -- at the end -----------------------------------------------------------------
+    def sample(self) -> np.ndarray:
+        """The sampled rows (stratified allocation), in the order they were judged."""
+        self._compact()
+        rows = self._reservoir
+        if rows.size == 0 or self.size == 0:
+            return rows[:0]
+        strata, start, counts = np.unique(rows["stratum"], return_index=True, return_counts=True)
+        order = self._coverage_order(strata)
+        alloc = _round_robin(counts, order, self.size)
+        rank = _rank_within(rows["stratum"])
+        keep = rank < np.repeat(alloc, counts)
+        chosen = rows[keep]
+        return chosen[np.argsort(chosen["seq"], kind="stable")]
+
+    def _decode(self, stratum: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(sector, type, outcome, defect, rule) of stratum ids."""
+        sector, rule, defect, dtype, outcome = np.unravel_index(stratum, self.dims)
+        return sector, dtype, outcome, defect, rule
+
+    def _coverage_order(self, strata: np.ndarray) -> np.ndarray:
+        """Strata in the order slots are dealt: greedily those covering the most values
+        (sector, sector × type, outcome × rule, defect × rule) not yet covered, ties in a
+        random order from the payloads stream; then the rest in that random order."""
+        sector, dtype, outcome, defect, rule = (a.tolist() for a in self._decode(strata))
+        values = [
+            {("s", sector[i]), ("t", sector[i], dtype[i]), ("o", outcome[i], rule[i]), ("d", defect[i], rule[i])}
+            for i in range(strata.size)
+        ]
+        remaining = [int(i) for i in self.rng.permutation(strata.size)]
+        uncovered = set().union(*values)
+        order: list[int] = []
+        while uncovered and remaining:
+            best, gain = -1, 0
+            for pos, i in enumerate(remaining):
+                g = len(values[i] & uncovered)
+                if g > gain:
+                    best, gain = pos, g
+            if best < 0:
+                break
+            i = remaining.pop(best)
+            order.append(i)
+            uncovered -= values[i]
+        return np.array(order + remaining, dtype=np.int64)
+
+    def finish(self, results: Results) -> dict[str, Any]:
+        """Render and judge the sample, compare verdicts; put the summary in the manifest and
+        ``payloads/bundles.ndjson`` + ``payloads/verdicts.csv`` in ``results.extra_files``."""
+        t0 = time.perf_counter()
+        from agents.payloads import (
+            facility_identity,
+            identity_status,
+            judge_row,
+            patient_identity,
+            rendered_defect,
+        )
+
+        rows = self.sample()
+        w = self.sim.world
+        cat = load_catalogue()
+        dates = w.calendar.dates
+        months = w.calendar.months
+        month_of_day = w.calendar.month_of_day
+        terr = w.territory
+        p = self.patients
+        sector, dtype, outcome, defect, rule = self._decode(rows["stratum"])
+        doc_part, combined = _vectorised_parts(rows, defect, rule)
+        structural = set(np.linspace(0, rows.size - 1, min(STRUCTURAL_CHECKS, rows.size), dtype=int).tolist())
+        lines: list[str] = []
+        records: list[dict[str, Any]] = []
+        for i, r in enumerate(rows):
+            s = w.sectors[int(sector[i])]
+            pi, fi, st = int(r["patient"]), int(r["facility"]), int(r["status"])
+            engine_defect = defect_name(int(defect[i]))
+            has_ins = bool(st & HAS_INS)
+            doc = {
+                "doc_id": f"sim-{self.seed}-{s.name}-{int(r['seq'])}",
+                "type_code": cat[int(dtype[i])].code,
+                "created": f"{dates[int(r['day'])]}T{8 + int(r['seq']) % 10:02d}:{int(r['seq']) * 7 % 60:02d}:00Z",
+                "identity_status": identity_status(st, bool(r["qualified"])),
+                "defect": rendered_defect(engine_defect, has_ins),
+                **patient_identity(self.seed, pi, st, int(p.sex[pi]), p.birth[pi], terr.codes[int(p.dept[pi])]),
+                **facility_identity(self.seed, s.name, fi, terr.codes[int(s.dept[fi])], s.cfg.label),
+            }
+            judged = judge_row(doc, require_qualified_identity=bool(rule[i]), structural=i in structural)
+            lines.append(json.dumps(judged.bundle, ensure_ascii=False, separators=(",", ":")))
+            vec_outcome, vec_reason = OUTCOMES[int(outcome[i])]
+            doc_outcome, doc_reason = OUTCOMES[int(doc_part[i])]
+            expected = doc_reason or doc_outcome
+            agree = judged.verdict == expected and combined[i] == outcome[i]
+            records.append({
+                "doc_id": doc["doc_id"], "date": str(dates[int(r["day"])]),
+                "month": months[int(month_of_day[int(r["day"])])], "sector": s.name,
+                "vendor": s.vendor_names[int(s.vendor[fi])], "facility": fi, "patient": pi,
+                "doc_type": doc["type_code"], "defect": engine_defect or "", "rendered_defect": doc["defect"] or "",
+                "ins": doc["ins"] or "", "identity_status": doc["identity_status"],
+                "qualified_identity_rule": bool(rule[i]), "legacy_software_rule": bool(r["legacy_rule"]),
+                "outcome": vec_outcome, "reason": vec_reason, "document_verdict": expected,
+                "fhir_verdict": judged.verdict, "agree": bool(agree),
+                "errors": " ".join(judged.errors), "warnings": " ".join(judged.warnings),
+                "structural_check": i in structural,
+            })
+        table = pd.DataFrame.from_records(records, columns=_COLUMNS)
+        disagreements = int((~table["agree"]).sum()) if len(table) else 0
+        summary = {
+            "sampled": int(len(table)),
+            "disagreements": disagreements,
+            "judged_documents": int(self.seq),
+            "strata_sampled": int(np.unique(rows["stratum"]).size),
+            "strata_seen": int(np.unique(self._reservoir["stratum"]).size),
+            "structural_checks": len(structural),
+            "files": [BUNDLES, VERDICTS] if len(table) else [],
+            "by_stratum": _by_stratum(table),
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+        results.manifest["payloads"] = summary
+        if len(table):
+            buf = io.StringIO()
+            table.to_csv(buf, index=False)
+            results.extra_files[VERDICTS] = buf.getvalue().encode("utf-8")
+            results.extra_files[BUNDLES] = ("\n".join(lines) + "\n").encode("utf-8")
+        return summary
+
+
+_COLUMNS = [
+    "doc_id", "date", "month", "sector", "vendor", "facility", "patient", "doc_type", "defect",
+    "rendered_defect", "ins", "identity_status", "qualified_identity_rule", "legacy_software_rule",
+    "outcome", "reason", "document_verdict", "fhir_verdict", "agree", "errors", "warnings",
+    "structural_check",
+]
+
+
+def _rank_within(stratum: np.ndarray) -> np.ndarray:
+    """Position of each row within its run of equal ``stratum`` values (rows sorted by it)."""
+    n = stratum.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, stratum[1:] != stratum[:-1]])
+    return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+
+
+def _round_robin(counts: np.ndarray, order: np.ndarray, size: int) -> np.ndarray:
+    """Deal ``size`` slots one per stratum per round, in ``order``, to strata with rows left."""
+    alloc = np.zeros(counts.size, dtype=np.int64)
+    left = size
+    while left > 0:
+        open_ = order[alloc[order] < counts[order]]
+        if open_.size == 0:
+            break
+        take = open_[:left]
+        alloc[take] += 1
+        left -= take.size
+    return alloc
+
+
+def _vectorised_parts(rows: np.ndarray, defect: np.ndarray, rule: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Document part and recombined verdict of the sampled rows, in their rule context."""
+    doc = np.zeros(rows.size, dtype=np.uint8)
+    combined = np.zeros(rows.size, dtype=np.uint8)
+    for rq in (False, True):
+        for rl in (False, True):
+            m = (rule.astype(bool) == rq) & (rows["legacy_rule"] == rl)
+            if not m.any():
+                continue
+            rules = DmpRules(require_qualified_identity=rq, reject_legacy_software=rl)
+            d = document_verdict(rows["status"][m], rows["qualified"][m], defect[m].astype(np.uint8), rules)
+            doc[m] = d
+            combined[m] = combine_verdicts(d, service_verdict(rows["status"][m], rows["installed"][m], rules))
+    return doc, combined
+
+
+def _by_stratum(table: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Sampled documents and disagreements per stratum, keyed sector|type|reason|defect|rule."""
+    if table.empty:
+        return {}
+    reason = table["reason"].where(table["reason"] != "", table["outcome"])
+    key = (table["sector"] + "|" + table["doc_type"] + "|" + reason + "|" + table["defect"].replace("", "-")
+           + "|rule " + table["qualified_identity_rule"].map({True: "on", False: "off"}))
+    g = pd.DataFrame({"key": key, "bad": ~table["agree"]}).groupby("key", sort=True)["bad"]
+    return {k: {"sampled": int(n), "disagreements": int(b)} for k, n, b in zip(g.size().index, g.size(), g.sum(), strict=True)}
+
+
+def attach(sim: Simulation) -> PayloadTier | None:
+    """Hook a payload tier on the simulation's DMP (None when ``payload_sample`` is 0)."""
+    if sim.scenario.payload_sample <= 0:
+        return None
+    tier = PayloadTier(sim)
+    sim.dmp.on_verdict = tier.observe
+    return tier
+
+
+def finish(tier: PayloadTier | None, results: Results) -> None:
+    """Render and compare the sample into ``results`` (an empty summary without a tier)."""
+    if tier is None:
+        results.manifest["payloads"] = {"sampled": 0, "disagreements": 0, "files": []}
+        return
+    tier.finish(results)

@@ -1,0 +1,188 @@
+"""`segur compare`: the side-by-side tables against direct runs, target months with censoring,
+replication bands, assumption labels, the atomic folder, and one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulator
+from scenarios.loader import load_scenario
+from simulator.cli import main
+from simulator.compare import (
+    ASSUMPTION_NOTE,
+    first_month_reached,
+    run_scenarios,
+    runs_from_results,
+    target_dates,
+    write_comparison,
+)
+from tests.conftest import BASELINE
+
+SEED, SCALE = 4, 0.001
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Two short scenarios (to the end of 2023): ``a``, and ``b`` with GP uptake tripled."""
+    d = tmp_path_factory.mktemp("scen")
+    a = d / "a.toml"
+    a.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "a"\n' + textwrap.dedent("""
+        [run]
+        end = 2023-12-31
+        [targets.pharmacy_assumed]
+        value = 1_000_000
+        sectors = ["pharmacy"]
+        assumption = true
+        source = "test assumption"
+    """), encoding="utf-8")
+    b = d / "b.toml"
+    b.write_text(textwrap.dedent("""
+        extends = "a.toml"
+        name = "b"
+        [[interventions]]
+        date = 2022-03-01
+        kind = "campaign"
+        path = "sectors.gp.uptake_q"
+        factor = 3.0
+        days = 600
+    """), encoding="utf-8")
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def compared(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp") / "ab"
+    code = main(["compare", str(files[0]), str(files[1]), "--scale", str(SCALE), "--seed", str(SEED),
+                 "--out", str(out), "--quiet"])
+    return code, out
+
+
+def test_compare_writes_the_folder(compared):
+    code, out = compared
+    assert code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"volumes.csv", "target_dates.csv", "compare_targets.csv", "compare_volumes.csv", "comparison.png",
+            "manifest.json"} <= names
+    assert (out / "comparison.png").read_bytes()[:8] == PNG
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["kind"] == "segur-testbed comparison"
+    assert [s["name"] for s in man["scenarios"]] == ["a", "b"]
+    assert [s["seeds"] for s in man["scenarios"]] == [[SEED], [SEED]]  # common random numbers
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_tables_match_a_direct_run(compared, files):
+    _, out = compared
+    res = simulator.run(files[0], seed=SEED, scale=SCALE)
+    monthly = res.monthly("dmp")
+    vol = pd.read_csv(out / "volumes.csv", dtype={"year": str})
+    row = vol[(vol["scenario"] == "a") & (vol["sector"] == "gp") & (vol["year"] == "2023") & (vol["channel"] == "dmp")]
+    assert row["documents"].iloc[0] == pytest.approx(monthly.loc["2023-01":"2023-12", "gp"].sum())
+    every = vol[(vol["scenario"] == "a") & (vol["channel"] == "dmp") & (vol["year"] == "2023")]
+    assert every.loc[every["sector"] == "all", "documents"].iloc[0] == pytest.approx(every.loc[every["sector"] != "all", "documents"].sum())
+    td = pd.read_csv(out / "target_dates.csv", keep_default_na=False)
+    sc = load_scenario(files[0])
+    for key, t in sc.targets.items():
+        rate = monthly[[s for s in t.sectors if s in monthly.columns]].sum(axis=1) * 12
+        hit = rate[rate >= t.value]
+        expected = hit.index[0] if len(hit) else "not by 2023"
+        got = td[(td["scenario"] == "a") & (td["target"] == key)].iloc[0]
+        assert got["reached"] == expected, key
+        assert bool(got["assumption"]) == t.assumption
+    wide = pd.read_csv(out / "compare_targets.csv", keep_default_na=False)
+    assert {"a", "b"} <= set(wide.columns)
+    assert "(assumption)" in wide.loc[wide["target"] == "pharmacy_assumed", "label"].iloc[0]
+    assert "(assumption)" not in wide.loc[wide["target"] == "gp", "label"].iloc[0]
+
+
+def test_scenario_difference_shows_in_the_direction_expected(compared):
+    _, out = compared
+    vol = pd.read_csv(out / "compare_volumes.csv", dtype={"year": str}).set_index(["sector", "year", "channel"])
+    assert vol.loc[("gp", "2022", "dmp"), "b"] > vol.loc[("gp", "2022", "dmp"), "a"]
+    assert vol.loc[("biology", "2023", "dmp"), "b"] == pytest.approx(vol.loc[("biology", "2023", "dmp"), "a"])
+
+
+def test_printed_table_labels_assumptions(files, tmp_path, capsys):
+    code = main(["compare", str(files[0]), "--scale", str(SCALE), "--seed", str(SEED), "--out", str(tmp_path / "c")])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "First month the annualised rate (month × 12, DMP documents accepted)" in text
+    assert "pharmacy_assumed 1.0M/yr (assumption)" in text and ASSUMPTION_NOTE in text
+    assert "DMP documents accepted per year" in text and "Comparison written to" in text
+
+
+def test_replications_give_medians_and_bands(files, tmp_path, capsys):
+    out = tmp_path / "r"
+    code = main(["compare", str(files[0]), "--scale", str(SCALE), "--seed", str(SEED), "--replications", "2",
+                 "--workers", "2", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "median [p5–p95] of 2 replications" in text
+    vol = pd.read_csv(out / "volumes.csv")
+    assert (vol["n"] == 2).all() and (vol["p5"] <= vol["documents"]).all() and (vol["documents"] <= vol["p95"]).all()
+    wide = pd.read_csv(out / "compare_targets.csv", keep_default_na=False)
+    assert {"a p5", "a p95", "a reached_share"} <= set(wide.columns)
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert man["scenarios"][0]["replications"] == 2 and len(set(man["scenarios"][0]["seeds"])) == 2
+
+
+def test_first_month_and_censored_quantiles():
+    rate = np.array([[0, 5, 10, 12], [0, 0, 0, 9], [11, 0, 0, 0]], dtype=float)
+    assert first_month_reached(rate, 10).tolist() == [2, 4, 0]  # 4 = never (the number of months)
+
+
+def test_target_quantiles_treat_not_reached_as_later(files):
+    sc = load_scenario(files[0])
+    res = simulator.run(sc, seed=SEED, scale=SCALE)
+    one = target_dates([runs_from_results(sc, [res])]).set_index("target")
+    reached = one.index[one["reached"] != "not by 2023"]
+    assert len(reached)
+    runs = runs_from_results(sc, [res, res, res])
+    runs.documents[1:] = 0  # two replications that reach nothing
+    three = target_dates([runs]).set_index("target")
+    for key in reached:
+        assert three.loc[key, "reached"] == "not by 2023"  # the median replication never reaches it
+        assert three.loc[key, "reached_p95"] == "not by 2023"
+        assert three.loc[key, "reached_p5"] == one.loc[key, "reached"]
+        assert three.loc[key, "reached_share"] == pytest.approx(1 / 3)
+
+
+def test_an_interrupted_write_leaves_nothing(files, tmp_path, monkeypatch):
+    runs = run_scenarios([load_scenario(files[0])], seed=SEED, scale=SCALE)
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("simulator.compare_figure.draw_comparison", boom)
+    with pytest.raises(RuntimeError):
+        write_comparison(tmp_path / "x", runs)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope.toml"], "nope.toml: scenario file not found"),
+    (["{a}", "--replications", "0"], "--replications: must be at least 1"),
+    (["{a}", "{a}"], "two scenarios are named 'a'"),
+    (["{a}", "--scale", "2"], "--scale: must be greater than 0 and at most 1"),
+])
+def test_bad_input_is_one_line_exit_2(files, tmp_path, capsys, args, message):
+    argv = ["compare", *[x.format(a=files[0]) for x in args], "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_must_not_be_a_foreign_folder(files, tmp_path, capsys):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert main(["compare", str(files[0]), "--out", str(foreign), "--scale", str(SCALE)]) == 2
+    assert "is not a comparison folder" in capsys.readouterr().err
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"

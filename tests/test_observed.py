@@ -1,0 +1,139 @@
+"""Observed figures: the reader, and the matching of each row to a simulated quantity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scenarios.observed import bound_of, load_observed
+from simulator.errors import UsageError
+from simulator.observed_match import (
+    Unmatched,
+    combine,
+    observed_vs_simulated,
+    one_sided,
+    simulated_series,
+)
+
+
+def test_shipped_observed_file_is_the_shared_one_plus_documented_rows(shared_dir):
+    ours = load_observed()
+    shared = load_observed(shared_dir / "data" / "observed.csv")
+    key = ["date", "metric", "sector", "value"]
+    merged = ours.merge(shared[key], on=key, how="left", indicator=True)
+    extra = merged[merged["_merge"] == "left_only"]
+    assert len(shared) == len(ours) - len(extra)  # every shared row is kept
+    assert extra["note"].str.contains("derived in this project").all()  # and additions say so
+    assert set(ours.columns) >= {"date", "metric", "sector", "value", "unit", "source", "note", "bound"}
+    assert (ours["source"].str.len() > 0).all()
+
+
+@pytest.mark.parametrize("note, bound", [
+    ("lower bound (more than)", "lower"),
+    ("more than 90% of the population", "lower"),
+    ("share of informed people who opposed creation (upper bound)", "upper"),
+    ("monthly volume x 12", "point"),
+    ("", "point"),
+])
+def test_bound_from_note(note, bound):
+    assert bound_of(note) == bound
+
+
+def test_one_sided_errors():
+    assert one_sided(0.3, "lower") == 0.0 and one_sided(-0.3, "lower") == -0.3
+    assert one_sided(-0.3, "upper") == 0.0 and one_sided(0.3, "upper") == 0.3
+    assert one_sided(-0.3, "point") == -0.3
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("date,metric,sector,value\n", "missing column(s) unit, source, note"),
+    ("date,metric,sector,value,unit,source,note\n2023-13,x,all,1,u,s,\n", "line 2: date must be YYYY or YYYY-MM"),
+    ("date,metric,sector,value,unit,source,note\n2023-01,x,all,ten,u,s,\n", "line 2: value must be a number"),
+    ("date,metric,sector,value,unit,source,note\n", "no observed rows"),
+])
+def test_bad_observed_file_is_one_clear_error(tmp_path, text, fragment):
+    p = tmp_path / "obs.csv"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError) as exc:
+        load_observed(p)
+    assert str(p) in str(exc.value) and fragment in str(exc.value)
+
+
+def test_missing_observed_file(tmp_path):
+    with pytest.raises(UsageError, match="observed figures file not found"):
+        load_observed(tmp_path / "nope.csv")
+
+
+@pytest.fixture(scope="module")
+def fit(small_results):
+    return observed_vs_simulated(small_results)
+
+
+def test_every_row_is_matched_or_says_why(fit):
+    assert len(fit) == len(load_observed())
+    assert (fit.loc[~fit["matched"], "why"].str.len() > 10).all()
+    assert fit.loc[fit["matched"], "simulated"].notna().all()
+    unmatched = set(zip(fit.loc[~fit["matched"], "metric"], fit.loc[~fit["matched"], "sector"], strict=True))
+    assert unmatched == {
+        ("mssante_equipped_share", "liberal_professionals"),
+        ("mssante_equipped_share", "medico_social"),
+        ("patient_to_professional_messages_cumulative", "all"),
+        ("install_rate", "hospital_identity"),
+        ("install_rate", "hospital_pfi"),
+    }
+    # relative errors are (simulated - observed) / observed; bounds are one-sided
+    m = fit[fit["matched"]]
+    assert np.allclose(m["rel_error"], (m["simulated"] - m["observed"]) / m["observed"])
+    low = m[m["bound"] == "lower"]
+    assert (low["error"] <= 0).all() and np.allclose(low["error"], np.minimum(low["rel_error"], 0))
+
+
+def test_matched_quantities_are_the_documented_ones(small_results, fit):
+    res = small_results
+    dmp = res.monthly("dmp", "accepted")
+    row = fit[(fit["metric"] == "documents_annual_rate") & (fit["sector"] == "biology") & (fit["date"] == "2023-09")].iloc[0]
+    assert row["simulated"] == pytest.approx(dmp.loc["2023-09", "biology"] * 12)
+    row = fit[(fit["metric"] == "documents_per_year") & (fit["date"] == "2021")].iloc[0]
+    assert row["simulated"] == pytest.approx(dmp.loc[[m for m in dmp.index if m.startswith("2021")]].to_numpy().sum())
+    prof = res.to_df("profiles").pivot(index="month", columns="state", values="persons")
+    row = fit[(fit["metric"] == "mes_profiles_open") & (fit["date"] == "2023-02")].iloc[0]
+    assert row["simulated"] == pytest.approx(prof.loc["2023-02", "open"] + prof.loc["2023-02", "activated"])
+    row = fit[(fit["metric"] == "install_rate") & (fit["sector"] == "hospital_dpi")].iloc[0]
+    ad = res.to_df("adoption").set_index(["month", "sector"])
+    assert row["simulated"] == pytest.approx(ad.loc[("2023-09", "hospital"), "installed"] / ad.loc[("2023-09", "hospital"), "facilities"])
+    gpa = res.to_df("gp_activity")
+    aug = gpa[(gpa["month"] == "2023-08") & (gpa["documents"] >= 1)]
+    row = fit[(fit["metric"] == "professionals_feeding_in_month") & (fit["date"] == "2023-08")].iloc[0]
+    assert row["simulated"] == pytest.approx(len(aug) / res.scale)
+    shares = fit[fit["metric"] == "share_of_documents"]
+    assert shares["simulated"].sum() == pytest.approx(1.0)  # the five wave 1 sectors are all sectors
+
+
+def test_series_for_figures(small_results):
+    s = simulated_series(small_results, "documents_annual_rate", "all")
+    assert list(s.index) == small_results.manifest["months"]
+    assert (s >= 0).all()
+    with pytest.raises(Unmatched, match="patient-to-professional"):
+        simulated_series(small_results, "patient_to_professional_messages_cumulative", "all")
+    with pytest.raises(Unmatched, match="no sector 'nurse'"):
+        simulated_series(small_results, "install_rate", "nurse")
+
+
+def test_rows_outside_the_run_are_unmatched(small_results):
+    obs = pd.DataFrame([{"date": "2031-01", "metric": "documents_per_month", "sector": "all", "value": 1.0,
+                         "unit": "documents/month", "source": "test", "note": "", "bound": "point"}])
+    tab = observed_vs_simulated(small_results, obs)
+    assert not tab["matched"].iloc[0] and "outside the run" in tab["why"].iloc[0]
+
+
+def test_combine_replications(fit):
+    a = fit.copy()
+    b = fit.copy()
+    b["simulated"] = b["simulated"] * 3
+    c = combine([a, b], how="mean")
+    m = c["matched"]
+    assert np.allclose(c.loc[m, "simulated"], 2 * fit.loc[m, "simulated"])
+    assert (c.loc[m & (fit["simulated"] > 0), "sim_cv"] > 0.5).all()
+    med = combine([a, a, b], how="median")
+    assert np.allclose(med.loc[m, "simulated"], fit.loc[m, "simulated"])

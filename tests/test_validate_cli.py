@@ -1,0 +1,206 @@
+"""`segur validate`: official examples, broken variants, unusable inputs (exit 2), JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+from agents.fhir import render_bundle, synthetic_document
+from tests.support_fhir import ITI65, REPO, example_files, load_example, run_cli, segur_command
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    def run(*argv: object) -> tuple[int, str, str]:
+        code, out, err = run_cli(["validate", *map(str, argv)], capsys, monkeypatch)
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    return run
+
+
+def write_json(tmp_path: Path, name: str, data: object) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+# --- official examples -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
+def test_official_example_reports_the_placeholder_nir_key(cli, path: Path) -> None:
+    code, out, err = cli(path)
+    assert code == 1, err
+    assert "INS-004" in out and "bad NIR key" in out and "123456789012345" in out
+    assert "BDL-0" not in out.replace("BDL-008", "")  # shape accepted (BDL-008 is information)
+    assert err == ""
+
+
+def test_valid_rendered_bundle_exits_0(cli, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "valid.json", render_bundle(synthetic_document(21)))
+    code, out, _ = cli(path)
+    assert code == 0
+    assert "0 error(s)" in out and "DMP verdict: accepted" in out
+    assert "INS-006" in out  # test OID: not a production identity
+
+
+def test_text_output_lists_rule_severity_path_message(cli, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "bad.json", render_bundle(synthetic_document(22), defect="bad_author_id"))
+    code, out, _ = cli(path)
+    assert code == 1
+    line = next(line for line in out.splitlines() if "PS-001" in line)
+    assert "error" in line and ".resource.contained[1].identifier[0].value" in line
+    assert "8 + RPPS" in out
+
+
+def test_json_output_is_an_object_of_operation_outcomes(cli, tmp_path: Path) -> None:
+    good = write_json(tmp_path, "good.json", render_bundle(synthetic_document(23)))
+    bad = write_json(tmp_path, "bad.json", render_bundle(synthetic_document(23), defect="missing_ins"))
+    code, out, _ = cli("--format", "json", good, bad)
+    assert code == 1
+    report = json.loads(out)
+    assert list(report) == [str(good), str(bad)]
+    for outcome in report.values():
+        OperationOutcome.model_validate(outcome)
+    bad_codes = {i["details"]["coding"][0]["code"] for i in report[str(bad)]["issue"] if i["severity"] == "error"}
+    assert "INS-001" in bad_codes
+    assert all(i["severity"] != "error" for i in report[str(good)]["issue"])
+
+
+def test_patient_and_document_reference_inputs(cli, tmp_path: Path) -> None:
+    bundle = render_bundle(synthetic_document(24))
+    docref = bundle["entry"][1]["resource"]
+    patient = docref["contained"][0]
+    assert cli(write_json(tmp_path, "patient.json", patient))[0] == 0
+    # a standalone DocumentReference whose attachment points to a Binary elsewhere is fine
+    assert cli(write_json(tmp_path, "docref.json", docref))[0] == 0
+
+
+# --- broken variants of the official example --------------------------------------------------
+
+
+def _docref(bundle: dict) -> dict:
+    return bundle["entry"][1]["resource"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "rule"),
+    [
+        (lambda b: _docref(b).pop("subject"), "INS-001"),
+        (lambda b: _docref(b).__setitem__(
+            "subject", {"reference": "Patient?identifier=urn:oid:1.2.250.1.213.1.4.2|123456789012345"}
+        ), "INS-005"),
+        (lambda b: _docref(b)["type"]["coding"][0].__setitem__("code", "00000-0"), "DOC-002"),
+        (lambda b: b["entry"][0]["resource"]["entry"][0]["item"].__setitem__(
+            "reference", "urn:uuid:12345678-0000-0000-0000-000000000000"
+        ), "REF-001"),
+        (lambda b: _docref(b).__setitem__("status", 5), "STR-001"),
+        (lambda b: _docref(b).__setitem__("unknownElement", True), "STR-001"),
+    ],
+    ids=["missing-subject", "wrong-oid", "unknown-type", "dangling-reference", "bad-type", "unknown-element"],
+)
+def test_broken_variants(cli, tmp_path: Path, mutate, rule: str) -> None:
+    bundle = load_example(ITI65)
+    mutate(bundle)
+    code, out, err = cli(write_json(tmp_path, "broken.json", bundle))
+    assert code == 1, err
+    assert rule in out
+
+
+# --- unusable inputs: exit 2, one line naming the file ------------------------------------------
+
+
+def _assert_usage_error(result: tuple[int, str, str], path: Path, why: str) -> None:
+    code, out, err = result
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(path) in lines[0] and why in lines[0]
+    assert out == ""
+
+
+def test_not_json(cli, tmp_path: Path) -> None:
+    path = tmp_path / "notes.json"
+    path.write_text("this is { not json", encoding="utf-8")
+    _assert_usage_error(cli(path), path, "not JSON")
+
+
+def test_empty_file(cli, tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text("   \n", encoding="utf-8")
+    _assert_usage_error(cli(path), path, "empty")
+
+
+def test_too_big_file(cli, tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:  # sparse: 50 MiB on paper, nothing on disk
+        f.truncate(50 * MiB)
+    _assert_usage_error(cli(path), path, "20 MiB limit")
+
+
+def test_json_array(cli, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "array.json", [load_example(ITI65)])
+    _assert_usage_error(cli(path), path, "not a FHIR resource")
+
+
+def test_non_fhir_object(cli, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "object.json", {"name": "not fhir"})
+    _assert_usage_error(cli(path), path, "no resourceType")
+
+
+def test_unknown_resource_type(cli, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "foo.json", {"resourceType": "Foo"})
+    _assert_usage_error(cli(path), path, "not a FHIR R4B resource type")
+
+
+def test_unsupported_resource_type(cli, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "obs.json", {"resourceType": "Observation", "status": "final"})
+    _assert_usage_error(cli(path), path, "not supported")
+
+
+def test_missing_file_and_directory(cli, tmp_path: Path) -> None:
+    missing = tmp_path / "absent.json"
+    _assert_usage_error(cli(missing), missing, "no such file")
+    _assert_usage_error(cli(tmp_path), tmp_path, "not a regular file")
+
+
+def test_binary_garbage(cli, tmp_path: Path) -> None:
+    path = tmp_path / "garbage.json"
+    path.write_bytes(b"\xff\xfe\x00\x81garbage")
+    _assert_usage_error(cli(path), path, "not UTF-8")
+
+
+def test_unusable_input_stops_before_any_report(cli, tmp_path: Path) -> None:
+    good = write_json(tmp_path, "good.json", render_bundle(synthetic_document(25)))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[", encoding="utf-8")
+    _assert_usage_error(cli(good, bad), bad, "not JSON")
+
+
+# --- the installed entry point -----------------------------------------------------------------
+
+
+def test_subprocess_entry_point(tmp_path: Path) -> None:
+    files = example_files()
+    if not files:
+        pytest.skip("shared/data/fhir-examples not found beside the repository")
+    command = [*segur_command(), "validate", str(files[0])]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "INS-004" in done.stdout
+    assert "Traceback" not in done.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    done = subprocess.run([*command[:-1], str(bad)], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "not JSON" in done.stderr
+    assert "Traceback" not in done.stderr
