@@ -130,3 +130,18 @@ def test_territory_table_adds_up_to_the_national_volumes(small_results):
     b = terr.groupby(["sector", "channel"])["documents"].sum().reindex(a.index)
     assert np.allclose(a, b, rtol=1e-9)
     assert terr["departement"].nunique() > 50
+
+
+
+@pytest.mark.parametrize("scenario", ["baseline.toml", "wave2.toml"])
+def test_each_sector_draws_only_the_document_types_it_is_given(scenario):
+    """The type lookup table never falls through to a type the sector has no weight for."""
+    from simulator.streams import Streams
+    from simulator.world import build_world
+
+    sc = load_scenario(BASELINE.parent / scenario, overrides={"run.end": "2021-02-28", "run.scale": 0.0005})
+    world = build_world(sc, Streams(1))
+    for sector in world.sectors:
+        drawn = set(np.unique(sector.type_lut).tolist())
+        allowed = set(np.flatnonzero(sector.type_weights > 0).tolist())
+        assert drawn == allowed, (sector.name, drawn ^ allowed)

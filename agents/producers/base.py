@@ -124,7 +124,9 @@ class Sector:
         self.type_cum = np.cumsum(self.type_probs)
         # 16-bit lookup table: a uniform uint16 picks a type with resolution 1/65536
         grid = (np.arange(TYPE_LUT_SIZE) + 0.5) / TYPE_LUT_SIZE
-        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), N_TYPES - 1).astype(np.uint8)
+        # rounding can leave type_cum[-1] a hair under 1: clip to the last type that has weight
+        last = int(np.flatnonzero(self.type_probs > 0)[-1])
+        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), last).astype(np.uint8)
         # defects: per vendor, cumulative rates over defect codes
         self.defect_cum = self._defect_table(cfg)
         self._cache_key: tuple | None = None
