@@ -30,6 +30,7 @@ from matplotlib.ticker import (
 
 from reports import i18n
 from reports import plotdata as pdata
+from reports.parallel import run_split
 from simulator.results import Results
 
 PNG_DPI = 110
@@ -460,15 +461,18 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
         ("mes_profiles", "profiles", profiles),
         ("mssante_routes", "mssante", mss),
     ]
-    out = []
-    with matplotlib.rc_context(STYLE):
-        for key, short, make in specs:
-            fig, alt = make()
-            png, svg = render(fig)
-            fig.clear()
-            out.append(RenderedFigure(key, i18n.text(f"fig_{short}_title", lang),
-                                      i18n.text(f"fig_{short}_caption", lang), alt, png, svg))
-    return out
+
+    def job(key: str, short: str, make: Callable[[], tuple[Figure, str]]) -> Callable[[], RenderedFigure]:
+        def draw() -> RenderedFigure:
+            with matplotlib.rc_context(STYLE):
+                fig, alt = make()
+                png, svg = render(fig)
+                fig.clear()
+            return RenderedFigure(key, i18n.text(f"fig_{short}_title", lang),
+                                  i18n.text(f"fig_{short}_caption", lang), alt, png, svg)
+        return draw
+
+    return run_split([job(*spec) for spec in specs])
 
 
 def comparison_figures(results_by_name: dict[str, Results], lang: str) -> list[RenderedFigure]:

@@ -179,6 +179,7 @@ class DemoSimulation(Simulation):
 
         dmp.process, dmp._drop, dmp.finish = process, drop, finish
         orig_count, orig_mprocess, orig_mfinish = mss._count, mss.process, mss.finish
+        assert not mss.group_by_month, "a small territory books messages by production day"
 
         def count(day: int, arr: np.ndarray, outcome: int) -> None:
             rec.mss.append((int(day), rec.mss_today, int(outcome), arr.copy()))

@@ -70,6 +70,9 @@ class Simulation:
         self.mss_dept_share = np.zeros((self.n_months, len(w.sectors), 2, len(w.territory)))
         self.mss = MssanteService(self.tally, self.month_of_day, [self.streams[f"service:mssante:{s.name}"] for s in w.sectors],
                                   sc.mssante.same_day_delivery, len(w.sectors), len(CHANNELS), len(load_catalogue()))
+        # a small territory (the demo) draws bounces per production day, so that each message
+        # can be narrated on its day; the nation draws them per month, as its tables are monthly
+        self.mss.group_by_month = not sc.run.departements
         self.rhythm = [cal.rhythm(s.cfg.weekly, s.cfg.seasonal, s.cfg.holiday) for s in w.sectors]
         self.produced = np.zeros((self.n_months, len(w.sectors), len(CHANNELS)), dtype=np.int64)
         self.eligible = np.zeros((self.n_months, len(w.sectors)))

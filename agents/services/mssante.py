@@ -35,6 +35,7 @@ class MssanteService:
         self.up = True
         self.outage_max_wait: int | None = None
         self.pending: dict[tuple[int, int], np.ndarray] = {}
+        self.group_by_month = True  # bounce draws per production month; False: per production day
         self._joint: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # latency × type probabilities per weight vector
 
     def _slot(self, day: int, due: int) -> np.ndarray:
@@ -57,26 +58,37 @@ class MssanteService:
             if j == 0 or joint[j].any():
                 self._slot(day, day + delay)[sector, channel] += joint[j]
 
-    def _count(self, day: int, arr: np.ndarray, outcome: int) -> None:
-        month = int(self.month_of_day[day])
+    def _count(self, prod: int, arr: np.ndarray, outcome: int) -> None:
+        """Book ``arr`` messages produced on day ``prod`` (any day of its month) with ``outcome``."""
+        month = int(self.month_of_day[prod])
         self.tally.counts[month, :, :, :, outcome] += arr.transpose(0, 2, 1)
 
     def process(self, day: int, bounce_rate: float, max_wait: int | None) -> None:
         """Deliver what is due if the network is up; bounce what waited too long if it is down."""
-        wait = self.outage_max_wait if (not self.up and self.outage_max_wait is not None) else max_wait
-        for key in sorted(self.pending):
-            prod, due = key
-            arr = self.pending[key]
-            if self.up and due <= day:
+        if self.up:
+            # what is due is delivered at once: one bounce draw per sector and production month
+            # (tables are monthly), or per production day where a recorder needs the day
+            due: dict[int, tuple[int, np.ndarray]] = {}
+            for key in sorted(k for k in self.pending if k[1] <= day):
+                prod = key[0]
+                group = int(self.month_of_day[prod]) if self.group_by_month else prod
+                arr = self.pending.pop(key)
+                if group in due:
+                    np.add(due[group][1], arr, out=due[group][1])
+                else:
+                    due[group] = (prod, arr)
+            for prod, arr in due.values():
                 bounced = np.zeros_like(arr)
-                for k in np.flatnonzero(arr.any(axis=(1, 2))):
+                for k in arr.reshape(arr.shape[0], -1).any(axis=1).nonzero()[0]:
                     bounced[k] = self.rngs[k].binomial(arr[k], bounce_rate)
                 self._count(prod, arr - bounced, oc.DELIVERED)
                 self._count(prod, bounced, oc.BOUNCED)
-                del self.pending[key]
-            elif not self.up and wait is not None and day - prod >= wait:
-                self._count(prod, arr, oc.BOUNCED_OUTAGE)
-                del self.pending[key]
+            return
+        wait = self.outage_max_wait if self.outage_max_wait is not None else max_wait
+        if wait is None:
+            return
+        for key in sorted(k for k in self.pending if day - k[0] >= wait):
+            self._count(key[0], self.pending.pop(key), oc.BOUNCED_OUTAGE)
 
     def finish(self) -> None:
         """End of run: messages not yet delivered are in transit."""
