@@ -2,7 +2,7 @@
 
 One row per sector (its own target, if any) and one per target over several sectors: target,
 published figure, simulated annualised rate at a chosen month, share of target, the month the
-target is first reached (trailing 12 months), documents in each later calendar year, key document.
+target is first reached (annualised rate: month × 12), documents in each later calendar year, key document.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from reports.plotdata import monthly_documents
 from simulator.errors import UsageError
+from simulator.outputs import first_month_reached
 from simulator.results import Results
 
 DEFAULT_AT = "2023-09"  # the programme's COSUI figures (13 Sept 2023)
@@ -79,11 +80,10 @@ def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.D
     monthly = wide[cols].sum(axis=1) if cols else pd.Series(0.0, index=wide.index)
     target = float(t["value"]) if t else np.nan
     achieved = float(monthly.loc[at]) * 12
-    rolling = monthly.rolling(12, min_periods=1).sum()  # trailing ≤ 12 months, as simulator.outputs.target_reached
     reached = ""
-    if t:
-        hit = rolling[rolling >= target]
-        reached = str(hit.index[0]) if len(hit) else ""
+    if t:  # first month whose annualised rate (month × 12) reaches the target, as in `segur compare`
+        first = int(first_month_reached(monthly.to_numpy() * 12, target)[0])
+        reached = str(monthly.index[first]) if first < len(monthly) else ""
     out = {
         "row": row,
         "kind": kind,

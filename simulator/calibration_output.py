@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from scenarios.writer import dump_scenario
+from simulator.atomic import atomic_folder
 from simulator.calibration import locate, parameters_table, scenario_data
 from simulator.errors import UsageError
 from simulator.fit_figure import fit_figure
@@ -54,14 +52,11 @@ def rounded(spec, x):
 def write_calibration(result: dict[str, Any], out: str | Path) -> Path:
     """Write the calibration folder ``out`` (replaced if it is an earlier calibration folder)."""
     out = Path(out)
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not (out / MANIFEST).exists():
         raise UsageError(f"{out}: exists and is not a calibration folder; choose another --out")
     spec = result["spec"]
     best = result["best"]
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    try:
+    with atomic_folder(out) as tmp:
         (tmp / "calibrated.toml").write_text(_calibrated_toml(result), encoding="utf-8")
         best.table.to_csv(tmp / "fit.csv", index=False)
         parameters_table(spec, best.x).to_csv(tmp / "parameters.csv", index=False)
@@ -87,14 +82,4 @@ def write_calibration(result: dict[str, Any], out: str | Path) -> Path:
             "parameters": parameters_table(spec, best.x).to_dict(orient="records"),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        if out.exists():
-            old = parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

@@ -13,9 +13,6 @@ a target month's quantiles treat "not reached by the end of the run" as later th
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from scenarios.schema import Scenario
+from simulator.atomic import atomic_folder
 from simulator.errors import UsageError
 from simulator.outcomes import CHANNELS
+from simulator.outputs import first_month_reached
 from simulator.results import Results
 
 COMPARISON_KIND = "segur-testbed comparison"
@@ -170,13 +169,6 @@ def annualised(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
     """Annualised rate of DMP documents accepted, month × 12, for ``sectors`` [rep, month]."""
     cols = [runs.sectors.index(s) for s in sectors if s in runs.sectors]
     return _sent(runs)[:, :, cols, 0].sum(axis=2) * 12
-
-
-def first_month_reached(rate: np.ndarray, value: float) -> np.ndarray:
-    """Per replication, the index of the first month whose annualised rate reaches ``value``
-    (the number of months when it never does)."""
-    hit = rate >= value
-    return np.where(hit.any(axis=1), hit.argmax(axis=1), rate.shape[1])
 
 
 def _month_label(i: int, months: list[str]) -> str:
@@ -336,17 +328,11 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
 
     out = Path(out)
     check_out(out)
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
     names = [r.name for r in all_runs]
     volumes = annual_volumes(all_runs)
     targets = target_dates(all_runs)
     t_wide, v_wide = side_by_side(volumes, targets, names)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the folder is a normal output
-    try:
+    with atomic_folder(out) as tmp:
         volumes.to_csv(tmp / "volumes.csv", index=False)
         targets.to_csv(tmp / "target_dates.csv", index=False)
         t_wide.to_csv(tmp / "compare_targets.csv", index=False)
@@ -375,14 +361,4 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
                     "Reached = first month whose DMP documents accepted × 12 reach the target.",
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        if out.exists():
-            old = parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

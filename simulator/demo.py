@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +23,7 @@ from typing import Any
 from agents.catalogue import by_code
 from agents.services.mssante_operators import OPERATORS
 from agents.small_world import Cast
+from simulator.atomic import atomic_folder
 from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
 from simulator.errors import UsageError
 
@@ -112,10 +110,7 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     results = sim.run()
     w = sim.world
     cast = Cast(w.patients, w.sectors, w.territory.codes, sc.run.seed)
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    try:
+    with atomic_folder(out) as tmp:
         rendered = Renderer(sim, cast, tmp, sc.run.seed).render()
         G = demo_graph(rendered, cast, w, sc.name, sc.run.seed)
         net = tmp / "network"
@@ -132,16 +127,6 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
             "agreements": sum(d.agrees for d in rendered.documents),
         }
         (tmp / MARKER).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        if out.exists():
-            old = parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return Demo(sc, results, w, cast, rendered, out, G)
 
 

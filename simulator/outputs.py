@@ -111,16 +111,24 @@ def share_of_target(res: Results, target: str) -> float:
     return float(wide.iloc[-12:][cols].to_numpy().sum()) / float(t["value"])
 
 
+def first_month_reached(rate: np.ndarray, value: float) -> np.ndarray:
+    """Per row (replication), the index of the first month whose annualised rate reaches
+    ``value``; the number of months when it never does. The one definition of "reached" used by
+    ``compare``, the outputs of sweeps and the report's target table."""
+    rate = np.atleast_2d(rate)
+    hit = rate >= value
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), rate.shape[1])
+
+
 def target_reached(res: Results, target: str) -> float:
     t = _target(res, target)
     wide = _dmp_monthly(res)
     cols = [s for s in t["sectors"] if s in wide.columns]
-    monthly = wide[cols].to_numpy().sum(axis=1)
-    trailing = np.convolve(monthly, np.ones(12))[: len(monthly)]  # sum of the last ≤ 12 months
-    hit = np.flatnonzero(trailing >= float(t["value"]))
+    rate = wide[cols].to_numpy().sum(axis=1) * 12  # annualised rate: the month × 12
+    first = int(first_month_reached(rate, float(t["value"]))[0])
     months = list(wide.index)
-    if hit.size:
-        return month_to_decimal(months[int(hit[0])])
+    if first < len(months):
+        return month_to_decimal(months[first])
     return month_to_decimal(months[-1]) + 1 / 12  # censored: not reached by the end of the run
 
 
@@ -147,7 +155,7 @@ OUTPUTS: dict[str, OutputDef] = {d.name: d for d in (
               "DMP documents accepted in the last 12 months over the annual value of target `target`",
               {"target": REQUIRED}, "share_of_target_{target}", share_of_target),
     OutputDef("target_reached", "decimal year",
-              "first month whose trailing 12 months of accepted DMP documents reach target `target` "
+              "first month whose annualised rate (accepted DMP documents of the month × 12) reaches target `target` "
               "(2025.25 = April 2025); never reached = the month after the run's end (censored)",
               {"target": REQUIRED}, "target_reached_{target}", target_reached),
     OutputDef("feeding", "facilities",

@@ -16,9 +16,6 @@ All counts except ``documents.count`` are national figures; the scale is in the 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from agents.catalogue import load_catalogue
+from simulator.atomic import atomic_folder
 from simulator.errors import ConservationError, UsageError
 from simulator.outcomes import CHANNELS, OUTCOMES
 
@@ -100,14 +98,11 @@ class Results:
         folder before the rename, so an interrupted run never leaves a half-written folder.
         """
         out = Path(out)
-        parent = out.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
         if out.exists() and not overwrite:
             raise UsageError(f"{out}: already exists")
         if out.exists() and not (out / MANIFEST).exists():
             raise UsageError(f"{out}: exists and is not a results folder; choose another --out")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-        try:
+        with atomic_folder(out) as tmp:
             for name, df in self.tables.items():
                 df.to_csv(tmp / f"{name}.csv", index=False)
             for rel, data in self.extra_files.items():
@@ -117,16 +112,6 @@ class Results:
             for write in writers or []:
                 write(self, tmp)
             (tmp / MANIFEST).write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-            if out.exists():
-                old = parent / f".{out.name}.old-{os.getpid()}"
-                os.replace(out, old)
-                os.replace(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return out
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -95,3 +96,20 @@ def test_console_script_entry_point(tmp_path):
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 2
     assert "invalid float value" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_atomic_folder_replaces_only_on_success(tmp_path):
+    from simulator.atomic import atomic_folder
+
+    out = tmp_path / "deep" / "out"
+    with atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert (out / "a.txt").read_text() == "first"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~mask  # a normal folder, not mkdtemp's private one
+    with pytest.raises(RuntimeError), atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("half")
+        raise RuntimeError("interrupted")
+    assert (out / "a.txt").read_text() == "first"  # the old folder is untouched
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]  # no temporary folder left

@@ -4,11 +4,9 @@ and the tables of the flows that carry most documents and the nodes whose loss c
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from simulator.atomic import atomic_folder
 from simulator.errors import UsageError
 
 FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")
@@ -51,21 +49,12 @@ def handle(args: argparse.Namespace) -> int:
     out = args.out or args.results / "network"
     _check_out(out)
     G = national_graph(results)
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    try:
+    with atomic_folder(out) as tmp:
         write_graph(G, tmp)
         draw_network(G, tmp / "network.png",
                      title=f"Flux de documents — {results.manifest.get('scenario_name', '')} "
                            f"({results.manifest['start']} → {results.manifest['end']})")
         flows, nodes = write_tables(G, tmp, args.top)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if not args.quiet:
         print(format_tables(flows, nodes, unit=G.graph.get("unit", "documents")))
         print(f"\nGraph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges; written to {out}/")
