@@ -178,17 +178,25 @@ def gp_patient_ranges(p: Patients, gp_dept: np.ndarray) -> tuple[np.ndarray, np.
 def schedule_profiles(sc: Scenario, p: Patients, rng: np.random.Generator, day_of) -> np.ndarray:
     """Draw each person's information-letter date and return the order in which profiles are
     created (or opposed). Legacy DMP holders are created on day 0 (migrated accounts)."""
+    day, order = draw_profile_schedule(sc, p.n, rng, day_of)
+    p.creation_day = day
+    return order
+
+
+def draw_profile_schedule(sc: Scenario, n: int, rng: np.random.Generator, day_of) -> tuple[np.ndarray, np.ndarray]:
+    """The draws of ``schedule_profiles`` for ``n`` persons: each one's creation day (int32)
+    and the order of creations. Needs nothing of the patients but their number, so it can
+    run while they are drawn."""
     pr = sc.profiles
-    n = p.n
     legacy = rng.random(n, dtype=np.float32) < pr.legacy_dmp_share
     first = day_of(pr.letters_start)
     last = day_of(pr.letters_end)
     letter = rng.integers(first, last + 1, size=n, dtype=np.int32)
     late = rng.random(n, dtype=np.float32) < pr.late_share
     letter[late] = rng.integers(last, day_of(pr.late_end) + 1, size=int(late.sum()), dtype=np.int32)
-    day = letter + np.int32(pr.creation_delay_days)
+    day = letter
+    day += np.int32(pr.creation_delay_days)
     day[legacy] = 0
-    p.creation_day[:] = day
     # days fit in 16 bits here, and a stable argsort of int16 is a linear-time radix sort
-    keys = np.clip(p.creation_day, -1, np.iinfo(np.int16).max).astype(np.int16)
-    return np.argsort(keys, kind="stable")
+    keys = np.clip(day, -1, np.iinfo(np.int16).max).astype(np.int16)
+    return day, np.argsort(keys, kind="stable")

@@ -17,12 +17,14 @@ import simpy
 
 from agents.catalogue import load_catalogue
 from agents.patients import HAS_INS, NEVER
+from agents.producers.base import Batch
 from agents.services.dmp import DmpService
 from agents.services.mssante import MssanteService
 from scenarios.loader import load_scenario
 from scenarios.schema import Scenario
 from simulator.interventions import Params
 from simulator.outcomes import CHANNELS
+from simulator.parallel import INLINE, Workers, threads_for_run
 from simulator.streams import Streams
 from simulator.tally import Tally
 from simulator.world import World, build_world
@@ -53,7 +55,7 @@ class Simulation:
         t0 = time.perf_counter()
         sc = self.scenario
         self.streams = Streams(sc.run.seed)
-        self.world: World = build_world(sc, self.streams)
+        self.world: World = build_world(sc, self.streams, getattr(self, "workers", INLINE))
         w = self.world
         cal = w.calendar
         self.n_days = cal.n_days
@@ -99,29 +101,41 @@ class Simulation:
         g = self.params.glob
         prof.daily_events(g["profiles.activation_rate"], g["profiles.closure_rate"])
 
-    def _sector_step(self, k: int) -> Callable[[int], None]:
+    def _day_step(self, day: int) -> None:
+        """Profiles, then the sectors' documents of the day. The sectors draw on the workers'
+        threads (each from its own stream; profiles are not read) while profiles are updated
+        here; what they send is then booked in sector order."""
+        launched = [s for s in self.world.sectors if s.launched(day)]
+        # the largest sectors first, so that two threads end at about the same time
+        launched.sort(key=lambda s: -self._last_batch[s.index])
+        drawn = {s.index: self.workers.submit(self._draw_sector, s.index, day) for s in launched}
+        self._profiles_step(day)
+        for k in sorted(drawn):
+            self._book_sector(k, day, drawn[k].result())
+
+    def _draw_sector(self, k: int, day: int) -> Batch | None:
+        """Sector ``k``'s adoption and documents of ``day`` (touches only the sector's state)."""
         sector = self.world.sectors[k]
-        rhythm = self.rhythm[k]
         ps = self.params.sector[sector.name]
-        qfactor = self.params.glob
-        month_of_day = self.month_of_day
+        sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
+        share = sector.qualified_share(day, self.params.glob["identity.qualification_factor"],
+                                       ps["qualification.end_share"])
+        return sector.produce(day, float(self.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"], share)
 
-        def step(day: int) -> None:
-            if not sector.launched(day):
-                return
-            month = int(month_of_day[day])
-            self.eligible[month, k] += sector.eligible_per_day(ps["episodes_per_day"]) * rhythm[day]
-            sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
-            share = sector.qualified_share(day, qfactor["identity.qualification_factor"], ps["qualification.end_share"])
-            batch = sector.produce(day, float(rhythm[day]), ps["episodes_per_day"], ps["intensity_mean"], share)
-            if batch is not None:
-                self.produced[month, k, 0] += len(batch)
-                for flow in self.flows:
-                    flow.on_batch(batch)
-                self.dmp.submit(batch)
-            self._mssante_send(day, month, k, float(rhythm[day]))
-
-        return step
+    def _book_sector(self, k: int, day: int, batch: Batch | None) -> None:
+        """Count what sector ``k`` sent on ``day``, show its batch to the flows, submit it to
+        the DMP, and send its MSSanté messages."""
+        sector = self.world.sectors[k]
+        rhythm = float(self.rhythm[k][day])
+        month = int(self.month_of_day[day])
+        self.eligible[month, k] += sector.eligible_per_day(self.params.sector[sector.name]["episodes_per_day"]) * rhythm
+        self._last_batch[k] = 0 if batch is None else len(batch)
+        if batch is not None:
+            self.produced[month, k, 0] += len(batch)
+            for flow in self.flows:
+                flow.on_batch(batch)
+            self.dmp.submit(batch)
+        self._mssante_send(day, month, k, rhythm)
 
     def _recipient_reach(self, sector_name: str, day: int) -> float:
         """Chance that the usual recipient of a sector's message has a mailbox."""
@@ -237,18 +251,15 @@ class Simulation:
             s.install_day = np.where(s.install_day < day, day, s.install_day).astype(np.int32)
 
     # -- the run --------------------------------------------------------------------
-    def run(self) -> Results:
-        """Simulate from start to end and return the results (tables + manifest)."""
-        t_start = time.perf_counter()
-        self._setup()
+    def _start(self) -> float:
+        """Start every process of the run; returns the time the simulation starts."""
         self.rules_extra: set[str] = set()
         self._mss_cache: dict[int, tuple] = {}
         env = self.env
         for iv in sorted(self.scenario.interventions, key=lambda i: i.date):
             env.process(self._intervention(iv))
-        env.process(self._daily(OFFSET["profiles"], self._profiles_step))
-        for k in range(len(self.world.sectors)):
-            env.process(self._daily(OFFSET["producers"], self._sector_step(k)))
+        # profiles (0.1) and producers (0.2) as one step: nothing else happens in between
+        env.process(self._daily(OFFSET["profiles"], self._day_step))
         env.process(self._daily(OFFSET["dmp"], self._dmp_step))
         env.process(self._daily(OFFSET["mssante"], self._mss_step))
         env.process(self._snapshot())
@@ -260,11 +271,27 @@ class Simulation:
         from simulator import payload_tier
 
         self.payloads = payload_tier.attach(self)  # samples the DMP's verdicts for the FHIR tier
-        t0 = time.perf_counter()
-        env.run(until=self.n_days)
+        self.dmp.workers = self.workers
+        self._last_batch = [0] * len(self.world.sectors)
+        return time.perf_counter()
+
+    def run(self) -> Results:
+        """Simulate from start to end and return the results (tables + manifest)."""
+        t_start = time.perf_counter()
+        # helper threads for set-up and the days' independent work (large scales only)
+        self.workers = Workers(threads_for_run(self.scenario.run.scale))
+        try:
+            self._setup()
+            t0 = self._start()
+            self.env.run(until=self.n_days)
+        finally:
+            self.workers.close()
+            self.workers = INLINE
+        self.dmp.workers = INLINE
         self.dmp.finish()
         self.mss.finish()
         self.timings["simulate_s"] = time.perf_counter() - t0
+        from simulator import payload_tier
         from simulator.results import build_results
 
         results = build_results(self)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -75,31 +76,42 @@ class PayloadTier:
         # row's "cell" (defect, type, outcome) indexes its (sector, rule) block directly
         self.dims = (len(w.sectors), 2, self.n_defects, self.n_types, N_OUTCOMES)
         n_strata = int(np.prod(self.dims))
-        self.threshold = np.full(n_strata, np.inf, dtype=np.float32)
         self._block = self.n_defects * self.n_types * N_OUTCOMES
-        blocks = self.threshold.reshape(len(w.sectors), 2, self._block)
-        self._thresholds = [[blocks[k, r] for r in (0, 1)] for k in range(len(w.sectors))]  # views
-        self._n_out = np.uint32(N_OUTCOMES)
-        self._type_out = np.uint32(self.n_types * N_OUTCOMES)
+        self._set_thresholds(np.full(n_strata, np.inf, dtype=np.float32))
+        self._type_out = np.intp(self.n_types * N_OUTCOMES)
+        self._origin = self.rng.bit_generator.state  # row i's key: the stream's float32 draw i
         self._reservoir = np.empty(0, dtype=_ROW)
         self._buffer: list[np.ndarray] = []
         self._buffered = 0
         self.seq = 0
 
     # -- during the run -------------------------------------------------------------
-    def observe(self, batch: Batch, outcomes: np.ndarray) -> None:
-        """DMP hook: offer every judged row of ``batch`` to its stratum's reservoir."""
-        n = len(batch)
+    def reserve(self, n: int) -> int:
+        """Number the next ``n`` judged rows (in judging order): their keys are the stream's
+        float32 draws from that number on. Returns the first number."""
         seq0 = self.seq
         self.seq += n
-        key = self.rng.random(n, dtype=np.float32)
+        return seq0
+
+    def candidates(self, batch: Batch, outcomes: np.ndarray, seq0: int) -> np.ndarray | None:
+        """The rows of ``batch`` (numbered from ``seq0``, see ``reserve``) whose key is below
+        their stratum's threshold, or None. Reads the thresholds and writes nothing shared, so
+        batches can be offered on several threads; ``accept`` then keeps them, in order.
+
+        The sample does not depend on which thresholds a batch saw: they only decrease, and
+        a row at or above one is never among its stratum's final smallest keys."""
+        n = len(batch)
+        key = _stream_at(self._origin, seq0).random(n, dtype=np.float32)
         rule = int(self.rules.require_qualified_identity)
-        cell = batch.doc_type * self._n_out + outcomes
+        cell = batch.doc_type.astype(np.intp)
+        cell *= N_OUTCOMES
+        cell += outcomes
         if batch.defect is not None:
             cell += batch.defect * self._type_out
-        take = np.flatnonzero(key < self._thresholds[batch.sector][rule].take(cell))
+        thresholds = self._thresholds  # one snapshot: _compact replaces, never changes, it
+        take = np.flatnonzero(key < thresholds[batch.sector][rule].take(cell))
         if take.size == 0:
-            return
+            return None
         rows = np.empty(take.size, dtype=_ROW)
         rows["key"] = key[take]
         rows["stratum"] = cell[take] + (batch.sector * 2 + rule) * self._block
@@ -111,13 +123,29 @@ class PayloadTier:
         rows["qualified"] = batch.qualified[take]
         rows["installed"] = batch.installed[take]
         rows["legacy_rule"] = self.rules.reject_legacy_software
+        return rows
+
+    def accept(self, rows: np.ndarray | None) -> None:
+        """Keep candidate rows (``candidates``), batches in judging order."""
+        if rows is None:
+            return
         self._buffer.append(rows)
-        self._buffered += take.size
+        self._buffered += rows.size
         if self._buffered >= max(_BUFFER_ROWS, self._reservoir.size):
             self._compact()
 
+    def observe(self, batch: Batch, outcomes: np.ndarray) -> None:
+        """Offer every judged row of ``batch`` to its stratum's reservoir (all three steps)."""
+        self.accept(self.candidates(batch, outcomes, self.reserve(len(batch))))
+
+    def _set_thresholds(self, threshold: np.ndarray) -> None:
+        self.threshold = threshold
+        blocks = threshold.reshape(self.dims[0], 2, self._block)
+        self._thresholds = [[blocks[k, r] for r in (0, 1)] for k in range(self.dims[0])]  # views
+
     def _compact(self) -> None:
-        """Keep the smallest keys of every stratum (up to ``keep``); tighten the thresholds."""
+        """Keep the smallest keys of every stratum (up to ``keep``); tighten the thresholds
+        (in a new array: batches being offered keep the one they read)."""
         rows = np.concatenate([self._reservoir, *self._buffer])
         self._buffer, self._buffered = [], 0
         rows = rows[np.lexsort((rows["key"], rows["stratum"]))]
@@ -125,13 +153,17 @@ class PayloadTier:
         n_strata = int(np.count_nonzero(rank == 0))
         keep = max(_MIN_KEEP, -(-2 * self.size // max(n_strata, 1)))
         full = rank == keep - 1
-        self.threshold[rows["stratum"][full]] = rows["key"][full]
+        threshold = self.threshold.copy()
+        threshold[rows["stratum"][full]] = rows["key"][full]
+        self._set_thresholds(threshold)
         self._reservoir = rows[rank < keep]
 
     # -- at the end -----------------------------------------------------------------
     def sample(self) -> np.ndarray:
         """The sampled rows (stratified allocation), in the order they were judged."""
         self._compact()
+        # the stream, past every key drawn: the tie-breaking order below draws from it next
+        self.rng.bit_generator.state = _stream_at(self._origin, self.seq).bit_generator.state
         rows = self._reservoir
         if rows.size == 0 or self.size == 0:
             return rows[:0]
@@ -260,6 +292,28 @@ _COLUMNS = [
 ]
 
 
+_LOCAL = threading.local()  # one reusable bit generator per thread (making one costs ~25 µs)
+
+
+def _stream_at(origin: dict[str, Any], offset: int) -> np.random.Generator:
+    """A generator whose float32 draws are those of a PCG64 stream in state ``origin`` after
+    ``offset`` float32 draws (each takes one 32-bit half of a 64-bit output, low half first)."""
+    bg = getattr(_LOCAL, "pcg64", None)
+    if bg is None:
+        bg = _LOCAL.pcg64 = np.random.PCG64(0)
+    bg.state = origin
+    if origin["has_uint32"]:  # the upper half of the last output is still due
+        if offset == 0:
+            return np.random.Generator(bg)
+        offset -= 1
+        bg.state = {**origin, "has_uint32": 0, "uinteger": 0}
+    bg.advance(offset // 2)
+    if offset % 2:  # half of the next output used: keep its upper half due
+        upper = int(bg.random_raw()) >> 32
+        bg.state = {**bg.state, "has_uint32": 1, "uinteger": upper}
+    return np.random.Generator(bg)
+
+
 def _rank_within(stratum: np.ndarray) -> np.ndarray:
     """Position of each row within its run of equal ``stratum`` values (rows sorted by it)."""
     n = stratum.size
@@ -311,11 +365,11 @@ def _by_stratum(table: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 
 def attach(sim: Simulation) -> PayloadTier | None:
-    """Hook a payload tier on the simulation's DMP (None when ``payload_sample`` is 0)."""
+    """Attach a payload tier to the simulation's DMP (None when ``payload_sample`` is 0)."""
     if sim.scenario.payload_sample <= 0:
         return None
     tier = PayloadTier(sim)
-    sim.dmp.on_verdict = tier.observe
+    sim.dmp.sampler = tier
     return tier
 
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.catalogue import load_catalogue
-from agents.patients import Patients, build_patients, schedule_profiles
+from agents.patients import Patients, build_patients, draw_profile_schedule
 from agents.producers import Sector, sector_class
 from agents.producers.gp import GpSector
 from agents.services.mes import ProfileService
 from agents.territory import Territory, load_territory
 from scenarios.schema import Scenario
 from simulator.calendar import Calendar
+from simulator.parallel import INLINE, Workers
 from simulator.streams import Streams
 
 
@@ -49,8 +50,9 @@ class World:
         return self.sectors[self.sector_names.index(name)]
 
 
-def build_world(sc: Scenario, streams: Streams) -> World:
-    """Assemble the world of ``sc`` at its scale with draws from ``streams``."""
+def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) -> World:
+    """Assemble the world of ``sc`` at its scale with draws from ``streams`` (on ``workers``'
+    threads where draws are independent; the world is the same without)."""
     cal = Calendar(sc.run.start, sc.run.end)
     terr = load_territory()
     if sc.run.departements:  # a small territory: only these départements are simulated
@@ -73,11 +75,14 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     gp = next((s for s in sectors if isinstance(s, GpSector)), None)
     gp_dept = gp.dept if gp is not None else np.empty(0, dtype=np.int16)
     n_patients = scaled_count(sc.population.size, scale)
+    workers = INLINE if workers is None else workers
+    # the letters (their own stream) are drawn on a helper thread while the patients are
+    schedule = workers.submit(draw_profile_schedule, sc, n_patients, streams["profiles:letters"], day_of)
     prng = streams["patients"]
     patients = build_patients(sc, n_patients, terr.weights, gp_dept, prng, np.datetime64(sc.run.start))
     for sector in sectors:
         sector.set_patient_ranges(patients)
-    order = schedule_profiles(sc, patients, streams["profiles:letters"], day_of)
+    patients.creation_day, order = schedule.result()
     profiles = ProfileService(
         patients,
         order,

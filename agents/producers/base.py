@@ -134,6 +134,8 @@ class Sector:
         self._lam = np.empty(0)
         self.qual = cfg.qualification
         self.qual_mid = day_of(cfg.qualification.mid)
+        self._last_of: np.ndarray | None = None
+        self._last = np.empty(0, dtype=np.int32)
 
     # -- set-up helpers ---------------------------------------------------------------
     def _defect_table(self, cfg: SectorConfig) -> np.ndarray | None:
@@ -212,11 +214,20 @@ class Sector:
         self.patient_start = np.minimum(patients.dept_start[self.dept], patients.n - 1).astype(np.int32)
         self.patient_size = np.maximum(patients.dept_size[self.dept], 1).astype(np.float32)
 
+    def _patient_last(self) -> np.ndarray:
+        """Largest offset in each facility's patient range (int32), cached per ``patient_size``."""
+        if self._last_of is not self.patient_size:
+            self._last = (self.patient_size - 1).astype(np.int32)
+            self._last_of = self.patient_size
+        return self._last
+
     def choose_patients(self, facility: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The patient of each document: uniform in its facility's patient range."""
-        offset = (u * self.patient_size[facility]).astype(np.int32)
-        np.minimum(offset, (self.patient_size[facility] - 1).astype(np.int32), out=offset)
-        return self.patient_start[facility] + offset
+        f = facility.astype(np.intp, copy=False)  # gathers by an intp index are the fast ones
+        offset = (u * self.patient_size.take(f)).astype(np.int32)
+        np.minimum(offset, self._patient_last().take(f), out=offset)
+        offset += self.patient_start.take(f)
+        return offset
 
     def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float,
                 qualified_share: float) -> Batch | None:
@@ -231,13 +242,13 @@ class Sector:
         total = int(counts.sum())
         if total == 0:
             return None
-        fac = np.repeat(feeders.astype(np.int32), counts)
+        fac = np.repeat(feeders, counts)  # intp
         # one 32-bit draw per row: low 16 bits pick the type, high 16 bits the identity status
         bits = rng.integers(0, 1 << 32, size=total, dtype=np.uint32)
-        doc_type = self.type_lut[(bits & 0xFFFF).astype(np.uint16)]
-        qualified = (bits >> 16) < np.uint32(round(qualified_share * 65536))
+        doc_type = self.type_lut.take(bits & np.uint32(0xFFFF))
+        qualified = _high_half_below(bits, round(qualified_share * 65536))
         patient = self.choose_patients(fac, rng.random(total, dtype=np.float32))
-        installed = np.repeat(self.install_day[feeders] <= day, counts)
+        installed = _repeat_flags(self.install_day[feeders] <= day, counts, total)
         defect = None
         if self.defect_cum is not None:
             cum = self.defect_cum[self.vendor[fac]]
@@ -245,4 +256,20 @@ class Sector:
             code = (r >= cum).sum(axis=1)  # 0..K; K = no defect
             k = cum.shape[1]
             defect = np.where(code < k, code + 1, 0).astype(np.uint8)
-        return Batch(self.index, day, fac, patient, doc_type, qualified, installed, defect)
+        return Batch(self.index, day, fac.astype(np.int32), patient, doc_type, qualified, installed, defect)
+
+
+def _high_half_below(bits: np.ndarray, threshold: int) -> np.ndarray:
+    """``(bits >> 16) < threshold`` for uint32 ``bits`` and 0 ≤ threshold ≤ 65536, in one pass."""
+    if threshold >= 1 << 16:
+        return np.ones(bits.size, dtype=bool)
+    return bits < np.uint32(threshold << 16)
+
+
+def _repeat_flags(flags: np.ndarray, counts: np.ndarray, total: int) -> np.ndarray:
+    """``np.repeat(flags, counts)``, without the per-facility loop when every flag is the same."""
+    if flags.all():
+        return np.ones(total, dtype=bool)
+    if not flags.any():
+        return np.zeros(total, dtype=bool)
+    return np.repeat(flags, counts)

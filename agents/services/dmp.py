@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from agents.defects import DEFECTS, defect_code
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED, Patients
 from agents.producers.base import Batch
 from simulator import outcomes as oc
+from simulator.parallel import INLINE, Workers
 from simulator.tally import Tally
 
 #: outcome codes of the document part (besides accepted) and of the service part
@@ -123,13 +125,42 @@ def dmp_verdict(batch: Batch, patients: Patients, rules: DmpRules) -> np.ndarray
     Precedence: software not installed, INS missing, invalid metadata, bad INS, identity not
     qualified, opposed / closed / no profile — the order the FHIR rules use. Equal to
     ``combine_verdicts(document_verdict(…), service_verdict(…))``, in one lookup per row."""
-    status = patients.status[batch.patient]
-    key = status | (batch.qualified.view(np.uint8) << 7)
-    out = _TABLES[rules.require_qualified_identity][key]
+    # a random gather into the whole population: by an intp index it is about twice as fast
+    status = patients.status.take(batch.patient.astype(np.intp))
+    table = _TABLES[rules.require_qualified_identity]
+    if rules.require_qualified_identity:
+        key = batch.qualified.view(np.uint8) << np.uint8(7)
+        key |= status
+    else:
+        key = status  # without the rule the qualified bit does not change the verdict
+    out = table.take(key)
     _apply_defects(out, status, batch.defect, rules)
     if rules.reject_legacy_software and not batch.installed.all():
         out[~batch.installed] = oc.REJECT_SOFTWARE
     return out
+
+
+@dataclass
+class Judgement:
+    """What the DMP makes of one batch, before it is counted."""
+
+    outcomes: np.ndarray  # uint8 outcome code per row
+    by_type: np.ndarray  # documents [type, outcome]
+    by_facility: np.ndarray | None  # accepted documents per facility of the sector (when counted)
+    by_dept: np.ndarray | None  # accepted documents per département of the producer (when counted)
+    accepted: int
+    sampled: np.ndarray | None  # rows offered to the sampler (see Sampler.candidates)
+
+
+class Sampler(Protocol):
+    """Samples judged rows (the payload tier): numbers them in judging order (``reserve``),
+    picks candidates on any thread (``candidates``), keeps them in judging order (``accept``)."""
+
+    def reserve(self, n: int) -> int: ...
+
+    def candidates(self, batch: Batch, outcomes: np.ndarray, seq0: int) -> np.ndarray | None: ...
+
+    def accept(self, rows: np.ndarray | None) -> None: ...
 
 
 @dataclass
@@ -161,9 +192,11 @@ class DmpService:
         self._received_today = 0
         self.gp_sector = gp_sector
         self.gp_month = np.zeros((n_months, max(n_gp, 0)), dtype=np.int32)
-        self.on_verdict = None  # optional hook(batch, outcomes): the payload tier samples here
+        self.on_verdict = None  # optional hook(batch, outcomes), called in judging order
+        self.sampler: Sampler | None = None  # the payload tier samples judged rows here
         self.facility_dept: list[np.ndarray] = []  # per sector: département of each facility
         self.by_dept: np.ndarray | None = None  # accepted documents [month, sector, département]
+        self.workers: Workers = INLINE  # threads that assess batches (the simulation's, if it has some)
 
     def track_territory(self, facility_dept: list[np.ndarray], n_depts: int, n_months: int) -> None:
         """Count accepted documents by the producer's département too (for the flow network)."""
@@ -176,43 +209,72 @@ class DmpService:
         self.backlog += len(batch)
         self._received_today += len(batch)
 
-    def _judge(self, batch: Batch) -> tuple[int, int]:
+    def _assess(self, batch: Batch, seq0: int) -> Judgement:
+        """Verdicts of ``batch`` and their counts, and the rows it offers to the sampler (rows
+        numbered from ``seq0``); writes nothing shared, so batches can be assessed on several
+        threads at once (``_book`` then counts them, in order)."""
         out = dmp_verdict(batch, self.patients, self.rules)
-        month = int(self.month_of_day[batch.day])
-        self.tally.add_rows(month, batch.sector, 0, batch.doc_type, out)
-        accepted_fac = batch.facility[out == oc.ACCEPTED]
-        if batch.sector == self.gp_sector:
-            self.gp_month[month] += np.bincount(accepted_fac, minlength=self.gp_month.shape[1]).astype(np.int32)
+        by_type = self.tally.row_counts(batch.doc_type, out)
+        accepted_fac = np.compress(out == oc.ACCEPTED, batch.facility)
+        by_facility = by_dept = None
+        if batch.sector == self.gp_sector or self.by_dept is not None:
+            n_fac = self.gp_month.shape[1] if batch.sector == self.gp_sector else self.facility_dept[batch.sector].size
+            by_facility = np.bincount(accepted_fac, minlength=n_fac)
         if self.by_dept is not None:
-            dept = self.facility_dept[batch.sector][accepted_fac]
-            self.by_dept[month, batch.sector] += np.bincount(dept, minlength=self.by_dept.shape[2])
+            weights = by_facility.astype(np.float64)  # counts: exact in float64
+            by_dept = np.bincount(self.facility_dept[batch.sector], weights=weights,
+                                  minlength=self.by_dept.shape[2]).astype(np.int64)
+        sampled = None if self.sampler is None else self.sampler.candidates(batch, out, seq0)
+        return Judgement(out, by_type, by_facility, by_dept, int(accepted_fac.size), sampled)
+
+    def _book(self, batch: Batch, judged: Judgement) -> None:
+        """Count an assessed batch, pass its sampled rows on and show it to the ``on_verdict``
+        hook (batches in outbox order)."""
+        month = int(self.month_of_day[batch.day])
+        self.tally.add_table(month, batch.sector, 0, judged.by_type)
+        if batch.sector == self.gp_sector:
+            self.gp_month[month] += judged.by_facility.astype(np.int32)
+        if judged.by_dept is not None:
+            self.by_dept[month, batch.sector] += judged.by_dept
+        if self.sampler is not None:
+            self.sampler.accept(judged.sampled)
         if self.on_verdict is not None:
-            self.on_verdict(batch, out)
-        acc = int(accepted_fac.size)
-        return acc, len(batch) - acc
+            self.on_verdict(batch, judged.outcomes)
 
     def _drop(self, batch: Batch) -> None:
         month = int(self.month_of_day[batch.day])
         self.tally.add_rows(month, batch.sector, 0, batch.doc_type, np.full(len(batch), oc.DROPPED))
 
+    def _take_within(self, budget: int) -> list[Batch]:
+        """Take from the outbox, in order, the batches (the last one maybe split) that fit in
+        ``budget`` documents."""
+        parts: list[Batch] = []
+        while self.outbox and budget > 0:
+            batch = self.outbox[0]
+            if len(batch) <= budget:
+                self.outbox.popleft()
+                part = batch
+            else:
+                part = batch.take(slice(0, budget))
+                self.outbox[0] = batch.take(slice(budget, None))
+            parts.append(part)
+            budget -= len(part)
+            self.backlog -= len(part)
+        return parts
+
     def process(self, day: int, capacity: float, max_wait: int | None) -> None:
-        """Today's work: judge what capacity allows if up, then drop what waited too long."""
+        """Today's work: judge what capacity allows if up, then drop what waited too long.
+        The batches are assessed on the workers' threads and booked here in outbox order."""
         accepted = rejected = dropped = 0
         if self.up:
-            budget = int(capacity)
-            while self.outbox and budget > 0:
-                batch = self.outbox[0]
-                if len(batch) <= budget:
-                    self.outbox.popleft()
-                    part = batch
-                else:
-                    part = batch.take(slice(0, budget))
-                    self.outbox[0] = batch.take(slice(budget, None))
-                a, r = self._judge(part)
-                accepted += a
-                rejected += r
-                budget -= len(part)
-                self.backlog -= len(part)
+            parts = self._take_within(int(capacity))
+            seq0 = [0 if self.sampler is None else self.sampler.reserve(len(part)) for part in parts]
+            assessed = [self.workers.submit(self._assess, part, q) for part, q in zip(parts, seq0, strict=True)]
+            for part, future in zip(parts, assessed, strict=True):
+                judged = future.result()
+                self._book(part, judged)
+                accepted += judged.accepted
+                rejected += len(part) - judged.accepted
         wait = self.outage_max_wait if (not self.up and self.outage_max_wait is not None) else max_wait
         if wait is not None:
             while self.outbox and day - self.outbox[0].day >= wait:

@@ -1,0 +1,54 @@
+"""Two threads give exactly the tables, payloads and verdicts of one; the thread count rules."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import simulator
+from scenarios.loader import load_scenario
+from simulator import parallel
+from simulator.errors import UsageError
+from tests.conftest import BASELINE
+
+
+def _run(monkeypatch, threads: int, scenario=BASELINE):
+    monkeypatch.setenv(parallel.THREADS_ENV, str(threads))
+    sc = load_scenario(scenario, overrides={"run.end": "2024-03-31"})
+    return simulator.run(sc, seed=3, scale=0.003)
+
+
+@pytest.mark.parametrize("scenario", [BASELINE, BASELINE.parent / "vendor_defects.toml"])
+def test_two_threads_give_the_tables_of_one(monkeypatch, scenario):
+    one, two = _run(monkeypatch, 1, scenario), _run(monkeypatch, 2, scenario)
+    assert set(one.tables) == set(two.tables)
+    for name in one.tables:
+        pd.testing.assert_frame_equal(one.tables[name], two.tables[name], obj=name)
+    assert one.extra_files.keys() == two.extra_files.keys()
+    for rel in one.extra_files:  # the FHIR payload sample and its verdicts
+        assert one.extra_files[rel] == two.extra_files[rel], rel
+    assert two.manifest["payloads"]["disagreements"] == 0
+
+
+def test_thread_count_rules(monkeypatch):
+    monkeypatch.delenv(parallel.THREADS_ENV, raising=False)
+    assert parallel.threads_for_run(0.01) == 1  # small batches: a second thread does not pay
+    assert 1 <= parallel.threads_for_run(1.0) <= parallel.MAX_DEFAULT_THREADS
+    monkeypatch.setenv(parallel.THREADS_ENV, "2")
+    assert parallel.threads_for_run(0.01) == 2
+    monkeypatch.setenv(parallel.THREADS_ENV, "two")
+    with pytest.raises(UsageError, match="SEGUR_THREADS: must be a positive integer"):
+        parallel.threads_for_run(1.0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_task_error_is_raised_by_its_result(threads):
+    workers = parallel.Workers(threads)
+    try:
+        ok = workers.submit(sum, [1, 2, 3])
+        bad = workers.submit(int, "not a number")
+        assert ok.result() == 6
+        with pytest.raises(ValueError):
+            bad.result()
+    finally:
+        workers.close()
