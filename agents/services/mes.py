@@ -64,7 +64,8 @@ class ProfileService:
         tries = 0
         while chosen.size < k and tries < 50:
             cand = self.rng.integers(0, n, size=max(2 * (k - chosen.size), 16))
-            ok = cand[((st[cand] & want) == want) & ((st[cand] & avoid) == 0)]
+            # every bit of ``want`` and none of ``avoid``, from one gather of the candidates' status
+            ok = cand[(st.take(cand) & (want | avoid)) == want]
             chosen = np.unique(np.concatenate([chosen, ok]))
             tries += 1
         if chosen.size > k:
