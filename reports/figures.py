@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -157,6 +158,20 @@ def render(fig: Figure) -> tuple[bytes, bytes]:
     return png.getvalue(), svg.getvalue()
 
 
+def _stacked_bars(ax, x: np.ndarray, bottom: np.ndarray, height: np.ndarray, width: float, color: str,
+                  label: str) -> PolyCollection:
+    """One series of stacked bars as a single collection (what ``ax.bar`` draws, without one
+    patch per bar: a seven-year monthly chart draws several times faster)."""
+    x0, x1, y0, y1 = x, x + width, bottom, bottom + height
+    verts = np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1)
+    bars = PolyCollection(verts, facecolors=color, edgecolors="none", linewidths=0, label=label)
+    ax.add_collection(bars)
+    if len(x):
+        ax.update_datalim([(float(x0.min()), 0.0), (float(x1.max()), float(y1.max()))])
+        ax.autoscale_view()
+    return bars
+
+
 # -- draw functions --------------------------------------------------------------------------
 
 def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
@@ -170,9 +185,8 @@ def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
     x = _dates(months)
     bottom = pd.Series(0.0, index=wide.index)
     for s in sectors:
-        ax.bar(x, wide[s].to_numpy(), width=0.8 / 12, bottom=bottom.to_numpy(), color=colors[s], label=labels.get(s, s),
-               align="edge", linewidth=0)
-        bottom = bottom + wide[s]
+        _stacked_bars(ax, x, bottom.to_numpy(), wide[s].fillna(0.0).to_numpy(), 0.8 / 12, colors[s], labels.get(s, s))
+        bottom = bottom + wide[s].fillna(0.0)
     for _, t in targets[targets["panel"] == pdata.ALL].iterrows():
         ax.axhline(t["value"] / 12, color="0.15", linestyle="--", linewidth=1.2,
                    label=i18n.text("target_monthly", lang, name=i18n.number(t["value"], lang, digits=0))

@@ -101,7 +101,7 @@ class PayloadTier:
         The sample does not depend on which thresholds a batch saw: they only decrease, and
         a row at or above one is never among its stratum's final smallest keys."""
         n = len(batch)
-        key = _stream_at(self._origin, seq0).random(n, dtype=np.float32)
+        key = _keys(self._origin, seq0, n)
         rule = int(self.rules.require_qualified_identity)
         cell = batch.doc_type.astype(np.intp)
         cell *= N_OUTCOMES
@@ -295,9 +295,25 @@ _COLUMNS = [
 _LOCAL = threading.local()  # one reusable bit generator per thread (making one costs ~25 µs)
 
 
+def _keys(origin: dict[str, Any], offset: int, n: int) -> np.ndarray:
+    """The float32 draws ``offset`` … ``offset + n - 1`` of the stream in state ``origin``.
+    Batches judged one after the other on a thread ask for consecutive ranges: the thread's
+    generator then simply goes on, without being repositioned (most calls, and all of them
+    with one thread)."""
+    cursor = getattr(_LOCAL, "cursor", None)
+    if cursor is not None and cursor[0] is origin and cursor[1] == offset:
+        gen = cursor[2]
+    else:
+        gen = _stream_at(origin, offset)
+    keys = gen.random(n, dtype=np.float32)
+    _LOCAL.cursor = (origin, offset + n, gen)
+    return keys
+
+
 def _stream_at(origin: dict[str, Any], offset: int) -> np.random.Generator:
     """A generator whose float32 draws are those of a PCG64 stream in state ``origin`` after
     ``offset`` float32 draws (each takes one 32-bit half of a 64-bit output, low half first)."""
+    _LOCAL.cursor = None  # the thread's bit generator is about to move: no cursor holds
     bg = getattr(_LOCAL, "pcg64", None)
     if bg is None:
         bg = _LOCAL.pcg64 = np.random.PCG64(0)
