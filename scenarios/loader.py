@@ -219,8 +219,11 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                         f"{path}: sectors.{name}.defects.{vendor}.{kind}: unknown defect; "
                         f"allowed: {', '.join(DEFECTS)}"
                     )
-            if sum(kinds.values()) > 1:
-                raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1")
+            # a named vendor's documents carry its own defects and those of '*' (all vendors)
+            shared = sum(sector.defects.get("*", {}).values()) if vendor != "*" else 0.0
+            if sum(kinds.values()) + shared > 1:
+                also = " with those of '*'" if shared else ""
+                raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1{also}")
     for key, target in sc.targets.items():
         for s in target.sectors:
             if s not in ALL_SECTORS:

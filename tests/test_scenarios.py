@@ -54,6 +54,10 @@ BAD = [
     ("parameter not dynamic", "[[interventions]]\ndate = 2024-01-01\nkind = \"parameter\"\npath = \"sectors.gp.facilities\"\nvalue = 3\n",
      "cannot change during a run; allowed:"),
     ("unknown document type", "[sectors.gp.documents]\n\"99999-9\" = 0.1\n", "not a catalogued document type"),
+    ("defect rates above 1", "[sectors.gp.defects.\"LGC-B\"]\nwrong_oid = 0.7\nbad_nir_key = 0.4\n",
+     "sectors.gp.defects.LGC-B: rates add up to more than 1"),
+    ("defect rates above 1 with '*'", "[sectors.gp.defects.\"*\"]\nwrong_oid = 0.6\n[sectors.gp.defects.\"LGC-B\"]\nbad_nir_key = 0.6\n",
+     "sectors.gp.defects.LGC-B: rates add up to more than 1 with those of '*'"),
 ]
 
 
