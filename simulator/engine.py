@@ -242,9 +242,10 @@ class Simulation:
         elif iv.kind == "parameter":
             self.params.set(iv.path, iv.value)
         elif iv.kind == "campaign":
+            before = self.params.values(iv.path)
             self.params.multiply(iv.path, iv.factor)
             yield env.timeout(iv.days)
-            self.params.multiply(iv.path, 1.0 / iv.factor)
+            self.params.end_campaign(iv.path, iv.factor, before)
         elif iv.kind == "launch":
             s = self.world.sector(iv.sector)
             s.launch_day = day

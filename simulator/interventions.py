@@ -95,6 +95,19 @@ class Params:
                 table[key] = table[key] * factor
         self.version += 1
 
+    def values(self, path: str) -> list[Any]:
+        """Current values of the parameter(s) at ``path`` ('*' names every sector)."""
+        return [table[key] for table, key in self._targets(path)]
+
+    def end_campaign(self, path: str, factor: float, before: list[Any]) -> None:
+        """Undo ``multiply(path, factor)``: a value untouched since gets back exactly what it was
+        (``before``; dividing could leave float drift), one changed meanwhile is divided."""
+        for (table, key), old in zip(self._targets(path), before, strict=True):
+            if table[key] is None:
+                continue
+            table[key] = old if old is not None and table[key] == old * factor else table[key] / factor
+        self.version += 1
+
 
 def _get(model: Any, dotted: str) -> Any:
     for part in dotted.split("."):

@@ -145,3 +145,19 @@ def test_each_sector_draws_only_the_document_types_it_is_given(scenario):
         drawn = set(np.unique(sector.type_lut).tolist())
         allowed = set(np.flatnonzero(sector.type_weights > 0).tolist())
         assert drawn == allowed, (sector.name, drawn ^ allowed)
+
+
+def test_a_campaign_ends_exactly_where_it_started():
+    from simulator.interventions import Params
+
+    params = Params(load_scenario(BASELINE))
+    before = params.values("sectors.*.intensity_mean")
+    params.multiply("sectors.*.intensity_mean", 1.37)
+    assert params.values("sectors.*.intensity_mean") != before
+    params.end_campaign("sectors.*.intensity_mean", 1.37, before)
+    assert params.values("sectors.*.intensity_mean") == before  # exactly: no float drift
+    # a value set during the campaign keeps that change, without the campaign's factor
+    params.multiply("sectors.gp.intensity_mean", 2.0)
+    params.set("sectors.gp.intensity_mean", 0.5)
+    params.end_campaign("sectors.gp.intensity_mean", 2.0, before[1:2])
+    assert params.values("sectors.gp.intensity_mean") == [0.25]
