@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import simulator
+from agents.services import dmp
 from scenarios.loader import load_scenario
 from simulator import parallel
 from simulator.errors import UsageError
@@ -14,6 +15,8 @@ from tests.conftest import BASELINE
 
 def _run(monkeypatch, threads: int, scenario=BASELINE):
     monkeypatch.setenv(parallel.THREADS_ENV, str(threads))
+    # small pieces, so that this small run also cuts its batches for the threads
+    monkeypatch.setattr(dmp, "MIN_CHUNK_ROWS", 100)
     sc = load_scenario(scenario, overrides={"run.end": "2024-03-31"})
     return simulator.run(sc, seed=3, scale=0.003)
 
