@@ -31,7 +31,7 @@ from matplotlib.ticker import (
 
 from reports import i18n
 from reports import plotdata as pdata
-from reports.parallel import run_split
+from reports.forked import run_split
 from simulator.results import Results
 
 PNG_DPI = 110

@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from simulator.errors import UsageError
+from simulator.executors import available_cores
 
 T = TypeVar("T")
 
 #: environment variable that sets the number of threads of a run, the caller's included
-#: (default: the available cores, at most 2)
+#: (default: ``threads_for_run``)
 THREADS_ENV = "SEGUR_THREADS"
 #: more threads do not help: the run's order-dependent work stays on one thread
 MAX_DEFAULT_THREADS = 2
@@ -43,28 +44,16 @@ def _threads_from_env() -> int | None:
     return int(env)
 
 
-def default_threads() -> int:
-    """Threads of a run: ``$SEGUR_THREADS`` if set, else the available cores, at most 2."""
-    env = _threads_from_env()
-    if env is not None:
-        return env
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(MAX_DEFAULT_THREADS, cores))
-
-
 def threads_for_run(scale: float) -> int:
     """Threads of one run at ``scale``: ``$SEGUR_THREADS`` if set; else one below
     ``MIN_SCALE_FOR_THREADS`` or inside a worker process of an ensemble (its cores are the
-    ensemble's); else ``default_threads()``."""
+    ensemble's); else the available cores, at most ``MAX_DEFAULT_THREADS``."""
     env = _threads_from_env()
     if env is not None:
         return env
     if scale < MIN_SCALE_FOR_THREADS or multiprocessing.current_process().name != "MainProcess":
         return 1
-    return default_threads()
+    return max(1, min(MAX_DEFAULT_THREADS, available_cores()))
 
 
 class Task(Generic[T]):
@@ -121,8 +110,8 @@ class Workers:
     """Helper threads that run submitted tasks alongside the caller's thread: ``threads`` in
     all counting the caller (one thread: tasks run in the caller, when their result is asked)."""
 
-    def __init__(self, threads: int | None = None):
-        self.threads = default_threads() if threads is None else max(1, int(threads))
+    def __init__(self, threads: int):
+        self.threads = max(1, int(threads))
         self.lock = threading.Lock()
         self._waiting: list[Task[Any]] = []
         self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="segur") if self.threads > 1 else None

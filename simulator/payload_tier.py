@@ -134,10 +134,6 @@ class PayloadTier:
         if self._buffered >= max(_BUFFER_ROWS, self._reservoir.size):
             self._compact()
 
-    def observe(self, batch: Batch, outcomes: np.ndarray) -> None:
-        """Offer every judged row of ``batch`` to its stratum's reservoir (all three steps)."""
-        self.accept(self.candidates(batch, outcomes, self.reserve(len(batch))))
-
     def _set_thresholds(self, threshold: np.ndarray) -> None:
         self.threshold = threshold
         blocks = threshold.reshape(self.dims[0], 2, self._block)

@@ -17,19 +17,14 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+from simulator.executors import available_cores
+
 T = TypeVar("T")
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def can_fork() -> bool:
     """Whether forking a helper is safe and worth it here."""
-    return (hasattr(os, "fork") and _usable_cores() >= 2 and threading.active_count() == 1
+    return (hasattr(os, "fork") and available_cores() >= 2 and threading.active_count() == 1
             and not multiprocessing.current_process().daemon)
 
 

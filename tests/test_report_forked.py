@@ -6,18 +6,18 @@ import os
 
 import pytest
 
-from reports import parallel
+from reports import forked
 
 
 def test_split_returns_every_result_in_order():
     jobs = [lambda i=i: (i, i * i) for i in range(7)]
-    assert parallel.run_split(jobs) == [(i, i * i) for i in range(7)]
+    assert forked.run_split(jobs) == [(i, i * i) for i in range(7)]
 
 
 def test_odd_jobs_run_in_a_child_when_forking_is_possible():
-    if not parallel.can_fork():
+    if not forked.can_fork():
         pytest.skip("forking is not possible here (one core, threads running or no fork)")
-    pids = parallel.run_split([os.getpid for _ in range(4)])
+    pids = forked.run_split([os.getpid for _ in range(4)])
     assert pids[0] == pids[2] == os.getpid()
     assert pids[1] == pids[3] != os.getpid()
 
@@ -27,4 +27,4 @@ def test_a_failing_job_raises_here_with_its_own_error():
         raise ValueError("figure data missing")
 
     with pytest.raises(ValueError, match="figure data missing"):
-        parallel.run_split([lambda: 1, boom, lambda: 3])
+        forked.run_split([lambda: 1, boom, lambda: 3])
