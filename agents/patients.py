@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenarios.schema import Scenario
+from simulator.parallel import INLINE, Workers
+from simulator.streams import Streams
 
 # Bits of Patients.status
 HAS_INS = np.uint8(1)  # an INS matricule exists (NIR or NIA)
@@ -36,7 +38,7 @@ class Patients:
     dept_start: np.ndarray  # int64 per département: first patient of its block
     dept_size: np.ndarray  # int64 per département
     sex: np.ndarray  # int8: 1 male, 2 female
-    birth: np.ndarray  # datetime64[D]
+    birth_day: np.ndarray  # int32: date of birth, days since 1970-01-01 (see ``birth``)
     insi: np.ndarray  # int8: 0 → '00', 1 → '01', 2 → '02'
     gp: np.ndarray  # int32: index of the médecin traitant among GPs, -1 none
     status: np.ndarray  # uint8 bit field (HAS_INS, INSI_OK, CREATED, …)
@@ -45,6 +47,10 @@ class Patients:
     @property
     def n(self) -> int:
         return int(self.dept.size)
+
+    def birth(self, index: np.ndarray | int) -> np.ndarray | np.datetime64:
+        """Date(s) of birth of patient(s) ``index`` (stored as int32 days: half the memory)."""
+        return np.asarray(self.birth_day[index]).astype("datetime64[D]")[()]
 
     def counts(self) -> dict[str, int]:
         """Profile states, as counts of simulated persons (exclusive states)."""
@@ -72,23 +78,20 @@ def build_patients(
     n: int,
     dept_weights: np.ndarray,
     gp_dept: np.ndarray,
-    rng: np.random.Generator,
+    streams: Streams,
     day0: np.datetime64,
+    workers: Workers = INLINE,
 ) -> Patients:
     """Draw ``n`` patients spread over départements by weight, with a médecin traitant among
-    the GPs of their département (``gp_dept``: département of each GP)."""
+    the GPs of their département (``gp_dept``: département of each GP). Sex and birth date
+    come from their own stream, drawn on a helper thread while the rest is drawn here."""
     pop = sc.population
+    traits = workers.submit(draw_traits, n, streams["patients:traits"], day0)
+    rng = streams["patients"]
     n_dept = dept_weights.size
     dept_size = rng.multinomial(n, dept_weights).astype(np.int64)
     dept_start = np.concatenate([[0], np.cumsum(dept_size)[:-1]]).astype(np.int64)
     dept = np.repeat(np.arange(n_dept, dtype=np.int16), dept_size)
-
-    sex = np.where(rng.random(n, dtype=np.float32) < 0.515, np.int8(2), np.int8(1))  # 2 = female
-    # ages through a 16-bit lookup table (much faster than choice(p=…) on 68M draws)
-    cum = np.cumsum(_age_weights())
-    lut = np.minimum(np.searchsorted(cum, (np.arange(1 << 16) + 0.5) / (1 << 16)), 104).astype(np.int32)
-    age = lut[rng.integers(0, 1 << 16, size=n, dtype=np.uint16)]
-    birth = day0 - (age * 365 + rng.integers(0, 365, size=n, dtype=np.int32)).astype("timedelta64[D]")
 
     u = rng.random(n, dtype=np.float32)
     has_ins = u < (pop.nir_share + pop.nia_share)
@@ -99,23 +102,36 @@ def build_patients(
     insi[(v >= pop.insi_found) & (v < pop.insi_found + pop.insi_several)] = 2
     insi[~has_ins] = 1  # no matricule: INSi finds nothing
 
-    status = np.zeros(n, dtype=np.uint8)
-    status[has_ins] |= HAS_INS
-    status[is_nia] |= IS_NIA
-    status[insi == 0] |= INSI_OK
+    status = has_ins.view(np.uint8) * HAS_INS
+    status |= is_nia.view(np.uint8) * IS_NIA
+    status |= (insi == 0).view(np.uint8) * INSI_OK
 
     gp = _assign_gps(dept_start, dept_size, gp_dept, pop.gp_registered_share, rng)
+    sex, birth_day = traits.result()
     return Patients(
         dept=dept,
         dept_start=dept_start,
         dept_size=dept_size,
         sex=sex,
-        birth=birth,
+        birth_day=birth_day,
         insi=insi,
         gp=gp,
         status=status,
         creation_day=np.full(n, NEVER, dtype=np.int32),
     )
+
+
+def draw_traits(n: int, rng: np.random.Generator, day0: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
+    """Sex (int8: 1 male, 2 female) and date of birth (int32 days since 1970-01-01) of ``n``
+    persons: ages from a coarse French pyramid, a uniform day within the year of age."""
+    sex = np.where(rng.random(n, dtype=np.float32) < 0.515, np.int8(2), np.int8(1))  # 2 = female
+    # ages through a 16-bit lookup table (much faster than choice(p=…) on 68M draws)
+    cum = np.cumsum(_age_weights())
+    lut = (np.minimum(np.searchsorted(cum, (np.arange(1 << 16) + 0.5) / (1 << 16)), 104) * 365).astype(np.int32)
+    days_old = lut.take(rng.integers(0, 1 << 16, size=n, dtype=np.uint16).astype(np.intp))
+    days_old += rng.integers(0, 365, size=n, dtype=np.int32)
+    birth_day = np.int32(day0.astype("datetime64[D]").astype(np.int64)) - days_old
+    return sex, birth_day
 
 
 def _assign_gps(

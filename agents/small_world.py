@@ -118,7 +118,7 @@ class Cast:
         p = int(p)
         if p not in self._people:
             pt = self.patients
-            ident = patient_identity(self.seed, p, int(pt.status[p]), int(pt.sex[p]), pt.birth[p],
+            ident = patient_identity(self.seed, p, int(pt.status[p]), int(pt.sex[p]), pt.birth(p),
                                      self.dept_codes[int(pt.dept[p])])
             self._people[p] = Person(p, ident["family"], ident["given"][0], ident["sex"], ident["birth_date"],
                                      ident["birth_place"], ident["ins"], ident["ins_oid"])

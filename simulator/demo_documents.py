@@ -218,7 +218,7 @@ class Renderer:
             ok = bool(st & HAS_INS) and (bool(st & CREATED) if channel == 2 else
                                          sector.cfg.mssante.recipient != "gp" or p.gp[cand] >= 0)
             if ok and type_code == DELIVERY_TYPE:
-                age = (today - p.birth[cand]).astype(int) / 365.25
+                age = (today - p.birth(cand)).astype(int) / 365.25
                 ok = int(p.sex[cand]) == 2 and 16 <= age <= 48
             if ok:
                 return cand

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from agents import kernels
 from agents.catalogue import load_catalogue
 from agents.patients import HAS_INS, NEVER
 from agents.producers.base import Batch
@@ -81,7 +82,11 @@ class Simulation:
         self.adoption_rows: list[dict[str, Any]] = []
         self.profile_rows: list[dict[str, Any]] = []
         self.has_ins_share = float(np.count_nonzero(w.patients.status & HAS_INS)) / max(w.patients.n, 1)
+        # compiled loops for the rows of large runs (the same rows and verdicts either way)
+        use_kernels = kernels.wanted(sc.run.scale)
+        self.dmp.kernels = use_kernels
         for s in w.sectors:
+            s.kernels = use_kernels
             if s.cfg.wave == 2:
                 s.launch_day = NEVER
         self.env = simpy.Environment()

@@ -78,7 +78,6 @@ class PayloadTier:
         n_strata = int(np.prod(self.dims))
         self._block = self.n_defects * self.n_types * N_OUTCOMES
         self._set_thresholds(np.full(n_strata, np.inf, dtype=np.float32))
-        self._type_out = np.intp(self.n_types * N_OUTCOMES)
         self._origin = self.rng.bit_generator.state  # row i's key: the stream's float32 draw i
         self._reservoir = np.empty(0, dtype=_ROW)
         self._buffer: list[np.ndarray] = []
@@ -93,28 +92,31 @@ class PayloadTier:
         self.seq += n
         return seq0
 
-    def candidates(self, batch: Batch, outcomes: np.ndarray, seq0: int) -> np.ndarray | None:
-        """The rows of ``batch`` (numbered from ``seq0``, see ``reserve``) whose key is below
-        their stratum's threshold, or None. Reads the thresholds and writes nothing shared, so
-        batches can be offered on several threads; ``accept`` then keeps them, in order.
+    def keys(self, seq0: int, n: int) -> np.ndarray:
+        """Sampling keys of the judged rows numbered ``seq0`` … ``seq0 + n - 1`` (see
+        ``reserve``): the payloads stream's float32 draws at those positions."""
+        return _keys(self._origin, seq0, n)
+
+    def thresholds(self, sector: int) -> np.ndarray:
+        """Current key thresholds of ``sector``'s strata under the rules now in force, indexed
+        by a row's cell (defect, type, outcome). One snapshot: ``_compact`` replaces the
+        array, never changes it, so a batch keeps the thresholds it read."""
+        return self._thresholds[sector][int(self.rules.require_qualified_identity)]
+
+    def rows(self, batch: Batch, take: np.ndarray, cells: np.ndarray, keys: np.ndarray,
+             seq0: int) -> np.ndarray | None:
+        """The candidate rows ``take`` of ``batch`` (their cells ``cells``; ``keys`` of the
+        whole batch), or None. Writes nothing shared, so batches can be offered on several
+        threads; ``accept`` then keeps them, in order.
 
         The sample does not depend on which thresholds a batch saw: they only decrease, and
         a row at or above one is never among its stratum's final smallest keys."""
-        n = len(batch)
-        key = _keys(self._origin, seq0, n)
-        rule = int(self.rules.require_qualified_identity)
-        cell = batch.doc_type.astype(np.intp)
-        cell *= N_OUTCOMES
-        cell += outcomes
-        if batch.defect is not None:
-            cell += batch.defect * self._type_out
-        thresholds = self._thresholds  # one snapshot: _compact replaces, never changes, it
-        take = np.flatnonzero(key < thresholds[batch.sector][rule].take(cell))
         if take.size == 0:
             return None
+        rule = int(self.rules.require_qualified_identity)
         rows = np.empty(take.size, dtype=_ROW)
-        rows["key"] = key[take]
-        rows["stratum"] = cell[take] + (batch.sector * 2 + rule) * self._block
+        rows["key"] = keys[take]
+        rows["stratum"] = cells + (batch.sector * 2 + rule) * self._block
         rows["seq"] = seq0 + take
         rows["patient"] = batch.patient[take]
         rows["facility"] = batch.facility[take]
@@ -237,7 +239,7 @@ class PayloadTier:
                 "created": f"{dates[int(r['day'])]}T{8 + int(r['seq']) % 10:02d}:{int(r['seq']) * 7 % 60:02d}:00Z",
                 "identity_status": identity_status(st, bool(r["qualified"])),
                 "defect": rendered_defect(engine_defect, has_ins),
-                **patient_identity(self.seed, pi, st, int(p.sex[pi]), p.birth[pi], terr.codes[int(p.dept[pi])]),
+                **patient_identity(self.seed, pi, st, int(p.sex[pi]), p.birth(pi), terr.codes[int(p.dept[pi])]),
                 **facility_identity(self.seed, s.name, fi, terr.codes[int(s.dept[fi])], s.cfg.label),
             }
             judged = judge_row(doc, require_qualified_identity=bool(rule[i]), structural=i in structural)

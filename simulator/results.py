@@ -52,6 +52,10 @@ class Results:
             raise KeyError(f"no table '{name}'; tables: {', '.join(self.tables)}")
         return self.tables[name].copy()
 
+    def without_files(self) -> Results:
+        """The same tables and manifest without the extra files (cheaper to hand to a helper)."""
+        return Results(self.tables, self.manifest)
+
     @property
     def scale(self) -> float:
         return float(self.manifest["scale"])
@@ -91,7 +95,7 @@ class Results:
 
     # -- files ----------------------------------------------------------------------
     def save(self, out: str | Path, overwrite: bool = True,
-             writers: list[Callable[[Results, Path], None]] | None = None) -> Path:
+             writers: list[Callable[[Results, Path], Callable[[], None] | None]] | None = None) -> Path:
         """Write the results folder atomically: a temporary folder beside ``out``, then rename.
 
         ``writers`` add their own files (the report, FHIR payloads…) into the temporary
@@ -103,14 +107,18 @@ class Results:
         if out.exists() and not (out / MANIFEST).exists():
             raise UsageError(f"{out}: exists and is not a results folder; choose another --out")
         with atomic_folder(out) as tmp:
+            # a writer may hand its work to a helper and return what waits for it: the
+            # tables are written meanwhile
+            pending = [write(self, tmp) for write in writers or []]
             for name, df in self.tables.items():
                 df.to_csv(tmp / f"{name}.csv", index=False)
             for rel, data in self.extra_files.items():
                 p = tmp / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(data)
-            for write in writers or []:
-                write(self, tmp)
+            for wait in pending:
+                if callable(wait):
+                    wait()
             (tmp / MANIFEST).write_text(json.dumps(self.manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
         return out
 
@@ -231,15 +239,17 @@ def _territory(sim: Simulation, months: list[str], documents: pd.DataFrame) -> p
         "channel": "dmp", "documents": by_dept[m, s, d] / scale,
     }))
     delivered = documents[documents["outcome"] == "delivered"].groupby(["month", "sector", "channel"])["count"].sum()
-    month_ix = {x: i for i, x in enumerate(months)}
-    sector_ix = {x: i for i, x in enumerate(w.sector_names)}
-    for (month, sector, channel), n in delivered.items():
-        j = 0 if channel == "mssante_pro" else 1
-        share = sim.mss_dept_share[month_ix[month], sector_ix[sector], j]
-        nz = np.flatnonzero(share)
+    if len(delivered):
+        month_ix = {x: i for i, x in enumerate(months)}
+        sector_ix = {x: i for i, x in enumerate(w.sector_names)}
+        mi = np.array([month_ix[x] for x in delivered.index.get_level_values(0)])
+        si = np.array([sector_ix[x] for x in delivered.index.get_level_values(1)])
+        channel = delivered.index.get_level_values(2).to_numpy()
+        share = sim.mss_dept_share[mi, si, (channel != "mssante_pro").astype(np.intp)]  # [group, département]
+        g, d = np.nonzero(share)
         frames.append(pd.DataFrame({
-            "month": month, "sector": sector, "departement": codes[nz],
-            "channel": channel, "documents": n * share[nz] / scale,
+            "month": np.array(months)[mi[g]], "sector": sectors[si[g]], "departement": codes[d],
+            "channel": channel[g], "documents": delivered.to_numpy()[g] * share[g, d] / scale,
         }))
     return pd.concat(frames, ignore_index=True)
 

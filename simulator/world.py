@@ -64,7 +64,10 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
         rng = streams[f"sector:{name}"]
         cls = sector_class(name)
         n = simulated_facilities(cfg.facilities, scale, sc.run.min_facilities if cls.may_floor_facilities else 0)
-        dept = rng.choice(len(terr), size=n, p=terr.weights)
+        # facilities in département order: a day's rows then walk the patient array one
+        # département at a time (patients are laid out by département), which keeps the DMP's
+        # gather of patient states in cache; facilities are otherwise exchangeable
+        dept = np.sort(rng.choice(len(terr), size=n, p=terr.weights))
         sector = cls(i, cfg, n, dept, rng, day_of, cal.n_days)
         sector.name = name
         # a simulated facility stands for 1/facility_scale real ones; its activity is weighted
@@ -78,8 +81,7 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
     workers = INLINE if workers is None else workers
     # the letters (their own stream) are drawn on a helper thread while the patients are
     schedule = workers.submit(draw_profile_schedule, sc, n_patients, streams["profiles:letters"], day_of)
-    prng = streams["patients"]
-    patients = build_patients(sc, n_patients, terr.weights, gp_dept, prng, np.datetime64(sc.run.start))
+    patients = build_patients(sc, n_patients, terr.weights, gp_dept, streams, np.datetime64(sc.run.start), workers)
     for sector in sectors:
         sector.set_patient_ranges(patients)
     patients.creation_day, order = schedule.result()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaincinv, expit, ndtri
 
+from agents import kernels
 from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES
 from agents.patients import NEVER, Patients
@@ -134,8 +135,8 @@ class Sector:
         self._lam = np.empty(0)
         self.qual = cfg.qualification
         self.qual_mid = day_of(cfg.qualification.mid)
-        self._last_of: np.ndarray | None = None
-        self._last = np.empty(0, dtype=np.int32)
+        #: draw rows with the compiled kernel (set by the simulation; same rows either way)
+        self.kernels = False
 
     # -- set-up helpers ---------------------------------------------------------------
     def _defect_table(self, cfg: SectorConfig) -> np.ndarray | None:
@@ -212,22 +213,18 @@ class Sector:
     def set_patient_ranges(self, patients: Patients) -> None:
         """Each facility draws its patients in a contiguous range: by default its département."""
         self.patient_start = np.minimum(patients.dept_start[self.dept], patients.n - 1).astype(np.int32)
-        self.patient_size = np.maximum(patients.dept_size[self.dept], 1).astype(np.float32)
+        self.patient_size = np.maximum(patients.dept_size[self.dept], 1).astype(np.uint64)
 
-    def _patient_last(self) -> np.ndarray:
-        """Largest offset in each facility's patient range (int32), cached per ``patient_size``."""
-        if self._last_of is not self.patient_size:
-            self._last = (self.patient_size - 1).astype(np.int32)
-            self._last_of = self.patient_size
-        return self._last
-
-    def choose_patients(self, facility: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """The patient of each document: uniform in its facility's patient range."""
+    def choose_patients(self, facility: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """The patient of each document: the high 32 bits of its random word, scaled to its
+        facility's patient range (``(bits · size) >> 32``: exact, and always inside it)."""
         f = facility.astype(np.intp, copy=False)  # gathers by an intp index are the fast ones
-        offset = (u * self.patient_size.take(f)).astype(np.int32)
-        np.minimum(offset, self._patient_last().take(f), out=offset)
-        offset += self.patient_start.take(f)
-        return offset
+        offset = raw >> np.uint64(32)
+        offset *= self.patient_size.take(f)
+        offset >>= np.uint64(32)
+        patient = offset.astype(np.int32)
+        patient += self.patient_start.take(f)
+        return patient
 
     def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float,
                 qualified_share: float) -> Batch | None:
@@ -242,13 +239,22 @@ class Sector:
         total = int(counts.sum())
         if total == 0:
             return None
-        fac = np.repeat(feeders, counts)  # intp
-        # one 32-bit draw per row: low 16 bits pick the type, high 16 bits the identity status
-        bits = rng.integers(0, 1 << 32, size=total, dtype=np.uint32)
-        doc_type = self.type_lut.take(bits & np.uint32(0xFFFF))
-        qualified = _high_half_below(bits, round(qualified_share * 65536))
-        patient = self.choose_patients(fac, rng.random(total, dtype=np.float32))
-        installed = _repeat_flags(self.install_day[feeders] <= day, counts, total)
+        # one 64-bit word per row: bits 0–15 pick the type, bits 16–31 the identity status,
+        # bits 32–63 the patient (the kernel and NumPy read the same bits the same way)
+        raw = rng.bit_generator.random_raw(total)
+        qualified_below = round(qualified_share * 65536) << 16
+        if self.kernels:
+            fac, patient, doc_type, qualified, installed = kernels.draw_rows(
+                feeders, counts, raw, self.type_lut, qualified_below, self.patient_start,
+                self.patient_size, self.install_day, day)
+        else:
+            rep = np.repeat(feeders, counts)  # intp
+            low = raw.astype(np.uint32)
+            doc_type = self.type_lut.take(low & np.uint32(0xFFFF))
+            qualified = _below(low, qualified_below)
+            patient = self.choose_patients(rep, raw)
+            installed = _repeat_flags(self.install_day[feeders] <= day, counts, total)
+            fac = rep.astype(np.int32)
         defect = None
         if self.defect_cum is not None:
             cum = self.defect_cum[self.vendor[fac]]
@@ -256,14 +262,14 @@ class Sector:
             code = (r >= cum).sum(axis=1)  # 0..K; K = no defect
             k = cum.shape[1]
             defect = np.where(code < k, code + 1, 0).astype(np.uint8)
-        return Batch(self.index, day, fac.astype(np.int32), patient, doc_type, qualified, installed, defect)
+        return Batch(self.index, day, fac, patient, doc_type, qualified, installed, defect)
 
 
-def _high_half_below(bits: np.ndarray, threshold: int) -> np.ndarray:
-    """``(bits >> 16) < threshold`` for uint32 ``bits`` and 0 ≤ threshold ≤ 65536, in one pass."""
-    if threshold >= 1 << 16:
-        return np.ones(bits.size, dtype=bool)
-    return bits < np.uint32(threshold << 16)
+def _below(low: np.ndarray, threshold: int) -> np.ndarray:
+    """``low < threshold`` for uint32 ``low`` and 0 ≤ threshold ≤ 2**32, in one pass."""
+    if threshold >= 1 << 32:
+        return np.ones(low.size, dtype=bool)
+    return low < np.uint32(threshold)
 
 
 def _repeat_flags(flags: np.ndarray, counts: np.ndarray, total: int) -> np.ndarray:

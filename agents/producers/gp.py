@@ -21,4 +21,4 @@ class GpSector(Sector):
     def set_patient_ranges(self, patients: Patients) -> None:
         start, size = gp_patient_ranges(patients, self.dept)
         self.patient_start = start.astype(np.int32)
-        self.patient_size = np.maximum(size, 1).astype(np.float32)
+        self.patient_size = np.maximum(size, 1).astype(np.uint64)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from agents import kernels
 from agents.defects import DEFECTS, defect_code
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED, Patients
 from agents.producers.base import Batch
@@ -160,11 +161,18 @@ class Judgement:
 
 class Sampler(Protocol):
     """Samples judged rows (the payload tier): numbers them in judging order (``reserve``),
-    picks candidates on any thread (``candidates``), keeps them in judging order (``accept``)."""
+    gives each row a key and each stratum a threshold (``keys``, ``thresholds``: any thread),
+    makes the rows below their threshold into candidates (``rows``) and keeps them in judging
+    order (``accept``)."""
 
     def reserve(self, n: int) -> int: ...
 
-    def candidates(self, batch: Batch, outcomes: np.ndarray, seq0: int) -> np.ndarray | None: ...
+    def keys(self, seq0: int, n: int) -> np.ndarray: ...
+
+    def thresholds(self, sector: int) -> np.ndarray: ...
+
+    def rows(self, batch: Batch, take: np.ndarray, cells: np.ndarray, keys: np.ndarray,
+             seq0: int) -> np.ndarray | None: ...
 
     def accept(self, rows: np.ndarray | None) -> None: ...
 
@@ -203,6 +211,7 @@ class DmpService:
         self.facility_dept: list[np.ndarray] = []  # per sector: département of each facility
         self.by_dept: np.ndarray | None = None  # accepted documents [month, sector, département]
         self.workers: Workers = INLINE  # threads that assess batches (the simulation's, if it has some)
+        self.kernels = False  # judge with the compiled kernel (set by the simulation; same verdicts)
 
     def track_territory(self, facility_dept: list[np.ndarray], n_depts: int, n_months: int) -> None:
         """Count accepted documents by the producer's département too (for the flow network)."""
@@ -218,20 +227,48 @@ class DmpService:
     def _assess(self, batch: Batch, seq0: int) -> Judgement:
         """Verdicts of ``batch`` and their counts, and the rows it offers to the sampler (rows
         numbered from ``seq0``); writes nothing shared, so batches can be assessed on several
-        threads at once (``_book`` then counts them, in order)."""
-        out = dmp_verdict(batch, self.patients, self.rules)
-        by_type = self.tally.row_counts(batch.doc_type, out)
-        accepted_fac = np.compress(out == oc.ACCEPTED, batch.facility)
-        by_facility = by_dept = None
-        if batch.sector == self.gp_sector or self.by_dept is not None:
+        threads at once (``_book`` then counts them, in order). With ``kernels`` the same
+        is computed in one compiled pass."""
+        counted = batch.sector == self.gp_sector or self.by_dept is not None
+        n_fac = 0
+        if counted:
             n_fac = self.gp_month.shape[1] if batch.sector == self.gp_sector else self.facility_dept[batch.sector].size
-            by_facility = np.bincount(accepted_fac, minlength=n_fac)
+        sampler = self.sampler
+        keys = thresholds = None
+        if sampler is not None:
+            keys = sampler.keys(seq0, len(batch))
+            thresholds = sampler.thresholds(batch.sector)
+        n_types = self.tally.n_types
+        if self.kernels:
+            rules = self.rules
+            out, by_type, by_facility, accepted, take, cells = kernels.judge_rows(
+                batch.patient, batch.doc_type, batch.qualified, batch.installed, batch.defect, batch.facility,
+                self.patients.status, _TABLES[rules.require_qualified_identity], rules.require_qualified_identity,
+                _DEFECT[rules.require_qualified_identity], rules.reject_legacy_software, n_types,
+                oc.N_OUTCOMES, n_fac, keys, thresholds, n_types * oc.N_OUTCOMES)
+            by_facility = by_facility if counted else None
+        else:
+            out = dmp_verdict(batch, self.patients, self.rules)
+            cell = batch.doc_type.astype(np.intp)  # (type, outcome) cell of each row
+            cell *= oc.N_OUTCOMES
+            cell += out
+            by_type = np.bincount(cell, minlength=n_types * oc.N_OUTCOMES)
+            accepted_fac = np.compress(out == oc.ACCEPTED, batch.facility)
+            accepted = accepted_fac.size
+            by_facility = np.bincount(accepted_fac, minlength=n_fac) if counted else None
+            take = cells = None
+            if sampler is not None:
+                if batch.defect is not None:  # the sampler's strata tell defects apart too
+                    cell += batch.defect * np.intp(n_types * oc.N_OUTCOMES)
+                take = np.flatnonzero(keys < thresholds.take(cell))
+                cells = cell[take]
+        by_dept = None
         if self.by_dept is not None:
             weights = by_facility.astype(np.float64)  # counts: exact in float64
             by_dept = np.bincount(self.facility_dept[batch.sector], weights=weights,
                                   minlength=self.by_dept.shape[2]).astype(np.int64)
-        sampled = None if self.sampler is None else self.sampler.candidates(batch, out, seq0)
-        return Judgement(out, by_type, by_facility, by_dept, int(accepted_fac.size), sampled)
+        sampled = None if sampler is None else sampler.rows(batch, take, cells, keys, seq0)
+        return Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), sampled)
 
     def _book(self, batch: Batch, judged: Judgement) -> None:
         """Count an assessed batch, pass its sampled rows on and show it to the ``on_verdict``

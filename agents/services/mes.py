@@ -37,33 +37,40 @@ class ProfileService:
 
     def create_due(self, day: int) -> None:
         """Create (or record the opposition of) every profile due by ``day``."""
-        cd = self.p.creation_day
         end = int(self.due_by[min(max(day, 0), self.due_by.size - 1)])
         if end == self.next:
             return
         idx = self.order[self.next : end]
+        # the first due_by[0] persons of ``order`` are those created on day 0 (migrated DMP
+        # holders, letters sent before the run): they cannot oppose any more
+        on_day0 = max(0, min(int(self.due_by[0]), end) - self.next)
         self.next = end
-        legacy = cd[idx] <= 0
         r = self.rng.random(idx.size, dtype=np.float32)
-        opposed = (r < self.opposition_rate) & ~legacy
+        opposed = r < self.opposition_rate
+        opposed[:on_day0] = False
+        n_created = idx.size - int(np.count_nonzero(opposed))
+        act = self.rng.random(n_created, dtype=np.float32) < self.activated_at_creation
+        # each person's new bits, then one gather and one scatter of the status bytes
+        bits = np.where(opposed, OPPOSED, CREATED)
+        bits[~opposed] |= act.view(np.uint8) * ACTIVATED
         st = self.p.status
-        st[idx[opposed]] |= OPPOSED
-        created = idx[~opposed]
-        act = self.rng.random(created.size, dtype=np.float32) < self.activated_at_creation
-        st[created] |= CREATED
-        st[created[act]] |= ACTIVATED
-        self.n_opposed += int(opposed.sum())
-        self.n_created += int(created.size)
-        self.n_activated += int(act.sum())
+        st[idx] = st.take(idx) | bits
+        self.n_opposed += idx.size - n_created
+        self.n_created += n_created
+        self.n_activated += int(np.count_nonzero(act))
 
-    def _pick(self, k: int, want: np.uint8, avoid: np.uint8) -> np.ndarray:
-        """``k`` distinct random persons whose status has every bit of ``want`` and none of ``avoid``."""
+    def _pick(self, k: int, want: np.uint8, avoid: np.uint8, eligible: int) -> np.ndarray:
+        """``k`` distinct random persons whose status has every bit of ``want`` and none of
+        ``avoid`` (about ``eligible`` persons do): candidates are drawn with replacement, enough
+        for one round in most cases, and the eligible ones kept once each."""
         st = self.p.status
         n = st.size
+        share = max(eligible, 1) / max(n, 1)
         chosen = np.empty(0, dtype=np.int64)
         tries = 0
         while chosen.size < k and tries < 50:
-            cand = self.rng.integers(0, n, size=max(2 * (k - chosen.size), 16))
+            need = k - chosen.size
+            cand = self.rng.integers(0, n, size=int(need / share * 1.1) + 16)
             # every bit of ``want`` and none of ``avoid``, from one gather of the candidates' status
             ok = cand[(st.take(cand) & (want | avoid)) == want]
             chosen = np.unique(np.concatenate([chosen, ok]))
@@ -77,12 +84,12 @@ class ProfileService:
         eligible = self.n_created - self.n_activated
         k = self.rng.binomial(max(eligible, 0), min(activation_rate / DAYS_PER_MONTH, 1.0))
         if k:
-            idx = self._pick(k, CREATED, ACTIVATED)
+            idx = self._pick(k, CREATED, ACTIVATED, eligible)
             self.p.status[idx] |= ACTIVATED
             self.n_activated += idx.size
         k = self.rng.binomial(max(self.n_created, 0), min(closure_rate / DAYS_PER_MONTH, 1.0))
         if k:
-            idx = self._pick(k, CREATED, np.uint8(0))
+            idx = self._pick(k, CREATED, np.uint8(0), self.n_created)
             was_active = (self.p.status[idx] & ACTIVATED) != 0
             self.p.status[idx] &= ~(CREATED | ACTIVATED)
             self.p.status[idx] |= CLOSED

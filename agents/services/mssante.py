@@ -37,6 +37,8 @@ class MssanteService:
         self.pending: dict[tuple[int, int], np.ndarray] = {}
         self.group_by_month = True  # bounce draws per production month; False: per production day
         self._joint: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # latency × type probabilities per weight vector
+        self._sent: np.ndarray | None = None  # messages posted on _sent_day [latency, sector, channel, type]
+        self._sent_day = -1
 
     def _slot(self, day: int, due: int) -> np.ndarray:
         slot = self.pending.get((day, due))
@@ -54,9 +56,22 @@ class MssanteService:
             p_lat = np.r_[self.same_day, np.full(k, (1.0 - self.same_day) / k)]
             joint_p = self._joint[key] = (np.outer(p_lat, type_weights).ravel(), type_weights)
         joint = self.rngs[sector].multinomial(n, joint_p[0]).reshape(len(LATENCY_DAYS) + 1, -1)
+        if self._sent_day != day:
+            self._flush()
+            self._sent_day = day
+            self._sent = np.zeros((len(LATENCY_DAYS) + 1, *self.shape), dtype=np.int64)
+        self._sent[:, sector, channel] += joint
+
+    def _flush(self) -> None:
+        """Move the day's posted messages (``send``) to their (production day, due day) slots:
+        one addition per latency a day rather than per message batch."""
+        if self._sent is None:
+            return
+        day = self._sent_day
         for j, delay in enumerate((0, *LATENCY_DAYS)):
-            if j == 0 or joint[j].any():
-                self._slot(day, day + delay)[sector, channel] += joint[j]
+            if j == 0 or self._sent[j].any():
+                self._slot(day, day + delay)[...] += self._sent[j]
+        self._sent = None
 
     def _count(self, prod: int, arr: np.ndarray, outcome: int) -> None:
         """Book ``arr`` messages produced on day ``prod`` (any day of its month) with ``outcome``."""
@@ -65,6 +80,7 @@ class MssanteService:
 
     def process(self, day: int, bounce_rate: float, max_wait: int | None) -> None:
         """Deliver what is due if the network is up; bounce what waited too long if it is down."""
+        self._flush()
         if self.up:
             # what is due is delivered at once: one bounce draw per sector and production month
             # (tables are monthly), or per production day where a recorder needs the day
@@ -92,6 +108,7 @@ class MssanteService:
 
     def finish(self) -> None:
         """End of run: messages not yet delivered are in transit."""
+        self._flush()
         for (prod, _due), arr in self.pending.items():
             self._count(prod, arr, oc.IN_TRANSIT)
         self.pending.clear()

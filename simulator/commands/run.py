@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from reports import write_report
+    from reports.helper import ReportHelper
     from scenarios.loader import load_scenario
     from simulator.engine import Simulation
     from simulator.progress import progress_bar
@@ -53,9 +54,13 @@ def handle(args: argparse.Namespace) -> int:
         from simulator.ensemble import run_command
 
         return run_command(args, sc, out, writers=[write_report])
-    with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
-        res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar).run()
-    res.save(out, writers=[write_report])  # report.html + figures/ inside the atomic folder
+    helper = ReportHelper()  # imports the plotting stack on another core during the run
+    try:
+        with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
+            res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar).run()
+        res.save(out, writers=[helper.writer])  # report.html + figures/ inside the atomic folder
+    finally:
+        helper.close()
     if not args.quiet:
         print(format_summary(res))
         print(f"Results written to {out}/")

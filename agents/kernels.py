@@ -1,0 +1,169 @@
+"""Compiled (Numba) loops for the two per-document steps of a large run: drawing a sector's
+rows of the day, and the DMP judging them.
+
+Each kernel computes exactly what its NumPy reference computes (``Sector.produce`` and
+``DmpService._assess``), in integer arithmetic on the same random bits, so a run's tables do
+not depend on which is used (tests compare them). The NumPy version costs a dozen passes over
+the rows; a kernel makes one, and runs without the GIL, so two threads really run at once.
+Compiling costs a few seconds the first time (then cached on disk): runs use the kernels
+from ``MIN_SCALE_FOR_KERNELS`` on, where that pays; ``SEGUR_KERNELS=0/1`` decides otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from simulator.errors import UsageError
+
+#: environment variable forcing the kernels on (1) or off (0)
+KERNELS_ENV = "SEGUR_KERNELS"
+#: below this scale a run's rows are too few for the kernels to repay their import and loading
+#: (measured with benchmarks/national.py, see README "Latest measurements")
+MIN_SCALE_FOR_KERNELS = 0.2
+
+_NUMBA: Any = None  # the compiled kernels, once built
+_DISPATCH: dict[str, Any] = {}
+
+
+def wanted(scale: float) -> bool:
+    """Whether a run at ``scale`` uses the kernels: ``$SEGUR_KERNELS`` if set, else from
+    ``MIN_SCALE_FOR_KERNELS`` on when Numba can be imported."""
+    env = os.environ.get(KERNELS_ENV, "").strip()
+    if env:
+        if env not in ("0", "1"):
+            raise UsageError(f"{KERNELS_ENV}: must be 0 or 1 (got {env!r})")
+        if env == "1" and not available():
+            raise UsageError(f"{KERNELS_ENV}=1: the kernels need numba, which cannot be imported here")
+        return env == "1"
+    return scale >= MIN_SCALE_FOR_KERNELS and available()
+
+
+def available() -> bool:
+    """Whether Numba can be imported (it is a dependency; a platform without it runs NumPy)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _compiled() -> dict[str, Any]:
+    """The jitted kernels (compiled or loaded from the on-disk cache at first use)."""
+    if not _DISPATCH:
+        import numba
+
+        jit = numba.njit(nogil=True, cache=True)
+        _DISPATCH["draw"] = jit(_draw_rows)
+        _DISPATCH["judge"] = jit(_judge_rows)
+    return _DISPATCH
+
+
+# -- drawing ----------------------------------------------------------------------------------
+def draw_rows(feeders: np.ndarray, counts: np.ndarray, raw: np.ndarray, type_lut: np.ndarray,
+              qualified_below: int, patient_start: np.ndarray, patient_size: np.ndarray,
+              install_day: np.ndarray, day: int) -> tuple[np.ndarray, ...]:
+    """Rows of one sector-day from one 64-bit random word each (see ``Sector.produce``):
+    facility (int32), patient (int32), type (uint8), qualified, installed (bool)."""
+    return _compiled()["draw"](feeders, counts, raw, type_lut, np.uint64(qualified_below), patient_start,
+                               patient_size, install_day, np.int64(day))
+
+
+def _draw_rows(feeders, counts, raw, type_lut, qualified_below, patient_start, patient_size, install_day, day):
+    total = raw.size
+    facility = np.empty(total, np.int32)
+    patient = np.empty(total, np.int32)
+    doc_type = np.empty(total, np.uint8)
+    qualified = np.empty(total, np.bool_)
+    installed = np.empty(total, np.bool_)
+    low_mask = np.uint64(0xFFFFFFFF)
+    type_mask = np.uint64(0xFFFF)
+    shift = np.uint64(32)
+    k = 0
+    for i in range(feeders.size):
+        f = feeders[i]
+        size = patient_size[f]
+        start = patient_start[f]
+        inst = install_day[f] <= day
+        for _ in range(counts[i]):
+            r = raw[k]
+            low = r & low_mask
+            facility[k] = f
+            doc_type[k] = type_lut[low & type_mask]
+            qualified[k] = low < qualified_below
+            patient[k] = start + np.int32(((r >> shift) * size) >> shift)
+            installed[k] = inst
+            k += 1
+    return facility, patient, doc_type, qualified, installed
+
+
+# -- judging ----------------------------------------------------------------------------------
+def judge_rows(patient: np.ndarray, doc_type: np.ndarray, qualified: np.ndarray, installed: np.ndarray,
+               defect: np.ndarray | None, facility: np.ndarray, status: np.ndarray, table: np.ndarray,
+               require_qualified: bool, defect_override: np.ndarray, reject_legacy: bool,
+               n_types: int, n_outcomes: int, n_facilities: int, keys: np.ndarray | None,
+               thresholds: np.ndarray | None, type_out: int) -> tuple[np.ndarray, ...]:
+    """The DMP's verdict on every row and what is counted of it, in one pass (see
+    ``DmpService._assess``): outcome per row, counts [type · outcomes + outcome], accepted
+    documents per facility (``n_facilities`` > 0), the number accepted, and the rows whose
+    sampling key is below their stratum's threshold with their cells (when ``keys``)."""
+    none8 = np.empty(0, np.uint8)
+    return _compiled()["judge"](
+        patient, doc_type, qualified, installed, none8 if defect is None else defect, defect is not None,
+        facility, status, table, bool(require_qualified), defect_override, bool(reject_legacy),
+        np.int64(n_types), np.int64(n_outcomes), np.int64(n_facilities),
+        np.empty(0, np.float32) if keys is None else keys,
+        np.empty(0, np.float32) if thresholds is None else thresholds, keys is not None, np.int64(type_out),
+    )
+
+
+def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, facility, status, table,
+                require_qualified, defect_override, reject_legacy, n_types, n_outcomes, n_facilities,
+                keys, thresholds, sampling, type_out):
+    n = patient.size
+    outcome = np.empty(n, np.uint8)
+    by_type = np.zeros(n_types * n_outcomes, np.int64)
+    by_facility = np.zeros(n_facilities, np.int64)
+    take = np.empty(n if sampling else 0, np.int64)
+    cells = np.empty(n if sampling else 0, np.int64)
+    has_ins = np.uint8(1)
+    accepted_code = np.uint8(0)
+    software_code = np.uint8(1)
+    no_override = np.uint8(255)
+    accepted = 0
+    m = 0
+    # first the gather alone: its loads miss the cache, and a loop without branches on
+    # their values keeps many of them in flight at once (about three times faster)
+    for i in range(n):
+        outcome[i] = status[patient[i]]
+    for i in range(n):
+        st = outcome[i]
+        if require_qualified:
+            o = table[st | (np.uint8(qualified[i]) << np.uint8(7))]
+        else:
+            o = table[st]
+        if has_defect:
+            d = defect[i]
+            if d != 0 and (st & has_ins) != 0:
+                over = defect_override[d]
+                if over != no_override:
+                    o = over
+        if reject_legacy and not installed[i]:
+            o = software_code
+        outcome[i] = o
+        cell = np.int64(doc_type[i]) * n_outcomes + o
+        by_type[cell] += 1
+        ok = np.int64(o == accepted_code)  # without a branch: outcomes are hard to predict
+        accepted += ok
+        if n_facilities > 0:
+            by_facility[facility[i]] += ok
+        if sampling:
+            if has_defect:
+                cell += np.int64(defect[i]) * type_out
+            if keys[i] < thresholds[cell]:
+                take[m] = i
+                cells[m] = cell
+                m += 1
+    return outcome, by_type, by_facility, accepted, take[:m], cells[:m]
