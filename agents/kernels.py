@@ -20,9 +20,9 @@ from simulator.errors import UsageError
 
 #: environment variable forcing the kernels on (1) or off (0)
 KERNELS_ENV = "SEGUR_KERNELS"
-#: below this scale a run's rows are too few for the kernels to repay their import and loading
-#: (measured with benchmarks/national.py, see README "Latest measurements")
-MIN_SCALE_FOR_KERNELS = 0.2
+#: below this scale a run's rows are too few for the kernels to repay importing Numba and
+#: loading them (simulation at 0.1: 10.1–10.9 s with them, 12.3–13.8 s without; at 0.04 even)
+MIN_SCALE_FOR_KERNELS = 0.1
 
 _NUMBA: Any = None  # the compiled kernels, once built
 _DISPATCH: dict[str, Any] = {}
