@@ -106,6 +106,31 @@ class Task(Generic[T]):
         return self._value
 
 
+class Deferred(Generic[T]):
+    """A call run by the caller when its result is asked (one thread: no lock, no event; a
+    small run submits tens of thousands of them)."""
+
+    __slots__ = ("_fn", "_args", "_value", "_error")
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]):
+        self._fn: Callable[..., T] | None = fn
+        self._args = args
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def result(self) -> T:
+        if self._fn is not None:
+            fn, self._fn = self._fn, None
+            try:
+                self._value = fn(*self._args)
+            except BaseException as exc:  # re-raised by every call of result(), as Task does
+                self._error = exc
+            self._args = ()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class Workers:
     """Helper threads that run submitted tasks alongside the caller's thread: ``threads`` in
     all counting the caller (one thread: tasks run in the caller, when their result is asked)."""
@@ -116,13 +141,14 @@ class Workers:
         self._waiting: list[Task[Any]] = []
         self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="segur") if self.threads > 1 else None
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> Task[T]:
+    def submit(self, fn: Callable[..., T], *args: Any) -> Task[T] | Deferred[T]:
         """Schedule ``fn(*args)``; ``.result()`` gives its value (or raises its exception)."""
+        if self._pool is None:
+            return Deferred(fn, args)
         task = Task(self, fn, args)
-        if self._pool is not None:
-            with self.lock:
-                self._waiting.append(task)
-            self._pool.submit(self._help, task)
+        with self.lock:
+            self._waiting.append(task)
+        self._pool.submit(self._help, task)
         return task
 
     def _help(self, task: Task[Any]) -> None:

@@ -137,6 +137,7 @@ class Sector:
         self.qual_mid = day_of(cfg.qualification.mid)
         #: draw rows with the compiled kernel (set by the simulation; same rows either way)
         self.kernels = False
+        self._install_cache: tuple | None = None
 
     # -- set-up helpers ---------------------------------------------------------------
     def _defect_table(self, cfg: SectorConfig) -> np.ndarray | None:
@@ -226,6 +227,21 @@ class Sector:
         patient += self.patient_start.take(f)
         return patient
 
+    def _installed_rows(self, feeders: np.ndarray, counts: np.ndarray, total: int, day: int) -> np.ndarray:
+        """Whether each row's facility had its Ségur software on ``day`` (``np.repeat`` of the
+        feeders' flags, without it when they all agree: the usual case)."""
+        cache = self._install_cache
+        if cache is None or cache[0] is not feeders or cache[1] is not self.install_day:
+            days = self.install_day[feeders]
+            cache = self._install_cache = (feeders, self.install_day, days,
+                                           int(days.min(initial=NEVER)), int(days.max(initial=0)))
+        _, _, days, first, last = cache
+        if last <= day:
+            return np.ones(total, dtype=bool)
+        if first > day:
+            return np.zeros(total, dtype=bool)
+        return np.repeat(days <= day, counts)
+
     def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float,
                 qualified_share: float) -> Batch | None:
         """Draw today's documents of every feeding facility as one batch (None if none)."""
@@ -253,7 +269,7 @@ class Sector:
             doc_type = self.type_lut.take(low & np.uint32(0xFFFF))
             qualified = _below(low, qualified_below)
             patient = self.choose_patients(rep, raw)
-            installed = _repeat_flags(self.install_day[feeders] <= day, counts, total)
+            installed = self._installed_rows(feeders, counts, total, day)
             fac = rep.astype(np.int32)
         defect = None
         if self.defect_cum is not None:
@@ -270,12 +286,3 @@ def _below(low: np.ndarray, threshold: int) -> np.ndarray:
     if threshold >= 1 << 32:
         return np.ones(low.size, dtype=bool)
     return low < np.uint32(threshold)
-
-
-def _repeat_flags(flags: np.ndarray, counts: np.ndarray, total: int) -> np.ndarray:
-    """``np.repeat(flags, counts)``, without the per-facility loop when every flag is the same."""
-    if flags.all():
-        return np.ones(total, dtype=bool)
-    if not flags.any():
-        return np.zeros(total, dtype=bool)
-    return np.repeat(flags, counts)
