@@ -64,10 +64,7 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
         rng = streams[f"sector:{name}"]
         cls = sector_class(name)
         n = simulated_facilities(cfg.facilities, scale, sc.run.min_facilities if cls.may_floor_facilities else 0)
-        # facilities in département order: a day's rows then walk the patient array one
-        # département at a time (patients are laid out by département), which keeps the DMP's
-        # gather of patient states in cache; facilities are otherwise exchangeable
-        dept = np.sort(rng.choice(len(terr), size=n, p=terr.weights))
+        dept = rng.choice(len(terr), size=n, p=terr.weights)
         sector = cls(i, cfg, n, dept, rng, day_of, cal.n_days)
         sector.name = name
         # a simulated facility stands for 1/facility_scale real ones; its activity is weighted
