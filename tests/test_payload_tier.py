@@ -146,14 +146,13 @@ def test_no_sample_and_no_shift_of_other_draws():
 
 def test_vendor_defects_are_rejected_at_the_injected_rate(monkeypatch):
     judged: list[tuple[int, np.ndarray, np.ndarray]] = []
-    verdict = dmp.dmp_verdict
+    book = dmp.DmpService._book
 
-    def spy(batch, patients, rules):
-        out = verdict(batch, patients, rules)
-        judged.append((batch.sector, batch.facility.copy(), out.copy()))
-        return out
+    def spy(self, batch, judgement):  # every judged batch passes here, in order, with its verdicts
+        judged.append((batch.sector, batch.facility.copy(), judgement.outcomes.copy()))
+        return book(self, batch, judgement)
 
-    monkeypatch.setattr(dmp, "dmp_verdict", spy)
+    monkeypatch.setattr(dmp.DmpService, "_book", spy)
     sc = load_scenario(REPO / "scenarios" / "vendor_defects.toml", overrides=SHORT)
     sim = Simulation(sc, seed=6, scale=0.003)
     res = sim.run()
