@@ -1,16 +1,18 @@
 """A report helper forked when ``segur run`` starts: it imports the plotting stack (matplotlib
 and the report modules, about half a second) on a second core while the simulation runs, then
-draws the report as soon as the results are handed over, while the run writes its tables.
+draws the report as soon as the tables exist (``start``), while the run renders its FHIR
+payload sample and writes its tables; the results folder then takes the report (``writer``).
 
 Where forking is not safe or not worth it (``reports.forked.can_fork``), or if the helper
-fails, the report is drawn in the run's own process, as before: same files either way.
+fails, the report is drawn in the run's own process, as before: the same files either way.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import sys
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +22,18 @@ from reports.forked import can_fork
 if TYPE_CHECKING:
     from simulator.results import Results
 
+#: what the report writes into a results folder
+REPORT_FILES = ("report.html", "figures")
+
 
 class ReportHelper:
-    """A forked child waiting to draw one run's report (``writer``), or nothing (``close``)."""
+    """A forked child waiting to draw one run's report (``start`` then ``writer``), or to be
+    let go without one (``close``)."""
 
     def __init__(self) -> None:
         self.pid: int | None = None
         self._to_child: int | None = None
+        self._draft: Path | None = None  # where the helper draws, before the results folder exists
         if not can_fork():
             return
         read_fd, write_fd = os.pipe()
@@ -41,27 +48,41 @@ class ReportHelper:
         os.close(read_fd)
         self.pid, self._to_child = pid, write_fd
 
-    def writer(self, results: Results, tmp_dir: Path) -> Callable[[], None] | None:
-        """``Results.save`` writer: hand the results to the helper and return what waits for
-        it (the tables are written meanwhile); without a helper, draw the report here."""
-        from reports import write_report
-
+    def start(self, results: Results) -> None:
+        """Hand the tables to the helper: it draws the report in a draft folder meanwhile."""
         if self.pid is None or self._to_child is None:
-            write_report(results, tmp_dir)
-            return None
-        data = pickle.dumps((results.without_files(), Path(tmp_dir)), protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        self._draft = Path(tempfile.mkdtemp(prefix="segur-report-"))
+        data = pickle.dumps((results.without_files(), self._draft), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             with os.fdopen(self._to_child, "wb") as pipe:
                 self._to_child = None
                 pipe.write(data)
-        except OSError:  # the helper is gone: draw here
+        except OSError:  # the helper is gone: the report will be drawn here
             self.close()
+
+    def writer(self, results: Results, tmp_dir: Path) -> Callable[[], None] | None:
+        """``Results.save`` writer: start the helper if ``start`` was not called, and return what
+        waits for it and moves its report into the folder (the tables are written meanwhile);
+        without a helper, draw the report here."""
+        from reports import write_report
+
+        if self._draft is None:
+            self.start(results)
+        if self._draft is None:
             write_report(results, tmp_dir)
             return None
 
         def wait() -> None:
-            if not self._join():  # the helper failed: draw here, where errors are reported
-                write_report(results, tmp_dir)
+            draft, self._draft = self._draft, None
+            try:
+                if self._join():
+                    for name in REPORT_FILES:
+                        shutil.move(str(draft / name), str(Path(tmp_dir) / name))
+                else:  # the helper failed: draw here, where errors are reported
+                    write_report(results, tmp_dir)
+            finally:
+                shutil.rmtree(draft, ignore_errors=True)
 
         return wait
 
@@ -73,12 +94,15 @@ class ReportHelper:
         return status == 0
 
     def close(self) -> None:
-        """Let the helper go without a report (closing its pipe ends it)."""
+        """Let the helper go (closing its pipe ends it if it has no results) and clean up."""
         if self._to_child is not None:
             os.close(self._to_child)
             self._to_child = None
         if self.pid is not None:
             self._join()
+        if self._draft is not None:
+            shutil.rmtree(self._draft, ignore_errors=True)
+            self._draft = None
 
 
 def _serve(read_fd: int) -> int:
@@ -89,14 +113,11 @@ def _serve(read_fd: int) -> int:
         data = pipe.read()
     if not data:  # the run ended without results (an error, an interruption)
         return 0
-    results, tmp_dir = pickle.loads(data)
-    from reports.html import REPORT_FILE, build_report
+    results, draft = pickle.loads(data)
+    from reports.html import build_report
 
     try:
-        build_report(results, tmp_dir, lang="fr")
+        build_report(results, draft, lang="fr")
     except Exception:  # redone by the parent, which reports the error on one line
-        (Path(tmp_dir) / REPORT_FILE).unlink(missing_ok=True)
         return 1
-    finally:
-        sys.stdout.flush()
     return 0

@@ -37,7 +37,8 @@ class Simulation:
     """One run of one scenario with one seed: ``Simulation(sc).run()`` returns Results."""
 
     def __init__(self, scenario: Scenario | str | Path, seed: int | None = None,
-                 scale: float | None = None, progress: Callable[[int, int], None] | None = None):
+                 scale: float | None = None, progress: Callable[[int, int], None] | None = None,
+                 on_tables: Callable[[Results], None] | None = None):
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         updates: dict[str, Any] = {}
         if seed is not None:
@@ -49,6 +50,7 @@ class Simulation:
             sc = sc.model_copy(update={"run": run_cfg})
         self.scenario = sc
         self.progress = progress
+        self.on_tables = on_tables  # called with the results as soon as their tables exist
         self.timings: dict[str, float] = {}
 
     # -- set-up ---------------------------------------------------------------------
@@ -301,6 +303,8 @@ class Simulation:
         from simulator.results import build_results
 
         results = build_results(self)
+        if self.on_tables is not None:  # e.g. a report helper starts drawing meanwhile
+            self.on_tables(results)
         t1 = time.perf_counter()
         payload_tier.finish(self.payloads, results)  # render, judge, compare; payloads/ files
         self.timings["payloads_s"] = time.perf_counter() - t1

@@ -7,11 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-import simulator
 from reports import helper as report_helper
 from reports import write_report
 from reports.forked import can_fork
 from scenarios.loader import load_scenario
+from simulator.engine import Simulation
 from tests.conftest import BASELINE
 
 
@@ -31,11 +31,16 @@ def main(out: Path) -> None:
     # a helper forked before the run, as `segur run` does
     helper = report_helper.ReportHelper()
     assert helper.pid is not None
-    res = simulator.run(load_scenario(BASELINE, overrides={"run.end": "2023-12-31"}), seed=2, scale=0.002)
+    sim = Simulation(load_scenario(BASELINE, overrides={"run.end": "2023-12-31"}), seed=2, scale=0.002,
+                     on_tables=helper.start)  # the report is drawn while the payloads are
+    res = sim.run()
+    draft = helper._draft
+    assert draft is not None, "the helper was not started when the tables were ready"
     try:
         res.save(out / "helper", writers=[helper.writer])
     finally:
         helper.close()
+    assert not draft.exists(), "the helper's draft folder was left behind"
     res.save(out / "here", writers=[write_report])
     by_helper, by_run = _files(out / "helper"), _files(out / "here")
     assert "report.html" in by_helper and any(k.endswith(".png") for k in by_helper), sorted(by_helper)

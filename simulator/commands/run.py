@@ -57,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
     helper = ReportHelper()  # imports the plotting stack on another core during the run
     try:
         with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
-            res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar).run()
+            res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar, on_tables=helper.start).run()
         res.save(out, writers=[helper.writer])  # report.html + figures/ inside the atomic folder
     finally:
         helper.close()
