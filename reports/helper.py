@@ -52,13 +52,13 @@ class ReportHelper:
         """Hand the tables to the helper: it draws the report in a draft folder meanwhile."""
         if self.pid is None or self._to_child is None:
             return
-        self._draft = Path(tempfile.mkdtemp(prefix="segur-report-"))
-        data = pickle.dumps((results.without_files(), self._draft), protocol=pickle.HIGHEST_PROTOCOL)
         try:
+            self._draft = Path(tempfile.mkdtemp(prefix="segur-report-"))
+            data = pickle.dumps((results.without_files(), self._draft), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(self._to_child, "wb") as pipe:
                 self._to_child = None
                 pipe.write(data)
-        except OSError:  # the helper is gone: the report will be drawn here
+        except Exception:  # no helper after all (gone, no temporary space…): drawn in the run
             self.close()
 
     def writer(self, results: Results, tmp_dir: Path) -> Callable[[], None] | None:
