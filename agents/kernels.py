@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.patients import HAS_INS
+from simulator import outcomes as oc
 from simulator.errors import UsageError
 
 #: environment variable forcing the kernels on (1) or off (0)
@@ -24,8 +26,13 @@ KERNELS_ENV = "SEGUR_KERNELS"
 #: loading them (simulation at 0.1: 10.1–10.9 s with them, 12.3–13.8 s without; at 0.04 even)
 MIN_SCALE_FOR_KERNELS = 0.1
 
-_NUMBA: Any = None  # the compiled kernels, once built
-_DISPATCH: dict[str, Any] = {}
+_DISPATCH: dict[str, Any] = {}  # the jitted kernels, once built
+#: defect table entry meaning "the defect does not decide the verdict" (agents.services.dmp)
+NO_OVERRIDE = 255
+# codes the judge kernel compares with (plain ints: compile-time constants for Numba)
+_HAS_INS = int(HAS_INS)
+_ACCEPTED = oc.ACCEPTED
+_SOFTWARE = oc.REJECT_SOFTWARE
 
 
 def wanted(scale: float) -> bool:
@@ -104,7 +111,7 @@ def judge_rows(patient: np.ndarray, doc_type: np.ndarray, qualified: np.ndarray,
                defect: np.ndarray | None, facility: np.ndarray, status: np.ndarray, table: np.ndarray,
                require_qualified: bool, defect_override: np.ndarray, reject_legacy: bool,
                n_types: int, n_outcomes: int, n_facilities: int, keys: np.ndarray | None,
-               thresholds: np.ndarray | None, type_out: int) -> tuple[np.ndarray, ...]:
+               thresholds: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The DMP's verdict on every row and what is counted of it, in one pass (see
     ``DmpService._assess``): outcome per row, counts [type · outcomes + outcome], accepted
     documents per facility (``n_facilities`` > 0), the number accepted, and the rows whose
@@ -115,23 +122,24 @@ def judge_rows(patient: np.ndarray, doc_type: np.ndarray, qualified: np.ndarray,
         facility, status, table, bool(require_qualified), defect_override, bool(reject_legacy),
         np.int64(n_types), np.int64(n_outcomes), np.int64(n_facilities),
         np.empty(0, np.float32) if keys is None else keys,
-        np.empty(0, np.float32) if thresholds is None else thresholds, keys is not None, np.int64(type_out),
+        np.empty(0, np.float32) if thresholds is None else thresholds, keys is not None,
     )
 
 
 def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, facility, status, table,
                 require_qualified, defect_override, reject_legacy, n_types, n_outcomes, n_facilities,
-                keys, thresholds, sampling, type_out):
+                keys, thresholds, sampling):
     n = patient.size
+    type_out = n_types * n_outcomes  # a defect's block of cells in the sampler's strata
     outcome = np.empty(n, np.uint8)
     by_type = np.zeros(n_types * n_outcomes, np.int64)
     by_facility = np.zeros(n_facilities, np.int64)
     take = np.empty(n if sampling else 0, np.int64)
     cells = np.empty(n if sampling else 0, np.int64)
-    has_ins = np.uint8(1)
-    accepted_code = np.uint8(0)
-    software_code = np.uint8(1)
-    no_override = np.uint8(255)
+    has_ins = np.uint8(_HAS_INS)
+    accepted_code = np.uint8(_ACCEPTED)
+    software_code = np.uint8(_SOFTWARE)
+    no_override = np.uint8(NO_OVERRIDE)
     accepted = 0
     m = 0
     # first the gather alone: its loads miss the cache, and a loop without branches on

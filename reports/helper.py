@@ -22,10 +22,6 @@ from reports.forked import can_fork
 if TYPE_CHECKING:
     from simulator.results import Results
 
-#: what the report writes into a results folder
-REPORT_FILES = ("report.html", "figures")
-
-
 class ReportHelper:
     """A forked child waiting to draw one run's report (``start`` then ``writer``), or to be
     let go without one (``close``)."""
@@ -76,9 +72,9 @@ class ReportHelper:
         def wait() -> None:
             draft, self._draft = self._draft, None
             try:
-                if self._join():
-                    for name in REPORT_FILES:
-                        shutil.move(str(draft / name), str(Path(tmp_dir) / name))
+                if self._join():  # the report and its figures, into the results folder
+                    for entry in draft.iterdir():
+                        shutil.move(str(entry), str(Path(tmp_dir) / entry.name))
                 else:  # the helper failed: draw here, where errors are reported
                     write_report(results, tmp_dir)
             finally:

@@ -39,3 +39,16 @@ def small_report(small_results, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "baseline"
     small_results.save(out, writers=[write_report])
     return out
+
+
+def assert_same_results(a, b) -> None:
+    """Two runs gave the same tables, FHIR payload sample and verdicts, byte for byte."""
+    import pandas as pd
+
+    assert set(a.tables) == set(b.tables)
+    for name in a.tables:
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name], obj=name)
+    assert a.extra_files.keys() == b.extra_files.keys()
+    for rel in a.extra_files:  # the FHIR payload sample and its verdicts
+        assert a.extra_files[rel] == b.extra_files[rel], rel
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 import simulator
@@ -10,7 +9,7 @@ from agents.services import dmp
 from scenarios.loader import load_scenario
 from simulator import parallel
 from simulator.errors import UsageError
-from tests.conftest import BASELINE
+from tests.conftest import BASELINE, assert_same_results
 
 
 def _run(monkeypatch, threads: int, scenario=BASELINE):
@@ -24,12 +23,7 @@ def _run(monkeypatch, threads: int, scenario=BASELINE):
 @pytest.mark.parametrize("scenario", [BASELINE, BASELINE.parent / "vendor_defects.toml"])
 def test_two_threads_give_the_tables_of_one(monkeypatch, scenario):
     one, two = _run(monkeypatch, 1, scenario), _run(monkeypatch, 2, scenario)
-    assert set(one.tables) == set(two.tables)
-    for name in one.tables:
-        pd.testing.assert_frame_equal(one.tables[name], two.tables[name], obj=name)
-    assert one.extra_files.keys() == two.extra_files.keys()
-    for rel in one.extra_files:  # the FHIR payload sample and its verdicts
-        assert one.extra_files[rel] == two.extra_files[rel], rel
+    assert_same_results(one, two)
     assert two.manifest["payloads"]["disagreements"] == 0
 
 

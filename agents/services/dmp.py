@@ -30,7 +30,7 @@ DOCUMENT_REASONS = frozenset({oc.REJECT_INS_MISSING, oc.REJECT_METADATA, oc.REJE
 SERVICE_REASONS = frozenset({oc.REJECT_SOFTWARE, oc.REJECT_NO_PROFILE, oc.REJECT_OPPOSED, oc.REJECT_CLOSED})
 _REASON_CODE = {"ins_missing": oc.REJECT_INS_MISSING, "invalid_metadata": oc.REJECT_METADATA,
                 "bad_ins": oc.REJECT_BAD_INS, "identity_not_qualified": oc.REJECT_NOT_QUALIFIED}
-_NO_OVERRIDE = np.uint8(255)
+_NO_OVERRIDE = np.uint8(kernels.NO_OVERRIDE)
 
 
 @dataclass
@@ -245,7 +245,7 @@ class DmpService:
                 batch.patient, batch.doc_type, batch.qualified, batch.installed, batch.defect, batch.facility,
                 self.patients.status, _TABLES[rules.require_qualified_identity], rules.require_qualified_identity,
                 _DEFECT[rules.require_qualified_identity], rules.reject_legacy_software, n_types,
-                oc.N_OUTCOMES, n_fac, keys, thresholds, n_types * oc.N_OUTCOMES)
+                oc.N_OUTCOMES, n_fac, keys, thresholds)
             by_facility = by_facility if counted else None
         else:
             out = dmp_verdict(batch, self.patients, self.rules)

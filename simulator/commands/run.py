@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulator.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -23,6 +27,13 @@ def check_run_options(args: argparse.Namespace) -> None:
         raise UsageError(f"--scale: must be greater than 0 and at most 1 (got {args.scale})")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed: must be a non-negative integer (got {args.seed})")
+
+
+def seed_and_scale(args: argparse.Namespace, sc: Scenario) -> tuple[int, float]:
+    """The run's seed and scale: the options' where given, else the scenario's ``[run]``."""
+    seed = args.seed if args.seed is not None else sc.run.seed
+    scale = args.scale if args.scale is not None else sc.run.scale
+    return seed, scale
 
 
 def register(sub: argparse._SubParsersAction) -> None:

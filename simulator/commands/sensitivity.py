@@ -173,7 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from simulator import __version__
-    from simulator.commands.run import check_run_options
+    from simulator.commands.run import check_run_options, seed_and_scale
     from simulator.ensemble import run_points, with_run
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
@@ -183,8 +183,7 @@ def handle(args: argparse.Namespace) -> int:
     check_run_options(args)
     check_executor_options(args)
     space = ScenarioSpace(args.scenario, args.params)
-    seed = args.seed if args.seed is not None else space.base.run.seed
-    scale = args.scale if args.scale is not None else space.base.run.scale
+    seed, scale = seed_and_scale(args, space.base)
     d = load_design(args.params, space, seed)
     scenarios = [with_run(space.make(dict(zip(d.names, map(float, row), strict=True)), f"design point {i + 1}"), seed, scale)
                  for i, row in enumerate(d.x)]

@@ -244,7 +244,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from simulator.commands.run import check_run_options
+    from simulator.commands.run import check_run_options, seed_and_scale
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
     from simulator.results import Results
@@ -252,8 +252,7 @@ def handle(args: argparse.Namespace) -> int:
     check_run_options(args)
     check_executor_options(args)
     space = ScenarioSpace(args.scenario, args.grid)
-    seed = args.seed if args.seed is not None else space.base.run.seed
-    scale = args.scale if args.scale is not None else space.base.run.scale
+    seed, scale = seed_and_scale(args, space.base)
     grid = load_grid(args.grid, space, seed)
     out = args.out or Path("results") / f"{space.base.name}-sweep"
     total = len(grid.points) * grid.replications
