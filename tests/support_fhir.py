@@ -1,4 +1,4 @@
-"""Helpers shared by the FHIR / identity tests: the official examples folder and the CLI."""
+"""Helpers shared by the FHIR / identity tests: the shipped official examples and the CLI."""
 
 from __future__ import annotations
 
@@ -12,36 +12,28 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def shared_examples_dir() -> Path | None:
-    """``shared/data/fhir-examples`` beside the repo root (a clean clone) or inside it."""
-    for base in (REPO.parent / "shared", REPO / "shared"):
-        folder = base / "data" / "fhir-examples"
-        if folder.is_dir() and any(folder.glob("*.json")):
-            return folder
-    return None
+def examples_dir() -> Path:
+    """The official examples the project ships (agents/fhir/guides, with provenance)."""
+    from agents.fhir.guides import EXAMPLES_DIR
+
+    return EXAMPLES_DIR
 
 
 def require_examples() -> Path:
-    """The examples folder, or skip the test saying where it was looked for."""
-    folder = shared_examples_dir()
-    if folder is None:
-        pytest.skip(
-            f"official FHIR examples not found: expected {REPO.parent / 'shared/data/fhir-examples'} "
-            "(the shared/ folder beside the repository root)"
-        )
-    return folder
+    """The shipped examples folder (kept for callers written when it could be absent)."""
+    return examples_dir()
 
 
 def example_files() -> list[Path]:
-    """The official example files (empty when shared/ is absent: tests then skip)."""
-    folder = shared_examples_dir()
-    return sorted(folder.glob("*.json")) if folder else []
+    """Every official example file the project ships."""
+    from agents.fhir.guides import example_files as shipped
+
+    return shipped()
 
 
 def load_example(name: str) -> dict:
     """A deep copy of one official example, to make broken variants from."""
-    folder = require_examples()
-    return copy.deepcopy(json.loads((folder / name).read_text(encoding="utf-8")))
+    return copy.deepcopy(json.loads((examples_dir() / name).read_text(encoding="utf-8")))
 
 
 ITI65 = "Bundle-example-td2-iti65-lot-soumission.json"

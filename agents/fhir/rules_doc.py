@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from agents.fhir.defects import DEFECTS
+from agents.fhir.profiles import KEYS
 from agents.fhir.rules import RULES
 from agents.fhir.verdict import REASON_PRECEDENCE
 
@@ -21,12 +22,15 @@ DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 _GROUPS = {
     "INS": "INS matricule, OID and subject",
     "IDV": "Identity status and traits (FR Core INS)",
+    "PRF": "Profile recognition and declared profiles",
     "DOC": "Document metadata",
+    "ATT": "Attachment (size, hash, MIME type vs content)",
     "PS": "Author (idNat_PS)",
     "ORG": "Organisation (idNat_Struct)",
     "BDL": "ITI-65 bundle shape",
     "REF": "References",
     "REP": "Replacement",
+    "CDL": "Cahier de liaison",
     "MSS": "MSSanté message",
     "STR": "Structure",
 }
@@ -53,6 +57,18 @@ def render_rules_markdown() -> str:
         + ", ".join(f"`{r}`" for r in REASON_PRECEDENCE)
         + " wins. Warnings and information never reject. [I] marks an inference (see "
         "`../shared/domain.md`).",
+        "",
+        "## Recognised profiles",
+        "",
+        "`agents.fhir.profiles.recognise(resource)` reads what a resource says it is "
+        "(`meta.profile`, the Bundle type, the MHD SubmissionSet List of a transaction) and "
+        "selects the rules; an unrecognised shape gets the generic checks and PRF-001. Value "
+        "sets and profile cardinalities come from the guides, vendored in "
+        "`agents/fhir/guides` (see its `manifest.json` for repository, path and commit).",
+        "",
+        "| key | recognised as |",
+        "|---|---|",
+        *[f"| `{key}` | {_cell(label)} |" for key, label in KEYS.items()],
         "",
     ]
     for prefix, title in _GROUPS.items():

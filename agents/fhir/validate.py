@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from agents.fhir.mssante import MSSanteMessage
 from agents.fhir.rules import ERROR, BundleIndex, Context, Finding, rules_for
 from agents.fhir.rules.base import as_list
 from agents.fhir.rules.ins import patient_ins_values, subject_of
-from agents.fhir.rules.shape import is_submission
+from agents.fhir.profiles import Recognised, recognise
 from agents.fhir.verdict import INVALID_METADATA, dmp_verdict
 
 RESOURCE_SCOPES = frozenset(
@@ -31,6 +32,8 @@ def _run(scope: str, target: Any, ctx: Context, base: str, findings: list[Findin
         try:
             for suffix, message in r.check(target, ctx):
                 findings.append(Finding(r.id, r.severity, base + suffix, message, r.reason))
+        except RecursionError:
+            raise
         except Exception as exc:  # input from outside may hold any shape: report it, go on
             findings.append(
                 Finding(
@@ -45,10 +48,19 @@ def _run(scope: str, target: Any, ctx: Context, base: str, findings: list[Findin
 
 def _walk(res: dict, ctx: Context, base: str, findings: list[Finding], *, top: bool) -> None:
     rtype = res.get("resourceType")
+    if not isinstance(rtype, str):
+        findings.append(
+            Finding(
+                "STR-002", ERROR, base + ".resourceType",
+                f"resourceType is {type(rtype).__name__} {rtype!r}, expected a resource type name",
+                INVALID_METADATA,
+            )
+        )
+        return
     if top:
         _run("top", res, ctx, base, findings)
     if rtype in RESOURCE_SCOPES:
-        _run(rtype, res, ctx, base, findings)  # type: ignore[arg-type]
+        _run(rtype, res, ctx, base, findings)
     try:
         if rtype == "Patient":
             occurrences = ctx.memo(patient_ins_values, res)
@@ -72,20 +84,51 @@ def _walk(res: dict, ctx: Context, base: str, findings: list[Finding], *, top: b
                 _walk(c, child, f"{base}.contained[{j}]", findings, top=False)
 
 
-def validate_resource(resource: Mapping[str, Any], *, structural: bool = False) -> list[Finding]:
-    """Findings of every rule on ``resource`` (a FHIR JSON object as a dict)."""
+def validate_resource(
+    resource: Mapping[str, Any],
+    *,
+    structural: bool = False,
+    now: datetime | None = None,
+) -> list[Finding]:
+    """Findings of every rule on ``resource`` (a FHIR JSON object as a dict).
+
+    The public entry point (CLI, simulated DMP, live services): never raises on odd JSON
+    shapes (they become STR-00x findings). ``structural`` also parses with fhir.resources
+    (STR-001, slower); ``now`` is the time "not in the future" is judged against outside an
+    ITI-65 (default: the clock). The profile the rules followed is ``recognise(resource)``.
+    """
     res = dict(resource) if not isinstance(resource, dict) else resource
     findings: list[Finding] = structural_findings(res) if structural else []
+    profile = recognise(res)
     if res.get("resourceType") == "Bundle":
         index = BundleIndex(res)
-        ctx = Context(index, None, is_submission(res, index))
+        ctx = Context(index, None, profile.submission, profile=profile, now=now)
+        _run("profile", res, ctx, "Bundle", findings)
         _run("Bundle", res, ctx, "Bundle", findings)
-        for i, _, entry_resource in index.entries:
+        for i, entry, entry_resource in index.entries:
+            base = f"Bundle.entry[{i}].resource"
             if entry_resource:
-                _walk(entry_resource, ctx, f"Bundle.entry[{i}].resource", findings, top=True)
+                _walk(entry_resource, ctx, base, findings, top=True)
+            elif entry.get("resource") is not None:
+                findings.append(
+                    Finding("STR-002", ERROR, base, "entry.resource is not a JSON object", INVALID_METADATA)
+                )
     else:
-        _walk(res, Context(None, None, False), str(res.get("resourceType")), findings, top=True)
+        root = res.get("resourceType")
+        root = root if isinstance(root, str) else "Resource"
+        ctx = Context(None, None, False, profile=profile, now=now)
+        _run("profile", res, ctx, root, findings)
+        _walk(res, ctx, root, findings, top=True)
     return findings
+
+
+def validate_outcome(
+    resource: Mapping[str, Any], *, structural: bool = True, now: datetime | None = None
+) -> dict:
+    """``validate_resource`` as a FHIR OperationOutcome (JSON dict), for servers and tools."""
+    from agents.fhir.outcome import operation_outcome
+
+    return operation_outcome(validate_resource(resource, structural=structural, now=now))
 
 
 def _loc_path(root: str, loc: tuple[Any, ...]) -> str:
@@ -101,7 +144,8 @@ def structural_findings(resource: Mapping[str, Any]) -> list[Finding]:
 
     from agents.fhir.render import to_model
 
-    root = str(resource.get("resourceType"))
+    root = resource.get("resourceType")
+    root = root if isinstance(root, str) else "Resource"
     try:
         to_model(resource)
     except ValidationError as exc:
@@ -125,6 +169,8 @@ def structural_findings(resource: Mapping[str, Any]) -> list[Finding]:
                 )
             )
         return findings
+    except RecursionError:
+        return [Finding("STR-001", ERROR, root, "not valid FHIR R4B: nested too deeply", INVALID_METADATA)]
     except Exception as exc:  # fhir.resources may raise other errors on odd input
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return [Finding("STR-001", ERROR, root, f"not valid FHIR R4B: {first_line}", INVALID_METADATA)]
@@ -137,6 +183,18 @@ def validate_message(message: MSSanteMessage | Mapping[str, Any]) -> list[Findin
     findings: list[Finding] = []
     _run("mssante", data, Context(None, None, False), "MSSanteMessage", findings)
     return findings
+
+
+__all__ = [
+    "Judgement",
+    "Recognised",
+    "judge",
+    "recognise",
+    "structural_findings",
+    "validate_message",
+    "validate_outcome",
+    "validate_resource",
+]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,19 @@ Importing this package registers every rule in ``RULES`` (see docs/rules.md, gen
 ``python -m agents.fhir.rules_doc``).
 """
 
-from agents.fhir.rules import actors, identity, ins, metadata, mssante, shape, structure
+from agents.fhir.rules import (
+    actors,
+    attachment,
+    document,
+    identity,
+    ins,
+    metadata,
+    mssante,
+    profile,
+    shape,
+    structure,
+    transaction,
+)
 from agents.fhir.rules.base import (
     ERROR,
     INFORMATION,
@@ -30,11 +42,15 @@ __all__ = [
     "Finding",
     "Rule",
     "actors",
+    "attachment",
+    "document",
     "identity",
     "ins",
     "metadata",
     "mssante",
+    "profile",
     "rules_for",
     "shape",
     "structure",
+    "transaction",
 ]

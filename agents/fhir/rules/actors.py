@@ -25,7 +25,7 @@ def _checked(res: dict, system: str, check: object) -> Iterator[tuple[str, IdChe
 
 
 @rule(
-    "PS-001", ERROR, "Practitioner", "Practitioner.identifier.value",
+    "PS-001", ERROR, ("Practitioner", "PractitionerRole"), "Practitioner.identifier.value",
     "An idNat_PS is 8 + RPPS (11 digits) or 0 + ADELI (9 digits); prefixes 1, 3, 4, 5, 6 + a "
     "structure identifier are tolerated (see PS-002).",
     reason=INVALID_METADATA, issue_code="value",
@@ -37,7 +37,7 @@ def id_nat_ps_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 
 @rule(
-    "PS-002", WARNING, "Practitioner", "Practitioner.identifier.value",
+    "PS-002", WARNING, ("Practitioner", "PractitionerRole"), "Practitioner.identifier.value",
     "The author's idNat_PS is a personal national id (8 + RPPS or 0 + ADELI), not a "
     "structure-internal one.",
 )
@@ -48,7 +48,7 @@ def id_nat_ps_personal(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 
 @rule(
-    "PS-003", WARNING, "Practitioner", "Practitioner.identifier.value",
+    "PS-003", WARNING, ("Practitioner", "PractitionerRole"), "Practitioner.identifier.value",
     "The RPPS number passes the Luhn check digit [I].",
 )
 def rpps_key(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:

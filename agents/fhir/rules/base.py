@@ -147,18 +147,35 @@ class BundleIndex:
 class Context:
     """What a rule may look up: the enclosing bundle, the container, the submission flag."""
 
-    __slots__ = ("bundle", "container", "submission", "_refs", "_memo")
+    __slots__ = ("bundle", "container", "submission", "profile", "now", "_refs", "_memo")
 
-    def __init__(self, bundle: BundleIndex | None, container: dict | None, submission: bool):
+    def __init__(
+        self,
+        bundle: BundleIndex | None,
+        container: dict | None,
+        submission: bool,
+        *,
+        profile: Any = None,
+        now: Any = None,
+    ):
         self.bundle = bundle
         self.container = container
         self.submission = submission
+        #: ``agents.fhir.profiles.Recognised`` of the validated resource (None: not computed).
+        self.profile = profile
+        #: Reference time for "not in the future" checks (aware datetime; None: the clock).
+        self.now = now
         self._refs: dict[int, list[tuple[str, str]]] = {}
         self._memo: dict[tuple[object, int], Any] = {}
 
+    @property
+    def profile_key(self) -> str:
+        """The recognised profile's key ("" when none was computed)."""
+        return self.profile.key if self.profile is not None else ""
+
     def child(self, container: dict) -> Context:
         """Context for a resource contained in ``container`` (sharing the caches)."""
-        ctx = Context(self.bundle, container, self.submission)
+        ctx = Context(self.bundle, container, self.submission, profile=self.profile, now=self.now)
         ctx._refs = self._refs
         ctx._memo = self._memo
         return ctx

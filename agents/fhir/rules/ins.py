@@ -252,4 +252,30 @@ def birth_place_code(patient: dict) -> object:
     return None
 
 
+
+
+@rule(
+    "INS-009", ERROR, "ins", "Patient.identifier | DocumentReference.subject",
+    "The matricule and its OID agree: an NIA (sex digit 7 or 8, a waiting number) is declared "
+    "under the INS-NIA OID 1.4.9, never under the production INS-NIR OID 1.4.8, and a NIR "
+    "(sex digit 1 or 2) never under the NIA OID.",
+    reason=BAD_INS, issue_code="code-invalid",
+)
+def matricule_kind_matches_oid(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    if nir_format_problems(ins.value) or not isinstance(ins.system, str):
+        return
+    oid = ins.system.removeprefix(URN_OID)
+    first = str(ins.value)[0]
+    if oid == INS_NIR_OID and first in "78":
+        yield "", (
+            f"INS {ins.value} is an NIA (sex digit {first}) declared under the INS-NIR OID "
+            f"{INS_NIR_OID}: an NIA is issued under {INS_NIA_OID}"
+        )
+    elif oid == INS_NIA_OID and first in "12":
+        yield "", (
+            f"INS {ins.value} is a NIR (sex digit {first}) declared under the INS-NIA OID "
+            f"{INS_NIA_OID}: use the INS-NIR OID {INS_NIR_OID}"
+        )
+
+
 __all__ = ["InsValue", "birth_place_code", "patient_ins_values", "subject_ins_value"]

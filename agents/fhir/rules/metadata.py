@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from agents.catalogue import CLASS_CODES, CLASS_SYSTEM, LOINC_SYSTEM, load_catalogue
+from agents.catalogue import CLASS_SYSTEM, LOINC_SYSTEM, load_catalogue
 from agents.fhir.constants import (
     CS_CONFIDENTIALITY,
     CS_VISIBILITY,
     PROFILE_SIMPLIFIED_PUBLISH,
     VISIBILITY_CODES,
 )
+from agents.fhir.guides import value_set
 from agents.fhir.rules.base import (
     ERROR,
     WARNING,
@@ -121,15 +122,17 @@ def class_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "DOC-005", ERROR, "DocumentReference", "DocumentReference.category.coding",
-    "Each class code from TRE_A03 belongs to JDV_J57-ClassCode-DMP.",
+    "Each class code from TRE_A03 belongs to JDV_J57-ClassCode-DMP (the value set vendored "
+    "from the terminology guide).",
     reason=INVALID_METADATA, issue_code="code-invalid",
 )
 def class_in_j57(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    allowed = value_set("J57").get(CLASS_SYSTEM, {})
     for path, c in class_codings(res):
-        if c.get("system") == CLASS_SYSTEM and c.get("code") not in CLASS_CODES:
+        if c.get("system") == CLASS_SYSTEM and c.get("code") not in allowed:
             yield f"{path}.code", (
                 f"class code {c.get('code')!r} is not in JDV_J57 "
-                f"({', '.join(sorted(CLASS_CODES))})"
+                f"({', '.join(sorted(allowed))})"
             )
 
 
@@ -143,11 +146,12 @@ def class_matches_type(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     if entry is None:
         return
     expected = entry.class_code  # type: ignore[attr-defined]
+    labels = value_set("J57").get(CLASS_SYSTEM, {})
     for path, c in class_codings(res):
-        if c.get("system") == CLASS_SYSTEM and c.get("code") in CLASS_CODES and c.get("code") != expected:
+        if c.get("system") == CLASS_SYSTEM and c.get("code") in labels and c.get("code") != expected:
             yield f"{path}.code", (
-                f"class code {c.get('code')} ({CLASS_CODES[c['code']]}) differs from the "
-                f"catalogue's class {expected} ({CLASS_CODES.get(expected, '?')}) for type {code}"
+                f"class code {c.get('code')} ({labels[c['code']]}) differs from the "
+                f"catalogue's class {expected} ({labels.get(expected, '?')}) for type {code}"
             )
 
 
@@ -191,7 +195,7 @@ def _has_id_nat_ps(practitioner: dict) -> bool:
 
 
 def author_practitioners(res: dict, ctx: Context) -> list[dict]:
-    """Practitioners the authors resolve to (directly or through a PractitionerRole)."""
+    """Practitioners (or PractitionerRoles carrying the idNat_PS) the authors resolve to."""
     found = []
     for author in as_list(res.get("author")):
         author = as_dict(author)
@@ -203,6 +207,9 @@ def author_practitioners(res: dict, ctx: Context) -> list[dict]:
         if target is None:
             continue
         if target.get("resourceType") == "PractitionerRole":
+            if _has_id_nat_ps(target):  # how the PDSm DMP examples write the author
+                found.append(target)
+                continue
             target = ctx.resolve(as_dict(target.get("practitioner")).get("reference"), res)
         if target is not None and target.get("resourceType") == "Practitioner":
             found.append(target)
@@ -211,8 +218,8 @@ def author_practitioners(res: dict, ctx: Context) -> list[dict]:
 
 @rule(
     "DOC-009", ERROR, "DocumentReference", "DocumentReference.author",
-    "An author resolves (contained, in the bundle, or by identifier) to a Practitioner with an "
-    "idNat_PS identifier (system urn:oid:1.2.250.1.71.4.2.1).",
+    "An author resolves (contained, in the bundle, or by identifier) to a Practitioner, or to a "
+    "PractitionerRole, with an idNat_PS identifier (system urn:oid:1.2.250.1.71.4.2.1).",
     reason=INVALID_METADATA, issue_code="required",
 )
 def author_identified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -221,7 +228,7 @@ def author_identified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         return
     if not any(_has_id_nat_ps(p) for p in author_practitioners(res, ctx)):
         yield ".author", (
-            "no author resolves to a Practitioner with an idNat_PS identifier "
+            "no author resolves to a Practitioner or PractitionerRole with an idNat_PS identifier "
             f"({ID_NAT_PS_SYSTEM})"
         )
 

@@ -5,7 +5,6 @@ DocumentReferences with their Binary, entries with fullUrl and request, referenc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_PROVIDE_BUNDLE, PROFILE_SUBMISSION_SET
@@ -24,9 +23,6 @@ from agents.fhir.rules.base import (
 from agents.fhir.rules.ins import subject_of
 from agents.fhir.verdict import INVALID_METADATA
 
-_RELATIVE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?")
-
-
 def is_submission_set(resource: dict) -> bool:
     """True for a List that is an MHD SubmissionSet (by code or profile)."""
     if resource.get("resourceType") != "List":
@@ -39,25 +35,29 @@ def is_submission_set(resource: dict) -> bool:
     )
 
 
-def is_submission(bundle: dict, index: BundleIndex) -> bool:
-    """True when a Bundle is meant as an ITI-65 document submission."""
-    if PROFILE_PROVIDE_BUNDLE in profiles(bundle):
-        return True
-    if any(is_submission_set(r) for _, _, r in index.entries):
-        return True
-    return bundle.get("type") == "transaction" and bool(index.of_type("DocumentReference"))
+def is_submission(bundle: dict, index: BundleIndex | None = None) -> bool:
+    """True when a Bundle says it is an ITI-65 document submission (profile or SubmissionSet).
+
+    A transaction that merely holds a DocumentReference is not one (Cahier de liaison notes,
+    ePrescription…): see ``agents.fhir.profiles.recognise``.
+    """
+    from agents.fhir.profiles import recognise  # profiles imports this package
+
+    return recognise(bundle).submission
 
 
 @rule(
     "BDL-008", INFORMATION, "Bundle", "Bundle",
-    "A Bundle that is not an ITI-65 submission is checked resource by resource.",
+    "A Bundle that is not an ITI-65 submission is checked resource by resource, with the "
+    "rules of the profile it was recognised as.",
     issue_code="informational",
 )
 def not_a_submission(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     if not ctx.submission:
+        label = ctx.profile.label if ctx.profile is not None else "a Bundle"
         yield "", (
-            f"Bundle of type {bundle.get('type')!r} is not an ITI-65 submission; its resources "
-            "were checked one by one"
+            f"Bundle of type {bundle.get('type')!r} is not an ITI-65 submission (recognised as: "
+            f"{label}); its resources were checked one by one"
         )
 
 
@@ -260,17 +260,16 @@ def superseded_is_replaced(bundle: dict, ctx: Context) -> Iterator[tuple[str, st
 
 @rule(
     "REF-001", ERROR, "top", "Bundle.entry.resource…reference",
-    "Every urn:uuid / urn:oid / relative reference resolves to an entry of the bundle "
-    "(relatesTo targets, conditional and absolute references excepted).",
+    "Every urn:uuid / urn:oid reference resolves to an entry of the bundle (relatesTo targets "
+    "excepted). Relative references may name a resource on the server (REF-003), and a "
+    "searchset may leave references unresolved.",
     reason=INVALID_METADATA, issue_code="not-found",
 )
 def bundle_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if ctx.bundle is None:
+    if ctx.bundle is None or ctx.bundle.bundle.get("type") == "searchset":
         return
     for path, ref in ctx.references(res):
-        if ref.startswith("#") or "?" in ref or ".relatesTo[" in path:
-            continue
-        if ref.startswith("urn:") or _RELATIVE.fullmatch(ref):
+        if ref.startswith(("urn:uuid:", "urn:oid:")) and ".relatesTo[" not in path:
             if ctx.bundle.resolve(ref) is None:
                 yield path, f"reference {ref} does not resolve inside the bundle"
 

@@ -1,0 +1,182 @@
+"""Which national profile a FHIR resource is, read from what it says it is.
+
+``recognise(resource)`` looks at ``meta.profile``, the Bundle type and, for a transaction, the
+MHD SubmissionSet List it holds; it never guesses from the rest of the content. The key selects
+the rule set (``Context.submission`` for an ITI-65, the Cahier de liaison checks…); a resource
+with no national profile gets the generic FHIR checks and an information finding (PRF-001).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agents.fhir.constants import (
+    CS_MHD_LIST_TYPES,
+    PROFILE_DOCUMENT_REFERENCE,
+    PROFILE_PATIENT_INS,
+    PROFILE_PROVIDE_BUNDLE,
+    PROFILE_SIMPLIFIED_PUBLISH,
+    PROFILE_SUBMISSION_SET,
+)
+from agents.fhir.rules.base import as_dict, as_list, codings, profiles
+
+ANS_IG = "https://interop.esante.gouv.fr/ig/fhir/"
+CDL = ANS_IG + "cdl/StructureDefinition/"
+EPRESCRIPTION = ANS_IG + "eprescription/"
+ANNUAIRE = ANS_IG + "annuaire/StructureDefinition/"
+PDSM_SEARCH_RESPONSE = ANS_IG + "pdsm/StructureDefinition/pdsm-find-documentreferences-comprehensive-response"
+FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
+ID_NAT_SYSTEMS = ("urn:oid:1.2.250.1.71.4.2.1", "urn:oid:1.2.250.1.71.4.2.2")
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """The profile a resource was recognised as.
+
+    ``key`` names the rule set; ``national`` is False when no national profile was recognised;
+    ``canonical`` is the profile URL the decision rests on (None when read from the shape).
+    """
+
+    key: str
+    label: str
+    national: bool
+    canonical: str | None = None
+
+    @property
+    def submission(self) -> bool:
+        """True for a DMP document submission (ITI-65), replacement included."""
+        return self.key in (DMP_SUBMISSION, PDSM_REPLACEMENT)
+
+
+DMP_SUBMISSION = "dmp-iti65"
+PDSM_REPLACEMENT = "pdsm-replacement"
+PDSM_SEARCHSET = "pdsm-searchset"
+SEARCHSET = "searchset"
+CDL_TRANSACTION = "cdl-transaction"
+CDL_SEARCHSET = "cdl-searchset"
+EPRESCRIPTION_BUNDLE = "eprescription-bundle"
+TRANSACTION = "transaction"
+BUNDLE = "bundle"
+
+#: Every key ``recognise`` can return, with its label (docs/rules.md lists them).
+KEYS: dict[str, str] = {
+    DMP_SUBMISSION: "DMP document submission (PDSm ITI-65 transaction)",
+    PDSM_REPLACEMENT: "PDSm document replacement (ITI-65 with relatesTo replaces)",
+    PDSM_SEARCHSET: "PDSm search result (ITI-67 searchset of DocumentReferences)",
+    SEARCHSET: "FHIR searchset Bundle",
+    CDL_TRANSACTION: "Cahier de liaison note transaction",
+    CDL_SEARCHSET: "Cahier de liaison search result",
+    EPRESCRIPTION_BUNDLE: "ePrescription Bundle",
+    TRANSACTION: "FHIR transaction Bundle (no national profile)",
+    BUNDLE: "FHIR Bundle (no national profile)",
+    "pdsm-document-reference": "PDSm comprehensive DocumentReference",
+    "pdsm-simplified-publish": "PDSm simplified publish DocumentReference (ITI-105)",
+    "cdl-document-reference": "Cahier de liaison note (DocumentReference)",
+    "pdsm-submission-set": "PDSm SubmissionSet List",
+    "fr-core-patient-ins": "FR Core INS Patient",
+    "annuaire-practitioner": "Annuaire Santé Practitioner (idNat_PS)",
+    "annuaire-practitionerrole": "Annuaire Santé PractitionerRole",
+    "annuaire-organization": "Annuaire Santé Organization (idNat_Struct)",
+    "resource": "FHIR resource (no national profile)",
+}
+
+
+def _is_submission_set(resource: dict) -> bool:
+    if resource.get("resourceType") != "List":
+        return False
+    if PROFILE_SUBMISSION_SET in profiles(resource):
+        return True
+    return any(
+        c.get("code") == "submissionset" and c.get("system") in (CS_MHD_LIST_TYPES, None)
+        for c in codings(resource.get("code"))
+    )
+
+
+def _entry_resources(bundle: dict) -> list[dict]:
+    return [as_dict(as_dict(e).get("resource")) for e in as_list(bundle.get("entry"))]
+
+
+def _is_replacement(bundle: dict, resources: list[dict]) -> bool:
+    for r in resources:
+        if r.get("resourceType") == "DocumentReference" and any(
+            as_dict(rel).get("code") == "replaces" for rel in as_list(r.get("relatesTo"))
+        ):
+            return True
+    return any(
+        as_dict(as_dict(e).get("request")).get("method") in ("PATCH", "PUT")
+        for e in as_list(bundle.get("entry"))
+    )
+
+
+def _bundle(bundle: dict, declared: list[str]) -> Recognised:
+    btype = bundle.get("type")
+    resources = _entry_resources(bundle)
+    for url in declared:
+        if url.startswith(CDL):
+            key = CDL_SEARCHSET if btype == "searchset" or "recherche" in url else CDL_TRANSACTION
+            return Recognised(key, KEYS[key], True, url)
+        if url.startswith(EPRESCRIPTION):
+            return Recognised(EPRESCRIPTION_BUNDLE, KEYS[EPRESCRIPTION_BUNDLE], True, url)
+        if url == PDSM_SEARCH_RESPONSE:
+            return Recognised(PDSM_SEARCHSET, KEYS[PDSM_SEARCHSET], True, url)
+    declared_iti65 = PROFILE_PROVIDE_BUNDLE in declared
+    if declared_iti65 or (btype == "transaction" and any(_is_submission_set(r) for r in resources)):
+        key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION
+        return Recognised(key, KEYS[key], True, PROFILE_PROVIDE_BUNDLE if declared_iti65 else None)
+    if btype == "searchset":
+        national = [
+            p for r in resources for p in profiles(r) if p.startswith(ANS_IG) or p.startswith(FR_CORE)
+        ]
+        if national:
+            return Recognised(PDSM_SEARCHSET, KEYS[PDSM_SEARCHSET], True, None)
+        return Recognised(SEARCHSET, KEYS[SEARCHSET], False)
+    if btype == "transaction":
+        return Recognised(TRANSACTION, KEYS[TRANSACTION], False)
+    return Recognised(BUNDLE, KEYS[BUNDLE], False)
+
+
+def _has_id_nat(resource: dict) -> bool:
+    return any(as_dict(i).get("system") in ID_NAT_SYSTEMS for i in as_list(resource.get("identifier")))
+
+
+def _resource(resource: dict, rtype: str, declared: list[str]) -> Recognised:
+    def found(key: str, canonical: str | None) -> Recognised:
+        return Recognised(key, KEYS[key], True, canonical)
+
+    if rtype == "DocumentReference":
+        for url, key in (
+            (PROFILE_SIMPLIFIED_PUBLISH, "pdsm-simplified-publish"),
+            (PROFILE_DOCUMENT_REFERENCE, "pdsm-document-reference"),
+            (CDL + "cdl-document-reference", "cdl-document-reference"),
+        ):
+            if url in declared:
+                return found(key, url)
+    elif rtype == "List" and _is_submission_set(resource):
+        return found("pdsm-submission-set", PROFILE_SUBMISSION_SET if PROFILE_SUBMISSION_SET in declared else None)
+    elif rtype == "Patient":
+        from agents.fhir.rules.ins import patient_ins_values  # rules import this module
+
+        if PROFILE_PATIENT_INS in declared:
+            return found("fr-core-patient-ins", PROFILE_PATIENT_INS)
+        if patient_ins_values(resource):
+            return found("fr-core-patient-ins", None)
+    elif rtype in ("Practitioner", "PractitionerRole", "Organization"):
+        key = "annuaire-" + rtype.lower()
+        annuaire = next((u for u in declared if u.startswith(ANNUAIRE)), None)
+        if annuaire or _has_id_nat(resource):
+            return found(key, annuaire)
+    return Recognised("resource", KEYS["resource"], False)
+
+
+def recognise(resource: Any) -> Recognised:
+    """The profile ``resource`` (a FHIR JSON object) says it follows; see ``KEYS``."""
+    res = as_dict(resource)
+    rtype = res.get("resourceType")
+    declared = profiles(res)
+    if rtype == "Bundle":
+        return _bundle(res, declared)
+    return _resource(res, rtype if isinstance(rtype, str) else "", declared)
+
+
+__all__ = ["KEYS", "Recognised", "recognise"]

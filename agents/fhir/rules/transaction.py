@@ -1,0 +1,126 @@
+"""Rules on transaction Bundles of any profile (request method and URL of each entry, references
+left to the server) and on the Cahier de liaison bundles (fixed values from its vendored profiles).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from agents.fhir.guides import fixed_value, profiles
+from agents.fhir.rules.base import ERROR, INFORMATION, Context, as_dict, profiles as declared_profiles, rule
+from agents.fhir.verdict import INVALID_METADATA
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})
+_TYPE = r"[A-Z][A-Za-z]+"
+_ID = r"[A-Za-z0-9\-.]{1,64}"
+_INSTANCE = re.compile(rf"(?P<type>{_TYPE})/(?P<id>{_ID})(?:/_history/{_ID})?")
+_CONDITIONAL = re.compile(rf"(?P<type>{_TYPE})\?.+")
+_TYPE_ONLY = re.compile(rf"(?P<type>{_TYPE})")
+RELATIVE = re.compile(rf"{_TYPE}/{_ID}(?:/_history/{_ID})?")
+
+
+def _request_problem(method: object, url: object, resource: dict) -> str | None:
+    """Why a transaction entry's request cannot be carried out as written (None: fine)."""
+    if method not in METHODS:
+        return f"request.method {method!r} is not one of {', '.join(sorted(METHODS))}"
+    if not isinstance(url, str) or not url:
+        return f"{method} has no request.url"
+    if url.startswith(("http://", "https://")):
+        return f"request.url {url} is absolute; a transaction entry's url is relative to the server"
+    rtype = resource.get("resourceType") if resource else None
+    instance, conditional = _INSTANCE.fullmatch(url), _CONDITIONAL.fullmatch(url)
+    if method == "POST":
+        if not _TYPE_ONLY.fullmatch(url):
+            return f"POST url {url!r} must be the resource type (e.g. {rtype or 'DocumentReference'})"
+        if rtype and url != rtype:
+            return f"POST url {url!r} does not match the entry's resource type {rtype}"
+        return None
+    if method in ("PUT", "PATCH", "DELETE") and not (instance or conditional):
+        return f"{method} url {url!r} must name Type/id (or Type?search)"
+    if method == "PUT" and rtype and (instance or conditional):
+        named = (instance or conditional)["type"]  # type: ignore[index]
+        if named != rtype:
+            return f"PUT url {url!r} names {named} but the entry holds a {rtype}"
+        if instance and isinstance(resource.get("id"), str) and resource["id"] != instance["id"]:
+            return f"PUT url {url!r} names id {instance['id']} but the resource's id is {resource['id']}"
+    return None
+
+
+@rule(
+    "BDL-009", ERROR, "Bundle", "Bundle.entry.request",
+    "In a transaction or batch, each request has a FHIR method and a relative url that fits "
+    "it: POST `Type` equal to the resource's type; PUT / PATCH / DELETE `Type/id` (or "
+    "`Type?search`), PUT naming the resource's own type and id.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def request_urls(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if bundle.get("type") not in ("transaction", "batch") or ctx.bundle is None:
+        return
+    for i, entry, resource in ctx.bundle.entries:
+        request = as_dict(entry.get("request"))
+        if not request:
+            continue  # BDL-006 (ITI-65) / STR-001 say it is missing
+        problem = _request_problem(request.get("method"), request.get("url"), resource)
+        if problem:
+            yield f".entry[{i}].request", problem
+
+
+@rule(
+    "REF-003", INFORMATION, "top", "Bundle.entry.resource…reference",
+    "A relative reference (`Type/id`) in a transaction that names no entry points to a resource "
+    "already on the server: accepted, and reported so that it can be checked.",
+    issue_code="informational",
+)
+def server_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.bundle is None or ctx.bundle.bundle.get("type") != "transaction":
+        return
+    for path, ref in ctx.references(res):
+        if RELATIVE.fullmatch(ref) and ctx.bundle.resolve(ref) is None:
+            yield path, f"{ref} is not in the transaction: expected to exist on the server"
+
+
+# --- Cahier de liaison ----------------------------------------------------------------------------
+
+
+def _cdl_profile(bundle: dict) -> str | None:
+    for url in declared_profiles(bundle):
+        pid = url.rsplit("/", 1)[-1]
+        if url.startswith("https://interop.esante.gouv.fr/ig/fhir/cdl/") and pid in profiles():
+            return pid
+    return None
+
+
+@rule(
+    "CDL-001", ERROR, "Bundle", "Bundle.type",
+    "A Cahier de liaison Bundle has the type its profile fixes (transaction for a note's "
+    "creation or update, searchset for a search result).",
+    reason=INVALID_METADATA, issue_code="value",
+)
+def cdl_type(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    pid = _cdl_profile(bundle)
+    expected = fixed_value(pid, "type") if pid else None
+    if expected and bundle.get("type") != expected:
+        yield ".type", f"{pid} fixes Bundle.type to {expected!r}, found {bundle.get('type')!r}"
+
+
+@rule(
+    "CDL-002", ERROR, "Bundle", "Bundle.entry.request.method",
+    "In a Cahier de liaison transaction, the note (DocumentReference) is sent with the method "
+    "its profile fixes (POST to create, PUT to update), and there is exactly one note.",
+    reason=INVALID_METADATA, issue_code="value",
+)
+def cdl_method(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    pid = _cdl_profile(bundle)
+    if pid is None or ctx.bundle is None:
+        return
+    method = fixed_value(pid, "entry[DocumentReference].request.method")
+    if method is None:
+        return
+    notes = ctx.bundle.of_type("DocumentReference")
+    if len(notes) != 1:
+        yield ".entry", f"{pid} carries exactly one DocumentReference (the note), found {len(notes)}"
+    for i, entry, _ in notes:
+        found = as_dict(entry.get("request")).get("method")
+        if found != method:
+            yield f".entry[{i}].request.method", f"{pid} sends the note with {method}, found {found!r}"
