@@ -42,6 +42,8 @@ VISIBILITY_CODES = {
 }
 
 CS_SNOMED = "http://snomed.info/sct"
+CS_SECTEUR_ACTIVITE = "https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite"
+CS_CADRE_EXERCICE = "https://mos.esante.gouv.fr/NOS/TRE_A01-CadreExercice/FHIR/TRE-A01-CadreExercice"
 URN_IETF = "urn:ietf:rfc:3986"
 #: Code system of the test-bed's conformance rules in OperationOutcome.issue.details.
 RULES_SYSTEM = "urn:segur-testbed:conformance-rule"

@@ -44,9 +44,18 @@ _FORMAT = {
     "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient",
     "display": "mimeType Sufficient",
 }
-_FACILITY = {"coding": [{"system": C.CS_SNOMED, "code": "22232009", "display": "Hospital"}]}
+#: SNOMED CT as in the PDSm examples, plus the national code (JDV_J02 / JDV_J04) the DMP indexes.
+_FACILITY = {
+    "coding": [
+        {"system": C.CS_SNOMED, "code": "22232009", "display": "Hospital"},
+        {"system": C.CS_SECTEUR_ACTIVITE, "code": "SA01", "display": "Etablissement public de santé"},
+    ]
+}
 _PRACTICE = {
-    "coding": [{"system": C.CS_SNOMED, "code": "394802001", "display": "General medicine"}]
+    "coding": [
+        {"system": C.CS_SNOMED, "code": "394802001", "display": "General medicine"},
+        {"system": C.CS_CADRE_EXERCICE, "code": "ETABLISSEMENT", "display": "Etablissement de santé"},
+    ]
 }
 
 
@@ -295,6 +304,7 @@ def render_document_reference(
     docref["date"] = fhir_instant(s.submitted or s.created)
     docref["author"] = [{"reference": f"#{ROLE_ID}"}]
     docref["authenticator"] = {"reference": f"#{PRACTITIONER_ID}"}
+    docref["custodian"] = {"reference": f"#{ORGANIZATION_ID}"}
     docref["securityLabel"] = [_security_label(c) for c in s.confidentiality]
     docref["content"] = [{"attachment": attachment, "format": dict(_FORMAT)}]
     docref["context"] = {

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from agents.fhir.mssante import MSSanteMessage
+from agents.fhir.profiles import Recognised, recognise
 from agents.fhir.rules import ERROR, BundleIndex, Context, Finding, rules_for
 from agents.fhir.rules.base import as_list
 from agents.fhir.rules.ins import patient_ins_values, subject_of
-from agents.fhir.profiles import Recognised, recognise
 from agents.fhir.verdict import INVALID_METADATA, dmp_verdict
 
 RESOURCE_SCOPES = frozenset(

@@ -10,7 +10,7 @@ and fixed values (PDSm, Cahier de liaison), and the official example resources t
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 GUIDES_DIR = Path(__file__).resolve().parent
@@ -25,13 +25,13 @@ VALUE_SETS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def manifest() -> dict:
     """The provenance manifest (``{"files": [{file, guide, repository, path, commit, …}]}``)."""
     return json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def value_set(name: str) -> dict[str, dict[str, str]]:
     """A vendored value set as ``{system: {code: display}}`` (its ``compose.include`` concepts)."""
     data = json.loads((GUIDES_DIR / VALUE_SETS[name]).read_text(encoding="utf-8"))
@@ -49,7 +49,7 @@ def value_set_url(name: str) -> str:
     return str(data["url"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def profiles() -> dict[str, dict]:
     """Every vendored profile by id: canonical, parent, cardinality and fixed rows."""
     found: dict[str, dict] = {}

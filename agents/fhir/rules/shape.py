@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_PROVIDE_BUNDLE, PROFILE_SUBMISSION_SET
+from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_SUBMISSION_SET
 from agents.fhir.rules.base import (
     ERROR,
     INFORMATION,
@@ -22,6 +22,7 @@ from agents.fhir.rules.base import (
 )
 from agents.fhir.rules.ins import subject_of
 from agents.fhir.verdict import INVALID_METADATA
+
 
 def is_submission_set(resource: dict) -> bool:
     """True for a List that is an MHD SubmissionSet (by code or profile)."""

@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterator
 
 from agents.fhir.guides import fixed_value, profiles
-from agents.fhir.rules.base import ERROR, INFORMATION, Context, as_dict, profiles as declared_profiles, rule
+from agents.fhir.rules.base import ERROR, INFORMATION, Context, as_dict, rule
+from agents.fhir.rules.base import profiles as declared_profiles
 from agents.fhir.verdict import INVALID_METADATA
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})
