@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from agents.fhir import render_bundle, synthetic_document
@@ -61,18 +62,82 @@ def test_text_output_lists_rule_severity_path_message(cli, tmp_path: Path) -> No
     assert "8 + RPPS" in out
 
 
-def test_json_output_is_an_object_of_operation_outcomes(cli, tmp_path: Path) -> None:
+def _codes(outcome: dict, severity: str = "error") -> set[str]:
+    return {
+        i["details"]["coding"][0]["code"]
+        for i in outcome["issue"]
+        if i["severity"] == severity and "coding" in i.get("details", {})
+    }
+
+
+def _file_of(outcome: dict) -> str:
+    return next(e["valueString"] for e in outcome["extension"] if e["url"].endswith("validated-file"))
+
+
+def test_json_one_file_is_its_operation_outcome(cli, tmp_path: Path) -> None:
+    bad = write_json(tmp_path, "bad.json", render_bundle(synthetic_document(23), defect="missing_ins"))
+    code, out, _ = cli("--format", "json", bad)
+    assert code == 1
+    outcome = json.loads(out)
+    OperationOutcome.model_validate(outcome)
+    assert _file_of(outcome) == str(bad)
+    assert "INS-001" in _codes(outcome)
+
+
+def test_json_several_files_is_a_collection_bundle(cli, tmp_path: Path) -> None:
     good = write_json(tmp_path, "good.json", render_bundle(synthetic_document(23)))
     bad = write_json(tmp_path, "bad.json", render_bundle(synthetic_document(23), defect="missing_ins"))
     code, out, _ = cli("--format", "json", good, bad)
     assert code == 1
     report = json.loads(out)
-    assert list(report) == [str(good), str(bad)]
-    for outcome in report.values():
-        OperationOutcome.model_validate(outcome)
-    bad_codes = {i["details"]["coding"][0]["code"] for i in report[str(bad)]["issue"] if i["severity"] == "error"}
-    assert "INS-001" in bad_codes
-    assert all(i["severity"] != "error" for i in report[str(good)]["issue"])
+    Bundle.model_validate(report)
+    assert report["type"] == "collection"
+    outcomes = [e["resource"] for e in report["entry"]]
+    assert [_file_of(o) for o in outcomes] == [str(good), str(bad)]
+    assert [e["fullUrl"] for e in report["entry"]] == [good.resolve().as_uri(), bad.resolve().as_uri()]
+    assert "INS-001" in _codes(outcomes[1]) and not _codes(outcomes[0])
+
+
+def test_ndjson_one_outcome_per_line(cli, tmp_path: Path) -> None:
+    files = [write_json(tmp_path, f"d{i}.json", render_bundle(synthetic_document(30 + i))) for i in range(3)]
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{", encoding="utf-8")
+    code, out, err = cli("--format", "ndjson", *files, garbage)
+    lines = out.splitlines()
+    assert len(lines) == 4 and code == 1
+    outcomes = [json.loads(line) for line in lines]
+    for o in outcomes:
+        OperationOutcome.model_validate(o)
+    assert [_file_of(o) for o in outcomes] == [str(f) for f in [*files, garbage]]
+    assert _codes(outcomes[3]) == {"INP-001"} and str(garbage) in err
+
+
+def test_batch_goes_on_past_unusable_files(cli, tmp_path: Path) -> None:
+    good = write_json(tmp_path, "good.json", render_bundle(synthetic_document(25)))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[", encoding="utf-8")
+    missing = tmp_path / "missing.json"
+    code, out, err = cli(bad, good, missing)
+    assert code == 1  # some files judged, some unusable
+    assert f"{good}: 0 error(s)" in out and "DMP verdict: accepted" in out
+    assert f"{bad}: 1 error(s)" in out and f"{missing}: 1 error(s)" in out and "INP-001" in out
+    assert len(err.strip().splitlines()) == 2 and "not JSON" in err and "no such file" in err
+
+
+def test_json_is_printed_even_when_nothing_could_be_judged(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("[", encoding="utf-8")
+    code, out, err = cli("--format", "json", bad)
+    assert code == 2
+    assert _codes(json.loads(out)) == {"INP-001"} and "not JSON" in err
+
+
+def test_non_string_resource_type_inside_a_bundle_is_a_finding(cli, tmp_path: Path) -> None:
+    bundle = load_example(ITI65)
+    for odd in ({"x": 1}, ["List"], 7, None):
+        bundle["entry"][0]["resource"]["resourceType"] = odd
+        code, out, _ = cli(write_json(tmp_path, "odd.json", bundle))
+        assert code == 1 and ("STR-00" in out)
 
 
 def test_patient_and_document_reference_inputs(cli, tmp_path: Path) -> None:
@@ -161,9 +226,16 @@ def test_unknown_resource_type(cli, tmp_path: Path) -> None:
     _assert_usage_error(cli(path), path, "not a FHIR R4B resource type")
 
 
-def test_unsupported_resource_type(cli, tmp_path: Path) -> None:
+def test_any_r4b_resource_is_judged(cli, tmp_path: Path) -> None:
     path = write_json(tmp_path, "obs.json", {"resourceType": "Observation", "status": "final"})
-    _assert_usage_error(cli(path), path, "not supported")
+    code, out, err = cli(path)
+    assert code == 1 and "STR-001" in out  # Observation.code is required (1..1) in R4B
+    assert "PRF-001" in out and err == ""
+    path = write_json(tmp_path, "obs.json", {
+        "resourceType": "Observation", "status": "final", "code": {"text": "poids"},
+    })
+    code, out, _ = cli(path)
+    assert code == 0 and "PRF-001" in out
 
 
 def test_missing_file_and_directory(cli, tmp_path: Path) -> None:
@@ -178,20 +250,11 @@ def test_binary_garbage(cli, tmp_path: Path) -> None:
     _assert_usage_error(cli(path), path, "not UTF-8")
 
 
-def test_unusable_input_stops_before_any_report(cli, tmp_path: Path) -> None:
-    good = write_json(tmp_path, "good.json", render_bundle(synthetic_document(25)))
-    bad = tmp_path / "bad.json"
-    bad.write_text("[", encoding="utf-8")
-    _assert_usage_error(cli(good, bad), bad, "not JSON")
-
-
 # --- the installed entry point -----------------------------------------------------------------
 
 
 def test_subprocess_entry_point(tmp_path: Path) -> None:
-    files = example_files()
-    if not files:
-        pytest.skip("shared/data/fhir-examples not found beside the repository")
+    files = [p for p in example_files() if p.name == ITI65]
     command = [*segur_command(), "validate", str(files[0])]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)

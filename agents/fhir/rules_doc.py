@@ -33,6 +33,7 @@ _GROUPS = {
     "CDL": "Cahier de liaison",
     "MSS": "MSSanté message",
     "STR": "Structure",
+    "INP": "Input files (segur validate)",
 }
 
 

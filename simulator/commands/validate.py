@@ -1,9 +1,12 @@
-"""`segur validate FILE [FILE…]`: check FHIR payloads against the simulated DMP's rules.
+"""`segur validate FILE [FILE…]`: judge FHIR resources against the national guides' rules.
 
-Accepts an ITI-65 transaction Bundle, any other Bundle, a DocumentReference or a Patient (JSON).
-Text output lists, per file, each finding (rule id, severity, FHIR path, message); ``--format
-json`` prints one JSON object keyed by file name, each value an OperationOutcome. Exit 0: no
-error finding; 1: at least one error; 2: an input cannot be used (one line naming the file).
+Any FHIR R4B resource is judged: the profile it says it follows (``meta.profile``, Bundle type,
+SubmissionSet) selects its rules, an unrecognised one gets the generic checks. Files are read
+and judged one at a time (memory stays that of the largest file); every file gets a verdict, an
+unusable one (not JSON, not FHIR…) as an INP-001 error finding. Output: text; ``--format json``
+(one file: its OperationOutcome; several: a FHIR Bundle of type collection whose entries are
+the files' OperationOutcomes); ``--format ndjson`` (one OperationOutcome per line). Exit 0: no
+error finding; 1: an error finding in a file, or some files unusable; 2: no file could be judged.
 """
 
 from __future__ import annotations
@@ -11,41 +14,47 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from simulator.errors import UsageError
 
-#: Inputs above this size are refused (exit 2) rather than parsed.
+#: Inputs above this size are refused (an INP-001 finding) rather than parsed.
 MAX_INPUT_BYTES = 20 * 1024 * 1024
-SUPPORTED_TYPES = ("Bundle", "DocumentReference", "Patient")
+#: Extension naming the file an OperationOutcome judges (``valueString``: the name as given).
+EXT_SOURCE_FILE = "urn:segur-testbed:fhir:validated-file"
+#: Extension naming the profile the rules followed (``valueCode``: agents.fhir.profiles key).
+EXT_RECOGNISED = "urn:segur-testbed:fhir:recognised-profile"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``validate`` sub-command."""
     parser = subparsers.add_parser(
         "validate",
-        help="check FHIR bundles / DocumentReferences / Patients against the DMP rules",
+        help="judge FHIR resources (DMP submissions, bundles, DocumentReference, Patient…) "
+        "against the national guides' rules",
         description=(
-            "Check FHIR R4B JSON files (ITI-65 transaction Bundle, other Bundle, "
-            "DocumentReference or Patient) against the test-bed's conformance rules. "
-            "Exit 0 when no file has an error finding, 1 when one has, 2 when an input "
-            "cannot be used. See docs/rules.md for the rules."
+            "Judge FHIR R4B JSON files against the test-bed's conformance rules (docs/rules.md): "
+            "the profile each resource declares selects its rules. Every file gets a verdict. "
+            "Exit 0 when no file has an error finding, 1 when one has (an unusable file counts "
+            "as an error), 2 when no file could be judged."
         ),
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="FHIR JSON file(s)")
     parser.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "ndjson"),
         default="text",
-        help="text (default): one line per finding; json: an object keyed by file name whose "
-        "values are FHIR OperationOutcomes",
+        help="text (default): one line per finding; json: one file's OperationOutcome, or a "
+        "Bundle (type collection) of OperationOutcomes for several files; ndjson: one "
+        "OperationOutcome per line",
     )
     parser.set_defaults(func=handler)
 
 
 def load_resource(path: Path) -> dict[str, Any]:
-    """Read one input file as a FHIR resource; UsageError (exit 2) with the reason otherwise."""
+    """Read one input file as a FHIR resource; UsageError (one line naming why) otherwise."""
     from fhir.resources.R4B import get_fhir_model_class
 
     if not path.exists():
@@ -68,6 +77,7 @@ def load_resource(path: Path) -> dict[str, Any]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    del raw
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -86,22 +96,67 @@ def load_resource(path: Path) -> dict[str, Any]:
         get_fhir_model_class(rtype)
     except (ValueError, KeyError):
         raise UsageError(f"{path}: resourceType {rtype!r} is not a FHIR R4B resource type") from None
-    if rtype not in SUPPORTED_TYPES:
-        raise UsageError(
-            f"{path}: resourceType {rtype!r} is not supported by segur validate "
-            f"(expected {', '.join(SUPPORTED_TYPES)})"
-        )
     return data
 
 
-def _text_report(name: str, findings: list[Any], verdict: str | None) -> str:
+def judge_file(name: str) -> tuple[list[Any], Any, str | None]:
+    """(findings, recognised profile or None, unusable reason or None) for one file."""
+    from agents.fhir import Finding, validate_resource
+    from agents.fhir.profiles import recognise
+    from agents.fhir.verdict import INVALID_METADATA
+
+    try:
+        resource = load_resource(Path(name))
+    except UsageError as exc:
+        reason = exc.message.removeprefix(f"{name}: ")
+        return [Finding("INP-001", "error", "(file)", f"unusable input: {reason}", INVALID_METADATA)], None, exc.message
+    try:
+        profile = recognise(resource)
+        findings = validate_resource(resource, structural=True)
+    except RecursionError:
+        return [Finding("STR-002", "error", "(resource)", "resource nested too deeply to validate", INVALID_METADATA)], None, None
+    except Exception as exc:  # the rules tolerate odd shapes; this is the last safety net
+        message = f"the validator could not read this resource ({type(exc).__name__}: {exc})"
+        return [Finding("STR-002", "error", "(resource)", message, INVALID_METADATA)], None, None
+    return findings, profile, None
+
+
+def _outcome(name: str, findings: list[Any], profile: Any) -> dict[str, Any]:
+    from agents.fhir import operation_outcome
+
+    outcome = operation_outcome(findings)
+    extension = [{"url": EXT_SOURCE_FILE, "valueString": name}]
+    if profile is not None:
+        extension.append({"url": EXT_RECOGNISED, "valueCode": profile.key})
+    return {"resourceType": "OperationOutcome", "extension": extension, "issue": outcome["issue"]}
+
+
+def collection(outcomes: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A FHIR Bundle (type collection) holding one OperationOutcome per file."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "entry": [
+            {"fullUrl": Path(name).resolve().as_uri(), "resource": outcome} for name, outcome in outcomes
+        ],
+    }
+
+
+def _text_report(name: str, findings: list[Any], profile: Any, unusable: str | None) -> str:
+    from agents.fhir import dmp_verdict
+
     counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "information")}
     head = (
         f"{name}: {counts['error']} error(s), {counts['warning']} warning(s), "
         f"{counts['information']} information"
     )
-    if verdict is not None:
-        head += f" — DMP verdict: {verdict}"
+    if unusable is not None:
+        head += " — unusable input"
+    elif profile is not None:
+        head += f" — recognised as: {profile.label}"
+        if profile.submission or profile.key in ("pdsm-document-reference", "pdsm-simplified-publish"):
+            head += f" — DMP verdict: {dmp_verdict(findings)}"
     lines = [head]
     for f in findings:
         lines.append(f"  {f.rule_id:<8} {f.severity:<11} {f.path}")
@@ -110,28 +165,30 @@ def _text_report(name: str, findings: list[Any], verdict: str | None) -> str:
 
 
 def handler(args: argparse.Namespace) -> int:
-    """Validate each file; print the report; return 0, 1 (errors found) or raise UsageError."""
-    from agents.fhir import dmp_verdict, operation_outcome, validate_resource
-
+    """Judge each file in turn; print the report; 0, 1 (errors found) or 2 (nothing judged)."""
     names = list(dict.fromkeys(args.files))
-    resources = [(name, load_resource(Path(name))) for name in names]
-    any_error = False
-    outcomes: dict[str, dict] = {}
-    reports = []
-    for name, resource in resources:
-        try:
-            findings = validate_resource(resource, structural=True)
-        except RecursionError:
-            raise UsageError(f"{name}: resource nested too deeply to validate") from None
-        any_error |= any(f.severity == "error" for f in findings)
-        if args.format == "json":
-            outcomes[name] = operation_outcome(findings)
+    judged = any_error = False
+    outcomes: list[tuple[str, dict[str, Any]]] = []
+    reports: list[str] = []
+    for name in names:
+        findings, profile, unusable = judge_file(name)  # the resource is freed before the next
+        if unusable is not None:
+            print(f"segur: error: {unusable}", file=sys.stderr)
         else:
-            documents = resource.get("resourceType") != "Patient"
-            reports.append(_text_report(name, findings, dmp_verdict(findings) if documents else None))
+            judged = True
+        any_error |= any(f.severity == "error" for f in findings)
+        if args.format == "text":
+            reports.append(_text_report(name, findings, profile, unusable))
+        elif args.format == "ndjson":
+            sys.stdout.write(json.dumps(_outcome(name, findings, profile), ensure_ascii=False) + "\n")
+        else:
+            outcomes.append((name, _outcome(name, findings, profile)))
     if args.format == "json":
-        json.dump(outcomes, sys.stdout, ensure_ascii=False, indent=2)
+        document = outcomes[0][1] if len(outcomes) == 1 else collection(outcomes)
+        json.dump(document, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
-    else:
+    elif args.format == "text" and judged:
         print("\n".join(reports))
+    if not judged:
+        return 2
     return 1 if any_error else 0

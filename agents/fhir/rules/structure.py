@@ -28,3 +28,13 @@ def parses_as_r4b(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 )
 def readable_shape(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     return iter(())
+
+
+@rule(
+    "INP-001", ERROR, "structure", "(file)",
+    "The input is a readable UTF-8 JSON object with a FHIR R4B resourceType (segur validate "
+    "reports an unusable file as this finding and goes on with the others).",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def usable_input(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    return iter(())
