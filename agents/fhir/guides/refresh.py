@@ -134,8 +134,9 @@ def _canonical(repo: Path) -> str:
     raise SystemExit(f"{repo}: sushi-config.yaml has no canonical")
 
 
-def refresh(source: Source, repo: Path, out_dir: Path = GUIDES_DIR) -> list[dict]:
+def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dict]:
     """Copy or extract one source's files; return their manifest rows."""
+    out_dir = GUIDES_DIR if out_dir is None else out_dir
     commit = _git(repo, "rev-parse", "HEAD").strip()
     rows = []
     paths = _matching(repo, source.patterns, one_each=source.kind == "valuesets")

@@ -1,0 +1,123 @@
+"""The vendored guide artefacts: provenance, value sets, profiles, and the verdict on every
+official example the project ships (CLI exit code and error rule ids, file by file)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agents.fhir import validate_resource
+from agents.fhir.guides import (
+    GUIDES_DIR,
+    example_files,
+    fixed_value,
+    manifest,
+    profile,
+    required_paths,
+    value_set,
+)
+from agents.fhir.guides.refresh import SOURCES
+from agents.fhir.guides.refresh import main as refresh_main
+from agents.fhir.profiles import recognise
+from tests.support_fhir import run_cli
+
+#: Every official example shipped, with the exit code `segur validate` must give, the error rule
+#: ids, and the profile recognised. The PDSm examples all use the placeholder INS 123456789012345
+#: whose NIR key is wrong (INS-004): that stays an error; nothing else they publish may be one.
+EXPECTED = {
+    "Bundle-example-annexe-fhir-document.json": (1, {"INS-004"}, "bundle"),
+    "Bundle-example-annexe-searchset-documentreferences.json": (1, {"INS-004"}, "pdsm-searchset"),
+    "Bundle-example-td2-1-remplacement.json": (1, {"INS-004"}, "pdsm-replacement"),
+    "Bundle-example-td2-iti65-lot-soumission.json": (1, {"INS-004"}, "dmp-iti65"),
+    "DocumentReference-doc-x-id.json": (1, {"INS-004"}, "pdsm-document-reference"),
+    "DocumentReference-example-td2-iti105-publication-simplifiee.json": (
+        1, {"INS-004"}, "pdsm-simplified-publish",
+    ),
+}
+
+
+def test_every_shipped_example_is_listed() -> None:
+    assert {p.name for p in example_files()} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_official_example_verdict(name: str, capsys, monkeypatch) -> None:
+    exit_code, error_ids, key = EXPECTED[name]
+    path = GUIDES_DIR / "pdsm4dmp" / "examples" / name
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert recognise(data).key == key
+    findings = validate_resource(data, structural=True)
+    assert {f.rule_id for f in findings if f.severity == "error"} == error_ids
+    assert all("123456789012345" in f.message for f in findings if f.rule_id == "INS-004")
+    code, out, err = run_cli(["validate", "--format", "json", str(path)], capsys, monkeypatch)
+    assert code == exit_code, err
+    outcome = json.loads(out)
+    codes = {i["details"]["coding"][0]["code"] for i in outcome["issue"] if i["severity"] == "error"}
+    assert codes == error_ids
+
+
+# --- provenance -----------------------------------------------------------------------------------
+
+
+def test_manifest_names_repository_path_and_commit_of_every_vendored_file() -> None:
+    rows = manifest()["files"]
+    listed = {r["file"] for r in rows}
+    for row in rows:
+        assert row["repository"].startswith("https://github.com/ansforge/IG-")
+        assert re.fullmatch(r"[0-9a-f]{40}", row["commit"]) and row["path"] and row["transform"]
+        assert (GUIDES_DIR / row["file"]).is_file()
+    vendored = {
+        str(p.relative_to(GUIDES_DIR)) for p in GUIDES_DIR.rglob("*.json") if p.name != "manifest.json"
+    }
+    assert vendored == listed
+    assert sum(p.stat().st_size for p in GUIDES_DIR.rglob("*") if p.is_file()) < 2_000_000
+
+
+def test_value_sets_are_the_guides() -> None:
+    j57 = value_set("J57")["https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument"]
+    assert {"10", "11", "52", "90"} <= set(j57)  # 52: certificates, refused by the old list
+    j02 = value_set("J02")["https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite"]
+    assert "SA01" in j02 and "SA11" not in j02
+    assert "ETABLISSEMENT" in value_set("J04")["https://mos.esante.gouv.fr/NOS/TRE_A01-CadreExercice/FHIR/TRE-A01-CadreExercice"]
+
+
+def test_profiles_read_from_the_guides() -> None:
+    assert "custodian" in required_paths("pdsm-comprehensive-document-reference")
+    assert "content.attachment.hash" in required_paths("pdsm-comprehensive-document-reference")
+    assert fixed_value("cdl-bundle-creation-note", "type") == "transaction"
+    assert fixed_value("cdl-bundle-maj-note", "entry[DocumentReference].request.method") == "PUT"
+    assert profile("pdsm-simplified-publish")["canonical"].startswith("https://interop.esante.gouv.fr/ig/fhir/pdsm/")
+
+
+def test_refresh_rebuilds_examples_and_profiles_from_a_clone(tmp_path: Path, monkeypatch) -> None:
+    """The refresh script reads a git repository at HEAD and records its commit."""
+    repo = tmp_path / "guide"
+    (repo / "input" / "fsh" / "profiles").mkdir(parents=True)
+    (repo / "sushi-config.yaml").write_text("id: x\ncanonical: https://example.org/ig\n", encoding="utf-8")
+    (repo / "input" / "fsh" / "profiles" / "P.fsh").write_text(
+        "Profile: P\nParent: Bundle\nId: p-bundle\n* type = #transaction\n* entry 1..\n"
+        "* entry.fullUrl 0..0\n",
+        encoding="utf-8",
+    )
+    run = {"cwd": repo, "check": True, "capture_output": True}
+    subprocess.run(["git", "init", "-q"], **run)
+    subprocess.run(["git", "add", "-A"], **run)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "x"], **run
+    )
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.decode().strip()
+    out_dir = tmp_path / "vendored"
+    monkeypatch.setattr("agents.fhir.guides.refresh.GUIDES_DIR", out_dir)
+    monkeypatch.setattr("agents.fhir.guides.refresh.MANIFEST_PATH", out_dir / "manifest.json")
+    out_dir.mkdir()
+    assert refresh_main(["--source", f"cdl={repo}"]) == 0
+    written = json.loads((out_dir / SOURCES["cdl"].target).read_text(encoding="utf-8"))
+    assert written["p-bundle"]["canonical"] == "https://example.org/ig/StructureDefinition/p-bundle"
+    assert written["p-bundle"]["fixed"] == [{"path": "type", "value": "transaction"}]
+    assert {"path": "entry.fullUrl", "min": 0, "max": "0"} in written["p-bundle"]["cardinality"]
+    rows = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert rows and all(r["commit"] == commit for r in rows)
