@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from agents.fhir import render_bundle, synthetic_document
+from agents.fhir import render_bundle, synthetic_document, synthetic_documents
 from tests.support_fhir import ITI65, REPO, example_files, load_example, run_cli, segur_command
 
 MiB = 1024 * 1024
@@ -267,3 +267,49 @@ def test_subprocess_entry_point(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "not JSON" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- bounded memory: files are judged one at a time -----------------------------------------------
+
+
+#: Runs ``segur`` and prints the process's own peak RSS (VmHWM, reset by exec unlike ru_maxrss).
+_MEASURED = (
+    "import sys, simulator.cli as c\n"
+    "code = c.main(sys.argv[1:])\n"
+    "hwm = next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+    "print(hwm.split()[1], file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _peak_rss_kib(args: list[str]) -> int:
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) -> None:
+    """Several large files cost the memory of one (issue: 6 × 13.6 MB reached 3.9 GB)."""
+    entries = []
+    for doc in synthetic_documents(5, 250):
+        docref = render_bundle(doc)["entry"][1]["resource"]
+        entries.append({"fullUrl": f"DocumentReference/{docref['id']}", "resource": docref})
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+    files = [write_json(tmp_path, f"s{i}.json", bundle) for i in range(4)]
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc/self/status (Linux) to read the peak memory")
+    command = ["validate", "--format", "ndjson"]
+    tiny = write_json(tmp_path, "tiny.json", {"resourceType": "Basic", "code": {"text": "x"}})
+    base = _peak_rss_kib([*command, str(tiny)])  # interpreter, fhir.resources, rules
+    one = _peak_rss_kib([*command, str(files[0])])
+    four = _peak_rss_kib([*command, *map(str, files)])
+    per_file = one - base
+    assert per_file > 4 * 1024, (base, one)  # a 1 MB searchset costs megabytes: measurable
+    assert four < one + max(per_file // 2, 8 * 1024), (one, four, per_file)
