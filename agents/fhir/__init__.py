@@ -6,11 +6,18 @@ Engine entry points::
     from agents.fhir import render_bundle, validate_resource, dmp_verdict
     bundle = render_bundle(row, defect=None)        # row: DocumentSpec or mapping
     verdict = dmp_verdict(validate_resource(bundle))  # "accepted" or a rejection reason
+
+Validator entry points (CLI, simulated DMP, live services)::
+
+    findings = validate_resource(resource, structural=True, now=None)  # list[Finding]
+    outcome = validate_outcome(resource)           # the same as a FHIR OperationOutcome dict
+    profile = recognise(resource)                  # Recognised(key, label, national, canonical)
 """
 
 from agents.fhir.defects import DEFECTS, Defect, defects_for_reason, get_defect
 from agents.fhir.mssante import MSSanteMessage, XdmMetadata, build_message
 from agents.fhir.outcome import operation_outcome, operation_outcome_model
+from agents.fhir.profiles import Recognised, recognise
 from agents.fhir.render import (
     render_bundle,
     render_cda,
@@ -25,6 +32,7 @@ from agents.fhir.validate import (
     judge,
     structural_findings,
     validate_message,
+    validate_outcome,
     validate_resource,
 )
 from agents.fhir.verdict import (
@@ -49,6 +57,7 @@ __all__ = [
     "REASONS",
     "REASON_PRECEDENCE",
     "RULES",
+    "Recognised",
     "Defect",
     "DocumentSpec",
     "Finding",
@@ -64,6 +73,7 @@ __all__ = [
     "judge",
     "operation_outcome",
     "operation_outcome_model",
+    "recognise",
     "rejection_reasons",
     "render_bundle",
     "render_cda",
@@ -74,5 +84,6 @@ __all__ = [
     "synthetic_documents",
     "to_model",
     "validate_message",
+    "validate_outcome",
     "validate_resource",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 from agents.fhir.guides import value_set
 from agents.fhir.rules.base import (
@@ -178,12 +179,9 @@ def source_patient_info(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 _SETTINGS = (("facilityType", "J02", "JDV_J02"), ("practiceSetting", "J04", "JDV_J04"))
 
 
-def _national_systems(name: str) -> frozenset[str]:
-    return frozenset(value_set(name))
-
-
+@cache
 def _national_setting_systems() -> frozenset[str]:
-    return _national_systems("J02") | _national_systems("J04")
+    return frozenset(value_set("J02")) | frozenset(value_set("J04"))
 
 
 @rule(

@@ -46,21 +46,36 @@ def _values(node: object, segments: list[str], path: str) -> list[tuple[str, obj
     "PDSm guide's own DMP examples omit `custodian`, hence a warning).",
 )
 def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    known = vendored_profiles()
     for url in profiles(res):
-        prof = known.get(url.rsplit("/", 1)[-1])
-        if prof is None or prof.get("canonical") != url:
+        checks = _checks(url)
+        if not checks:
             continue
         name = url.rsplit("/", 1)[-1]
-        for row in prof["cardinality"]:
-            path = row["path"]
-            if "[" in path or (row["min"] < 1 and row["max"] != "0"):
-                continue
-            *parents, last = path.split(".")
+        for path, parents, last, low, high in checks:
             for where, parent in _values(res, parents, ""):
                 value = as_dict(parent).get(last)
                 count = len(value) if isinstance(value, list) else (0 if value is None else 1)
-                if count < row["min"]:
-                    yield f"{where}.{last}", f"{name} requires {path} ({row['min']}..{row['max']})"
-                elif row["max"] == "0" and count:
+                if count < low:
+                    yield f"{where}.{last}", f"{name} requires {path} ({low}..{high})"
+                elif high == "0" and count:
                     yield f"{where}.{last}", f"{name} forbids {path} (0..0)"
+
+
+_CHECKS: dict[str, tuple[tuple[str, list[str], str, int, str], ...]] = {}
+
+
+def _checks(url: str) -> tuple[tuple[str, list[str], str, int, str], ...]:
+    """(path, parent segments, last segment, min, max) to check for a declared profile URL."""
+    found = _CHECKS.get(url)
+    if found is None:
+        prof = vendored_profiles().get(url.rsplit("/", 1)[-1])
+        rows = []
+        if prof is not None and prof.get("canonical") == url:
+            for row in prof["cardinality"]:
+                path = row["path"]
+                if "[" in path or (row["min"] < 1 and row["max"] != "0"):
+                    continue
+                *parents, last = path.split(".")
+                rows.append((path, parents, last, row["min"], row["max"]))
+        found = _CHECKS[url] = tuple(rows)
+    return found
