@@ -33,7 +33,9 @@ def example_files() -> list[Path]:
 
 def load_example(name: str) -> dict:
     """A deep copy of one official example, to make broken variants from."""
-    return copy.deepcopy(json.loads((examples_dir() / name).read_text(encoding="utf-8")))
+    from agents.fhir.guides import example_path
+
+    return copy.deepcopy(json.loads(example_path(name).read_text(encoding="utf-8")))
 
 
 ITI65 = "Bundle-example-td2-iti65-lot-soumission.json"

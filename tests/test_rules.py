@@ -87,13 +87,12 @@ def test_official_examples_parse_and_only_the_placeholder_ins_fails(path) -> Non
     findings = validate_resource(data, structural=True)
     # the shape is accepted: the only errors are the placeholder INS's bad NIR key
     assert errors(findings) == {"INS-004"}, [f for f in findings if f.severity == "error"]
-    assert all("123456789012345" in f.message for f in findings if f.rule_id == "INS-004")
+    assert all("1234567890122" in f.message or "123456789012345" in f.message
+               for f in findings if f.rule_id == "INS-004")  # the guides' placeholder INSs
     assert dmp_verdict(findings) == "bad_ins"
 
 
-def test_examples_available_or_skipped() -> None:
-    if not example_files():
-        pytest.skip("shared/data/fhir-examples not found beside the repository")
+def test_examples_are_shipped() -> None:
     assert {p.name for p in example_files()} >= {ITI65, REPLACEMENT}
 
 

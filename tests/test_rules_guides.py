@@ -24,8 +24,9 @@ NIR = make_nir("female", 1979, 3, "75056", 17)
 
 
 def valid(name: str, ins: str = NIR) -> dict:
-    """An official example with its placeholder INS replaced by a valid one."""
-    return json.loads(json.dumps(load_example(name)).replace("123456789012345", ins))
+    """An official example with its placeholder INS (PDSm or CdL) replaced by a valid one."""
+    text = json.dumps(load_example(name))
+    return json.loads(text.replace("123456789012345", ins).replace("123456789012244", ins))
 
 
 def errors(resource: dict, **kw: object) -> set[str]:
@@ -311,3 +312,40 @@ def test_rendered_bundles_stay_accepted_under_every_new_rule() -> None:
         findings = validate_resource(render_bundle(synthetic_document(seed)), structural=True)
         assert dmp_verdict(findings) == ACCEPTED, [f for f in findings if f.severity == "error"]
         assert not {"DOC-019", "PRF-002"} & {f.rule_id for f in findings}
+
+
+# --- the DMP's rules stay with the DMP ----------------------------------------------------------
+
+CDL = "Bundle-cdl-bundle-creation-note.json"
+
+
+def test_cahier_de_liaison_note_is_not_judged_as_a_dmp_document() -> None:
+    bundle = valid(CDL, ins=make_nir("male", 1975, 3, "60500", 44))
+    found = {f.rule_id: f.severity for f in validate_resource(bundle)}
+    assert not {"DOC-002", "DOC-004", "DOC-007", "DOC-009", "DOC-010", "INS-002"} & set(found)
+    assert found.get("IDV-006") == "warning" and "IDV-001" not in found  # VALI: not the DMP's
+    assert found.get("BDL-010") == "warning"  # POST Type/id, as the published example writes it
+    assert errors(bundle) == set()
+    # the same note declared as a PDSm document gets the DMP's metadata rules
+    note = bundle["entry"][0]["resource"]
+    note["meta"]["profile"] = ["https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-comprehensive-document-reference"]
+    assert {"DOC-002", "DOC-010"} <= errors(bundle)
+
+
+def test_identity_not_qualified_stays_a_dmp_rejection() -> None:
+    bundle = valid(ITI65)
+    patient = docref(bundle)["contained"][0]
+    patient["extension"] = [{
+        "url": "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability",
+        "extension": [{"url": "identityStatus", "valueCoding": {"code": "VALI"}}],
+    }]
+    assert "IDV-001" in errors(bundle)
+
+
+def test_text_attachment_in_a_legacy_charset_is_text() -> None:
+    bundle = valid(CDL, ins=make_nir("male", 1975, 3, "60500", 44))
+    att = bundle["entry"][0]["resource"]["content"][0]["attachment"]
+    assert "é".encode("latin-1") in base64.b64decode(att["data"])  # 8-bit text, not UTF-8
+    assert "ATT-003" not in errors(bundle)
+    att["data"] = base64.b64encode(b"%PDF-1.7\n...").decode()
+    assert "ATT-003" in errors(bundle)

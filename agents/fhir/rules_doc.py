@@ -67,6 +67,11 @@ def render_rules_markdown() -> str:
         "sets and profile cardinalities come from the guides, vendored in "
         "`agents/fhir/guides` (see its `manifest.json` for repository, path and commit).",
         "",
+        "The DMP's metadata rules (DOC-001 to DOC-019, INS-001, INS-002) judge DocumentReferences "
+        "of the DMP (a PDSm profile, or none in a DMP context); one that declares another "
+        "national profile (Cahier de liaison…) gets only ATT-001 to ATT-003, DOC-020, REP-001 and "
+        "REP-002. IDV-001 applies to DMP payloads, IDV-006 warns elsewhere.",
+        "",
         "| key | recognised as |",
         "|---|---|",
         *[f"| `{key}` | {_cell(label)} |" for key, label in KEYS.items()],

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from agents.fhir.mssante import MSSanteMessage
-from agents.fhir.profiles import Recognised, recognise
+from agents.fhir.profiles import ANS_IG, Recognised, recognise
 from agents.fhir.rules import ERROR, BundleIndex, Context, Finding, rules_for
-from agents.fhir.rules.base import as_list
+from agents.fhir.rules.base import as_list, profiles
 from agents.fhir.rules.ins import patient_ins_values, subject_of
 from agents.fhir.verdict import INVALID_METADATA, dmp_verdict
 
@@ -27,8 +27,34 @@ RESOURCE_SCOPES = frozenset(
 MAX_STRUCTURAL_FINDINGS = 50
 
 
-def _run(scope: str, target: Any, ctx: Context, base: str, findings: list[Finding]) -> None:
+#: Rules that judge any DocumentReference; the others are the DMP's metadata rules.
+GENERIC_DOCUMENT_RULES = frozenset({"ATT-001", "ATT-002", "ATT-003", "DOC-020", "REP-001", "REP-002"})
+#: Profiles of DocumentReferences the DMP files (PDSm); another national profile is not the DMP's.
+DMP_DOCUMENT_PROFILES = "https://interop.esante.gouv.fr/ig/fhir/pdsm/"
+
+
+def is_dmp_document(docref: dict, ctx: Context) -> bool:
+    """True when the DMP's metadata rules apply: a PDSm profile, or no national profile in a
+    DMP context (an ITI-65, a PDSm search result, a standalone DocumentReference)."""
+    declared = profiles(docref)
+    if any(p.startswith(DMP_DOCUMENT_PROFILES) for p in declared):
+        return True
+    if any(p.startswith(ANS_IG) for p in declared):
+        return False
+    return ctx.dmp
+
+
+def _run(
+    scope: str,
+    target: Any,
+    ctx: Context,
+    base: str,
+    findings: list[Finding],
+    only: frozenset[str] | None = None,
+) -> None:
     for r in rules_for(scope):
+        if only is not None and r.id not in only:
+            continue
         try:
             for suffix, message in r.check(target, ctx):
                 findings.append(Finding(r.id, r.severity, base + suffix, message, r.reason))
@@ -59,7 +85,9 @@ def _walk(res: dict, ctx: Context, base: str, findings: list[Finding], *, top: b
         return
     if top:
         _run("top", res, ctx, base, findings)
-    if rtype in RESOURCE_SCOPES:
+    if rtype == "DocumentReference" and not is_dmp_document(res, ctx):
+        _run(rtype, res, ctx, base, findings, only=GENERIC_DOCUMENT_RULES)
+    elif rtype in RESOURCE_SCOPES:
         _run(rtype, res, ctx, base, findings)
     try:
         if rtype == "Patient":

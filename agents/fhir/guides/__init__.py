@@ -2,7 +2,7 @@
 
 What the rules read from the guides themselves rather than from hand-typed lists: value sets
 (JDV_J57 class codes, JDV_J02 facility types, JDV_J04 practice settings), profile cardinalities
-and fixed values (PDSm, Cahier de liaison), and the official example resources the tests judge.
+and fixed values (PDSm, Cahier de liaison), and the official example resources the tests judge (PDSm for the DMP, Cahier de liaison).
 ``manifest.json`` gives each file's repository, path and commit;
 ``python -m agents.fhir.guides.refresh`` rebuilds them from local clones.
 """
@@ -84,8 +84,16 @@ def fixed_value(profile_id: str, path: str) -> str | None:
 
 
 def example_files() -> list[Path]:
-    """The official example resources the project ships (PDSm for the DMP guide)."""
-    return sorted(EXAMPLES_DIR.glob("*.json"))
+    """The official example resources the project ships (every guide's ``examples`` folder)."""
+    return sorted(GUIDES_DIR.glob("*/examples/*.json"), key=lambda p: p.name)
+
+
+def example_path(name: str) -> Path:
+    """The shipped official example called ``name`` (FileNotFoundError otherwise)."""
+    for path in example_files():
+        if path.name == name:
+            return path
+    raise FileNotFoundError(f"no shipped official example {name!r} under {GUIDES_DIR}")
 
 
 __all__ = [
@@ -94,6 +102,7 @@ __all__ = [
     "MANIFEST_PATH",
     "VALUE_SETS",
     "example_files",
+    "example_path",
     "fixed_value",
     "manifest",
     "profile",

@@ -124,7 +124,9 @@ def sniff(raw: bytes) -> str:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the 2 KiB boundary
-            return "binary"
+            controls = sum(b < 0x20 and b not in (9, 10, 12, 13) for b in head)
+            if controls > len(head) // 100:  # an 8-bit text (Latin-1…) has almost none
+                return "binary"
     return "text"
 
 

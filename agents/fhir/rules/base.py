@@ -169,6 +169,15 @@ class Context:
         self._memo: dict[tuple[object, int], Any] = {}
 
     @property
+    def dmp(self) -> bool:
+        """True when the resource goes to (or comes from) the DMP: an ITI-65, a PDSm resource,
+        or a shape with no national profile (judged by the DMP's rules, as before profiles)."""
+        if self.profile is None:
+            return True
+        key = self.profile.key
+        return key.startswith(("dmp-", "pdsm-")) or not self.profile.national
+
+    @property
     def profile_key(self) -> str:
         """The recognised profile's key ("" when none was computed)."""
         return self.profile.key if self.profile is not None else ""

@@ -51,10 +51,13 @@ def identity_statuses(patient: dict) -> list[tuple[str, object]]:
 @rule(
     "IDV-001", ERROR, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
     "When the identity status is given it is QUAL (retrieved via INSi and checked against a "
-    "high-trust ID); PROV, VALI and RECUP cannot feed the DMP.",
+    "high-trust ID); PROV, VALI and RECUP cannot feed the DMP. Applies to DMP payloads "
+    "(ITI-65, PDSm, unprofiled); elsewhere IDV-006 warns.",
     reason=IDENTITY_NOT_QUALIFIED, issue_code="business-rule",
 )
 def status_qualified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.dmp:
+        return  # IDV-006 warns instead (Cahier de liaison, other national flows)
     for path, code in ctx.memo(identity_statuses, res):
         if code != "QUAL":
             legacy = " (VALI was the qualified code of older tables; RNIV now requires QUAL)" if code == "VALI" else ""
@@ -127,3 +130,16 @@ def status_stated(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             "Patient carries an INS but no identity status: the sender vouches that the "
             "identity is qualified (QUAL)"
         )
+
+
+@rule(
+    "IDV-006", WARNING, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
+    "Outside DMP payloads (Cahier de liaison, other national flows), an identity status other "
+    "than QUAL is reported: such an identity could not be sent to the DMP with its INS.",
+)
+def status_qualified_elsewhere(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp:
+        return
+    for path, code in ctx.memo(identity_statuses, res):
+        if code != "QUAL":
+            yield path, f"identity status is {code!r}, not QUAL: the DMP would refuse this identity"

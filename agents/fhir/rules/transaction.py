@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 from agents.fhir.guides import fixed_value, profiles
-from agents.fhir.rules.base import ERROR, INFORMATION, Context, as_dict, rule
+from agents.fhir.rules.base import ERROR, INFORMATION, WARNING, Context, as_dict, rule
 from agents.fhir.rules.base import profiles as declared_profiles
 from agents.fhir.verdict import INVALID_METADATA
 
@@ -32,11 +32,12 @@ def _request_problem(method: object, url: object, resource: dict) -> str | None:
     rtype = resource.get("resourceType") if resource else None
     instance, conditional = _INSTANCE.fullmatch(url), _CONDITIONAL.fullmatch(url)
     if method == "POST":
-        if not _TYPE_ONLY.fullmatch(url):
+        named = _TYPE_ONLY.fullmatch(url) or instance
+        if not named:
             return f"POST url {url!r} must be the resource type (e.g. {rtype or 'DocumentReference'})"
-        if rtype and url != rtype:
+        if rtype and named["type"] != rtype:
             return f"POST url {url!r} does not match the entry's resource type {rtype}"
-        return None
+        return None  # POST Type/id: BDL-010 warns
     if method in ("PUT", "PATCH", "DELETE") and not (instance or conditional):
         return f"{method} url {url!r} must name Type/id (or Type?search)"
     if method == "PUT" and rtype and (instance or conditional):
@@ -51,7 +52,7 @@ def _request_problem(method: object, url: object, resource: dict) -> str | None:
 @rule(
     "BDL-009", ERROR, "Bundle", "Bundle.entry.request",
     "In a transaction or batch, each request has a FHIR method and a relative url that fits "
-    "it: POST `Type` equal to the resource's type; PUT / PATCH / DELETE `Type/id` (or "
+    "it: POST `Type` (or `Type/id`, BDL-010) of the resource's type; PUT / PATCH / DELETE `Type/id` (or "
     "`Type?search`), PUT naming the resource's own type and id.",
     reason=INVALID_METADATA, issue_code="structure",
 )
@@ -65,6 +66,24 @@ def request_urls(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         problem = _request_problem(request.get("method"), request.get("url"), resource)
         if problem:
             yield f".entry[{i}].request", problem
+
+
+@rule(
+    "BDL-010", WARNING, "Bundle", "Bundle.entry.request.url",
+    "A POST names only the resource type: a `Type/id` url is ignored by a FHIR server, which "
+    "assigns its own id (PUT `Type/id` chooses it).",
+)
+def post_without_id(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if bundle.get("type") not in ("transaction", "batch") or ctx.bundle is None:
+        return
+    for i, entry, _ in ctx.bundle.entries:
+        request = as_dict(entry.get("request"))
+        url = request.get("url")
+        if request.get("method") == "POST" and isinstance(url, str) and _INSTANCE.fullmatch(url):
+            yield f".entry[{i}].request.url", (
+                f"POST {url}: the server assigns its own id; use POST {url.split('/')[0]} "
+                "(or PUT to choose the id)"
+            )
 
 
 @rule(
