@@ -86,6 +86,8 @@ def test_value_sets_are_the_guides() -> None:
     assert {"10", "11", "52", "90"} <= set(j57)  # 52: certificates, refused by the old list
     j02 = value_set("J02")["https://mos.esante.gouv.fr/NOS/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite"]
     assert "SA01" in j02 and "SA11" not in j02
+    j66 = value_set("J66")["https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc"]
+    assert {"11488-4", "34112-3", "11369-6"} <= set(j66) and "11493-4" not in j66  # retired
     assert "ETABLISSEMENT" in value_set("J04")["https://mos.esante.gouv.fr/NOS/TRE_A01-CadreExercice/FHIR/TRE-A01-CadreExercice"]
 
 

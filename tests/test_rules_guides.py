@@ -349,3 +349,16 @@ def test_text_attachment_in_a_legacy_charset_is_text() -> None:
     assert "ATT-003" not in errors(bundle)
     att["data"] = base64.b64encode(b"%PDF-1.7\n...").decode()
     assert "ATT-003" in errors(bundle)
+
+
+def test_type_codes_of_j66_beyond_the_catalogue() -> None:
+    bundle = valid(ITI65)
+    coding = docref(bundle)["type"]["coding"][0]
+    coding["code"] = "11369-6"  # Historique des vaccinations: in JDV_J66, not in the catalogue
+    assert errors(bundle) == set()
+    coding.update(system="https://mos.esante.gouv.fr/NOS/TRE_A05-TypeDocComplementaire/FHIR/TRE-A05-TypeDocComplementaire", code="CERT_DECL")
+    assert errors(bundle) == set()  # a certificate typed with the complementary terminology
+    coding["code"] = "CERT_INCONNU"
+    assert errors(bundle) == {"DOC-002"}
+    coding.update(system="http://snomed.info/sct", code="371530004")
+    assert errors(bundle) == {"DOC-002"}

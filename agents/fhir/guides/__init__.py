@@ -1,8 +1,9 @@
 """Vendored artefacts of the national FHIR guides (ANS ``ansforge/IG-…`` repositories).
 
 What the rules read from the guides themselves rather than from hand-typed lists: value sets
-(JDV_J57 class codes, JDV_J02 facility types, JDV_J04 practice settings), profile cardinalities
-and fixed values (PDSm, Cahier de liaison), and the official example resources the tests judge (PDSm for the DMP, Cahier de liaison).
+(JDV_J57 class codes, JDV_J66 type codes, JDV_J02 facility types, JDV_J04 practice settings),
+profile cardinalities and fixed values (PDSm, Cahier de liaison), and the official example
+resources the tests judge (PDSm for the DMP, Cahier de liaison).
 ``manifest.json`` gives each file's repository, path and commit;
 ``python -m agents.fhir.guides.refresh`` rebuilds them from local clones.
 """
@@ -22,6 +23,7 @@ VALUE_SETS = {
     "J57": "terminology/ValueSet-JDV-J57-ClassCode-DMP.json",
     "J02": "terminology/ValueSet-JDV-J02-XdsHealthcareFacilityTypeCode-CISIS.json",
     "J04": "terminology/ValueSet-JDV-J04-XdsPracticeSettingCode-CISIS.json",
+    "J66": "terminology/ValueSet-JDV-J66-TypeCode-DMP.json",
 }
 
 

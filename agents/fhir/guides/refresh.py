@@ -59,6 +59,7 @@ SOURCES: dict[str, Source] = {
                 "ig/*/ValueSet-JDV-J57-ClassCode-DMP.json",
                 "ig/*/ValueSet-JDV-J02-XdsHealthcareFacilityTypeCode-CISIS.json",
                 "ig/*/ValueSet-JDV-J04-XdsPracticeSettingCode-CISIS.json",
+                "ig/*/ValueSet-JDV-J66-TypeCode-DMP.json",
             ),
             "terminology",
         ),

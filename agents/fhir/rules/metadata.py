@@ -73,21 +73,38 @@ def type_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield ".type", "DocumentReference has no type code: the DMP requires typeCode (JDV_J66)"
 
 
+#: JDV_J66 lists LOINC codes under the TRE_A04 system; in FHIR payloads they are http://loinc.org.
+TRE_A04_LOINC = "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc"
+
+
+def _j66_codes(system: object) -> dict[str, str]:
+    """JDV_J66 (vendored) codes for a payload's type system (LOINC read as TRE_A04)."""
+    j66 = value_set("J66")
+    return j66.get(TRE_A04_LOINC if system == LOINC_SYSTEM else system, {})  # type: ignore[arg-type]
+
+
 @rule(
     "DOC-002", ERROR, "DocumentReference", "DocumentReference.type.coding",
-    "The type code is a LOINC code of the document-type catalogue.",
+    "The type code is a LOINC code of JDV_J66 (vendored) or of the document-type catalogue, or "
+    "a code of the other JDV_J66 terminologies (TRE_A05 complementary types, ASTM).",
     reason=INVALID_METADATA, issue_code="code-invalid",
 )
 def type_known(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     system, code = type_code(res)
     if code is None:
         return
-    if system != LOINC_SYSTEM:
-        yield ".type.coding[0].system", f"type code system {system!r} is not LOINC ({LOINC_SYSTEM})"
-    elif code not in _catalogue():
-        yield ".type.coding[0].code", (
-            f"type code {code!r} is not in the document-type catalogue "
-            "(scenarios/data/document_types.csv)"
+    if system == LOINC_SYSTEM:
+        if code not in _catalogue() and code not in _j66_codes(system):
+            yield ".type.coding[0].code", (
+                f"type code {code!r} is neither in JDV_J66 nor in the document-type catalogue "
+                "(scenarios/data/document_types.csv)"
+            )
+    elif system in value_set("J66") and system != TRE_A04_LOINC:
+        if code not in _j66_codes(system):
+            yield ".type.coding[0].code", f"type code {code!r} ({system}) is not in JDV_J66"
+    else:
+        yield ".type.coding[0].system", (
+            f"type code system {system!r} is not LOINC ({LOINC_SYSTEM}) nor a JDV_J66 terminology"
         )
 
 
@@ -103,7 +120,7 @@ def type_in_j66(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         return
     if entry.status == "retired":  # type: ignore[attr-defined]
         yield ".type.coding[0].code", f"type code {code} is retired ({entry.provenance}) and not in JDV_J66"  # type: ignore[attr-defined]
-    else:
+    elif code not in _j66_codes(system):
         yield ".type.coding[0].code", f"type code {code} is not in JDV_J66-TypeCode-DMP"
 
 
