@@ -40,6 +40,7 @@ EXPECTED = {
     ),
     # Cahier de liaison (published IG): placeholder INS 123456789012244, wrong key as well
     "Bundle-cdl-bundle-creation-note.json": (1, {"INS-004"}, "cdl-transaction"),
+    "Patient-0d920958-b596-4b91-af67-9bafc707820b.json": (1, {"INS-004"}, "fr-core-patient-ins"),
 }
 
 
