@@ -362,3 +362,13 @@ def test_type_codes_of_j66_beyond_the_catalogue() -> None:
     assert errors(bundle) == {"DOC-002"}
     coding.update(system="http://snomed.info/sct", code="371530004")
     assert errors(bundle) == {"DOC-002"}
+
+
+def test_a_live_service_judges_an_iti65_against_its_own_clock() -> None:
+    bundle = valid(ITI65)  # created and submitted 2026-06-12
+    assert errors(bundle, now=datetime(2026, 7, 1, tzinfo=UTC)) == set()
+    assert errors(bundle, now=datetime(2026, 6, 1, tzinfo=UTC)) == {"DOC-020"}
+    bundle["entry"][0]["resource"]["date"] = "2099-01-01T00:00:00Z"
+    docref(bundle)["content"][0]["attachment"]["creation"] = "2098-01-01T00:00:00Z"
+    assert errors(bundle) == set()  # simulated time: the submission's own date is the reference
+    assert errors(bundle, now=datetime(2026, 7, 1, tzinfo=UTC)) == {"DOC-020"}

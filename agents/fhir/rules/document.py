@@ -241,8 +241,11 @@ def parse_fhir_datetime(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def reference_time(ctx: Context) -> tuple[datetime, str]:
-    """The time dates are compared with: the submission's date in an ITI-65, else ``ctx.now``."""
+def reference_times(ctx: Context) -> list[tuple[datetime, str]]:
+    """Times a creation date may not exceed: the SubmissionSet date in an ITI-65, and the
+    validation time when given (``ctx.now``, e.g. a live service's clock), else the clock
+    outside an ITI-65 (a simulated submission is dated in simulated time)."""
+    limits = []
     if ctx.submission and ctx.bundle is not None:
         from agents.fhir.rules.shape import is_submission_set  # shape imports this package
 
@@ -250,16 +253,23 @@ def reference_time(ctx: Context) -> tuple[datetime, str]:
             if is_submission_set(r):
                 when = parse_fhir_datetime(r.get("date"))
                 if when is not None:
-                    return when, f"the submission date {r.get('date')}"
-    now = ctx.now if isinstance(ctx.now, datetime) else datetime.now(UTC)
-    return now, f"now ({now.isoformat(timespec='seconds')})"
+                    limits.append((when, f"the submission date {r.get('date')}"))
+                break
+    if isinstance(ctx.now, datetime):
+        now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=UTC)
+        limits.append((now, f"the validation time {now.isoformat(timespec='seconds')}"))
+    elif not limits:
+        now = datetime.now(UTC)
+        limits.append((now, f"now ({now.isoformat(timespec='seconds')})"))
+    return limits
 
 
 @rule(
     "DOC-020", ERROR, "DocumentReference",
     "DocumentReference.content.attachment.creation | context.period.start",
     "The document's creation time and the act's start are not in the future (after the "
-    "SubmissionSet date in an ITI-65, else after the validation time; 10 minutes tolerated).",
+    "SubmissionSet date in an ITI-65, nor after the validation time when one is given, or "
+    "outside an ITI-65; 10 minutes tolerated).",
     reason=INVALID_METADATA, issue_code="business-rule",
 )
 def not_in_future(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -268,12 +278,13 @@ def not_in_future(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         for i, c in enumerate(as_list(res.get("content")))
     ]
     candidates.append((".context.period.start", as_dict(as_dict(res.get("context")).get("period")).get("start")))
-    limit = None
+    limits = None
     for path, raw in candidates:
         when = parse_fhir_datetime(raw)
         if when is None:
             continue
-        if limit is None:
-            limit = reference_time(ctx)
-        if when > limit[0] + FUTURE_TOLERANCE:
-            yield path, f"{raw} is after {limit[1]}: a document cannot be created in the future"
+        if limits is None:
+            limits = reference_times(ctx)
+        late = next((label for limit, label in limits if when > limit + FUTURE_TOLERANCE), None)
+        if late is not None:
+            yield path, f"{raw} is after {late}: a document cannot be created in the future"
