@@ -5,7 +5,6 @@ Bundle; when refused, store nothing, log the refusal and answer an OperationOutc
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +33,9 @@ from simulator.server.submission import (
     read_submission,
 )
 
+_INSERT_SUBMISSION = insert(S.submissions)
+_INSERT_BINARY = insert(S.binaries)
+_INSERT_DOCUMENT = insert(S.documents)
 SERVICE_ISSUE_CODES = {"DMP-001": "forbidden", "DMP-002": "forbidden", "DMP-003": "forbidden",
                        "DMP-004": "forbidden", "DMP-005": "not-found", "DMP-006": "duplicate"}
 
@@ -201,20 +203,24 @@ def _store(conn: Connection, sub: Submission, principal: Principal) -> Answer:
         if doc.binary_full_url:
             bin_ids[doc.binary_full_url] = bin_id
         rows.append((doc, doc_id, bin_id))
-    lst = copy.deepcopy(sub.list_resource)
+    lst = dict(sub.list_resource)
     lst["id"] = list_id
-    lst.setdefault("meta", {}).update({"versionId": "1", "lastUpdated": now})
+    lst["meta"] = {**(lst.get("meta") or {}), "versionId": "1", "lastUpdated": now}
+    items = []
     for item in lst.get("entry") or []:
         ref = (item.get("item") or {}).get("reference") if isinstance(item, dict) else None
         if ref in doc_ids:
-            item["item"]["reference"] = f"DocumentReference/{doc_ids[ref]}"
-    conn.execute(insert(S.submissions).values(
+            item = {**item, "item": {**item["item"], "reference": f"DocumentReference/{doc_ids[ref]}"}}
+        items.append(item)
+    if items:
+        lst["entry"] = items
+    conn.execute(_INSERT_SUBMISSION, dict(
         id=list_id, received=now, submitter=principal.id, patient_ins=sub.ins, submitted=sub.submitted,
         resource=json.dumps(lst, ensure_ascii=False, separators=(",", ":"))))
     for doc, doc_id, bin_id in rows:
-        conn.execute(insert(S.binaries).values(id=bin_id, content_type=doc.content_type, size=len(doc.content),
-                                               sha1=doc.sha1, data=doc.content))
-        conn.execute(insert(d).values(
+        conn.execute(_INSERT_BINARY, dict(id=bin_id, content_type=doc.content_type, size=len(doc.content),
+                                          sha1=doc.sha1, data=doc.content))
+        conn.execute(_INSERT_DOCUMENT, dict(
             id=doc_id, submission_id=list_id, patient_ins=sub.ins, unique_id=doc.unique_id, status="current",
             type_system=doc.type_system, type_code=doc.type_code, class_code=doc.class_code, date=doc.date,
             author_id_nat_ps=doc.author, confidentiality=" ".join(doc.confidentiality),
@@ -244,10 +250,12 @@ def _store(conn: Connection, sub: Submission, principal: Principal) -> Answer:
 
 def _served(doc: DocumentIn, doc_id: str, bin_id: str, now: str) -> dict[str, Any]:
     """The DocumentReference as the server serves it: its id, version, and content by Binary."""
-    res = copy.deepcopy(doc.resource)
+    res = dict(doc.resource)  # copies only what changes: the submitted bundle stays as sent
     res["id"] = doc_id
-    res.setdefault("meta", {}).update({"versionId": "1", "lastUpdated": now})
-    attachment = res["content"][0]["attachment"]
-    attachment.pop("data", None)
+    res["meta"] = {**(res.get("meta") or {}), "versionId": "1", "lastUpdated": now}
+    first = dict(res["content"][0])
+    attachment = {k: v for k, v in first["attachment"].items() if k != "data"}
     attachment["url"] = f"Binary/{bin_id}"
+    first["attachment"] = attachment
+    res["content"] = [first, *res["content"][1:]]
     return res

@@ -86,11 +86,9 @@ def seed_store(store: Store, config: ServerConfig, *, quiet: bool = False) -> bo
         return False
     if not quiet:
         print(f"segur serve: seeding the store from {wanted} …", file=sys.stderr)
-    world = run_world(config.scenario or "", patients=config.patients, days=config.days, seed=config.seed)
-    patients, states, professionals = world_rows(world)
-    info = {"seeded": wanted, "seeded.start": world.dates[0], "seeded.end": world.dates[-1],
-            "seeded.patients": str(len(patients)), "seeded.professionals": str(len(professionals))}
-    info.update({f"rule.{k}": v for k, v in rule_dates(world.scenario).items()})
+    patients, states, professionals, info = _seed_rows(str(config.scenario), config.patients, config.days,
+                                                       config.seed)
+    info = {"seeded": wanted, **info}
     try:
         with store.write() as conn:
             if conn.execute(select(S.server_info.c.value).where(S.server_info.c.key == "seeded")).scalar():
@@ -105,5 +103,23 @@ def seed_store(store: Store, config: ServerConfig, *, quiet: bool = False) -> bo
         return False
     if not quiet:
         print(f"segur serve: {len(patients):,} patients and {len(professionals):,} professionals "
-              f"({world.dates[0]} → {world.dates[-1]})", file=sys.stderr)
+              f"({info['seeded.start']} → {info['seeded.end']})", file=sys.stderr)
     return True
+
+
+_ROWS: dict[tuple, tuple] = {}
+
+
+def _seed_rows(scenario: str, patients: int | None, days: int | None, seed: int | None) -> tuple:
+    """Rows and facts of a seeding world (kept for this process: several stores seeded from the
+    same world — tests on two databases — run it once)."""
+    key = (scenario, patients, days, seed)
+    if key not in _ROWS:
+        world = run_world(scenario, patients=patients, days=days, seed=seed)
+        p, s, pr = world_rows(world)
+        info = {"seeded.start": world.dates[0], "seeded.end": world.dates[-1], "seeded.patients": str(len(p)),
+                "seeded.professionals": str(len(pr))}
+        info.update({f"rule.{k}": v for k, v in rule_dates(world.scenario).items()})
+        _ROWS.clear()
+        _ROWS[key] = (p, s, pr, info)
+    return _ROWS[key]

@@ -120,9 +120,12 @@ class Store:
 def log_access(conn: Connection, *, actor_kind: str, actor: str, action: str, target: str,
                patient_ins: str | None, status: int, outcome: str) -> None:
     """One row of the access log (who, what, when, outcome)."""
-    conn.execute(insert(S.access_log).values(
+    conn.execute(_INSERT_LOG, dict(
         at=utc_now(), actor_kind=actor_kind, actor=actor, action=action, target=target[:300],
         patient_ins=patient_ins, status=status, outcome=outcome[:60]))
+
+
+_INSERT_LOG = insert(S.access_log)
 
 
 def _first_line(exc: BaseException) -> str:
