@@ -169,8 +169,8 @@ def _start(kind: str, tmp: Path):
     return nullcontext(str(tmp / f"dmp-{next(_ids)}.sqlite"))
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def dmp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=BACKENDS, name="dmp")
+def dmp_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A seeded simulated DMP on SQLite, then on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("dmp")
     with _start(request.param, tmp) as db:

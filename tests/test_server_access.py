@@ -12,7 +12,7 @@ import jwt
 import pytest
 
 from simulator.server.auth import AUDIENCE, ISSUER, Keys, Principal
-from tests.support_server import bundle_for, dmp, location, rule_ids  # noqa: F401 - dmp is a fixture
+from tests.support_server import bundle_for, dmp_fixture, location, rule_ids  # noqa: F401 - a fixture
 
 
 def _post_doc(dmp, patient, author, **kw) -> str:

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from simulator.server import schema as S
 from tests.support_fhir import ITI65, REPLACEMENT, load_example
-from tests.support_server import (  # noqa: F401 - dmp is a fixture
+from tests.support_server import (  # noqa: F401 - dmp_fixture is the fixture "dmp"
     MAX_BODY,
     binary_bytes,
     bundle_for,
-    dmp,
+    dmp_fixture,
     location,
     rule_ids,
 )

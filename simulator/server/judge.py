@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from simulator.server import schema as S
 from simulator.server.conformance import Finding
@@ -95,19 +95,27 @@ def status_of(verdict: str) -> int:
     return 422
 
 
+_ps = S.profile_states
+_STATE = select(_ps.c.state).where(_ps.c.ins == bindparam("ins"))
+# statements built once (SQLAlchemy then reuses their compiled form at each request)
+_STATE_ON = _STATE.where(_ps.c.since <= bindparam("day")).order_by(_ps.c.since.desc()).limit(1)
+_STATE_LAST = _STATE.order_by(_ps.c.since.desc()).limit(1)
+_STATE_FIRST = _STATE.order_by(_ps.c.since.asc()).limit(1)
+_PATIENT_STATE = select(S.patients.c.profile_state).where(S.patients.c.ins == bindparam("ins"))
+_SOFTWARE = select(S.professionals.c.segur_software_since).where(S.professionals.c.id_nat_ps == bindparam("id"))
+
+
 def profile_state_on(conn: Connection, ins: str, day: str | None) -> str | None:
     """The patient's profile state on ``day`` (the latest when ``day`` is None or after the
     seeded timeline; the earliest when before it); None for an INS the DMP does not know."""
-    ps = S.profile_states
-    q = select(ps.c.state).where(ps.c.ins == ins)
     if day is not None:
-        row = conn.execute(q.where(ps.c.since <= day).order_by(ps.c.since.desc()).limit(1)).scalar()
+        row = conn.execute(_STATE_ON, {"ins": ins, "day": day}).scalar()
         if row is not None:
             return row
-    row = conn.execute(q.order_by(ps.c.since.desc() if day is None else ps.c.since.asc()).limit(1)).scalar()
+    row = conn.execute(_STATE_LAST if day is None else _STATE_FIRST, {"ins": ins}).scalar()
     if row is not None:
         return row
-    return conn.execute(select(S.patients.c.profile_state).where(S.patients.c.ins == ins)).scalar()
+    return conn.execute(_PATIENT_STATE, {"ins": ins}).scalar()
 
 
 def service_findings(conn: Connection, sub: Submission, rules: Rules) -> list[Finding]:
@@ -117,8 +125,7 @@ def service_findings(conn: Connection, sub: Submission, rules: Rules) -> list[Fi
         for i, doc in enumerate(sub.documents):
             if doc.author is None or not rules.in_force(rules.reject_legacy_software, doc.created_day):
                 continue
-            since = conn.execute(select(S.professionals.c.segur_software_since).where(
-                S.professionals.c.id_nat_ps == doc.author)).first()
+            since = conn.execute(_SOFTWARE, {"id": doc.author}).first()
             if since is None:
                 continue  # a professional the seeding did not know: its software is not on record
             if since[0] is None or (doc.created_day is not None and since[0] > doc.created_day):

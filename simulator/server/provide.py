@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from simulator.server import schema as S
 from simulator.server.auth import Principal
@@ -33,6 +33,11 @@ from simulator.server.submission import (
     read_submission,
 )
 
+_ID_TAKEN = {t.name: select(t.c.id).where(t.c.id == bindparam("id"))
+             for t in (S.submissions, S.documents, S.binaries)}
+_d = S.documents
+_BY_UNIQUE_ID = select(_d.c.id, _d.c.content_sha1, _d.c.patient_ins, _d.c.submission_id, _d.c.version,
+                       _d.c.last_updated, _d.c.binary_id).where(_d.c.unique_id == bindparam("uid"))
 _INSERT_SUBMISSION = insert(S.submissions)
 _INSERT_BINARY = insert(S.binaries)
 _INSERT_DOCUMENT = insert(S.documents)
@@ -107,7 +112,7 @@ def _targets(answer: Answer) -> str:
 
 
 def _free_id(conn: Connection, table: Any, wanted: str | None, taken: set[str]) -> str:
-    if wanted and wanted not in taken and conn.execute(select(table.c.id).where(table.c.id == wanted)).first() is None:
+    if wanted and wanted not in taken and conn.execute(_ID_TAKEN[table.name], {"id": wanted}).first() is None:
         taken.add(wanted)
         return wanted
     new = uuid.uuid4().hex
@@ -118,11 +123,9 @@ def _free_id(conn: Connection, table: Any, wanted: str | None, taken: set[str]) 
 def _replay(conn: Connection, sub: Submission) -> Answer | None:
     """An earlier, identical submission of the same documents (a client's retry): its answer.
     A unique id reused for other content is refused (DMP-006)."""
-    d = S.documents
     found = []
     for i, doc in enumerate(sub.documents):
-        row = conn.execute(select(d.c.id, d.c.content_sha1, d.c.patient_ins, d.c.submission_id, d.c.version,
-                                  d.c.last_updated, d.c.binary_id).where(d.c.unique_id == doc.unique_id)).first()
+        row = conn.execute(_BY_UNIQUE_ID, {"uid": doc.unique_id}).first()
         if row is None:
             found.append(None)
         elif row.content_sha1 != doc.sha1 or row.patient_ins != sub.ins:
