@@ -276,3 +276,23 @@ def test_the_official_examples_with_a_seeded_patient(dmp):
     assert dmp.get(f"DocumentReference/{first}").json()["status"] == "superseded"
     stored = dmp.rows(select(S.documents.c.status).where(S.documents.c.patient_ins == patient.ins))
     assert sorted(s for (s,) in stored) == ["current", "superseded"]
+
+
+def test_the_store_is_seeded_from_the_demo_world(dmp):
+    from agents.identity import INS_NIR_TEST_OID, is_valid_nir
+
+    info = {r.key: r.value for r in dmp.rows(select(S.server_info))}
+    assert info["schema"] == "1" and info["seeded.start"] == "2025-01-06" and info["seeded.end"] == "2025-01-12"
+    assert info["rule.require_qualified_identity"] == info["rule.reject_legacy_software"] == "2025-01-06"
+    patients = dmp.rows(select(S.patients))
+    assert len(patients) == int(info["seeded.patients"]) > 2000
+    assert len({p.ins for p in patients}) == len(patients)
+    assert all(is_valid_nir(p.ins) and p.ins_oid == INS_NIR_TEST_OID for p in patients)
+    professionals = {r.id_nat_ps: r for r in dmp.rows(select(S.professionals))}
+    assert len(professionals) == int(info["seeded.professionals"])
+    assert {p.gp_id_nat_ps for p in patients if p.gp_id_nat_ps} <= set(professionals)
+    assert {r.sector for r in professionals.values()} >= {"gp", "hospital", "biology"}
+    first = {r.ins for r in dmp.rows(select(S.profile_states.c.ins).where(S.profile_states.c.since == "2025-01-06"))}
+    assert first == {p.ins for p in patients}  # every patient's state from the first day
+    states = {r.state for r in dmp.rows(select(S.profile_states.c.state))}
+    assert states <= set(S.PROFILE_STATES)
