@@ -296,3 +296,20 @@ def test_the_store_is_seeded_from_the_demo_world(dmp):
     assert first == {p.ins for p in patients}  # every patient's state from the first day
     states = {r.state for r in dmp.rows(select(S.profile_states.c.state))}
     assert states <= set(S.PROFILE_STATES)
+
+
+def test_long_values_are_refused_or_stored_on_every_database(dmp):
+    patient, author = dmp.take_patient(), dmp.author()
+    before = dmp.counts()
+    long_uid = bundle_for(patient, author)
+    long_uid["entry"][1]["resource"]["masterIdentifier"]["value"] = "urn:oid:1.2." + "3" * 3000
+    r = dmp.post(long_uid)
+    assert r.status_code == 422 and dmp.counts() == before
+    long_ids = bundle_for(patient, author)
+    for e in long_ids["entry"]:
+        e["resource"]["id"] = "x" * 64  # the longest FHIR id, for every resource
+    long_ids["entry"][1]["resource"]["type"]["coding"][0]["display"] = "é" * 5000
+    r = dmp.post(long_ids)
+    assert r.status_code == 200, r.text
+    deep = b'{"resourceType": "Bundle", "type": "transaction", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert dmp.post(deep).status_code == 400

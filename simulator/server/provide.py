@@ -73,7 +73,10 @@ def provide(store: Store, rules: Rules, principal: Principal, bundle: dict[str, 
     if bundle.get("resourceType") != "Bundle":
         raise HttpProblem(400, "not-supported", f"POST [base] takes an ITI-65 transaction Bundle, not a "
                                                 f"{bundle.get('resourceType')}")
-    findings = check_resource(bundle)
+    try:
+        findings = check_resource(bundle)
+    except RecursionError:
+        raise HttpProblem(400, "structure", "the resource is nested too deeply to be judged") from None
     day = _submitted_day(bundle)
     sub: Submission | None = None
     try:

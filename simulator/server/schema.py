@@ -29,21 +29,21 @@ PROFILE_STATES = ("not_created", "open", "activated", "opposed", "closed")
 
 server_info = Table(
     "server_info", metadata,
-    Column("key", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 patients = Table(
     "patients", metadata,
     Column("ins", String(15), primary_key=True),  # INS matricule (NIR or NIA)
-    Column("ins_oid", String(64), nullable=False),
-    Column("family", String(100), nullable=False),
-    Column("given", String(100), nullable=False),
+    Column("ins_oid", String(200), nullable=False),
+    Column("family", Text, nullable=False),
+    Column("given", Text, nullable=False),
     Column("sex", String(10), nullable=False),
     Column("birth_date", String(10), nullable=False),
-    Column("birth_place", String(5), nullable=False),
+    Column("birth_place", Text, nullable=False),
     Column("profile_state", String(12), nullable=False),  # the latest state (see profile_states)
-    Column("gp_id_nat_ps", String(20)),  # médecin traitant, when the patient has one
+    Column("gp_id_nat_ps", Text),  # médecin traitant, when the patient has one
     Column("sim_index", Integer),  # row of the patient in the seeding simulation
 )
 
@@ -56,55 +56,55 @@ profile_states = Table(
 
 professionals = Table(
     "professionals", metadata,
-    Column("id_nat_ps", String(20), primary_key=True),
-    Column("family", String(100), nullable=False),
-    Column("given", String(100), nullable=False),
-    Column("profession", String(4), nullable=False),  # TRE_G15 code (10 médecin, 21 pharmacien…)
-    Column("sector", String(20)),
-    Column("id_nat_struct", String(20)),
-    Column("organisation", String(200)),
+    Column("id_nat_ps", Text, primary_key=True),
+    Column("family", Text, nullable=False),
+    Column("given", Text, nullable=False),
+    Column("profession", Text, nullable=False),  # TRE_G15 code (10 médecin, 21 pharmacien…)
+    Column("sector", Text),
+    Column("id_nat_struct", Text),
+    Column("organisation", Text),
     Column("segur_software_since", String(10)),  # NULL: still on pre-Ségur software
 )
 
 submissions = Table(
     "submissions", metadata,
-    Column("id", String(64), primary_key=True),  # the SubmissionSet List's logical id
-    Column("received", String(20), nullable=False),
-    Column("submitter", String(40), nullable=False),  # idNat_PS of the token's professional
+    Column("id", String(200), primary_key=True),  # the SubmissionSet List's logical id
+    Column("received", Text, nullable=False),
+    Column("submitter", Text, nullable=False),  # idNat_PS of the token's professional
     Column("patient_ins", String(15), ForeignKey("patients.ins"), nullable=False),
-    Column("submitted", String(40)),  # List.date as sent
+    Column("submitted", Text),  # List.date as sent
     Column("resource", Text, nullable=False),  # the List, as stored
 )
 
 binaries = Table(
     "binaries", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("content_type", String(100), nullable=False),
+    Column("id", String(200), primary_key=True),
+    Column("content_type", Text, nullable=False),
     Column("size", Integer, nullable=False),
-    Column("sha1", String(40), nullable=False),
+    Column("sha1", Text, nullable=False),
     Column("data", LargeBinary, nullable=False),
 )
 
 documents = Table(
     "documents", metadata,
-    Column("id", String(64), primary_key=True),  # the DocumentReference's logical id
-    Column("submission_id", String(64), ForeignKey("submissions.id"), nullable=False),
+    Column("id", String(200), primary_key=True),  # the DocumentReference's logical id
+    Column("submission_id", String(200), ForeignKey("submissions.id"), nullable=False),
     Column("patient_ins", String(15), ForeignKey("patients.ins"), nullable=False),
-    Column("unique_id", String(200), nullable=False, unique=True),  # masterIdentifier
+    Column("unique_id", Text, nullable=False, unique=True),  # masterIdentifier
     Column("status", String(16), nullable=False),  # current | superseded
-    Column("type_system", String(200)),
-    Column("type_code", String(40)),
-    Column("class_code", String(40)),
-    Column("date", String(20)),  # DocumentReference.date, UTC instant
-    Column("author_id_nat_ps", String(20)),
-    Column("confidentiality", String(200), nullable=False),  # codes, space-separated
+    Column("type_system", Text),
+    Column("type_code", Text),
+    Column("class_code", Text),
+    Column("date", Text),  # DocumentReference.date, UTC instant
+    Column("author_id_nat_ps", Text),
+    Column("confidentiality", Text, nullable=False),  # codes, space-separated
     Column("hidden_from_professionals", Boolean, nullable=False),  # MASQUE_PS
     Column("hidden_from_patient", Boolean, nullable=False),  # INVISIBLE_PATIENT
-    Column("replaces", String(64)),
-    Column("binary_id", String(64), ForeignKey("binaries.id")),
-    Column("content_sha1", String(40), nullable=False),  # of the whole submitted document
+    Column("replaces", Text),
+    Column("binary_id", String(200), ForeignKey("binaries.id")),
+    Column("content_sha1", Text, nullable=False),  # of the whole submitted document
     Column("version", Integer, nullable=False),
-    Column("last_updated", String(20), nullable=False),
+    Column("last_updated", Text, nullable=False),
     Column("resource", Text, nullable=False),  # the DocumentReference JSON, as served
 )
 Index("documents_patient", documents.c.patient_ins, documents.c.date)
@@ -112,14 +112,14 @@ Index("documents_patient", documents.c.patient_ins, documents.c.date)
 access_log = Table(
     "access_log", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", String(32), nullable=False),  # UTC instant with microseconds
+    Column("at", Text, nullable=False),  # UTC instant with microseconds
     Column("actor_kind", String(12), nullable=False),  # professional | patient | anonymous
-    Column("actor", String(40), nullable=False),  # idNat_PS, INS, or '-'
-    Column("action", String(20), nullable=False),  # provide | search | read | retrieve
-    Column("target", String(300), nullable=False),  # resource or query
+    Column("actor", Text, nullable=False),  # idNat_PS, INS, or '-'
+    Column("action", Text, nullable=False),  # provide | search | read | retrieve
+    Column("target", Text, nullable=False),  # resource or query
     Column("patient_ins", String(15)),
     Column("status", Integer, nullable=False),  # HTTP status answered
-    Column("outcome", String(60), nullable=False),  # accepted, a reason, granted, denied…
+    Column("outcome", Text, nullable=False),  # accepted, a reason, granted, denied…
 )
 Index("access_log_patient", access_log.c.patient_ins)
 

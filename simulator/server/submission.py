@@ -19,6 +19,7 @@ ID_NAT_PS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
 _INS_SUBJECT = re.compile(r"^Patient\?identifier=(?:urn:oid:)?([0-9.]+)\|(\w{15})$")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+MAX_UNIQUE_ID = 256  # an XDS uniqueId is an OID or a UUID URN: far shorter
 MASQUE_PS = "MASQUE_PS"
 INVISIBLE_PATIENT = "INVISIBLE_PATIENT"
 
@@ -194,11 +195,15 @@ def _document(i: int, entry: dict[str, Any], doc: dict[str, Any], by_url: dict[A
         if isinstance(rel, dict) and rel.get("code") == "replaces":
             ref = str(((rel.get("target") or {}).get("reference")) or "")
             replaces = ref.split("/", 1)[1] if ref.startswith("DocumentReference/") else ref
+    unique_id = str((doc.get("masterIdentifier") or {}).get("value") or "")
+    if len(unique_id) > MAX_UNIQUE_ID:
+        raise UnreadableSubmission(_bad(f"{base}.masterIdentifier.value",
+                                        f"the unique id is longer than {MAX_UNIQUE_ID} characters"))
     period = (doc.get("context") or {}).get("period") or {}
     created = attachment.get("creation") or period.get("start") or doc.get("date")
     return DocumentIn(
         full_url=str(entry.get("fullUrl")), resource=doc, client_id=client_id(doc),
-        unique_id=str((doc.get("masterIdentifier") or {}).get("value") or ""),
+        unique_id=unique_id,
         type_system=types[0].get("system") if types else None, type_code=types[0].get("code") if types else None,
         class_code=classes[0].get("code") if classes else None, confidentiality=labels,
         author=_author(doc, practitioners), date=utc_of(doc.get("date")), created_day=day_of(created),
