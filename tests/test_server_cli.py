@@ -175,3 +175,11 @@ def _token(tmp_path):
     path = tmp_path / "t.jwt"
     path.write_text("a.b.c\n")
     return path
+
+
+def test_serve_refuses_a_file_that_is_not_a_database(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.sqlite").write_text("not a database at all, just text\n" * 10)
+    assert main(["serve", "--db", "notes.sqlite", "--port", str(free_port()), "--no-seed"]) == 2
+    err = capsys.readouterr().err
+    assert "notes.sqlite" in err and "not a database" in err and "Traceback" not in err

@@ -10,7 +10,7 @@ from pathlib import Path
 from simulator.errors import UsageError
 
 DEFAULT_DB = "dmp.sqlite"
-DEFAULT_SCENARIO = "scenarios/demo.toml"
+DEFAULT_SCENARIO = "demo"  # scenarios/demo.toml, found from any folder
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 KEY_ENV = "SEGUR_DMP_KEY"  # path of the signing key, when not given by --key
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from simulator.errors import UsageError
 from simulator.server import schema as S
@@ -87,7 +87,7 @@ class Store:
                     conn.execute(insert(S.server_info).values(key="schema", value=S.SCHEMA_VERSION))
                 elif version != S.SCHEMA_VERSION:
                     raise UsageError(f"--db: schema version {version} found, this server writes {S.SCHEMA_VERSION}")
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:  # not a database, unreachable server, no permission…
             raise UsageError(f"--db: cannot open {_safe(self.config.db_url)} ({_first_line(exc)})") from None
 
     @contextmanager
