@@ -53,6 +53,7 @@ def test_patients_read_only_their_own_documents(dmp):
     alice_token = dmp.patient_token(alice.ins)
     r = dmp.post(bundle_for(alice, author), token=alice_token)
     assert r.status_code == 403 and rule_ids(r) == {"ACC-003"}  # patients do not submit
+    assert dmp.get("DocumentReference").status_code == 400  # a professional names the patient
     mine = dmp.get("DocumentReference", token=alice_token).json()  # no patient parameter: their own
     assert [e["resource"]["id"] for e in mine["entry"]] == [a_doc]
     r = dmp.get(f"DocumentReference?patient.identifier={bob.ins}", token=alice_token)
