@@ -23,6 +23,9 @@ COMMAND_MODULES = [
     "simulator.commands.validate",
     "simulator.commands.network",
     "simulator.commands.demo",
+    "simulator.commands.serve",
+    "simulator.commands.token",
+    "simulator.commands.emit",
 ]
 
 

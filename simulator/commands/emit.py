@@ -1,0 +1,122 @@
+"""`segur emit SCENARIO --to URL`: the scenario's agents produce their documents day by day and
+post them as ITI-65 bundles to a FHIR endpoint (ours or a vendor's); then the endpoint's verdicts
+are compared with the simulation's, with throughput and latency, printed and written as CSV."""
+
+from __future__ import annotations
+
+import argparse
+
+from simulator.server.config import DEFAULT_DB, DEFAULT_SCENARIO
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``emit`` sub-command."""
+    p = subparsers.add_parser(
+        "emit", help="post a scenario's documents to a FHIR endpoint and compare its verdicts",
+        description="Run the scenario's small world, render each document the simulated DMP judged as an "
+                    "ITI-65 bundle and POST it to URL (rate- and concurrency-limited, bounded in count and "
+                    "time, retried on refused connections, timeouts, 5xx and 429). Prints and writes "
+                    "(--out) the agreement of the endpoint's verdicts with the simulation's, by reason, "
+                    "throughput and latency percentiles. See docs/server.md.")
+    p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario (default {DEFAULT_SCENARIO})")
+    p.add_argument("--to", required=True, metavar="URL", help="FHIR base URL, e.g. http://127.0.0.1:8080/fhir")
+    p.add_argument("--rate", type=float, default=200.0, help="documents per second (0: no limit; default 200)")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    p.add_argument("--max-documents", type=int, default=None, help="post at most N documents")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop sending after S seconds")
+    p.add_argument("--retries", type=int, default=3, help="retries per document on a failing endpoint (default 3)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument("--token-file", default=None, help="one bearer token for every request (a file)")
+    p.add_argument("--db", default=DEFAULT_DB, help="our server's store: tokens are minted per author with the key "
+                                                    f"beside it when no --token-file (default {DEFAULT_DB})")
+    p.add_argument("--key", default=None, help="signing key to mint tokens with (instead of the one beside --db)")
+    p.add_argument("--patients", type=int, default=None, help="patients of the world (as segur demo / serve)")
+    p.add_argument("--days", type=int, default=None, help="days of the world")
+    p.add_argument("--seed", type=int, default=None, help="seed of the world")
+    p.add_argument("--out", default="emit-output", help="folder for agreement.csv, documents.csv, summary.csv")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=handler)
+
+
+def _tokens(args: argparse.Namespace):
+    import sys
+    from pathlib import Path
+
+    from simulator.errors import UsageError
+    from simulator.server.auth import Principal, load_keys
+    from simulator.server.config import ServerConfig
+
+    if args.token_file:
+        path = Path(args.token_file)
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"--token-file: {path}: cannot be read ({exc.strerror or exc})") from None
+        if not token or any(c.isspace() for c in token):
+            raise UsageError(f"--token-file: {path}: expected one token on one line")
+        return lambda e: token
+    config = ServerConfig.build(args.db, args.key, scenario=None)
+    if not config.key_path.exists():
+        print(f"segur emit: note: no --token-file and no key at {config.key_path}: requests go without a token",
+              file=sys.stderr)
+        return lambda e: None
+    keys = load_keys(config.key_path)
+    cache: dict[str, str] = {}
+
+    def token_for(e) -> str:
+        if e.author not in cache:
+            cache[e.author] = keys.issue(Principal("professional", e.author, "10"), 3600)
+        return cache[e.author]
+
+    return token_for
+
+
+def handler(args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    from simulator.errors import UsageError
+    from simulator.server import emit_report
+    from simulator.server.emit_client import Policy, post_all
+    from simulator.server.emit_documents import emissions
+    from simulator.server.world import run_world
+
+    u = urlparse(args.to)
+    if u.scheme not in ("http", "https") or not u.netloc:
+        raise UsageError(f"--to: expected an http(s):// FHIR base URL, got {args.to!r}")
+    if args.rate < 0 or args.rate > 100_000:
+        raise UsageError(f"--rate: between 0 and 100000 documents a second (got {args.rate})")
+    if not 1 <= args.concurrency <= 256:
+        raise UsageError(f"--concurrency: between 1 and 256 (got {args.concurrency})")
+    if args.max_documents is not None and args.max_documents < 1:
+        raise UsageError(f"--max-documents: at least 1 (got {args.max_documents})")
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise UsageError(f"--max-seconds: positive (got {args.max_seconds})")
+    if not 0 <= args.retries <= 10:
+        raise UsageError(f"--retries: between 0 and 10 (got {args.retries})")
+    if not 0.1 <= args.timeout <= 300:
+        raise UsageError(f"--timeout: between 0.1 and 300 seconds (got {args.timeout})")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a folder")
+    token_for = _tokens(args)
+    url = args.to.rstrip("/")
+    world = run_world(args.scenario, patients=args.patients, days=args.days, seed=args.seed)
+    items, skipped = emissions(world)
+    if not args.quiet:
+        print(f"segur emit: {len(items)} documents judged by the simulated DMP from {world.dates[0]} to "
+              f"{world.dates[-1]} ({skipped} dropped or queued, not sent) → {url}", file=sys.stderr)
+    policy = Policy(rate=args.rate, concurrency=args.concurrency, max_documents=args.max_documents,
+                    max_seconds=args.max_seconds, retries=args.retries, timeout_s=args.timeout)
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet and (done == total or done % 50 == 0):
+            print(f"\r  posted {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    run = asyncio.run(post_all(url, items, policy, token_for, progress))
+    print(emit_report.text(run, url))
+    emit_report.write(run, out, url)
+    print(f"tables: {out}/agreement.csv, documents.csv, summary.csv")
+    return 0

@@ -1,0 +1,195 @@
+"""The ASGI application (Starlette): the routes of the simulated DMP's FHIR endpoint under
+``/fhir``, bearer-token checks, and every error as a FHIR OperationOutcome — never a traceback.
+
+Starlette rather than FastAPI: a FHIR endpoint reads raw bodies under its own content types and
+answers FHIR resources whose schema is FHIR's (fhir.resources), so FastAPI's request models and
+OpenAPI add a layer without use; Starlette is the well-kept core FastAPI itself runs on.
+Handlers do their work (rules, database) in Starlette's thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulator.server.access import denied
+from simulator.server.auth import Keys, Principal, TokenError, load_keys, load_or_create_keys
+from simulator.server.capability import capability_statement
+from simulator.server.config import ServerConfig
+from simulator.server.fhir_http import (
+    FHIR_JSON,
+    HttpProblem,
+    check_content_type,
+    fhir_response,
+    parse_resource,
+    problem_response,
+    read_body,
+)
+from simulator.server.judge import Rules
+from simulator.server.provide import provide
+from simulator.server.reads import binary_resource, read_document, retrieve, search
+from simulator.server.search import parse_query
+from simulator.server.store import Store, log_access
+
+log = logging.getLogger("segur.server")
+
+
+class Context:
+    """What the handlers share: settings, store, keys, rules in force."""
+
+    def __init__(self, config: ServerConfig, store: Store, keys: Keys):
+        self.config, self.store, self.keys = config, store, keys
+        info = store.info()
+        self.rules = Rules.from_info(info)
+        self.seeded = info.get("seeded", "nothing (no scenario)")
+
+
+def prepare(config: ServerConfig) -> tuple[Store, Keys]:
+    """First start: schema, seeding from the scenario when the store is new, signing key."""
+    from simulator.server.seed import seed_store
+
+    store = Store(config)
+    store.create_schema()
+    if config.scenario:
+        seed_store(store, config)
+    keys = load_or_create_keys(config.key_path)
+    return store, keys
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _principal(request: Request) -> Principal:
+    ctx: Context = request.app.state.ctx
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    try:
+        if not header:
+            raise denied("ACC-001", "no bearer token: send Authorization: Bearer <token> (segur token)")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise denied("ACC-002", "the Authorization header is not 'Bearer <token>'")
+        try:
+            return ctx.keys.verify(token.strip())
+        except TokenError as exc:
+            raise denied("ACC-002", str(exc)) from None
+    except HttpProblem as exc:
+        _log_anonymous(ctx, request, exc)
+        raise
+
+
+def _log_anonymous(ctx: Context, request: Request, exc: HttpProblem) -> None:
+    with ctx.store.write() as conn:
+        log_access(conn, actor_kind="anonymous", actor="-", action=request.method.lower(),
+                   target=request.url.path, patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id}")
+
+
+async def metadata(request: Request) -> Response:
+    from simulator import __version__
+
+    ctx: Context = request.app.state.ctx
+    return fhir_response(capability_statement(_base(request), __version__, ctx.seeded))
+
+
+async def jwks(request: Request) -> Response:
+    return JSONResponse(request.app.state.ctx.keys.jwks())
+
+
+async def transaction(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    principal = await run_in_threadpool(_principal, request)
+    if not principal.is_professional:
+        exc = denied("ACC-003", "patients read documents; only professionals submit them")
+        await run_in_threadpool(_log_denied, ctx, principal, "provide", exc)
+        raise exc
+    check_content_type(request)
+    body = await read_body(request, ctx.config.max_body)
+    bundle = parse_resource(body)
+    answer = await run_in_threadpool(provide, ctx.store, ctx.rules, principal, bundle)
+    return fhir_response(answer.body, answer.status, answer.headers)
+
+
+def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProblem) -> None:
+    with ctx.store.write() as conn:
+        log_access(conn, actor_kind=principal.kind, actor=principal.id, action=action, target="-",
+                   patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id}")
+
+
+async def find_documents(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    principal = await run_in_threadpool(_principal, request)
+    q = parse_query(list(request.query_params.multi_items()))
+    bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), request.url.query)
+    return fhir_response(bundle)
+
+
+async def read_reference(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    principal = await run_in_threadpool(_principal, request)
+    res = await run_in_threadpool(read_document, ctx.store, principal, request.path_params["id"])
+    return fhir_response(res, headers={"ETag": f'W/"{res.get("meta", {}).get("versionId", "1")}"'})
+
+
+async def read_binary(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    principal = await run_in_threadpool(_principal, request)
+    binary_id = request.path_params["id"]
+    data, ctype = await run_in_threadpool(retrieve, ctx.store, principal, binary_id)
+    accept = request.headers.get("accept", "")
+    if "fhir+json" in accept or request.query_params.get("_format") in ("json", FHIR_JSON):
+        return fhir_response(binary_resource(binary_id, data, ctype))
+    return Response(data, media_type=ctype)
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpProblem)
+    return problem_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+    text = {404: f"no such endpoint: {request.method} {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+    return problem_response(HttpProblem(exc.status_code, code, text, headers=dict(exc.headers or {})))
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return problem_response(HttpProblem(500, "exception", f"internal error ({type(exc).__name__}); "
+                                                          "nothing was stored"))
+
+
+ROUTES = [
+    Route("/fhir/metadata", metadata, methods=["GET"]),
+    Route("/fhir", transaction, methods=["POST"]),
+    Route("/fhir/", transaction, methods=["POST"]),
+    Route("/fhir/DocumentReference", find_documents, methods=["GET"]),
+    Route("/fhir/DocumentReference/{id}", read_reference, methods=["GET"]),
+    Route("/fhir/Binary/{id}", read_binary, methods=["GET"]),
+    Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+]
+
+
+def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | None = None) -> Starlette:
+    """The application for ``config`` (store and keys opened here when not given)."""
+    if store is None:
+        store = Store(config)
+    if keys is None:
+        keys = load_keys(config.key_path)
+    handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error, Exception: _crash}
+    app = Starlette(routes=ROUTES, exception_handlers=handlers)
+    app.state.ctx = Context(config, store, keys)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The application of a uvicorn worker process (settings from SEGUR_SERVER_CONFIG)."""
+    return build_app(ServerConfig.from_env())

@@ -1,0 +1,36 @@
+"""The one door to the project's FHIR validator: every submission the server receives is
+judged here by the same rules as ``segur validate`` (``agents.fhir.validate_resource`` with the
+fhir.resources R4B structural parse). Re-point ``check_resource`` if the validator's API moves;
+nothing else in the server imports the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Finding(NamedTuple):
+    """One rule's finding, as the server reports it (same fields as the validator's)."""
+
+    rule_id: str
+    severity: str
+    path: str
+    message: str
+    reason: str | None = None
+
+
+def check_resource(resource: dict[str, Any]) -> list[Finding]:
+    """Findings of every conformance rule on ``resource`` (a FHIR JSON object), including
+    STR-001 (not valid FHIR R4B, as parsed by fhir.resources)."""
+    from agents.fhir import validate_resource
+
+    return [Finding(f.rule_id, f.severity, f.path, f.message, f.reason)
+            for f in validate_resource(resource, structural=True)]
+
+
+def rule_issue_code(rule_id: str) -> str:
+    """The OperationOutcome issue code of a validator rule (``invalid`` when unknown)."""
+    from agents.fhir import RULES
+
+    r = RULES.get(rule_id)
+    return r.issue_code if r else "invalid"

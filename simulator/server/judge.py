@@ -1,0 +1,143 @@
+"""The DMP's verdict on a submission: the conformance rules (what the payload says) plus the
+service rules only the DMP can apply (the sender's software, the patient's profile on the day
+of the submission, the document it replaces), in the simulation's order of precedence, and the
+HTTP status each refusal gets.
+
+Precedence is the simulated DMP's (``agents.services.dmp.combine_verdicts``): software not
+installed, then the document's own reason (ins_missing, invalid_metadata, bad_ins,
+identity_not_qualified), then the profile (opposed, closed, no profile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, bindparam, select
+
+from simulator.server import schema as S
+from simulator.server.conformance import Finding
+from simulator.server.submission import Submission
+
+ACCEPTED = "accepted"
+SOFTWARE = "software_not_installed"
+DOCUMENT_REASONS = ("ins_missing", "invalid_metadata", "bad_ins", "identity_not_qualified")
+PROFILE_REASONS = ("profile_opposed", "profile_closed", "no_profile")
+REPLACEMENT = "replacement_invalid"
+DUPLICATE = "duplicate_unique_id"
+PRECEDENCE = (SOFTWARE, *DOCUMENT_REASONS, *PROFILE_REASONS, REPLACEMENT, DUPLICATE)
+
+#: the server's own rules (the validator's are in docs/rules.md): id → (reason, HTTP status, summary)
+SERVICE_RULES: dict[str, tuple[str, int, str]] = {
+    "DMP-001": (SOFTWARE, 403, "The author's software is Ségur-referenced on the day the document was created."),
+    "DMP-002": ("profile_opposed", 403, "The patient has not opposed the creation of their Mon espace santé profile."),
+    "DMP-003": ("profile_closed", 403, "The patient's profile is not closed."),
+    "DMP-004": ("no_profile", 403, "The patient (INS) has a profile on the day of the submission."),
+    "DMP-005": (REPLACEMENT, 422, "A replaced document exists, is current and belongs to the same patient."),
+    "DMP-006": (DUPLICATE, 409, "A document unique id (masterIdentifier) is not reused for other content."),
+}
+STATE_RULE = {"opposed": "DMP-002", "closed": "DMP-003", "not_created": "DMP-004"}
+RULE_DATES = ("require_qualified_identity", "reject_legacy_software")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Since when the optional DMP rules are in force (``YYYY-MM-DD``; '' always, None never)."""
+
+    require_qualified_identity: str | None = ""
+    reject_legacy_software: str | None = ""
+
+    @classmethod
+    def from_info(cls, info: dict[str, str]) -> Rules:
+        def get(name: str) -> str | None:
+            v = info.get(f"rule.{name}", "")
+            return None if v == "never" else v
+
+        return cls(get("require_qualified_identity"), get("reject_legacy_software"))
+
+    @staticmethod
+    def in_force(since: str | None, day: str | None) -> bool:
+        return since is not None and (since == "" or day is None or day >= since)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``accepted`` or the first reason, the findings behind it and the HTTP status."""
+
+    verdict: str
+    findings: tuple[Finding, ...]
+    status: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == ACCEPTED
+
+
+def service_finding(rule_id: str, path: str, message: str) -> Finding:
+    return Finding(rule_id, "error", path, message, SERVICE_RULES[rule_id][0])
+
+
+def verdict_of(findings: list[Finding], rules: Rules, day: str | None) -> Verdict:
+    """The verdict the error findings lead to (identity_not_qualified only while in force)."""
+    reasons = {f.reason for f in findings if f.severity == "error" and f.reason}
+    if not rules.in_force(rules.require_qualified_identity, day):
+        reasons.discard("identity_not_qualified")
+    first = next((r for r in PRECEDENCE if r in reasons), ACCEPTED)
+    return Verdict(first, tuple(findings), status_of(first))
+
+
+def status_of(verdict: str) -> int:
+    """HTTP status of a verdict: 200 accepted, 403 service refusals, 409 duplicate, else 422."""
+    if verdict == ACCEPTED:
+        return 200
+    for reason, status, _ in SERVICE_RULES.values():
+        if reason == verdict:
+            return status
+    return 422
+
+
+_ps = S.profile_states
+_STATE = select(_ps.c.state).where(_ps.c.ins == bindparam("ins"))
+# statements built once (SQLAlchemy then reuses their compiled form at each request)
+_STATE_ON = _STATE.where(_ps.c.since <= bindparam("day")).order_by(_ps.c.since.desc()).limit(1)
+_STATE_LAST = _STATE.order_by(_ps.c.since.desc()).limit(1)
+_STATE_FIRST = _STATE.order_by(_ps.c.since.asc()).limit(1)
+_PATIENT_STATE = select(S.patients.c.profile_state).where(S.patients.c.ins == bindparam("ins"))
+_SOFTWARE = select(S.professionals.c.segur_software_since).where(S.professionals.c.id_nat_ps == bindparam("id"))
+
+
+def profile_state_on(conn: Connection, ins: str, day: str | None) -> str | None:
+    """The patient's profile state on ``day`` (the latest when ``day`` is None or after the
+    seeded timeline; the earliest when before it); None for an INS the DMP does not know."""
+    if day is not None:
+        row = conn.execute(_STATE_ON, {"ins": ins, "day": day}).scalar()
+        if row is not None:
+            return row
+    row = conn.execute(_STATE_LAST if day is None else _STATE_FIRST, {"ins": ins}).scalar()
+    if row is not None:
+        return row
+    return conn.execute(_PATIENT_STATE, {"ins": ins}).scalar()
+
+
+def service_findings(conn: Connection, sub: Submission, rules: Rules) -> list[Finding]:
+    """Findings of the software and profile rules (DMP-001 to DMP-004) for a submission."""
+    out: list[Finding] = []
+    if rules.reject_legacy_software is not None:
+        for i, doc in enumerate(sub.documents):
+            if doc.author is None or not rules.in_force(rules.reject_legacy_software, doc.created_day):
+                continue
+            since = conn.execute(_SOFTWARE, {"id": doc.author}).first()
+            if since is None:
+                continue  # a professional the seeding did not know: its software is not on record
+            if since[0] is None or (doc.created_day is not None and since[0] > doc.created_day):
+                out.append(service_finding("DMP-001", f"DocumentReference[{i}].author",
+                                           f"the software of author {doc.author} is not Ségur-referenced on "
+                                           f"{doc.created_day or 'the creation day'}"))
+    state = profile_state_on(conn, sub.ins, sub.submitted_day)
+    if state is None:
+        out.append(service_finding("DMP-004", "List.subject", f"INS {sub.ins} has no profile in this DMP"))
+    elif state in STATE_RULE:
+        words = {"opposed": "opposed the creation of a profile", "closed": "closed their profile",
+                 "not_created": "has no profile yet"}[state]
+        out.append(service_finding(STATE_RULE[state], "List.subject",
+                                   f"the patient (INS {sub.ins}) {words} on {sub.submitted_day or 'this day'}"))
+    return out

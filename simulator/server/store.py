@@ -1,0 +1,142 @@
+"""The simulated DMP's store: SQLAlchemy engines on a SQLite file (WAL) or PostgreSQL, the
+schema created on first start, and short transactions — one per submission, so that a
+submission is stored whole or not at all and an acknowledged one is committed.
+
+SQLite: write transactions start with ``BEGIN IMMEDIATE`` (one writer at a time, waiting on
+the lock instead of failing midway) and ``synchronous=NORMAL`` in WAL mode, which keeps every
+committed transaction when the server process is killed (``full`` also survives a power cut).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from simulator.errors import UsageError
+from simulator.server import schema as S
+from simulator.server.config import ServerConfig, sqlite_path
+
+
+def utc_now() -> str:
+    """Now as a UTC instant with microseconds (access log)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_instant() -> str:
+    """Now as a FHIR instant in UTC, to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sqlite_engine(url: str, sync: str, immediate: bool) -> Engine:
+    engine = create_engine(url, pool_size=8, max_overflow=32, pool_timeout=60)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event below starts transactions
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute(f"PRAGMA synchronous = {'FULL' if sync == 'full' else 'NORMAL'}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """Engines and transactions of one database; ``write()`` and ``read()`` yield a connection
+    inside a transaction (committed when the block ends, rolled back when it raises)."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        url = config.db_url
+        self.is_sqlite = url.startswith("sqlite")
+        path = sqlite_path(url)
+        if path is not None and not path.parent.is_dir():
+            raise UsageError(f"--db: folder {path.parent} does not exist")
+        try:
+            if self.is_sqlite:
+                self._write = _sqlite_engine(url, config.sqlite_sync, immediate=True)
+                self._read = _sqlite_engine(url, config.sqlite_sync, immediate=False)
+            else:
+                self._write = self._read = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise UsageError(f"--db: cannot use {_safe(url)} ({_first_line(exc)})") from None
+        # one writer at a time inside this process (SQLite allows one anyway; waiting on a lock
+        # here is cheaper than waiting on the database's busy handler)
+        self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
+
+    def create_schema(self) -> None:
+        """Create the tables if they do not exist; record the schema version."""
+        try:
+            with self._write.begin() as conn:
+                S.metadata.create_all(conn)
+                version = conn.execute(select(S.server_info.c.value).where(S.server_info.c.key == "schema")).scalar()
+                if version is None:
+                    conn.execute(insert(S.server_info).values(key="schema", value=S.SCHEMA_VERSION))
+                elif version != S.SCHEMA_VERSION:
+                    raise UsageError(f"--db: schema version {version} found, this server writes {S.SCHEMA_VERSION}")
+        except SQLAlchemyError as exc:  # not a database, unreachable server, no permission…
+            raise UsageError(f"--db: cannot open {_safe(self.config.db_url)} ({_first_line(exc)})") from None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (committed at the end of the block)."""
+        if self._write_lock is None:
+            with self._write.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self._write.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (a consistent snapshot)."""
+        with self._read.begin() as conn:
+            yield conn
+
+    def info(self) -> dict[str, str]:
+        """The server facts (schema version, seeding scenario, rule dates…)."""
+        with self.read() as conn:
+            return {r.key: r.value for r in conn.execute(select(S.server_info))}
+
+    def dispose(self) -> None:
+        self._write.dispose()
+        if self._read is not self._write:
+            self._read.dispose()
+
+
+def log_access(conn: Connection, *, actor_kind: str, actor: str, action: str, target: str,
+               patient_ins: str | None, status: int, outcome: str) -> None:
+    """One row of the access log (who, what, when, outcome)."""
+    conn.execute(_INSERT_LOG, dict(
+        at=utc_now(), actor_kind=actor_kind, actor=actor, action=action, target=target[:300],
+        patient_ins=patient_ins, status=status, outcome=outcome[:60]))
+
+
+_INSERT_LOG = insert(S.access_log)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url

@@ -1,0 +1,112 @@
+"""A scenario's small world, run once: the engine with the teaching demo's recorders, plus the
+patients' profile states as the DMP saw them each day. Both the server's seeding and
+``segur emit`` start here, so they agree on every patient, professional and date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.demo_world import DemoSimulation
+from simulator.errors import UsageError
+
+MAX_PATIENTS = 50_000
+MAX_DAYS = 366
+STATE_NAMES = ("not_created", "open", "activated", "opposed", "closed")
+
+
+class _Snapshots(DemoSimulation):
+    """The demo's simulation, keeping the patients' status bits at each day's DMP processing."""
+
+    def _setup(self) -> None:
+        super()._setup()
+        self.snapshots: list[np.ndarray] = []
+        dmp, status = self.dmp, self.world.patients.status
+        orig = dmp.process
+
+        def process(day: int, capacity: float, max_wait: int | None) -> None:
+            while len(self.snapshots) <= day:
+                self.snapshots.append(status.copy())
+            orig(day, capacity, max_wait)
+
+        dmp.process = process
+
+
+@dataclass
+class World:
+    """A finished small-world run: the scenario, the simulation (with its recorder), the
+    identities of its people and facilities, the daily profile states and the dates."""
+
+    scenario: Any
+    sim: Any
+    cast: Any
+    states: np.ndarray  # uint8 [day, patient]: index into STATE_NAMES
+    dates: list[str]
+
+
+def overrides(sc: Any, patients: int | None, days: int | None, seed: int | None) -> dict[str, Any]:
+    """Scenario overrides of ``--patients`` / ``--days`` / ``--seed`` (as ``segur demo``)."""
+    out: dict[str, Any] = {"payload_sample": 0}
+    if patients is not None:
+        if not 100 <= patients <= min(MAX_PATIENTS, sc.population.size):
+            raise UsageError(f"--patients: must be between 100 and {MAX_PATIENTS:,} (got {patients})")
+        out["run.scale"] = patients / sc.population.size
+    if days is not None:
+        if not 1 <= days <= MAX_DAYS:
+            raise UsageError(f"--days: must be between 1 and {MAX_DAYS} (got {days})")
+        out["run.end"] = sc.run.start + dt.timedelta(days=days - 1)
+    if seed is not None:
+        if seed < 0:
+            raise UsageError(f"--seed: must be a non-negative integer (got {seed})")
+        out["run.seed"] = seed
+    return out
+
+
+def state_codes(status: np.ndarray) -> np.ndarray:
+    """Profile state index (STATE_NAMES) of each status byte: opposed, closed, not created,
+    activated, open — the precedence of the simulated DMP."""
+    from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
+
+    out = np.where((status & ACTIVATED) != 0, 2, 1).astype(np.uint8)
+    out[(status & CREATED) == 0] = 0
+    out[(status & CLOSED) != 0] = 4
+    out[(status & OPPOSED) != 0] = 3
+    return out
+
+
+def run_world(scenario: str | Path, *, patients: int | None = None, days: int | None = None,
+              seed: int | None = None) -> World:
+    """Run the scenario's small world (it must name its départements, like scenarios/demo.toml)."""
+    from agents.small_world import Cast
+    from scenarios.loader import load_scenario
+
+    sc = load_scenario(scenario)
+    if not sc.run.departements:
+        raise UsageError(f"{scenario}: a small territory is needed (run.departements), e.g. scenarios/demo.toml")
+    sc = load_scenario(scenario, overrides(sc, patients, days, seed))
+    sim = _Snapshots(sc)
+    sim.run()
+    w = sim.world
+    cast = Cast(w.patients, w.sectors, w.territory.codes, sc.run.seed)
+    dates = [str(d) for d in w.calendar.dates]
+    snaps = sim.snapshots or [w.patients.status.copy()]
+    while len(snaps) < len(dates):
+        snaps.append(snaps[-1])
+    states = np.stack([state_codes(s) for s in snaps[: len(dates)]])
+    return World(sc, sim, cast, states, dates)
+
+
+def rule_dates(sc: Any) -> dict[str, str]:
+    """Since when the DMP's optional rules are in force in the scenario ('never' if not)."""
+    out = {"require_qualified_identity": "never", "reject_legacy_software": "never"}
+    for iv in sc.interventions:
+        if iv.kind == "rule" and getattr(iv, "rule", None) in out:
+            day = str(iv.date)
+            if out[iv.rule] == "never" or day < out[iv.rule]:
+                out[iv.rule] = day
+    return out
