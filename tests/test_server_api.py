@@ -147,7 +147,13 @@ def test_a_retry_is_answered_the_same_and_a_reused_unique_id_is_refused(dmp):
     assert again.status_code == 200 and again.headers["x-dmp-replay"] == "true"
     assert location(again) == location(first) and dmp.counts() == before
     other = json.loads(json.dumps(bundle))
-    other["entry"][-1]["resource"]["data"] = base64.b64encode(b"<other/>").decode()
+    content = b"<other/>"  # other content under the same unique id, with a consistent size and hash
+    other["entry"][-1]["resource"]["data"] = base64.b64encode(content).decode()
+    for entry in other["entry"]:
+        if entry["resource"]["resourceType"] == "DocumentReference":
+            attachment = entry["resource"]["content"][0]["attachment"]
+            attachment["size"] = len(content)
+            attachment["hash"] = base64.b64encode(hashlib.sha1(content).digest()).decode()
     r = dmp.post(other)
     assert r.status_code == 409 and rule_ids(r) >= {"DMP-006"} and dmp.counts() == before
 
