@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "simulator.commands.validate",
     "simulator.commands.network",
     "simulator.commands.demo",
+    "simulator.commands.app",
 ]
 
 
