@@ -41,7 +41,7 @@ class World:
         p = self.data["patients"].get(str(d["patient"]), {})
         return {**{k: v for k, v in d.items() if k != "content"}, "from_name": a.get("name", d["from"]),
                 "author": a.get("author", ""), "patient_name": p.get("name", ""),
-                "date": self.data["dates"][d["day"]], "outcome_label": i18n.text(d["outcome"], lang),
+                "date": self.data["dates"][d["day"]], "outcome_label": i18n.text("out_" + d["outcome"], lang),
                 "why": i18n.plain_reason(d["reason"], lang) if d["reason"] else ""}
 
     def _msg(self, m: dict, lang: str) -> dict[str, Any]:
@@ -50,7 +50,7 @@ class World:
         p = self.data["patients"].get(str(m["patient"]), {})
         to_name = to.get("name") or (i18n.text("patient_space", lang, name=p.get("name", "")) if m["channel"] == "mssante_patient" else m["recipient"])
         return {**m, "from_name": a.get("name", m["from"]), "to_name": to_name, "patient_name": p.get("name", ""),
-                "date": self.data["dates"][m["day"]], "outcome_label": i18n.text(m["outcome"], lang)}
+                "date": self.data["dates"][m["day"]], "outcome_label": i18n.text("out_" + m["outcome"], lang)}
 
     def day(self, n: int, lang: str) -> dict[str, Any]:
         """One day: counts per actor and every document and message sent that day."""

@@ -112,7 +112,7 @@
     const p = await r.json();
     const list = p.documents.length ? `<ol class="timeline" aria-label="${esc(p.title)}">${p.documents.map((x) => docItem(x, true)).join("")}</ol>` : `<p>${esc(T.timeline_empty)}</p>`;
     const mail = p.mailbox.length ? `<h3>MSSanté</h3><ul>${p.mailbox.map((m) => `<li>${esc(m.date)} — ${esc(m.from_name)} : « ${esc(m.type_label)} » (${esc(m.outcome_label)})</li>`).join("")}</ul>` : "";
-    const miss = p.not_shown.length ? `<h3>${esc(T.rejected)}</h3><ol class="timeline">${p.not_shown.map((x) => docItem(x, false)).join("")}</ol>` : "";
+    const miss = p.not_shown.length ? `<h3>${esc(T.out_rejected)}</h3><ol class="timeline">${p.not_shown.map((x) => docItem(x, false)).join("")}</ol>` : "";
     detail(p.title, `<p class="meta">${esc(p.sex === "female" ? "F" : "M")} · ${esc(p.birth)} · INS ${esc(p.ins)}</p>${list}${mail}${miss}`);
   }
 
