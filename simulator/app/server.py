@@ -172,14 +172,21 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
             return _errors({"body": "a JSON object is expected"}, lang)
         lang = i18n.check_lang(str(body.get("lang", lang)))
         body["lang"] = lang
+        errors: dict[str, str] = {}
         try:
             req = levers.RunRequest.model_validate(body)
         except ValidationError as exc:
-            return _errors({str(e["loc"][0]) if e["loc"] else "body": levers._message(e, lang) for e in exc.errors()}, lang)
+            errors = {str(e["loc"][0]) if e["loc"] else "body": levers._message(e, lang) for e in exc.errors()}
+            try:  # the levers too, so that every bad field gets its message at once
+                req = levers.RunRequest(scenario=str(body.get("scenario", "")), levers=body.get("levers") or {}, lang=lang)
+            except (ValidationError, TypeError):
+                return _errors(errors, lang)
         try:
             scenario, chosen = levers.check(req)
         except levers.FormErrors as exc:
-            return _errors(exc.errors, lang)
+            return _errors({**errors, **exc.errors}, lang)
+        if errors:
+            return _errors(errors, lang)
         key = cache_key(req.scenario, chosen, req.seed, req.scale, req.replications)
         meta = {"scenario": req.scenario, "levers": chosen, "seed": req.seed, "scale": req.scale,
                 "replications": req.replications, "key": key}
