@@ -252,4 +252,5 @@ def test_run_cache_and_downloads(client):
     assert csv.status_code == 200 and csv.text.startswith("month,")
     assert client.get(f"/api/runs/{key}/tables/nope.csv").status_code == 404
     rep = client.get(f"/api/runs/{key}/report.html?lang=en")
-    assert rep.status_code == 200 and 'lang="en"' in rep.text
+    assert rep.status_code == 200 and "<html lang='en'>" in rep.text
+    assert "<html lang='fr'>" in client.get(f"/api/runs/{key}/report.html").text

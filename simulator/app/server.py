@@ -244,9 +244,9 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
     @app.get("/api/runs/{key}/tables")
     def run_tables(key: str, request: Request) -> JSONResponse:
         folder = _folder(request, key)
-        if folder is None:
-            return JSONResponse({"error": f"no results folder for {key} (yet)"}, status_code=404)
-        return JSONResponse(sorted(p.stem for p in folder.glob("*.csv")))
+        if folder is None:  # not an error: the page asks while the folder is being written
+            return JSONResponse({"ready": False, "tables": []})
+        return JSONResponse({"ready": True, "tables": sorted(p.stem for p in folder.glob("*.csv"))})
 
     @app.get("/api/runs/{key}/report.html")
     def run_report(key: str, request: Request) -> Response:

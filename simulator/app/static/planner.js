@@ -121,6 +121,7 @@
     const r = await fetch(`/api/jobs/${job.id}`);
     if (!r.ok) { stopPolling(); return; }
     const st = await r.json();
+    job = st;
     show(st);
     if (st.state === "done") { finished(st); }
     else if (st.state === "failed" || st.state === "cancelled") { stopPolling(); job = null; }
@@ -186,9 +187,9 @@
     const rej = s.rejections.map((r) => `<tr><td>${esc(r.label[LANG])}</td><td>${big(r.documents)}</td></tr>`).join("");
     const changed = leverDiff(s);
     let downloads = `<p class="help">${esc(T.files_pending)}</p>`;
-    const tr = await fetch(`/api/runs/${key}/tables`);
-    if (tr.ok) {
-      const tables = await tr.json();
+    const tr = await (await fetch(`/api/runs/${key}/tables`)).json();
+    if (tr.ready) {
+      const tables = tr.tables;
       downloads = `<a href="/api/runs/${key}/results.zip" download>${esc(T.zip)}</a><a href="/api/runs/${key}/report.html?lang=${LANG}">${esc(T.report)}</a> CSV: ` +
         tables.map((n) => `<a href="/api/runs/${key}/tables/${n}.csv" download>${esc(n)}</a>`).join(" ");
     }
