@@ -107,6 +107,9 @@ def test_apply_writes_each_lever_into_the_scenario():
     gp, gp0 = out["sectors"]["gp"], raw["sectors"]["gp"]
     assert gp["uptake_p"] == pytest.approx(2 * gp0["uptake_p"]) and gp["uptake_q"] == pytest.approx(2 * gp0["uptake_q"])
     assert gp["intensity_mean"] == 0.4 and gp0["intensity_mean"] != 0.4  # a copy: the original is untouched
+    later = next(iv for iv in out["interventions"] if iv.get("path") == "sectors.gp.intensity_mean")
+    later0 = next(iv for iv in raw["interventions"] if iv.get("path") == "sectors.gp.intensity_mean")
+    assert later["value"] == pytest.approx(min(1.0, later0["value"] * 0.4 / gp0["intensity_mean"]))  # keeps its size
     outages = [iv for iv in out["interventions"] if iv["kind"] == "outage"]
     assert len(outages) == 1 and outages[0]["days"] == 3
     rule = next(iv for iv in out["interventions"] if iv.get("rule") == "require_qualified_identity")

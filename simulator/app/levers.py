@@ -235,19 +235,31 @@ def apply(data: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
     """The scenario data with the levers' values written in (a copy)."""
     data = copy.deepcopy(data)
     ivs = data.setdefault("interventions", [])
+
+    def follow(sector: str, key: str, ratio: float, share: bool) -> None:
+        # a dated change of the same parameter keeps its relative size (a share stays <= 1)
+        for iv in ivs:
+            if iv.get("kind") == "parameter" and iv.get("path") == f"sectors.{sector}.{key}" and iv.get("value") is not None:
+                iv["value"] = min(1.0, float(iv["value"]) * ratio) if share else float(iv["value"]) * ratio
+
     for lever_id, v in chosen.items():
         head, what = lever_id.split(".", 1)
         if head in data.get("sectors", {}):
             sec = data["sectors"][head]
             if what == "uptake":
-                sec["uptake_p"] = float(sec["uptake_p"]) * v
-                sec["uptake_q"] = float(sec["uptake_q"]) * v
+                for key in ("uptake_p", "uptake_q"):
+                    sec[key] = float(sec[key]) * v
+                    follow(head, key, v, share=True)
             elif what == "intensity":
+                old = float(sec["intensity_mean"])
                 sec["intensity_mean"] = v
+                follow(head, "intensity_mean", v / old if old else 1.0, share=True)
             elif what == "funding":
                 sec["install"]["final_share"] = v
             elif what == "qualification":
+                old = float(sec["qualification"]["end_share"])
                 sec["qualification"]["end_share"] = v
+                follow(head, "qualification.end_share", v / old if old else 1.0, share=True)
         elif head == "rule":
             for iv in ivs:
                 if iv.get("kind") == "rule" and iv.get("rule") == what:
