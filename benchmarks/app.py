@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_app_browser import ARGS, CHROMIUM  # noqa: E402
 from tests.test_app_api import serve  # noqa: E402
+from tests.test_app_browser import ARGS, CHROMIUM  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

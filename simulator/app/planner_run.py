@@ -8,6 +8,7 @@ results folder (tables, manifest, payloads, French report) follows.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -27,7 +28,6 @@ from reports.figures import (
     draw_monthly,
     draw_profiles,
     panel_labels,
-    render,
 )
 from reports.observed import observed_figures
 from reports.tables import report_month, target_table
@@ -54,8 +54,10 @@ def recolour(svg: str) -> str:
 
 
 def _svg(fig) -> str:
-    _, svg = render(fig)
+    buf = io.BytesIO()  # SVG only (the report's ``render`` also draws a PNG the page does not need)
+    fig.savefig(buf, format="svg", metadata={"Date": None})
     fig.clear()
+    svg = buf.getvalue()
     text = svg.decode("utf-8")
     return recolour(text[text.find("<svg"):])  # inline: no XML prologue or doctype
 
@@ -112,13 +114,19 @@ def rejections(res: Results) -> list[dict[str, Any]]:
                                                  for lang in rep.LANGS}, "documents": float(v)} for k, v in tot.items()]
 
 
-def summarize(res: Results, meta: dict[str, Any]) -> dict[str, Any]:
-    """Everything the page shows of one run."""
+def summarize(res: Results, meta: dict[str, Any], langs: tuple[str, ...] = rep.LANGS) -> dict[str, Any]:
+    """Everything the page shows of one run (figures in ``langs``)."""
     has_bands = "documents_quantiles" in res.tables
     return {**meta, "months": [res.manifest["months"][0], res.manifest["months"][-1]], "bands": has_bands,
-            "figures": {lang: figures(res, lang) for lang in rep.LANGS}, "table": table_rows(res),
+            "figures": {lang: figures(res, lang) for lang in langs}, "table": table_rows(res),
             "rejections": rejections(res),
             "accepted_total": float(res.monthly("dmp").to_numpy().sum())}
+
+
+def _write_summary(out: Path, summary: dict[str, Any]) -> None:
+    tmp = out / f".{SUMMARY}.{os.getpid()}"
+    tmp.write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(out / SUMMARY)
 
 
 def _throttled(send: Callable[[float], None]) -> Callable[[int, int], None]:
@@ -148,10 +156,15 @@ def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, An
         res = Simulation(scenario, progress=progress).run()
     send("progress", 1.0)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{SUMMARY}.{os.getpid()}"
-    tmp.write_text(json.dumps(summarize(res, meta), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(out / SUMMARY)
+    first = meta.get("lang", "fr")
+    summary = summarize(res, meta, (first,))  # the asking page's language first: on screen sooner
+    _write_summary(out, summary)
     send("done", None)
+    for lang in rep.LANGS:
+        if lang != first:
+            summary["figures"][lang] = figures(res, lang)
+    _write_summary(out, summary)
+    send("langs", None)
     res.save(out / RESULTS, writers=[write_report])
     send("files", None)
 

@@ -189,7 +189,7 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
             return _errors(errors, lang)
         key = cache_key(req.scenario, chosen, req.seed, req.scale, req.replications)
         meta = {"scenario": req.scenario, "levers": chosen, "seed": req.seed, "scale": req.scale,
-                "replications": req.replications, "key": key}
+                "replications": req.replications, "key": key, "lang": lang}
         spec = {"scenario": scenario.model_dump(mode="json"), "replications": req.replications, "meta": meta}
         try:
             job = request.app.state.jobs.submit(key, spec)

@@ -164,7 +164,9 @@
     if (!summaries.has(key)) {
       const r = await fetch(`/api/runs/${key}/summary`);
       if (!r.ok) return null;
-      summaries.set(key, await r.json());
+      const s = await r.json();
+      if (!s.figures[LANG]) return s;  // this language's figures are still being drawn: ask again later
+      summaries.set(key, s);
     }
     return summaries.get(key);
   }
