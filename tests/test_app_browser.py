@@ -5,6 +5,7 @@ the language switch, two users at once."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -213,3 +214,25 @@ def test_two_users_at_once_get_their_own_results(browser, app_url):
     finally:
         a.close()
         b.close()
+
+
+def test_closing_the_page_cancels_its_run(browser, app_url):
+    httpx = pytest.importorskip("httpx")
+    w = Watch(browser, app_url)
+    try:
+        ready(w.page, app_url + "/")
+        w.page.fill("#scale", "0.002")
+        w.page.fill("#seed", "987")  # a run nobody else asks for
+        with w.page.expect_response(lambda r: "/api/runs?" in r.url and r.request.method == "POST") as resp:
+            w.page.click("#run")
+        job = resp.value.json()
+        assert job["state"] in ("queued", "running")
+        w.page.wait_for_function("['queued', 'running'].includes(document.getElementById('status-text').dataset.state)")
+        assert w.page.inner_text("#status-text")  # its place in the queue or its progress is shown
+        w.page.close(run_before_unload=True)
+        deadline = time.monotonic() + 15
+        while (st := httpx.get(f"{app_url}/api/jobs/{job['id']}").json())["state"] != "cancelled":
+            assert time.monotonic() < deadline, st
+            time.sleep(0.2)
+    finally:
+        w.close()
