@@ -155,6 +155,9 @@ TEXT = {
         "patient": "Patient",
         "progress": "Avancement de la simulation",
         "compare": "Comparaison",
+        "rejections": "Refus et abandons du DMP par motif, sur toute la période (documents nationaux)",
+        "reason": "Motif",
+        "documents": "Documents",
     },
     "en": {
         "title": "Ségur du numérique en santé — test-bed",
@@ -238,6 +241,9 @@ TEXT = {
         "patient": "Patient",
         "progress": "Simulation progress",
         "compare": "Comparison",
+        "rejections": "DMP refusals and drops by reason, over the whole run (national documents)",
+        "reason": "Reason",
+        "documents": "Documents",
     },
 }
 

@@ -204,7 +204,7 @@
       <h4>${esc(T.targets)}</h4>
       <table class="targets"><thead><tr><th scope="col">${esc(T.row)}</th><th scope="col">${esc(T.target)}</th><th scope="col">${esc(T.achieved.replace("{at}", at))}</th><th scope="col">${esc(T.share)}</th><th scope="col">${esc(T.reached)}</th></tr></thead><tbody>${rows}</tbody></table>
       ${figs}
-      <table class="rejections"><tbody>${rej}</tbody></table>
+      ${rej ? `<table class="rejections"><caption>${esc(T.rejections)}</caption><thead><tr><th scope="col">${esc(T.reason)}</th><th scope="col">${esc(T.documents)}</th></tr></thead><tbody>${rej}</tbody></table>` : ""}
       <p class="downloads"><strong>${esc(T.downloads)}:</strong> ${downloads}</p>
     </article>`;
   }
