@@ -142,6 +142,27 @@ def test_cache_key_depends_on_every_input():
     assert base not in others and len(others) == 5
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "0"], "--port: must be between 1 and 65535"),
+    (["--workers", "0"], "--workers: must be between 1 and 64"),
+    (["--queue", "-1"], "--queue: must be between 0 and 1000"),
+])
+def test_cli_rejects_bad_options(argv, message):
+    r = subprocess.run([sys.executable, "-m", "simulator.cli", "app", *argv], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_says_when_the_port_is_taken():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "simulator.cli", "app", "--port", str(port)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 
 def test_pages_and_static_files_are_served_locally(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
 
 from simulator.errors import UsageError
@@ -31,6 +32,12 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers: must be between 1 and 64 (got {args.workers})")
     if not 0 <= args.queue <= 1000:
         raise UsageError(f"--queue: must be between 0 and 1000 (got {args.queue})")
+    with socket.socket() as probe:  # a clear line instead of uvicorn's error when the port is taken
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise UsageError(f"--port: cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port") from None
     import uvicorn
 
     from simulator.app import create_app
