@@ -25,6 +25,7 @@ from typing import Any
 
 from simulator.app.planner_run import RESULTS, SUMMARY
 
+FORGET_S = 3600.0  # a finished job's state is forgotten an hour after its page last asked
 PRELOAD = ["simulator.app.planner_run", "simulator.engine", "reports.figures", "reports.html"]
 
 
@@ -164,6 +165,8 @@ class JobQueue:
                 for job in list(self.jobs.values()):
                     if job.state in ("queued", "running") and now - job.last_seen > self.stale_s:
                         self._cancel(job)  # its page is gone
+                    elif job.id not in self.running and now - job.last_seen > FORGET_S:
+                        del self.jobs[job.id]  # finished long ago: its results stay in the cache
                 while self.waiting and len(self.running) < self.workers:
                     self._start(self.jobs[self.waiting.popleft()])
                 conns = {self.jobs[j].conn: self.jobs[j] for j in self.running}
