@@ -58,7 +58,7 @@
         <strong>${esc(x.from_name)}</strong> ${esc(T.sent_dmp)} : « ${esc(x.type_label)} » — ${esc(T.patient)}
         <button type="button" class="linkish patient" data-patient="${x.patient}">${esc(x.patient_name)}</button> —
         <span class="${x.outcome === "accepted" ? "ok" : "ko"}">${esc(x.outcome_label)}</span>
-        ${x.why ? `<br><span class="why">${esc(T.why)} : ${esc(x.why)}</span>` : ""}
+        ${x.why ? `<br><span class="why">${esc(T.why)}${LANG === "fr" ? " :" : ":"} ${esc(x.why)}</span>` : ""}
         <button type="button" class="linkish fhir" data-fhir="${esc(x.id)}">FHIR</button></li>`);
     const msgs = d.messages.map((m) => `<li class="message ${esc(m.outcome)}"><strong>${esc(m.from_name)}</strong> ${esc(T.sent_mss)} ${esc(m.to_name)} :
         « ${esc(m.type_label)} » — <button type="button" class="linkish patient" data-patient="${m.patient}">${esc(m.patient_name)}</button> — ${esc(m.outcome_label)}</li>`);
