@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "simulator.commands.serve",
     "simulator.commands.token",
     "simulator.commands.emit",
+    "simulator.commands.app",
 ]
 
 

@@ -1,0 +1,48 @@
+"""`segur app`: serve the planner and teaching page on http://127.0.0.1:8050 (works offline)."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+from simulator.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``app`` sub-command."""
+    p = sub.add_parser(
+        "app", help="the web page: what-if runs (planner) and the demo territory (teaching)",
+        description="Serve the web page: a planner view (levers of a library scenario, runs at scale 0.01, "
+                    "targets, pin and compare, downloads) and a teaching view (the demo territory day by day, "
+                    "a patient's Mon espace santé, FHIR). Works offline: every script and style is served here.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    p.add_argument("--workers", type=int, default=2, help="runs at once, each in its own process (default 2)")
+    p.add_argument("--queue", type=int, default=8, metavar="N", help="runs that may wait for a worker (default 8)")
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="where run results and the demo territory are kept (default ~/.cache/segur-testbed/app)")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: must be between 1 and 65535 (got {args.port})")
+    if not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers: must be between 1 and 64 (got {args.workers})")
+    if not 0 <= args.queue <= 1000:
+        raise UsageError(f"--queue: must be between 0 and 1000 (got {args.queue})")
+    with socket.socket() as probe:  # a clear line instead of uvicorn's error when the port is taken
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise UsageError(f"--port: cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port") from None
+    import uvicorn
+
+    from simulator.app import create_app
+
+    app = create_app(cache_dir=args.cache, workers=args.workers, max_waiting=args.queue)
+    print(f"segur app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
