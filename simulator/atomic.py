@@ -155,23 +155,28 @@ def adopt_files(folder: str | Path, paths: list[str | Path]) -> None:
     os.replace(tmp, folder / OUTPUT_MARKER)
 
 
+LABELS = {"run": "results", "compare": "comparison", "calibrate": "calibration", "sweep": "sweep results",
+          "sensitivity": "sensitivity results", "network": "network", "demo": "demo output", "report": "report"}
+
+
 def why_not_replaceable(folder: Path, kind: str) -> str | None:
     """Why ``segur <kind>`` may not replace ``folder`` (None: it may: empty, or only its own files)."""
     entries = _entries(folder)
     if not entries:
         return None
     marker = read_marker(folder)
+    label = f"is not a {LABELS[kind]} folder"
     if marker is None:
         first = entries[0].split("/")[0]
-        return f"holds files segur did not write (e.g. {first})"
+        return f"{label}: it holds {first}, which segur did not write"
     if marker.get("kind") != kind:
-        return f"is a `segur {marker.get('kind')}` folder, not a `segur {kind}` one"
+        return f"{label}: it was written by `segur {marker.get('kind')}`"
     known = set(marker["files"])
     foreign = [e for e in entries if e not in known]
     if foreign:
         top = foreign[0].split("/")[0]
         sub = read_marker(folder / top) if (folder / top).is_dir() else None
-        what = f"{top}/ (a `segur {sub.get('kind')}` folder)" if sub else (top + ("/" if (folder / top).is_dir() else ""))
+        what = f"{top}/ (written by `segur {sub.get('kind')}`)" if sub else (top + ("/" if (folder / top).is_dir() else ""))
         return f"holds {what}, which `segur {kind}` did not write"
     return None
 
@@ -307,6 +312,32 @@ def _lock(parent: Path, name: str, out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+_LOCK_TEXT = re.compile(rb"^(\d+ \d*\n)?$")
+
+
+def _drop_free_lock(path: Path) -> bool:
+    """Remove a lock file of ours that nobody holds (its command was killed)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not _LOCK_TEXT.match(os.read(fd, 64)):
+            return False  # not one of ours
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # held: its command is running
+        if os.stat(path).st_ino != os.fstat(fd).st_ino:
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def clean_stale(parent: Path) -> list[Path]:
     """Remove the temporary folders of killed commands in ``parent``: hidden folders named like
     ours whose marker names a process that is gone (or empty ones, killed before the marker)."""
@@ -316,6 +347,10 @@ def clean_stale(parent: Path) -> list[Path]:
     except OSError:
         return removed
     for e in entries:
+        if e.name.startswith(".") and e.name.endswith(".lock") and e.is_file(follow_symlinks=False):
+            if _drop_free_lock(Path(e.path)):
+                removed.append(Path(e.path))
+            continue
         if not (e.name.startswith(".") and e.is_dir(follow_symlinks=False) and _TMP_NAME.match(e.name)):
             continue
         p = Path(e.path)
