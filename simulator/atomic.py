@@ -235,6 +235,32 @@ def check_output(out: str | Path, kind: str, overwrite: bool = False,
     return target
 
 
+def check_output_file(out: str | Path, need_bytes: int = MIN_FREE_BYTES, option: str = "--out") -> Path:
+    """Refuse, with one line, a file that cannot be written where it is asked (``segur report``):
+    a system folder, a file on the way, an unwritable folder, too little space, or a folder."""
+    out = Path(out)
+    target = Path(os.path.abspath(out))
+    real = target.resolve()
+    for root in SYSTEM_ROOTS:
+        if _under(real, root) or _under(target, root):
+            raise UsageError(f"{option} {out}: a system folder ({root}); choose a file of your own")
+    if real.is_dir():
+        raise UsageError(f"{option} {out}: is a folder; give the file to write")
+    base = real.parent
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise UsageError(f"{option} {out}: {base} is a file, not a folder")
+    _probe(base, out, real.name, option)
+    try:
+        free = shutil.disk_usage(base).free
+    except OSError:
+        free = None
+    if free is not None and free < need_bytes:
+        raise UsageError(f"{option} {out}: only {free / 2**20:.1f} MB free on {base}; about {need_bytes / 2**20:.0f} MB needed")
+    return target
+
+
 def _probe(base: Path, out: Path, name: str, option: str) -> None:
     """Create and remove a temporary folder where ours would go: the surest writability test."""
     try:

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+
+from simulator.atomic import adopt_files, check_output_file
+
+
+def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    """Every file below ``folder`` with its modification time and size."""
+    out = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            p = Path(root) / name
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out[p] = (st.st_mtime_ns, st.st_size)
+    return out
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +44,12 @@ def handle(args: argparse.Namespace) -> int:
     res = Results.load(args.results_dir)
     if args.out is not None and args.out.is_dir():
         raise UsageError(f"--out: {args.out} is a folder; give the HTML file to write (e.g. {args.out / 'report.html'})")
+    target = args.out if args.out is not None else args.results_dir / "report.html"
+    check_output_file(target)  # before drawing: a read-only, system or full target fails at once
+    before = _snapshot(args.results_dir)
     path = build_report(res, args.results_dir, lang=args.lang, at=args.at, out_file=args.out)
+    # what the report wrote into the results folder is the run's now: a later `segur run` may replace it
+    adopt_files(args.results_dir, [p for p, stamp in _snapshot(args.results_dir).items() if before.get(p) != stamp])
     if not args.quiet:
         print(f"Report written to {path}")
     return 0
