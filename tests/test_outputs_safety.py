@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,7 +16,14 @@ import pandas as pd
 import pytest
 
 from simulator import atomic
-from simulator.atomic import OUTPUT_MARKER, TMP_MARKER, atomic_folder, check_output, claim_output, clean_stale
+from simulator.atomic import (
+    OUTPUT_MARKER,
+    TMP_MARKER,
+    atomic_folder,
+    check_output,
+    claim_output,
+    clean_stale,
+)
 from simulator.cli import main
 from simulator.errors import UsageError
 from simulator.results import Results
@@ -132,7 +140,7 @@ def _bad_targets(tmp_path: Path) -> list[Bad]:
     return [
         Bad("/proc/segur-out", "system folder"),
         Bad(str(a_file / "below"), "is a file"),
-        Bad(str(a_file), "not a folder" if True else ""),
+        Bad(str(a_file), "not a folder"),
         Bad(".", "current folder"),
     ]
 
@@ -172,7 +180,7 @@ def test_read_only_target_is_one_line(tmp_path, capsys, monkeypatch):
     assert code == 2 and "read-only" in line
 
 
-@pytest.mark.skipif(sys.platform != "linux" or __import__("os").geteuid() == 0, reason="root writes anywhere")
+@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() == 0, reason="root writes anywhere")
 def test_unwritable_folder_is_one_line(tmp_path, capsys):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
@@ -234,7 +242,8 @@ def test_stale_temporary_folders_are_cleaned_only_when_their_owner_is_gone(tmp_p
     (stale / TMP_MARKER).write_text(json.dumps({"pid": dead_pid, "start": None, "name": stale.name}))
     live = tmp_path / ".r.efgh5678"
     live.mkdir()
-    (live / TMP_MARKER).write_text(json.dumps({"pid": __import__("os").getpid(), "start": atomic._pid_start(__import__("os").getpid()), "name": live.name}))
+    me = {"pid": os.getpid(), "start": atomic._pid_start(os.getpid()), "name": live.name}
+    (live / TMP_MARKER).write_text(json.dumps(me))
     foreign = tmp_path / ".config.ijkl9012"  # named like ours, but no marker: not ours
     foreign.mkdir()
     (foreign / "user.txt").write_text("mine")
