@@ -42,6 +42,7 @@ MARKERS = (OUTPUT_MARKER, TMP_MARKER)
 KINDS = ("run", "compare", "calibrate", "sweep", "sensitivity", "network", "demo", "report")
 MIN_FREE_BYTES = 32 * 2**20  # a results folder at the default scale is a few MB
 SYSTEM_ROOTS = ("/proc", "/sys", "/dev")
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM)
 _TMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}$")  # tempfile.mkdtemp(prefix=".<name>.")
 
 
@@ -155,6 +156,18 @@ def adopt_files(folder: str | Path, paths: list[str | Path]) -> None:
     os.replace(tmp, folder / OUTPUT_MARKER)
 
 
+def _legacy_kind(folder: Path) -> str | None:
+    """The manifest kind of a folder written before output markers existed (None: not ours)."""
+    for name in ("manifest.json", "calibration.json", "demo.json"):
+        try:
+            kind = json.loads((folder / name).read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(kind, str) and kind.startswith("segur-testbed"):
+            return kind
+    return None
+
+
 LABELS = {"run": "results", "compare": "comparison", "calibrate": "calibration", "sweep": "sweep results",
           "sensitivity": "sensitivity results", "network": "network", "demo": "demo output", "report": "report"}
 
@@ -167,6 +180,8 @@ def why_not_replaceable(folder: Path, kind: str) -> str | None:
     marker = read_marker(folder)
     label = f"is not a {LABELS[kind]} folder"
     if marker is None:
+        if _legacy_kind(folder):
+            return f"was written by an older segur-testbed (it has no {OUTPUT_MARKER})"
         first = entries[0].split("/")[0]
         return f"{label}: it holds {first}, which segur did not write"
     if marker.get("kind") != kind:
@@ -513,6 +528,11 @@ def atomic_folder(out: str | Path, kind: str = "run", overwrite: bool = False) -
                 (real / TMP_MARKER).unlink()
             except FileNotFoundError:
                 pass
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno in _WRITE_ERRNOS:  # a full disk, a quota, a file system gone read-only
+                raise UsageError(f"--out {out}: cannot write ({exc.strerror}); nothing was written") from None
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

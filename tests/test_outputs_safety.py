@@ -259,3 +259,28 @@ def test_check_output_refuses_a_symlink_without_overwrite(tmp_path):
     link.symlink_to(real)
     with pytest.raises(UsageError, match="symbolic link"):
         check_output(link, "run")
+
+
+def test_full_disk_during_the_save_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    from simulator.commands import run as run_command
+
+    def full(results, folder):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run_command, "write_report", full, raising=False)
+    import reports.helper
+
+    monkeypatch.setattr(reports.helper.ReportHelper, "writer", lambda self, res, tmp: full(res, tmp))
+    code = main(["run", str(BASELINE), "--scale", TINY, "--quiet", "--out", str(tmp_path / "r")])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2 and "No space left" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_of_an_older_version_asks_for_overwrite(tmp_path):
+    old = tmp_path / "r"
+    old.mkdir()
+    (old / "manifest.json").write_text(json.dumps({"kind": "segur-testbed results"}))
+    (old / "documents.csv").write_text("count\n1\n")
+    with pytest.raises(UsageError, match="older segur-testbed.*--overwrite"):
+        check_output(old, "run")
