@@ -201,6 +201,14 @@ def _under(path: Path, root: str) -> bool:
     return path == Path(root) or Path(root) in path.parents
 
 
+def _refuse_system(out: Path, target: Path, real: Path, option: str, what: str) -> None:
+    """/proc, /sys and /dev (but /dev/shm, a plain memory file system) are not for outputs."""
+    for root in SYSTEM_ROOTS:
+        for p in (real, target):
+            if _under(p, root) and not _under(p, "/dev/shm"):
+                raise UsageError(f"{option} {out}: a system folder ({root}); choose a {what} of your own")
+
+
 def check_output(out: str | Path, kind: str, overwrite: bool = False,
                  need_bytes: int = MIN_FREE_BYTES, option: str = "--out") -> Path:
     """Refuse, with one line (a UsageError), an output folder that cannot or may not be written.
@@ -220,9 +228,7 @@ def check_output(out: str | Path, kind: str, overwrite: bool = False,
     out = Path(out)
     target = Path(os.path.abspath(out))
     real = target.resolve()
-    for root in SYSTEM_ROOTS:
-        if _under(real, root) or _under(target, root):
-            raise UsageError(f"{option} {out}: a system folder ({root}); choose a folder of your own")
+    _refuse_system(out, target, real, option, "folder")
     cwd = Path.cwd().resolve()
     if real == cwd or real in cwd.parents:
         raise UsageError(f"{option} {out}: is the current folder or holds it; give a folder of its own (e.g. results/x)")
@@ -256,9 +262,7 @@ def check_output_file(out: str | Path, need_bytes: int = MIN_FREE_BYTES, option:
     out = Path(out)
     target = Path(os.path.abspath(out))
     real = target.resolve()
-    for root in SYSTEM_ROOTS:
-        if _under(real, root) or _under(target, root):
-            raise UsageError(f"{option} {out}: a system folder ({root}); choose a file of your own")
+    _refuse_system(out, target, real, option, "file")
     if real.is_dir():
         raise UsageError(f"{option} {out}: is a folder; give the file to write")
     base = real.parent

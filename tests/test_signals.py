@@ -124,15 +124,22 @@ def test_sigterm_at_random_moments_of_a_run(tmp_path):
         assert out.exists() == (code == 0)
 
 
+ENSEMBLES = {
+    "run": lambda out: ["run", str(BASELINE), "--replications", "4"],
+    "sweep": lambda out: ["sweep", str(BASELINE), "--grid", str(REPO / "docs/examples/sweep.toml")],
+    "compare": lambda out: ["compare", str(BASELINE), "gp_fast", "--replications", "2"],
+}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(ENSEMBLES))
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_ensemble_workers_end_with_the_main_process(tmp_path, sig):
-    """SIGTERM or SIGKILL to the main process of an ensemble: its workers and the resource
-    tracker are gone within seconds, every time."""
+def test_ensemble_workers_end_with_the_main_process(tmp_path, sig, command):
+    """SIGTERM or SIGKILL to the main process of an ensemble (run --replications, sweep,
+    compare --replications): its workers and the resource tracker are gone within seconds."""
     rnd = random.Random()
     out = tmp_path / "e"
-    proc = _segur("run", str(BASELINE), "--scale", "0.0002", "--quiet", "--replications", "4", "--workers", "2",
-                  "--out", str(out))
+    proc = _segur(*ENSEMBLES[command](out), "--scale", "0.0002", "--quiet", "--workers", "2", "--out", str(out))
     deadline = time.time() + 60
     kids: set[int] = set()
     while time.time() < deadline and len(kids) < 3:  # the tracker and two workers
