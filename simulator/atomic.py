@@ -327,7 +327,10 @@ def _alive(pid: int, start: str | None) -> bool:
 def _lock(parent: Path, name: str, out: Path) -> Iterator[None]:
     path = parent / f".{name}.lock"
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot write in {parent} ({exc.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
