@@ -104,16 +104,20 @@ def _uninterrupted() -> Iterator[None]:
 
 
 # -- what a folder holds ----------------------------------------------------------------------
-def _entries(folder: Path) -> list[str]:
-    """Every file and folder below ``folder``, relative, POSIX style, markers left out."""
-    out = []
+def _iter_entries(folder: Path) -> Iterator[str]:
+    """Every file and folder below ``folder``, relative, POSIX style, markers left out (lazily:
+    a check stops at the first entry that matters, even in a huge folder)."""
     for root, dirs, files in os.walk(folder):
         rel = Path(root).relative_to(folder)
-        for name in dirs + files:
+        for name in sorted(dirs) + sorted(files):
             p = (rel / name).as_posix()
             if p not in MARKERS:
-                out.append(p)
-    return sorted(out)
+                yield p
+
+
+def _entries(folder: Path) -> list[str]:
+    """Every file and folder below ``folder`` (see ``_iter_entries``), sorted."""
+    return sorted(_iter_entries(folder))
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -174,22 +178,21 @@ LABELS = {"run": "results", "compare": "comparison", "calibrate": "calibration",
 
 def why_not_replaceable(folder: Path, kind: str) -> str | None:
     """Why ``segur <kind>`` may not replace ``folder`` (None: it may: empty, or only its own files)."""
-    entries = _entries(folder)
-    if not entries:
+    first = next(_iter_entries(folder), None)
+    if first is None:
         return None
     marker = read_marker(folder)
     label = f"is not a {LABELS[kind]} folder"
     if marker is None:
         if _legacy_kind(folder):
             return f"was written by an older segur-testbed (it has no {OUTPUT_MARKER})"
-        first = entries[0].split("/")[0]
-        return f"{label}: it holds {first}, which segur did not write"
+        return f"{label}: it holds {first.split('/')[0]}, which segur did not write"
     if marker.get("kind") != kind:
         return f"{label}: it was written by `segur {marker.get('kind')}`"
     known = set(marker["files"])
-    foreign = [e for e in entries if e not in known]
+    foreign = next((e for e in _iter_entries(folder) if e not in known), None)
     if foreign:
-        top = foreign[0].split("/")[0]
+        top = foreign.split("/")[0]
         sub = read_marker(folder / top) if (folder / top).is_dir() else None
         what = f"{top}/ (written by `segur {sub.get('kind')}`)" if sub else (top + ("/" if (folder / top).is_dir() else ""))
         return f"holds {what}, which `segur {kind}` did not write"
