@@ -26,15 +26,14 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.errors import UsageError
+from simulator.interrupts import uninterrupted
 
 OUTPUT_MARKER = ".segur-output.json"  # in every finished output folder: kind and files written
 TMP_MARKER = ".segur-partial.json"  # in every temporary folder: the owner process
@@ -44,63 +43,6 @@ MIN_FREE_BYTES = 32 * 2**20  # a results folder at the default scale is a few MB
 SYSTEM_ROOTS = ("/proc", "/sys", "/dev")
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM)
 _TMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}$")  # tempfile.mkdtemp(prefix=".<name>.")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like SIGINT's KeyboardInterrupt so that every
-    ``finally`` (temporary folders, worker processes, locks) runs before the process ends."""
-
-
-# -- signals --------------------------------------------------------------------------------
-_state = {"critical": 0, "deferred": None, "stopping": False}
-
-
-def _raise_for(signum: int) -> None:
-    _state["stopping"] = True
-    if signum == signal.SIGTERM:
-        raise Terminated()
-    raise KeyboardInterrupt()
-
-
-def _on_signal(signum: int, frame: object) -> None:
-    if _state["stopping"]:  # already ending: let the clean-up finish
-        return
-    if _state["critical"]:  # inside a swap of folders: raised as soon as it is done
-        _state["deferred"] = signum
-        return
-    _raise_for(signum)
-
-
-def install_signal_handlers() -> dict[int, object]:
-    """SIGTERM and SIGINT raise ``Terminated`` / ``KeyboardInterrupt`` in the main thread
-    (once: a second signal during the clean-up is ignored). Returns the previous handlers."""
-    _state.update(critical=0, deferred=None, stopping=False)
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    old = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        old[sig] = signal.getsignal(sig)
-        signal.signal(sig, _on_signal)
-    return old
-
-
-def restore_signal_handlers(old: dict[int, object]) -> None:
-    """Put back the handlers ``install_signal_handlers`` replaced."""
-    for sig, handler in old.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]
-
-
-@contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """A signal arriving inside the block is raised when the block ends (folder swaps)."""
-    _state["critical"] += 1
-    try:
-        yield
-    finally:
-        _state["critical"] -= 1
-        if not _state["critical"] and _state["deferred"] is not None and not _state["stopping"]:
-            signum, _state["deferred"] = _state["deferred"], None
-            _raise_for(signum)
 
 
 # -- what a folder holds ----------------------------------------------------------------------
@@ -522,7 +464,7 @@ def atomic_folder(out: str | Path, kind: str = "run", overwrite: bool = False) -
             if why:  # written meanwhile by something else
                 raise UsageError(f"--out {out}: {why}; choose another --out, or add --overwrite to replace it")
             _write_marker(tmp, kind)
-            with _uninterrupted():
+            with uninterrupted():
                 if target.is_symlink() or real.exists() and not real.is_dir():
                     target.unlink()
                 if real.is_dir():

@@ -11,8 +11,8 @@ import argparse
 import importlib
 import sys
 
-from simulator.atomic import Terminated, install_signal_handlers, restore_signal_handlers
 from simulator.errors import SegurError
+from simulator.interrupts import Terminated, install_signal_handlers, restore_signal_handlers
 
 # Sub-command modules, in the order `segur --help` lists them.
 COMMAND_MODULES = [

@@ -22,7 +22,7 @@ SAVER = """
 import sys, time
 from pathlib import Path
 import pandas as pd
-from simulator.atomic import Terminated, install_signal_handlers
+from simulator.interrupts import Terminated, install_signal_handlers
 from simulator.results import Results
 
 def slow(res, tmp):
