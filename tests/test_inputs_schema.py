@@ -129,3 +129,31 @@ def test_shipped_scenarios_all_load():
         if path.stem.startswith("calibration"):
             continue
         load_scenario(path)
+
+
+@pytest.mark.parametrize("args", [
+    ["compare", str(BASELINE), "gp_fast"],
+    ["sweep", str(BASELINE), "--grid", "docs/examples/sweep.toml"],
+    ["sensitivity", str(BASELINE), "--params", "docs/examples/sens.toml"],
+], ids=["compare", "sweep", "sensitivity"])
+def test_every_run_like_command_refuses_a_scale_with_no_agent(tmp_path, capsys, monkeypatch, args):
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    code = main([*args, "--scale", "1e-9", "--out", str(tmp_path / "o")])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2 and "smallest usable scale" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_calibration_scale_with_no_agent_is_refused(tmp_path, capsys):
+    from tests.conftest import REPO
+
+    text = (REPO / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
+    text = text.replace('scenario = "baseline.toml"', f'scenario = "{BASELINE.as_posix()}"')
+    text = "\n".join("scale = 1e-9" if ln.startswith("scale =") else ln for ln in text.splitlines())
+    path = tmp_path / "cal.toml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["calibrate", str(path), "--out", str(tmp_path / "o")])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2 and "cal.toml" in line and "fit.scale" in line and "smallest usable scale" in line

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from simulator.atomic import claim_output
 from simulator.commands.run import add_overwrite_option
+from simulator.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,11 +44,24 @@ def format_fit(tab) -> str:
     return "\n".join(lines)
 
 
+def _check_fit_scale(spec) -> None:
+    """A fit.scale at which a sector would have no simulated agent (or beyond memory) is refused."""
+    import copy
+
+    from scenarios.loader import validate
+    from scenarios.schema import size_problem
+
+    problem = size_problem(validate(copy.deepcopy(spec.base_data), spec.scenario), spec.scale)
+    if problem:
+        raise UsageError(f"{spec.path}: fit.scale: {problem}")
+
+
 def handle(args: argparse.Namespace) -> int:
     from simulator.calibration import calibrate, load_spec
     from simulator.calibration_output import write_calibration
 
     spec = load_spec(args.calibration)
+    _check_fit_scale(spec)
     out = args.out or Path("results") / f"calibration-{args.calibration.stem}"
 
     def report(line: str) -> None:
