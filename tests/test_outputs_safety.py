@@ -284,3 +284,16 @@ def test_a_folder_of_an_older_version_asks_for_overwrite(tmp_path):
     (old / "documents.csv").write_text("count\n1\n")
     with pytest.raises(UsageError, match="older segur-testbed.*--overwrite"):
         check_output(old, "run")
+
+
+def test_report_does_not_replace_a_file_it_did_not_write(small_report, tmp_path, capsys):
+    mine = tmp_path / "thesis.html"
+    mine.write_text("<html>my thesis</html>")
+    code = main(["report", str(small_report), "--out", str(mine), "--quiet"])
+    assert code == 2 and "--overwrite" in one_error_line(capsys.readouterr().err)
+    assert mine.read_text() == "<html>my thesis</html>"
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "notes.txt").write_text("keep")
+    code = main(["report", str(small_report), "--out", str(tmp_path / "new.html"), "--quiet"])
+    assert code == 2 and "notes.txt" in one_error_line(capsys.readouterr().err)
+    assert (tmp_path / "figures" / "notes.txt").read_text() == "keep"
