@@ -309,7 +309,7 @@ def size_problem(sc: Any, scale: float) -> str | None:
         return (f"the sectors' facilities × episodes_per_day × documents at scale {scale:g} make about "
                 f"{per_day:,.0f} simulated documents a day, which would need about {_gb(per_day * BYTES_PER_DOCUMENT)} "
                 f"of memory; this machine has {_gb(have)}; lower the scale or the activity")
-    if patients > MAX_AGENTS or (have is not None and need > have):
+    if max(patients, facilities) > MAX_AGENTS or (have is not None and need > have):
         mem = f"; this machine has {_gb(have)}" if have is not None else ""
         return (f"population.size × scale = {patients:,.0f} simulated patients and {facilities:,.0f} facilities "
                 f"would need about {_gb(need)} of memory{mem}; lower the scale or the counts")
