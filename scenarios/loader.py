@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,30 +22,68 @@ from scenarios.schema import ALL_SECTORS, Scenario
 from simulator.errors import ScenarioError
 
 MAX_EXTENDS_DEPTH = 8
+MAX_FILE_BYTES = 4 * 2**20  # shipped scenarios are ~20 kB; a larger file is not a scenario
+
+
+def read_input_file(path: Path, what: str = "scenario", error: type[Exception] = ScenarioError,
+                    max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a small input file, refused in one line when it is not a regular file (a
+    folder, a FIFO, a device such as /dev/zero) or is larger than ``max_bytes``: checked on
+    the open file before reading, so nothing hangs and nothing huge is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once instead of waiting
+    except FileNotFoundError:
+        raise error(f"{path}: {what} file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, not a {what} file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise error(f"{path}: is a folder, not a {what} file")
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{path}: not a regular file (a device, a pipe or a socket); give a {what} file")
+        if st.st_size > max_bytes:
+            raise error(f"{path}: {st.st_size / 2**20:,.1f} MB is too large for a {what} file "
+                        f"(at most {max_bytes / 2**20:g} MB)")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:  # grew while being read
+                raise error(f"{path}: too large for a {what} file (at most {max_bytes / 2**20:g} MB)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: scenario file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a folder, not a scenario file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
+    text = read_input_file(path)
     try:
         return tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not a text file (scenarios are UTF-8 TOML)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML: nested too deeply") from None
 
 
-def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any], where: str = "scenario") -> dict[str, Any]:
     """``overlay`` over ``base``: tables merge key by key, `interventions` are appended."""
     out = copy.deepcopy(base)
     for key, value in overlay.items():
         if key == "interventions":
+            for side in (out.get(key, []), value):
+                if not isinstance(side, list):
+                    raise ScenarioError(f"{where}: interventions: must be a list of tables [[interventions]] "
+                                        f"(got {type(side).__name__} {side!r:.40})")
             out[key] = list(out.get(key, [])) + list(value)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
@@ -77,7 +117,7 @@ def load_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
         raise ScenarioError(f"{path}: extends: '{parent}' not found next to this file")
     base = load_raw(parent_path, _depth + 1)
     base.pop("extends", None)
-    merged = deep_merge(base, data)
+    merged = deep_merge(base, data, str(path))
     merged["extends"] = parent
     return merged
 
@@ -108,6 +148,15 @@ def _explain(err: dict[str, Any]) -> str:
         return f"must be a date YYYY-MM-DD (got {got!r})"
     if typ == "value_error":
         return str(ctx.get("error", err["msg"]))
+    if typ in ("float_type", "int_type", "int_from_float", "float_parsing", "int_parsing"):
+        want = "an integer" if typ.startswith("int") else "a number"
+        return f"must be {want}, written without quotes (got {got!r}; true/false and quoted numbers are not numbers)"
+    if typ == "finite_number":
+        return f"must be a finite number (got {got!r})"
+    if typ in ("list_type", "dict_type", "model_type", "model_attributes_type", "string_type", "bool_type"):
+        want = {"list_type": "a list", "dict_type": "a table", "model_type": "a table",
+                "model_attributes_type": "a table", "string_type": "a text (quoted)", "bool_type": "true or false"}[typ]
+        return f"must be {want} (got {got!r:.60})"
     return f"{err['msg'].lower()} (got {got!r})"
 
 
@@ -123,7 +172,7 @@ def validate(data: dict[str, Any], path: Path) -> Scenario:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        where = _loc(loc)
+        where = _loc(loc) if loc else "run.scale"  # the only whole-scenario check: what the scale asks
         msg = _explain(err)
         if err["type"] == "extra_forbidden":
             allowed = _allowed_for(loc)
@@ -302,7 +351,10 @@ def _as_date(v: Any) -> dt.date:
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts, creating tables as needed."""
+    """Set ``a.b.c`` in nested dicts, creating tables as needed (a NumPy scalar as its Python
+    number: the schema's numbers are strict)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
     parts = dotted.split(".")
     node = data
     for p in parts[:-1]:

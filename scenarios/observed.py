@@ -39,11 +39,11 @@ def load_observed(path: str | Path | None = None) -> pd.DataFrame:
     A missing file, a missing column or a bad date/value is a UsageError naming file and line.
     """
     path = Path(path) if path is not None else OBSERVED_CSV
+    from scenarios.loader import read_input_file  # here: the loader imports the catalogue
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: observed figures file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_input_file(path, "observed figures", UsageError, max_bytes=64 * 2**20).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: cannot be read as UTF-8 CSV ({exc})") from None
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]

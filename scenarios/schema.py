@@ -7,17 +7,30 @@ print them; sources are written beside each value in the TOML files.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import math
+import os
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Strict as StrictMode
 
 SECTORS_WAVE1 = ("hospital", "gp", "biology", "radiology", "pharmacy")
 SECTORS_WAVE2 = ("nurse", "midwife", "dentist", "physio", "medico_social")
 ALL_SECTORS = SECTORS_WAVE1 + SECTORS_WAVE2
 
+# Numbers are strict (no `true` for 1, no "0.5" for 0.5) and finite (no inf, no nan); dates
+# stay lax so that overrides and manifests may give them as "YYYY-MM-DD".
+Date = Annotated[dt.date, StrictMode(False)]
+MAX_INT = 2**53  # integers beyond this cannot be drawn or counted exactly (float64, int64 sums)
+MAX_DAYS = 36_500  # durations in days: a century is already far beyond any run
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+Count = Annotated[int, Field(gt=0, le=MAX_INT)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
+Factor = Annotated[float, Field(ge=0.0, le=100.0)]  # activity factors: a hundredfold is already absurd
+PerEpisode = Annotated[float, Field(ge=0.0, le=1000.0)]
 
 
 def unit(u: str, description: str, **kw) -> object:
@@ -26,28 +39,52 @@ def unit(u: str, description: str, **kw) -> object:
 
 
 class Strict(BaseModel):
-    """Base model: unknown keys are errors, values are validated on assignment too."""
+    """Base model: unknown keys are errors, values are validated on assignment too, numbers
+    are strict and finite, and every ``…start`` date comes no later than its ``…end`` (and
+    the pairs a model lists in ``date_order``)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
+    date_order: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Strict:
+        dates = {k: v for k, v in self.__dict__.items() if isinstance(v, dt.date)}
+        pairs = [(k, k[: -len("start")] + "end") for k in dates if k.endswith("start")]
+        for first, then in [*pairs, *self.date_order]:
+            a, b = dates.get(first), dates.get(then)
+            if a is not None and b is not None and b < a:
+                raise ValueError(f"{then} ({b}) is before {first} ({a}); {then} must not come before {first}")
+        return self
+
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def check_name(name: str) -> str:
+    """A scenario name names its results folder: a short slug, never a path."""
+    if not NAME_PATTERN.match(name) or name.endswith("."):
+        raise ValueError(f"must be a short name of letters, digits, '_', '-' and '.', starting with a letter or digit "
+                         f"(at most 64 characters; it names the results folder) (got {name!r})")
+    return name
 
 
 class RunConfig(Strict):
-    start: dt.date = unit("date", "first simulated day")
-    end: dt.date = unit("date", "last simulated day")
+    start: Date = unit("date", "first simulated day")
+    end: Date = unit("date", "last simulated day")
     scale: float = unit("ratio", "simulated agents per real agent (1.0 = all of France)", gt=0, le=1)
-    seed: int = unit("integer", "seed of the run's random streams", ge=0)
-    min_facilities: int = unit("facilities", "simulate at least this many facilities per sector (all of them if fewer), each weighted so that national volumes are unchanged: small sectors are not a handful of agents at small scales (0 = exactly one facility per 1/scale; GPs always are)", default=500, ge=0)
+    seed: int = unit("integer", "seed of the run's random streams", ge=0, le=2**63 - 1)
+    min_facilities: int = unit("facilities", "simulate at least this many facilities per sector (all of them if fewer), each weighted so that national volumes are unchanged: small sectors are not a handful of agents at small scales (0 = exactly one facility per 1/scale; GPs always are)", default=500, ge=0, le=10_000_000)
     departements: list[str] = unit("INSEE codes", "départements simulated (empty = all of France); population.size and sectors.*.facilities are then those of these départements (a small territory, e.g. the demo)", default_factory=list)
 
     @model_validator(mode="after")
-    def _ordered(self) -> RunConfig:
+    def _dates_in_order(self) -> RunConfig:  # replaces the generic check: the run needs a day at least
         if self.end <= self.start:
-            raise ValueError("run.end must be after run.start")
+            raise ValueError(f"run.end must be after run.start (got {self.start} → {self.end})")
         return self
 
 
 class PopulationConfig(Strict):
-    size: int = unit("persons", "population of France", gt=0)
+    size: Count = unit("persons", "population of France")
     nir_share: Probability = unit("share", "persons whose INS matricule is their own NIR")
     nia_share: Probability = unit("share", "persons with a temporary NIA (born abroad, awaiting registration)")
     gp_registered_share: Probability = unit("share", "persons with a declared médecin traitant")
@@ -64,12 +101,14 @@ class PopulationConfig(Strict):
 
 
 class ProfilesConfig(Strict):
+    date_order = (("letters_end", "late_end"),)
+
     legacy_dmp_share: Probability = unit("share", "persons who had a DMP before Mon espace santé (migrated)")
-    letters_start: dt.date = unit("date", "first information letters of the opt-out creation")
-    letters_end: dt.date = unit("date", "last information letters of the main wave")
+    letters_start: Date = unit("date", "first information letters of the opt-out creation")
+    letters_end: Date = unit("date", "last information letters of the main wave")
     late_share: Probability = unit("share", "persons informed later (newly covered, unreachable at first), letters spread until late_end")
-    late_end: dt.date = unit("date", "last late information letters")
-    creation_delay_days: int = unit("days", "delay between the letter and the automatic creation", ge=0)
+    late_end: Date = unit("date", "last late information letters")
+    creation_delay_days: Days = unit("days", "delay between the letter and the automatic creation")
     opposition_rate: Probability = unit("share", "informed persons who oppose creation")
     activated_share_at_launch: Probability = unit("share", "profiles activated in the first weeks (legacy DMP users, early adopters)")
     activation_rate: Probability = unit("1/month", "monthly share of open, not yet activated profiles that get activated")
@@ -77,22 +116,24 @@ class ProfilesConfig(Strict):
 
 
 class DmpConfig(Strict):
-    capacity_per_day: PositiveFloat = unit("documents/day", "national submissions the DMP can process in a day")
-    max_wait_days: int | None = unit("days", "how long a submission waits in the outbox while the DMP is down or saturated before it is dropped (none = never dropped)", default=None, ge=0)
+    capacity_per_day: PositiveFloat = unit("documents/day", "national submissions the DMP can process in a day", le=1e12)
+    max_wait_days: Days | None = unit("days", "how long a submission waits in the outbox while the DMP is down or saturated before it is dropped (none = never dropped)", default=None)
 
 
 class MssanteConfig(Strict):
     same_day_delivery: Probability = unit("share", "messages delivered the day they are sent (the rest take 1–3 days)")
     bounce_rate: Probability = unit("share", "messages bounced (unknown or closed mailbox)")
-    max_wait_days: int | None = unit("days", "how long messages wait while MSSanté is down before bouncing (none = never)", default=None, ge=0)
+    max_wait_days: Days | None = unit("days", "how long messages wait while MSSanté is down before bouncing (none = never)", default=None)
 
 
 class InstallConfig(Strict):
     """Deployment campaign: the installed share follows a logistic curve from ``start``."""
 
-    start: dt.date = unit("date", "first installations of the Ségur update")
-    mid: dt.date = unit("date", "date at which half of the eventual installations are done")
-    width_days: PositiveFloat = unit("days", "logistic scale of the campaign (≈ a quarter of the 12%–88% span)")
+    date_order = (("start", "mid"),)
+
+    start: Date = unit("date", "first installations of the Ségur update")
+    mid: Date = unit("date", "date at which half of the eventual installations are done")
+    width_days: PositiveFloat = unit("days", "logistic scale of the campaign (≈ a quarter of the 12%–88% span)", le=MAX_DAYS)
     final_share: Probability = unit("share", "share of facilities that eventually install the update")
 
 
@@ -101,8 +142,8 @@ class QualificationConfig(Strict):
 
     start_share: Probability = unit("share", "qualified share at the start of the run")
     end_share: Probability = unit("share", "qualified share the sector tends to")
-    mid: dt.date = unit("date", "midpoint of the ramp")
-    width_days: PositiveFloat = unit("days", "logistic scale of the ramp")
+    mid: Date = unit("date", "midpoint of the ramp")
+    width_days: PositiveFloat = unit("days", "logistic scale of the ramp", le=MAX_DAYS)
 
 
 class MssanteUse(Strict):
@@ -118,20 +159,20 @@ class SectorConfig(Strict):
     """One producer sector: counts, activity, documents, adoption levers."""
 
     label: str = unit("text", "name of the sector in tables and figures")
-    wave: Literal[1, 2] = unit("wave", "Ségur wave the sector belongs to")
-    facilities: int = unit("facilities", "producers in France (establishments, practices, labs…)", gt=0)
-    size_sigma: NonNegFloat = unit("log-sd", "heterogeneity of facility size (lognormal σ of activity)")
-    episodes_per_day: PositiveFloat = unit("episodes/facility/day", "episodes of care on a full working day, average facility")
-    weekly: list[NonNegFloat] = unit("factor", "activity factor Monday…Sunday", min_length=7, max_length=7)
-    seasonal: list[NonNegFloat] = unit("factor", "activity factor January…December (the August dip)", min_length=12, max_length=12)
-    holiday: NonNegFloat = unit("factor", "activity factor on public holidays (at most)")
-    documents: dict[str, NonNegFloat] = unit("documents/episode", "documents of each LOINC type per episode")
+    wave: int = unit("wave", "Ségur wave the sector belongs to (1 or 2)", ge=1, le=2)
+    facilities: Count = unit("facilities", "producers in France (establishments, practices, labs…)")
+    size_sigma: NonNegFloat = unit("log-sd", "heterogeneity of facility size (lognormal σ of activity)", le=5.0)
+    episodes_per_day: PositiveFloat = unit("episodes/facility/day", "episodes of care on a full working day, average facility", le=100_000)
+    weekly: list[Factor] = unit("factor", "activity factor Monday…Sunday", min_length=7, max_length=7)
+    seasonal: list[Factor] = unit("factor", "activity factor January…December (the August dip)", min_length=12, max_length=12)
+    holiday: Factor = unit("factor", "activity factor on public holidays (at most)")
+    documents: dict[str, PerEpisode] = unit("documents/episode", "documents of each LOINC type per episode")
     install: InstallConfig
     legacy_feeding_share: Probability = unit("share", "facilities feeding the DMP with pre-Ségur software at the start")
     uptake_p: Probability = unit("1/day", "Bass innovation hazard: daily chance an equipped facility starts feeding")
     uptake_q: Probability = unit("1/day", "Bass imitation hazard, multiplied by the share already feeding")
     intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends")
-    intensity_concentration: PositiveFloat = unit("a+b", "Beta concentration of intensity across facilities (low = heterogeneous)")
+    intensity_concentration: PositiveFloat = unit("a+b", "Beta concentration of intensity across facilities (low = heterogeneous)", le=1e6)
     qualification: QualificationConfig
     mssante: MssanteUse
     vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
@@ -139,7 +180,7 @@ class SectorConfig(Strict):
 
 
 class TargetConfig(Strict):
-    value: PositiveFloat = unit("documents/year", "annual documents the programme aims at")
+    value: PositiveFloat = unit("documents/year", "annual documents the programme aims at", le=1e15)
     sectors: list[str] = unit("sector", "sectors whose documents count towards it")
     key_document: str = unit("text", "the document the programme names for this target", default="")
     assumption: bool = unit("flag", "true when the figure is a modelling assumption, not a published target", default=False)
@@ -158,7 +199,7 @@ class EprescriptionConfig(Strict):
     presentation_hazard: Probability = unit("1/day", "daily chance that a prescription still to be presented is presented")
     duplicate_share: Probability = unit("share", "dispensations followed by a second scan of the same QR code (rejected: already dispensed)")
     unknown_share: Probability = unit("share", "scans per dispensation whose code matches no prescription (mistyped, forged: rejected)")
-    validity_days: int = unit("days", "a prescription can be dispensed this long after it is written, then it expires and leaves the base", ge=1)
+    validity_days: Days = unit("days", "a prescription can be dispensed this long after it is written, then it expires and leaves the base", ge=1)
 
 
 class Wave2FlowsConfig(Strict):
@@ -167,8 +208,8 @@ class Wave2FlowsConfig(Strict):
     image sharing. Keys of each table are sectors of the scenario."""
 
     software: dict[str, InstallConfig] = unit("campaign", "per wave 1 sector, deployment of its wave 2 software update (a wave 2 sector's own Ségur software is wave 2 software)", default_factory=dict)
-    consultation: dict[str, NonNegFloat] = unit("consultations/episode", "per sector, Mon espace santé consultations from the software per episode of care, once its wave 2 software is installed", default_factory=dict)
-    drimbox: dict[str, NonNegFloat] = unit("image shares/episode", "per sector, exams whose images are shared through a DRIMbox, per episode, once its wave 2 software is installed", default_factory=dict)
+    consultation: dict[str, PerEpisode] = unit("consultations/episode", "per sector, Mon espace santé consultations from the software per episode of care, once its wave 2 software is installed", default_factory=dict)
+    drimbox: dict[str, PerEpisode] = unit("image shares/episode", "per sector, exams whose images are shared through a DRIMbox, per episode, once its wave 2 software is installed", default_factory=dict)
     integration: dict[str, Probability] = unit("share", "per receiving sector, documents received by MSSanté that the wave 2 software integrates into the patient's record", default_factory=dict)
 
 
@@ -179,16 +220,16 @@ RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_
 class Intervention(Strict):
     """A dated change: a rule, an outage, a parameter change, a campaign, a sector launch."""
 
-    date: dt.date = unit("date", "when it takes effect")
+    date: Date = unit("date", "when it takes effect")
     kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch")
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
     service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
-    days: PositiveFloat | None = unit("days", "duration of an outage or campaign", default=None)
-    max_wait_days: int | None = unit("days", "outage only: outbox wait before drop during this outage", default=None, ge=0)
+    days: PositiveFloat | None = unit("days", "duration of an outage or campaign", default=None, le=MAX_DAYS)
+    max_wait_days: Days | None = unit("days", "outage only: outbox wait before drop during this outage", default=None)
     path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
     value: float | None = unit("as the parameter", "new value (kind = parameter)", default=None)
-    factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None)
+    factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None, le=1000)
     sector: str | None = unit("sector", "sector launched (kind = launch)", default=None)
 
     @model_validator(mode="after")
@@ -209,7 +250,7 @@ class Intervention(Strict):
 class Scenario(Strict):
     """A whole scenario, as resolved after `extends` and validated."""
 
-    name: str = unit("text", "short name of the scenario")
+    name: str = unit("text", "short name of the scenario: letters, digits, '_', '-', '.' (it names the results folder)")
     description: str = unit("text", "the question the scenario answers", default="")
     extends: str | None = unit("path", "scenario this one overlays (relative to this file)", default=None)
     run: RunConfig
@@ -220,6 +261,72 @@ class Scenario(Strict):
     sectors: dict[str, SectorConfig]
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     interventions: list[Intervention] = Field(default_factory=list)
-    payload_sample: int = unit("documents", "documents rendered as FHIR and validated per run (stratified)", default=200, ge=0)
+    payload_sample: int = unit("documents", "documents rendered as FHIR and validated per run (stratified)", default=200, ge=0, le=1_000_000)
     eprescription: EprescriptionConfig | None = unit("section", "e-prescription base and dispensations (none: not simulated)", default=None)
     wave2_flows: Wave2FlowsConfig | None = unit("section", "wave 2 consultation, integration and DRIMbox flows (none: not simulated)", default=None)
+
+    _name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
+
+    @model_validator(mode="after")
+    def _fits(self) -> Scenario:
+        problem = size_problem(self, self.run.scale)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+# -- what a scale asks of the machine -----------------------------------------------------------
+BYTES_PER_PATIENT = 64  # measured: a national run (68M patients) peaks at ~3.5 GiB
+BYTES_PER_FACILITY = 1024
+BYTES_PER_DOCUMENT = 64  # a day's documents are drawn one row each
+MAX_AGENTS = 2**31 - 1  # agent indices are 32-bit
+UNFLOORED_SECTORS = ("gp",)  # simulated one per 1/scale whatever run.min_facilities (reported one by one)
+
+
+def memory_bytes() -> int | None:
+    """Physical memory of this machine (None where the OS does not tell)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not Linux
+        return None
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:,.1f} GB"
+
+
+def size_problem(sc: Any, scale: float) -> str | None:
+    """Why ``sc`` cannot run at ``scale``: too many agents for memory (how much it would need),
+    or so few that a sector or the population has no simulated agent (the smallest usable
+    scale). None when it can."""
+    patients = sc.population.size * scale
+    facilities = sum(max(s.facilities * scale, min(s.facilities, sc.run.min_facilities)) for s in sc.sectors.values())
+    need = patients * BYTES_PER_PATIENT + facilities * BYTES_PER_FACILITY
+    have = memory_bytes()
+    per_day = sum(max(s.facilities * scale, min(s.facilities, sc.run.min_facilities)) * s.episodes_per_day
+                  * max(s.weekly) * max(s.seasonal) * max(1.0, sum(s.documents.values())) for s in sc.sectors.values())
+    if have is not None and per_day * BYTES_PER_DOCUMENT > have:
+        return (f"the sectors' facilities × episodes_per_day × documents at scale {scale:g} make about "
+                f"{per_day:,.0f} simulated documents a day, which would need about {_gb(per_day * BYTES_PER_DOCUMENT)} "
+                f"of memory; this machine has {_gb(have)}; lower the scale or the activity")
+    if max(patients, facilities) > MAX_AGENTS or (have is not None and need > have):
+        mem = f"; this machine has {_gb(have)}" if have is not None else ""
+        return (f"population.size × scale = {patients:,.0f} simulated patients and {facilities:,.0f} facilities "
+                f"would need about {_gb(need)} of memory{mem}; lower the scale or the counts")
+    counts = {"population": sc.population.size}
+    for name, s in sc.sectors.items():
+        if name in UNFLOORED_SECTORS or sc.run.min_facilities == 0:
+            counts[f"sectors.{name}.facilities"] = s.facilities
+    short = {k: n for k, n in counts.items() if n * scale < 1}
+    if short:
+        smallest = max(1.0 / n for n in counts.values())
+        key, n = min(short.items(), key=lambda kv: kv[1])
+        return (f"scale {scale:g} is too small: {key} ({n:,}) would have no simulated agent "
+                f"({n:,} × {scale:g} < 1); the smallest usable scale is {_round_up(smallest)}")
+    return None
+
+
+def _round_up(x: float) -> str:
+    """``x`` rounded up to two significant digits, as text."""
+    e = math.floor(math.log10(x)) - 1
+    return f"{math.ceil(x / 10**e - 1e-9) * 10**e:.2g}"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scenarios.loader import load_raw, resolve_path, validate
+from scenarios.loader import load_raw, read_input_file, resolve_path, validate
 from scenarios.observed import OBSERVED_CSV, load_observed
 from scenarios.schema import Scenario
 from simulator.errors import ScenarioError, UsageError
@@ -168,7 +168,7 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     """Read and check a calibration file; any problem is one UsageError naming file and key."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_input_file(path, "calibration", UsageError).decode("utf-8"))  # bounded, no FIFO
     except FileNotFoundError:
         raise UsageError(f"{path}: calibration file not found") from None
     except IsADirectoryError:

@@ -16,7 +16,6 @@ from typing import Any
 from scenarios.writer import dump_scenario
 from simulator.atomic import atomic_folder
 from simulator.calibration import locate, parameters_table, scenario_data
-from simulator.errors import UsageError
 from simulator.fit_figure import fit_figure
 
 KIND = "segur-testbed calibration"
@@ -52,11 +51,9 @@ def rounded(spec, x):
 def write_calibration(result: dict[str, Any], out: str | Path) -> Path:
     """Write the calibration folder ``out`` (replaced if it is an earlier calibration folder)."""
     out = Path(out)
-    if out.exists() and not (out / MANIFEST).exists():
-        raise UsageError(f"{out}: exists and is not a calibration folder; choose another --out")
     spec = result["spec"]
     best = result["best"]
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="calibrate") as tmp:
         (tmp / "calibrated.toml").write_text(_calibrated_toml(result), encoding="utf-8")
         best.table.to_csv(tmp / "fit.csv", index=False)
         parameters_table(spec, best.x).to_csv(tmp / "parameters.csv", index=False)

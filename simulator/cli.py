@@ -1,7 +1,8 @@
 """The `segur` command line: one parser, one sub-command module each, clear errors.
 
 Every user error (a SegurError) is printed as one line on stderr with exit code 2 (or the
-error's own code); no traceback reaches the user.
+error's own code); no traceback reaches the user. SIGTERM is handled like SIGINT: it raises in
+the main thread, so temporary folders, worker processes and locks are cleaned up on the way out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import sys
 
 from simulator.errors import SegurError
+from simulator.interrupts import Terminated, install_signal_handlers, restore_signal_handlers
 
 # Sub-command modules, in the order `segur --help` lists them.
 COMMAND_MODULES = [
@@ -58,14 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `segur` console script; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    old = install_signal_handlers()
     try:
         code = args.func(args)
     except SegurError as exc:
         print(f"segur: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print("segur: terminated; nothing was written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("segur: interrupted; nothing was written", file=sys.stderr)
         return 130
+    finally:
+        restore_signal_handlers(old)
     return int(code or 0)
 
 

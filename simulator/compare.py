@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.schema import Scenario
-from simulator.atomic import atomic_folder
+from simulator.atomic import atomic_folder, check_output
 from simulator.errors import UsageError
 from simulator.outcomes import CHANNELS
 from simulator.outputs import first_month_reached
@@ -303,18 +303,9 @@ def default_out(names: list[str]) -> Path:
     return Path("results") / f"compare-{stem}"
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path, overwrite: bool = False) -> None:
     """A comparison may replace an earlier comparison folder, nothing else (checked before running)."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()):
-        mpath = out / MANIFEST
-        try:
-            kind = json.loads(mpath.read_text(encoding="utf-8")).get("kind")
-        except (OSError, ValueError, AttributeError):
-            kind = None
-        if kind != COMPARISON_KIND:
-            raise UsageError(f"{out}: exists and is not a comparison folder; choose another --out")
+    check_output(out, "compare", overwrite)
 
 
 def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: str = "fr",
@@ -327,12 +318,11 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
     from simulator.compare_figure import draw_comparison
 
     out = Path(out)
-    check_out(out)
     names = [r.name for r in all_runs]
     volumes = annual_volumes(all_runs)
     targets = target_dates(all_runs)
     t_wide, v_wide = side_by_side(volumes, targets, names)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="compare") as tmp:
         volumes.to_csv(tmp / "volumes.csv", index=False)
         targets.to_csv(tmp / "target_dates.csv", index=False)
         t_wide.to_csv(tmp / "compare_targets.csv", index=False)

@@ -23,7 +23,7 @@ from typing import Any
 from agents.catalogue import by_code
 from agents.services.mssante_operators import OPERATORS
 from agents.small_world import Cast
-from simulator.atomic import atomic_folder
+from simulator.atomic import atomic_folder, check_output
 from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
 from simulator.errors import UsageError
 
@@ -85,10 +85,7 @@ def _overrides(sc: Any, patients: int | None, days: int | None, seed: int | None
 
 
 def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise UsageError(f"{out}: exists and is not a demo output folder; choose another --out")
+    check_output(out, "demo")  # before the run: a bad or foreign --out fails at once
 
 
 def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *, patients: int | None = None,
@@ -110,7 +107,7 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     results = sim.run()
     w = sim.world
     cast = Cast(w.patients, w.sectors, w.territory.codes, sc.run.seed)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="demo") as tmp:
         rendered = Renderer(sim, cast, tmp, sc.run.seed).render()
         G = demo_graph(rendered, cast, w, sc.name, sc.run.seed)
         net = tmp / "network"

@@ -12,6 +12,7 @@ import argparse
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -116,6 +117,35 @@ def open_executor(spec: ExecutorSpec | str = "local", workers: int | None = None
             yield pool
 
 
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: the worker gets SIGKILL when its parent dies, however it dies
+    (Linux prctl PR_SET_PDEATHSIG); a parent already gone ends it at once."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends us
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def terminate_workers(executor: Executor) -> None:
+    """End a process pool's workers now (an interruption): running tasks are abandoned."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(timeout=5)
+        if proc.is_alive():  # pragma: no cover - SIGTERM ignored
+            proc.kill()
+            proc.join(timeout=5)
+
+
 @contextmanager
 def _local_pool(n: int) -> Iterator[Pool]:
     # spawn, not fork: the same start on every OS, no fork of a threaded parent (rich's
@@ -123,11 +153,15 @@ def _local_pool(n: int) -> Iterator[Pool]:
     ctx = multiprocessing.get_context("spawn")
 
     def make() -> Executor:
-        return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+        return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_end_with_parent,
+                                   initargs=(os.getpid(),))
 
     pool = Pool(make(), f"{n} local process{'es' if n > 1 else ''}", n, _renew=make)
     try:
         yield pool
+    except BaseException:  # an error or an interruption (SIGINT, SIGTERM): no waiting for tasks
+        terminate_workers(pool.executor)
+        raise
     finally:
         pool.executor.shutdown(wait=True, cancel_futures=True)
 

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from scenarios.loader import load_raw, resolve_path, set_dotted, validate
+from scenarios.loader import load_raw, read_input_file, resolve_path, set_dotted, validate
 from scenarios.schema import Scenario
 from simulator.errors import ScenarioError, UsageError
 
@@ -21,17 +21,25 @@ def read_study(path: str | Path, what: str) -> dict[str, Any]:
     """A study file's TOML data; a missing or malformed file is one clear line."""
     p = Path(path)
     try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{p}: {what} file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{p}: is a folder, not a {what} file") from None
+        return tomllib.loads(read_input_file(p, what, UsageError).decode("utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"{p}: not a text file ({what} files are UTF-8 TOML)") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{p}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise UsageError(f"{p}: cannot be read ({exc.strerror})") from None
+
+
+MAX_DESIGN_RUNS = 10_000  # points × replications of a sweep or a sensitivity design
+FIXED_RUN_KEYS = ("run.start", "run.end", "run.scale", "run.seed", "run.departements")
+
+
+def check_design_size(points: int, replications: int, where: str) -> None:
+    """Refuse a design whose runs exceed ``MAX_DESIGN_RUNS`` before anything is drawn or run."""
+    runs = points * replications
+    if runs > MAX_DESIGN_RUNS:
+        raise UsageError(f"{where}: {points:,} points × {replications:,} replications = {runs:,} runs; "
+                         f"at most {MAX_DESIGN_RUNS:,} in one study (split it, or use method = \"lhs\" with fewer points)")
 
 
 def check_keys(data: dict[str, Any], allowed: list[str], where: str) -> None:
@@ -66,7 +74,11 @@ class ScenarioSpace:
         self.study = study
 
     def current(self, dotted: str, where: str) -> float | int:
-        """The scenario's value at ``dotted``; an unknown path or a non-number is an error."""
+        """The scenario's value at ``dotted``; an unknown path or a non-number is an error, and so
+        is a run setting every point must share (dates, scale, seed: give --scale / --seed)."""
+        if dotted in FIXED_RUN_KEYS:
+            raise UsageError(f"{where}: '{dotted}' cannot vary between points (they share the run's months, scale "
+                             f"and seeds); set it with --scale / --seed or in the scenario, and vary other parameters")
         node: Any = self.dump
         walked: list[str] = []
         for part in dotted.split("."):

@@ -104,9 +104,7 @@ class Results:
         out = Path(out)
         if out.exists() and not overwrite:
             raise UsageError(f"{out}: already exists")
-        if out.exists() and not (out / MANIFEST).exists():
-            raise UsageError(f"{out}: exists and is not a results folder; choose another --out")
-        with atomic_folder(out) as tmp:
+        with atomic_folder(out, kind="run") as tmp:  # refuses a folder holding what it did not write
             # a writer may hand its work to a helper and return what waits for it: the
             # tables are written meanwhile
             pending = [write(self, tmp) for write in writers or []]

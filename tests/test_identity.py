@@ -276,10 +276,10 @@ def test_malformed_ids_are_errors_and_bad_keys_warnings() -> None:
 def test_mssante_addresses() -> None:
     ins = make_nir("female", 1990, 4, "69123", 3)
     patient = patient_address(ins)
-    assert patient == f"{ins}@patient.mssante.fr"
+    assert patient == f"{ins}@patient.mssante.test"
     assert is_valid_mss_address(patient) and address_kind(patient) == "patient"
     doctor = nominative_address("Hélène-Marie", "Le Bœuf d'Orée")
-    assert doctor.isascii() and doctor.endswith("@medecin.mssante.fr")
+    assert doctor.isascii() and doctor.endswith("@medecin.mssante.test")
     assert is_valid_mss_address(doctor) and address_kind(doctor) == "professional"
     assert is_valid_mss_address(organisational_address("Cardiologie", "ch-test.mssante.fr"))
     assert mss_address_problems("someone@gmail.com")

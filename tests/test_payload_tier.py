@@ -234,7 +234,7 @@ def test_identities_are_deterministic_valid_and_follow_the_patient():
     assert fac == payloads.facility_identity(7, "gp", 3, "2A", "Médecins de ville")
     assert check_id_nat_ps(fac["author_id_nat_ps"]).kind == "RPPS"
     assert check_id_nat_struct(fac["org_id_nat_struct"]).kind == "FINESS"
-    assert fac["org_id_nat_struct"][1:3] == "2A"
+    assert fac["org_id_nat_struct"][1:5] == "0020"  # test range 00, then the département (2A → 20)
 
 
 def test_identity_status_follows_insi_and_the_check():

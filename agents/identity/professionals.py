@@ -23,6 +23,9 @@ RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
 #: RPPS numbers of ANS test cards start with 997 (e.g. idNat_PS 899700218896); synthetic
 #: professionals are drawn there so that none matches a real practitioner [I].
 TEST_RPPS_PREFIX = "997"
+#: FINESS numbers begin with their département (01–95, 2A/2B, 97x): ``00`` is none, so
+#: synthetic establishments are numbered there and cannot match a real one.
+TEST_FINESS_PREFIX = "00"
 
 _RPPS = re.compile(r"\d{11}")
 _ADELI = re.compile(r"\d{9}")
@@ -139,9 +142,19 @@ def make_finess(departement: str, body6: str) -> str:
     return head + str(luhn_check_digit(head))
 
 
-def generate_finess(rng: np.random.Generator, n: int, *, departement: str = "75") -> list[str]:
-    """``n`` FINESS numbers in a département, with the Luhn-type key [I]."""
+def generate_finess(rng: np.random.Generator, n: int, *, departement: str = "75",
+                    test_range: bool = True) -> list[str]:
+    """``n`` FINESS numbers with the Luhn-type key [I]. In the test range by default: ``00`` (no
+    such département, so no real establishment) + the département's two digits + 4 digits."""
+    if test_range:
+        dept = "20" if departement in ("2A", "2B") else departement[:2]
+        return [make_finess(TEST_FINESS_PREFIX, f"{dept}{int(d):04d}") for d in rng.integers(0, 10**4, n)]
     return [make_finess(departement, f"{int(d):06d}") for d in rng.integers(0, 10**6, n)]
+
+
+def is_test_finess(finess: str) -> bool:
+    """True for a FINESS of the synthetic range (département ``00``, which does not exist)."""
+    return finess.startswith(TEST_FINESS_PREFIX)
 
 
 def id_nat_struct_from_finess(finess: str) -> str:

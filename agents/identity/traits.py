@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from agents.identity.ins import DEFAULT_INS_OID, INS_NIA_OID, strip_urn
+from agents.identity.ins import DEFAULT_INS_OID, INS_NIA_OID, INS_NIR_OID, strip_urn
 from agents.identity.nir import generate_nias, generate_nirs
 from agents.identity.status import IdentityStatus
 from scenarios import DATA_DIR
@@ -116,8 +116,11 @@ class Identity:
 
     @property
     def is_nia(self) -> bool:
-        """True when the matricule is a waiting number (NIA, OID 1.2.250.1.213.1.4.9)."""
-        return self.oid is not None and strip_urn(self.oid) == INS_NIA_OID
+        """True when the matricule is a waiting number (NIA: sex digit 7 or 8; production OID
+        1.2.250.1.213.1.4.9, synthetic ones carry the test OID)."""
+        if self.oid is not None and strip_urn(self.oid) == INS_NIA_OID:
+            return True
+        return self.matricule is not None and self.matricule[:1] in ("7", "8")
 
 
 class IdentityFactory:
@@ -165,7 +168,9 @@ class IdentityFactory:
                 self.rng, 1, sex=sex_code, birth_year=year, birth_month=month,
                 country=np.array([place]),
             )[0]
-            oid = INS_NIA_OID
+            # the test OID (the factory's default) covers NIAs too; the production NIA OID only
+            # for a factory explicitly given the production INS-NIR OID
+            oid = INS_NIA_OID if strip_urn(self.oid) == INS_NIR_OID else self.oid
         else:
             matricule = generate_nirs(
                 self.rng, 1, sex=sex_code, birth_year=year, birth_month=month,

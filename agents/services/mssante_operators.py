@@ -5,7 +5,7 @@ The espace de confiance holds 300–350+ operators: establishments that run thei
 professional's software, and the national Mailiz offer; Mon espace santé operates the patients'
 mailboxes (domain §5). The model keeps five operator nodes:
 
-| key | stands for | address domain |
+| key | stands for | real domain (synthetic addresses use ``.mssante.test`` instead) |
 |---|---|---|
 | ``mailiz`` | the national Mailiz offer (liberal professionals) | ``medecin.mssante.fr`` |
 | ``establishment`` | the ≈300 establishments that are their own operator, taken together | ``<établissement>.mssante.fr`` |
@@ -26,7 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.identity.mssante import MAILIZ_DOMAIN, PATIENT_DOMAIN, operator_domain
+from agents.identity.mssante import (
+    TEST_MAILIZ_DOMAIN,
+    TEST_PATIENT_DOMAIN,
+    TEST_ROOT_DOMAIN,
+    operator_domain,
+)
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,11 @@ class Operator:
 
 
 OPERATORS: dict[str, Operator] = {
-    "mailiz": Operator("mailiz", "Mailiz (offre nationale)", MAILIZ_DOMAIN),
+    "mailiz": Operator("mailiz", "Mailiz (offre nationale)", TEST_MAILIZ_DOMAIN),
     "establishment": Operator("establishment", "Opérateurs d'établissement", None),
-    "regional": Operator("regional", "Opérateur régional (GRADeS)", "grades-region.mssante.fr"),
-    "vendor": Operator("vendor", "Messageries d'éditeurs", "messagerie-editeur.mssante.fr"),
-    "mes": Operator("mes", "Mon espace santé (patients)", PATIENT_DOMAIN),
+    "regional": Operator("regional", "Opérateur régional (GRADeS)", f"grades-region.{TEST_ROOT_DOMAIN}"),
+    "vendor": Operator("vendor", "Messageries d'éditeurs", f"messagerie-editeur.{TEST_ROOT_DOMAIN}"),
+    "mes": Operator("mes", "Mon espace santé (patients)", TEST_PATIENT_DOMAIN),
 }
 
 #: Share of a sector's senders per operator [I]. Hospitals: most large establishments are

@@ -6,6 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from simulator.atomic import claim_output
+from simulator.commands.run import add_overwrite_option
+from simulator.errors import UsageError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("calibration", type=Path, help="calibration file (TOML), e.g. scenarios/calibration.toml")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/calibration-<name of the file>)")
     p.add_argument("--quiet", action="store_true", help="no progress and no fit table")
+    add_overwrite_option(p)
     p.set_defaults(func=handle)
 
 
@@ -39,11 +44,24 @@ def format_fit(tab) -> str:
     return "\n".join(lines)
 
 
+def _check_fit_scale(spec) -> None:
+    """A fit.scale at which a sector would have no simulated agent (or beyond memory) is refused."""
+    import copy
+
+    from scenarios.loader import validate
+    from scenarios.schema import size_problem
+
+    problem = size_problem(validate(copy.deepcopy(spec.base_data), spec.scenario), spec.scale)
+    if problem:
+        raise UsageError(f"{spec.path}: fit.scale: {problem}")
+
+
 def handle(args: argparse.Namespace) -> int:
     from simulator.calibration import calibrate, load_spec
     from simulator.calibration_output import write_calibration
 
     spec = load_spec(args.calibration)
+    _check_fit_scale(spec)
     out = args.out or Path("results") / f"calibration-{args.calibration.stem}"
 
     def report(line: str) -> None:
@@ -52,8 +70,9 @@ def handle(args: argparse.Namespace) -> int:
     if not args.quiet:
         report(f"segur calibrate: {len(spec.parameters)} parameters, {spec.method}, scale {spec.scale}, "
                f"{spec.replications} replications, at most {spec.max_evaluations} evaluations")
-    result = calibrate(spec, report=None if args.quiet else report)
-    write_calibration(result, out)
+    with claim_output(out, "calibrate", args.overwrite):  # checked and locked before the fit
+        result = calibrate(spec, report=None if args.quiet else report)
+        write_calibration(result, out)
     if not args.quiet:
         best = result["best"]
         print(f"Objective {result['start'].objective:.5f} (start) → {best.objective:.5f} (fitted) "

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simulator.commands.run import add_run_options, check_run_options
+from simulator.atomic import claim_output
+from simulator.commands.run import add_run_options, check_run_options, check_scale
 from simulator.errors import UsageError
 from simulator.executors import ExecutorSpec, add_executor_options, check_executor_options
 
@@ -34,7 +35,6 @@ def handle(args: argparse.Namespace) -> int:
     from simulator.compare import (
         annual_volumes,
         check_names,
-        check_out,
         default_out,
         format_comparison,
         run_scenarios,
@@ -49,14 +49,17 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--replications: must be at least 1 (got {args.replications})")
     scenarios = [load_scenario(s) for s in args.scenarios]
     check_names(scenarios)
+    if args.scale is not None:
+        for sc in scenarios:
+            check_scale(sc, args.scale)
     names = [sc.name for sc in scenarios]
     out = args.out or default_out(names)
-    check_out(out)  # before the runs: a bad --out fails at once
     label = f"segur compare {' '.join(names)}" + (f" × {args.replications}" if args.replications > 1 else "")
-    with progress_bar(label, quiet=args.quiet) as bar:
-        runs = run_scenarios(scenarios, args.replications, seed=args.seed, scale=args.scale,
-                             executor=ExecutorSpec.from_args(args), progress=bar)
-    write_comparison(out, runs)
+    with claim_output(out, "compare", args.overwrite):  # before the runs: a bad or busy --out fails at once
+        with progress_bar(label, quiet=args.quiet) as bar:
+            runs = run_scenarios(scenarios, args.replications, seed=args.seed, scale=args.scale,
+                                 executor=ExecutorSpec.from_args(args), progress=bar)
+        write_comparison(out, runs)
     if not args.quiet:
         print(format_comparison(runs, annual_volumes(runs), target_dates(runs)))
         print(f"Comparison written to {out}/")

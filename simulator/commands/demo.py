@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from simulator.atomic import claim_output
+from simulator.commands.run import add_overwrite_option
 from simulator.errors import UsageError
 
 DEFAULT_PACE = 0.4
@@ -33,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", type=float, default=None, metavar="SECONDS",
                    help=f"pause between narrated days (default {DEFAULT_PACE} on a terminal, 0 when piped)")
     p.add_argument("--step", action="store_true", help="wait for Enter before each day")
+    add_overwrite_option(p)
     p.set_defaults(func=handle)
 
 
@@ -43,6 +46,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--pace: must be between 0 and 60 seconds (got {args.pace})")
     tty = sys.stdout.isatty()
     pace = args.pace if args.pace is not None else (DEFAULT_PACE if tty else 0.0)
-    demo = build_demo(args.scenario, args.out, patients=args.patients, days=args.days, seed=args.seed)
+    with claim_output(args.out, "demo", args.overwrite):  # checked and locked before the run
+        demo = build_demo(args.scenario, args.out, patients=args.patients, days=args.days, seed=args.seed)
     narrate(demo, Narrator(rich=tty), root=str(args.out), pace=pace, step=args.step)
     return 0

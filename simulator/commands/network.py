@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from simulator.atomic import atomic_folder
+from simulator.atomic import atomic_folder, claim_output
+from simulator.commands.run import add_overwrite_option
 from simulator.errors import UsageError
 
 FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")
@@ -24,16 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: RESULTS/network)")
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows of each printed table (default 10)")
     p.add_argument("--quiet", action="store_true", help="write the files, print nothing")
+    add_overwrite_option(p)
     p.set_defaults(func=handle)
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir():
-        foreign = [p.name for p in out.iterdir() if p.name not in FILES]
-        if foreign:
-            raise UsageError(f"{out}: exists and holds other files ({foreign[0]}…); choose another --out")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -47,14 +40,14 @@ def handle(args: argparse.Namespace) -> int:
     if "territory" not in results.tables:
         raise UsageError(f"{args.results}: has no territory table (written by an older version); run it again")
     out = args.out or args.results / "network"
-    _check_out(out)
-    G = national_graph(results)
-    with atomic_folder(out) as tmp:
-        write_graph(G, tmp)
-        draw_network(G, tmp / "network.png",
-                     title=f"Flux de documents — {results.manifest.get('scenario_name', '')} "
-                           f"({results.manifest['start']} → {results.manifest['end']})")
-        flows, nodes = write_tables(G, tmp, args.top)
+    with claim_output(out, "network", args.overwrite):
+        G = national_graph(results)
+        with atomic_folder(out, kind="network") as tmp:
+            write_graph(G, tmp)
+            draw_network(G, tmp / "network.png",
+                         title=f"Flux de documents — {results.manifest.get('scenario_name', '')} "
+                               f"({results.manifest['start']} → {results.manifest['end']})")
+            flows, nodes = write_tables(G, tmp, args.top)
     if not args.quiet:
         print(format_tables(flows, nodes, unit=G.graph.get("unit", "documents")))
         print(f"\nGraph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges; written to {out}/")

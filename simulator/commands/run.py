@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator.atomic import claim_output
 from simulator.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 
@@ -19,6 +20,23 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    add_overwrite_option(p)
+
+
+def add_overwrite_option(p: argparse.ArgumentParser) -> None:
+    """--overwrite: replace an existing --out folder even if it holds what this command did not write."""
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the output folder even if it holds files this command did not write "
+                        "(without it, only an earlier output of the same command is replaced)")
+
+
+def check_scale(sc: Scenario, scale: float, option: str = "--scale") -> None:
+    """Refuse a scale the scenario cannot run at (no simulated agent in a sector, or beyond memory)."""
+    from scenarios.schema import size_problem
+
+    problem = size_problem(sc, scale)
+    if problem:
+        raise UsageError(f"{option} {scale:g}: {problem}")
 
 
 def check_run_options(args: argparse.Namespace) -> None:
@@ -60,18 +78,21 @@ def handle(args: argparse.Namespace) -> int:
     if args.replications < 1:
         raise UsageError(f"--replications: must be at least 1 (got {args.replications})")
     sc = load_scenario(args.scenario)
-    out = args.out or Path("results") / sc.name
-    if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
-        from simulator.ensemble import run_command
+    if args.scale is not None:
+        check_scale(sc, args.scale)
+    out = args.out or Path("results") / sc.name  # the name is a checked slug (scenarios.schema.check_name)
+    with claim_output(out, "run", args.overwrite):  # checked and locked before the simulation
+        if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
+            from simulator.ensemble import run_command
 
-        return run_command(args, sc, out, writers=[write_report])
-    helper = ReportHelper()  # imports the plotting stack on another core during the run
-    try:
-        with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
-            res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar, on_tables=helper.start).run()
-        res.save(out, writers=[helper.writer])  # report.html + figures/ inside the atomic folder
-    finally:
-        helper.close()
+            return run_command(args, sc, out, writers=[write_report])
+        helper = ReportHelper()  # imports the plotting stack on another core during the run
+        try:
+            with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
+                res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar, on_tables=helper.start).run()
+            res.save(out, writers=[helper.writer])  # report.html + figures/ inside the atomic folder
+        finally:
+            helper.close()
     if not args.quiet:
         print(format_summary(res))
         print(f"Results written to {out}/")

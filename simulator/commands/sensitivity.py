@@ -34,7 +34,14 @@ import pandas as pd
 from simulator.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, parse_output
-from simulator.parameters import ScenarioSpace, bounds, check_keys, positive_int, read_study
+from simulator.parameters import (
+    ScenarioSpace,
+    bounds,
+    check_design_size,
+    check_keys,
+    positive_int,
+    read_study,
+)
 
 METHODS = ("morris", "sobol")
 COMMON_KEYS = ["method", "output", "replications", "parameters"]
@@ -95,6 +102,8 @@ def load_design(path: Path, space: ScenarioSpace, seed: int) -> Design:
         n = options["samples"]
         if n < 2 or n & (n - 1):
             raise UsageError(f"{where}samples: must be a power of 2 of at least 2 (got {n}), as Sobol' sequences need")
+    points = options["trajectories"] * (len(names) + 1) if method == "morris" else options["samples"] * (len(names) + 2)
+    check_design_size(points, replications, f"{path}: the design")
     design = Design(path, method, output, replications, names, bnds, options, np.empty((0, len(names))))
     design.x = _sample(design, seed)
     return design
@@ -172,8 +181,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    with ExitStack() as claim:  # the output folder is checked and locked before the runs
+        return _handle(args, claim)
+
+
+def _handle(args: argparse.Namespace, claim: Any) -> int:
     from simulator import __version__
-    from simulator.commands.run import check_run_options, seed_and_scale
+    from simulator.atomic import claim_output
+    from simulator.commands.run import check_run_options, check_scale, seed_and_scale
     from simulator.ensemble import run_points, with_run
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
@@ -184,11 +201,14 @@ def handle(args: argparse.Namespace) -> int:
     check_executor_options(args)
     space = ScenarioSpace(args.scenario, args.params)
     seed, scale = seed_and_scale(args, space.base)
+    if args.scale is not None:
+        check_scale(space.base, args.scale)
     d = load_design(args.params, space, seed)
     scenarios = [with_run(space.make(dict(zip(d.names, map(float, row), strict=True)), f"design point {i + 1}"), seed, scale)
                  for i, row in enumerate(d.x)]
     seeds = replication_seeds(seed, d.replications)
     out = args.out or Path("results") / f"{space.base.name}-sensitivity"
+    claim.enter_context(claim_output(out, "sensitivity", args.overwrite))
     total = len(scenarios) * len(seeds)
     t0 = time.perf_counter()
     with progress_bar(f"segur sensitivity {space.base.name} ({total} runs)", quiet=args.quiet) as bar:

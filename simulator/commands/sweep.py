@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ from simulator.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, headline_outputs, parse_output
 from simulator.parameters import (
+    MAX_DESIGN_RUNS,
     ScenarioSpace,
     bounds,
+    check_design_size,
     check_keys,
     is_number,
     positive_int,
@@ -73,6 +76,8 @@ def _grid_values(value: Any, current: Any, where: str) -> list[Any]:
         steps = value["steps"]
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
             raise UsageError(f"{where}.steps: must be an integer of at least 2 (got {steps!r})")
+        if steps > MAX_DESIGN_RUNS:
+            raise UsageError(f"{where}.steps: at most {MAX_DESIGN_RUNS:,} (got {steps:,})")
         vals = np.linspace(lo, hi, steps)
         return [int(round(v)) for v in vals] if isinstance(current, int) else [float(v) for v in vals]
     raise UsageError(f"{where}: a grid takes a list of values or {{ min = …, max = …, steps = … }} (got {value!r})")
@@ -112,10 +117,12 @@ def load_grid(path: Path, space: ScenarioSpace, seed: int) -> Grid:
     currents = {k: space.current(k, f"{path}: parameters") for k in names}
     if method == "grid":
         axes = [_grid_values(params[k], currents[k], f"{where}parameters.{k}") for k in names]
+        check_design_size(math.prod(len(a) for a in axes), replications, f"{path}: the grid")
         points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
         definition = {k: axes[i] for i, k in enumerate(names)}
     else:
         bnds = [bounds(params[k], f"{where}parameters.{k}") for k in names]
+        check_design_size(n, replications, f"{path}: the design")
         x = _lhs(bnds, n, seed)
         points = [{k: (int(round(v)) if isinstance(currents[k], int) else float(v))
                    for k, v in zip(names, row, strict=True)} for row in x]
@@ -244,7 +251,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from simulator.commands.run import check_run_options, seed_and_scale
+    from contextlib import ExitStack
+
+    with ExitStack() as claim:  # the output folder is checked and locked before the runs
+        return _handle(args, claim)
+
+
+def _handle(args: argparse.Namespace, claim: Any) -> int:
+    from simulator.atomic import claim_output
+    from simulator.commands.run import check_run_options, check_scale, seed_and_scale
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
     from simulator.results import Results
@@ -253,8 +268,11 @@ def handle(args: argparse.Namespace) -> int:
     check_executor_options(args)
     space = ScenarioSpace(args.scenario, args.grid)
     seed, scale = seed_and_scale(args, space.base)
+    if args.scale is not None:
+        check_scale(space.base, args.scale)
     grid = load_grid(args.grid, space, seed)
     out = args.out or Path("results") / f"{space.base.name}-sweep"
+    claim.enter_context(claim_output(out, "sweep", args.overwrite))
     total = len(grid.points) * grid.replications
     with progress_bar(f"segur sweep {space.base.name} ({total} runs)", quiet=args.quiet) as bar:
         run = sweep(space, grid, seed, scale, ExecutorSpec.from_args(args), bar)
