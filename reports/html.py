@@ -78,9 +78,14 @@ def build_report(results: Results, out_dir: str | Path, lang: str = "fr", at: st
     figures = report_figures(results, lang, observed, at)
     table = target_table(results, at, observed)
     page = render_report(results, figures, table, lang, observed)
-    target = Path(out_file) if out_file is not None else Path(out_dir) / REPORT_FILE
-    _write(target, page, figures)
+    target = Path(out_file) if out_file is not None else Path(out_dir) / report_file(lang)
+    _write(target, page, figures, lang)
     return target
+
+
+def report_file(lang: str) -> str:
+    """``report.html`` for the French report (the default), ``report.<lang>.html`` beside it otherwise."""
+    return REPORT_FILE if lang == "fr" else f"report.{lang}.html"
 
 
 def write_report(results: Results, tmp_dir: Path) -> None:
@@ -109,8 +114,8 @@ def build_comparison_report(results_by_name: dict[str, Results], out_dir: str | 
     tables = {name: target_table(res, at, observed) for name, res in results_by_name.items()}
     figures = comparison_figures(results_by_name, lang)
     page = render_comparison(results_by_name, tables, figures, lang)
-    target = Path(out_dir) / COMPARISON_FILE
-    _write(target, page, figures)
+    target = Path(out_dir) / (COMPARISON_FILE if lang == "fr" else f"comparison.{lang}.html")
+    _write(target, page, figures, lang)
     return target
 
 
@@ -323,14 +328,17 @@ def _e(x: object) -> str:
 
 # -- files -----------------------------------------------------------------------------------
 
-def _write(target: Path, page: str, figures: list[RenderedFigure]) -> None:
-    """Write the figures (PNG + SVG) into ``figures/`` beside ``target``, then the page; each file atomically."""
+def _write(target: Path, page: str, figures: list[RenderedFigure], lang: str = "fr") -> None:
+    """Write the figures (PNG + SVG) into ``figures/`` beside ``target``, then the page; each file
+    atomically. French figures are ``figures/<key>.png``, other languages ``figures/<key>.<lang>.png``,
+    so an English report never replaces the French one's files."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fig_dir = target.parent / FIGURES_DIR
     fig_dir.mkdir(exist_ok=True)
+    suffix = "" if lang == "fr" else f".{lang}"
     for f in figures:
-        _atomic_write(fig_dir / f"{f.key}.png", f.png)
-        _atomic_write(fig_dir / f"{f.key}.svg", f.svg)
+        _atomic_write(fig_dir / f"{f.key}{suffix}.png", f.png)
+        _atomic_write(fig_dir / f"{f.key}{suffix}.svg", f.svg)
     _atomic_write(target, page.encode("utf-8"))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.observed import load_observed
-from simulator.results import Results
+from simulator.results import Results, monthly_frame
 
 # What a row of each metric is compared with (shown in fit tables).
 QUANTITY = {
@@ -70,7 +70,7 @@ class _Cache:
 
     def __init__(self, results: Results):
         self.r = results
-        self.dmp = results.monthly("dmp", "accepted")
+        self.dmp = monthly_frame(results, "dmp", "accepted")
         docs = results.tables["documents"]
         mss = docs[docs["channel"].isin(["mssante_pro", "mssante_patient"])]
         self.mss = mss.groupby("month")["documents"].sum().reindex(results.manifest["months"], fill_value=0.0)
