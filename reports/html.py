@@ -115,8 +115,8 @@ def build_comparison_report(results_by_name: dict[str, Results], out_dir: str | 
     tables = {name: target_table(res, at, observed) for name, res in results_by_name.items()}
     figures = comparison_figures(results_by_name, lang)
     page = render_comparison(results_by_name, tables, figures, lang)
-    target = Path(out_dir) / (COMPARISON_FILE if lang == "fr" else f"comparison.{lang}.html")
-    _write(target, page, figures, lang)
+    target = Path(out_dir) / COMPARISON_FILE  # a comparison folder holds one language
+    _write(target, page, figures)
     return target
 
 
@@ -159,7 +159,7 @@ def render_comparison(results_by_name: dict[str, Results], tables: dict[str, pd.
         body.append(f"<p class='note'>{_e(i18n.text('targets_intro', lang, at=i18n.month_label(ats.pop(), lang)))}</p>")
     body.append(_comparison_table_html(tables, results_by_name, lang))
     body.append(f"<h2 id='figures'>{_e(i18n.text('figures_heading', lang))}</h2>")
-    body.extend(_figure_html(f, lang) for f in figures)
+    body.extend(_figure_html(f) for f in figures)
     body.append(_footer(first, lang, None))
     return _page(title, body, lang)
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from simulator.outcomes import CHANNELS, OUTCOMES
+
 DIMENSIONS = ("sector", "doc_type", "channel", "outcome", "reason", "state", "departement", "flow", "event", "route")
 LABELS = ("sector_label", "doc_type_label")
 # tables whose national estimate is called ``documents`` in the files
@@ -31,30 +33,49 @@ def typed(name: str, df: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
     """The API form of table ``name`` (a new frame; ``df`` is left as it is)."""
     out = df.copy()
     if "month" in out.columns:
-        out["month"] = pd.PeriodIndex(out["month"].astype(str), freq="M")
+        out["month"] = _by_value(out["month"], lambda v: pd.PeriodIndex(v, freq="M"))
     if "date" in out.columns:
-        out["date"] = pd.to_datetime(out["date"].astype(str))
+        out["date"] = _by_value(out["date"], pd.to_datetime)
     if name in NATIONAL_AS_DOCUMENTS and "documents" in out.columns:
         out = out.rename(columns={"documents": "national"})
-    if "reason" in out.columns:
-        out["reason"] = out["reason"].astype(object).where(out["reason"].astype(str) != "", None)
+    for col in DIMENSIONS:
+        if col in out.columns:
+            order = {"sector": manifest.get("sectors"), "channel": list(CHANNELS),
+                     "outcome": list(dict.fromkeys(o for o, _ in OUTCOMES))}.get(col)
+            out[col] = _categorical(out[col], order, missing="" if col == "reason" else None)
     if "sector" in out.columns:
         labels = {s: (v or {}).get("label") or s for s, v in manifest.get("scenario", {}).get("sectors", {}).items()}
-        out.insert(out.columns.get_loc("sector") + 1, "sector_label",
-                   out["sector"].map(lambda s: labels.get(s, s)).astype("category"))
+        out.insert(out.columns.get_loc("sector") + 1, "sector_label", _relabel(out["sector"], labels))
     if "doc_type" in out.columns:
         from agents.catalogue import load_catalogue
 
         names = {t.code: t.label_fr for t in load_catalogue()}
-        out.insert(out.columns.get_loc("doc_type") + 1, "doc_type_label",
-                   out["doc_type"].map(lambda c: names.get(c, c)).astype("category"))
-    for col in DIMENSIONS:
-        if col in out.columns:
-            order = manifest.get("sectors") if col == "sector" else None
-            values = out[col].dropna().unique().tolist()
-            cats = [c for c in order if c in set(values)] + sorted(set(values) - set(order)) if order else sorted(values)
-            out[col] = pd.Categorical(out[col], categories=cats)
+        out.insert(out.columns.get_loc("doc_type") + 1, "doc_type_label", _relabel(out["doc_type"], names))
     return out
+
+
+def _by_value(s: pd.Series, convert: Any) -> pd.Series:
+    """``convert`` applied once per distinct value (a month column has a few dozen)."""
+    codes, uniques = pd.factorize(s.astype(str))
+    return pd.Series(convert(list(uniques)).take(codes), index=s.index, name=s.name)
+
+
+def _categorical(s: pd.Series, order: list[str] | None, missing: str | None) -> pd.Series:
+    values = s.astype(object)
+    if missing is not None:
+        values = values.where(values != missing, None)
+    present = pd.unique(values.dropna())
+    cats = ([c for c in order if c in set(present)] + sorted(set(present) - set(order))) if order else sorted(present)
+    return pd.Series(pd.Categorical(values, categories=cats), index=s.index, name=s.name)
+
+
+def _relabel(s: pd.Series, labels: dict[str, str]) -> pd.Series:
+    """A categorical column's labels (same codes; distinct labels stay distinct)."""
+    cats = list(s.cat.categories)
+    named = [labels.get(c, c) for c in cats]
+    if len(set(named)) != len(named):
+        named = [f"{n} ({c})" if named.count(n) > 1 else n for n, c in zip(named, cats, strict=True)]
+    return pd.Series(pd.Categorical.from_codes(s.cat.codes, categories=named), index=s.index)
 
 
 def to_file_form(name: str, df: pd.DataFrame) -> pd.DataFrame:

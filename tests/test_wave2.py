@@ -179,7 +179,7 @@ def test_eprescription_run_dispenses_only_registered_unconsumed_prescriptions(ep
         for i in ids.tolist():
             assert i in written and 0 <= day - written[i] < base.validity
     ep = res.to_df("eprescription")
-    total = ep.groupby(["event", "reason"])["count"].sum()
+    total = ep.assign(reason=ep["reason"].astype(object).fillna("")).groupby(["event", "reason"])["count"].sum()
     assert total[("dispensed", "")] == dispensed.size
     assert total[("registered", "")] == len(written)
     assert total[("registered", "")] <= total[("issued", "")]
@@ -201,7 +201,7 @@ def test_mandatory_rule_raises_registration(eprescription_sims):
 def test_wave2_flows_start_with_their_software_and_are_counted():
     res = wave2_run()
     f = res.to_df("flows")
-    assert list(f.columns) == ["month", "sector", "flow", "outcome", "count", "national"]
+    assert list(f.columns) == ["month", "sector", "sector_label", "flow", "outcome", "count", "national"]
     np.testing.assert_allclose(f["national"], f["count"] / SCALE)
     cons = f[f["flow"] == "mes_consultation"]
     assert cons.loc[cons["month"] < "2025-01", "count"].sum() == 0  # no wave 2 software before 2025
