@@ -43,6 +43,7 @@ def test_conservation_check_catches_a_lost_document():
         res.check_conservation()
 
 
+@pytest.mark.slow
 def test_same_seed_same_tables_other_seed_other_draws():
     a, b, c = short_run(seed=5), short_run(seed=5), short_run(seed=6)
     for name in ("documents", "adoption", "profiles", "gp_activity", "dmp_daily"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 import simulator
 from scenarios.loader import load_scenario
 from scenarios.schema import Intervention
@@ -28,6 +30,7 @@ def test_outage_with_retry_keeps_documents_and_delays_them():
     assert (docs["outcome"] != "dropped").all()
 
 
+@pytest.mark.slow
 def test_outage_with_drop_after_a_day_counts_the_drops():
     drop = run_with_outage(1)
     keep = run_with_outage(None)

@@ -249,6 +249,7 @@ def test_report_is_self_contained(small_report):
     assert "@import" not in page and "url(" not in page
 
 
+@pytest.mark.slow
 def test_french_labels_by_default_and_english_on_request(small_results, small_report, tmp_path):
     fr = (small_report / "report.html").read_text(encoding="utf-8")
     for label in ("Médecins de ville", "Biologie médicale", "Radiologie", "Hôpital", "Officines", "Objectif"):
@@ -283,6 +284,7 @@ def test_comparison_report_puts_scenarios_side_by_side(small_results, tmp_path):
 
 # -- the command line ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_segur_report_rebuilds_from_a_results_folder(small_results, tmp_path, capsys):
     out = small_results.save(tmp_path / "run")
     assert not (out / "report.html").exists()
@@ -328,6 +330,7 @@ def test_segur_report_rejects_an_unknown_language(tmp_path, capsys):
     assert "--lang" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_segur_run_writes_the_report(tmp_path, repo_root):
     out = tmp_path / "run"
     code = main(["run", str(repo_root / "scenarios" / "baseline.toml"), "--scale", "0.001", "--seed", "5",

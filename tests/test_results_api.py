@@ -104,6 +104,7 @@ def test_an_intact_folder_loads_as_saved(saved, small_results):
     assert res.tables["territory"]["departement"].str.len().min() == 2  # "01" stays "01"
 
 
+@pytest.mark.slow
 def test_a_folder_written_by_an_earlier_version_still_reports(saved, tmp_path):
     """Earlier manifests had no 'tables' key and no 'produced' block: still readable."""
     folder = _copy(saved, tmp_path)

@@ -71,6 +71,7 @@ def test_wave2_sectors_dormant_until_launch_then_feed(repo_root):
     assert {"11506-3", "47420-5", "83836-7", "74207-2"} <= set(accepted["doc_type"])
 
 
+@pytest.mark.slow
 def test_wave1_sectors_unchanged_by_wave2_sectors_until_wave2_interventions():
     """Common random numbers: adding the wave 2 sectors leaves the wave 1 draws alone."""
     base = simulator.run(load_scenario(SCENARIOS / "baseline.toml", overrides={"run.end": "2024-12-31"}),
@@ -164,6 +165,7 @@ def monkeypatch_module():
     mp.undo()
 
 
+@pytest.mark.slow
 def test_eprescription_run_dispenses_only_registered_unconsumed_prescriptions(eprescription_sims):
     res, flow = eprescription_sims["rule"]
     base = flow.base
@@ -187,6 +189,7 @@ def test_eprescription_run_dispenses_only_registered_unconsumed_prescriptions(ep
     np.testing.assert_allclose(ep["national"], ep["count"] / SCALE)
 
 
+@pytest.mark.slow
 def test_mandatory_rule_raises_registration(eprescription_sims):
     def share(key, month):
         ep = eprescription_sims[key][0].to_df("eprescription")
