@@ -24,14 +24,15 @@ import pandas as pd
 
 from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder
+from simulator.compare_series import SENT, annualised, dmp_monthly, target_label, trailing_total  # noqa: F401
+from simulator.compare_series import sent as _sent
 from simulator.errors import UsageError
 from simulator.outcomes import CHANNELS
-from simulator.outputs import REACHED_RULE, first_month_reached, trailing_12
+from simulator.outputs import REACHED_RULE, first_month_reached
 from simulator.results import Results
 
 COMPARISON_KIND = "segur-testbed comparison"
 MANIFEST = "manifest.json"
-SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
 QUANTILES = (0.05, 0.5, 0.95)
 ASSUMPTION_NOTE = "Targets marked (assumption) are modelling assumptions: no public wave 2 volume target exists."
 
@@ -127,13 +128,6 @@ def check_names(scenarios: Sequence[Scenario]) -> None:
 
 
 # -- tables --------------------------------------------------------------------------------
-def _sent(runs: ScenarioRuns) -> np.ndarray:
-    """National documents sent [rep, month, sector, channel] (accepted / delivered)."""
-    d = runs.documents
-    out = np.stack([d[:, :, :, c, runs.outcomes.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=3)
-    return out / runs.scale
-
-
 def _years(months: list[str]) -> list[str]:
     return list(dict.fromkeys(m[:4] for m in months))
 
@@ -165,23 +159,6 @@ def annual_volumes(all_runs: Sequence[ScenarioRuns]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def dmp_monthly(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
-    """National DMP documents accepted each month by ``sectors`` [rep, month]."""
-    cols = [runs.sectors.index(s) for s in sectors if s in runs.sectors]
-    return _sent(runs)[:, :, cols, 0].sum(axis=2)
-
-
-def trailing_total(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
-    """Trailing 12-month total of DMP documents accepted by ``sectors`` [rep, month]: the
-    quantity a target is reached by (``REACHED_RULE``)."""
-    return trailing_12(dmp_monthly(runs, sectors))
-
-
-def annualised(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
-    """Annualised rate of DMP documents accepted, month × 12, for ``sectors`` [rep, month]."""
-    return dmp_monthly(runs, sectors) * 12
-
-
 def _month_label(i: int, months: list[str]) -> str:
     return months[i] if i < len(months) else f"not by {months[-1][:4]}"
 
@@ -204,11 +181,6 @@ def target_dates(all_runs: Sequence[ScenarioRuns]) -> pd.DataFrame:
             })
     return pd.DataFrame(rows, columns=["scenario", "target", "value", "sectors", "key_document", "assumption", "source",
                                        "reached", "reached_p5", "reached_p95", "reached_share", "n"])
-
-
-def target_label(target: str, value: float, assumption: bool) -> str:
-    """'nurse 18.0M/yr (assumption)': a target as every table and figure names it."""
-    return f"{target} {value / 1e6:,.1f}M/yr" + (" (assumption)" if assumption else "")
 
 
 def side_by_side(volumes: pd.DataFrame, targets: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

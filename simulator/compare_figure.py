@@ -43,7 +43,7 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
 
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
-    from simulator.compare import target_label, trailing_total
+    from simulator.compare_series import target_label, trailing_total
 
     targets = _targets(all_runs)
     n = max(len(targets), 1)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from scenarios.observed import load_observed
-from simulator.results import Results, monthly_frame
+from simulator.monthly import monthly_frame
+from simulator.results import Results
 
 # What a row of each metric is compared with (shown in fit tables).
 QUANTITY = {

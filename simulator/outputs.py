@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import UsageError
+from simulator.monthly import monthly_frame
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -68,8 +69,6 @@ class OutputSpec:
 # -- helpers on Results -----------------------------------------------------------------
 def _dmp_monthly(res: Results) -> pd.DataFrame:
     """Accepted DMP documents, national, month (rows ``YYYY-MM``, every month of the run) × sector."""
-    from simulator.results import monthly_frame
-
     return monthly_frame(res, "dmp", "accepted")
 
 

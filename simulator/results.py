@@ -27,6 +27,7 @@ import pandas as pd
 from agents.catalogue import load_catalogue
 from simulator.atomic import atomic_folder
 from simulator.errors import ConservationError, UsageError
+from simulator.monthly import CHANNEL_OUTCOMES, SENT_OUTCOME, monthly_frame  # noqa: F401  (part of this API)
 from simulator.outcomes import CHANNELS, OUTCOMES
 from simulator.results_files import DEFAULT_TABLES, MANIFEST, RESULTS_KIND, read_folder
 from simulator.results_view import to_file_form, typed
@@ -158,31 +159,6 @@ class Results:
             raise UsageError(f"{folder / 'documents.csv'}: does not add up to the documents the manifest says were "
                              f"produced ({exc}); the file is truncated or edited, run it again") from None
         return res
-
-
-SENT_OUTCOME = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
-CHANNEL_OUTCOMES = {
-    "dmp": tuple(dict.fromkeys(o for o, _ in OUTCOMES if o not in ("delivered", "bounced", "in_transit"))),
-    "mssante_pro": ("delivered", "bounced", "in_transit"),
-    "mssante_patient": ("delivered", "bounced", "in_transit"),
-}
-
-
-def monthly_frame(res: Results, channel: str = "dmp", outcome: str | None = None) -> pd.DataFrame:
-    """``Results.monthly`` with the months as the files' ``YYYY-MM`` text (what the engine's own
-    readers index by): every month of the run (rows) × every sector of the run (columns)."""
-    if channel not in CHANNEL_OUTCOMES:
-        raise UsageError(f"channel '{channel}' is unknown; allowed: {', '.join(CHANNEL_OUTCOMES)}")
-    outcome = SENT_OUTCOME[channel] if outcome is None else outcome
-    if outcome not in CHANNEL_OUTCOMES[channel]:
-        raise UsageError(f"outcome '{outcome}' does not occur on channel '{channel}'; allowed: "
-                         f"{', '.join(CHANNEL_OUTCOMES[channel])}")
-    df = res.tables["documents"]
-    sel = (df["outcome"] == outcome) & (df["channel"] == channel)
-    wide = df[sel].pivot_table(index="month", columns="sector", values="documents", aggfunc="sum", fill_value=0.0)
-    wide = wide.reindex(index=res.manifest["months"], columns=res.manifest["sectors"], fill_value=0.0).astype(float)
-    wide.index.name, wide.columns.name = "month", "sector"
-    return wide
 
 
 def build_results(sim: Simulation) -> Results:

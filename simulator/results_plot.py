@@ -16,7 +16,7 @@ def plot_monthly(res: Results, channel: str = "dmp", outcome: str | None = None,
     import matplotlib.pyplot as plt  # imported here: `import simulator` stays free of matplotlib
     import pandas as pd
 
-    from simulator.results import SENT_OUTCOME
+    from simulator.monthly import SENT_OUTCOME
 
     wide = res.monthly(channel, outcome)
     if ax is None:

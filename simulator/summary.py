@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from simulator.outputs import REACHED_RULE, reached_month
-from simulator.results import Results
+
+if TYPE_CHECKING:
+    from simulator.results import Results
 
 SENT_OUTCOMES = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
 
