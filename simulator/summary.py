@@ -81,7 +81,7 @@ def format_summary(res: Results) -> str:
                          f"{r['share_of_target']:>4.0%} · {when}{flag}")
             if r["with_mssante"] is not None and not pd.isna(r["with_mssante"]):
                 lines.append(f"  {'':<12}{_m(r['with_mssante']):>10} counting MSSanté messages delivered too = "
-                             f"{r['with_mssante'] / r['target_per_year']:.0%} (the programme's wording: DMP + MSSanté)")
+                             f"{r['with_mssante'] / r['target_per_year']:.0%} (reading DMP + MSSanté)")
     payloads = man.get("payloads") or {}
     if payloads.get("disagreements"):
         lines.append(f"FHIR payload tier: {payloads['disagreements']} of {payloads['sampled']} sampled documents "
