@@ -151,8 +151,8 @@ def mark_interventions(ax, ivs: pd.DataFrame | None, numbered: bool = True) -> N
         x = _day_x(iv["date"])
         ax.axvline(x, color="0.35", linestyle=":", linewidth=0.9, zorder=1)
         if numbered:
-            ax.text(x, 1.0, str(int(iv["number"])), transform=trans, fontsize=6.5, color="0.25",
-                    ha="center", va="bottom", clip_on=False)
+            ax.text(x, 0.99, str(int(iv["number"])), transform=trans, fontsize=6.5, color="0.25",
+                    ha="left", va="top", clip_on=True)
 
 
 def _empty(ax, lang: str) -> None:
