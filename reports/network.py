@@ -193,7 +193,7 @@ def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFra
     value = "national" if "national" in ep.columns else "count"
     by_event = ep.groupby(["month", "event"])[value].sum()
     territory = load_territory()
-    codes = results.manifest["scenario"]["run"].get("departements") or list(territory.codes)
+    codes = results.manifest["scenario"].get("run", {}).get("departements") or list(territory.codes)
     if codes != list(territory.codes):
         territory = territory.subset(codes)
     pop = pd.Series(territory.weights, index=list(territory.codes))

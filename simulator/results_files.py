@@ -78,6 +78,15 @@ def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
         raise UsageError(f"{mpath}: missing key(s) {', '.join(missing)}; the folder is damaged or not written by `segur run`")
     if not isinstance(m["scenario"], dict):
         raise bad("scenario", "must be an object")
+    scen = m["scenario"]
+    for key, kind in (("sectors", dict), ("run", dict), ("interventions", list), ("description", str)):
+        if key in scen and not isinstance(scen[key], kind):
+            raise bad(f"scenario.{key}", f"must be {'an object' if kind is dict else 'a list' if kind is list else 'text'}")
+    if not all(isinstance(iv, dict) and isinstance(iv.get("date"), str) and _DATE.match(iv["date"][:10])
+               and isinstance(iv.get("kind"), str) for iv in scen.get("interventions", [])):
+        raise bad("scenario.interventions", "must be a list of {date = YYYY-MM-DD, kind = …}")
+    if not all(isinstance(v, dict) for v in scen.get("sectors", {}).values()):
+        raise bad("scenario.sectors", "must map each sector to an object")
     targets = m["scenario"].get("targets", {})
     if not isinstance(targets, dict) or not all(
             isinstance(t, dict) and isinstance(t.get("sectors"), list) and _is_number(t.get("value")) and t["value"] > 0
@@ -96,6 +105,8 @@ def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
     tables = m.get("tables", list(DEFAULT_TABLES))
     if not isinstance(tables, list) or not all(isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9_]+", t) for t in tables):
         raise bad("tables", "must be a list of table names")
+    if "documents" not in tables:
+        raise bad("tables", "must list the documents table")
     if "produced" in m and not (isinstance(m["produced"], dict) and all(
             isinstance(k, str) and k.count("|") == 2 and isinstance(v, int) for k, v in m["produced"].items())):
         raise bad("produced", "must map 'month|sector|channel' to a count")
