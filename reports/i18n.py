@@ -119,7 +119,7 @@ TEXT: dict[str, dict[str, str]] = {
         "kind_parameter": "paramètre modifié",
         "kind_campaign": "campagne",
         "kind_launch": "lancement",
-        "days": "{n} jours",
+        "days": "pendant {n} jours",
         "trailing_12": "total des 12 derniers mois",
         "figures_heading": "Figures",
         "sector": "Secteur",
@@ -207,7 +207,7 @@ TEXT: dict[str, dict[str, str]] = {
         "kind_parameter": "parameter changed",
         "kind_campaign": "campaign",
         "kind_launch": "launch",
-        "days": "{n} days",
+        "days": "for {n} days",
         "trailing_12": "total of the last 12 months",
         "figures_heading": "Figures",
         "sector": "Sector",
@@ -321,7 +321,9 @@ def intervention_label(iv: Any, lang: str) -> str:
     only: scenario files are written in English)."""
     kind = str(iv["kind"])
     what = TEXT[lang].get(f"kind_{kind}", kind)
-    detail = [str(iv[k]) for k in ("rule", "service", "path", "sector") if k in iv and isinstance(iv[k], str) and iv[k]]
+    detail = [str(iv[k]) for k in ("rule", "service", "path") if k in iv and isinstance(iv[k], str) and iv[k]]
+    if isinstance(iv.get("sector"), str) and iv["sector"]:
+        detail.append(sector_label(iv["sector"], lang))
     if kind in ("parameter", "campaign") and iv.get("value") is not None and not _nan(iv.get("value")):
         detail.append(f"= {iv['value']}")
     if iv.get("factor") is not None and not _nan(iv.get("factor")):
