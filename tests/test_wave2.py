@@ -56,6 +56,7 @@ def test_launch_moves_the_campaign_by_the_launch_delay():
     assert (s.install_day[moved] == np.maximum(install[moved] - 100, 0)).all()
 
 
+@pytest.mark.slow  # runs the whole scenario library (tests/support_wave2.py)
 def test_wave2_sectors_dormant_until_launch_then_feed(repo_root):
     res = wave2_run()
     res.check_conservation()  # every document of every sector, wave 2 included, has one outcome
@@ -201,6 +202,7 @@ def test_mandatory_rule_raises_registration(eprescription_sims):
 
 
 # -- the wave 2 flows ----------------------------------------------------------------------
+@pytest.mark.slow  # runs the whole scenario library (tests/support_wave2.py)
 def test_wave2_flows_start_with_their_software_and_are_counted():
     res = wave2_run()
     f = res.to_df("flows")
