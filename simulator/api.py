@@ -58,8 +58,8 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def run(scenario: Scenario | str | Path, seed: int | None = None, scale: float | None = None,
-        overrides: dict[str, Any] | None = None,
-        progress: Callable[[int, int], None] | None = None) -> Results:
+        progress: Callable[[int, int], None] | None = None, *,
+        overrides: dict[str, Any] | None = None) -> Results:
     """Run a scenario and return its Results.
 
     ``scenario``: a TOML file, the name of a shipped scenario (``"wave2"``) or a loaded Scenario;
