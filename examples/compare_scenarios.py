@@ -20,8 +20,8 @@ def summary(res: Results) -> dict[str, tuple[float, float]]:
     """Per sector of the run: DMP documents accepted, and refused for a non-qualified identity."""
     docs = res.to_df("documents")
     dmp = docs[docs["channel"] == "dmp"]
-    acc = dmp[dmp["outcome"] == "accepted"].groupby("sector")["documents"].sum()
-    nq = dmp[dmp["reason"] == "identity_not_qualified"].groupby("sector")["documents"].sum()
+    acc = dmp[dmp["outcome"] == "accepted"].groupby("sector")["national"].sum()
+    nq = dmp[dmp["reason"] == "identity_not_qualified"].groupby("sector")["national"].sum()
     return {s: (float(acc.get(s, 0.0)), float(nq.get(s, 0.0))) for s in res.manifest["sectors"]}
 
 

@@ -27,18 +27,18 @@ def main() -> None:
     print("The DMP, day by day (documents, estimate for Ille-et-Vilaine):")
     print(f"{'date':<12}{'up':<5}{'received':>9}{'accepted':>9}{'rejected':>9}{'dropped':>9}{'backlog':>9}")
     for r in days.itertuples():
-        print(f"{r.date:<12}{'yes' if r.up else 'NO':<5}" + "".join(
+        print(f"{r.date.strftime('%Y-%m-%d'):<12}{'yes' if r.up else 'NO':<5}" + "".join(
             f"{round(getattr(r, k)):>9}" for k in ("received", "accepted", "rejected", "dropped", "backlog")))
 
     docs = res.to_df("documents")
     dmp = docs[docs["channel"] == "dmp"]
-    by = dmp.groupby("outcome")["documents"].sum()
+    by = dmp.groupby("outcome")["national"].sum()
     total = by.sum()
     print("\nDocuments sent to the DMP over the three weeks:")
     for outcome, n in by.items():
         print(f"  {outcome:<9} {round(n):>7}  ({100 * n / total:4.1f}%)")
     print(f"Lost to the outage (waited more than 2 days): {round(by.get('dropped', 0))} documents.")
-    mss = docs[docs["channel"] != "dmp"].groupby("outcome")["documents"].sum()
+    mss = docs[docs["channel"] != "dmp"].groupby("outcome")["national"].sum()
     print(f"MSSanté, a separate network, delivered {round(mss.get('delivered', 0))} messages meanwhile.")
 
 

@@ -136,6 +136,25 @@ def _date_axis(ax, months: list[str], lang: str) -> None:
     ax.set_xlim(x[0] - 0.5 / 12, x[1] + 1.5 / 12)
 
 
+def _day_x(day: str) -> float:
+    """``2023-10-15`` on the decimal-year axis of ``_dates`` (months start at y + (m-1)/12)."""
+    ts = pd.Timestamp(str(day)[:10])
+    return ts.year + (ts.month - 1) / 12 + (ts.day - 1) / (12 * ts.days_in_month)
+
+
+def mark_interventions(ax, ivs: pd.DataFrame | None, numbered: bool = True) -> None:
+    """The scenario's interventions as dotted vertical lines, numbered at the top as in the report's list."""
+    if ivs is None or not len(ivs):
+        return
+    trans = ax.get_xaxis_transform()
+    for _, iv in ivs.iterrows():
+        x = _day_x(iv["date"])
+        ax.axvline(x, color="0.35", linestyle=":", linewidth=0.9, zorder=1)
+        if numbered:
+            ax.text(x, 0.99, str(int(iv["number"])), transform=trans, fontsize=6.5, color="0.25",
+                    ha="left", va="top", clip_on=True)
+
+
 def _empty(ax, lang: str) -> None:
     ax.text(0.5, 0.5, i18n.text("no_data", lang), ha="center", va="center", transform=ax.transAxes, color="0.4")
 
@@ -174,7 +193,7 @@ def _stacked_bars(ax, x: np.ndarray, bottom: np.ndarray, height: np.ndarray, wid
 
 # -- draw functions --------------------------------------------------------------------------
 
-def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
+def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str, str], lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """Stacked monthly DMP documents by sector, the all-sector targets ÷ 12, annualised right axis."""
     months = list(dict.fromkeys(monthly["month"]))
     sectors = list(dict.fromkeys(monthly["sector"]))
@@ -197,6 +216,7 @@ def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
     sec.set_ylabel(i18n.text("annualised_axis", lang))
     sec.yaxis.set_major_formatter(CountFormatter(lang))
     _date_axis(ax, months, lang)
+    mark_interventions(ax, interventions)
     if not len(monthly) or float(monthly["documents"].sum()) == 0:
         _empty(ax, lang)
     top = max([float(bottom.max()) if len(bottom) else 0.0]
@@ -208,7 +228,7 @@ def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
 
 
 def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.DataFrame,
-                    band: pd.DataFrame | None, labels: dict[str, str], lang: str) -> Figure:
+                    band: pd.DataFrame | None, labels: dict[str, str], lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """One panel per sector (and group): annualised rate, target line, observed points, p5–p95 band.
 
     ``band`` has columns month, panel (or sector), p5, p50, p95 in documents/year; drawn when not empty.
@@ -220,7 +240,7 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
     colors[pdata.ALL] = "0.25"
     if band is not None and "sector" in band.columns and "panel" not in band.columns:
         band = band.rename(columns={"sector": "panel"})
-    has_band = has_obs = has_lower = has_target = False
+    has_band = has_obs = has_lower = has_target = has_trailing = False
     for ax, key in zip(axes, keys, strict=False):
         d = data[data["panel"] == key]
         x = _dates(d["month"])
@@ -232,6 +252,10 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
                 ax.plot(bx, b["p50"], color=colors[key], linestyle=":", linewidth=1)
                 has_band = True
         ax.plot(x, d["annualised"], color=colors[key], linewidth=1.6)
+        if "trailing_12" in d.columns:
+            ax.plot(x, d["trailing_12"], color=colors[key], linewidth=1.3, linestyle=(0, (6, 2)))
+            has_trailing = True
+        mark_interventions(ax, interventions, numbered=key == keys[0])
         for _, t in targets[targets["panel"] == key].iterrows():
             ax.axhline(t["value"], color="0.15", linestyle="--", linewidth=1.1)
             ax.annotate(_target_name(t, lang), xy=(0.01, t["value"]), xycoords=("axes fraction", "data"),
@@ -260,6 +284,10 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
         ax.set_ylabel(i18n.text("documents_per_year", lang))
     simulated = i18n.text("simulated_representative" if has_band else "simulated", lang)
     handles = [Line2D([], [], color="0.3", linewidth=1.6, label=simulated)]
+    if has_trailing:
+        handles.append(Line2D([], [], color="0.3", linewidth=1.3, linestyle=(0, (6, 2)), label=i18n.text("trailing_12", lang)))
+    if interventions is not None and len(interventions):
+        handles.append(Line2D([], [], color="0.35", linestyle=":", linewidth=0.9, label=i18n.text("intervention", lang)))
     if has_target:
         handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
     if has_obs:
@@ -274,7 +302,7 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
     return fig
 
 
-def draw_gp_activity(shares: pd.DataFrame, lang: str) -> Figure:
+def draw_gp_activity(shares: pd.DataFrame, lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """Share of equipped GPs above N documents in the month, one line per N."""
     fig = _new_figure(10, 4.2)
     ax = fig.add_subplot()
@@ -287,6 +315,7 @@ def draw_gp_activity(shares: pd.DataFrame, lang: str) -> Figure:
     ax.set_ylim(0, 1)
     if months:
         _date_axis(ax, months, lang)
+        mark_interventions(ax, interventions)
         leg = fig.legend(loc="outside lower center", ncols=len(shares["threshold"].unique()), frameon=False,
                          title=i18n.text("fig_gp_legend_title", lang), alignment="center")
         leg.get_title().set_fontsize(8)
@@ -295,7 +324,7 @@ def draw_gp_activity(shares: pd.DataFrame, lang: str) -> Figure:
     return fig
 
 
-def draw_failures(failures: pd.DataFrame, lang: str) -> Figure:
+def draw_failures(failures: pd.DataFrame, lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """DMP rejections (by reason) and drops per month, as stacked areas, largest first."""
     fig = _new_figure(10, 4.2)
     ax = fig.add_subplot()
@@ -308,6 +337,7 @@ def draw_failures(failures: pd.DataFrame, lang: str) -> Figure:
         ax.stackplot(_dates(wide.index), *[wide[c].to_numpy() for c in order], labels=labels,
                      colors=[PALETTE[i % len(PALETTE)] for i in range(len(order))], linewidth=0)
         _date_axis(ax, list(wide.index), lang)
+        mark_interventions(ax, interventions)
         fig.legend(loc="outside lower center", frameon=False, ncols=min(len(order), 4))
     else:
         _empty(ax, lang)
@@ -316,7 +346,7 @@ def draw_failures(failures: pd.DataFrame, lang: str) -> Figure:
     return fig
 
 
-def draw_profiles(states: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Figure:
+def draw_profiles(states: pd.DataFrame, observed: pd.DataFrame, lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """Mon espace santé profiles by state over time, with published counts as points."""
     fig = _new_figure(10, 4.2)
     ax = fig.add_subplot()
@@ -336,13 +366,14 @@ def draw_profiles(states: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Fi
     ax.set_ylim(bottom=0)
     if months:
         _date_axis(ax, months, lang)
+        mark_interventions(ax, interventions)
         fig.legend(loc="outside lower center", frameon=False, ncols=5)
     else:
         _empty(ax, lang)
     return fig
 
 
-def draw_mssante(routes: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Figure:
+def draw_mssante(routes: pd.DataFrame, observed: pd.DataFrame, lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """MSSanté messages sent per month by route (stacked), with the published total as a point."""
     fig = _new_figure(10, 4.2)
     ax = fig.add_subplot()
@@ -359,6 +390,7 @@ def draw_mssante(routes: pd.DataFrame, observed: pd.DataFrame, lang: str) -> Fig
                     markerfacecolor="white" if low.all() else OBS_COLOR, marker="^" if low.all() else "o",
                     label=i18n.text("observed_lower" if low.all() else "observed", lang), zorder=5)
         _date_axis(ax, months, lang)
+        mark_interventions(ax, interventions)
         fig.legend(loc="outside lower center", frameon=False, ncols=3)
     else:
         _empty(ax, lang)
@@ -372,13 +404,14 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
     keys = list(dict.fromkeys(data["panel"]))
     scenarios = list(dict.fromkeys(data["scenario"]))
     fig, axes, ncols = _panel_grid(len(keys))
-    colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(scenarios)}
     months = sorted(set(data["month"]))
     for ax, key in zip(axes, keys, strict=False):
         for sc in scenarios:
             d = data[(data["panel"] == key) & (data["scenario"] == sc)]
             if len(d):
-                ax.plot(_dates(d["month"]), d["annualised"], color=colors[sc], linewidth=1.5)
+                st = _scenario_style(scenarios.index(sc))
+                ax.plot(_dates(d["month"]), d["annualised"], linewidth=1.5, markevery=(scenarios.index(sc) % 6, 6),
+                        markersize=3.5, **st)
         for _, t in targets[targets["panel"] == key].drop_duplicates(["value", "assumption"]).iterrows():
             ax.axhline(t["value"], color="0.15", linestyle="--", linewidth=1.1)
             ax.annotate(_target_name(t, lang), xy=(0.01, t["value"]), xycoords=("axes fraction", "data"),
@@ -392,10 +425,17 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
         ax.set_visible(False)
     for ax in axes[::ncols]:
         ax.set_ylabel(i18n.text("documents_per_year", lang))
-    handles = [Line2D([], [], color=colors[s], linewidth=1.5, label=s) for s in scenarios]
+    handles = [Line2D([], [], linewidth=1.5, markersize=3.5, label=s, **_scenario_style(i)) for i, s in enumerate(scenarios)]
     handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
     fig.legend(handles=handles, loc="lower center", ncols=min(len(handles), 6), frameon=False)
     return fig
+
+
+def _scenario_style(i: int) -> dict:
+    """The i-th scenario's colour, line style and marker (shared with ``segur compare``'s figure)."""
+    from simulator.compare_figure import style
+
+    return style(i)
 
 
 # -- one run's figures -----------------------------------------------------------------------
@@ -418,6 +458,7 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
     span = dict(start=i18n.month_label(months[0], lang), end=i18n.month_label(months[-1], lang),
                 at=i18n.month_label(at, lang))
     tg = pdata.targets(res)
+    ivs = pdata.interventions(res)
 
     def monthly() -> tuple[Figure, str]:
         m = pdata.monthly_documents(res)
@@ -426,7 +467,7 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
         alt = i18n.text("alt_monthly", lang, sectors=", ".join(labels[s] for s in res.manifest["sectors"]),
                         total=i18n.number(total, lang), rate=i18n.number(total * 12, lang),
                         target=i18n.number(float(all_t["value"].iloc[0]), lang) if len(all_t) else "—", **span)
-        return draw_monthly(m, tg, labels, lang), alt
+        return draw_monthly(m, tg, labels, lang, interventions=ivs), alt
 
     def annual() -> tuple[Figure, str]:
         a = pdata.annualised(res)
@@ -437,35 +478,35 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
             tgt = f" / {i18n.number(float(t['value'].iloc[0]), lang)}" if len(t) else ""
             items.append(f"{labels[r['panel']]} {i18n.number(r['annualised'], lang)}{tgt}")
         alt = i18n.text("alt_annualised", lang, items="; ".join(items), **span)
-        return draw_annualised(a, tg, pdata.observed_points(res, observed), pdata.quantile_band(res), labels, lang), alt
+        return draw_annualised(a, tg, pdata.observed_points(res, observed), pdata.quantile_band(res), labels, lang, interventions=ivs), alt
 
     def gp() -> tuple[Figure, str]:
         g = pdata.gp_activity_shares(res)
         at_g = g[g["month"] == at]
         items = "; ".join(f"≥ {int(r['threshold'])}: {i18n.percent(r['share'], lang)}" for _, r in at_g.iterrows())
         alt = i18n.text("alt_gp", lang, items=items or i18n.text("no_data", lang), **span) if len(g) else i18n.text("alt_empty", lang)
-        return draw_gp_activity(g, lang), alt
+        return draw_gp_activity(g, lang, interventions=ivs), alt
 
     def failures() -> tuple[Figure, str]:
         f = pdata.dmp_failures(res)
         tot = f.groupby("reason")["documents"].sum().sort_values(ascending=False).head(3) if len(f) else pd.Series(dtype=float)
         items = "; ".join(f"{i18n.reason_label(k or 'dropped', lang)} {i18n.number(v, lang)}" for k, v in tot.items())
         alt = i18n.text("alt_rejections", lang, items=items, **span) if items else i18n.text("alt_empty", lang)
-        return draw_failures(f, lang), alt
+        return draw_failures(f, lang, interventions=ivs), alt
 
     def profiles() -> tuple[Figure, str]:
         p = pdata.profile_states(res)
         at_p = p[p["month"] == at]
         items = "; ".join(f"{i18n.profile_label(r['state'], lang)} {i18n.number(r['persons'], lang)}" for _, r in at_p.iterrows())
         alt = i18n.text("alt_profiles", lang, items=items, **span)
-        return draw_profiles(p, pdata.profile_observed(res, observed), lang), alt
+        return draw_profiles(p, pdata.profile_observed(res, observed), lang, interventions=ivs), alt
 
     def mss() -> tuple[Figure, str]:
         r = pdata.mssante_routes(res)
         at_r = r[r["month"] == at]
         items = "; ".join(f"{i18n.route_label(x['route'], lang)} {i18n.number(x['sent'], lang)}" for _, x in at_r.iterrows())
         alt = i18n.text("alt_mssante", lang, items=items, **span)
-        return draw_mssante(r, pdata.mssante_observed(res, observed), lang), alt
+        return draw_mssante(r, pdata.mssante_observed(res, observed), lang, interventions=ivs), alt
 
     specs: list[tuple[str, str, Callable[[], tuple[Figure, str]]]] = [
         ("monthly_documents", "monthly", monthly),

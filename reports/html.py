@@ -22,6 +22,7 @@ import pandas as pd
 from reports import i18n
 from reports.figures import RenderedFigure, comparison_figures, report_figures
 from reports.observed import observed_figures
+from reports.plotdata import interventions
 from reports.tables import report_month, target_table, year_columns
 from simulator.results import Results
 
@@ -78,9 +79,14 @@ def build_report(results: Results, out_dir: str | Path, lang: str = "fr", at: st
     figures = report_figures(results, lang, observed, at)
     table = target_table(results, at, observed)
     page = render_report(results, figures, table, lang, observed)
-    target = Path(out_file) if out_file is not None else Path(out_dir) / REPORT_FILE
-    _write(target, page, figures)
+    target = Path(out_file) if out_file is not None else Path(out_dir) / report_file(lang)
+    _write(target, page, figures, lang)
     return target
+
+
+def report_file(lang: str) -> str:
+    """``report.html`` for the French report (the default), ``report.<lang>.html`` beside it otherwise."""
+    return REPORT_FILE if lang == "fr" else f"report.{lang}.html"
 
 
 def write_report(results: Results, tmp_dir: Path) -> None:
@@ -109,7 +115,7 @@ def build_comparison_report(results_by_name: dict[str, Results], out_dir: str | 
     tables = {name: target_table(res, at, observed) for name, res in results_by_name.items()}
     figures = comparison_figures(results_by_name, lang)
     page = render_comparison(results_by_name, tables, figures, lang)
-    target = Path(out_dir) / COMPARISON_FILE
+    target = Path(out_dir) / COMPARISON_FILE  # a comparison folder holds one language
     _write(target, page, figures)
     return target
 
@@ -126,11 +132,13 @@ def render_report(res: Results, figures: list[RenderedFigure], table: pd.DataFra
         f"<h1>{_e(title)}</h1>",
         _run_meta(res, lang, with_name=True),
         f"<p class='note'>{_e(_scale_note(res, lang))}</p>",
+        _answer_html(table, res, lang),
+        _interventions_html(res, lang),
         f"<h2 id='targets'>{_e(i18n.text('targets_heading', lang))}</h2>",
         f"<p class='note'>{_e(i18n.text('targets_intro', lang, at=i18n.month_label(at, lang)))}</p>",
         _target_table_html(table, res, lang),
         f"<h2 id='figures'>{_e(i18n.text('figures_heading', lang))}</h2>",
-        *(_figure_html(f) for f in figures),
+        *(_figure_html(f, lang) for f in figures),
         _footer(res, lang, observed),
     ]
     return _page(title + " · " + man["scenario_name"], body, lang)
@@ -189,8 +197,8 @@ def _run_meta(res: Results, lang: str, with_name: bool, tag: str = "p") -> str:
     ]
     desc = man["scenario"].get("description", "")
     out = f"<{tag} class='meta'>{' · '.join(parts)}</{tag}>"
-    if with_name and desc:
-        out += f"\n<p class='meta'>{_e(desc)}</p>"
+    if with_name and desc:  # the scenario file's own words (in the file's language)
+        out += f"\n<p class='meta'>{_e(i18n.text('question', lang))} <q>{_e(desc)}</q></p>"
     return out
 
 
@@ -225,16 +233,64 @@ def _target_cells(r: pd.Series, lang: str) -> list[str]:
         tgt = _e(i18n.number(r["target"], lang, digits=0))
         if r["assumption"]:
             tgt += f" <span class='assumption'>({_e(i18n.text('assumption', lang))})</span>"
-        share = float(r["share"])
-        width = max(0.0, min(share, 1.0)) * 100
-        share_html = (f"<span class='bar' aria-hidden='true'><span class='{'ok' if share >= 1 else ''}' "
-                      f"style='width:{width:.0f}%'></span></span>{_e(i18n.percent(share, lang))}")
+        share_html = _share_html(float(r["share"]), lang)
         reached = i18n.month_label(r["reached"], lang) if r["reached"] else i18n.text("not_reached", lang)
     else:
         tgt = f"<span class='note'>{_e(i18n.text('no_target', lang))}</span>"
         share_html = "—"
         reached = "—"
     return [tgt, _e(i18n.number(r["observed"], lang)), _e(i18n.number(r["achieved"], lang)), share_html, _e(reached)]
+
+
+def _answer_html(table: pd.DataFrame, res: Results, lang: str) -> str:
+    """The report's opening: where the projection ends against each target, and when each is reached."""
+    rows_t = table[table["target"].notna()]
+    if not len(rows_t):
+        return ""
+    end = i18n.month_label(str(rows_t["end"].iloc[0]), lang)
+    head = [i18n.text("target_col", lang), i18n.text("target", lang), i18n.text("total_12_at", lang, at=end),
+            i18n.text("share_of_target", lang), i18n.text("reached", lang)]
+    rows = []
+    last_year = str(rows_t["end"].iloc[0])[:4]
+    for _, r in rows_t.iterrows():
+        tgt = _e(i18n.number(r["target"], lang, digits=0))
+        if r["assumption"]:
+            tgt += f" <span class='assumption'>({_e(i18n.text('assumption', lang))})</span>"
+        reached = (i18n.month_label(r["reached"], lang) if r["reached"]
+                   else i18n.text("not_reached_by", lang, year=last_year))
+        cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", f"<td>{tgt}</td>",
+                 f"<td>{_e(i18n.number(r['achieved_end'], lang))}</td>",
+                 f"<td>{_share_html(float(r['share_end']), lang)}</td>", f"<td>{_e(reached)}</td>"]
+        rows.append(f"<tr class='{r['kind']}' data-row='{_e(r['row'])}'>{''.join(cells)}</tr>")
+        if not pd.isna(r["with_mssante_end"]):
+            both = float(r["with_mssante_end"])
+            rows.append(f"<tr class='more' data-row='{_e(r['row'])}-mssante'><td class='txt'>"
+                        f"<span class='keydoc'>{_e(i18n.text('with_mssante', lang))}</span></td><td></td>"
+                        f"<td>{_e(i18n.number(both, lang))}</td><td>{_share_html(both / float(r['target']), lang)}</td>"
+                        "<td>—</td></tr>")
+    intro = i18n.text("answer_intro", lang, end=end)
+    return "\n".join([f"<h2 id='answer'>{_e(i18n.text('answer_heading', lang))}</h2>",
+                      f"<p class='note'>{_e(intro)}</p>",
+                      _table(head, rows, "answer-table", with_assumption_note=bool(rows_t["assumption"].any()), lang=lang)])
+
+
+def _interventions_html(res: Results, lang: str) -> str:
+    """The scenario's interventions, numbered as on the figures (dotted vertical lines)."""
+    ivs = interventions(res)
+    if not len(ivs):
+        return ""
+    items = []
+    for _, iv in ivs.iterrows():
+        what = i18n.intervention_label(iv, lang)
+        items.append(f"<li value='{int(iv['number'])}'>{_e(i18n.day_label(iv['date'], lang))} — {_e(what)}</li>")
+    return "\n".join([f"<h2 id='interventions'>{_e(i18n.text('interventions_heading', lang))}</h2>",
+                      f"<p class='note'>{_e(i18n.text('interventions_intro', lang))}</p>", "<ol>", *items, "</ol>"])
+
+
+def _share_html(share: float, lang: str) -> str:
+    width = max(0.0, min(share, 1.0)) * 100
+    return (f"<span class='bar' aria-hidden='true'><span class='{'ok' if share >= 1 else ''}' "
+            f"style='width:{width:.0f}%'></span></span>{_e(i18n.percent(share, lang))}")
 
 
 def _target_table_html(table: pd.DataFrame, res: Results, lang: str) -> str:
@@ -294,13 +350,14 @@ def _table(head: list[str], rows: list[str], css_id: str, with_assumption_note: 
     return "\n".join(out)
 
 
-def _figure_html(f: RenderedFigure) -> str:
+def _figure_html(f: RenderedFigure, lang: str = "fr") -> str:
     w, h = _png_size(f.png)
     data = base64.b64encode(f.png).decode("ascii")
+    stem = f.key if lang == "fr" else f"{f.key}.{lang}"
     return (f"<figure id='fig-{f.key}'>\n<h3>{_e(f.title)}</h3>\n"
             f"<img src='data:image/png;base64,{data}' alt='{_e(f.alt)}' width='{w}' height='{h}'>\n"
-            f"<figcaption>{_e(f.caption)} <a href='{FIGURES_DIR}/{f.key}.svg'>SVG</a> · "
-            f"<a href='{FIGURES_DIR}/{f.key}.png'>PNG</a></figcaption>\n</figure>")
+            f"<figcaption>{_e(f.caption)} <a href='{FIGURES_DIR}/{stem}.svg'>SVG</a> · "
+            f"<a href='{FIGURES_DIR}/{stem}.png'>PNG</a></figcaption>\n</figure>")
 
 
 def _footer(res: Results, lang: str, observed: pd.DataFrame | None) -> str:
@@ -323,14 +380,17 @@ def _e(x: object) -> str:
 
 # -- files -----------------------------------------------------------------------------------
 
-def _write(target: Path, page: str, figures: list[RenderedFigure]) -> None:
-    """Write the figures (PNG + SVG) into ``figures/`` beside ``target``, then the page; each file atomically."""
+def _write(target: Path, page: str, figures: list[RenderedFigure], lang: str = "fr") -> None:
+    """Write the figures (PNG + SVG) into ``figures/`` beside ``target``, then the page; each file
+    atomically. French figures are ``figures/<key>.png``, other languages ``figures/<key>.<lang>.png``,
+    so an English report never replaces the French one's files."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fig_dir = target.parent / FIGURES_DIR
     fig_dir.mkdir(exist_ok=True)
+    suffix = "" if lang == "fr" else f".{lang}"
     for f in figures:
-        _atomic_write(fig_dir / f"{f.key}.png", f.png)
-        _atomic_write(fig_dir / f"{f.key}.svg", f.svg)
+        _atomic_write(fig_dir / f"{f.key}{suffix}.png", f.png)
+        _atomic_write(fig_dir / f"{f.key}{suffix}.svg", f.svg)
     _atomic_write(target, page.encode("utf-8"))
 
 

@@ -103,12 +103,29 @@ TEXT: dict[str, dict[str, str]] = {
         "period": "période",
         "scale_note": "Chiffres nationaux estimés : un agent simulé représente {n} agents réels (échelle {scale}).",
         "targets_heading": "Où en est chaque secteur face à son objectif",
-        "targets_intro": "Documents acceptés par le DMP / Mon espace santé. « Simulé » : rythme annualisé (mois × 12) en {at} ; « objectif atteint en » : premier mois où les 12 derniers mois atteignent l'objectif ; colonnes par année : documents de l'année civile. Sous chaque secteur, son document clé.",
+        "targets_intro": "Documents acceptés par le DMP / Mon espace santé. « Simulé » : total des 12 mois jusqu'à {at} inclus ; « % de l'objectif » : ce total ÷ l'objectif annuel ; « objectif atteint en » : premier mois où le total des 12 derniers mois atteint l'objectif ; « publié » : rythme annualisé publié par le programme ; colonnes par année : documents de l'année civile. Sous chaque secteur, son document clé.",
+        "answer_heading": "Réponse : où la projection arrive face à chaque objectif",
+        "answer_intro": "Documents acceptés par le DMP (Mon espace santé) sur les 12 mois qui finissent en {end}, dernier mois de la projection. Un objectif de N documents par an est atteint le premier mois où le total des 12 derniers mois atteint N ; « % de l'objectif » = ce total ÷ N.",
+        "target_col": "Objectif de",
+        "total_12_at": "12 mois jusqu'à {at}",
+        "with_mssante": "en ajoutant les messages MSSanté distribués (lecture DMP + MSSanté, celle du programme pour la vague 1)",
+        "not_reached_by": "non atteint fin {year}",
+        "question": "Question du scénario (texte du fichier) :",
+        "interventions_heading": "Interventions du scénario",
+        "interventions_intro": "Numérotées comme sur les figures (lignes verticales pointillées).",
+        "intervention": "intervention",
+        "kind_rule": "règle",
+        "kind_outage": "panne",
+        "kind_parameter": "paramètre modifié",
+        "kind_campaign": "campagne",
+        "kind_launch": "lancement",
+        "days": "pendant {n} jours",
+        "trailing_12": "total des 12 derniers mois",
         "figures_heading": "Figures",
         "sector": "Secteur",
         "target": "Objectif (docs/an)",
-        "observed_at": "Publié {at}",
-        "achieved_at": "Simulé {at} (annualisé)",
+        "observed_at": "Publié {at} (rythme annualisé)",
+        "achieved_at": "Simulé, 12 mois jusqu'à {at}",
         "share_of_target": "% de l'objectif",
         "year_col": "{year}",
         "reached": "Objectif atteint en",
@@ -136,7 +153,7 @@ TEXT: dict[str, dict[str, str]] = {
         "fig_monthly_title": "Documents alimentant Mon espace santé, par mois et par secteur",
         "fig_monthly_caption": "Documents acceptés par le DMP chaque mois, empilés par secteur ; la ligne pointillée est l'objectif annuel ramené au mois (axe de droite : rythme annualisé).",
         "fig_annualised_title": "Rythme annualisé face à l'objectif, par secteur",
-        "fig_annualised_caption": "Documents acceptés par le DMP dans le mois × 12, face à l'objectif annuel du secteur ; points : chiffres publiés 2021–2023 (triangles : bornes basses).",
+        "fig_annualised_caption": "Documents acceptés par le DMP dans le mois × 12 (trait plein) et total des 12 derniers mois (tirets longs : l'objectif est atteint quand il franchit la ligne d'objectif), face à l'objectif annuel du secteur ; points : chiffres publiés 2021–2023 (triangles : bornes basses) ; lignes verticales pointillées : interventions.",
         "fig_gp_title": "Activité des médecins de ville équipés",
         "fig_gp_caption": "Part des médecins équipés du logiciel Ségur ayant envoyé au moins N documents au DMP dans le mois.",
         "fig_gp_legend": "≥ {n}",
@@ -148,7 +165,7 @@ TEXT: dict[str, dict[str, str]] = {
         "fig_mssante_title": "Messages MSSanté par circuit",
         "fig_mssante_caption": "Messages envoyés par messagerie sécurisée de santé chaque mois, par circuit ; point : chiffre publié (borne basse).",
         "fig_compare_title": "Rythme annualisé par scénario face à l'objectif",
-        "fig_compare_caption": "Documents acceptés par le DMP dans le mois × 12, une courbe par scénario.",
+        "fig_compare_caption": "Documents acceptés par le DMP dans le mois × 12, une courbe par scénario (style de trait et couleur propres à chacun).",
         "alt_monthly": "Histogramme empilé des documents acceptés par mois, {start} à {end}, par secteur ({sectors}). En {at} : {total} documents dans le mois, soit {rate} par an, pour un objectif de {target} par an.",
         "alt_annualised": "Courbes du rythme annualisé par secteur, {start} à {end}, face aux objectifs. En {at} : {items}.",
         "alt_gp": "Courbes de la part des médecins équipés au-dessus de N documents par mois, {start} à {end}. En {at} : {items}.",
@@ -174,12 +191,29 @@ TEXT: dict[str, dict[str, str]] = {
         "period": "period",
         "scale_note": "National estimates: one simulated agent stands for {n} real ones (scale {scale}).",
         "targets_heading": "Where each sector stands against its target",
-        "targets_intro": "Documents accepted by the DMP / Mon espace santé. “Simulated”: annualised rate (month × 12) in {at}; “target reached in”: first month whose last 12 months reach the target; year columns: documents in the calendar year. Under each sector, its key document.",
+        "targets_intro": "Documents accepted by the DMP / Mon espace santé. “Simulated”: total of the 12 months up to {at} included; “% of target”: that total ÷ the annual target; “target reached in”: first month whose last 12 months' total reaches the target; “published”: the programme's published annualised rate; year columns: documents in the calendar year. Under each sector, its key document.",
+        "answer_heading": "Answer: where the projection ends against each target",
+        "answer_intro": "Documents accepted by the DMP (Mon espace santé) over the 12 months ending {end}, the projection's last month. A target of N documents a year is reached in the first month whose trailing 12-month total reaches N; “% of target” = that total ÷ N.",
+        "target_col": "Target for",
+        "total_12_at": "12 months to {at}",
+        "with_mssante": "adding MSSanté messages delivered (reading DMP + MSSanté, the programme's for wave 1)",
+        "not_reached_by": "not reached by end {year}",
+        "question": "Scenario question (the file's text):",
+        "interventions_heading": "Scenario interventions",
+        "interventions_intro": "Numbered as on the figures (dotted vertical lines).",
+        "intervention": "intervention",
+        "kind_rule": "rule",
+        "kind_outage": "outage",
+        "kind_parameter": "parameter changed",
+        "kind_campaign": "campaign",
+        "kind_launch": "launch",
+        "days": "for {n} days",
+        "trailing_12": "total of the last 12 months",
         "figures_heading": "Figures",
         "sector": "Sector",
         "target": "Target (docs/year)",
-        "observed_at": "Published {at}",
-        "achieved_at": "Simulated {at} (annualised)",
+        "observed_at": "Published {at} (annualised rate)",
+        "achieved_at": "Simulated, 12 months to {at}",
         "share_of_target": "% of target",
         "year_col": "{year}",
         "reached": "Target reached in",
@@ -207,7 +241,7 @@ TEXT: dict[str, dict[str, str]] = {
         "fig_monthly_title": "Documents fed to Mon espace santé, by month and sector",
         "fig_monthly_caption": "Documents accepted by the DMP each month, stacked by sector; the dashed line is the annual target per month (right axis: annualised rate).",
         "fig_annualised_title": "Annualised rate against target, by sector",
-        "fig_annualised_caption": "Documents accepted by the DMP in the month × 12, against the sector's annual target; dots: published figures 2021–2023 (triangles: lower bounds).",
+        "fig_annualised_caption": "Documents accepted by the DMP in the month × 12 (solid) and the total of the last 12 months (long dashes: the target is reached where it crosses the target line), against the sector's annual target; dots: published figures 2021–2023 (triangles: lower bounds); dotted vertical lines: interventions.",
         "fig_gp_title": "Activity of equipped GPs",
         "fig_gp_caption": "Share of GPs equipped with Ségur software who sent at least N documents to the DMP in the month.",
         "fig_gp_legend": "≥ {n}",
@@ -219,7 +253,7 @@ TEXT: dict[str, dict[str, str]] = {
         "fig_mssante_title": "MSSanté messages by route",
         "fig_mssante_caption": "Messages sent over the secure health messaging each month, by route; dot: published figure (lower bound).",
         "fig_compare_title": "Annualised rate by scenario against target",
-        "fig_compare_caption": "Documents accepted by the DMP in the month × 12, one line per scenario.",
+        "fig_compare_caption": "Documents accepted by the DMP in the month × 12, one line per scenario (each with its own line style and colour).",
         "alt_monthly": "Stacked bar chart of documents accepted per month, {start} to {end}, by sector ({sectors}). In {at}: {total} documents in the month, i.e. {rate} a year, against a target of {target} a year.",
         "alt_annualised": "Line charts of the annualised rate by sector, {start} to {end}, against targets. In {at}: {items}.",
         "alt_gp": "Line chart of the share of equipped GPs above N documents a month, {start} to {end}. In {at}: {items}.",
@@ -274,6 +308,36 @@ def profile_label(state: str, lang: str) -> str:
 
 def route_label(route: str, lang: str) -> str:
     return ROUTES[lang].get(route, route)
+
+
+def day_label(day: str, lang: str) -> str:
+    """``2023-10-01`` → ``1 oct. 2023`` / ``1 Oct 2023``."""
+    y, m, d = str(day)[:10].split("-")
+    return f"{int(d)} {MONTHS[lang][int(m) - 1]} {y}"
+
+
+def intervention_label(iv: Any, lang: str) -> str:
+    """What an intervention does, from its fields (the scenario's own ``label`` is shown in English
+    only: scenario files are written in English)."""
+    kind = str(iv["kind"])
+    what = TEXT[lang].get(f"kind_{kind}", kind)
+    detail = [str(iv[k]) for k in ("rule", "service", "path") if k in iv and isinstance(iv[k], str) and iv[k]]
+    if isinstance(iv.get("sector"), str) and iv["sector"]:
+        detail.append(sector_label(iv["sector"], lang))
+    if kind in ("parameter", "campaign") and iv.get("value") is not None and not _nan(iv.get("value")):
+        detail.append(f"= {iv['value']}")
+    if iv.get("factor") is not None and not _nan(iv.get("factor")):
+        detail.append(f"× {iv['factor']}")
+    if iv.get("days") is not None and not _nan(iv.get("days")):
+        detail.append(text("days", lang, n=int(iv["days"])))
+    out = f"{what} : {' '.join(detail)}" if lang == "fr" else f"{what}: {' '.join(detail)}"
+    if lang == "en" and iv.get("label"):
+        out += f" — {iv['label']}"
+    return out
+
+
+def _nan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def month_label(month: str, lang: str) -> str:

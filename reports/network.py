@@ -142,7 +142,7 @@ def _rule_fraction(scenario: dict[str, Any], months: list[str], rule: str) -> di
 
 def results_flows(results: Results) -> pd.DataFrame:
     """The national flow table of a run, from its ``territory`` (and ``eprescription``) tables."""
-    terr = results.to_df("territory")
+    terr = results.tables["territory"].copy()  # the files' form (month text, national in "documents")
     terr["departement"] = terr["departement"].astype(str).str.zfill(2)
     sc = results.manifest["scenario"]
     sectors = sc["sectors"]
@@ -189,11 +189,11 @@ def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFra
     population, as the flow draws pharmacies by size wherever they are [I]."""
     from agents.territory import load_territory
 
-    ep = results.to_df("eprescription")
+    ep = results.tables["eprescription"]
     value = "national" if "national" in ep.columns else "count"
     by_event = ep.groupby(["month", "event"])[value].sum()
     territory = load_territory()
-    codes = results.manifest["scenario"]["run"].get("departements") or list(territory.codes)
+    codes = results.manifest["scenario"].get("run", {}).get("departements") or list(territory.codes)
     if codes != list(territory.codes):
         territory = territory.subset(codes)
     pop = pd.Series(territory.weights, index=list(territory.codes))

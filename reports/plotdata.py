@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from simulator.outputs import trailing_12
 from simulator.results import Results
 
 ALL = "all"  # panel key of the sum of every sector of the run
@@ -47,6 +48,21 @@ def panel_of_target(res: Results, key: str) -> str:
     return ALL if group == set(res.manifest["sectors"]) else key
 
 
+def interventions(res: Results) -> pd.DataFrame:
+    """The scenario's interventions inside the run, numbered in date order: number, date, month,
+    kind and the scenario's fields (rule, service, path, sector, value, factor, days, label)."""
+    cols = ["number", "date", "month", "kind", "rule", "service", "path", "sector", "value", "factor", "days", "label"]
+    months = set(res.manifest["months"])
+    rows = [dict(iv) for iv in res.manifest["scenario"].get("interventions", []) or []
+            if isinstance(iv, dict) and str(iv.get("date", ""))[:7] in months]
+    rows.sort(key=lambda iv: str(iv["date"]))
+    out = pd.DataFrame([{c: iv.get(c) for c in cols} for iv in rows], columns=cols)
+    out["number"] = range(1, len(out) + 1)
+    out["date"] = out["date"].astype(str).str[:10]
+    out["month"] = out["date"].str[:7]
+    return out
+
+
 def months_frame(res: Results) -> pd.DataFrame:
     return pd.DataFrame({"month": res.manifest["months"]})
 
@@ -71,6 +87,9 @@ def annualised(res: Results) -> pd.DataFrame:
         frames.append(pd.DataFrame({"month": wide.index, "panel": p.key, "documents": docs.to_numpy(float)}))
     out = pd.concat(frames, ignore_index=True)
     out["annualised"] = out["documents"] * 12
+    # the total of the 12 months up to each month: what a target is reached by (REACHED_RULE)
+    out["trailing_12"] = out.groupby("panel", sort=False)["documents"].transform(
+        lambda s: pd.Series(trailing_12(s.to_numpy())[0], index=s.index))
     return out
 
 

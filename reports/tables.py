@@ -1,8 +1,11 @@
 """The target table as the programme presents it, computed from the run's ``documents`` table.
 
 One row per sector (its own target, if any) and one per target over several sectors: target,
-published figure, simulated annualised rate at a chosen month, share of target, the month the
-target is first reached (annualised rate: month × 12), documents in each later calendar year, key document.
+published figure, the simulated total of the 12 months up to a chosen month and its share of the
+target, the same at the run's end, the month the target is reached (``REACHED_RULE``: the first
+month whose trailing 12-month total of accepted DMP documents reaches it), documents in each
+later calendar year, key document; for a target over several sectors, the reading that adds the
+MSSanté messages delivered (the programme's wave 1 wording counts both).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import pandas as pd
 
 from reports.plotdata import monthly_documents
 from simulator.errors import UsageError
-from simulator.outputs import first_month_reached
+from simulator.outputs import first_month_reached, trailing_12
 from simulator.results import Results
 
 DEFAULT_AT = "2023-09"  # the programme's COSUI figures (13 Sept 2023)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FIXED_COLUMNS = ["row", "kind", "sectors", "target", "assumption", "key_document", "source",
-                 "at", "observed", "achieved", "share", "reached"]
+                 "at", "observed", "achieved", "share", "reached", "end", "achieved_end", "share_end",
+                 "with_mssante_end"]
 
 
 def report_month(res: Results, at: str | None = None) -> str:
@@ -48,6 +52,10 @@ def target_table(res: Results, at: str | None = None, observed: pd.DataFrame | N
     tgts = res.manifest["scenario"].get("targets", {})
     wide = (monthly_documents(res).pivot(index="month", columns="sector", values="documents")
             .reindex(index=months, columns=sectors, fill_value=0.0))
+    docs = res.tables["documents"]
+    mss = docs[docs["channel"].isin(["mssante_pro", "mssante_patient"]) & (docs["outcome"] == "delivered")]
+    mss_wide = (mss.groupby(["month", "sector"])["documents"].sum().unstack("sector")
+                .reindex(index=months, columns=sectors).fillna(0.0))
     years = _full_years(months, int(at[:4]))
 
     own = {}
@@ -61,11 +69,11 @@ def target_table(res: Results, at: str | None = None, observed: pd.DataFrame | N
     rows = []
     for s in sectors:
         key, t = own.get(s, (None, None))
-        rows.append(_row(s, "sector", (s,), t, wide, at, years, observed, obs_sector=s))
+        rows.append(_row(s, "sector", (s,), t, wide, at, years, observed, obs_sector=s, mss=mss_wide))
     for key, t in groups:
         group = tuple(t["sectors"])
         obs_sector = "all" if set(group) == set(sectors) else key
-        rows.append(_row(key, "group", group, t, wide, at, years, observed, obs_sector=obs_sector))
+        rows.append(_row(key, "group", group, t, wide, at, years, observed, obs_sector=obs_sector, mss=mss_wide))
     return pd.DataFrame(rows, columns=FIXED_COLUMNS + [str(y) for y in years])
 
 
@@ -75,15 +83,21 @@ def _full_years(months: list[str], first: int) -> list[int]:
 
 
 def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.DataFrame, at: str,
-         years: list[int], observed: pd.DataFrame | None, obs_sector: str) -> dict:
+         years: list[int], observed: pd.DataFrame | None, obs_sector: str, mss: pd.DataFrame) -> dict:
     cols = [s for s in group if s in wide.columns]
     monthly = wide[cols].sum(axis=1) if cols else pd.Series(0.0, index=wide.index)
+    total = pd.Series(trailing_12(monthly.to_numpy())[0], index=monthly.index)  # the 12 months up to each month
     target = float(t["value"]) if t else np.nan
-    achieved = float(monthly.loc[at]) * 12
+    achieved = float(total.loc[at])
+    end = str(monthly.index[-1])
     reached = ""
-    if t:  # first month whose annualised rate (month × 12) reaches the target, as in `segur compare`
-        first = int(first_month_reached(monthly.to_numpy() * 12, target)[0])
+    if t:  # REACHED_RULE, as everywhere (summary, compare, sweeps, ensembles)
+        first = int(first_month_reached(monthly.to_numpy(), target)[0])
         reached = str(monthly.index[first]) if first < len(monthly) else ""
+    with_mss = np.nan
+    if len(group) > 1:
+        both = monthly + (mss[cols].sum(axis=1) if cols else 0.0)
+        with_mss = float(trailing_12(both.to_numpy())[0][-1])
     out = {
         "row": row,
         "kind": kind,
@@ -97,6 +111,10 @@ def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.D
         "achieved": achieved,
         "share": achieved / target if t else np.nan,
         "reached": reached,
+        "end": end,
+        "achieved_end": float(total.iloc[-1]),
+        "share_end": float(total.iloc[-1]) / target if t else np.nan,
+        "with_mssante_end": with_mss,
     }
     for y in years:
         out[str(y)] = float(monthly[monthly.index.str.startswith(f"{y}-")].sum())

@@ -3,6 +3,8 @@
 >>> import simulator
 >>> res = simulator.run("scenarios/baseline.toml", seed=7, scale=0.01)   # doctest: +SKIP
 >>> res.to_df("documents").head()                                        # doctest: +SKIP
+>>> res.summary(); res.plot()                                            # doctest: +SKIP
+>>> simulator.run("wave2", overrides={"sectors.gp.uptake_q": 0.5})        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ __all__ = ["__version__", "run", "Simulation"]
 
 def __getattr__(name: str):  # lazy: `import simulator` stays cheap for the CLI
     if name == "run":
-        from simulator.engine import run
+        from simulator.api import run
 
         return run
     if name == "Simulation":

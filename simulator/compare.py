@@ -1,5 +1,6 @@
-"""Scenarios side by side: annual volumes by sector and channel, and the first month each
-target's annualised rate (month × 12, DMP documents accepted) reaches it.
+"""Scenarios side by side: annual volumes by sector and channel, and the month each target is
+reached (the first month whose trailing 12-month total of accepted DMP documents reaches it,
+``simulator.outputs.REACHED_RULE``).
 
 Every scenario runs with the same seed(s) and scale, so differences come from the scenarios,
 not from the draws (common random numbers). With replications, cells are medians with p5–p95;
@@ -23,16 +24,16 @@ import pandas as pd
 
 from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder, check_output
+from simulator.compare_series import SENT, annualised, dmp_monthly, target_label, trailing_total  # noqa: F401
+from simulator.compare_series import sent as _sent
 from simulator.errors import UsageError
 from simulator.outcomes import CHANNELS
-from simulator.outputs import first_month_reached
+from simulator.outputs import REACHED_RULE, first_month_reached
 from simulator.results import Results
 
 COMPARISON_KIND = "segur-testbed comparison"
 MANIFEST = "manifest.json"
-SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
 QUANTILES = (0.05, 0.5, 0.95)
-PROJECTION_YEARS = 4  # years the printed volume table shows (the last ones of the run)
 ASSUMPTION_NOTE = "Targets marked (assumption) are modelling assumptions: no public wave 2 volume target exists."
 
 
@@ -127,13 +128,6 @@ def check_names(scenarios: Sequence[Scenario]) -> None:
 
 
 # -- tables --------------------------------------------------------------------------------
-def _sent(runs: ScenarioRuns) -> np.ndarray:
-    """National documents sent [rep, month, sector, channel] (accepted / delivered)."""
-    d = runs.documents
-    out = np.stack([d[:, :, :, c, runs.outcomes.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=3)
-    return out / runs.scale
-
-
 def _years(months: list[str]) -> list[str]:
     return list(dict.fromkeys(m[:4] for m in months))
 
@@ -165,12 +159,6 @@ def annual_volumes(all_runs: Sequence[ScenarioRuns]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def annualised(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
-    """Annualised rate of DMP documents accepted, month × 12, for ``sectors`` [rep, month]."""
-    cols = [runs.sectors.index(s) for s in sectors if s in runs.sectors]
-    return _sent(runs)[:, :, cols, 0].sum(axis=2) * 12
-
-
 def _month_label(i: int, months: list[str]) -> str:
     return months[i] if i < len(months) else f"not by {months[-1][:4]}"
 
@@ -182,8 +170,7 @@ def target_dates(all_runs: Sequence[ScenarioRuns]) -> pd.DataFrame:
     rows = []
     for runs in all_runs:
         for key, t in runs.scenario.targets.items():
-            rate = annualised(runs, t.sectors)
-            first = first_month_reached(rate, t.value)
+            first = first_month_reached(dmp_monthly(runs, t.sectors), t.value)
             q = [int(np.quantile(first, p, method="inverted_cdf")) for p in QUANTILES]
             rows.append({
                 "scenario": runs.name, "target": key, "value": float(t.value), "sectors": " ".join(t.sectors),
@@ -194,11 +181,6 @@ def target_dates(all_runs: Sequence[ScenarioRuns]) -> pd.DataFrame:
             })
     return pd.DataFrame(rows, columns=["scenario", "target", "value", "sectors", "key_document", "assumption", "source",
                                        "reached", "reached_p5", "reached_p95", "reached_share", "n"])
-
-
-def target_label(target: str, value: float, assumption: bool) -> str:
-    """'nurse 18.0M/yr (assumption)': a target as every table and figure names it."""
-    return f"{target} {value / 1e6:,.1f}M/yr" + (" (assumption)" if assumption else "")
 
 
 def side_by_side(volumes: pd.DataFrame, targets: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -245,8 +227,23 @@ def _table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
     return out
 
 
-def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, targets: pd.DataFrame) -> str:
-    """Plain-text side-by-side table (terminals and pipes alike)."""
+def check_years(years: Sequence[int] | None, months: list[str]) -> list[str]:
+    """The calendar years a printed table shows: ``years`` (each within the run) or every year of the run."""
+    run_years = _years(months)
+    if not years:
+        return run_years
+    out = []
+    for y in years:
+        if str(y) not in run_years:
+            raise UsageError(f"--years: {y} is not a year of the run; allowed: {', '.join(run_years)}")
+        out.append(str(y))
+    return list(dict.fromkeys(sorted(out)))
+
+
+def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, targets: pd.DataFrame,
+                      years: Sequence[int] | None = None) -> str:
+    """Plain-text side-by-side table (terminals and pipes alike); volumes for ``years`` (default:
+    every year of the run; a year the run covers only in part is marked with the months it has)."""
     names = [r.name for r in all_runs]
     reps = max(r.n for r in all_runs)
     first = all_runs[0]
@@ -255,7 +252,7 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
     lines = [
         f"Scenarios compared: {', '.join(names)} · {seed} · scale {first.scale} · {first.months[0]} → {first.months[-1]} · "
         + (f"median [p5–p95] of {reps} replications each" if band else "one run each") + " · national estimates",
-        "First month the annualised rate (month × 12, DMP documents accepted) reaches each target:",
+        f"Target reached: {REACHED_RULE}:",
     ]
     labels = pd.Series([target_label(r.target, r.value, r.assumption) for r in targets.itertuples()], index=targets.index, dtype=object)
     rows = []
@@ -267,11 +264,14 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
             row.append("—" if r is None else _band(r["reached"], r["reached_p5"], r["reached_p95"]))
         rows.append(row)
     lines += _table(["target", *names], rows, 1)
-    years = _years(first.months)[-PROJECTION_YEARS:]
+    years = check_years(years, first.months)
+    partial = {y: sum(m.startswith(y) for m in first.months) for y in years}
+    partial = {y: n for y, n in partial.items() if n < 12}
     for channel, title in (("dmp", "DMP documents accepted"), ("mssante_pro", "MSSanté messages delivered to professionals"),
                            ("mssante_patient", "MSSanté messages delivered to patients")):
         sectors = [*dict.fromkeys(s for r in all_runs for s in r.sectors), "all"] if channel == "dmp" else ["all"]
-        lines.append(f"{title} per year, millions" + (" (all sectors)" if channel != "dmp" else "") + ":")
+        lines.append(f"{title} per year, millions" + (" (all sectors)" if channel != "dmp" else "") + ":"
+                     + "".join(f" {y} has {n} months of the run;" for y, n in partial.items()).rstrip(";"))
         table = volumes[(volumes["channel"] == channel) & volumes["year"].isin(years)].set_index(["scenario", "sector", "year"])
         rows = []
         for sector in sectors:
@@ -348,7 +348,7 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
             "months": all_runs[0].months,
             "files": files,
             "note": "Targets with assumption = true are modelling assumptions (no public wave 2 volume target). "
-                    "Reached = first month whose DMP documents accepted × 12 reach the target.",
+                    f"Reached: {REACHED_RULE}.",
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     return out

@@ -1,5 +1,7 @@
-"""The comparison figure: one panel per target, the annualised rate (month × 12, DMP documents
-accepted) of each scenario against the target; p5–p95 bands with replications. Targets that
+"""The comparison figure: one panel per target, the trailing 12-month total of accepted DMP
+documents of each scenario against the target (the quantity a target is reached by);
+p5–p95 bands with replications. Each scenario has its own colour (Okabe–Ito, colour-blind
+safe), line style and marker, so no line hides another even where they coincide. Targets that
 are modelling assumptions are drawn dashed and labelled "(assumption)"."""
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from matplotlib.ticker import FuncFormatter
 if TYPE_CHECKING:
     from simulator.compare import ScenarioRuns
 
-COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#00798c", "#8d6a4f", "#444444")
+# Okabe & Ito (2008) colour-blind-safe palette
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def style(i: int) -> dict:
+    """Colour, line style and marker of the i-th scenario (each distinct from the others')."""
+    return {"color": COLORS[i % len(COLORS)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+            "marker": MARKERS[i % len(MARKERS)]}
 
 
 def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, list[str]]]:
@@ -32,7 +43,7 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
 
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
-    from simulator.compare import annualised, target_label
+    from simulator.compare_series import target_label, trailing_total
 
     targets = _targets(all_runs)
     n = max(len(targets), 1)
@@ -47,14 +58,17 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
             if key not in runs.scenario.targets:
                 continue
             dates = pd.to_datetime(runs.months)
-            rate = annualised(runs, sectors)
-            color = COLORS[i % len(COLORS)]
+            total = trailing_total(runs, sectors)
+            st = style(i)
             if runs.n > 1:
-                lo, mid, hi = np.quantile(rate, (0.05, 0.5, 0.95), axis=0)
-                ax.fill_between(dates, lo, hi, color=color, alpha=0.18, linewidth=0)
+                lo, mid, hi = np.quantile(total, (0.05, 0.5, 0.95), axis=0)
+                ax.fill_between(dates, lo, hi, color=st["color"], alpha=0.15, linewidth=0)
             else:
-                mid = rate[0]
-            ax.plot(dates, mid, color=color, linewidth=max(2.6 - 0.5 * i, 1.0))  # earlier scenarios wider, so none hides another
+                mid = total[0]
+            # markers every 6 months, shifted per scenario so that coinciding lines stay visible
+            every = (i % 6, 6)
+            ax.plot(dates, mid, color=st["color"], linestyle=st["linestyle"], marker=st["marker"], markevery=every,
+                    markersize=4, linewidth=1.6, label=runs.name)
         ax.axhline(value, color="#b35900" if assumption else "0.15", linestyle="--" if assumption else "-", linewidth=1.1)
         ax.annotate("assumed target" if assumption else "target", xy=(0.01, value), xycoords=("axes fraction", "data"),
                     xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="#b35900" if assumption else "0.15")
@@ -66,11 +80,12 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     for ax in axes[len(targets):]:
         ax.set_visible(False)
     bands = " (median and p5–p95 band)" if any(r.n > 1 for r in all_runs) else ""
-    handles = [Line2D([], [], color=COLORS[i % len(COLORS)], linewidth=1.5, label=r.name) for i, r in enumerate(all_runs)]
+    handles = [Line2D([], [], linewidth=1.6, markersize=4, label=r.name, **style(i)) for i, r in enumerate(all_runs)]
     handles.append(Line2D([], [], color="0.15", label="published target"))
     handles.append(Line2D([], [], color="#b35900", linestyle="--", label="assumed target (no public wave 2 target)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False, fontsize=8)
-    fig.suptitle(f"Annualised DMP documents accepted (month × 12), national{bands}", fontsize=10.5)
+    fig.suptitle(f"Accepted DMP documents over the last 12 months, national{bands}; "
+                 "a target is reached when the line crosses it", fontsize=10.5)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()

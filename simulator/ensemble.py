@@ -34,6 +34,7 @@ from simulator.errors import SegurError
 from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 from simulator.outcomes import CHANNELS, OUTCOMES
 from simulator.outputs import (
+    REACHED_RULE,
     OutputSpec,
     decimal_to_month,
     evaluate,
@@ -501,7 +502,8 @@ def format_ensemble_summary(ens: Ensemble) -> str:
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
     vals = agg.output_values()
     if len(sc.targets):
-        lines.append("Targets (DMP documents accepted, last 12 months): share of target, median [p5–p95]; month reached")
+        lines.append("Targets (DMP documents accepted, last 12 months): share of target, median [p5–p95]; month reached "
+                     f"({REACHED_RULE})")
         for key, t in sc.targets.items():
             share = vals[f"share_of_target_{key}"].to_numpy()
             b = bands(share[:, None])

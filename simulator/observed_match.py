@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.observed import load_observed
+from simulator.monthly import monthly_frame
 from simulator.results import Results
 
 # What a row of each metric is compared with (shown in fit tables).
@@ -70,7 +71,7 @@ class _Cache:
 
     def __init__(self, results: Results):
         self.r = results
-        self.dmp = results.monthly("dmp", "accepted")
+        self.dmp = monthly_frame(results, "dmp", "accepted")
         docs = results.tables["documents"]
         mss = docs[docs["channel"].isin(["mssante_pro", "mssante_patient"])]
         self.mss = mss.groupby("month")["documents"].sum().reindex(results.manifest["months"], fill_value=0.0)

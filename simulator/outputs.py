@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import UsageError
+from simulator.monthly import monthly_frame
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -67,9 +68,8 @@ class OutputSpec:
 
 # -- helpers on Results -----------------------------------------------------------------
 def _dmp_monthly(res: Results) -> pd.DataFrame:
-    """Accepted DMP documents, national, month (rows, every month of the run) × sector."""
-    wide = res.monthly(channel="dmp", outcome="accepted")
-    return wide.reindex(columns=res.manifest["sectors"], fill_value=0.0)
+    """Accepted DMP documents, national, month (rows ``YYYY-MM``, every month of the run) × sector."""
+    return monthly_frame(res, "dmp", "accepted")
 
 
 def _sectors(res: Results, sector: str) -> list[str]:
@@ -104,31 +104,64 @@ def _target(res: Results, target: str) -> dict[str, Any]:
     return res.manifest["scenario"]["targets"][target]
 
 
-def share_of_target(res: Results, target: str) -> float:
+# -- "target reached": the one definition -------------------------------------------------
+REACHED_RULE = ("a target of N documents a year is reached in the first month whose trailing 12-month total "
+                "of accepted DMP documents is at least N")
+SHARE_RULE = "% of target = accepted DMP documents of the last 12 months / N"
+
+
+def trailing_12(monthly: np.ndarray) -> np.ndarray:
+    """Per row (replication), the total of each month and the 11 before it ([rep, month]).
+
+    The run's first 11 months sum the months the run has: documents are never negative, so a
+    partial window that reaches a target is one the full window reaches too."""
+    m = np.atleast_2d(np.asarray(monthly, dtype=float))
+    c = np.cumsum(m, axis=1)
+    out = c.copy()
+    out[:, 12:] -= c[:, :-12]
+    return out
+
+
+def first_month_reached(monthly: np.ndarray, value: float) -> np.ndarray:
+    """Per row (replication), the index of the first month whose trailing 12-month total of
+    ``monthly`` (accepted DMP documents of each month, national) reaches ``value`` (documents a
+    year); the number of months when it never does. The one definition of "reached"
+    (``REACHED_RULE``) used by the summary, the report, ``compare``, sweeps and ensembles: honest
+    to "documents a year" and immune to a seasonal peak month."""
+    total = trailing_12(monthly)
+    hit = total >= value
+    return np.where(hit.any(axis=1), hit.argmax(axis=1), total.shape[1])
+
+
+def share_at(monthly: np.ndarray, value: float, month_index: int = -1) -> np.ndarray:
+    """Per row, the trailing 12-month total at ``month_index`` over ``value`` (``SHARE_RULE``)."""
+    return trailing_12(monthly)[:, month_index] / float(value)
+
+
+def _target_monthly(res: Results, target: str) -> tuple[np.ndarray, list[str], float]:
     t = _target(res, target)
     wide = _dmp_monthly(res)
     cols = [s for s in t["sectors"] if s in wide.columns]
-    return float(wide.iloc[-12:][cols].to_numpy().sum()) / float(t["value"])
+    return wide[cols].to_numpy().sum(axis=1), list(wide.index), float(t["value"])
 
 
-def first_month_reached(rate: np.ndarray, value: float) -> np.ndarray:
-    """Per row (replication), the index of the first month whose annualised rate reaches
-    ``value``; the number of months when it never does. The one definition of "reached" used by
-    ``compare``, the outputs of sweeps and the report's target table."""
-    rate = np.atleast_2d(rate)
-    hit = rate >= value
-    return np.where(hit.any(axis=1), hit.argmax(axis=1), rate.shape[1])
+def share_of_target(res: Results, target: str) -> float:
+    monthly, _, value = _target_monthly(res, target)
+    return float(share_at(monthly, value)[0])
+
+
+def reached_month(res: Results, target: str) -> str | None:
+    """The month ``YYYY-MM`` a target is reached (``REACHED_RULE``), or None if not by the run's end."""
+    monthly, months, value = _target_monthly(res, target)
+    first = int(first_month_reached(monthly, value)[0])
+    return months[first] if first < len(months) else None
 
 
 def target_reached(res: Results, target: str) -> float:
-    t = _target(res, target)
-    wide = _dmp_monthly(res)
-    cols = [s for s in t["sectors"] if s in wide.columns]
-    rate = wide[cols].to_numpy().sum(axis=1) * 12  # annualised rate: the month × 12
-    first = int(first_month_reached(rate, float(t["value"]))[0])
-    months = list(wide.index)
-    if first < len(months):
-        return month_to_decimal(months[first])
+    _, months, _ = _target_monthly(res, target)
+    month = reached_month(res, target)
+    if month is not None:
+        return month_to_decimal(month)
     return month_to_decimal(months[-1]) + 1 / 12  # censored: not reached by the end of the run
 
 
@@ -152,10 +185,10 @@ OUTPUTS: dict[str, OutputDef] = {d.name: d for d in (
               "documents accepted by the DMP in the last 12 months of the run, for `sector` or all (the summary's figure)",
               {"sector": "all"}, "dmp_last12_{sector}", dmp_last_12_months),
     OutputDef("share_of_target", "ratio",
-              "DMP documents accepted in the last 12 months over the annual value of target `target`",
+              "DMP documents accepted in the last 12 months of the run over the annual value of target `target`",
               {"target": REQUIRED}, "share_of_target_{target}", share_of_target),
     OutputDef("target_reached", "decimal year",
-              "first month whose annualised rate (accepted DMP documents of the month × 12) reaches target `target` "
+              "first month whose trailing 12-month total of accepted DMP documents reaches target `target` "
               "(2025.25 = April 2025); never reached = the month after the run's end (censored)",
               {"target": REQUIRED}, "target_reached_{target}", target_reached),
     OutputDef("feeding", "facilities",

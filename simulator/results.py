@@ -27,14 +27,16 @@ import pandas as pd
 from agents.catalogue import load_catalogue
 from simulator.atomic import atomic_folder
 from simulator.errors import ConservationError, UsageError
+from simulator.monthly import CHANNEL_OUTCOMES, SENT_OUTCOME, monthly_frame  # noqa: F401  (part of this API)
 from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.results_files import DEFAULT_TABLES, MANIFEST, RESULTS_KIND, read_folder
+from simulator.results_view import to_file_form, typed
 
 if TYPE_CHECKING:
     from simulator.engine import Simulation
 
-TABLES = ("documents", "gp_activity", "adoption", "profiles", "dmp_daily", "territory")
-MANIFEST = "manifest.json"
-RESULTS_KIND = "segur-testbed results"
+TABLES = DEFAULT_TABLES  # the tables every run writes (flows and ensembles add theirs)
+
 
 
 @dataclass
@@ -45,12 +47,20 @@ class Results:
     manifest: dict[str, Any]
     extra_files: dict[str, bytes] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a frame taken with ``to_df`` (typed) and put back is stored in the files' form
+        self.tables = {name: to_file_form(name, df) for name, df in self.tables.items()}
+
     # -- access ---------------------------------------------------------------------
     def to_df(self, name: str = "documents") -> pd.DataFrame:
-        """A table as a pandas DataFrame (a copy, so callers may change it freely)."""
+        """A table as a pandas DataFrame, typed for analysis (a copy, so callers may change it):
+        months are ``Period[M]``, dimensions categorical, "no reason" is missing (NA), the national
+        estimate is the ``national`` column of every table (``count`` is the simulated count), and
+        ``sector_label`` / ``doc_type_label`` name sectors and document types. ``Results.tables``
+        holds the same tables in the form of the CSV files."""
         if name not in self.tables:
-            raise KeyError(f"no table '{name}'; tables: {', '.join(self.tables)}")
-        return self.tables[name].copy()
+            raise UsageError(f"no table '{name}'; tables: {', '.join(self.tables)}")
+        return typed(name, self.tables[name], self.manifest)
 
     def without_files(self) -> Results:
         """The same tables and manifest without the extra files (cheaper to hand to a helper)."""
@@ -60,15 +70,29 @@ class Results:
     def scale(self) -> float:
         return float(self.manifest["scale"])
 
-    def monthly(self, channel: str | None = None, outcome: str = "accepted") -> pd.DataFrame:
-        """National documents per month (rows) and sector (columns) for one outcome."""
-        df = self.tables["documents"]
-        sel = df["outcome"] == outcome
-        if channel is not None:
-            sel &= df["channel"] == channel
-        wide = df[sel].pivot_table(index="month", columns="sector", values="documents", aggfunc="sum", fill_value=0.0)
-        months = self.manifest["months"]
-        return wide.reindex(months, fill_value=0.0)
+    def monthly(self, channel: str = "dmp", outcome: str | None = None) -> pd.DataFrame:
+        """National documents per month (rows, a monthly ``PeriodIndex``) and sector (columns) on
+        one channel for one outcome. The default outcome is the channel's "sent" one: ``accepted``
+        for ``dmp``, ``delivered`` for ``mssante_pro`` / ``mssante_patient``. An unknown channel or
+        an outcome the channel never has is a UsageError naming the allowed ones."""
+        wide = monthly_frame(self, channel, outcome)
+        wide.index = pd.PeriodIndex(wide.index, freq="M", name="month")
+        wide.columns = pd.CategoricalIndex(wide.columns, categories=list(wide.columns), name="sector")
+        return wide
+
+    def summary(self) -> str:
+        """The plain-text summary `segur run` prints: the last 12 months by sector and channel,
+        and each target with the month it is reached (Starsim / Covasim ``sim.summary``)."""
+        from simulator.summary import format_summary
+
+        return format_summary(self)
+
+    def plot(self, channel: str = "dmp", outcome: str | None = None, ax: Any = None) -> Any:
+        """Monthly national documents by sector on one channel, stacked, with each all-sector target
+        ÷ 12 (Starsim / Covasim ``sim.plot``); returns the matplotlib Figure (``ax``: draw there)."""
+        from simulator.results_plot import plot_monthly
+
+        return plot_monthly(self, channel, outcome, ax)
 
     # -- invariants -----------------------------------------------------------------
     def check_conservation(self) -> None:
@@ -122,26 +146,17 @@ class Results:
 
     @classmethod
     def load(cls, folder: str | Path) -> Results:
-        """Read a results folder written by ``save``; a missing or foreign folder is a UsageError."""
+        """Read a results folder written by ``save``: every file is checked first, and a missing,
+        foreign or damaged folder is one UsageError naming the file (``simulator.results_files``)."""
         folder = Path(folder)
-        if not folder.is_dir():
-            raise UsageError(f"{folder}: no such results folder")
-        mpath = folder / MANIFEST
-        if not mpath.exists():
-            raise UsageError(f"{folder}: not a results folder (no {MANIFEST}); run `segur run` first")
+        tables, manifest = read_folder(folder)
+        res = cls(tables, manifest)
         try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise UsageError(f"{mpath}: not valid JSON") from None
-        if manifest.get("kind") != RESULTS_KIND:
-            raise UsageError(f"{folder}: not a segur-testbed results folder (manifest kind is {manifest.get('kind')!r})")
-        tables = {}
-        for name in manifest.get("tables", TABLES):
-            p = folder / f"{name}.csv"
-            if not p.exists():
-                raise UsageError(f"{folder}: table {name}.csv is missing")
-            tables[name] = pd.read_csv(p, keep_default_na=False, dtype={"month": str, "reason": str})
-        return cls(tables, manifest)
+            res.check_conservation()
+        except ConservationError as exc:
+            raise UsageError(f"{folder / 'documents.csv'}: does not add up to the documents the manifest says were "
+                             f"produced ({exc}); the file is truncated or edited, run it again") from None
+        return res
 
 
 def build_results(sim: Simulation) -> Results:

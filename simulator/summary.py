@@ -1,10 +1,16 @@
-"""The short summary a run prints: last 12 months by sector and channel, against the targets."""
+"""The short summary a run prints: last 12 months by sector and channel, against the targets
+(share of target and the month each is reached, ``simulator.outputs.REACHED_RULE``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
-from simulator.results import Results
+from simulator.outputs import REACHED_RULE, reached_month
+
+if TYPE_CHECKING:
+    from simulator.results import Results
 
 SENT_OUTCOMES = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
 
@@ -21,20 +27,28 @@ def last_12_months(res: Results) -> pd.DataFrame:
 
 
 def target_status(res: Results) -> pd.DataFrame:
-    """Each target against the DMP documents accepted in the last 12 months (annual volume)."""
-    dmp = last_12_months(res)["dmp"]
+    """Each target against the DMP documents accepted in the last 12 months (annual volume), the
+    month it is reached (``REACHED_RULE``; empty when not by the end of the run), and for a target
+    over several sectors the reading "DMP + MSSanté" (messages delivered added; the programme's
+    wave 1 wording counts documents sent "via Mon espace santé et MSSanté")."""
+    tab = last_12_months(res)
     rows = []
     for key, t in res.manifest["scenario"].get("targets", {}).items():
-        achieved = float(dmp.reindex(t["sectors"], fill_value=0.0).sum())
+        mine = tab.reindex(t["sectors"], fill_value=0.0)
+        achieved = float(mine["dmp"].sum())
+        with_mss = float(mine[["dmp", "mssante_pro", "mssante_patient"]].to_numpy().sum()) if len(t["sectors"]) > 1 else None
         rows.append({
             "target": key,
             "sectors": ", ".join(t["sectors"]),
             "target_per_year": t["value"],
             "last_12_months": achieved,
             "share_of_target": achieved / t["value"],
+            "reached": reached_month(res, key) or "",
+            "with_mssante": with_mss,
             "assumption": t.get("assumption", False),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["target", "sectors", "target_per_year", "last_12_months", "share_of_target",
+                                       "reached", "with_mssante", "assumption"])
 
 
 def _m(x: float) -> str:
@@ -58,10 +72,16 @@ def format_summary(res: Results) -> str:
     lines.append(f"  {'all':<12}{_m(tot['dmp']):>10}{_m(tot['mssante_pro']):>10}{_m(tot['mssante_patient']):>10}{_m(tot['total']):>10}")
     ts = target_status(res)
     if len(ts):
-        lines.append("Targets (DMP documents accepted, last 12 months):")
+        lines.append(f"Targets: DMP documents accepted in the last 12 months, against N a year ({REACHED_RULE}):")
+        last = months[-1][:4]
         for _, r in ts.iterrows():
             flag = " (assumption)" if r["assumption"] else ""
-            lines.append(f"  {r['target']:<12}{_m(r['last_12_months']):>10} of {_m(r['target_per_year'])}/yr = {r['share_of_target']:.0%}{flag}")
+            when = f"reached {r['reached']}" if r["reached"] else f"not reached by {last}"
+            lines.append(f"  {r['target']:<12}{_m(r['last_12_months']):>10} of {_m(r['target_per_year'])}/yr = "
+                         f"{r['share_of_target']:>4.0%} · {when}{flag}")
+            if r["with_mssante"] is not None and not pd.isna(r["with_mssante"]):
+                lines.append(f"  {'':<12}{_m(r['with_mssante']):>10} counting MSSanté messages delivered too = "
+                             f"{r['with_mssante'] / r['target_per_year']:.0%} (reading DMP + MSSanté)")
     payloads = man.get("payloads") or {}
     if payloads.get("disagreements"):
         lines.append(f"FHIR payload tier: {payloads['disagreements']} of {payloads['sampled']} sampled documents "

@@ -1,4 +1,5 @@
-"""Shared fixtures: small runs of the shipped baseline, and the paths of the repo and shared/."""
+"""Shared fixtures: small runs of the shipped baseline, and the repository's path. Tests use only
+files the repository ships (no sibling folder)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 BASELINE = REPO / "scenarios" / "baseline.toml"
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared folder not found beside the repository ({SHARED})")
-    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ SCALE = 0.01  # sectors keep ≥ 500 facilities (run.min_facilities); GPs are 56
 REPLICATIONS = 5
 
 
+pytestmark = pytest.mark.slow  # a full-length run, over ~10 s on 2 cores
+
 @pytest.fixture(scope="module")
 def fit():
     sc = load_scenario(BASELINE, overrides={"run.end": "2023-12-31"})

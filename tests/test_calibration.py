@@ -110,6 +110,7 @@ def test_objective_is_deterministic_and_weighted(tmp_path):
     assert (tab.loc[~tab["matched"], "weight"] == 0).all()
 
 
+@pytest.mark.slow
 def test_fit_from_wrong_parameters_halves_the_objective_and_writes_outputs(tmp_path, capsys):
     """Start from deliberately wrong volumes (biology and hospital intensity) and refit them."""
     write(tmp_path / "wrong.toml", f"""
@@ -154,6 +155,7 @@ def test_fit_from_wrong_parameters_halves_the_objective_and_writes_outputs(tmp_p
     assert text.count("# calibrated against observed.csv") == 2
 
 
+@pytest.mark.slow
 def test_fit_is_reproducible_from_its_seed(tmp_path):
     spec = load_spec(spec_file(tmp_path))
     a = calibrate(spec)

@@ -15,6 +15,7 @@ from simulator.results import Results
 from tests.conftest import BASELINE, REPO
 
 
+@pytest.mark.slow
 def test_run_writes_results_folder(tmp_path, capsys):
     out = tmp_path / "b7"
     code = main(["run", str(BASELINE), "--scale", "0.001", "--seed", "7", "--out", str(out)])
@@ -34,6 +35,7 @@ def test_run_writes_results_folder(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing(tmp_path, capsys):
     code = main(["run", "baseline", "--scale", "0.001", "--quiet", "--out", str(tmp_path / "q")])
     assert code == 0
@@ -58,6 +60,7 @@ def test_missing_scenario_file(tmp_path, capsys):
     assert code == 2 and "scenario file not found" in err
 
 
+@pytest.mark.slow
 def test_out_on_a_foreign_folder_is_refused(tmp_path, capsys):
     foreign = tmp_path / "mine"
     foreign.mkdir()

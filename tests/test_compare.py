@@ -4,6 +4,7 @@ replication bands, assumption labels, the atomic folder, and one-line errors (ex
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import numpy as np
@@ -15,7 +16,9 @@ from scenarios.loader import load_scenario
 from simulator.cli import main
 from simulator.compare import (
     ASSUMPTION_NOTE,
+    annual_volumes,
     first_month_reached,
+    format_comparison,
     run_scenarios,
     runs_from_results,
     target_dates,
@@ -77,9 +80,15 @@ def test_compare_writes_the_folder(compared):
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
-def test_tables_match_a_direct_run(compared, files):
+@pytest.fixture(scope="module")
+def direct(files):
+    """Scenario ``a`` run directly, with the seed and scale of the comparison."""
+    return simulator.run(files[0], seed=SEED, scale=SCALE)
+
+
+def test_tables_match_a_direct_run(compared, files, direct):
     _, out = compared
-    res = simulator.run(files[0], seed=SEED, scale=SCALE)
+    res = direct
     monthly = res.monthly("dmp")
     vol = pd.read_csv(out / "volumes.csv", dtype={"year": str})
     row = vol[(vol["scenario"] == "a") & (vol["sector"] == "gp") & (vol["year"] == "2023") & (vol["channel"] == "dmp")]
@@ -89,9 +98,9 @@ def test_tables_match_a_direct_run(compared, files):
     td = pd.read_csv(out / "target_dates.csv", keep_default_na=False)
     sc = load_scenario(files[0])
     for key, t in sc.targets.items():
-        rate = monthly[[s for s in t.sectors if s in monthly.columns]].sum(axis=1) * 12
-        hit = rate[rate >= t.value]
-        expected = hit.index[0] if len(hit) else "not by 2023"
+        total = monthly[[s for s in t.sectors if s in monthly.columns]].sum(axis=1).rolling(12, min_periods=1).sum()
+        hit = total[total >= t.value]  # the first month whose trailing 12-month total reaches the target
+        expected = str(hit.index[0]) if len(hit) else "not by 2023"
         got = td[(td["scenario"] == "a") & (td["target"] == key)].iloc[0]
         assert got["reached"] == expected, key
         assert bool(got["assumption"]) == t.assumption
@@ -112,11 +121,12 @@ def test_printed_table_labels_assumptions(files, tmp_path, capsys):
     code = main(["compare", str(files[0]), "--scale", str(SCALE), "--seed", str(SEED), "--out", str(tmp_path / "c")])
     text = capsys.readouterr().out
     assert code == 0
-    assert "First month the annualised rate (month × 12, DMP documents accepted)" in text
+    assert "first month whose trailing 12-month total of accepted DMP documents is at least N" in text
     assert "pharmacy_assumed 1.0M/yr (assumption)" in text and ASSUMPTION_NOTE in text
     assert "DMP documents accepted per year" in text and "Comparison written to" in text
 
 
+@pytest.mark.slow
 def test_replications_give_medians_and_bands(files, tmp_path, capsys):
     out = tmp_path / "r"
     code = main(["compare", str(files[0]), "--scale", str(SCALE), "--seed", str(SEED), "--replications", "2",
@@ -186,3 +196,57 @@ def test_out_must_not_be_a_foreign_folder(files, tmp_path, capsys):
     assert main(["compare", str(files[0]), "--out", str(foreign), "--scale", str(SCALE)]) == 2
     assert "is not a comparison folder" in capsys.readouterr().err
     assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_every_year_of_the_run_is_printed_or_the_years_asked(files, direct, tmp_path, capsys):
+    sc = load_scenario(files[0])
+    runs = [runs_from_results(sc, [direct])]
+    vols, tds = annual_volumes(runs), target_dates(runs)
+
+    def dmp_years(text):
+        dmp = text[text.index("DMP documents accepted per year"):text.index("MSSanté messages delivered to professionals")]
+        return {y for y in ("2021", "2022", "2023") if re.search(rf"^  gp\s+{y}\s", dmp, re.M)}
+
+    assert dmp_years(format_comparison(runs, vols, tds)) == {"2021", "2022", "2023"}  # the run's every year
+    assert dmp_years(format_comparison(runs, vols, tds, years=[2022, 2023])) == {"2022", "2023"}
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["compare", str(files[0]), "--out", str(tmp_path / "e"), "--years", "2030"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--years" in err[0] and "2030" in err[0] and "2021, 2022, 2023" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # refused before running
+
+
+def test_comparison_figure_gives_each_scenario_its_own_style(files, direct):
+    from simulator.compare_figure import COLORS, LINESTYLES, MARKERS, style
+
+    styles = [style(i) for i in range(6)]
+    assert len({s["color"] for s in styles}) == 6
+    assert len({str(s["linestyle"]) for s in styles}) == 6 and len({s["marker"] for s in styles}) == 6
+    assert COLORS[0] == "#0072B2" and len(LINESTYLES) >= 4 and len(MARKERS) >= 6  # Okabe–Ito, colour-blind safe
+    sc = load_scenario(files[0])
+    same = [runs_from_results(sc, [direct]), runs_from_results(sc, [direct])]
+    same[1].name = "copy"  # two identical lines: both must stay visible
+    from matplotlib.figure import Figure
+
+    captured = {}
+    orig = Figure.savefig
+
+    def grab(self, *a, **k):
+        captured["fig"] = self
+        return orig(self, *a, **k)
+
+    import simulator.compare_figure as cf
+
+    Figure.savefig = grab
+    try:
+        png = cf.draw_comparison(same)
+    finally:
+        Figure.savefig = orig
+    assert png[:8] == PNG
+    ax = captured["fig"].axes[0]
+    lines = [ln for ln in ax.lines if ln.get_label() in ("a", "copy")]
+    assert len(lines) == 2
+    a, b = lines
+    assert (a.get_color(), a.get_linestyle(), a.get_marker()) != (b.get_color(), b.get_linestyle(), b.get_marker())
+    assert a.get_linestyle() != b.get_linestyle() and a.get_marker() != b.get_marker()
+    assert a.get_markevery() != b.get_markevery()  # markers offset so they do not sit on each other

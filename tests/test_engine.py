@@ -25,7 +25,7 @@ def test_conservation_every_sector_month_channel(scale):
     docs = res.to_df("documents")
     produced = pd.Series(res.manifest["produced"])
     got = docs.groupby(["month", "sector", "channel"])["count"].sum()
-    got.index = ["|".join(k) for k in got.index]
+    got.index = ["|".join(map(str, k)) for k in got.index]
     assert produced.sum() > 0
     pd.testing.assert_series_equal(got.sort_index(), produced.sort_index().astype("int64"), check_names=False)
     # every DMP document has exactly one final outcome among the allowed ones
@@ -43,6 +43,7 @@ def test_conservation_check_catches_a_lost_document():
         res.check_conservation()
 
 
+@pytest.mark.slow
 def test_same_seed_same_tables_other_seed_other_draws():
     a, b, c = short_run(seed=5), short_run(seed=5), short_run(seed=6)
     for name in ("documents", "adoption", "profiles", "gp_activity", "dmp_daily"):
@@ -65,11 +66,11 @@ def test_changing_gp_parameters_leaves_biology_unchanged():
 
 def test_volumes_are_plausible_in_2023(small_results):
     acc = small_results.monthly("dmp")
-    year = acc.loc[[m for m in acc.index if m.startswith("2023")]].sum()
+    year = acc.loc["2023"].sum()
     total = year.sum()
     assert 50e6 < total < 400e6, total  # tens of millions to a few hundred millions a year
     assert year.idxmax() in ("biology", "hospital")
-    early = acc.loc[[m for m in acc.index if m.startswith("2021")]].sum().sum()
+    early = acc.loc["2021"].sum().sum()
     assert early < total / 5  # the programme multiplied volumes
 
 
@@ -82,6 +83,7 @@ def test_august_dip_visible(small_results):
 def test_qualified_identity_rule_starts_in_october_2023(small_results):
     docs = small_results.to_df("documents")
     nq = docs[docs["reason"] == "identity_not_qualified"].groupby("month")["count"].sum()
+    nq.index = nq.index.astype(str)
     assert nq.reindex(["2023-08", "2023-09"], fill_value=0).sum() == 0
     assert nq.reindex(["2023-11", "2023-12"], fill_value=0).sum() > 0
 
@@ -117,7 +119,7 @@ def test_gp_activity_only_equipped_gps(small_results):
     acc = small_results.monthly("dmp")["gp"].reindex(gp["month"].unique())
     by_month = gp.groupby("month")["documents"].sum() / small_results.scale
     assert (by_month <= acc + 1e-6).all()
-    late = [m for m in by_month.index if m >= "2023-11"]
+    late = [m for m in by_month.index if str(m) >= "2023-11"]
     assert np.allclose(by_month[late], acc[late], rtol=1e-9)
 
 
@@ -126,8 +128,8 @@ def test_territory_table_adds_up_to_the_national_volumes(small_results):
     docs = small_results.to_df("documents")
     sent = docs[((docs["channel"] == "dmp") & (docs["outcome"] == "accepted"))
                 | ((docs["channel"] != "dmp") & (docs["outcome"] == "delivered"))]
-    a = sent.groupby(["sector", "channel"])["documents"].sum()
-    b = terr.groupby(["sector", "channel"])["documents"].sum().reindex(a.index)
+    a = sent.groupby(["sector", "channel"])["national"].sum()
+    b = terr.groupby(["sector", "channel"])["national"].sum().reindex(a.index)
     assert np.allclose(a, b, rtol=1e-9)
     assert terr["departement"].nunique() > 50
 

@@ -43,6 +43,7 @@ def _check_bands(df: pd.DataFrame) -> None:
     assert df[["p5", "p50", "p95", "mean"]].notna().all().all()
 
 
+@pytest.mark.slow
 def test_local_processes_and_dask_give_identical_tables(short_scenario):
     local = replicate(short_scenario, 4, seed=11, scale=float(SCALE), executor="local", workers=2, representative=False)
     dask = replicate(short_scenario, 4, seed=11, scale=float(SCALE), executor="dask", workers=2, representative=False)
@@ -62,6 +63,7 @@ def test_local_processes_and_dask_give_identical_tables(short_scenario):
     assert {k: row[k] for k in direct} == direct
 
 
+@pytest.mark.slow
 def test_run_replications_writes_quantiles_and_the_median_run(tmp_path, short_file, capsys):
     out = tmp_path / "ens"
     code = main(["run", str(short_file), "--replications", "3", "--scale", SCALE, "--workers", "2", "--out", str(out)])
@@ -97,6 +99,7 @@ def test_run_replications_writes_quantiles_and_the_median_run(tmp_path, short_fi
     assert rep_row["dmp_last12_all"] == pytest.approx(reps["dmp_last12_all"].median())
 
 
+@pytest.mark.slow
 def test_failed_replication_is_retried_then_reported(tmp_path, short_file, capsys, monkeypatch):
     seeds = replication_seeds(1, 3)
     always, once = seeds[1], seeds[2]

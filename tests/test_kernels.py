@@ -30,6 +30,7 @@ def _run(monkeypatch, use_kernels: bool, scenario):
     return simulator.run(sc, seed=5, scale=0.003)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", [BASELINE, BASELINE.parent / "vendor_defects.toml"])
 def test_kernels_give_the_tables_of_numpy(monkeypatch, scenario):
     ref, fast = _run(monkeypatch, False, scenario), _run(monkeypatch, True, scenario)

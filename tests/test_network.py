@@ -25,9 +25,9 @@ from simulator.cli import main
 
 def _run_volumes(results) -> dict[str, float]:
     docs = results.to_df("documents")
-    out = {"dmp": docs[(docs["channel"] == "dmp") & (docs["outcome"] == "accepted")]["documents"].sum()}
+    out = {"dmp": docs[(docs["channel"] == "dmp") & (docs["outcome"] == "accepted")]["national"].sum()}
     for ch in ("mssante_pro", "mssante_patient"):
-        out[ch] = docs[(docs["channel"] == ch) & (docs["outcome"] == "delivered")]["documents"].sum()
+        out[ch] = docs[(docs["channel"] == ch) & (docs["outcome"] == "delivered")]["national"].sum()
     return out
 
 

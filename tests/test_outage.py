@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 import simulator
 from scenarios.loader import load_scenario
 from scenarios.schema import Intervention
@@ -28,12 +30,13 @@ def test_outage_with_retry_keeps_documents_and_delays_them():
     assert (docs["outcome"] != "dropped").all()
 
 
+@pytest.mark.slow
 def test_outage_with_drop_after_a_day_counts_the_drops():
     drop = run_with_outage(1)
     keep = run_with_outage(None)
     dropped = drop.to_df("documents").query("outcome == 'dropped'")
     assert dropped["count"].sum() > 0
-    assert set(dropped["month"]) == {"2023-03"}
+    assert set(dropped["month"].astype(str)) == {"2023-03"}
     acc_drop = drop.monthly("dmp").loc["2023-03"].sum()
     acc_keep = keep.monthly("dmp").loc["2023-03"].sum()
     assert acc_drop < acc_keep
@@ -57,4 +60,4 @@ def test_rejection_reasons_of_the_baseline(small_results):
     for reason in ("ins_missing", "no_profile", "profile_opposed", "identity_not_qualified", "software_not_installed"):
         assert by_reason.get(reason, 0) > 0, reason
     soft = rej[rej["reason"] == "software_not_installed"]
-    assert soft["month"].min() >= "2023-10"  # the rule's date in the baseline
+    assert str(soft["month"].min()) >= "2023-10"  # the rule's date in the baseline

@@ -51,6 +51,7 @@ def defects_run():
 # -- the comparison -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_baseline_sample_agrees_with_the_vectorised_dmp(baseline_run):
     man = baseline_run.manifest["payloads"]
     v = verdicts(baseline_run)
@@ -70,6 +71,7 @@ def test_baseline_sample_agrees_with_the_vectorised_dmp(baseline_run):
     assert (document["fhir_verdict"] == document["reason"].replace("", "accepted")).all()
 
 
+@pytest.mark.slow
 def test_identity_rule_context_is_honoured(baseline_run):
     v = verdicts(baseline_run)
     not_qual = v[v["identity_status"] != "QUAL"]
@@ -83,6 +85,7 @@ def test_identity_rule_context_is_honoured(baseline_run):
     assert (qual["ins"] != "").all()
 
 
+@pytest.mark.slow
 def test_every_defect_kind_is_sampled_rendered_and_agrees_before_and_after_the_rule(defects_run):
     man = defects_run.manifest["payloads"]
     v = verdicts(defects_run)
@@ -115,6 +118,7 @@ def test_a_broken_verdict_is_detected(monkeypatch, broken):
 # -- the results folder -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_payload_files_are_written_with_the_results(baseline_run, tmp_path):
     from fhir.resources.R4B.bundle import Bundle
 

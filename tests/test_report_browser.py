@@ -13,7 +13,7 @@ from reports import i18n
 from tests.support_browser import Browser, find_chromium
 
 CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: apt-get install chromium)")]
 
 IMAGES_JS = """Promise.all([...document.images].map(img => img.decode()
     .then(() => ({w: img.naturalWidth, h: img.naturalHeight, alt: img.alt}))

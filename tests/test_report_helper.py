@@ -17,6 +17,7 @@ from simulator.executors import available_cores
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32" or available_cores() < 2, reason="the helper needs fork and two cores")
 def test_report_helper_in_a_fresh_process(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tests.support_report_helper", str(tmp_path)], cwd=ROOT,

@@ -15,6 +15,7 @@ from reports.observed import observed_figures
 from reports.tables import report_month, target_table, year_columns
 from simulator.cli import main
 from simulator.errors import UsageError
+from simulator.outputs import reached_month
 from simulator.results import Results
 
 
@@ -39,7 +40,7 @@ def test_monthly_documents_are_the_accepted_dmp_documents(small_results):
 
 
 def test_changing_the_documents_table_changes_the_figure_data(small_results):
-    docs = small_results.to_df("documents")
+    docs = small_results.tables["documents"].copy()
     docs.loc[docs["sector"] == "gp", "documents"] *= 2
     changed = with_table(small_results, "documents", docs)
     before = plotdata.annualised(small_results).set_index(["month", "panel"])["annualised"]
@@ -159,9 +160,10 @@ def test_target_table_rows_and_values(small_results):
     assert "wave1" in set(t.loc[t["kind"] == "group", "row"])
     assert (t["at"] == "2023-09").all()
     mon = plotdata.monthly_documents(small_results)
-    gp_sept = mon.loc[(mon["month"] == "2023-09") & (mon["sector"] == "gp"), "documents"].item()
+    gp_mon = mon[mon["sector"] == "gp"].set_index("month")["documents"]
     gp = t.set_index("row").loc["gp"]
-    assert gp["achieved"] == pytest.approx(12 * gp_sept)
+    assert gp["achieved"] == pytest.approx(gp_mon.loc["2022-10":"2023-09"].sum())  # the 12 months up to Sept 2023
+    assert gp["end"] == "2027-12" and gp["achieved_end"] == pytest.approx(gp_mon.loc["2027-01":"2027-12"].sum())
     assert gp["target"] == 120e6 and gp["share"] == pytest.approx(gp["achieved"] / 120e6)
     assert np.isnan(t.set_index("row").loc["pharmacy", "target"])  # no target of its own
     years = year_columns(t)
@@ -171,8 +173,8 @@ def test_target_table_rows_and_values(small_results):
     assert total["achieved"] == pytest.approx(t.loc[t["kind"] == "sector", "achieved"].sum())
 
 
-def test_target_reached_is_the_first_month_whose_annualised_rate_is_at_target(small_results):
-    docs = small_results.to_df("documents")
+def test_target_reached_is_the_first_month_whose_trailing_12_months_reach_the_target(small_results):
+    docs = small_results.tables["documents"].copy()
     hosp = (docs["sector"] == "hospital") & (docs["channel"] == "dmp") & (docs["outcome"] == "accepted")
     docs.loc[hosp, "documents"] = 0.0
 
@@ -180,12 +182,17 @@ def test_target_reached_is_the_first_month_whose_annualised_rate_is_at_target(sm
         d = docs.copy()
         for month, v in volumes.items():
             d.loc[d[hosp & (d["month"] == month)].index[0], "documents"] = v
-        return target_table(with_table(small_results, "documents", d)).set_index("row").loc["hospital", "reached"]
+        res = with_table(small_results, "documents", d)
+        row = target_table(res).set_index("row").loc["hospital", "reached"]
+        assert (row or None) == reached_month(res, "hospital")  # the report and the outputs agree
+        return row
 
-    # the hospital target is 20M a year: a month reaches it at 20M / 12 ≈ 1.67M documents
-    assert reached({"2024-03": 1.6e6, "2025-02": 1.7e6}) == "2025-02"
-    assert reached({"2024-03": 1.6e6, "2025-03": 1.6e6}) == ""  # months do not add up
-    assert reached({"2021-02": 2e6, "2025-02": 1.7e6}) == "2021-02"  # the first month counts
+    year_2024 = {f"2024-{m:02d}": 1.7e6 for m in range(1, 13)}  # 20.4M over 2024; 18.7M up to November
+    assert reached(year_2024) == "2024-12"
+    # a seasonal peak (2.0M × 12 = 24M "annualised") does not reach a 20M-a-year target: 11 × 1.5M + 2M = 18.5M
+    peak = {f"2025-{m:02d}": 1.5e6 for m in range(1, 13)} | {"2025-06": 2e6}
+    assert reached(peak) == ""
+    assert reached({"2022-05": 21e6}) == "2022-05"  # a month that alone makes the year's target
 
 
 def test_report_month_defaults_and_errors(small_results):
@@ -242,6 +249,7 @@ def test_report_is_self_contained(small_report):
     assert "@import" not in page and "url(" not in page
 
 
+@pytest.mark.slow
 def test_french_labels_by_default_and_english_on_request(small_results, small_report, tmp_path):
     fr = (small_report / "report.html").read_text(encoding="utf-8")
     for label in ("Médecins de ville", "Biologie médicale", "Radiologie", "Hôpital", "Officines", "Objectif"):
@@ -257,7 +265,7 @@ def test_french_labels_by_default_and_english_on_request(small_results, small_re
 
 
 def test_comparison_report_puts_scenarios_side_by_side(small_results, tmp_path):
-    docs = small_results.to_df("documents")
+    docs = small_results.tables["documents"].copy()
     docs.loc[docs["sector"] == "gp", "documents"] *= 3
     faster = with_table(small_results, "documents", docs)
     faster.manifest["scenario_name"] = "gp_x3"
@@ -276,12 +284,20 @@ def test_comparison_report_puts_scenarios_side_by_side(small_results, tmp_path):
 
 # -- the command line ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_segur_report_rebuilds_from_a_results_folder(small_results, tmp_path, capsys):
     out = small_results.save(tmp_path / "run")
     assert not (out / "report.html").exists()
+    assert main(["report", str(out), "--quiet"]) == 0
+    french = (out / "report.html").read_bytes()
+    fr_figures = {p.name: p.read_bytes() for p in (out / "figures").iterdir()}
     assert main(["report", str(out), "--lang", "en", "--quiet"]) == 0
-    assert "<html lang='en'>" in (out / "report.html").read_text(encoding="utf-8")
-    assert len(list((out / "figures").glob("*.svg"))) == 6
+    # the English report is written beside the French one, whose page and figures are untouched
+    assert "<html lang='en'>" in (out / "report.en.html").read_text(encoding="utf-8")
+    assert (out / "report.html").read_bytes() == french
+    assert all((out / "figures" / name).read_bytes() == data for name, data in fr_figures.items())
+    assert len(list((out / "figures").glob("*.en.svg"))) == 6
+    assert "figures/gp_activity.en.svg" in (out / "report.en.html").read_text(encoding="utf-8")
     elsewhere = tmp_path / "elsewhere" / "r.html"
     assert main(["report", str(out), "--out", str(elsewhere), "--at", "2024-12"]) == 0
     assert "Report written to" in capsys.readouterr().out
@@ -314,6 +330,7 @@ def test_segur_report_rejects_an_unknown_language(tmp_path, capsys):
     assert "--lang" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_segur_run_writes_the_report(tmp_path, repo_root):
     out = tmp_path / "run"
     code = main(["run", str(repo_root / "scenarios" / "baseline.toml"), "--scale", "0.001", "--seed", "5",
@@ -363,3 +380,59 @@ def test_a_failing_report_does_not_cost_the_run_its_tables(small_results, tmp_pa
     assert not (out / "report.html").exists() and not (out / "figures").exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "figure exploded" in err[0] and "segur report" in err[0]
+
+
+# -- the page opens with the answer, marks interventions, speaks one language ------------------
+
+def _visible_text(page: str) -> str:
+    import html as html_lib
+
+    page = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    page = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+    page = re.sub(r"<q>.*?</q>", "", page, flags=re.S)  # the scenario file's own words, quoted as such
+    page = re.sub(r"<[^>]+>", " ", page)
+    return html_lib.unescape(page)
+
+
+def test_french_page_has_no_english_line(small_report):
+    text = _visible_text((small_report / "report.html").read_text(encoding="utf-8"))
+    found = []
+    for table in (i18n.TEXT, i18n.SECTORS, i18n.REASONS, i18n.PROFILE_STATES, i18n.ROUTES):
+        for key, en in table["en"].items():
+            fr = table["fr"].get(key, "")
+            for fragment in (f.strip() for f in re.split(r"\{[^}]*\}", en)):
+                if len(fragment) >= 5 and fragment not in fr and re.search(rf"(?<!\w){re.escape(fragment)}(?!\w)", text):
+                    found.append((key, fragment))
+    assert not found
+
+
+def test_report_opens_with_the_answer_at_the_end_of_the_projection(small_report, small_results):
+    page = (small_report / "report.html").read_text(encoding="utf-8")
+    assert page.index("id='answer'") < page.index("id='targets'") < page.index("id='figures'")
+    answer = page[page.index("id='answer'"):page.index("id='targets'")]
+    end = i18n.month_label(small_results.manifest["months"][-1], "fr")
+    assert end in answer
+    table = target_table(small_results).set_index("row")
+    for key in small_results.manifest["scenario"]["targets"]:
+        row = re.search(rf"<tr class='[a-z]+' data-row='{key}'>(.*?)</tr>", answer).group(1)
+        assert i18n.number(table.loc[key, "achieved_end"], "fr") in row
+        assert i18n.percent(table.loc[key, "share_end"], "fr") in row
+        when = table.loc[key, "reached"]
+        assert (i18n.month_label(when, "fr") if when else "non atteint") in row
+    assert "data-row='wave1-mssante'" in answer and "MSSanté" in answer  # the DMP + MSSanté reading beside
+
+
+def test_interventions_are_listed_and_marked_on_the_time_series(small_results):
+    ivs = plotdata.interventions(small_results)
+    assert len(ivs) == len(small_results.manifest["scenario"]["interventions"]) and list(ivs["number"]) == [1, 2, 3]
+    page = render_report(small_results, [], target_table(small_results), "fr", observed_figures())
+    items = re.findall(r"<li value='(\d+)'>(.*?)</li>", page)
+    assert [int(n) for n, _ in items] == [1, 2, 3] and "1 oct. 2023" in items[0][1]
+    m = plotdata.monthly_documents(small_results)
+    fig = figures.draw_monthly(m, plotdata.targets(small_results), {}, "fr", interventions=ivs)
+    ax = fig.axes[0]
+    dotted = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert len(dotted) == len(ivs)
+    x = dotted[0].get_xdata()[0]
+    assert 2023 + 9 / 12 <= x < 2023 + 10 / 12  # 1 October 2023 on the decimal-year axis
+    assert [t.get_text() for t in ax.texts][:3] == ["1", "2", "3"]

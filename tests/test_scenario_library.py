@@ -67,6 +67,7 @@ def year(y: int) -> slice:
     return slice(f"{y}-01", f"{y}-12")
 
 
+@pytest.mark.slow
 def test_wave2_late_reaches_wave2_targets_later(runs, reached):
     late, central = reached["wave2_late"], reached["wave2"]
     for key in WAVE2_TARGETS:
@@ -77,6 +78,7 @@ def test_wave2_late_reaches_wave2_targets_later(runs, reached):
         assert late[key] >= central[key]
 
 
+@pytest.mark.slow
 def test_nurses_first_reach_their_target_sooner_and_others_are_unchanged(runs, reached):
     assert reached.loc["nurse", "nurses_first"] < reached.loc["nurse", "wave2"]
     assert dmp(runs["nurses_first"], "nurse", year(2025)) > 5 * dmp(runs["wave2"], "nurse", year(2025))
@@ -84,6 +86,7 @@ def test_nurses_first_reach_their_target_sooner_and_others_are_unchanged(runs, r
         np.testing.assert_allclose(runs["nurses_first"].monthly("dmp")[sector], runs["wave2"].monthly("dmp")[sector])
 
 
+@pytest.mark.slow
 def test_gp_fast_brings_gp_documents_forward(runs, reached):
     assert dmp(runs["gp_fast"], "gp", year(2023)) > 1.05 * dmp(runs["wave2"], "gp", year(2023))
     assert reached.loc["gp", "gp_fast"] <= reached.loc["gp", "wave2"]
@@ -91,6 +94,7 @@ def test_gp_fast_brings_gp_documents_forward(runs, reached):
     np.testing.assert_allclose(runs["gp_fast"].monthly("dmp")["biology"], runs["wave2"].monthly("dmp")["biology"])
 
 
+@pytest.mark.slow
 def test_radiology_lag_lowers_radiology_and_its_image_sharing(runs, reached):
     lag, central = runs["radiology_lag"], runs["wave2"]
     for y in (2025, 2026, 2027):
@@ -100,7 +104,7 @@ def test_radiology_lag_lowers_radiology_and_its_image_sharing(runs, reached):
 
     def shares(res):
         f = res.to_df("flows")
-        return f[(f["flow"] == "drimbox_image_share") & (f["sector"] == "radiology") & f["month"].str.startswith("2026")]["count"].sum()
+        return f[(f["flow"] == "drimbox_image_share") & (f["sector"] == "radiology") & (f["month"].dt.year == 2026)]["count"].sum()
 
     assert shares(lag) < 0.8 * shares(central)
 
@@ -113,6 +117,7 @@ def _verdicts(res, months=None):
     return d.groupby("outcome")["count"].sum()
 
 
+@pytest.mark.slow
 def test_dmp_outage_with_retry_keeps_the_documents_and_delays_them(runs, reached):
     out, central = runs["dmp_outage"], runs["wave2"]
     assert "dropped" not in _verdicts(out)
@@ -125,12 +130,13 @@ def test_dmp_outage_with_retry_keeps_the_documents_and_delays_them(runs, reached
     assert (reached["dmp_outage"] >= reached["wave2"]).all()
 
 
+@pytest.mark.slow
 def test_dmp_outage_with_drop_loses_counted_documents(runs, reached):
     drop, central = runs["dmp_outage_drop"], runs["wave2"]
     docs = drop.to_df("documents")
     dropped = docs[(docs["channel"] == "dmp") & (docs["outcome"] == "dropped")]
     assert dropped["count"].sum() > 0
-    assert set(dropped["month"]) == {"2026-03"} and set(dropped["reason"]) == {"outage_wait_exceeded"}
+    assert set(dropped["month"].astype(str)) == {"2026-03"} and set(dropped["reason"]) == {"outage_wait_exceeded"}
     march = slice("2026-03", "2026-03")
     assert dmp(drop, list(drop.manifest["sectors"]), march) < dmp(central, list(central.manifest["sectors"]), march)
     # the same documents were produced: what was dropped is what the retry scenario accepted or rejected
@@ -138,6 +144,7 @@ def test_dmp_outage_with_drop_loses_counted_documents(runs, reached):
     assert (reached["dmp_outage_drop"] >= reached["wave2"]).all()
 
 
+@pytest.mark.slow
 def test_ins_failure_rejects_unqualified_identities_for_six_months(runs, reached):
     fail, central = runs["ins_failure"], runs["wave2"]
 

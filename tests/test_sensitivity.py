@@ -38,6 +38,7 @@ def _sensitivity(tmp_path, scenario, text, *extra):
     ("morris", "trajectories = 2", 2 * 3, "mu_star"),
     ("sobol", "samples = 2", 2 * 4, "ST"),
 ])
+@pytest.mark.slow
 def test_ranking_table_and_figure(tmp_path, short_file, capsys, method, options, runs, key):
     code, out = _sensitivity(tmp_path, short_file, f'method = "{method}"\n{options}\n{PARAMETERS}')
     captured = capsys.readouterr()

@@ -27,6 +27,7 @@ def _sweep(tmp_path, scenario, grid_text, *extra):
     return code, out
 
 
+@pytest.mark.slow
 def test_grid_sweep_applies_parameters_with_common_seeds(tmp_path, short_file, capsys):
     code, out = _sweep(tmp_path, short_file, """
 replications = 2
@@ -60,6 +61,7 @@ outputs = [{ name = "dmp_accepted_year", year = 2023, sector = "gp" }]
     assert (dq["p5"] <= dq["p50"]).all() and (dq["p50"] <= dq["p95"]).all()
 
 
+@pytest.mark.slow
 def test_latin_hypercube_stratifies_each_parameter(tmp_path, short_file, capsys):
     code, out = _sweep(tmp_path, short_file, """
 method = "lhs"

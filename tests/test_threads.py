@@ -20,6 +20,7 @@ def _run(monkeypatch, threads: int, scenario=BASELINE):
     return simulator.run(sc, seed=3, scale=0.003)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", [BASELINE, BASELINE.parent / "vendor_defects.toml"])
 def test_two_threads_give_the_tables_of_one(monkeypatch, scenario):
     one, two = _run(monkeypatch, 1, scenario), _run(monkeypatch, 2, scenario)

@@ -56,6 +56,7 @@ def test_launch_moves_the_campaign_by_the_launch_delay():
     assert (s.install_day[moved] == np.maximum(install[moved] - 100, 0)).all()
 
 
+@pytest.mark.slow  # runs the whole scenario library (tests/support_wave2.py)
 def test_wave2_sectors_dormant_until_launch_then_feed(repo_root):
     res = wave2_run()
     res.check_conservation()  # every document of every sector, wave 2 included, has one outcome
@@ -71,6 +72,7 @@ def test_wave2_sectors_dormant_until_launch_then_feed(repo_root):
     assert {"11506-3", "47420-5", "83836-7", "74207-2"} <= set(accepted["doc_type"])
 
 
+@pytest.mark.slow
 def test_wave1_sectors_unchanged_by_wave2_sectors_until_wave2_interventions():
     """Common random numbers: adding the wave 2 sectors leaves the wave 1 draws alone."""
     base = simulator.run(load_scenario(SCENARIOS / "baseline.toml", overrides={"run.end": "2024-12-31"}),
@@ -164,6 +166,7 @@ def monkeypatch_module():
     mp.undo()
 
 
+@pytest.mark.slow
 def test_eprescription_run_dispenses_only_registered_unconsumed_prescriptions(eprescription_sims):
     res, flow = eprescription_sims["rule"]
     base = flow.base
@@ -179,7 +182,7 @@ def test_eprescription_run_dispenses_only_registered_unconsumed_prescriptions(ep
         for i in ids.tolist():
             assert i in written and 0 <= day - written[i] < base.validity
     ep = res.to_df("eprescription")
-    total = ep.groupby(["event", "reason"])["count"].sum()
+    total = ep.assign(reason=ep["reason"].astype(object).fillna("")).groupby(["event", "reason"])["count"].sum()
     assert total[("dispensed", "")] == dispensed.size
     assert total[("registered", "")] == len(written)
     assert total[("registered", "")] <= total[("issued", "")]
@@ -187,6 +190,7 @@ def test_eprescription_run_dispenses_only_registered_unconsumed_prescriptions(ep
     np.testing.assert_allclose(ep["national"], ep["count"] / SCALE)
 
 
+@pytest.mark.slow
 def test_mandatory_rule_raises_registration(eprescription_sims):
     def share(key, month):
         ep = eprescription_sims[key][0].to_df("eprescription")
@@ -198,10 +202,11 @@ def test_mandatory_rule_raises_registration(eprescription_sims):
 
 
 # -- the wave 2 flows ----------------------------------------------------------------------
+@pytest.mark.slow  # runs the whole scenario library (tests/support_wave2.py)
 def test_wave2_flows_start_with_their_software_and_are_counted():
     res = wave2_run()
     f = res.to_df("flows")
-    assert list(f.columns) == ["month", "sector", "flow", "outcome", "count", "national"]
+    assert list(f.columns) == ["month", "sector", "sector_label", "flow", "outcome", "count", "national"]
     np.testing.assert_allclose(f["national"], f["count"] / SCALE)
     cons = f[f["flow"] == "mes_consultation"]
     assert cons.loc[cons["month"] < "2025-01", "count"].sum() == 0  # no wave 2 software before 2025

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a folder written by `segur run`")
     p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of labels and text (default: fr)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
-                   help="HTML file to write (default: RESULTS_DIR/report.html); figures/ goes beside it")
+                   help="HTML file to write (default: RESULTS_DIR/report.html in French, RESULTS_DIR/report.en.html in English); figures/ goes beside it")
     p.add_argument("--at", default=None, metavar="YYYY-MM",
                    help="month of the 'achieved' column (default: 2023-09 if in the run, else the last month)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")

@@ -1,0 +1,48 @@
+"""The series a comparison is made of, per scenario and replication: documents sent, DMP documents
+accepted by month, their trailing 12-month total (what a target is reached by) and how a target
+is named. Shared by ``simulator.compare`` (tables) and ``simulator.compare_figure`` (figure)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.outcomes import CHANNELS
+from simulator.outputs import trailing_12
+
+if TYPE_CHECKING:
+    from simulator.compare import ScenarioRuns
+
+SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
+
+
+def sent(runs: ScenarioRuns) -> np.ndarray:
+    """National documents sent [rep, month, sector, channel] (accepted / delivered)."""
+    d = runs.documents
+    out = np.stack([d[:, :, :, c, runs.outcomes.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=3)
+    return out / runs.scale
+
+
+def dmp_monthly(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
+    """National DMP documents accepted each month by ``sectors`` [rep, month]."""
+    cols = [runs.sectors.index(s) for s in sectors if s in runs.sectors]
+    return sent(runs)[:, :, cols, 0].sum(axis=2)
+
+
+def trailing_total(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
+    """Trailing 12-month total of DMP documents accepted by ``sectors`` [rep, month]: the
+    quantity a target is reached by (``REACHED_RULE``)."""
+    return trailing_12(dmp_monthly(runs, sectors))
+
+
+def annualised(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
+    """Annualised rate of DMP documents accepted, month × 12, for ``sectors`` [rep, month]."""
+    return dmp_monthly(runs, sectors) * 12
+
+
+def target_label(target: str, value: float, assumption: bool) -> str:
+    """'nurse 18.0M/yr (assumption)': a target as every table and figure names it."""
+    return f"{target} {value / 1e6:,.1f}M/yr" + (" (assumption)" if assumption else "")
+
+
