@@ -256,13 +256,16 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
             return JSONResponse({"error": f"no results folder for {key} (yet)"}, status_code=404)
         if lang == "fr" and (folder / "report.html").exists():
             return FileResponse(folder / "report.html", media_type="text/html")
-        target = folder.parent / f"report_{lang}" / "report.html"
-        if not target.exists():  # built once, here (a few seconds), then kept
+        target = folder.parent / f"report_{lang}"
+        built = sorted(target.glob("report*.html"))
+        if built:
+            page = built[0]
+        else:  # built once, here (a few seconds), then kept
             from reports import build_report
             from simulator.results import Results
 
-            build_report(Results.load(folder), target.parent, lang=lang)
-        return FileResponse(target, media_type="text/html")
+            page = build_report(Results.load(folder), target, lang=lang)
+        return FileResponse(page, media_type="text/html")
 
     # -- teaching API ---------------------------------------------------------------------
     def world(request: Request) -> World | None:
