@@ -245,7 +245,7 @@ def _collect(spec: CalibrationSpec, history: Any, settings: PosteriorSettings, o
         pred[name] = [_wquantile(sims[:, j], sw, q) for j in range(len(keys))]
     pred["rel_error_p50"] = (pred["p50"] - pred["observed"]) / pred["observed"]
     total = int(sum(d["simulations"] for d in diag))
-    prov = {"data_cutoff": max(obs_rows["date"]), "rows": len(keys), "simulations": total,
+    prov = {"last_row": max(obs_rows["date"]), "rows": len(keys), "simulations": total,
             "generations": len(diag), "population": settings.population, "scale": spec.scale,
             "final_epsilon": diag[-1]["epsilon"] if diag else math.nan,
             "fit_end": spec.end.isoformat() if spec.end else "", "seed": seed}

@@ -133,4 +133,31 @@ def apply_draw(data: dict[str, Any], draw: dict[str, Any], where: Path) -> dict[
     return out
 
 
-__all__ = ["PosteriorDraws", "beside", "write_posterior", "read_posterior", "apply_draw", "git_commit", "SUFFIX"]
+def draw_scenarios(scenario: str | Path, n: int, posterior: str | Path | None = None) -> tuple[list[Any] | None, str]:
+    """One validated scenario per replication (draw ``i mod rows``), and a line naming the file.
+
+    ``posterior``: a file, "none" (seeds only), or None = the file beside the scenario if any.
+    """
+    from scenarios.loader import load_raw, resolve_path, validate
+
+    path = resolve_path(scenario)
+    if posterior is not None and str(posterior).lower() == "none":
+        return None, ""
+    file = Path(posterior) if posterior is not None else beside(path)
+    if posterior is None and not file.exists():
+        return None, ""
+    draws = read_posterior(file)
+    raw = load_raw(path)
+    out = []
+    for i in range(n):
+        try:
+            out.append(validate(apply_draw(raw, draws.draw(i), file), path))
+        except UsageError:
+            raise
+        except Exception as exc:  # a draw the scenario's schema refuses
+            raise UsageError(f"{file}: row {i % len(draws) + 2}: not a valid value for {path.name} ({exc})") from None
+    cut = draws.provenance.get("data_cutoff", "?")
+    return out, f"{file.name}, {len(draws)} draws, data up to {cut}, {draws.provenance.get('method', '?')}"
+
+
+__all__ = ["draw_scenarios", "PosteriorDraws", "beside", "write_posterior", "read_posterior", "apply_draw", "git_commit", "SUFFIX"]
