@@ -131,32 +131,29 @@ class Posterior:
         return pd.DataFrame(rows)
 
 
-def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSettings,
-            scheduler: str | None = None, workers: int = 1, seed: int = 1,
-            db_path: Path | None = None, report: Callable[[str], None] | None = None) -> Posterior:
-    """ABC-SMC on the matched rows of ``observed`` (with their calibration weights).
+@dataclass
+class AbcRun:
+    """What an ABC-SMC run leaves: resampled draws (by pyabc name), diagnostics, last population's statistics."""
 
-    Runs locally on ``workers`` processes, or on the Dask scheduler at ``scheduler``. Stops at
-    ``generations``, ``max_simulations``, ``max_minutes`` or ``min_epsilon``, whichever first.
-    """
+    draws: pd.DataFrame
+    diagnostics: pd.DataFrame
+    stat_weights: np.ndarray
+    stats: list[dict[str, float]]
+    where: str
+    version: str
+
+
+def abc_smc(model: Callable[[dict[str, float]], dict[str, float]], priors: Sequence[tuple[str, float, float]],
+            x0: dict[str, float], bounds: dict[str, str], weights: dict[str, float], settings: PosteriorSettings,
+            scheduler: str | None = None, workers: int = 1, seed: int = 1, db_path: Path | None = None,
+            report: Callable[[str], None] | None = None) -> AbcRun:
+    """ABC-SMC (pyabc) of ``model`` against ``x0``: uniform priors (name, low, high), the weighted
+    one-sided relative distance, median tolerance schedule; the budget of ``settings``."""
     import pyabc
     from pyabc.sampler import MulticoreEvalParallelSampler, SingleCoreSampler
 
     np.random.seed(seed)
-    t0 = time.perf_counter()
-    probe = _probe(spec, observed)
-    matched = probe[probe["matched"] & (probe["weight"] > 0)]
-    if matched.empty:
-        raise UsageError(f"{spec.path}: no observed row is matched inside the fit's run; nothing to calibrate on")
-    keys = [f"r{i}" for i in matched.index]
-    x0 = {k: float(v) for k, v in zip(keys, matched["observed"], strict=True)}
-    bounds = dict(zip(keys, matched["bound"], strict=True))
-    weights = dict(zip(keys, matched["weight"].astype(float), strict=True))
-    obs_rows = observed.loc[matched.index].reset_index(drop=True)
-    model = SimulatorModel(spec, obs_rows, keys)
-    names = _names(spec.parameters)
-    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", p.low, p.high - p.low)
-                                  for n, p in zip(names, spec.parameters, strict=True)})
+    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", lo, hi - lo) for n, lo, hi in priors})
 
     def distance(x: dict, y: dict) -> float:
         return weighted_distance(x, y, bounds, weights)
@@ -187,24 +184,79 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
     db_path.parent.mkdir(parents=True, exist_ok=True)
     if db_path.exists():
         db_path.unlink()
-    abc.new(f"sqlite:///{db_path}", x0)
-    if report:
-        report(f"ABC-SMC: {len(spec.parameters)} parameters, {len(keys)} observed rows, population "
-               f"{settings.population}, ≤ {settings.generations} generations, ≤ {settings.max_simulations} "
-               f"simulations, ≤ {settings.max_minutes:g} min, on {where}")
     try:
+        abc.new(f"sqlite:///{db_path}", x0)
+        if report:
+            report(f"ABC-SMC: {len(priors)} parameters, {len(x0)} observed rows, population "
+                   f"{settings.population}, ≤ {settings.generations} generations, ≤ {settings.max_simulations} "
+                   f"simulations, ≤ {settings.max_minutes:g} min, on {where}")
         history = abc.run(minimum_epsilon=settings.min_epsilon, max_nr_populations=settings.generations,
                           max_walltime=dt.timedelta(minutes=settings.max_minutes),
                           max_total_nr_simulations=settings.max_simulations)
-        post = _collect(spec, history, settings, obs_rows, matched, keys, seed)
+        return _collect(history, [n for n, _, _ in priors], settings, seed, where, pyabc.__version__)
     finally:
         if client is not None:
             client.close()
         if tmp is not None:
             tmp.cleanup()
-    post.provenance.update({"method": "ABC-SMC (pyabc " + pyabc.__version__ + ")", "executor": where,
-                            "wall_s": round(time.perf_counter() - t0, 1)})
-    return post
+
+
+def _collect(history: Any, names: list[str], settings: PosteriorSettings, seed: int, where: str, version: str) -> AbcRun:
+    """Diagnostics per generation, draws resampled from the last weighted population, its statistics."""
+    from pyabc.weighted_statistics import effective_sample_size
+
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0]
+    diag = []
+    for _, row in pops.iterrows():
+        _, w = history.get_distribution(m=0, t=int(row["t"]))
+        diag.append({"generation": int(row["t"]), "epsilon": float(row["epsilon"]), "simulations": int(row["samples"]),
+                     "accepted": len(w), "acceptance_rate": len(w) / max(1, int(row["samples"])),
+                     "ess": float(effective_sample_size(np.asarray(w)))})
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    w = np.asarray(w, dtype=float)
+    pick = np.random.default_rng(seed).choice(len(df), size=settings.draws, replace=True, p=w / w.sum())
+    draws = pd.DataFrame({n: df[n].to_numpy(dtype=float)[pick] for n in names})
+    sw, stats = history.get_weighted_sum_stats(t=history.max_t)
+    return AbcRun(draws, pd.DataFrame(diag), np.asarray(sw, dtype=float), list(stats), where, version)
+
+
+def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSettings,
+            scheduler: str | None = None, workers: int = 1, seed: int = 1,
+            db_path: Path | None = None, report: Callable[[str], None] | None = None) -> Posterior:
+    """ABC-SMC of the calibration's parameters on the matched rows of ``observed`` (with their
+    calibration weights). Runs locally on ``workers`` processes, or on the Dask scheduler at
+    ``scheduler``. Stops at ``generations``, ``max_simulations``, ``max_minutes`` or
+    ``min_epsilon``, whichever first.
+    """
+    t0 = time.perf_counter()
+    probe = _probe(spec, observed)
+    matched = probe[probe["matched"] & (probe["weight"] > 0)]
+    if matched.empty:
+        raise UsageError(f"{spec.path}: no observed row is matched inside the fit's run; nothing to calibrate on")
+    keys = [f"r{i}" for i in matched.index]
+    x0 = {k: float(v) for k, v in zip(keys, matched["observed"], strict=True)}
+    bounds = dict(zip(keys, matched["bound"], strict=True))
+    weights = dict(zip(keys, matched["weight"].astype(float), strict=True))
+    obs_rows = observed.loc[matched.index].reset_index(drop=True)
+    model = SimulatorModel(spec, obs_rows, keys)
+    names = _names(spec.parameters)
+    priors = [(n, p.low, p.high) for n, p in zip(names, spec.parameters, strict=True)]
+    run = abc_smc(model, priors, x0, bounds, weights, settings, scheduler, workers, seed, db_path, report)
+    draws = run.draws.rename(columns={n: p.key for n, p in zip(names, spec.parameters, strict=True)})
+    sims = np.array([[s.get(k, np.nan) for k in keys] for s in run.stats], dtype=float)
+    pred = matched[["date", "metric", "sector", "unit", "bound", "observed", "weight"]].reset_index(drop=True).copy()
+    for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95)):
+        pred[name] = [_wquantile(sims[:, j], run.stat_weights, q) for j in range(len(keys))]
+    pred["rel_error_p50"] = (pred["p50"] - pred["observed"]) / pred["observed"]
+    diag = run.diagnostics
+    prov = {"last_row": max(obs_rows["date"]), "rows": len(keys), "simulations": int(diag["simulations"].sum()),
+            "generations": len(diag), "population": settings.population, "scale": spec.scale,
+            "final_epsilon": float(diag["epsilon"].iloc[-1]) if len(diag) else math.nan,
+            "fit_end": spec.end.isoformat() if spec.end else "", "seed": seed,
+            "method": f"ABC-SMC (pyabc {run.version})", "executor": run.where,
+            "wall_s": round(time.perf_counter() - t0, 1)}
+    return Posterior(list(spec.parameters), draws, diag, pred, prov)
 
 
 def _probe(spec: CalibrationSpec, observed: pd.DataFrame) -> pd.DataFrame:
@@ -214,42 +266,6 @@ def _probe(spec: CalibrationSpec, observed: pd.DataFrame) -> pd.DataFrame:
     x0 = np.array([p.start for p in spec.parameters])
     res = Simulation(build_scenario(spec, x0), seed=spec.seed, scale=spec.scale).run()
     return fit_table(spec, [res], observed)
-
-
-def _collect(spec: CalibrationSpec, history: Any, settings: PosteriorSettings, obs_rows: pd.DataFrame,
-             matched: pd.DataFrame, keys: list[str], seed: int) -> Posterior:
-    """Draws (resampled from the last weighted population), diagnostics and the posterior predictive."""
-    from pyabc.weighted_statistics import effective_sample_size
-
-    names = _names(spec.parameters)
-    pops = history.get_all_populations()
-    pops = pops[pops["t"] >= 0]
-    diag = []
-    for _, row in pops.iterrows():
-        t = int(row["t"])
-        _, w = history.get_distribution(m=0, t=t)
-        accepted = len(w)
-        diag.append({"generation": t, "epsilon": float(row["epsilon"]), "simulations": int(row["samples"]),
-                     "accepted": accepted, "acceptance_rate": accepted / max(1, int(row["samples"])),
-                     "ess": float(effective_sample_size(np.asarray(w)))})
-    df, w = history.get_distribution(m=0, t=history.max_t)
-    w = np.asarray(w, dtype=float)
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(df), size=settings.draws, replace=True, p=w / w.sum())
-    draws = pd.DataFrame({p.key: df[n].to_numpy(dtype=float)[pick] for p, n in zip(spec.parameters, names, strict=True)})
-    sw, stats = history.get_weighted_sum_stats(t=history.max_t)
-    sims = np.array([[s.get(k, np.nan) for k in keys] for s in stats], dtype=float)
-    pred = matched[["date", "metric", "sector", "unit", "bound", "observed", "weight"]].reset_index(drop=True).copy()
-    sw = np.asarray(sw, dtype=float)
-    for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95)):
-        pred[name] = [_wquantile(sims[:, j], sw, q) for j in range(len(keys))]
-    pred["rel_error_p50"] = (pred["p50"] - pred["observed"]) / pred["observed"]
-    total = int(sum(d["simulations"] for d in diag))
-    prov = {"last_row": max(obs_rows["date"]), "rows": len(keys), "simulations": total,
-            "generations": len(diag), "population": settings.population, "scale": spec.scale,
-            "final_epsilon": diag[-1]["epsilon"] if diag else math.nan,
-            "fit_end": spec.end.isoformat() if spec.end else "", "seed": seed}
-    return Posterior(list(spec.parameters), draws, pd.DataFrame(diag), pred, prov)
 
 
 def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
@@ -264,7 +280,7 @@ def _wquantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(np.interp(q, cdf, x))
 
 
-__all__ = ["PosteriorSettings", "Posterior", "run_abc", "weighted_distance", "SimulatorModel"]
+__all__ = ["PosteriorSettings", "Posterior", "AbcRun", "abc_smc", "run_abc", "weighted_distance", "SimulatorModel"]
 
 
 # -- cut-off, outputs --------------------------------------------------------------------------
