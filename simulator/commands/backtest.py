@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="observed figures (CSV with the columns of scenarios/data/observed.csv; default: the calibration file's)")
     p.add_argument("--posterior", type=Path, default=None,
                    help="reuse a posterior (posterior.csv of `segur calibrate --cutoff` at the same or an earlier cut-off) instead of calibrating")
+    p.add_argument("--design", type=Path, default=None, metavar="FILE",
+                   help="reuse the design runs (design.csv of `segur calibrate`) for the surrogate; rows after the cut-off are not used")
     p.add_argument("--replications", type=int, default=40, metavar="N", help="projection runs: posterior draw i with seed i (default 40)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the simulations on this Dask scheduler")
     p.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
@@ -83,7 +85,7 @@ def handle(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    draws = _posterior(args, fit_spec, fit_rows, out, report)
+    draws = _posterior(args, spec, fit_spec, observed, fit_rows, end, out, report)
     executor = "local" if not args.scheduler else "dask"
     from simulator.executors import ExecutorSpec
 
@@ -108,7 +110,7 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _posterior(args: argparse.Namespace, fit_spec, fit_rows, out: Path, report):
+def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, end: dt.date, out: Path, report):
     """The posterior draws: read from --posterior (checked against the cut-off), or calibrated now."""
     from simulator.studies.posterior_file import read_posterior
 
@@ -121,12 +123,16 @@ def _posterior(args: argparse.Namespace, fit_spec, fit_rows, out: Path, report):
             raise UsageError(f"{args.posterior}: fitted on data up to {seen}, after --cutoff {args.cutoff}: "
                              "it has seen rows it would score")
         return draws
+    from simulator.commands.calibrate import get_design
     from simulator.studies.posterior import PosteriorSettings, run_abc, write_outputs
     from simulator.studies.posterior_file import git_commit
 
     settings = PosteriorSettings.from_raw(fit_spec.posterior, str(fit_spec.path))
+    # design runs may go past the cut-off (one design serves every cut-off): ABC reads only the
+    # rows up to it, and the parameters of a design are drawn from the priors, not from data
+    design = get_design(args, spec, observed, settings, end, out / "calibration", report)
     post = run_abc(fit_spec, fit_rows, settings, scheduler=args.scheduler, workers=args.workers,
-                   seed=fit_spec.seed, db_path=out / "calibration" / "abc.db", report=report)
+                   seed=fit_spec.seed, db_path=out / "calibration" / "abc.db", report=report, design=design)
     post.provenance = {"calibration": str(args.calibration), "data_cutoff": args.cutoff.isoformat(), **post.provenance,
                        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}
     write_outputs(post, out / "calibration")

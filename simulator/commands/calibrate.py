@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--observed", type=Path, default=None, help="observed figures (CSV, same columns as scenarios/data/observed.csv)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the simulations on this Dask scheduler (abc)")
     p.add_argument("--workers", type=int, default=1, help="local processes for the simulations (abc; default 1)")
+    p.add_argument("--design", type=Path, default=None, metavar="FILE",
+                   help="reuse the design runs of an earlier calibration (its design.csv) for the surrogate (abc with posterior.design_runs > 0)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/calibration-<name of the file>)")
     p.add_argument("--quiet", action="store_true", help="no progress and no fit table")
     p.set_defaults(func=handle)
@@ -112,9 +114,11 @@ def _abc(args: argparse.Namespace, spec, out: Path, report) -> int:
     settings = PosteriorSettings.from_raw(spec.posterior, str(spec.path))
     observed = load_observed(args.observed or spec.observed)
     cutoff = args.cutoff or spec.end or spec.base_data["run"]["end"]
+    full_spec = spec
     spec, rows = restrict(spec, observed, cutoff)
+    design = get_design(args, full_spec, observed, settings, cutoff, out, report)
     post = run_abc(spec, rows, settings, scheduler=args.scheduler, workers=args.workers, seed=spec.seed,
-                   db_path=out / "abc.db", report=None if args.quiet else report)
+                   db_path=out / "abc.db", report=None if args.quiet else report, design=design)
     post.provenance = {"calibration": str(args.calibration), "observed": str(args.observed or spec.observed),
                        "data_cutoff": cutoff.isoformat(), **post.provenance,
                        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}
@@ -128,3 +132,21 @@ def _abc(args: argparse.Namespace, spec, out: Path, report) -> int:
         print(format_predictive(post.predictive))
         print(f"Posterior written to {out}/ ({', '.join(files)}, abc.db)")
     return 0
+
+
+def get_design(args: argparse.Namespace, spec, observed, settings, end: dt.date, out: Path, report):
+    """The surrogate's design: --design FILE, or ``design_runs`` runs now (written to out/design.csv);
+    None when the calibration file asks for no surrogate."""
+    from simulator.executors import ExecutorSpec
+    from simulator.studies.surrogate import read_design, run_design
+
+    if args.design is not None:
+        return read_design(args.design)
+    if settings.design_runs <= 0:
+        return None
+    ex = ExecutorSpec("dask", None, args.scheduler) if args.scheduler else ExecutorSpec("local", args.workers, None)
+    report(f"design: {settings.design_runs} runs (Latin hypercube over the priors) to {end} at scale {spec.scale}")
+    design = run_design(spec, observed, settings.design_runs, end, seed=spec.seed, executor=ex, report=report)
+    out.mkdir(parents=True, exist_ok=True)
+    design.to_csv(out / "design.csv", index=False)
+    return design

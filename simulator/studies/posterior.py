@@ -28,7 +28,7 @@ import pandas as pd
 from simulator.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
 from simulator.errors import UsageError
 
-POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws"}
+POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs"}
 
 
 @dataclass
@@ -41,6 +41,7 @@ class PosteriorSettings:
     max_minutes: float = 25.0
     min_epsilon: float = 0.0
     draws: int = 200  # equally weighted draws written to the posterior file
+    design_runs: int = 0  # > 0: ABC-SMC samples a surrogate fitted on this many runs (simulator.studies.surrogate)
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], where: str) -> PosteriorSettings:
@@ -51,10 +52,10 @@ class PosteriorSettings:
         if bad:
             raise UsageError(f"{where}: posterior.{bad[0]}: unknown key; allowed: {', '.join(sorted(POSTERIOR_KEYS))}")
         s = cls()
-        for key in ("population", "generations", "max_simulations", "draws"):
+        for key in ("population", "generations", "max_simulations", "draws", "design_runs"):
             if key in raw:
                 v = raw[key]
-                least = 1 if key == "generations" else 2
+                least = {"generations": 1, "design_runs": 0}.get(key, 2)
                 if isinstance(v, bool) or not isinstance(v, int) or v < least:
                     raise UsageError(f"{where}: posterior.{key}: must be an integer ≥ {least} (got {v!r})")
                 setattr(s, key, v)
@@ -119,6 +120,7 @@ class Posterior:
     diagnostics: pd.DataFrame = field(default_factory=pd.DataFrame)
     predictive: pd.DataFrame = field(default_factory=pd.DataFrame)
     provenance: dict[str, Any] = field(default_factory=dict)
+    quality: pd.DataFrame | None = None  # surrogate fit per row (r2, resid_sd_log), when one was used
 
     def summary(self) -> pd.DataFrame:
         """Each parameter: bounds, prior mean, posterior p5/p50/p95."""
@@ -223,26 +225,44 @@ def _collect(history: Any, names: list[str], settings: PosteriorSettings, seed: 
 
 def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSettings,
             scheduler: str | None = None, workers: int = 1, seed: int = 1,
-            db_path: Path | None = None, report: Callable[[str], None] | None = None) -> Posterior:
+            db_path: Path | None = None, report: Callable[[str], None] | None = None,
+            design: pd.DataFrame | None = None) -> Posterior:
     """ABC-SMC of the calibration's parameters on the matched rows of ``observed`` (with their
-    calibration weights). Runs locally on ``workers`` processes, or on the Dask scheduler at
-    ``scheduler``. Stops at ``generations``, ``max_simulations``, ``max_minutes`` or
-    ``min_epsilon``, whichever first.
+    calibration weights). Each particle is one simulator run (locally on ``workers`` processes,
+    or on the Dask scheduler at ``scheduler``), or, given a ``design`` (``surrogate.run_design``),
+    one draw of the surrogate fitted on it. Stops at ``generations``, ``max_simulations``,
+    ``max_minutes`` or ``min_epsilon``, whichever first.
     """
     t0 = time.perf_counter()
-    probe = _probe(spec, observed)
-    matched = probe[probe["matched"] & (probe["weight"] > 0)]
+    names = _names(spec.parameters)
+    quality = None
+    if design is not None:
+        from simulator.studies.surrogate import fit_surrogate, row_keys
+
+        all_keys = row_keys(observed)
+        tab = observed.rename(columns={"value": "observed"}).copy()
+        tab["weight"] = [spec.weight(m, s) for m, s in zip(tab["metric"], tab["sector"], strict=True)]
+        tab["matched"] = [k in design.columns and bool(design[k].notna().all() and (design[k] > 0).all())
+                          for k in all_keys]
+        matched = tab[tab["matched"] & (tab["weight"] > 0)]
+        keys = [all_keys[i] for i in matched.index]
+        model: Callable[[dict[str, float]], dict[str, float]] = fit_surrogate(design, spec, keys, names) if keys else None
+        quality = model.quality() if keys else None
+    else:
+        probe = _probe(spec, observed)
+        matched = probe[probe["matched"] & (probe["weight"] > 0)]
+        keys = [f"r{i}" for i in matched.index]
     if matched.empty:
         raise UsageError(f"{spec.path}: no observed row is matched inside the fit's run; nothing to calibrate on")
-    keys = [f"r{i}" for i in matched.index]
     x0 = {k: float(v) for k, v in zip(keys, matched["observed"], strict=True)}
     bounds = dict(zip(keys, matched["bound"], strict=True))
     weights = dict(zip(keys, matched["weight"].astype(float), strict=True))
     obs_rows = observed.loc[matched.index].reset_index(drop=True)
-    model = SimulatorModel(spec, obs_rows, keys)
-    names = _names(spec.parameters)
+    if design is None:
+        model = SimulatorModel(spec, obs_rows, keys)
     priors = [(n, p.low, p.high) for n, p in zip(names, spec.parameters, strict=True)]
-    run = abc_smc(model, priors, x0, bounds, weights, settings, scheduler, workers, seed, db_path, report)
+    run = abc_smc(model, priors, x0, bounds, weights, settings, None if design is not None else scheduler,
+                  1 if design is not None else workers, seed, db_path, report)
     draws = run.draws.rename(columns={n: p.key for n, p in zip(names, spec.parameters, strict=True)})
     sims = np.array([[s.get(k, np.nan) for k in keys] for s in run.stats], dtype=float)
     pred = matched[["date", "metric", "sector", "unit", "bound", "observed", "weight"]].reset_index(drop=True).copy()
@@ -256,7 +276,13 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
             "fit_end": spec.end.isoformat() if spec.end else "", "seed": seed,
             "method": f"ABC-SMC (pyabc {run.version})", "executor": run.where,
             "wall_s": round(time.perf_counter() - t0, 1)}
-    return Posterior(list(spec.parameters), draws, diag, pred, prov)
+    if design is not None:
+        prov["method"] += (f" on a log-linear surrogate fitted on {len(design)} simulator runs (Latin hypercube);"
+                           " 'simulations' counts surrogate draws")
+        prov["design_runs"] = len(design)
+    post = Posterior(list(spec.parameters), draws, diag, pred, prov)
+    post.quality = quality
+    return post
 
 
 def _probe(spec: CalibrationSpec, observed: pd.DataFrame) -> pd.DataFrame:
@@ -317,7 +343,11 @@ def write_outputs(post: Posterior, out: Path) -> list[str]:
     post.summary().to_csv(out / "parameters.csv", index=False)
     post.diagnostics.to_csv(out / "diagnostics.csv", index=False)
     post.predictive.to_csv(out / "predictive.csv", index=False)
-    return ["posterior.csv", "parameters.csv", "diagnostics.csv", "predictive.csv"]
+    files = ["posterior.csv", "parameters.csv", "diagnostics.csv", "predictive.csv"]
+    if post.quality is not None:
+        post.quality.to_csv(out / "surrogate.csv", index=False)
+        files.append("surrogate.csv")
+    return files
 
 
 def format_posterior(post: Posterior) -> str:
