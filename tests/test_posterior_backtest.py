@@ -159,3 +159,36 @@ def test_backtest_bad_inputs_give_one_line_and_exit_2(case, tmp_path, capsys, mo
     assert {"cutoff_after_last": "nothing to score", "missing_column": "missing column", "unknown_metric": "documents_sent_by_owls",
             "unreadable": "cannot be read", "posterior_after_cutoff": "seen rows"}[case] in err[0]
     assert not (tmp_path / "out").exists()  # nothing half written
+
+
+@pytest.mark.slow
+def test_calibration_path_with_a_surrogate_recovers_known_parameters(tmp_path, repo_root):
+    """The real calibration path (load_spec → restrict → run_abc with a design): a synthetic design
+    whose rows are a known log-linear function of the parameters, observed rows at known values."""
+    from simulator.calibration import load_spec
+    from simulator.studies.posterior import restrict, run_abc
+    from simulator.studies.surrogate import row_keys
+
+    spec = load_spec(repo_root / CALIBRATION)
+    obs = load_observed()
+    spec, rows = restrict(spec, obs, dt.date(2023, 12, 31))
+    keys = row_keys(rows)
+    rng = np.random.default_rng(5)
+    k = len(spec.parameters)
+    slopes = rng.normal(0, 1.0, size=(k, len(keys)))
+    lo = np.array([p.low for p in spec.parameters])
+    span = np.array([p.high - p.low for p in spec.parameters])
+    u_true = np.full(k, 0.3)
+    u = rng.uniform(size=(40, k))
+    design = pd.DataFrame(lo + u * span, columns=[p.key for p in spec.parameters])
+    base = np.log(rows["value"].to_numpy(dtype=float)) - u_true @ slopes  # the truth reproduces every row
+    for j, key in enumerate(keys):
+        design[key] = np.exp(base[j] + u @ slopes[:, j] + rng.normal(0, 0.01, size=40))
+    settings = PosteriorSettings(population=100, generations=6, max_simulations=20000, max_minutes=2, draws=400)
+    post = run_abc(spec, rows, settings, seed=2, design=design)
+    assert post.provenance["design_runs"] == 40 and "surrogate" in post.provenance["method"]
+    assert (post.quality["r2"] > 0.9).all()
+    truth = lo + u_true * span
+    for p, true in zip(spec.parameters, truth, strict=True):
+        lo5, hi95 = np.quantile(post.draws[p.key], [0.05, 0.95])
+        assert lo5 <= true <= hi95, (p.key, lo5, true, hi95)
