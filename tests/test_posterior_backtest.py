@@ -192,3 +192,43 @@ def test_calibration_path_with_a_surrogate_recovers_known_parameters(tmp_path, r
     for p, true in zip(spec.parameters, truth, strict=True):
         lo5, hi95 = np.quantile(post.draws[p.key], [0.05, 0.95])
         assert lo5 <= true <= hi95, (p.key, lo5, true, hi95)
+
+
+# -- projections carry the posterior ---------------------------------------------------------------
+@pytest.mark.slow
+def test_replications_draw_parameters_from_the_posterior_file(tmp_path, capsys):
+    """`segur run --replications N` with a posterior file beside the scenario: replication i runs
+    draw i; a draw that feeds nothing gives fewer documents than one that feeds a lot."""
+    import json
+
+    from tests.support_ensemble import SCALE, write_short_scenario
+
+    path = write_short_scenario(tmp_path)
+    (tmp_path / "short.posterior.csv").write_text(
+        "# data_cutoff: 2023-12-31\n# method: test\nsectors.biology.intensity_mean,sectors.hospital.intensity_mean\n"
+        "0.05,0.05\n0.99,0.99\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--replications", "2", "--scale", SCALE, "--workers", "1", "--out", str(out), "--quiet"])
+    assert code == 0
+    man = json.loads((out / "manifest.json").read_text())
+    assert "short.posterior.csv" in man["ensemble"]["parameters"]
+    reps = pd.read_csv(out / "replications.csv")
+    low, high = reps["dmp_last12_all"].tolist()
+    assert high > 1.5 * low  # draw 0 (intensities 0.05) feeds far less than draw 1 (0.99)
+    # --posterior none: seeds only, the scenario's own values in both replications
+    code = main(["run", str(path), "--replications", "2", "--scale", SCALE, "--workers", "1", "--out",
+                 str(tmp_path / "none"), "--quiet", "--posterior", "none"])
+    man = json.loads((tmp_path / "none" / "manifest.json").read_text())
+    assert code == 0 and "seeds only" in man["ensemble"]["parameters"]
+
+
+def test_attainment_band_counts_unreached_replications_as_later():
+    from simulator.ensemble import attainment_band
+    from simulator.outputs import month_to_decimal
+
+    last = "2027-12"
+    never = month_to_decimal(last) + 1 / 12
+    reached = np.array([month_to_decimal("2026-03")] * 10 + [month_to_decimal("2025-10")] + [never] * 9)
+    text = attainment_band(reached, last)
+    assert text.startswith("March 2026 (p5 Oct 2025 – p95 not by 2027)")
+    assert "55%" in text
