@@ -119,7 +119,7 @@ def _abc(args: argparse.Namespace, spec, out: Path, report) -> int:
     design = get_design(args, full_spec, observed, settings, cutoff, out, report)
     post = run_abc(spec, rows, settings, scheduler=args.scheduler, workers=args.workers, seed=spec.seed,
                    db_path=out / "abc.db", report=None if args.quiet else report, design=design)
-    post.provenance = {"calibration": str(args.calibration), "observed": str(args.observed or spec.observed),
+    post.provenance = {"calibration": str(args.calibration), "observed": _shown(args.observed or spec.observed),
                        "data_cutoff": cutoff.isoformat(), **post.provenance,
                        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit()}
     files = write_outputs(post, out)
@@ -132,6 +132,14 @@ def _abc(args: argparse.Namespace, spec, out: Path, report) -> int:
         print(format_predictive(post.predictive))
         print(f"Posterior written to {out}/ ({', '.join(files)}, abc.db)")
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when under it (provenance lines carry no home folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def get_design(args: argparse.Namespace, spec, observed, settings, end: dt.date, out: Path, report):
