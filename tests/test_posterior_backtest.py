@@ -232,3 +232,16 @@ def test_attainment_band_counts_unreached_replications_as_later():
     text = attainment_band(reached, last)
     assert text.startswith("March 2026 (p5 Oct 2025 – p95 not by 2027)")
     assert "55%" in text
+
+
+def test_naive_forecasts_skip_rows_set_aside_and_average_like_the_row():
+    before = _rows([("2023-09", "mes_activations_per_month", "all", 200e3, "point"),
+                    ("2024-01", "mes_activations_per_month", "all", 300e3, "point")])  # a contradiction, set aside
+    year = _rows([("2024", "mes_activations_per_month", "all", 1.0, "point")]).iloc[0]
+    assert naive_forecast(before, year, "level") == pytest.approx(200e3)  # the set-aside 300k is not the last level
+    assert np.isnan(naive_forecast(before, year, "growth"))  # one usable level: no growth
+    before = _rows([("2023-06", "mes_activations_per_month", "all", 100e3, "point"),
+                    ("2023-12", "mes_activations_per_month", "all", 200e3, "point")])
+    h2 = _rows([("2024-12", "mes_activations_per_month", "all", 1.0, "point")]).iloc[0]  # mean of Jul–Dec 2024
+    g = 2 ** (1 / 6)
+    assert naive_forecast(before, h2, "growth") == pytest.approx(sum(200e3 * g ** (12 - j) for j in range(6)) / 6)

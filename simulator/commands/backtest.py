@@ -96,6 +96,7 @@ def handle(args: argparse.Namespace) -> int:
     v = bt.verdict(table, args.cutoff)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "backtest.csv", index=False)
+    bt.projection_frame(after, proj).to_csv(out / "projection.csv", index=False)
     from simulator.studies.backtest_figure import write_backtest_figure
 
     write_backtest_figure(out / "backtest.png", proj, observed, args.cutoff,
@@ -105,7 +106,7 @@ def handle(args: argparse.Namespace) -> int:
         print(format_table(table))
         print(f"Not scored: {int((~table['scored'].astype(bool)).sum())} later rows the model has no counterpart for "
               f"(reasons in backtest.csv, column why)")
-        print(f"Written to {out}/ (backtest.csv, backtest.png, verdict.txt)")
+        print(f"Written to {out}/ (backtest.csv, projection.csv, backtest.png, verdict.txt)")
     print(v["line"])
     return 0
 

@@ -20,12 +20,15 @@ import pandas as pd
 
 from simulator.errors import UsageError
 from simulator.observed_match import (
+    AVERAGED_ROWS,
     EXCLUDED_ROWS,
     METRIC_WHY,
     QUANTITY,
     UNMATCHED_WHY,
+    YEAR_MEAN,
     observed_vs_simulated,
     one_sided,
+    why_unmatched,
 )
 from simulator.studies.posterior import row_end
 
@@ -94,7 +97,8 @@ def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
     the earliest level 3–12 months before the last). NaN when the rows up to the cut-off do not
     define it."""
     metric, sector = row["metric"], row["sector"]
-    pts = _history(before, metric, sector)
+    usable = [why_unmatched(d, m, s) is None for d, m, s in zip(before["date"], before["metric"], before["sector"], strict=True)]
+    pts = _history(before[usable], metric, sector)  # rows set aside (contradictions) are not levels
     if not pts:
         return math.nan
     last_m, last_v = pts[-1]
@@ -112,9 +116,14 @@ def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
     date = row["date"]
     if metric == "documents_per_year" and len(date) == 4:
         return sum(level(int(date) * 12 + k) for k in range(12))
+    if metric in YEAR_MEAN and len(date) == 4:  # a year's monthly average
+        return sum(level(int(date) * 12 + k) for k in range(12)) / 12
     if len(date) != 7:
         return math.nan
     m = _month_index(date)
+    k = AVERAGED_ROWS.get((date, metric, sector))
+    if k:  # an average over the k months to the date
+        return sum(level(m - j) for j in range(k)) / k
     if metric == "documents_last_12_months":
         return sum(level(m - k) for k in range(12))
     if metric == "documents_annual_rate":
@@ -182,6 +191,14 @@ def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, see
     done = [out[i] for i in sorted(out)]
     return Projection(np.vstack([d["values"] for d in done]), done[0]["why"], done[0]["months"],
                       np.vstack([d["dmp"] for d in done]), np.vstack([d["activated"] for d in done]))
+
+
+def projection_frame(after: pd.DataFrame, proj: Projection) -> pd.DataFrame:
+    """Every later row beside its simulated value in each projection run (to rescore without rerunning)."""
+    df = after[["date", "metric", "sector", "value", "bound"]].reset_index(drop=True).copy()
+    for i in range(proj.values.shape[0]):
+        df[f"run{i + 1}"] = proj.values[i]
+    return df
 
 
 # -- scoring ----------------------------------------------------------------------------------
