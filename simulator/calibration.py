@@ -34,7 +34,7 @@ from simulator.streams import replication_seeds
 
 METHODS = ("least_squares", "nelder_mead", "differential_evolution")
 FIT_KEYS = {"scale", "replications", "seed", "end", "method", "max_evaluations", "step"}
-TOP_KEYS = {"scenario", "observed", "description", "fit", "weights", "parameters"}
+TOP_KEYS = {"scenario", "observed", "description", "fit", "weights", "parameters", "posterior"}
 _IV_KEY = re.compile(r"^interventions\[(?P<sel>[^\]]+)\]\.(?P<field>value|factor|days|date)$")
 
 
@@ -82,6 +82,7 @@ class CalibrationSpec:
     step: float = 0.05
     description: str = ""
     base_data: dict[str, Any] = field(default_factory=dict, repr=False)
+    posterior: dict[str, Any] = field(default_factory=dict)  # the [posterior] table (simulator.studies.posterior)
 
     def weight(self, metric: str, sector: str) -> float:
         """Weight of an observed row: ``metric.sector`` if given, else ``metric``, else 1."""
@@ -198,7 +199,8 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     if bad:
         raise UsageError(f"{path}: fit.{bad[0]}: unknown key; allowed: {', '.join(sorted(FIT_KEYS))}")
     spec = CalibrationSpec(path=path, scenario=Path(scen), observed=Path(observed), parameters=[], weights={},
-                           description=str(raw.get("description", "")), base_data=base)
+                           description=str(raw.get("description", "")), base_data=base,
+                           posterior=raw.get("posterior", {}))
     if "scale" in fit:
         spec.scale = _num(f"{path}: fit.scale", fit["scale"])
         if not 0 < spec.scale <= 1:
@@ -252,6 +254,8 @@ def scenario_data(spec: CalibrationSpec, x: np.ndarray, for_fit: bool = True) ->
     data = copy.deepcopy(spec.base_data)
     for p, v in zip(spec.parameters, x, strict=True):
         _set(data, p.key, p.value(v))
+    if for_fit:
+        data["payload_sample"] = 0  # a fit compares counts: no FHIR payload sample (≈ 10% of a run's time)
     if for_fit and spec.end is not None:
         data["run"]["end"] = spec.end
         data["interventions"] = [iv for iv in data.get("interventions", [])

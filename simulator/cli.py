@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "simulator.commands.compare",
     "simulator.commands.report",
     "simulator.commands.calibrate",
+    "simulator.commands.backtest",
     "simulator.commands.sweep",
     "simulator.commands.sensitivity",
     "simulator.commands.validate",

@@ -73,12 +73,15 @@ def runs_from_results(sc: Scenario, results: list[Results], representative: Resu
 
 
 def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any = "local",
-                   progress: Callable[[int, int], None] | None = None) -> ScenarioRuns:
+                   progress: Callable[[int, int], None] | None = None,
+                   draws: tuple[list[Scenario] | None, str] = (None, "")) -> ScenarioRuns:
     """``n`` replications of ``sc`` (seeds ``replication_seeds(seed, n)``) through the ensemble
-    executors; the median replication is run in full for the report."""
+    executors; the median replication is run in full for the report. ``draws``: one scenario per
+    replication from a posterior file, and the line naming it (``posterior_file.draw_scenarios``)."""
     from simulator.ensemble import OUTCOME_NAMES, failure_lines, replicate
 
-    ens = replicate(sc, n, seed=seed, scale=scale, executor=executor, progress=progress, representative=True)
+    ens = replicate(sc, n, seed=seed, scale=scale, executor=executor, progress=progress, representative=True,
+                    draws=draws[0], draws_source=draws[1])
     agg = ens.aggregator
     if agg.completed == 0:
         raise UsageError(f"{sc.name}: no replication completed: " + "; ".join(failure_lines(ens.failures, n)))
@@ -90,7 +93,8 @@ def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any 
 
 def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: int | None = None,
                   scale: float | None = None, executor: Any = "local",
-                  progress: Callable[[int, int], None] | None = None) -> list[ScenarioRuns]:
+                  progress: Callable[[int, int], None] | None = None,
+                  draws: Sequence[tuple[list[Scenario] | None, str]] | None = None) -> list[ScenarioRuns]:
     """Run every scenario with the same seed and scale (defaults: the first scenario's).
 
     One replication: one run per scenario, in this process. More: ``replicate_runs``."""
@@ -114,7 +118,8 @@ def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: in
             res = Simulation(sc, seed=seed, scale=scale, progress=step).run()
             out.append(runs_from_results(sc, [res]))
         else:
-            out.append(replicate_runs(sc, replications, seed, scale, executor, step))
+            out.append(replicate_runs(sc, replications, seed, scale, executor, step,
+                                      draws[i] if draws is not None else (None, "")))
     return out
 
 

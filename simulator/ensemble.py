@@ -383,6 +383,7 @@ class Ensemble:
             "quantiles": "exact, numpy.quantile method 'linear', over the completed replications (column n)",
             "executor": self.executor,
             "wall_s": round(self.wall_s, 3),
+            "parameters": self.extra.get("parameters", "the scenario's values in every replication (seeds only)"),
         }
 
     def to_results(self) -> Results:
@@ -412,8 +413,13 @@ def _pick_representative(agg: Aggregator) -> int | None:
 def replicate(scenario: Scenario, n: int, seed: int | None = None, scale: float | None = None,
               executor: ExecutorSpec | str = "local", workers: int | None = None,
               address: str | None = None, progress: Callable[[int, int], None] | None = None,
-              representative: bool = True, outputs: list[OutputSpec] | None = None) -> Ensemble:
+              representative: bool = True, outputs: list[OutputSpec] | None = None,
+              draws: list[Scenario] | None = None, draws_source: str = "") -> Ensemble:
     """Run ``n`` replications of ``scenario`` (seeds = ``replication_seeds(seed, n)``).
+
+    ``draws``: one scenario per replication (``scenario`` with posterior draw i's parameters,
+    see ``simulator.studies.posterior_file.draw_scenarios``): replication i runs ``draws[i]``
+    with seed i, so the bands hold parameter and stochastic uncertainty together.
 
     Failed replications are retried once, then recorded in ``Ensemble.failures``. With
     ``representative``, the median replication is run again in full on the executor (its
@@ -425,19 +431,25 @@ def replicate(scenario: Scenario, n: int, seed: int | None = None, scale: float 
     specs = headline_outputs(sc) + [s for s in (outputs or []) if s not in headline_outputs(sc)]
     agg = Aggregator(seeds, detail="full")
     spec = executor if isinstance(executor, ExecutorSpec) else ExecutorSpec(executor, workers, address)
+    if draws is not None and len(draws) < n:
+        raise SegurError(f"{len(draws)} parameter draws for {n} replications (a bug)", exit_code=3)
+    per_rep = [sc if draws is None else with_run(draws[i], base_seed, sc.run.scale) for i in range(n)]
     t0 = time.perf_counter()
     with open_executor(spec, max_tasks=n) as pool:
-        jobs = [Job(i, sc, s) for i, s in enumerate(seeds)]
+        jobs = [Job(i, per_rep[i], s) for i, s in enumerate(seeds)]
         for outcome in run_jobs(pool, jobs, specs, progress):
             if outcome.ok:
                 agg.add(outcome.key, outcome.value, outcome.attempts)
             else:
                 agg.fail(outcome.key, outcome.error, outcome.attempts)
         ens = Ensemble(sc, base_seed, agg, specs, pool.description, 0.0)
+        if draws is not None:
+            ens.extra["parameters"] = f"posterior draws ({draws_source}): replication i runs draw i with seed i"
         if representative:
             ens.representative_index = _pick_representative(agg)
             if ens.representative_index is not None:
-                ens.representative = _run_representative(pool, sc, agg, ens.representative_index)
+                i = ens.representative_index
+                ens.representative = _run_representative(pool, per_rep[i], agg, i)
     ens.wall_s = time.perf_counter() - t0
     return ens
 
@@ -480,6 +492,25 @@ def _band(v: np.ndarray) -> str:
     return f"{_m(b['p50'][0])} [{_m(b['p5'][0])}–{_m(b['p95'][0])}]"
 
 
+def _month_name(x: float, last: str) -> str:
+    import calendar
+
+    if x > month_to_decimal(last) + 1e-9:
+        return f"not by {last[:4]}"  # as compare writes it: not reached by the end of the run
+    m = decimal_to_month(x)
+    return f"{calendar.month_name[int(m[5:7])]} {m[:4]}"
+
+
+def attainment_band(reached: np.ndarray, last: str) -> str:
+    """'March 2026 (p5 Oct 2025 – p95 not by 2028)': the month a target is reached, over the
+    replications; a replication that never reaches it counts as later than any month."""
+    q = [float(np.quantile(reached, p, method="inverted_cdf")) for p in QUANTILES]
+    share = float(np.mean(reached <= month_to_decimal(last) + 1e-9))
+    lo, mid, hi = (_month_name(v, last) for v in q)
+    short = {n: n[:3] + n[n.index(" "):] if not n.startswith("not") else n for n in (lo, hi)}
+    return f"{mid} (p5 {short[lo]} – p95 {short[hi]}), reached by the end in {share:.0%} of replications"
+
+
 def format_ensemble_summary(ens: Ensemble) -> str:
     """Medians and p5–p95 of the last 12 months by sector and channel, and the targets."""
     agg = ens.aggregator
@@ -508,16 +539,12 @@ def format_ensemble_summary(ens: Ensemble) -> str:
             share = vals[f"share_of_target_{key}"].to_numpy()
             b = bands(share[:, None])
             reached = vals[f"target_reached_{key}"].to_numpy()
-            censored = reached > month_to_decimal(months[-1]) + 1e-9
-            if censored.all():
-                when = "not reached in any replication"
-            else:
-                r = bands(reached[~censored][:, None])
-                when = (f"reached {decimal_to_month(r['p50'][0])} [{decimal_to_month(r['p5'][0])}–"
-                        f"{decimal_to_month(r['p95'][0])}] in {int((~censored).sum())}/{len(reached)}")
+            when = attainment_band(reached, months[-1])
             flag = " (assumption)" if t.assumption else ""
             lines.append(f"  {key:<12}{b['p50'][0]:>5.0%} [{b['p5'][0]:.0%}–{b['p95'][0]:.0%}] of "
-                         f"{_m(t.value)}M/yr{flag}; {when}")
+                         f"{_m(t.value)}M/yr{flag}; month reached: {when}")
+    if "parameters" in ens.extra:
+        lines.append(f"Parameters: {ens.extra['parameters']}.")
     if ens.representative_index is not None:
         i = ens.representative_index
         lines.append(f"Representative run: replication {i + 1} (seed {agg.seeds[i]}), the closest to the median of "
@@ -546,10 +573,12 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
     import sys
 
     from simulator.progress import progress_bar
+    from simulator.studies.posterior_file import draw_scenarios
 
+    draws, source = draw_scenarios(args.scenario, args.replications, getattr(args, "posterior", None))
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
         ens = replicate(sc, args.replications, seed=args.seed, scale=args.scale,
-                        executor=ExecutorSpec.from_args(args), progress=bar)
+                        executor=ExecutorSpec.from_args(args), progress=bar, draws=draws, draws_source=source)
     failed = failure_lines(ens.failures, ens.aggregator.n)
     if ens.representative is None:
         for line in failed:

@@ -25,6 +25,8 @@ QUANTITY = {
     "documents_per_year": "DMP accepted documents summed over the year",
     "documents_per_month": "DMP accepted documents in the month",
     "documents_annual_rate": "DMP accepted documents in the month × 12",
+    "documents_last_12_months": "DMP accepted documents over the 12 months to the month",
+    "documents_growth_last_12_months": "DMP accepted documents over the 12 months to the month / the 12 months before − 1, in percent",
     "share_of_documents": "sector's share of the DMP accepted documents of the month",
     "mssante_messages_per_month": "MSSanté messages sent in the month (to professionals and patients)",
     "mssante_equipped_share": "facilities with an MSSanté mailbox / facilities (month end)",
@@ -42,7 +44,44 @@ UNMATCHED_WHY = {
     ("install_rate", "hospital_pfi"): "the model has one hospital software update, the DPI (it produces the documents); the intermediation platform (PFI) is not modelled",
     ("mssante_equipped_share", "liberal_professionals"): "'liberal_professionals' is a group of professions, not a sector of the model",
     ("patient_to_professional_messages_cumulative", "all"): "the model has no patient-to-professional messages (MSSanté channels are professional → professional and professional → patient)",
+    ("documents_per_year", "prescription_medication"): "a document type sent by GPs and hospitals, not a sector of the model",
 }
+# Metrics the model has no counterpart for (whatever the sector), and why.
+METRIC_WHY = {
+    "share_documents_sent_via_mes": "a share of all documents produced in France, sent or not; the model counts only the documents it sends",
+    "share_receiving_document": "the model does not record which persons received a document",
+    "medico_social_esms_numerique_beneficiaries": "medico-social funding programmes are not modelled",
+    "share_esms_with_segur_dui": "medico-social software equipment is not modelled",
+    "mes_activations_in_year": "the same figure as the 2024 mes_activations_per_month row (526,000 × 12); matched once, there",
+    "mes_first_connections_per_month": "first connections = activations: matched through mes_activations_per_month",
+    "mes_weekly_active_users": "the model has no use of the app after activation",
+    "mes_active_users_per_month": "the model has no use of the app after activation",
+    "mes_return_rate_month_to_month": "the model has no use of the app after activation",
+    "mes_app_downloads_cumulative": "the model has no app downloads",
+    "patient_consulted_documents_per_month": "the model has no document consultations",
+    "dmp_consulted_by_professionals_per_month": "the model has no document consultations",
+    "patient_uploaded_documents_cumulative": "the model has no documents added by patients",
+    "mes_profiles_open_share": "a share of the insured (denominator not stated); the profile counts are matched through mes_profiles_open",
+    "mes_profiles_activated_share": "a rounded share of the insured (\"one in four\"); the counts are matched through mes_profiles_activated",
+    "professionals_equipped_segur_software": "practitioners OR structures equipped (mixed units); install rates are matched instead",
+    "mssante_mailboxes": "the model has facilities with a mailbox, not mailbox counts (personal, organisational, applicative)",
+    "pharmacy_vaccination_notes_sent": "vaccination notes are a wave 2 flow, off in the calibrated baseline; the season's window is approximate",
+    "eprescriptions_per_month": "the e-prescription flow is a wave 2 module ([eprescription] in wave2_base.toml), off in the calibrated baseline",
+    "eprescriptions_cumulative": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
+    "eprescription_doctors_users": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
+    "eprescription_pharmacies_executing": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
+    "eprescription_share_of_prescriptions": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
+    "eprescription_software_approved": "software approvals are not modelled (software is installed or not)",
+}
+# Single rows set aside: contradictions between sources (the reason names the other row).
+EXCLUDED_ROWS = {
+    ("2024-02", "documents_per_quarter", "all"): "contradiction: 20M a quarter disagrees with ≈22.7M a month (Jan 2024) and 264M a year; a misquote",
+    ("2024-01", "mes_activations_per_month", "all"): "contradiction: 300,000 (DNS) against 450,000 first connections (ameli) the same month; the 2024 average (526,000) is matched instead",
+}
+# Rows that are averages over several months ending at their date: (date, metric, sector) → months.
+AVERAGED_ROWS = {("2024-12", "mes_activations_per_month", "all"): 6}  # "average over the last semester"
+# Per-month metrics whose year-dated rows are the mean of the year's months.
+YEAR_MEAN = {"mes_activations_per_month", "documents_per_month"}
 
 
 class Unmatched(Exception):
@@ -101,6 +140,11 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
         return c.dmp_series(sector)
     if metric == "documents_annual_rate":
         return c.dmp_series(sector) * 12
+    if metric == "documents_last_12_months":
+        return c.dmp_series(sector).rolling(12).sum()
+    if metric == "documents_growth_last_12_months":
+        t = c.dmp_series(sector).rolling(12).sum()
+        return (t / t.shift(12) - 1.0) * 100.0
     if metric == "share_of_documents":
         total = c.dmp_series("all")
         return (c.dmp_series(sector) / total.where(total > 0)).fillna(0.0)
@@ -138,27 +182,49 @@ def simulated_series(results: Results, metric: str, sector: str) -> pd.Series:
 
     Raises Unmatched (with the reason) when the model has no such quantity.
     """
-    if (metric, sector) in UNMATCHED_WHY:
-        raise Unmatched(UNMATCHED_WHY[(metric, sector)])
+    why = METRIC_WHY.get(metric) or UNMATCHED_WHY.get((metric, sector))
+    if why:
+        raise Unmatched(why)
     _check_profiles_sector(metric, sector)
     c = _Cache(results)
     return _series(c, metric, _sector(results, metric, sector))
 
 
+def why_unmatched(date: str, metric: str, sector: str) -> str | None:
+    """Why a row is never matched (whatever the run), or None."""
+    if (date, metric, sector) in EXCLUDED_ROWS:
+        return EXCLUDED_ROWS[(date, metric, sector)]
+    if metric in METRIC_WHY:
+        return METRIC_WHY[metric]
+    return UNMATCHED_WHY.get((metric, sector))
+
+
 def _simulated_value(c: _Cache, row: pd.Series) -> float:
     metric, sector, date = row["metric"], row["sector"], row["date"]
-    if (metric, sector) in UNMATCHED_WHY:
-        raise Unmatched(UNMATCHED_WHY[(metric, sector)])
+    why = why_unmatched(date, metric, sector)
+    if why:
+        raise Unmatched(why)
     _check_profiles_sector(metric, sector)
     s = _sector(c.r, metric, sector)
     if metric not in QUANTITY:
         raise Unmatched(f"no simulated quantity is defined for metric '{metric}'")
     months = _months_of(date, c.r)
-    if len(months) > 1 and metric != "documents_per_year":
+    if len(months) > 1 and metric not in YEAR_MEAN and metric != "documents_per_year":
         raise Unmatched(f"'{metric}' needs a month (YYYY-MM), got the year {date}")
     series = _series(c, metric, s)
     if metric == "documents_per_year":
         return float(series.loc[months].sum())
+    if len(months) > 1 or (date, metric, sector) in AVERAGED_ROWS:
+        if len(months) == 1:
+            k = AVERAGED_ROWS[(date, metric, sector)]
+            at = list(series.index).index(months[0])
+            if at + 1 < k:
+                raise Unmatched(f"the run does not cover the {k} months to {date}")
+            months = list(series.index[at + 1 - k: at + 1])
+        value = series.loc[months].mean()
+        if pd.isna(value):
+            raise Unmatched(f"no simulated value over {months[0]} to {months[-1]}")
+        return float(value)
     value = series.loc[months[0]]
     if pd.isna(value):
         raise Unmatched(f"no simulated value in {months[0]} (first month of the run?)")

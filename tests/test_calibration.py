@@ -135,7 +135,7 @@ def test_fit_from_wrong_parameters_halves_the_objective_and_writes_outputs(tmp_p
         "sectors.hospital.intensity_mean" = [0.1, 0.99]
         """)
     out = tmp_path / "fit"
-    code = main(["calibrate", str(path), "--out", str(out)])
+    code = main(["calibrate", str(path), "--method", "lsq", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0
     assert "evaluation" in captured.err  # progress

@@ -75,13 +75,24 @@ def handle(args: argparse.Namespace) -> int:
     names = [sc.name for sc in scenarios]
     out = args.out or default_out(names)
     label = f"segur compare {' '.join(names)}" + (f" × {args.replications}" if args.replications > 1 else "")
+    from scenarios.loader import resolve_path
+    from simulator.studies.posterior_file import beside, draw_scenarios
+
+    # with replications, the first posterior file found beside a scenario gives replication i of
+    # EVERY scenario its draw i (same draws and seeds: differences come from the scenarios)
+    found = next((beside(resolve_path(s)) for s in args.scenarios if beside(resolve_path(s)).exists()), None)
+    draws = [draw_scenarios(s, args.replications, found) if args.replications > 1 and found else (None, "")
+             for s in args.scenarios]
     with claim_output(out, "compare", args.overwrite):  # before the runs: a bad or busy --out fails at once
         with progress_bar(label, quiet=args.quiet) as bar:
             runs = run_scenarios(scenarios, args.replications, seed=args.seed, scale=args.scale,
-                                 executor=ExecutorSpec.from_args(args), progress=bar)
+                                 executor=ExecutorSpec.from_args(args), progress=bar, draws=draws)
         write_comparison(out, runs)
     if not args.quiet:
         print(format_comparison(runs, annual_volumes(runs), target_dates(runs), years))
+        for name, (d, source) in zip(names, draws, strict=True):
+            if d is not None:
+                print(f"{name}: parameters from {source} (replication i: draw i, seed i)")
         print(f"Comparison written to {out}/")
     failed = [f"{r.name}: {f}" for r in runs for f in r.failures]
     for line in failed:

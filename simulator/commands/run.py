@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Simulate a scenario from its start to its end date; print a summary and write a results folder.")
     p.add_argument("scenario", help="scenario file (TOML), or the name of a shipped scenario (e.g. baseline)")
     add_run_options(p)
+    p.add_argument("--posterior", default=None, metavar="FILE",
+                   help="parameter draws for --replications (default: <scenario>.posterior.csv beside the scenario if present; \"none\": seeds only)")
     p.add_argument("--replications", type=int, default=1, metavar="N",
                    help="run N replications (seeds derived from --seed) and write quantile tables; 1 = a single run")
     add_executor_options(p)

@@ -1,0 +1,1 @@
+"""Studies built on many runs: the calibration posterior (ABC-SMC) and the backtest."""
