@@ -10,7 +10,10 @@ hop per request: a submission's parse, rules, store and answer's JSON go in one 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from starlette.applications import Starlette
@@ -43,14 +46,24 @@ from simulator.server.store import Store, log_access
 log = logging.getLogger("segur.server")
 
 
+#: threads judging and storing submissions in one server process (see Context.submissions):
+#: SQLite writes one at a time, PostgreSQL overlaps its commits' waits
+SUBMISSION_THREADS = {"sqlite": 2, "postgresql": 8}
+THREADS_ENV = "SEGUR_SUBMISSION_THREADS"  # an override, for measurements
+
+
 class Context:
-    """What the handlers share: settings, store, keys, rules in force."""
+    """What the handlers share: settings, store, keys, rules in force, and the threads that
+    judge and store submissions — a few, not one per request in flight: the work holds the GIL
+    but for the database's waits, so more threads only take turns at a higher cost."""
 
     def __init__(self, config: ServerConfig, store: Store, keys: Keys):
         self.config, self.store, self.keys = config, store, keys
         info = store.info()
         self.rules = Rules.from_info(info)
         self.seeded = info.get("seeded", "nothing (no scenario)")
+        threads = int(os.environ.get(THREADS_ENV) or SUBMISSION_THREADS[store.dialect])
+        self.submissions = ThreadPoolExecutor(threads, thread_name_prefix="segur-provide")
 
 
 def prepare(config: ServerConfig) -> tuple[Store, Keys]:
@@ -115,7 +128,8 @@ async def transaction(request: Request) -> Response:
         raise exc
     check_content_type(request)
     body = await read_body(request, ctx.config.max_body)
-    status, payload, headers = await run_in_threadpool(_provide, ctx, principal, body)
+    status, payload, headers = await asyncio.get_running_loop().run_in_executor(
+        ctx.submissions, _provide, ctx, principal, body)
     return Response(payload, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
