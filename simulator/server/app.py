@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -208,8 +210,17 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
     if keys is None:
         keys = load_keys(config.key_path)
     handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error, Exception: _crash}
-    app = Starlette(routes=ROUTES, exception_handlers=handlers)
-    app.state.ctx = Context(config, store, keys)
+    ctx = Context(config, store, keys)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # the submission threads end with the server (tests start many in one process)
+            ctx.submissions.shutdown(wait=False)
+
+    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)
+    app.state.ctx = ctx
     return app
 
 
