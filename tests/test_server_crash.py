@@ -1,6 +1,7 @@
 """Crash test: documents posted under load, the server killed with SIGKILL mid-stream, restarted
 on the same store — every acknowledged submission is there, and nothing is half-stored (each
-document has its content and its SubmissionSet, no orphan content, no orphan SubmissionSet)."""
+document has its content and its SubmissionSet, no orphan content, no orphan SubmissionSet).
+With ``--workers 2`` every process of the server is killed at once (its process group)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _serve(db: str, key: Path, port: int) -> subprocess.Popen:
+def _serve(db: str, key: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--db", db, "--key", str(key),
-                             "--port", str(port), "--scenario", DEMO], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                             "--port", str(port), "--scenario", DEMO, "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -46,15 +47,15 @@ def _serve(db: str, key: Path, port: int) -> subprocess.Popen:
     raise AssertionError("segur serve did not answer within 180 s")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_acknowledged_submissions_survive_a_kill_9(backend, tmp_path):
+@pytest.mark.parametrize(("backend", "workers"), [("sqlite", 1), ("sqlite", 2), ("postgresql", 1)])
+def test_acknowledged_submissions_survive_a_kill_9(backend, workers, tmp_path):
     if backend == "postgresql" and pg_bindir() is None:
         pytest.skip("PostgreSQL binaries not found (Debian package postgresql)")
     ctx = throwaway_postgres() if backend == "postgresql" else nullcontext(str(tmp_path / "dmp.sqlite"))
     with ctx as db:
         key, port = tmp_path / "dmp.key", free_port()
         base = f"http://127.0.0.1:{port}/fhir"
-        proc = _serve(db, key, port)
+        proc = _serve(db, key, port, workers)
         engine = create_engine(database_url(db))
         try:
             with engine.connect() as conn:
@@ -85,13 +86,13 @@ def test_acknowledged_submissions_survive_a_kill_9(backend, tmp_path):
                 deadline = time.monotonic() + 60
                 while len(acked) < 60 and time.monotonic() < deadline:
                     time.sleep(0.05)
-                os.kill(proc.pid, signal.SIGKILL)  # in the middle of the stream
+                os.killpg(proc.pid, signal.SIGKILL)  # in the middle of the stream, every worker
                 proc.wait(timeout=30)
                 stop.set()
                 for f in futures:
                     f.result()
             assert len(acked) >= 60, "too few acknowledgements before the kill"
-            proc = _serve(db, key, port)  # restart on the same store
+            proc = _serve(db, key, port, workers)  # restart on the same store
             with engine.connect() as conn:
                 d, b, s = S.documents, S.binaries, S.submissions
                 stored = {r.id for r in conn.execute(select(d.c.id))}

@@ -14,6 +14,7 @@ from simulator.server import schema as S
 from simulator.server.auth import Principal
 from simulator.server.fhir_http import HttpProblem
 from simulator.server.judge import profile_state_on
+from simulator.server.sql import Tx
 
 ACCESS_RULES = {
     "ACC-001": (401, "A request carries a bearer token (Authorization: Bearer …)."),
@@ -37,7 +38,7 @@ def denied(rule_id: str, message: str) -> HttpProblem:
 def check_patient(conn: Connection, principal: Principal, ins: str) -> None:
     """403 unless ``principal`` may read patient ``ins``'s record at all."""
     if principal.is_professional:
-        state = profile_state_on(conn, ins, None)
+        state = profile_state_on(Tx.over(conn), ins, None)
         if state not in READABLE_STATES:
             why = {None: "is not known to this DMP", "not_created": "has no profile",
                    "opposed": "opposed the creation of a profile", "closed": "closed their profile"}.get(state, state)

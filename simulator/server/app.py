@@ -4,12 +4,18 @@
 Starlette rather than FastAPI: a FHIR endpoint reads raw bodies under its own content types and
 answers FHIR resources whose schema is FHIR's (fhir.resources), so FastAPI's request models and
 OpenAPI add a layer without use; Starlette is the well-kept core FastAPI itself runs on.
-Handlers do their work (rules, database) in Starlette's thread pool, off the event loop.
+Handlers do their work (rules, database) in Starlette's thread pool, off the event loop — one
+hop per request: a submission's parse, rules, store and answer's JSON go in one call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,6 +33,7 @@ from simulator.server.fhir_http import (
     FHIR_JSON,
     HttpProblem,
     check_content_type,
+    dumps,
     fhir_response,
     parse_resource,
     problem_response,
@@ -41,14 +48,24 @@ from simulator.server.store import Store, log_access
 log = logging.getLogger("segur.server")
 
 
+#: threads judging and storing submissions in one server process (see Context.submissions):
+#: SQLite writes one at a time, PostgreSQL overlaps its commits' waits
+SUBMISSION_THREADS = {"sqlite": 2, "postgresql": 8}
+THREADS_ENV = "SEGUR_SUBMISSION_THREADS"  # an override, for measurements
+
+
 class Context:
-    """What the handlers share: settings, store, keys, rules in force."""
+    """What the handlers share: settings, store, keys, rules in force, and the threads that
+    judge and store submissions — a few, not one per request in flight: the work holds the GIL
+    but for the database's waits, so more threads only take turns at a higher cost."""
 
     def __init__(self, config: ServerConfig, store: Store, keys: Keys):
         self.config, self.store, self.keys = config, store, keys
         info = store.info()
         self.rules = Rules.from_info(info)
         self.seeded = info.get("seeded", "nothing (no scenario)")
+        threads = int(os.environ.get(THREADS_ENV) or SUBMISSION_THREADS[store.dialect])
+        self.submissions = ThreadPoolExecutor(threads, thread_name_prefix="segur-provide")
 
 
 def prepare(config: ServerConfig) -> tuple[Store, Keys]:
@@ -67,7 +84,9 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-def _principal(request: Request) -> Principal:
+async def _principal(request: Request) -> Principal:
+    """The caller of a bearer token (checked on the event loop: a known token is a dict look-up,
+    a new one one ES256 verification); a refusal is logged, off the loop, and raised."""
     ctx: Context = request.app.state.ctx
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -81,14 +100,14 @@ def _principal(request: Request) -> Principal:
         except TokenError as exc:
             raise denied("ACC-002", str(exc)) from None
     except HttpProblem as exc:
-        _log_anonymous(ctx, request, exc)
+        await run_in_threadpool(_log_anonymous, ctx, request.method.lower(), request.url.path, exc)
         raise
 
 
-def _log_anonymous(ctx: Context, request: Request, exc: HttpProblem) -> None:
-    with ctx.store.write() as conn:
-        log_access(conn, actor_kind="anonymous", actor="-", action=request.method.lower(),
-                   target=request.url.path, patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id}")
+def _log_anonymous(ctx: Context, method: str, path: str, exc: HttpProblem) -> None:
+    with ctx.store.transaction() as tx:
+        log_access(tx, actor_kind="anonymous", actor="-", action=method, target=path, patient_ins=None,
+                   status=exc.status, outcome=f"denied {exc.rule_id}")
 
 
 async def metadata(request: Request) -> Response:
@@ -104,27 +123,33 @@ async def jwks(request: Request) -> Response:
 
 async def transaction(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    principal = await run_in_threadpool(_principal, request)
+    principal = await _principal(request)
     if not principal.is_professional:
         exc = denied("ACC-003", "patients read documents; only professionals submit them")
         await run_in_threadpool(_log_denied, ctx, principal, "provide", exc)
         raise exc
     check_content_type(request)
     body = await read_body(request, ctx.config.max_body)
-    bundle = parse_resource(body)
-    answer = await run_in_threadpool(provide, ctx.store, ctx.rules, principal, bundle)
-    return fhir_response(answer.body, answer.status, answer.headers)
+    status, payload, headers = await asyncio.get_running_loop().run_in_executor(
+        ctx.submissions, _provide, ctx, principal, body)
+    return Response(payload, status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+def _provide(ctx: Context, principal: Principal, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    """Parse, judge, store, and the answer's JSON (one call in the thread pool)."""
+    answer = provide(ctx.store, ctx.rules, principal, parse_resource(body))
+    return answer.status, dumps(answer.body), answer.headers
 
 
 def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProblem) -> None:
-    with ctx.store.write() as conn:
-        log_access(conn, actor_kind=principal.kind, actor=principal.id, action=action, target="-",
+    with ctx.store.transaction() as tx:
+        log_access(tx, actor_kind=principal.kind, actor=principal.id, action=action, target="-",
                    patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id}")
 
 
 async def find_documents(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    principal = await run_in_threadpool(_principal, request)
+    principal = await _principal(request)
     q = parse_query(list(request.query_params.multi_items()))
     bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), request.url.query)
     return fhir_response(bundle)
@@ -132,14 +157,14 @@ async def find_documents(request: Request) -> Response:
 
 async def read_reference(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    principal = await run_in_threadpool(_principal, request)
+    principal = await _principal(request)
     res = await run_in_threadpool(read_document, ctx.store, principal, request.path_params["id"])
     return fhir_response(res, headers={"ETag": f'W/"{res.get("meta", {}).get("versionId", "1")}"'})
 
 
 async def read_binary(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    principal = await run_in_threadpool(_principal, request)
+    principal = await _principal(request)
     binary_id = request.path_params["id"]
     data, ctype = await run_in_threadpool(retrieve, ctx.store, principal, binary_id)
     accept = request.headers.get("accept", "")
@@ -185,8 +210,17 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
     if keys is None:
         keys = load_keys(config.key_path)
     handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error, Exception: _crash}
-    app = Starlette(routes=ROUTES, exception_handlers=handlers)
-    app.state.ctx = Context(config, store, keys)
+    ctx = Context(config, store, keys)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # the submission threads end with the server (tests start many in one process)
+            ctx.submissions.shutdown(wait=False)
+
+    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)
+    app.state.ctx = ctx
     return app
 
 

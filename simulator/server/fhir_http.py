@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -35,10 +36,19 @@ class HttpProblem(Exception):
         return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON, as ``json.dumps(ensure_ascii=False)`` writes it but ≈ 10× faster
+    (orjson); what orjson refuses (an integer over 64 bits, a lone surrogate) goes the
+    standard library's way, with its errors."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def fhir_response(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A FHIR JSON answer."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status, media_type=FHIR_JSON, headers=headers)
+    return Response(dumps(data), status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
 def problem_response(p: HttpProblem) -> Response:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 
 from simulator.server import schema as S
 from simulator.server.conformance import Finding
+from simulator.server.sql import Sql, Tx
 from simulator.server.submission import Submission
 
 ACCEPTED = "accepted"
@@ -97,42 +98,43 @@ def status_of(verdict: str) -> int:
 
 _ps = S.profile_states
 _STATE = select(_ps.c.state).where(_ps.c.ins == bindparam("ins"))
-# statements built once (SQLAlchemy then reuses their compiled form at each request)
-_STATE_ON = _STATE.where(_ps.c.since <= bindparam("day")).order_by(_ps.c.since.desc()).limit(1)
-_STATE_LAST = _STATE.order_by(_ps.c.since.desc()).limit(1)
-_STATE_FIRST = _STATE.order_by(_ps.c.since.asc()).limit(1)
-_PATIENT_STATE = select(S.patients.c.profile_state).where(S.patients.c.ins == bindparam("ins"))
-_SOFTWARE = select(S.professionals.c.segur_software_since).where(S.professionals.c.id_nat_ps == bindparam("id"))
+# statements compiled once (simulator.server.sql)
+_STATE_ON = Sql(_STATE.where(_ps.c.since <= bindparam("day")).order_by(_ps.c.since.desc()).limit(1))
+_STATE_LAST = Sql(_STATE.order_by(_ps.c.since.desc()).limit(1))
+_STATE_FIRST = Sql(_STATE.order_by(_ps.c.since.asc()).limit(1))
+_PATIENT_STATE = Sql(select(S.patients.c.profile_state).where(S.patients.c.ins == bindparam("ins")))
+_SOFTWARE = Sql(select(S.professionals.c.segur_software_since)
+                .where(S.professionals.c.id_nat_ps == bindparam("id")))
 
 
-def profile_state_on(conn: Connection, ins: str, day: str | None) -> str | None:
+def profile_state_on(tx: Tx, ins: str, day: str | None) -> str | None:
     """The patient's profile state on ``day`` (the latest when ``day`` is None or after the
     seeded timeline; the earliest when before it); None for an INS the DMP does not know."""
     if day is not None:
-        row = conn.execute(_STATE_ON, {"ins": ins, "day": day}).scalar()
+        row = tx.scalar(_STATE_ON, {"ins": ins, "day": day})
         if row is not None:
             return row
-    row = conn.execute(_STATE_LAST if day is None else _STATE_FIRST, {"ins": ins}).scalar()
+    row = tx.scalar(_STATE_LAST if day is None else _STATE_FIRST, {"ins": ins})
     if row is not None:
         return row
-    return conn.execute(_PATIENT_STATE, {"ins": ins}).scalar()
+    return tx.scalar(_PATIENT_STATE, {"ins": ins})
 
 
-def service_findings(conn: Connection, sub: Submission, rules: Rules) -> list[Finding]:
+def service_findings(tx: Tx, sub: Submission, rules: Rules) -> list[Finding]:
     """Findings of the software and profile rules (DMP-001 to DMP-004) for a submission."""
     out: list[Finding] = []
     if rules.reject_legacy_software is not None:
         for i, doc in enumerate(sub.documents):
             if doc.author is None or not rules.in_force(rules.reject_legacy_software, doc.created_day):
                 continue
-            since = conn.execute(_SOFTWARE, {"id": doc.author}).first()
+            since = tx.first(_SOFTWARE, {"id": doc.author})
             if since is None:
                 continue  # a professional the seeding did not know: its software is not on record
             if since[0] is None or (doc.created_day is not None and since[0] > doc.created_day):
                 out.append(service_finding("DMP-001", f"DocumentReference[{i}].author",
                                            f"the software of author {doc.author} is not Ségur-referenced on "
                                            f"{doc.created_day or 'the creation day'}"))
-    state = profile_state_on(conn, sub.ins, sub.submitted_day)
+    state = profile_state_on(tx, sub.ins, sub.submitted_day)
     if state is None:
         out.append(service_finding("DMP-004", "List.subject", f"INS {sub.ins} has no profile in this DMP"))
     elif state in STATE_RULE:

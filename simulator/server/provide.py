@@ -1,6 +1,10 @@
 """ITI-65 Provide Document Bundle: judge a submission (conformance rules, then the DMP's service
 rules) and, when accepted, store it whole in one transaction and answer a transaction-response
 Bundle; when refused, store nothing, log the refusal and answer an OperationOutcome.
+
+The service rules, the store and the access-log line share one transaction (the request path's
+statements are compiled once, ``simulator.server.sql``); each table's rows go in one
+``executemany``.
 """
 
 from __future__ import annotations
@@ -10,12 +14,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from simulator.server import schema as S
 from simulator.server.auth import Principal
 from simulator.server.conformance import Finding, check_resource
-from simulator.server.fhir_http import HttpProblem, findings_outcome
+from simulator.server.fhir_http import HttpProblem, dumps, findings_outcome
 from simulator.server.judge import (
     ACCEPTED,
     Rules,
@@ -24,6 +28,7 @@ from simulator.server.judge import (
     service_findings,
     verdict_of,
 )
+from simulator.server.sql import Sql, Tx
 from simulator.server.store import Store, log_access, utc_instant
 from simulator.server.submission import (
     DocumentIn,
@@ -33,14 +38,27 @@ from simulator.server.submission import (
     read_submission,
 )
 
-_ID_TAKEN = {t.name: select(t.c.id).where(t.c.id == bindparam("id"))
+
+def _insert(table: Any) -> Sql:
+    """INSERT of every column of ``table`` (values named after the columns)."""
+    return Sql(insert(table).values({c.name: bindparam(c.name) for c in table.columns}))
+
+
+_ID_TAKEN = {t.name: Sql(select(t.c.id).where(t.c.id == bindparam("id")))
              for t in (S.submissions, S.documents, S.binaries)}
 _d = S.documents
-_BY_UNIQUE_ID = select(_d.c.id, _d.c.content_sha1, _d.c.patient_ins, _d.c.submission_id, _d.c.version,
-                       _d.c.last_updated, _d.c.binary_id).where(_d.c.unique_id == bindparam("uid"))
-_INSERT_SUBMISSION = insert(S.submissions)
-_INSERT_BINARY = insert(S.binaries)
-_INSERT_DOCUMENT = insert(S.documents)
+#: (id, content_sha1, patient_ins, submission_id, version, last_updated)
+_BY_UNIQUE_ID = Sql(select(_d.c.id, _d.c.content_sha1, _d.c.patient_ins, _d.c.submission_id, _d.c.version,
+                           _d.c.last_updated).where(_d.c.unique_id == bindparam("uid")))
+#: (id, status, patient_ins, version, resource)
+_REPLACED = Sql(select(_d.c.id, _d.c.status, _d.c.patient_ins, _d.c.version, _d.c.resource)
+                .where(_d.c.id == bindparam("doc_id")))
+_SUPERSEDE = Sql(update(_d).where(_d.c.id == bindparam("doc_id")).values(
+    status="superseded", version=bindparam("new_version"), last_updated=bindparam("now"),
+    resource=bindparam("new_resource")))
+_INSERT_SUBMISSION = _insert(S.submissions)
+_INSERT_BINARY = _insert(S.binaries)
+_INSERT_DOCUMENT = _insert(S.documents)
 SERVICE_ISSUE_CODES = {"DMP-001": "forbidden", "DMP-002": "forbidden", "DMP-003": "forbidden",
                        "DMP-004": "forbidden", "DMP-005": "not-found", "DMP-006": "duplicate"}
 
@@ -89,24 +107,26 @@ def provide(store: Store, rules: Rules, principal: Principal, bundle: dict[str, 
             findings.append(Finding("STR-002", "error", "Bundle", f"cannot read the submission ({exc})",
                                     "invalid_metadata"))
     ins = sub.ins if sub else None
+    target = f"Bundle/{bundle.get('id', '-')}"
     try:
-        if sub is None:
-            raise _Refused(verdict_of(findings, rules, day))
-        with store.write() as conn:
-            verdict = verdict_of(findings + service_findings(conn, sub, rules), rules, day)
-            if not verdict.accepted:
-                raise _Refused(verdict)
-            answer = _store(conn, sub, principal)
-            log_access(conn, actor_kind=principal.kind, actor=principal.id, action="provide",
+        with store.transaction() as tx:
+            verdict = verdict_of(findings + service_findings(tx, sub, rules) if sub else findings, rules, day)
+            if sub is None or not verdict.accepted:  # nothing written: the refusal's log line commits alone
+                return _refusal(tx, principal, verdict, target, ins)
+            answer = _store(tx, sub, principal)
+            log_access(tx, actor_kind=principal.kind, actor=principal.id, action="provide",
                        target=_targets(answer), patient_ins=sub.ins, status=answer.status, outcome=answer.verdict)
             return answer
-    except _Refused as refused:
-        v = refused.verdict
-        with store.write() as conn:
-            log_access(conn, actor_kind=principal.kind, actor=principal.id, action="provide",
-                       target=f"Bundle/{bundle.get('id', '-')}", patient_ins=ins, status=v.status, outcome=v.verdict)
-        body = findings_outcome(v.findings, v.verdict, SERVICE_ISSUE_CODES)
-        return Answer(v.status, body, v.verdict, {"X-DMP-Verdict": v.verdict})
+    except _Refused as refused:  # _store's refusals roll back what it wrote; the log line then
+        with store.transaction() as tx:
+            return _refusal(tx, principal, refused.verdict, target, ins)
+
+
+def _refusal(tx: Tx, principal: Principal, v: Verdict, target: str, ins: str | None) -> Answer:
+    log_access(tx, actor_kind=principal.kind, actor=principal.id, action="provide", target=target,
+               patient_ins=ins, status=v.status, outcome=v.verdict)
+    body = findings_outcome(v.findings, v.verdict, SERVICE_ISSUE_CODES)
+    return Answer(v.status, body, v.verdict, {"X-DMP-Verdict": v.verdict})
 
 
 def _targets(answer: Answer) -> str:
@@ -114,8 +134,8 @@ def _targets(answer: Answer) -> str:
     return " ".join(loc.split("/_history")[0] for loc in locs if loc.startswith("DocumentReference/"))
 
 
-def _free_id(conn: Connection, table: Any, wanted: str | None, taken: set[str]) -> str:
-    if wanted and wanted not in taken and conn.execute(_ID_TAKEN[table.name], {"id": wanted}).first() is None:
+def _free_id(tx: Tx, table: Any, wanted: str | None, taken: set[str]) -> str:
+    if wanted and wanted not in taken and tx.first(_ID_TAKEN[table.name], {"id": wanted}) is None:
         taken.add(wanted)
         return wanted
     new = uuid.uuid4().hex
@@ -123,18 +143,18 @@ def _free_id(conn: Connection, table: Any, wanted: str | None, taken: set[str]) 
     return new
 
 
-def _replay(conn: Connection, sub: Submission) -> Answer | None:
+def _replay(tx: Tx, sub: Submission) -> Answer | None:
     """An earlier, identical submission of the same documents (a client's retry): its answer.
     A unique id reused for other content is refused (DMP-006)."""
     found = []
     for i, doc in enumerate(sub.documents):
-        row = conn.execute(_BY_UNIQUE_ID, {"uid": doc.unique_id}).first()
+        row = tx.first(_BY_UNIQUE_ID, {"uid": doc.unique_id})
         if row is None:
             found.append(None)
-        elif row.content_sha1 != doc.sha1 or row.patient_ins != sub.ins:
+        elif row[1] != doc.sha1 or row[2] != sub.ins:
             raise _Refused(Verdict("duplicate_unique_id", (service_finding(
                 "DMP-006", f"DocumentReference[{i}].masterIdentifier",
-                f"unique id {doc.unique_id} is already used by DocumentReference/{row.id} for other content"),),
+                f"unique id {doc.unique_id} is already used by DocumentReference/{row[0]} for other content"),),
                 409))
         else:
             found.append(row)
@@ -144,16 +164,15 @@ def _replay(conn: Connection, sub: Submission) -> Answer | None:
         raise _Refused(Verdict("duplicate_unique_id", (service_finding(
             "DMP-006", "DocumentReference.masterIdentifier",
             "some documents of this submission were stored before, others not: resend them separately"),), 409))
-    rows = {r.id: r for r in found if r is not None}
-    first = next(iter(rows.values()))
+    first = next(r for r in found if r is not None)
     entries = []
     docs = iter(found)
     for kind, _, target in sub.entry_urls:
         if kind == "docref":
-            r = next(docs)
-            entries.append(_entry("200 OK", f"DocumentReference/{r.id}", r.version, r.last_updated))
+            doc_id, _sha1, _ins, _sub, version, modified = next(docs)
+            entries.append(_entry("200 OK", f"DocumentReference/{doc_id}", version, modified))
         elif kind == "list":
-            entries.append(_entry("200 OK", f"List/{first.submission_id}", 1, first.last_updated))
+            entries.append(_entry("200 OK", f"List/{first[3]}", 1, first[5]))
         elif kind == "binary":
             entries.append({"response": {"status": "200 OK"}})
         elif kind == "patch":
@@ -169,42 +188,40 @@ def _entry(status: str, location: str, version: int, modified: str) -> dict[str,
                          "etag": f'W/"{version}"', "lastModified": modified}}
 
 
-def _store(conn: Connection, sub: Submission, principal: Principal) -> Answer:
+def _store(tx: Tx, sub: Submission, principal: Principal) -> Answer:
     """Insert the submission (its List, Binaries and DocumentReferences), supersede what it
     replaces; raise _Refused for a bad replacement or a reused unique id."""
-    replay = _replay(conn, sub)
+    replay = _replay(tx, sub)
     if replay is not None:
         return replay
     now = utc_instant()
-    d = S.documents
     superseded: dict[str, int] = {}
     for i, doc in enumerate(sub.documents):
         if doc.replaces is None:
             continue
-        old = conn.execute(select(d.c.id, d.c.status, d.c.patient_ins, d.c.version, d.c.resource)
-                           .where(d.c.id == doc.replaces)).first()
-        problem = ("does not exist" if old is None else "is not current" if old.status != "current"
-                   else "belongs to another patient" if old.patient_ins != sub.ins else None)
-        if problem:
+        old = tx.first(_REPLACED, {"doc_id": doc.replaces})
+        problem = ("does not exist" if old is None else "is not current" if old[1] != "current"
+                   else "belongs to another patient" if old[2] != sub.ins else None)
+        if problem or old is None:
             raise _Refused(Verdict("replacement_invalid", (service_finding(
                 "DMP-005", f"DocumentReference[{i}].relatesTo",
                 f"the replaced DocumentReference/{doc.replaces} {problem}"),), 422))
-        res = json.loads(old.resource)
+        old_id, _, _, old_version, old_resource = old
+        res = json.loads(old_resource)
         res["status"] = "superseded"
-        res.setdefault("meta", {})["versionId"] = str(old.version + 1)
+        res.setdefault("meta", {})["versionId"] = str(old_version + 1)
         res["meta"]["lastUpdated"] = now
-        conn.execute(update(d).where(d.c.id == old.id).values(
-            status="superseded", version=old.version + 1, last_updated=now,
-            resource=json.dumps(res, ensure_ascii=False, separators=(",", ":"))))
-        superseded[old.id] = old.version + 1
+        tx.run(_SUPERSEDE, {"doc_id": old_id, "new_version": old_version + 1, "now": now,
+                            "new_resource": dumps(res).decode("utf-8")})
+        superseded[old_id] = old_version + 1
     taken: set[str] = set()
-    list_id = _free_id(conn, S.submissions, sub.list_resource.get("id"), taken)
+    list_id = _free_id(tx, S.submissions, sub.list_resource.get("id"), taken)
     doc_ids: dict[str, str] = {}
     bin_ids: dict[str, str] = {}
     rows = []
     for doc in sub.documents:
-        doc_id = _free_id(conn, d, doc.client_id, taken)
-        bin_id = _free_id(conn, S.binaries, doc.binary_client_id or f"{doc_id}-content", taken)
+        doc_id = _free_id(tx, S.documents, doc.client_id, taken)
+        bin_id = _free_id(tx, S.binaries, doc.binary_client_id or f"{doc_id}-content", taken)
         doc_ids[doc.full_url] = doc_id
         if doc.binary_full_url:
             bin_ids[doc.binary_full_url] = bin_id
@@ -220,20 +237,18 @@ def _store(conn: Connection, sub: Submission, principal: Principal) -> Answer:
         items.append(item)
     if items:
         lst["entry"] = items
-    conn.execute(_INSERT_SUBMISSION, dict(
-        id=list_id, received=now, submitter=principal.id, patient_ins=sub.ins, submitted=sub.submitted,
-        resource=json.dumps(lst, ensure_ascii=False, separators=(",", ":"))))
-    for doc, doc_id, bin_id in rows:
-        conn.execute(_INSERT_BINARY, dict(id=bin_id, content_type=doc.content_type, size=len(doc.content),
-                                          sha1=doc.sha1, data=doc.content))
-        conn.execute(_INSERT_DOCUMENT, dict(
-            id=doc_id, submission_id=list_id, patient_ins=sub.ins, unique_id=doc.unique_id, status="current",
-            type_system=doc.type_system, type_code=doc.type_code, class_code=doc.class_code, date=doc.date,
-            author_id_nat_ps=doc.author, confidentiality=" ".join(doc.confidentiality),
-            hidden_from_professionals="MASQUE_PS" in doc.confidentiality,
-            hidden_from_patient="INVISIBLE_PATIENT" in doc.confidentiality,
-            replaces=doc.replaces, binary_id=bin_id, content_sha1=doc.sha1, version=1, last_updated=now,
-            resource=json.dumps(_served(doc, doc_id, bin_id, now), ensure_ascii=False, separators=(",", ":"))))
+    tx.run(_INSERT_SUBMISSION, dict(id=list_id, received=now, submitter=principal.id, patient_ins=sub.ins,
+                                    submitted=sub.submitted, resource=dumps(lst).decode("utf-8")))
+    tx.many(_INSERT_BINARY, [dict(id=bin_id, content_type=doc.content_type, size=len(doc.content), sha1=doc.sha1,
+                                  data=doc.content) for doc, _, bin_id in rows])
+    tx.many(_INSERT_DOCUMENT, [dict(
+        id=doc_id, submission_id=list_id, patient_ins=sub.ins, unique_id=doc.unique_id, status="current",
+        type_system=doc.type_system, type_code=doc.type_code, class_code=doc.class_code, date=doc.date,
+        author_id_nat_ps=doc.author, confidentiality=" ".join(doc.confidentiality),
+        hidden_from_professionals="MASQUE_PS" in doc.confidentiality,
+        hidden_from_patient="INVISIBLE_PATIENT" in doc.confidentiality,
+        replaces=doc.replaces, binary_id=bin_id, content_sha1=doc.sha1, version=1, last_updated=now,
+        resource=dumps(_served(doc, doc_id, bin_id, now)).decode("utf-8")) for doc, doc_id, bin_id in rows])
     entries = []
     docs = iter(rows)
     for kind, full_url, target in sub.entry_urls:

@@ -20,8 +20,8 @@ from simulator.server.store import Store, log_access
 
 def _log(store: Store, principal: Principal, action: str, target: str, ins: str | None, status: int,
          outcome: str) -> None:
-    with store.write() as conn:
-        log_access(conn, actor_kind=principal.kind, actor=principal.id, action=action, target=target,
+    with store.transaction() as tx:
+        log_access(tx, actor_kind=principal.kind, actor=principal.id, action=action, target=target,
                    patient_ins=ins, status=status, outcome=outcome)
 
 

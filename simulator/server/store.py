@@ -5,23 +5,29 @@ submission is stored whole or not at all and an acknowledged one is committed.
 SQLite: write transactions start with ``BEGIN IMMEDIATE`` (one writer at a time, waiting on
 the lock instead of failing midway) and ``synchronous=NORMAL`` in WAL mode, which keeps every
 committed transaction when the server process is killed (``full`` also survives a power cut).
+Writers queue on a lock first — a thread lock, then an ``flock`` on ``<file>.lock`` shared by
+every worker process — so that they take turns at once rather than in SQLite's busy handler,
+which polls with sleeps of 1 to 100 ms.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, insert, select
+from sqlalchemy import Connection, bindparam, create_engine, event, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from simulator.errors import UsageError
 from simulator.server import schema as S
 from simulator.server.config import ServerConfig, sqlite_path
+from simulator.server.sql import Sql, Tx
 
 
 def utc_now() -> str:
@@ -73,9 +79,11 @@ class Store:
                 self._write = self._read = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise UsageError(f"--db: cannot use {_safe(url)} ({_first_line(exc)})") from None
-        # one writer at a time inside this process (SQLite allows one anyway; waiting on a lock
-        # here is cheaper than waiting on the database's busy handler)
+        self.dialect = "sqlite" if self.is_sqlite else "postgresql"
+        # one writer at a time (SQLite allows one anyway): in this process, then among processes
         self._write_lock: threading.Lock | None = threading.Lock() if self.is_sqlite else None
+        self._lock_path = path.with_name(path.name + ".lock") if path is not None else None
+        self._lock_fd: int | None = None
 
     def create_schema(self) -> None:
         """Create the tables if they do not exist; record the schema version."""
@@ -91,14 +99,48 @@ class Store:
             raise UsageError(f"--db: cannot open {_safe(self.config.db_url)} ({_first_line(exc)})") from None
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction (committed at the end of the block)."""
+    def _writer(self) -> Iterator[None]:
+        """This process's turn to write (SQLite); nothing to wait for on PostgreSQL."""
         if self._write_lock is None:
-            with self._write.begin() as conn:
-                yield conn
+            yield
             return
-        with self._write_lock, self._write.begin() as conn:
+        with self._write_lock:
+            if self._lock_path is None:
+                yield
+                return
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # waits with the GIL released
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction on a SQLAlchemy connection (committed at the end of the block)."""
+        with self._writer(), self._write.begin() as conn:
             yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction on the driver's own connection, for the request path's compiled
+        statements (``simulator.server.sql``): committed at the end of the block, rolled back
+        when it raises."""
+        with self._writer():
+            raw = self._write.raw_connection()
+            try:
+                cursor = raw.cursor()
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Tx(cursor, self.dialect)
+                except BaseException:
+                    raw.rollback()
+                    raise
+                raw.commit()
+            finally:
+                raw.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -115,17 +157,21 @@ class Store:
         self._write.dispose()
         if self._read is not self._write:
             self._read.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
 
-def log_access(conn: Connection, *, actor_kind: str, actor: str, action: str, target: str,
+_LOG_COLUMNS = ("at", "actor_kind", "actor", "action", "target", "patient_ins", "status", "outcome")
+_INSERT_LOG = Sql(insert(S.access_log).values({c: bindparam(c) for c in _LOG_COLUMNS}).inline())
+
+
+def log_access(tx: Tx, *, actor_kind: str, actor: str, action: str, target: str,
                patient_ins: str | None, status: int, outcome: str) -> None:
-    """One row of the access log (who, what, when, outcome)."""
-    conn.execute(_INSERT_LOG, dict(
+    """One row of the access log (who, what, when, outcome), in the caller's transaction."""
+    tx.run(_INSERT_LOG, dict(
         at=utc_now(), actor_kind=actor_kind, actor=actor, action=action, target=target[:300],
         patient_ins=patient_ins, status=status, outcome=outcome[:60]))
-
-
-_INSERT_LOG = insert(S.access_log)
 
 
 def _first_line(exc: BaseException) -> str:

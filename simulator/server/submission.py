@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from simulator.server.conformance import Finding
@@ -45,7 +46,7 @@ class DocumentIn:
     binary_full_url: str | None  # None: the content was inline
     binary_client_id: str | None
 
-    @property
+    @cached_property
     def sha1(self) -> str:
         return hashlib.sha1(self.content).hexdigest()
 
