@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from scenarios.schema import Scenario
-from simulator.parallel import INLINE, Workers
-from simulator.streams import Streams
+from simulator.core.parallel import INLINE, Workers
+from simulator.core.streams import Streams
 
 # Bits of Patients.status
 HAS_INS = np.uint8(1)  # an INS matricule exists (NIR or NIA)

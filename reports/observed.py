@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 
 def observed_figures() -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from reports.plotdata import monthly_documents
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.outputs import first_month_reached
 from simulator.results import Results
 

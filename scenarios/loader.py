@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agents.catalogue import type_codes
 from scenarios import SCENARIO_DIR
 from scenarios.schema import ALL_SECTORS, Scenario
-from simulator.errors import ScenarioError
+from simulator.core.errors import ScenarioError
 
 MAX_EXTENDS_DEPTH = 8
 

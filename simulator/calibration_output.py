@@ -16,7 +16,7 @@ from typing import Any
 from scenarios.writer import dump_scenario
 from simulator.atomic import atomic_folder
 from simulator.calibration import locate, parameters_table, scenario_data
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.fit_figure import fit_figure
 
 KIND = "segur-testbed calibration"

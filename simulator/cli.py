@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from simulator.errors import SegurError
+from simulator.core.errors import SegurError
 
 # Sub-command modules, in the order `segur --help` lists them.
 COMMAND_MODULES = [

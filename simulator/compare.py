@@ -23,8 +23,8 @@ import pandas as pd
 
 from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder
-from simulator.errors import UsageError
-from simulator.outcomes import CHANNELS
+from simulator.core.errors import UsageError
+from simulator.core.outcomes import CHANNELS
 from simulator.outputs import first_month_reached
 from simulator.results import Results
 

@@ -25,7 +25,7 @@ from agents.services.mssante_operators import OPERATORS
 from agents.small_world import Cast
 from simulator.atomic import atomic_folder
 from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 MARKER = "demo.json"
 MAX_PATIENTS = 50_000

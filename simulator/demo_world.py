@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from agents.producers.base import Batch
-from simulator import outcomes as oc
+from simulator.core import outcomes as oc
 from simulator.engine import Simulation
 from simulator.flows import register_flow
 

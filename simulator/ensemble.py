@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from scenarios.schema import Scenario
-from simulator.errors import SegurError
+from simulator.core.errors import SegurError
 from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
-from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.core.outcomes import CHANNELS, OUTCOMES
 from simulator.outputs import (
     OutputSpec,
     decimal_to_month,
@@ -41,7 +41,7 @@ from simulator.outputs import (
     month_to_decimal,
 )
 from simulator.results import Results
-from simulator.streams import replication_seeds
+from simulator.core.streams import replication_seeds
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
 ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")

@@ -24,7 +24,7 @@ import pandas as pd
 from agents.catalogue import by_code
 from agents.producers.base import Batch, logistic_days
 from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
-from simulator.errors import ConservationError
+from simulator.core.errors import ConservationError
 from simulator.flows import register_flow
 
 if TYPE_CHECKING:

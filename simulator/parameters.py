@@ -14,7 +14,7 @@ from typing import Any
 
 from scenarios.loader import load_raw, resolve_path, set_dotted, validate
 from scenarios.schema import Scenario
-from simulator.errors import ScenarioError, UsageError
+from simulator.core.errors import ScenarioError, UsageError
 
 
 def read_study(path: str | Path, what: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES, defect_name
 from agents.patients import HAS_INS
 from agents.services.dmp import DmpRules, combine_verdicts, document_verdict, service_verdict
-from simulator.outcomes import N_OUTCOMES, OUTCOMES
+from simulator.core.outcomes import N_OUTCOMES, OUTCOMES
 
 if TYPE_CHECKING:
     from agents.producers.base import Batch

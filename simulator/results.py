@@ -26,8 +26,8 @@ import pandas as pd
 
 from agents.catalogue import load_catalogue
 from simulator.atomic import atomic_folder
-from simulator.errors import ConservationError, UsageError
-from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.core.errors import ConservationError, UsageError
+from simulator.core.outcomes import CHANNELS, OUTCOMES
 
 if TYPE_CHECKING:
     from simulator.engine import Simulation

@@ -21,7 +21,7 @@ import pandas as pd
 
 from agents.patients import NEVER
 from agents.producers.base import Batch, Sector, logistic_days
-from simulator import outcomes as oc
+from simulator.core import outcomes as oc
 from simulator.flows import register_flow
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from agents.services.mes import ProfileService
 from agents.territory import Territory, load_territory
 from scenarios.schema import Scenario
 from simulator.calendar import Calendar
-from simulator.parallel import INLINE, Workers
-from simulator.streams import Streams
+from simulator.core.parallel import INLINE, Workers
+from simulator.core.streams import Streams
 
 
 def scaled_count(national: float, scale: float) -> int:

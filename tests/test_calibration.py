@@ -13,7 +13,7 @@ from scenarios.loader import load_raw, load_scenario, validate
 from scenarios.writer import dump_scenario
 from simulator.calibration import Objective, calibrate, load_spec
 from simulator.cli import main
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from tests.conftest import BASELINE, REPO
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from scenarios.loader import load_scenario
 from simulator.cli import main
-from simulator.errors import ScenarioError
+from simulator.core.errors import ScenarioError
 from tests.conftest import BASELINE
 
 

@@ -7,8 +7,8 @@ import pytest
 import simulator
 from agents.services import dmp
 from scenarios.loader import load_scenario
-from simulator import parallel
-from simulator.errors import UsageError
+from simulator.core import parallel
+from simulator.core.errors import UsageError
 from tests.conftest import BASELINE, assert_same_results
 
 

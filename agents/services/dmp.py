@@ -21,9 +21,9 @@ from agents import kernels
 from agents.defects import DEFECTS, defect_code
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED, Patients
 from agents.producers.base import Batch
-from simulator import outcomes as oc
-from simulator.parallel import INLINE, Workers
-from simulator.tally import Tally
+from simulator.core import outcomes as oc
+from simulator.core.parallel import INLINE, Workers
+from simulator.core.tally import Tally
 
 #: outcome codes of the document part (besides accepted) and of the service part
 DOCUMENT_REASONS = frozenset({oc.REJECT_INS_MISSING, oc.REJECT_METADATA, oc.REJECT_BAD_INS, oc.REJECT_NOT_QUALIFIED})

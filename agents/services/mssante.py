@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import outcomes as oc
-from simulator.tally import Tally
+from simulator.core import outcomes as oc
+from simulator.core.tally import Tally
 
 LATENCY_DAYS = (1, 2, 3)  # delays of messages not delivered the day they are sent
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from simulator.commands.run import add_run_options, check_run_options
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import ExecutorSpec, add_executor_options, check_executor_options
 
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 DEFAULT_PACE = 0.4
 

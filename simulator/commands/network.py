@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from simulator.atomic import atomic_folder
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")
 

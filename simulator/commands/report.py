@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from reports import build_report
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
     from simulator.results import Results
 
     res = Results.load(args.results_dir)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 
 if TYPE_CHECKING:

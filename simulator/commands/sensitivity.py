@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, parse_output
 from simulator.parameters import ScenarioSpace, bounds, check_keys, positive_int, read_study
@@ -178,7 +178,7 @@ def handle(args: argparse.Namespace) -> int:
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
     from simulator.results import Results
-    from simulator.streams import replication_seeds
+    from simulator.core.streams import replication_seeds
 
     check_run_options(args)
     check_executor_options(args)

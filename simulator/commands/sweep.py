@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, headline_outputs, parse_output
 from simulator.parameters import (
@@ -81,7 +81,7 @@ def _grid_values(value: Any, current: Any, where: str) -> list[Any]:
 def _lhs(bnds: list[tuple[float, float]], n: int, seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
-    from simulator.streams import Streams
+    from simulator.core.streams import Streams
 
     rng = Streams(seed)["sweep:lhs"]
     try:
@@ -171,7 +171,7 @@ def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, exec
           progress: Any = None) -> SweepRun:
     """Run every point of ``grid`` with the same replication seeds (common random numbers)."""
     from simulator.ensemble import run_points, with_run
-    from simulator.streams import replication_seeds
+    from simulator.core.streams import replication_seeds
 
     scenarios = [with_run(space.make(values, f"point {i + 1}"), seed, scale) for i, values in enumerate(grid.points)]
     seeds = replication_seeds(seed, grid.replications)

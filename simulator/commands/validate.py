@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 #: Inputs above this size are refused (exit 2) rather than parsed.
 MAX_INPUT_BYTES = 20 * 1024 * 1024
