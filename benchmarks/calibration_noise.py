@@ -17,8 +17,8 @@ import pandas as pd
 
 import simulator
 from scenarios.loader import load_scenario
-from simulator.observed_match import observed_vs_simulated
 from simulator.core.streams import replication_seeds
+from simulator.observed_match import observed_vs_simulated
 
 HEADLINES = [
     ("2023-09", "documents_annual_rate", "gp"),

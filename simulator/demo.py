@@ -24,8 +24,8 @@ from agents.catalogue import by_code
 from agents.services.mssante_operators import OPERATORS
 from agents.small_world import Cast
 from simulator.atomic import atomic_folder
-from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
 from simulator.core.errors import UsageError
+from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
 
 MARKER = "demo.json"
 MAX_PATIENTS = 50_000

@@ -23,11 +23,11 @@ from agents.services.dmp import DmpService
 from agents.services.mssante import MssanteService
 from scenarios.loader import load_scenario
 from scenarios.schema import Scenario
-from simulator.interventions import Params
 from simulator.core.outcomes import CHANNELS
 from simulator.core.parallel import INLINE, Workers, threads_for_run
 from simulator.core.streams import Streams
 from simulator.core.tally import Tally
+from simulator.interventions import Params
 from simulator.world import World, build_world
 
 OFFSET = {"interventions": 0.0, "profiles": 0.1, "producers": 0.2, "dmp": 0.5, "mssante": 0.6, "snapshot": 0.9}

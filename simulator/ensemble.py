@@ -31,8 +31,9 @@ import pandas as pd
 
 from scenarios.schema import Scenario
 from simulator.core.errors import SegurError
-from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 from simulator.core.outcomes import CHANNELS, OUTCOMES
+from simulator.core.streams import replication_seeds
+from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 from simulator.outputs import (
     OutputSpec,
     decimal_to_month,
@@ -41,7 +42,6 @@ from simulator.outputs import (
     month_to_decimal,
 )
 from simulator.results import Results
-from simulator.core.streams import replication_seeds
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
 ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")

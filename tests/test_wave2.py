@@ -16,8 +16,8 @@ from agents.services.eprescription import ACCEPTED, CONSUMED, EXPIRED, UNKNOWN, 
 from scenarios.loader import load_scenario
 from scenarios.schema import SECTORS_WAVE2
 from simulator.calendar import Calendar
-from simulator.engine import Simulation
 from simulator.core.errors import ScenarioError
+from simulator.engine import Simulation
 from tests.support_wave2 import SCALE, SCENARIOS, SEED, wave2_run
 
 WAVE2 = SCENARIOS / "wave2.toml"

@@ -174,11 +174,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from simulator import __version__
     from simulator.commands.run import check_run_options, seed_and_scale
+    from simulator.core.streams import replication_seeds
     from simulator.ensemble import run_points, with_run
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
     from simulator.results import Results
-    from simulator.core.streams import replication_seeds
 
     check_run_options(args)
     check_executor_options(args)

@@ -170,8 +170,8 @@ class SweepRun:
 def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, executor: Any,
           progress: Any = None) -> SweepRun:
     """Run every point of ``grid`` with the same replication seeds (common random numbers)."""
-    from simulator.ensemble import run_points, with_run
     from simulator.core.streams import replication_seeds
+    from simulator.ensemble import run_points, with_run
 
     scenarios = [with_run(space.make(values, f"point {i + 1}"), seed, scale) for i, values in enumerate(grid.points)]
     seeds = replication_seeds(seed, grid.replications)
