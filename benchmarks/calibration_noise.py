@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.core.streams import replication_seeds
 from simulator.observed_match import observed_vs_simulated
 

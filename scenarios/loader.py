@@ -1,7 +1,10 @@
 """Load a scenario: read TOML, resolve `extends`, validate, and explain any error in one line.
 
 Every problem becomes a ScenarioError naming the file, the key and what is allowed, so the
-CLI can print it with exit code 2 and no traceback.
+CLI can print it with exit code 2 and no traceback. The checks that need the agents'
+catalogues (document types, départements, defects, registered producer modules) get them from
+the caller as a ``Reference``: this package imports neither ``agents`` nor the engine
+(``simulator.scenario.load_scenario`` passes the agents' reference).
 """
 
 from __future__ import annotations
@@ -9,17 +12,28 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from agents.catalogue import type_codes
 from scenarios import SCENARIO_DIR
-from scenarios.schema import ALL_SECTORS, Scenario
+from scenarios.dynamic import check_parameter_path
+from scenarios.schema import Scenario
 from simulator.core.errors import ScenarioError
 
 MAX_EXTENDS_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a scenario is checked against, from the agents' catalogues (given by the caller)."""
+
+    document_types: frozenset[str]  # LOINC codes of the catalogue
+    departements: frozenset[str]  # INSEE codes of the territory
+    defects: tuple[str, ...]  # injectable defects
+    producers: tuple[str, ...]  # registered producer modules (a sector's ``model``)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -111,13 +125,18 @@ def _explain(err: dict[str, Any]) -> str:
     return f"{err['msg'].lower()} (got {got!r})"
 
 
-def validate(data: dict[str, Any], path: Path) -> Scenario:
+def _unregistered(name: str, ref: Reference) -> str:
+    return (f"sectors.{name}: no producer module is registered under '{name}': give the sector a model "
+            f"(model = one of {', '.join(ref.producers)}) or register a module (docs/extending.md)")
+
+
+def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
     """Validate merged scenario data; any error becomes one ScenarioError line."""
     sectors = data.get("sectors")
     if isinstance(sectors, dict):
-        for name in sectors:
-            if name not in ALL_SECTORS:
-                raise ScenarioError(f"{path}: sectors.{name}: unknown sector; allowed: {', '.join(ALL_SECTORS)}")
+        for name, block in sectors.items():
+            if name not in ref.producers and not (isinstance(block, dict) and "model" in block):
+                raise ScenarioError(f"{path}: {_unregistered(name, ref)}")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -132,7 +151,7 @@ def validate(data: dict[str, Any], path: Path) -> Scenario:
         more = len(exc.errors()) - 1
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise ScenarioError(f"{path}: {where}: {msg}{tail}") from None
-    _check_semantics(scenario, path)
+    _check_semantics(scenario, path, ref)
     return scenario
 
 
@@ -178,14 +197,10 @@ def _in_run(d: dt.date, sc: Scenario) -> bool:
     return sc.run.start <= d <= sc.run.end
 
 
-def _check_semantics(sc: Scenario, path: Path) -> None:
-    from simulator.interventions import check_parameter_path
-
-    known_types = set(type_codes())
+def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
+    known_types = ref.document_types
     if sc.run.departements:
-        from agents.territory import load_territory
-
-        codes = load_territory().codes
+        codes = ref.departements
         for code in sc.run.departements:
             if code not in codes:
                 raise ScenarioError(f"{path}: run.departements: '{code}' is not a département INSEE code "
@@ -193,10 +208,10 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
         if len(set(sc.run.departements)) != len(sc.run.departements):
             raise ScenarioError(f"{path}: run.departements: a département is listed twice")
     for name, sector in sc.sectors.items():
-        if name not in ALL_SECTORS:
-            raise ScenarioError(
-                f"{path}: sectors.{name}: unknown sector; allowed: {', '.join(ALL_SECTORS)}"
-            )
+        model = sector.model or name
+        if model not in ref.producers:
+            raise ScenarioError(f"{path}: sectors.{name}.model: '{model}' is not a registered producer module; "
+                                f"allowed: {', '.join(ref.producers)}")
         for code in sector.documents:
             if code not in known_types:
                 raise ScenarioError(
@@ -205,8 +220,6 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                 )
         if sector.vendors and abs(sum(sector.vendors.values()) - 1.0) > 1e-6:
             raise ScenarioError(f"{path}: sectors.{name}.vendors: shares must add up to 1")
-        from agents.defects import DEFECTS
-
         for vendor, kinds in sector.defects.items():
             if vendor != "*" and vendor not in sector.vendors:
                 raise ScenarioError(
@@ -214,10 +227,10 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                     f"'*', {', '.join(sector.vendors)}"
                 )
             for kind in kinds:
-                if kind not in DEFECTS:
+                if kind not in ref.defects:
                     raise ScenarioError(
                         f"{path}: sectors.{name}.defects.{vendor}.{kind}: unknown defect; "
-                        f"allowed: {', '.join(DEFECTS)}"
+                        f"allowed: {', '.join(ref.defects)}"
                     )
             # a named vendor's documents carry its own defects and those of '*' (all vendors)
             shared = sum(sector.defects.get("*", {}).values()) if vendor != "*" else 0.0
@@ -226,9 +239,10 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                 raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1{also}")
     for key, target in sc.targets.items():
         for s in target.sectors:
-            if s not in ALL_SECTORS:
+            if s not in ref.producers and s not in sc.sectors:
                 raise ScenarioError(
-                    f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: {', '.join(ALL_SECTORS)}"
+                    f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: "
+                    f"{', '.join(dict.fromkeys([*sc.sectors, *ref.producers]))}"
                 )
     _check_wave2_sections(sc, path)
     for i, iv in enumerate(sc.interventions):
@@ -265,15 +279,16 @@ def _check_wave2_sections(sc: Scenario, path: Path) -> None:
                                         f"update is installed: add its campaign [wave2_flows.software.{name}]")
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, merge and validate a scenario file; ``overrides`` are dotted keys set after merging."""
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *, reference: Reference) -> Scenario:
+    """Read, merge and validate a scenario file against ``reference`` (the agents' catalogues:
+    ``simulator.scenario.load_scenario`` gives it); ``overrides`` are dotted keys set after merging."""
     path = resolve_path(path)
     data = load_raw(path)
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     if overrides and any(k in ("run.start", "run.end") for k in overrides):
         _keep_interventions_inside_run(data)
-    return validate(data, path)
+    return validate(data, path, reference)
 
 
 def _keep_interventions_inside_run(data: dict[str, Any]) -> None:

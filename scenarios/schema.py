@@ -118,6 +118,8 @@ class SectorConfig(Strict):
     """One producer sector: counts, activity, documents, adoption levers."""
 
     label: str = unit("text", "name of the sector in tables and figures")
+    model: str | None = unit("module", "producer module the sector uses, registered by name in agents/producers "
+                             "(default: the module registered under the sector's own name)", default=None)
     wave: Literal[1, 2] = unit("wave", "Ségur wave the sector belongs to")
     facilities: int = unit("facilities", "producers in France (establishments, practices, labs…)", gt=0)
     size_sigma: NonNegFloat = unit("log-sd", "heterogeneity of facility size (lognormal σ of activity)")

@@ -96,9 +96,9 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     """Run the small world and write every file into ``out`` (replaced atomically)."""
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
-    from scenarios.loader import load_scenario
     from simulator.demo_network import demo_graph
     from simulator.demo_world import DemoSimulation
+    from simulator.scenario import load_scenario
 
     sc = load_scenario(scenario)
     if not sc.run.departements:

@@ -62,7 +62,7 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
     sectors: list[Sector] = []
     for i, (name, cfg) in enumerate(sc.sectors.items()):
         rng = streams[f"sector:{name}"]
-        cls = sector_class(name)
+        cls = sector_class(cfg.model or name)
         n = simulated_facilities(cfg.facilities, scale, sc.run.min_facilities if cls.may_floor_facilities else 0)
         dept = rng.choice(len(terr), size=n, p=terr.weights)
         sector = cls(i, cfg, n, dept, rng, day_of, cal.n_days)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.core.streams import replication_seeds
 from simulator.observed_match import combine, observed_vs_simulated
 from tests.conftest import BASELINE

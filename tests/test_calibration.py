@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenarios.loader import load_raw, load_scenario, validate
+from scenarios.loader import load_raw
+from simulator.scenario import load_scenario, validate
 from scenarios.writer import dump_scenario
 from simulator.calibration import Objective, calibrate, load_spec
 from simulator.cli import main

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.cli import main
 from simulator.compare import (
     ASSUMPTION_NOTE,

@@ -153,7 +153,7 @@ def test_a_foreign_output_folder_is_left_alone(tmp_path, capsys):
 
 
 def test_unknown_departement_is_a_clear_scenario_error(tmp_path):
-    from scenarios.loader import load_scenario
+    from simulator.scenario import load_scenario
     from simulator.core.errors import ScenarioError
 
     src = Path("scenarios/demo.toml").read_text(encoding="utf-8").replace('departements = ["35"]', 'departements = ["36B"]')

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.core.errors import ConservationError
 from tests.conftest import BASELINE
 

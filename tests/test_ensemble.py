@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.cli import main
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from scenarios.schema import Intervention
 from tests.conftest import BASELINE
 

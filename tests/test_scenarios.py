@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.cli import main
 from simulator.core.errors import ScenarioError
 from tests.conftest import BASELINE

@@ -6,7 +6,7 @@ import pytest
 
 import simulator
 from agents.services import dmp
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from simulator.core import parallel
 from simulator.core.errors import UsageError
 from tests.conftest import BASELINE, assert_same_results

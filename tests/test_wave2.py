@@ -13,7 +13,7 @@ import simulator
 from agents.patients import NEVER
 from agents.producers import SECTOR_CLASSES, Wave2Sector
 from agents.services.eprescription import ACCEPTED, CONSUMED, EXPIRED, UNKNOWN, PrescriptionBase
-from scenarios.loader import load_scenario
+from simulator.scenario import load_scenario
 from scenarios.schema import SECTORS_WAVE2
 from simulator.calendar import Calendar
 from simulator.core.errors import ScenarioError

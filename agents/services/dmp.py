@@ -22,6 +22,7 @@ from agents.defects import DEFECTS, defect_code
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED, Patients
 from agents.producers.base import Batch
 from simulator.core import outcomes as oc
+from simulator.core.events import Bus
 from simulator.core.parallel import INLINE, Workers
 from simulator.core.tally import Tally
 
@@ -206,7 +207,7 @@ class DmpService:
         self._received_today = 0
         self.gp_sector = gp_sector
         self.gp_month = np.zeros((n_months, max(n_gp, 0)), dtype=np.int32)
-        self.on_verdict = None  # optional hook(batch, outcomes), called in judging order
+        self.bus = Bus()  # publishes dmp.verdict / dmp.dropped / dmp.queued (the run's bus, set by the engine)
         self.sampler: Sampler | None = None  # the payload tier samples judged rows here
         self.facility_dept: list[np.ndarray] = []  # per sector: département of each facility
         self.by_dept: np.ndarray | None = None  # accepted documents [month, sector, département]
@@ -271,8 +272,8 @@ class DmpService:
         return Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), sampled)
 
     def _book(self, batch: Batch, judged: Judgement) -> None:
-        """Count an assessed batch, pass its sampled rows on and show it to the ``on_verdict``
-        hook (batches in outbox order)."""
+        """Count an assessed batch, pass its sampled rows on and publish its verdicts
+        (``dmp.verdict``; batches in outbox order)."""
         month = int(self.month_of_day[batch.day])
         self.tally.add_table(month, batch.sector, 0, judged.by_type)
         if batch.sector == self.gp_sector:
@@ -281,10 +282,10 @@ class DmpService:
             self.by_dept[month, batch.sector] += judged.by_dept
         if self.sampler is not None:
             self.sampler.accept(judged.sampled)
-        if self.on_verdict is not None:
-            self.on_verdict(batch, judged.outcomes)
+        self.bus.publish("dmp.verdict", batch, judged.outcomes)
 
-    def _drop(self, batch: Batch) -> None:
+    def _drop(self, batch: Batch, day: int) -> None:
+        self.bus.publish("dmp.dropped", batch, day)
         month = int(self.month_of_day[batch.day])
         self.tally.add_rows(month, batch.sector, 0, batch.doc_type, np.full(len(batch), oc.DROPPED))
 
@@ -334,7 +335,7 @@ class DmpService:
         if wait is not None:
             while self.outbox and day - self.outbox[0].day >= wait:
                 batch = self.outbox.popleft()
-                self._drop(batch)
+                self._drop(batch, day)
                 dropped += len(batch)
                 self.backlog -= len(batch)
         log = self.log
@@ -350,6 +351,7 @@ class DmpService:
         """End of run: what still waits is counted as queued."""
         while self.outbox:
             batch = self.outbox.popleft()
+            self.bus.publish("dmp.queued", batch)
             month = int(self.month_of_day[batch.day])
             self.tally.add_rows(month, batch.sector, 0, batch.doc_type, np.full(len(batch), oc.QUEUED))
             self.backlog -= len(batch)

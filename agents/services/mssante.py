@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.core import outcomes as oc
+from simulator.core.events import Bus
 from simulator.core.tally import Tally
 
 LATENCY_DAYS = (1, 2, 3)  # delays of messages not delivered the day they are sent
@@ -39,6 +40,7 @@ class MssanteService:
         self._joint: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # latency × type probabilities per weight vector
         self._sent: np.ndarray | None = None  # messages posted on _sent_day [latency, sector, channel, type]
         self._sent_day = -1
+        self.bus = Bus()  # publishes mssante.booked (the run's bus, set by the engine)
 
     def _slot(self, day: int, due: int) -> np.ndarray:
         slot = self.pending.get((day, due))
@@ -73,8 +75,10 @@ class MssanteService:
                 self._slot(day, day + delay)[...] += self._sent[j]
         self._sent = None
 
-    def _count(self, prod: int, arr: np.ndarray, outcome: int) -> None:
-        """Book ``arr`` messages produced on day ``prod`` (any day of its month) with ``outcome``."""
+    def _count(self, prod: int, arr: np.ndarray, outcome: int, day: int) -> None:
+        """Book, on ``day``, ``arr`` messages produced on day ``prod`` (any day of its month)
+        with ``outcome``."""
+        self.bus.publish("mssante.booked", prod, day, arr, outcome)
         month = int(self.month_of_day[prod])
         self.tally.counts[month, :, :, :, outcome] += arr.transpose(0, 2, 1)
 
@@ -97,18 +101,18 @@ class MssanteService:
                 bounced = np.zeros_like(arr)
                 for k in arr.reshape(arr.shape[0], -1).any(axis=1).nonzero()[0]:
                     bounced[k] = self.rngs[k].binomial(arr[k], bounce_rate)
-                self._count(prod, arr - bounced, oc.DELIVERED)
-                self._count(prod, bounced, oc.BOUNCED)
+                self._count(prod, arr - bounced, oc.DELIVERED, day)
+                self._count(prod, bounced, oc.BOUNCED, day)
             return
         wait = self.outage_max_wait if self.outage_max_wait is not None else max_wait
         if wait is None:
             return
         for key in sorted(k for k in self.pending if day - k[0] >= wait):
-            self._count(key[0], self.pending.pop(key), oc.BOUNCED_OUTAGE)
+            self._count(key[0], self.pending.pop(key), oc.BOUNCED_OUTAGE, day)
 
-    def finish(self) -> None:
-        """End of run: messages not yet delivered are in transit."""
+    def finish(self, end_day: int) -> None:
+        """End of run (``end_day``: the day after the last): messages not yet delivered are in transit."""
         self._flush()
         for (prod, _due), arr in self.pending.items():
-            self._count(prod, arr, oc.IN_TRANSIT)
+            self._count(prod, arr, oc.IN_TRANSIT, end_day)
         self.pending.clear()

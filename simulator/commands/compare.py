@@ -30,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from scenarios.loader import load_scenario
     from simulator.compare import (
         annual_volumes,
         check_names,
@@ -42,6 +41,7 @@ def handle(args: argparse.Namespace) -> int:
         write_comparison,
     )
     from simulator.progress import progress_bar
+    from simulator.scenario import load_scenario
 
     check_run_options(args)
     check_executor_options(args)

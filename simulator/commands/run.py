@@ -50,9 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from reports import write_report
     from reports.helper import ReportHelper
-    from scenarios.loader import load_scenario
     from simulator.engine import Simulation
     from simulator.progress import progress_bar
+    from simulator.scenario import load_scenario
     from simulator.summary import format_summary
 
     check_run_options(args)
