@@ -337,7 +337,7 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
         targets.to_csv(tmp / "target_dates.csv", index=False)
         t_wide.to_csv(tmp / "compare_targets.csv", index=False)
         v_wide.to_csv(tmp / "compare_volumes.csv", index=False)
-        (tmp / "comparison.png").write_bytes(draw_comparison(all_runs))
+        (tmp / "comparison.png").write_bytes(draw_comparison(all_runs, annualised, target_label))
         files = ["volumes.csv", "target_dates.csv", "compare_targets.csv", "compare_volumes.csv", "comparison.png"]
         reps = {r.name: r.results for r in all_runs if r.results is not None}
         if report and len(reps) == len(all_runs):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,9 +30,10 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
     return list(seen.values())
 
 
-def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
-    """PNG bytes of the comparison figure."""
-    from simulator.compare import annualised, target_label
+def draw_comparison(all_runs: Sequence[ScenarioRuns], annualised: Callable[[ScenarioRuns, list[str]], np.ndarray],
+                    target_label: Callable[[str, float, bool], str], dpi: int = 110) -> bytes:
+    """PNG bytes of the comparison figure; ``annualised`` and ``target_label`` are the
+    comparison's own (simulator.compare passes them: this module imports nothing of it)."""
 
     targets = _targets(all_runs)
     n = max(len(targets), 1)

@@ -20,7 +20,8 @@ from simulator.modules import Context, Module, Table
 
 
 class ProfilesModule(Module):
-    """Mon espace santé profiles: created by letter, activated, closed; counted at month end."""
+    """Mon espace santé profiles: created by letter, activated, closed; counted at month end.
+    Updated by the producers' step (``update``), while the sectors draw on other threads."""
 
     name = "profiles"
 
@@ -28,7 +29,8 @@ class ProfilesModule(Module):
         self.ctx = ctx
         self.rows: list[dict[str, Any]] = []
 
-    def step(self, day: int) -> None:
+    def update(self, day: int) -> None:
+        """The day's new profiles, activations and closures."""
         prof = self.ctx.world.profiles
         prof.create_due(day)
         g = self.ctx.params.glob
@@ -71,7 +73,7 @@ class ProducersModule(Module):
         # the largest sectors first, so that two threads end at about the same time
         launched.sort(key=lambda s: -self._last_batch[s.index])
         drawn = {s.index: self.ctx.workers.submit(self._draw_sector, s.index, day) for s in launched}
-        self.profiles.step(day)
+        self.profiles.update(day)
         for k in sorted(drawn):
             self._book_sector(k, day, drawn[k].result())
 
