@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.core.errors import UsageError
+from simulator.core.errors import DisagreementError, UsageError
 from simulator.executors import add_executor_options, check_executor_options
 
 if TYPE_CHECKING:
@@ -75,4 +75,6 @@ def handle(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_summary(res))
         print(f"Results written to {out}/")
+    if res.manifest.get("failure"):  # e.g. FHIR and vectorised verdicts disagree: a bug, named in the manifest
+        raise DisagreementError(f"{out}: {res.manifest['failure']}")
     return 0
