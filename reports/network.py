@@ -25,7 +25,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from agents.services.mssante_operators import OPERATORS, operator_shares
+from agents.services.mssante_operators import OPERATORS
+from scenarios.country import load_country
 
 if TYPE_CHECKING:
     from simulator.results import Results
@@ -123,6 +124,13 @@ def build_graph(flows: pd.DataFrame, node_attrs: dict[str, dict[str, Any]] | Non
     return G
 
 
+def _operator_shares(sc: dict, sector: str) -> dict[str, float]:
+    """A sector's MSSanté operator shares: the run's resolved scenario's; results folders written
+    before the shares were part of the scenario take the country's reference data."""
+    block = sc.get("sectors", {}).get(sector, {}).get("mssante", {})
+    return dict(block.get("operators") or load_country(sc.get("country", "france")).mssante.operators[sector])
+
+
 def _rule_fraction(scenario: dict[str, Any], months: list[str], rule: str) -> dict[str, float]:
     """Share of each month's days on which ``rule`` is in force (0 before its date)."""
     dates = [pd.Timestamp(iv["date"]) for iv in scenario.get("interventions", [])
@@ -174,7 +182,7 @@ def results_flows(results: Results) -> pd.DataFrame:
                 target = recipient + ":" + rows["departement"] if recipient in sectors else "outside"
             else:
                 target = "mes:" + rows["departement"]
-            for op, share in operator_shares(str(sector)).items():
+            for op, share in _operator_shares(sc, str(sector)).items():
                 add(rows, channel, 1, src[rows.index], operator_node(op), rows["documents"] * share)
                 add(rows, channel, 2, operator_node(op), target, rows["documents"] * share)
     if "eprescription" in results.tables:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from scenarios import SCENARIO_DIR
+from scenarios.country import OPERATOR_KEYS, load_country
 from scenarios.dynamic import check_parameter_path
 from scenarios.schema import Scenario
 from simulator.core.errors import ScenarioError
@@ -130,6 +131,25 @@ def _unregistered(name: str, ref: Reference) -> str:
             f"(model = one of {', '.join(ref.producers)}) or register a module (docs/extending.md)")
 
 
+def _with_operator_shares(sectors: dict[str, Any], country: Any, path: Path) -> dict[str, Any]:
+    """Sector blocks whose MSSanté operator shares default to the country's (a sector without
+    either is an error: nothing falls back silently)."""
+    if not isinstance(country, str):
+        return sectors  # the schema reports the bad value
+    shares = load_country(country).mssante.operators
+    out = {}
+    for name, block in sectors.items():
+        mss = block.get("mssante") if isinstance(block, dict) else None
+        if isinstance(mss, dict) and not mss.get("operators"):
+            if name not in shares:
+                raise ScenarioError(
+                    f"{path}: sectors.{name}.mssante.operators: no MSSanté operator shares for this sector; give them "
+                    f"in its block (e.g. operators = {{ mailiz = 0.6, vendor = 0.4 }}) or in scenarios/data/{country}.toml")
+            block = {**block, "mssante": {**mss, "operators": dict(shares[name])}}
+        out[name] = block
+    return out
+
+
 def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
     """Validate merged scenario data; any error becomes one ScenarioError line."""
     sectors = data.get("sectors")
@@ -137,6 +157,7 @@ def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
         for name, block in sectors.items():
             if name not in ref.producers and not (isinstance(block, dict) and "model" in block):
                 raise ScenarioError(f"{path}: {_unregistered(name, ref)}")
+        data = {**data, "sectors": _with_operator_shares(sectors, data.get("country", "france"), path)}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -218,6 +239,10 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                     f"{path}: sectors.{name}.documents.{code}: not a catalogued document type "
                     f"(see scenarios/data/document_types.csv)"
                 )
+        ops = sector.mssante.operators
+        if set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6:
+            raise ScenarioError(f"{path}: sectors.{name}.mssante.operators: shares of operators among "
+                                f"{', '.join(OPERATOR_KEYS)} adding up to 1 (got {ops})")
         if sector.vendors and abs(sum(sector.vendors.values()) - 1.0) > 1e-6:
             raise ScenarioError(f"{path}: sectors.{name}.vendors: shares must add up to 1")
         for vendor, kinds in sector.defects.items():

@@ -112,6 +112,8 @@ class MssanteUse(Strict):
     to_professional: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, once updated")
     to_patient: Probability = unit("share", "documents also sent to the patient's Mon espace santé mailbox, once updated")
     recipient: Literal["gp", "hospital", "pharmacy", "none"] = unit("sector", "sector of the usual recipient (gp = the patient's médecin traitant)")
+    operators: dict[str, Probability] = unit("share", "share of the sector's senders per MSSanté operator (default: the "
+                                             "country's, scenarios/data/<country>.toml)", default_factory=dict)
 
 
 class SectorConfig(Strict):
@@ -214,6 +216,8 @@ class Scenario(Strict):
     name: str = unit("text", "short name of the scenario")
     description: str = unit("text", "the question the scenario answers", default="")
     extends: str | None = unit("path", "scenario this one overlays (relative to this file)", default=None)
+    country: str = unit("name", "country assumptions read from scenarios/data/<country>.toml (holidays, population, MSSanté)",
+                        default="france")
     run: RunConfig
     population: PopulationConfig
     profiles: ProfilesConfig

@@ -21,6 +21,7 @@ from agents.catalogue import load_catalogue
 from agents.patients import HAS_INS, NEVER
 from agents.services.dmp import DmpService
 from agents.services.mssante import MssanteService
+from scenarios.country import load_country
 from scenarios.schema import Scenario
 from simulator.core.events import Bus
 from simulator.core.outcomes import CHANNELS
@@ -99,7 +100,8 @@ class Simulation:
         dmp = DmpService(w.patients, tally, cal.month_of_day, gp_index, n_gp, cal.n_months)
         dmp.track_territory([s.dept for s in w.sectors], len(w.territory), cal.n_months)
         mss = MssanteService(tally, cal.month_of_day, [streams[f"service:mssante:{s.name}"] for s in w.sectors],
-                             sc.mssante.same_day_delivery, len(w.sectors), len(CHANNELS), n_types)
+                             sc.mssante.same_day_delivery, len(w.sectors), len(CHANNELS), n_types,
+                             load_country(sc.country).mssante.latency_days)
         # a small territory (the demo) draws bounces per production day, so that each message
         # can be narrated on its day; the nation draws them per month, as its tables are monthly
         mss.group_by_month = not sc.run.departements

@@ -13,6 +13,7 @@ from agents.producers import Sector, sector_class
 from agents.producers.gp import GpSector
 from agents.services.mes import ProfileService
 from agents.territory import Territory, load_territory
+from scenarios.country import load_country
 from scenarios.schema import Scenario
 from simulator.calendar import Calendar
 from simulator.core.parallel import INLINE, Workers
@@ -53,7 +54,8 @@ class World:
 def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) -> World:
     """Assemble the world of ``sc`` at its scale with draws from ``streams`` (on ``workers``'
     threads where draws are independent; the world is the same without)."""
-    cal = Calendar(sc.run.start, sc.run.end)
+    country = load_country(sc.country)
+    cal = Calendar(sc.run.start, sc.run.end, country.calendar)
     terr = load_territory()
     if sc.run.departements:  # a small territory: only these départements are simulated
         terr = terr.subset(sc.run.departements)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import simulator
-from simulator.scenario import load_scenario
 from simulator.core.errors import ConservationError
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SHORT = {"run.end": "2023-12-31"}

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 import simulator
-from simulator.scenario import load_scenario
 from simulator.cli import main
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
@@ -17,6 +16,7 @@ from simulator.ensemble import Aggregator, Summary, replicate
 from simulator.executors import open_executor, run_tasks
 from simulator.outputs import evaluate, headline_outputs
 from simulator.results import Results
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.support_ensemble import (
     SCALE,

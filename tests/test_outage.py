@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import simulator
-from simulator.scenario import load_scenario
 from scenarios.schema import Intervention
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

@@ -18,10 +18,10 @@ import simulator
 from agents.defects import DEFECT_NAMES, DEFECTS, defect_code
 from agents.identity import check_id_nat_ps, check_id_nat_struct, is_valid_nir
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, IS_NIA, OPPOSED
-from simulator.scenario import load_scenario
 from simulator.core import outcomes as oc
 from simulator.engine import Simulation
 from simulator.payload_tier import BUNDLES, VERDICTS
+from simulator.scenario import load_scenario
 from simulator.summary import format_summary
 from tests.conftest import BASELINE, REPO
 

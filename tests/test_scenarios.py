@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from simulator.scenario import load_scenario
 from simulator.cli import main
 from simulator.core.errors import ScenarioError
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

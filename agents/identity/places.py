@@ -12,10 +12,12 @@ import numpy as np
 
 from agents.territory import load_territory
 from scenarios import DATA_DIR
+from scenarios.country import load_country
 
 _INSEE_PLACE = re.compile(r"(?:\d{2}|2[AB])\d{3}")
-#: Share of synthetic patients born abroad (99xxx birth place) when none is given [I].
-ABROAD_SHARE = 0.07
+#: Share of synthetic patients born abroad (99xxx birth place) when none is given: the
+#: country's reference data (scenarios/data/france.toml)
+ABROAD_SHARE = load_country("france").population.born_abroad_share
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,6 @@ from simulator.core import outcomes as oc
 from simulator.core.events import Bus
 from simulator.core.tally import Tally
 
-LATENCY_DAYS = (1, 2, 3)  # delays of messages not delivered the day they are sent
-
 
 class MssanteService:
     """Delivery of aggregated messages with latency, bounces and outages.
@@ -27,8 +25,9 @@ class MssanteService:
     """
 
     def __init__(self, tally: Tally, month_of_day: np.ndarray, rngs: list[np.random.Generator],
-                 same_day: float, n_sectors: int, n_channels: int, n_types: int):
+                 same_day: float, n_sectors: int, n_channels: int, n_types: int, latency_days: tuple[int, ...]):
         self.tally = tally
+        self.latency_days = tuple(latency_days)  # delays of messages not delivered the day they are sent
         self.month_of_day = month_of_day
         self.rngs = rngs  # one stream per sector: a sector's volumes never shift another's draws
         self.same_day = same_day
@@ -54,14 +53,14 @@ class MssanteService:
         key = id(type_weights)
         joint_p = self._joint.get(key)
         if joint_p is None:
-            k = len(LATENCY_DAYS)
+            k = len(self.latency_days)
             p_lat = np.r_[self.same_day, np.full(k, (1.0 - self.same_day) / k)]
             joint_p = self._joint[key] = (np.outer(p_lat, type_weights).ravel(), type_weights)
-        joint = self.rngs[sector].multinomial(n, joint_p[0]).reshape(len(LATENCY_DAYS) + 1, -1)
+        joint = self.rngs[sector].multinomial(n, joint_p[0]).reshape(len(self.latency_days) + 1, -1)
         if self._sent_day != day:
             self._flush()
             self._sent_day = day
-            self._sent = np.zeros((len(LATENCY_DAYS) + 1, *self.shape), dtype=np.int64)
+            self._sent = np.zeros((len(self.latency_days) + 1, *self.shape), dtype=np.int64)
         self._sent[:, sector, channel] += joint
 
     def _flush(self) -> None:
@@ -70,7 +69,7 @@ class MssanteService:
         if self._sent is None:
             return
         day = self._sent_day
-        for j, delay in enumerate((0, *LATENCY_DAYS)):
+        for j, delay in enumerate((0, *self.latency_days)):
             if j == 0 or self._sent[j].any():
                 self._slot(day, day + delay)[...] += self._sent[j]
         self._sent = None
