@@ -105,6 +105,7 @@ def first_reason(reasons: Iterable[str], switches: dict[str, bool] | None = None
 def check_table() -> None:
     """The table is coherent: every reason has an outcome code, every defect a document reason,
     and the accepted code is not a reason's."""
+    by_name = {r.name: r for r in REASONS}
     for r in REASONS:
         if r.part not in (DOCUMENT, SERVICE):
             raise ValueError(f"reason {r.name}: part must be {DOCUMENT} or {SERVICE}")
@@ -112,11 +113,11 @@ def check_table() -> None:
             raise ValueError(f"reason {r.name}: no outcome code in simulator/core/outcomes.py")
         if r.code == ACCEPTED_CODE:
             raise ValueError(f"reason {r.name}: has the accepted code")
-    missing = set(REASON_CODES) - BY_NAME.keys()
+    missing = set(REASON_CODES) - by_name.keys()
     if missing:
         raise ValueError(f"outcome reasons without a rule: {', '.join(sorted(missing))}")
     for defect, reason in DEFECTS.items():
-        if reason not in BY_NAME or BY_NAME[reason].part != DOCUMENT:
+        if reason not in by_name or by_name[reason].part != DOCUMENT:
             raise ValueError(f"defect {defect}: {reason!r} is not a document reason of the table")
 
 
