@@ -136,9 +136,8 @@ def fhir_verdict(findings: Iterable[Any], *, require_qualified_identity: bool) -
     """The FHIR-side DMP verdict in a rule context: before the qualified-identity rule is in
     force the DMP accepts non-QUAL identities, so that reason does not count then (the rule
     table's reducer, as for every verdict)."""
-    from agents.fhir.verdict import (
-        dmp_verdict,  # fhir.resources only when a payload is judged (start-up time)
-    )
+    # the FHIR package (rules, fhir.resources models) loads only when a payload is judged (start-up time)
+    from agents.fhir.verdict import dmp_verdict
 
     return dmp_verdict(findings, {"require_qualified_identity": require_qualified_identity})
 
@@ -156,6 +155,7 @@ class JudgedPayload:
 def judge_row(row: Mapping[str, Any] | Any, *, require_qualified_identity: bool, structural: bool = False) -> JudgedPayload:
     """Render a document row (``render_bundle`` keys, or a DocumentSpec) and give the FHIR-side
     verdict in the rule context."""
+    # the FHIR package (rules, fhir.resources models) loads only when a payload is judged (start-up time)
     from agents.fhir import render_bundle, validate_resource
 
     bundle = render_bundle(row)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from agents.services.mssante_operators import OPERATORS
+from agents.territory import load_territory
 from scenarios.country import load_country
 
 if TYPE_CHECKING:
@@ -195,8 +196,6 @@ def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFra
     """Registered prescriptions split by the GPs' DMP volume per département (the GP software
     registers what it sends, see simulator/eprescription_flow.py); dispensations split by
     population, as the flow draws pharmacies by size wherever they are [I]."""
-    from agents.territory import load_territory
-
     ep = results.to_df("eprescription")
     value = "national" if "national" in ep.columns else "count"
     by_event = ep.groupby(["month", "event"])[value].sum()
@@ -235,8 +234,6 @@ def volume_unit(results: Results) -> str:
 
 def national_graph(results: Results) -> nx.MultiDiGraph:
     """The flow graph of a run at national scale (producers grouped by sector × département)."""
-    from agents.territory import load_territory
-
     terr = load_territory()
     names = dict(zip(terr.codes, terr.names, strict=True))
     labels = {k: v.get("label", k) for k, v in results.manifest["scenario"]["sectors"].items()}

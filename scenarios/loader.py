@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scenarios import SCENARIO_DIR
+from scenarios import SCENARIO_DIR, schema
 from scenarios.country import OPERATOR_KEYS, load_country
 from scenarios.dynamic import check_parameter_path
 from scenarios.schema import Scenario
@@ -177,40 +177,38 @@ def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
 
 
 def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
-    from scenarios import schema as s
-
     if not loc:
         return []
     parent = loc[:-1]
     if parent == ():
-        return sorted(s.Scenario.model_fields)
+        return sorted(schema.Scenario.model_fields)
     head = parent[0]
     table = {
-        "run": s.RunConfig,
-        "population": s.PopulationConfig,
-        "profiles": s.ProfilesConfig,
-        "dmp": s.DmpConfig,
-        "mssante": s.MssanteConfig,
+        "run": schema.RunConfig,
+        "population": schema.PopulationConfig,
+        "profiles": schema.ProfilesConfig,
+        "dmp": schema.DmpConfig,
+        "mssante": schema.MssanteConfig,
     }
     if head in table and len(parent) == 1:
         return sorted(table[head].model_fields)
     if head == "sectors" and len(parent) == 2:
-        return sorted(s.SectorConfig.model_fields)
+        return sorted(schema.SectorConfig.model_fields)
     if head == "sectors" and len(parent) == 3:
-        sub = {"install": s.InstallConfig, "qualification": s.QualificationConfig, "mssante": s.MssanteUse}
+        sub = {"install": schema.InstallConfig, "qualification": schema.QualificationConfig, "mssante": schema.MssanteUse}
         return sorted(sub[parent[2]].model_fields) if parent[2] in sub else []
     if head == "targets" and len(parent) == 2:
-        return sorted(s.TargetConfig.model_fields)
+        return sorted(schema.TargetConfig.model_fields)
     if head == "interventions" and len(parent) == 2:
-        return sorted(s.Intervention.model_fields)
+        return sorted(schema.Intervention.model_fields)
     if head == "eprescription" and len(parent) == 1:
-        return sorted(s.EprescriptionConfig.model_fields)
+        return sorted(schema.EprescriptionConfig.model_fields)
     if head == "eprescription" and len(parent) == 2 and parent[1] in ("prescribers", "pharmacies"):
-        return sorted(s.InstallConfig.model_fields)
+        return sorted(schema.InstallConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 1:
-        return sorted(s.Wave2FlowsConfig.model_fields)
+        return sorted(schema.Wave2FlowsConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 3 and parent[1] == "software":
-        return sorted(s.InstallConfig.model_fields)
+        return sorted(schema.InstallConfig.model_fields)
     return []
 
 

@@ -315,6 +315,7 @@ class Objective:
 
     def evaluate(self, x: np.ndarray, keep: bool = False) -> Evaluation:
         """Run the replications at parameters ``x`` and compare with the observed rows."""
+        # the engine loads when the fit runs, not when a spec is checked (start-up time)
         from simulator.engine import Simulation
 
         key = tuple(np.round(x, 12))

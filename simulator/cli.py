@@ -36,6 +36,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every sub-command registered."""
+    # loaded only for --version (start-up time)
     from simulator import __version__
 
     parser = _Parser(

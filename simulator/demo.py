@@ -94,6 +94,7 @@ def _check_out(out: Path) -> None:
 def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *, patients: int | None = None,
                days: int | None = None, seed: int | None = None) -> Demo:
     """Run the small world and write every file into ``out`` (replaced atomically)."""
+    # the demo's engine, network and figure modules load when the demo runs (start-up time of `segur demo`)
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
     from simulator.demo_network import demo_graph

@@ -72,6 +72,7 @@ class Summary:
 
 def summarize(res: Results, specs: list[OutputSpec]) -> Summary:
     """Compact a run's Results into a Summary (documents summed over type and reason)."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator import __version__
 
     man = res.manifest
@@ -109,6 +110,7 @@ def _fail_hook(seed: int, attempt: int) -> None:
 
 def replicate_one(scenario: Scenario, seed: int, specs: list[OutputSpec], attempt: int = 1) -> Summary:
     """Worker task: run one replication and return its Summary."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.engine import Simulation
 
     _fail_hook(seed, attempt)
@@ -117,6 +119,7 @@ def replicate_one(scenario: Scenario, seed: int, specs: list[OutputSpec], attemp
 
 def full_run(scenario: Scenario, seed: int, attempt: int = 1) -> Results:
     """Worker task: one replication's whole Results (only for the representative run)."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.engine import Simulation
 
     return Simulation(scenario, seed=seed).run()
@@ -301,6 +304,7 @@ class Job:
 def run_jobs(pool: Pool, jobs: list[Job], specs: list[OutputSpec],
              progress: Callable[[int, int], None] | None = None) -> Iterator[Outcome]:
     """Run replications on ``pool`` (one retry each); yield outcomes as they arrive."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator import __version__
 
     tasks = ((job.key, (job.scenario, job.seed, specs)) for job in jobs)
@@ -543,6 +547,7 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
     """
     import sys
 
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.progress import progress_bar
 
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:

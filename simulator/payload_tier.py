@@ -213,6 +213,7 @@ class PayloadTier(Module):
         """Render and judge the sample, compare verdicts; put the summary in the manifest and
         ``payloads/bundles.ndjson`` + ``payloads/verdicts.csv`` in ``results.extra_files``."""
         t0 = time.perf_counter()
+        # FHIR rendering (Faker, the rules) loads only when a sample is judged (start-up time)
         from agents.payloads import (
             facility_identity,
             identity_status,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from simulator import __version__
 from simulator.atomic import atomic_folder
 from simulator.core.errors import ConservationError, UsageError
 from simulator.modules import module_tables
@@ -150,8 +151,6 @@ def build_results(ctx: Context, modules: list[Module], produced: dict[str, int])
     Modules count in simulated units; the columns each table names as national are divided
     by the scale here, and only here. ``produced``: documents sent, ``month|sector|channel``
     → count (the manifest keeps it for conservation checks)."""
-    from simulator import __version__
-
     w = ctx.world
     sc = ctx.scenario
     scale = sc.run.scale

@@ -25,6 +25,8 @@ class ImportGraph:
     files: dict[str, Path]
     edges: dict[str, set[str]] = field(default_factory=dict)
     local: list[tuple[str, int, str]] = field(default_factory=list)  # (module, line, imported) inside a function
+    #: (module, line) → line of the first statement of the run of imports it belongs to
+    block_start: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def upward(self) -> list[str]:
         """Every import the layers forbid, as ``importer -> imported``."""
@@ -137,6 +139,17 @@ def build_graph(root: Path) -> ImportGraph:
         skip = _type_checking_nodes(tree)
         local = _function_nodes(tree)
         targets: set[str] = set()
+        for parent in ast.walk(tree):  # runs of consecutive import statements in one body
+            for body in (getattr(parent, f, None) for f in ("body", "orelse", "finalbody")):
+                if not isinstance(body, list):
+                    continue
+                start = None
+                for stmt in body:
+                    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                        start = stmt.lineno if start is None else start
+                        graph.block_start[(mod, stmt.lineno)] = start
+                    else:
+                        start = None
         for node in ast.walk(tree):
             if id(node) in skip:
                 continue

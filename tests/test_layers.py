@@ -88,3 +88,15 @@ def test_the_rules_of_the_layers():
     assert allowed("scenarios.loader", "scenarios.schema")
     assert allowed("reports.html", "simulator.results")
     assert not allowed("reports.html", "simulator.engine")
+
+
+def test_every_function_local_import_says_why(project):
+    """A project module imported inside a function is there for start-up time, and says so
+    (a comment on the line, above its run of imports, or within the run)."""
+    silent = []
+    for module, line, _ in project.local:
+        lines = project.files[module].read_text(encoding="utf-8").splitlines()
+        first = project.block_start[(module, line)]
+        if not any(x.strip().startswith("#") or "# " in x for x in lines[first - 2:line]):
+            silent.append(f"{project.files[module]}:{line}")
+    assert silent == []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.fhir.mssante import MSSanteMessage
+from agents.fhir.render import render_bundle, to_model
 from agents.fhir.rules import ERROR, BundleIndex, Context, Finding, rules_for
 from agents.fhir.rules.base import as_list
 from agents.fhir.rules.ins import patient_ins_values, subject_of
@@ -99,8 +100,6 @@ def structural_findings(resource: Mapping[str, Any]) -> list[Finding]:
     """STR-001 findings from parsing ``resource`` with ``fhir.resources.R4B``."""
     from pydantic import ValidationError
 
-    from agents.fhir.render import to_model
-
     root = str(resource.get("resourceType"))
     try:
         to_model(resource)
@@ -155,8 +154,6 @@ class Judgement:
 
 def judge(doc: Any, *, defect: str | None = None, structural: bool = False) -> Judgement:
     """Render a document description as an ITI-65 bundle, run the rules, give the verdict."""
-    from agents.fhir.render import render_bundle
-
     bundle = render_bundle(doc, defect=defect)
     findings = validate_resource(bundle, structural=structural)
     return Judgement(bundle, findings, dmp_verdict(findings))

@@ -40,6 +40,7 @@ def format_fit(tab) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.calibration import calibrate, load_spec
     from simulator.calibration_output import write_calibration
 

@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.demo import Narrator, build_demo, narrate
 
     if args.pace is not None and not 0 <= args.pace <= 60:

@@ -37,6 +37,7 @@ def _check_out(out: Path) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from reports.network import format_tables, national_graph, write_graph, write_tables
     from reports.network_figure import draw_network
     from simulator.results import Results

@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from reports import write_report
     from reports.helper import ReportHelper
     from simulator.engine import Simulation
@@ -62,6 +63,7 @@ def handle(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     out = args.out or Path("results") / sc.name
     if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
+        # loaded when the command runs: `segur --help` and the other commands start without it
         from simulator.ensemble import run_command
 
         return run_command(args, sc, out, writers=[write_report])

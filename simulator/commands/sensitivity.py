@@ -159,6 +159,7 @@ def draw(ranking: pd.DataFrame, d: Design, path: Path) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.commands.run import add_run_options
 
     p = sub.add_parser("sensitivity", help="rank parameters by their effect on an output (Morris, Sobol')",
@@ -172,6 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator import __version__
     from simulator.commands.run import check_run_options, seed_and_scale
     from simulator.core.streams import replication_seeds

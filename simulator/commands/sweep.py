@@ -81,6 +81,7 @@ def _grid_values(value: Any, current: Any, where: str) -> list[Any]:
 def _lhs(bnds: list[tuple[float, float]], n: int, seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.core.streams import Streams
 
     rng = Streams(seed)["sweep:lhs"]
@@ -170,6 +171,7 @@ class SweepRun:
 def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, executor: Any,
           progress: Any = None) -> SweepRun:
     """Run every point of ``grid`` with the same replication seeds (common random numbers)."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.core.streams import replication_seeds
     from simulator.ensemble import run_points, with_run
 
@@ -184,6 +186,7 @@ def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, exec
 def _manifest(run: SweepRun, space: ScenarioSpace, scale: float, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     import json
 
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator import __version__
 
     layout = next((a.layout for a in run.aggs if a.layout), {})
@@ -231,6 +234,7 @@ def format_points(run: SweepRun, label: str, limit: int = 20) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.commands.run import add_run_options
 
     p = sub.add_parser("sweep", help="run a grid or Latin hypercube of parameters × seeds",
@@ -244,6 +248,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.commands.run import check_run_options, seed_and_scale
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar

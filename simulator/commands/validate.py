@@ -111,6 +111,7 @@ def _text_report(name: str, findings: list[Any], verdict: str | None) -> str:
 
 def handler(args: argparse.Namespace) -> int:
     """Validate each file; print the report; return 0, 1 (errors found) or raise UsageError."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from agents.fhir import dmp_verdict, operation_outcome, validate_resource
 
     names = list(dict.fromkeys(args.files))
