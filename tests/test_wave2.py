@@ -152,7 +152,7 @@ def eprescription_sims(monkeypatch_module):
         sc = sc.model_copy(update={"interventions": ivs})
         sim = Simulation(sc, seed=SEED, scale=SCALE)
         res = sim.run()
-        flow = next(f for f in sim.flows if f.name == "eprescription")
+        flow = next(m for m in sim.modules if m.name == "eprescription")
         out[key] = (res, flow)
     return out
 
