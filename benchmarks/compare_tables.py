@@ -1,8 +1,10 @@
 """Compare two folders of recorded runs table by table (refactoring check: identical science).
 
 Every CSV, NDJSON, JSON payload and text file under BEFORE is compared byte for byte with the
-same path under AFTER; manifests are compared without their timings and version fields.
-Prints one line per difference and a summary; exit 1 when anything differs.
+same path under AFTER (text files with each tree's own folder name replaced, as a narration
+prints where it writes); manifests are compared without their timings, and a difference names
+the keys that differ (``scenario.sectors.gp.model: added``). Prints one line per difference
+and a summary; exit 1 when anything differs.
 
     python benchmarks/compare_tables.py /tmp/r13-before /tmp/r13-after
 """
@@ -26,6 +28,33 @@ def _strip(obj: object) -> object:
     return obj
 
 
+def _keys(a: object, b: object, where: str = "") -> list[str]:
+    """Paths of the keys that differ between two JSON values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in dict.fromkeys([*a, *b]):
+            at = f"{where}.{k}" if where else str(k)
+            if k not in a:
+                out.append(f"{at}: added")
+            elif k not in b:
+                out.append(f"{at}: removed")
+            else:
+                out.extend(_keys(a[k], b[k], at))
+        return out
+    return [] if a == b else [f"{where}: changed"]
+
+
+def _summarise(paths: list[str]) -> str:
+    """Key paths with sector names folded (``scenario.sectors.*.model: added``)."""
+    parts = []
+    for p in paths:
+        bits = p.split(".")
+        if len(bits) > 2 and bits[:2] == ["scenario", "sectors"]:
+            bits[2] = "*"
+        parts.append(".".join(bits))
+    return ", ".join(dict.fromkeys(parts))
+
+
 def compare(before: Path, after: Path) -> list[str]:
     """Differences between the two trees, one line each."""
     diffs: list[str] = []
@@ -37,8 +66,12 @@ def compare(before: Path, after: Path) -> list[str]:
             diffs.append(f"missing after: {rel}")
             continue
         if p.name == "manifest.json":
-            if _strip(json.loads(p.read_text())) != _strip(json.loads(q.read_text())):
-                diffs.append(f"manifest differs: {rel}")
+            keys = _keys(_strip(json.loads(p.read_text())), _strip(json.loads(q.read_text())))
+            if keys:
+                diffs.append(f"manifest differs: {rel}: {_summarise(keys)}")
+        elif p.suffix in (".stdout", ".txt"):
+            if p.read_text().replace(str(before), "<folder>") != q.read_text().replace(str(after), "<folder>"):
+                diffs.append(f"differs: {rel}")
         elif p.read_bytes() != q.read_bytes():
             diffs.append(f"differs: {rel}")
     for q in sorted(x for x in after.rglob("*") if x.is_file() and x.suffix not in SKIP_SUFFIXES):
