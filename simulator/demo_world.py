@@ -109,10 +109,5 @@ class DemoSimulation(Simulation):
         self.recorder = Recorder()
         super().__init__(*args, observers=[self.recorder], **kwargs)
 
-    @property
-    def world(self):
-        """The world of the run (once it has started)."""
-        return self.context.world
-
 
 __all__ = ["DMP_COLUMNS", "DemoSimulation", "Recorder"]

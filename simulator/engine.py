@@ -36,7 +36,7 @@ from simulator.producers import ProducersModule, ProfilesModule
 from simulator.results import Results, build_results
 from simulator.scenario import load_scenario
 from simulator.services import DmpModule, LedgerModule, MssanteModule
-from simulator.world import build_world
+from simulator.world import World, build_world
 
 
 class Observer(Protocol):
@@ -85,6 +85,11 @@ class Simulation:
         self.on_tables = on_tables  # called with the results as soon as their tables exist
         self.observers = list(observers)
         self.timings: dict[str, float] = {}
+
+    @property
+    def world(self) -> World:
+        """The world of the run (once it has started)."""
+        return self.context.world
 
     def _setup(self, workers: Workers) -> Context:
         """The world, its services and the run's context (modules are built from it)."""
