@@ -65,22 +65,20 @@ class Context:
     has_ins_share: float  # share of patients with an INS
     workers: Workers
     rules_extra: set[str] = field(default_factory=set)  # rules switched on beyond the DMP's own
+    # the calendar's arrays, computed once (the calendar derives them afresh at every call)
+    month_of_day: np.ndarray = field(init=False)  # month index of each day
+    n_days: int = field(init=False)
+    n_months: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        cal = self.world.calendar
+        self.month_of_day = cal.month_of_day
+        self.n_days = cal.n_days
+        self.n_months = cal.n_months
 
     @property
     def scale(self) -> float:
         return self.scenario.run.scale
-
-    @property
-    def month_of_day(self) -> np.ndarray:
-        return self.world.calendar.month_of_day
-
-    @property
-    def n_days(self) -> int:
-        return self.world.calendar.n_days
-
-    @property
-    def n_months(self) -> int:
-        return self.world.calendar.n_months
 
 
 class Module:

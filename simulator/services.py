@@ -154,8 +154,9 @@ class LedgerModule(Module):
         """Documents and messages sent, ``month|sector|channel`` → count (for conservation)."""
         w = self.ctx.world
         produced = self.producers.produced
+        months, names = w.calendar.months, w.sector_names
         out = {}
         pm, ps, pc = np.nonzero(produced)
         for a, b, d in zip(pm, ps, pc, strict=True):
-            out[f"{w.calendar.months[a]}|{w.sector_names[b]}|{CHANNELS[d]}"] = int(produced[a, b, d])
+            out[f"{months[a]}|{names[b]}|{CHANNELS[d]}"] = int(produced[a, b, d])
         return out
