@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from agents.patients import HAS_INS
-from simulator import outcomes as oc
-from simulator.errors import UsageError
+from simulator.core import outcomes as oc
+from simulator.core.errors import UsageError
 
 #: environment variable forcing the kernels on (1) or off (0)
 KERNELS_ENV = "SEGUR_KERNELS"

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenarios.country import PopulationData, load_country
 from scenarios.schema import Scenario
-from simulator.parallel import INLINE, Workers
-from simulator.streams import Streams
+from simulator.core.parallel import INLINE, Workers
+from simulator.core.streams import Streams
 
 # Bits of Patients.status
 HAS_INS = np.uint8(1)  # an INS matricule exists (NIR or NIA)
@@ -65,11 +66,13 @@ class Patients:
         }
 
 
-def _age_weights() -> np.ndarray:
-    """Weights of ages 0–104: a flat pyramid to 65, then a decline (a coarse French profile)."""
-    ages = np.arange(105)
-    w = np.ones(105)
-    w[ages >= 65] = np.exp(-(ages[ages >= 65] - 65) / 14.0)
+def _age_weights(pop: PopulationData) -> np.ndarray:
+    """Weights of ages 0 … ``max_age``: a flat pyramid to ``flat_until``, then a decline over
+    ``decline_years`` (the country's coarse profile, scenarios/data/<country>.toml)."""
+    ages = np.arange(pop.max_age + 1)
+    w = np.ones(pop.max_age + 1)
+    old = ages >= pop.flat_until
+    w[old] = np.exp(-(ages[old] - pop.flat_until) / pop.decline_years)
     return w / w.sum()
 
 
@@ -86,7 +89,7 @@ def build_patients(
     the GPs of their département (``gp_dept``: département of each GP). Sex and birth date
     come from their own stream, drawn on a helper thread while the rest is drawn here."""
     pop = sc.population
-    traits = workers.submit(draw_traits, n, streams["patients:traits"], day0)
+    traits = workers.submit(draw_traits, n, streams["patients:traits"], day0, load_country(sc.country).population)
     rng = streams["patients"]
     n_dept = dept_weights.size
     dept_size = rng.multinomial(n, dept_weights).astype(np.int64)
@@ -121,13 +124,18 @@ def build_patients(
     )
 
 
-def draw_traits(n: int, rng: np.random.Generator, day0: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
+def draw_traits(n: int, rng: np.random.Generator, day0: np.datetime64,
+                pop: PopulationData | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sex (int8: 1 male, 2 female) and date of birth (int32 days since 1970-01-01) of ``n``
-    persons: ages from a coarse French pyramid, a uniform day within the year of age."""
-    sex = np.where(rng.random(n, dtype=np.float32) < 0.515, np.int8(2), np.int8(1))  # 2 = female
+    persons: the country's share of women, ages from its pyramid (``pop``; default France's),
+    a uniform day within the year of age."""
+    pop = pop if pop is not None else load_country("france").population
+    # a Python float: compared in float32 with the draws (NumPy's rule for Python scalars)
+    female = float(pop.female_share)
+    sex = np.where(rng.random(n, dtype=np.float32) < female, np.int8(2), np.int8(1))  # 2 = female
     # ages through a 16-bit lookup table (much faster than choice(p=…) on 68M draws)
-    cum = np.cumsum(_age_weights())
-    lut = (np.minimum(np.searchsorted(cum, (np.arange(1 << 16) + 0.5) / (1 << 16)), 104) * 365).astype(np.int32)
+    cum = np.cumsum(_age_weights(pop))
+    lut = (np.minimum(np.searchsorted(cum, (np.arange(1 << 16) + 0.5) / (1 << 16)), pop.max_age) * 365).astype(np.int32)
     days_old = lut.take(rng.integers(0, 1 << 16, size=n, dtype=np.uint16).astype(np.intp))
     days_old += rng.integers(0, 365, size=n, dtype=np.int32)
     birth_day = np.int32(day0.astype("datetime64[D]").astype(np.int64)) - days_old

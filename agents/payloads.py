@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.defects import DEFECTS
+from agents.dmp_rules import DEFECTS
 from agents.identity import (
     INS_NIR_TEST_OID,
     generate_finess,
@@ -134,13 +134,12 @@ def rendered_defect(defect: str | None, has_ins: bool) -> str | None:
 
 def fhir_verdict(findings: Iterable[Any], *, require_qualified_identity: bool) -> str:
     """The FHIR-side DMP verdict in a rule context: before the qualified-identity rule is in
-    force the DMP accepts non-QUAL identities, so that reason does not count then."""
-    from agents.fhir import IDENTITY_NOT_QUALIFIED, REASON_PRECEDENCE, rejection_reasons
+    force the DMP accepts non-QUAL identities, so that reason does not count then (the rule
+    table's reducer, as for every verdict)."""
+    # the FHIR package (rules, fhir.resources models) loads only when a payload is judged (start-up time)
+    from agents.fhir.verdict import dmp_verdict
 
-    reasons = rejection_reasons(findings)
-    if not require_qualified_identity:
-        reasons.discard(IDENTITY_NOT_QUALIFIED)
-    return next((r for r in REASON_PRECEDENCE if r in reasons), "accepted")
+    return dmp_verdict(findings, {"require_qualified_identity": require_qualified_identity})
 
 
 @dataclass(frozen=True)
@@ -156,6 +155,7 @@ class JudgedPayload:
 def judge_row(row: Mapping[str, Any] | Any, *, require_qualified_identity: bool, structural: bool = False) -> JudgedPayload:
     """Render a document row (``render_bundle`` keys, or a DocumentSpec) and give the FHIR-side
     verdict in the rule context."""
+    # the FHIR package (rules, fhir.resources models) loads only when a payload is judged (start-up time)
     from agents.fhir import render_bundle, validate_resource
 
     bundle = render_bundle(row)

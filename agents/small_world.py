@@ -90,7 +90,7 @@ class Cast:
 
     def _facilities(self, sector, rng: np.random.Generator) -> list[Facility]:
         name = sector.name
-        operators = assign_operators(name, sector.n, rng)
+        operators = assign_operators(sector.cfg, sector.n, rng)
         out = []
         for i in range(sector.n):
             ident = facility_identity(self.seed, name, i, self.dept_codes[int(sector.dept[i])], sector.cfg.label)

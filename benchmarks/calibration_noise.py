@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.core.streams import replication_seeds
 from simulator.observed_match import observed_vs_simulated
-from simulator.streams import replication_seeds
+from simulator.scenario import load_scenario
 
 HEADLINES = [
     ("2023-09", "documents_annual_rate", "gp"),

@@ -58,8 +58,8 @@ def main() -> None:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     args = ap.parse_args()
 
-    from scenarios.loader import load_scenario
     from simulator.ensemble import replicate
+    from simulator.scenario import load_scenario
 
     sc = load_scenario(args.scenario)
     n, w = args.replications, args.workers

@@ -11,8 +11,8 @@ documents divided by the scale), rounded to whole documents.
 import datetime as dt
 
 import simulator
-from scenarios.loader import load_scenario
 from scenarios.schema import Intervention
+from simulator.scenario import load_scenario
 
 
 def main() -> None:

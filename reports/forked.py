@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from simulator.executors import available_cores
+from simulator.core.parallel import available_cores
 
 T = TypeVar("T")
 

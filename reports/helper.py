@@ -61,6 +61,7 @@ class ReportHelper:
         """``Results.save`` writer: start the helper if ``start`` was not called, and return what
         waits for it and moves its report into the folder (the tables are written meanwhile);
         without a helper, draw the report here."""
+        # the report's modules load in the helper process, not in the run's (start-up time)
         from reports import write_report
 
         if self._draft is None:
@@ -110,6 +111,7 @@ def _serve(read_fd: int) -> int:
     if not data:  # the run ended without results (an error, an interruption)
         return 0
     results, draft = pickle.loads(data)
+    # the report's modules load in the helper process, not in the run's (start-up time)
     from reports.html import build_report
 
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 LANGS = ("fr", "en")
 

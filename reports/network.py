@@ -25,7 +25,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from agents.services.mssante_operators import OPERATORS, operator_shares
+from agents.services.mssante_operators import OPERATORS
+from agents.territory import load_territory
+from scenarios.country import load_country
 
 if TYPE_CHECKING:
     from simulator.results import Results
@@ -123,6 +125,13 @@ def build_graph(flows: pd.DataFrame, node_attrs: dict[str, dict[str, Any]] | Non
     return G
 
 
+def _operator_shares(sc: dict, sector: str) -> dict[str, float]:
+    """A sector's MSSanté operator shares: the run's resolved scenario's; results folders written
+    before the shares were part of the scenario take the country's reference data."""
+    block = sc.get("sectors", {}).get(sector, {}).get("mssante", {})
+    return dict(block.get("operators") or load_country(sc.get("country", "france")).mssante.operators[sector])
+
+
 def _rule_fraction(scenario: dict[str, Any], months: list[str], rule: str) -> dict[str, float]:
     """Share of each month's days on which ``rule`` is in force (0 before its date)."""
     dates = [pd.Timestamp(iv["date"]) for iv in scenario.get("interventions", [])
@@ -174,7 +183,7 @@ def results_flows(results: Results) -> pd.DataFrame:
                 target = recipient + ":" + rows["departement"] if recipient in sectors else "outside"
             else:
                 target = "mes:" + rows["departement"]
-            for op, share in operator_shares(str(sector)).items():
+            for op, share in _operator_shares(sc, str(sector)).items():
                 add(rows, channel, 1, src[rows.index], operator_node(op), rows["documents"] * share)
                 add(rows, channel, 2, operator_node(op), target, rows["documents"] * share)
     if "eprescription" in results.tables:
@@ -187,8 +196,6 @@ def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFra
     """Registered prescriptions split by the GPs' DMP volume per département (the GP software
     registers what it sends, see simulator/eprescription_flow.py); dispensations split by
     population, as the flow draws pharmacies by size wherever they are [I]."""
-    from agents.territory import load_territory
-
     ep = results.tables["eprescription"]
     value = "national" if "national" in ep.columns else "count"
     by_event = ep.groupby(["month", "event"])[value].sum()
@@ -227,8 +234,6 @@ def volume_unit(results: Results) -> str:
 
 def national_graph(results: Results) -> nx.MultiDiGraph:
     """The flow graph of a run at national scale (producers grouped by sector × département)."""
-    from agents.territory import load_territory
-
     terr = load_territory()
     names = dict(zip(terr.codes, terr.names, strict=True))
     labels = {k: v.get("label", k) for k, v in results.manifest["scenario"]["sectors"].items()}

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 
 def observed_figures() -> pd.DataFrame:
     """The observed rows (``scenarios.observed.load_observed``), or an empty frame if absent."""
     try:
+        # the observed figures load only when a figure shows them (start-up time)
         from scenarios.observed import load_observed
 
         return load_observed()

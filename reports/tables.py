@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reports.plotdata import monthly_documents
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.outputs import first_month_reached, trailing_12
 from simulator.results import Results
 

@@ -1,7 +1,10 @@
 """Load a scenario: read TOML, resolve `extends`, validate, and explain any error in one line.
 
 Every problem becomes a ScenarioError naming the file, the key and what is allowed, so the
-CLI can print it with exit code 2 and no traceback.
+CLI can print it with exit code 2 and no traceback. The checks that need the agents'
+catalogues (document types, départements, defects, registered producer modules) get them from
+the caller as a ``Reference``: this package imports neither ``agents`` nor the engine
+(``simulator.scenario.load_scenario`` passes the agents' reference).
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ import datetime as dt
 import os
 import stat
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from agents.catalogue import type_codes
-from scenarios import SCENARIO_DIR
-from scenarios.schema import ALL_SECTORS, Scenario
-from simulator.errors import ScenarioError
+from scenarios import SCENARIO_DIR, schema
+from scenarios.country import OPERATOR_KEYS, load_country
+from scenarios.dynamic import check_parameter_path
+from scenarios.schema import Scenario
+from simulator.core.errors import ScenarioError
 
 MAX_EXTENDS_DEPTH = 8
 MAX_FILE_BYTES = 4 * 2**20  # shipped scenarios are ~20 kB; a larger file is not a scenario
@@ -61,6 +66,16 @@ def read_input_file(path: Path, what: str = "scenario", error: type[Exception] =
         raise error(f"{path}: cannot be read ({exc.strerror})") from None
     finally:
         os.close(fd)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a scenario is checked against, from the agents' catalogues (given by the caller)."""
+
+    document_types: frozenset[str]  # LOINC codes of the catalogue
+    departements: frozenset[str]  # INSEE codes of the territory
+    defects: tuple[str, ...]  # injectable defects
+    producers: tuple[str, ...]  # registered producer modules (a sector's ``model``)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -160,13 +175,38 @@ def _explain(err: dict[str, Any]) -> str:
     return f"{err['msg'].lower()} (got {got!r})"
 
 
-def validate(data: dict[str, Any], path: Path) -> Scenario:
+def _unregistered(name: str, ref: Reference) -> str:
+    return (f"sectors.{name}: no producer module is registered under '{name}': give the sector a model "
+            f"(model = one of {', '.join(ref.producers)}) or register a module (docs/extending.md)")
+
+
+def _with_operator_shares(sectors: dict[str, Any], country: Any, path: Path) -> dict[str, Any]:
+    """Sector blocks whose MSSanté operator shares default to the country's (a sector without
+    either is an error: nothing falls back silently)."""
+    if not isinstance(country, str):
+        return sectors  # the schema reports the bad value
+    shares = load_country(country).mssante.operators
+    out = {}
+    for name, block in sectors.items():
+        mss = block.get("mssante") if isinstance(block, dict) else None
+        if isinstance(mss, dict) and not mss.get("operators"):
+            if name not in shares:
+                raise ScenarioError(
+                    f"{path}: sectors.{name}.mssante.operators: no MSSanté operator shares for this sector; give them "
+                    f"in its block (e.g. operators = {{ mailiz = 0.6, vendor = 0.4 }}) or in scenarios/data/{country}.toml")
+            block = {**block, "mssante": {**mss, "operators": dict(shares[name])}}
+        out[name] = block
+    return out
+
+
+def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
     """Validate merged scenario data; any error becomes one ScenarioError line."""
     sectors = data.get("sectors")
     if isinstance(sectors, dict):
-        for name in sectors:
-            if name not in ALL_SECTORS:
-                raise ScenarioError(f"{path}: sectors.{name}: unknown sector; allowed: {', '.join(ALL_SECTORS)}")
+        for name, block in sectors.items():
+            if name not in ref.producers and not (isinstance(block, dict) and "model" in block):
+                raise ScenarioError(f"{path}: {_unregistered(name, ref)}")
+        data = {**data, "sectors": _with_operator_shares(sectors, data.get("country", "france"), path)}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -181,45 +221,43 @@ def validate(data: dict[str, Any], path: Path) -> Scenario:
         more = len(exc.errors()) - 1
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise ScenarioError(f"{path}: {where}: {msg}{tail}") from None
-    _check_semantics(scenario, path)
+    _check_semantics(scenario, path, ref)
     return scenario
 
 
 def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
-    from scenarios import schema as s
-
     if not loc:
         return []
     parent = loc[:-1]
     if parent == ():
-        return sorted(s.Scenario.model_fields)
+        return sorted(schema.Scenario.model_fields)
     head = parent[0]
     table = {
-        "run": s.RunConfig,
-        "population": s.PopulationConfig,
-        "profiles": s.ProfilesConfig,
-        "dmp": s.DmpConfig,
-        "mssante": s.MssanteConfig,
+        "run": schema.RunConfig,
+        "population": schema.PopulationConfig,
+        "profiles": schema.ProfilesConfig,
+        "dmp": schema.DmpConfig,
+        "mssante": schema.MssanteConfig,
     }
     if head in table and len(parent) == 1:
         return sorted(table[head].model_fields)
     if head == "sectors" and len(parent) == 2:
-        return sorted(s.SectorConfig.model_fields)
+        return sorted(schema.SectorConfig.model_fields)
     if head == "sectors" and len(parent) == 3:
-        sub = {"install": s.InstallConfig, "qualification": s.QualificationConfig, "mssante": s.MssanteUse}
+        sub = {"install": schema.InstallConfig, "qualification": schema.QualificationConfig, "mssante": schema.MssanteUse}
         return sorted(sub[parent[2]].model_fields) if parent[2] in sub else []
     if head == "targets" and len(parent) == 2:
-        return sorted(s.TargetConfig.model_fields)
+        return sorted(schema.TargetConfig.model_fields)
     if head == "interventions" and len(parent) == 2:
-        return sorted(s.Intervention.model_fields)
+        return sorted(schema.Intervention.model_fields)
     if head == "eprescription" and len(parent) == 1:
-        return sorted(s.EprescriptionConfig.model_fields)
+        return sorted(schema.EprescriptionConfig.model_fields)
     if head == "eprescription" and len(parent) == 2 and parent[1] in ("prescribers", "pharmacies"):
-        return sorted(s.InstallConfig.model_fields)
+        return sorted(schema.InstallConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 1:
-        return sorted(s.Wave2FlowsConfig.model_fields)
+        return sorted(schema.Wave2FlowsConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 3 and parent[1] == "software":
-        return sorted(s.InstallConfig.model_fields)
+        return sorted(schema.InstallConfig.model_fields)
     return []
 
 
@@ -227,14 +265,10 @@ def _in_run(d: dt.date, sc: Scenario) -> bool:
     return sc.run.start <= d <= sc.run.end
 
 
-def _check_semantics(sc: Scenario, path: Path) -> None:
-    from simulator.interventions import check_parameter_path
-
-    known_types = set(type_codes())
+def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
+    known_types = ref.document_types
     if sc.run.departements:
-        from agents.territory import load_territory
-
-        codes = load_territory().codes
+        codes = ref.departements
         for code in sc.run.departements:
             if code not in codes:
                 raise ScenarioError(f"{path}: run.departements: '{code}' is not a département INSEE code "
@@ -242,20 +276,22 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
         if len(set(sc.run.departements)) != len(sc.run.departements):
             raise ScenarioError(f"{path}: run.departements: a département is listed twice")
     for name, sector in sc.sectors.items():
-        if name not in ALL_SECTORS:
-            raise ScenarioError(
-                f"{path}: sectors.{name}: unknown sector; allowed: {', '.join(ALL_SECTORS)}"
-            )
+        model = sector.model or name
+        if model not in ref.producers:
+            raise ScenarioError(f"{path}: sectors.{name}.model: '{model}' is not a registered producer module; "
+                                f"allowed: {', '.join(ref.producers)}")
         for code in sector.documents:
             if code not in known_types:
                 raise ScenarioError(
                     f"{path}: sectors.{name}.documents.{code}: not a catalogued document type "
                     f"(see scenarios/data/document_types.csv)"
                 )
+        ops = sector.mssante.operators
+        if set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6:
+            raise ScenarioError(f"{path}: sectors.{name}.mssante.operators: shares of operators among "
+                                f"{', '.join(OPERATOR_KEYS)} adding up to 1 (got {ops})")
         if sector.vendors and abs(sum(sector.vendors.values()) - 1.0) > 1e-6:
             raise ScenarioError(f"{path}: sectors.{name}.vendors: shares must add up to 1")
-        from agents.defects import DEFECTS
-
         for vendor, kinds in sector.defects.items():
             if vendor != "*" and vendor not in sector.vendors:
                 raise ScenarioError(
@@ -263,10 +299,10 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                     f"'*', {', '.join(sector.vendors)}"
                 )
             for kind in kinds:
-                if kind not in DEFECTS:
+                if kind not in ref.defects:
                     raise ScenarioError(
                         f"{path}: sectors.{name}.defects.{vendor}.{kind}: unknown defect; "
-                        f"allowed: {', '.join(DEFECTS)}"
+                        f"allowed: {', '.join(ref.defects)}"
                     )
             # a named vendor's documents carry its own defects and those of '*' (all vendors)
             shared = sum(sector.defects.get("*", {}).values()) if vendor != "*" else 0.0
@@ -275,9 +311,10 @@ def _check_semantics(sc: Scenario, path: Path) -> None:
                 raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1{also}")
     for key, target in sc.targets.items():
         for s in target.sectors:
-            if s not in ALL_SECTORS:
+            if s not in ref.producers and s not in sc.sectors:
                 raise ScenarioError(
-                    f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: {', '.join(ALL_SECTORS)}"
+                    f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: "
+                    f"{', '.join(dict.fromkeys([*sc.sectors, *ref.producers]))}"
                 )
     _check_wave2_sections(sc, path)
     for i, iv in enumerate(sc.interventions):
@@ -314,15 +351,16 @@ def _check_wave2_sections(sc: Scenario, path: Path) -> None:
                                         f"update is installed: add its campaign [wave2_flows.software.{name}]")
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, merge and validate a scenario file; ``overrides`` are dotted keys set after merging."""
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *, reference: Reference) -> Scenario:
+    """Read, merge and validate a scenario file against ``reference`` (the agents' catalogues:
+    ``simulator.scenario.load_scenario`` gives it); ``overrides`` are dotted keys set after merging."""
     path = resolve_path(path)
     data = load_raw(path)
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     if overrides and any(k in ("run.start", "run.end") for k in overrides):
         _keep_interventions_inside_run(data)
-    return validate(data, path)
+    return validate(data, path, reference)
 
 
 def _keep_interventions_inside_run(data: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from scenarios import DATA_DIR
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 OBSERVED_CSV = DATA_DIR / "observed.csv"
 COLUMNS = ("date", "metric", "sector", "value", "unit", "source", "note")

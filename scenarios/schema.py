@@ -153,12 +153,16 @@ class MssanteUse(Strict):
     to_professional: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, once updated")
     to_patient: Probability = unit("share", "documents also sent to the patient's Mon espace santé mailbox, once updated")
     recipient: Literal["gp", "hospital", "pharmacy", "none"] = unit("sector", "sector of the usual recipient (gp = the patient's médecin traitant)")
+    operators: dict[str, Probability] = unit("share", "share of the sector's senders per MSSanté operator (default: the "
+                                             "country's, scenarios/data/<country>.toml)", default_factory=dict)
 
 
 class SectorConfig(Strict):
     """One producer sector: counts, activity, documents, adoption levers."""
 
     label: str = unit("text", "name of the sector in tables and figures")
+    model: str | None = unit("module", "producer module the sector uses, registered by name in agents/producers "
+                             "(default: the module registered under the sector's own name)", default=None)
     wave: int = unit("wave", "Ségur wave the sector belongs to (1 or 2)", ge=1, le=2)
     facilities: Count = unit("facilities", "producers in France (establishments, practices, labs…)")
     size_sigma: NonNegFloat = unit("log-sd", "heterogeneity of facility size (lognormal σ of activity)", le=5.0)
@@ -253,6 +257,8 @@ class Scenario(Strict):
     name: str = unit("text", "short name of the scenario: letters, digits, '_', '-', '.' (it names the results folder)")
     description: str = unit("text", "the question the scenario answers", default="")
     extends: str | None = unit("path", "scenario this one overlays (relative to this file)", default=None)
+    country: str = unit("name", "country assumptions read from scenarios/data/<country>.toml (holidays, population, MSSanté)",
+                        default="france")
     run: RunConfig
     population: PopulationConfig
     profiles: ProfilesConfig

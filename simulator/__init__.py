@@ -16,10 +16,12 @@ __all__ = ["__version__", "run", "Simulation"]
 
 def __getattr__(name: str):  # lazy: `import simulator` stays cheap for the CLI
     if name == "run":
+        # the engine (pandas, SimPy, the agents) loads on first use: `segur --help` stays fast
         from simulator.api import run
 
         return run
     if name == "Simulation":
+        # the engine loads on first use (start-up time)
         from simulator.engine import Simulation
 
         return Simulation

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -25,8 +25,8 @@ def with_overrides(scenario: Scenario | str | Path, overrides: dict[str, Any] | 
     an unknown key or a value the schema refuses is one error naming the key."""
     if not overrides:
         return scenario
-    from scenarios.loader import load_scenario, validate
     from scenarios.schema import Scenario
+    from simulator.scenario import load_scenario, validate
 
     if not isinstance(overrides, dict):
         raise UsageError(f"overrides: must be a dict of dotted keys to values (got {type(overrides).__name__})")
@@ -69,7 +69,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, scale: float |
     Replications from Python (docs/ensembles.md, "From Python"): ``ens =
     simulator.ensemble.replicate(load_scenario(path), 50, seed=1)`` runs them on local processes
     (``ens.tables()`` holds the quantile bands, ``ens.save(out)`` writes the folder); or loop
-    ``for s in simulator.streams.replication_seeds(1, 50): run(path, seed=s)`` yourself.
+    ``for s in simulator.core.streams.replication_seeds(1, 50): run(path, seed=s)`` yourself.
     """
     from simulator.engine import run as engine_run
 

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.interrupts import uninterrupted
 
 OUTPUT_MARKER = ".segur-output.json"  # in every finished output folder: kind and files written

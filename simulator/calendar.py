@@ -11,30 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FIXED_HOLIDAYS = [(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]
+from scenarios.country import CalendarData, easter_sunday, load_country
 
-
-def easter_sunday(year: int) -> dt.date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    ll = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * ll) // 451
-    month, day = divmod(h + ll - 7 * m + 114, 31)
-    return dt.date(year, month, day + 1)
-
+__all__ = ["Calendar", "easter_sunday", "french_public_holidays"]
 
 def french_public_holidays(year: int) -> set[dt.date]:
-    """Public holidays in France (metropolitan list): fixed dates, Easter Monday, Ascension, Whit Monday."""
-    days = {dt.date(year, m, d) for m, d in FIXED_HOLIDAYS}
-    easter = easter_sunday(year)
-    days |= {easter + dt.timedelta(days=n) for n in (1, 39, 50)}
-    return days
+    """Public holidays in France (metropolitan list), from scenarios/data/france.toml."""
+    return load_country("france").calendar.holidays(year)
 
 
 @dataclass(frozen=True)
@@ -43,6 +26,7 @@ class Calendar:
 
     start: dt.date
     end: dt.date
+    country: CalendarData | None = None  # public holidays (None: France's, scenarios/data/france.toml)
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -97,7 +81,7 @@ class Calendar:
     def is_holiday(self) -> np.ndarray:
         hol: set[dt.date] = set()
         for y in range(self.start.year, self.end.year + 1):
-            hol |= french_public_holidays(y)
+            hol |= (self.country or load_country("france").calendar).holidays(y)
         dates = self.dates
         return np.isin(dates, np.array(sorted(hol), dtype="datetime64[D]"))
 

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scenarios.loader import load_raw, read_input_file, resolve_path, validate
+from scenarios.loader import load_raw, read_input_file, resolve_path
 from scenarios.observed import OBSERVED_CSV, load_observed
 from scenarios.schema import Scenario
-from simulator.errors import ScenarioError, UsageError
+from simulator.core.errors import ScenarioError, UsageError
+from simulator.core.streams import replication_seeds
 from simulator.observed_match import combine, observed_vs_simulated
 from simulator.results import Results
-from simulator.streams import replication_seeds
+from simulator.scenario import validate
 
 METHODS = ("least_squares", "nelder_mead", "differential_evolution")
 FIT_KEYS = {"scale", "replications", "seed", "end", "method", "max_evaluations", "step"}
@@ -318,6 +319,7 @@ class Objective:
 
     def evaluate(self, x: np.ndarray, keep: bool = False) -> Evaluation:
         """Run the replications at parameters ``x`` and compare with the observed rows."""
+        # the engine loads when the fit runs, not when a spec is checked (start-up time)
         from simulator.engine import Simulation
 
         key = tuple(np.round(x, 12))

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from simulator.errors import SegurError
+from simulator.core.errors import SegurError
 from simulator.interrupts import Terminated, install_signal_handlers, restore_signal_handlers
 
 # Sub-command modules, in the order `segur --help` lists them.
@@ -43,6 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every sub-command registered."""
+    # loaded only for --version (start-up time)
     from simulator import __version__
 
     parser = _Parser(

@@ -26,8 +26,8 @@ from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder, check_output
 from simulator.compare_series import SENT, annualised, dmp_monthly, target_label, trailing_total  # noqa: F401
 from simulator.compare_series import sent as _sent
-from simulator.errors import UsageError
-from simulator.outcomes import CHANNELS
+from simulator.core.errors import UsageError
+from simulator.core.outcomes import CHANNELS
 from simulator.outputs import REACHED_RULE, first_month_reached
 from simulator.results import Results
 
@@ -61,6 +61,7 @@ class ScenarioRuns:
 
 def runs_from_results(sc: Scenario, results: list[Results], representative: Results | None = None) -> ScenarioRuns:
     """Stack the documents of already finished runs of one scenario."""
+    # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.ensemble import OUTCOME_NAMES, summarize
 
     if not results:
@@ -78,6 +79,7 @@ def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any 
     """``n`` replications of ``sc`` (seeds ``replication_seeds(seed, n)``) through the ensemble
     executors; the median replication is run in full for the report. ``draws``: one scenario per
     replication from a posterior file, and the line naming it (``posterior_file.draw_scenarios``)."""
+    # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.ensemble import OUTCOME_NAMES, failure_lines, replicate
 
     ens = replicate(sc, n, seed=seed, scale=scale, executor=executor, progress=progress, representative=True,
@@ -98,6 +100,7 @@ def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: in
     """Run every scenario with the same seed and scale (defaults: the first scenario's).
 
     One replication: one run per scenario, in this process. More: ``replicate_runs``."""
+    # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.engine import Simulation
     from simulator.ensemble import with_run
 
@@ -319,6 +322,7 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
     volumes.csv and target_dates.csv (tidy), compare_targets.csv and compare_volumes.csv (side
     by side, as printed), comparison.png, manifest.json, and the reports engineer's
     comparison report when ``reports.build_comparison_report`` is available."""
+    # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator import __version__
     from simulator.compare_figure import draw_comparison
 
@@ -336,6 +340,7 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
         files = ["volumes.csv", "target_dates.csv", "compare_targets.csv", "compare_volumes.csv", "comparison.png"]
         reps = {r.name: r.results for r in all_runs if r.results is not None}
         if report and len(reps) == len(all_runs):
+            # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
             import reports
 
             build = getattr(reports, "build_comparison_report", None)

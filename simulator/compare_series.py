@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.outcomes import CHANNELS
+from simulator.core.outcomes import CHANNELS
 from simulator.outputs import trailing_12
 
 if TYPE_CHECKING:

@@ -24,8 +24,8 @@ from agents.catalogue import by_code
 from agents.services.mssante_operators import OPERATORS
 from agents.small_world import Cast
 from simulator.atomic import atomic_folder, check_output
+from simulator.core.errors import UsageError
 from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
-from simulator.errors import UsageError
 
 MARKER = "demo.json"
 MAX_PATIENTS = 50_000
@@ -91,11 +91,12 @@ def _check_out(out: Path) -> None:
 def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *, patients: int | None = None,
                days: int | None = None, seed: int | None = None) -> Demo:
     """Run the small world and write every file into ``out`` (replaced atomically)."""
+    # the demo's engine, network and figure modules load when the demo runs (start-up time of `segur demo`)
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
-    from scenarios.loader import load_scenario
     from simulator.demo_network import demo_graph
     from simulator.demo_world import DemoSimulation
+    from simulator.scenario import load_scenario
 
     sc = load_scenario(scenario)
     if not sc.run.departements:

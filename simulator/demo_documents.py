@@ -29,7 +29,7 @@ from agents.patients import CREATED, HAS_INS
 from agents.payloads import identity_status, judge_row, rendered_defect
 from agents.services.dmp import DmpRules, document_verdict
 from agents.small_world import Cast
-from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.core.outcomes import CHANNELS, OUTCOMES
 
 PRESCRIPTION_TYPE = "57833-6"
 DELIVERY_TYPE = "15508-5"  # CR d'accouchement

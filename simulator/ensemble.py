@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from scenarios.schema import Scenario
-from simulator.errors import SegurError
+from simulator.core.errors import SegurError
+from simulator.core.outcomes import CHANNELS, OUTCOMES
+from simulator.core.streams import replication_seeds
 from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
-from simulator.outcomes import CHANNELS, OUTCOMES
 from simulator.outputs import (
     REACHED_RULE,
     OutputSpec,
@@ -42,7 +43,6 @@ from simulator.outputs import (
     month_to_decimal,
 )
 from simulator.results import Results
-from simulator.streams import replication_seeds
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
 ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")
@@ -73,6 +73,7 @@ class Summary:
 
 def summarize(res: Results, specs: list[OutputSpec]) -> Summary:
     """Compact a run's Results into a Summary (documents summed over type and reason)."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator import __version__
 
     man = res.manifest
@@ -110,6 +111,7 @@ def _fail_hook(seed: int, attempt: int) -> None:
 
 def replicate_one(scenario: Scenario, seed: int, specs: list[OutputSpec], attempt: int = 1) -> Summary:
     """Worker task: run one replication and return its Summary."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.engine import Simulation
 
     _fail_hook(seed, attempt)
@@ -118,6 +120,7 @@ def replicate_one(scenario: Scenario, seed: int, specs: list[OutputSpec], attemp
 
 def full_run(scenario: Scenario, seed: int, attempt: int = 1) -> Results:
     """Worker task: one replication's whole Results (only for the representative run)."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.engine import Simulation
 
     return Simulation(scenario, seed=seed).run()
@@ -302,6 +305,7 @@ class Job:
 def run_jobs(pool: Pool, jobs: list[Job], specs: list[OutputSpec],
              progress: Callable[[int, int], None] | None = None) -> Iterator[Outcome]:
     """Run replications on ``pool`` (one retry each); yield outcomes as they arrive."""
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator import __version__
 
     tasks = ((job.key, (job.scenario, job.seed, specs)) for job in jobs)
@@ -572,6 +576,7 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
     """
     import sys
 
+    # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.progress import progress_bar
     from simulator.studies.posterior_file import draw_scenarios
 

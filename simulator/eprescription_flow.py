@@ -9,14 +9,13 @@ Presentation: a registered prescription is presented at a pharmacy (drawn by siz
 geometric delay, or never; a pharmacy whose software does not scan the base dispenses on paper
 and the prescription stays unconsumed until it expires. Scans reference ids: duplicates and
 unknown codes are drawn too, and the base rejects them with their reason.
-The rule ``eprescription_mandatory`` (``sim.rules_extra``) brings forward the GPs and
+The rule ``eprescription_mandatory`` (``ctx.rules_extra``) brings forward the GPs and
 pharmacies that comply. Conservation: registered = dispensed + expired unconsumed + open.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,11 +23,8 @@ import pandas as pd
 from agents.catalogue import by_code
 from agents.producers.base import Batch, logistic_days
 from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
-from simulator.errors import ConservationError
-from simulator.flows import register_flow
-
-if TYPE_CHECKING:
-    from simulator.engine import Simulation
+from simulator.core.errors import ConservationError
+from simulator.modules import Context, Module, Table
 
 PRESCRIPTION_CODE = "57833-6"
 RULE = "eprescription_mandatory"
@@ -36,25 +32,25 @@ EVENTS = ("issued", "registered", "dispensed", "dispensed_outside_base", "reject
 COLUMNS = ["month", "event", "reason", "count", "national"]
 
 
-class EprescriptionFlow:
-    """Registration, presentation and dispensation of e-prescriptions, one day at a time."""
+class EprescriptionFlow(Module):
+    """Registration, presentation and dispensation of e-prescriptions, one day at a time. In
+    the day plan after the producers (a prescription can be dispensed the day it is written)."""
 
     name = "eprescription"
-    offset = 0.3  # after the producers (0.2): a prescription can be dispensed the day it is written
 
-    def __init__(self, sim: Simulation):
-        cfg = sim.scenario.eprescription
+    def __init__(self, ctx: Context):
+        cfg = ctx.scenario.eprescription
         assert cfg is not None
-        self.sim = sim
+        self.ctx = ctx
         self.cfg = cfg
-        w = sim.world
+        w = ctx.world
         day_of = w.calendar.day
         self.gp = w.sector("gp")
         self.pharmacy = w.sector("pharmacy")
         self.prescription_type = by_code(PRESCRIPTION_CODE).index
-        self.rng = sim.streams["flow:eprescription"]
-        rp = sim.streams["flow:eprescription:prescribers"]
-        rf = sim.streams["flow:eprescription:pharmacies"]
+        self.rng = ctx.streams["flow:eprescription"]
+        rp = ctx.streams["flow:eprescription:prescribers"]
+        rf = ctx.streams["flow:eprescription:pharmacies"]
         c = cfg.prescribers
         self.prescriber_day = logistic_days(rp, self.gp.n, day_of, c.start, c.mid, c.width_days, c.final_share)
         self.prescriber_u = rp.random(self.gp.n)
@@ -65,7 +61,7 @@ class EprescriptionFlow:
         self.base = PrescriptionBase(cfg.validity_days)
         self.due: dict[int, list[np.ndarray]] = defaultdict(list)  # presentation day → ids
         self.mandatory_from: int | None = None
-        shape = (sim.n_months, len(EVENTS) + len(REJECT_REASONS))
+        shape = (ctx.n_months, len(EVENTS) + len(REJECT_REASONS))
         self.counts = np.zeros(shape, dtype=np.int64)
         self._col = {e: i for i, e in enumerate(EVENTS)}
         self._reject_col = {code: len(EVENTS) + i for i, code in enumerate(REJECT_REASONS)}
@@ -78,13 +74,14 @@ class EprescriptionFlow:
         if rows.size == 0:
             return
         day = batch.day
-        month = int(self.sim.month_of_day[day])
+        month = int(self.ctx.month_of_day[day])
         self.counts[month, self._col["issued"]] += rows.size
         rows = rows[self.prescriber_day[batch.facility[rows]] <= day]
         if rows.size == 0:
             return
         ids = self.base.register(batch.patient[rows], day)
         self.counts[month, self._col["registered"]] += ids.size
+        self.ctx.bus.publish("eprescription.registered", ids, batch.patient[rows], batch.facility[rows], day)
         self._schedule(ids, day)
 
     def _schedule(self, ids: np.ndarray, day: int) -> None:
@@ -106,7 +103,7 @@ class EprescriptionFlow:
 
     # -- the day's dispensations ------------------------------------------------------
     def _apply_rule(self, day: int) -> None:
-        if self.mandatory_from is not None or RULE not in self.sim.rules_extra:
+        if self.mandatory_from is not None or RULE not in self.ctx.rules_extra:
             return
         self.mandatory_from = day
         cfg = self.cfg
@@ -128,7 +125,7 @@ class EprescriptionFlow:
 
     def step(self, day: int) -> None:
         self._apply_rule(day)
-        month = int(self.sim.month_of_day[day])
+        month = int(self.ctx.month_of_day[day])
         chunks = self.due.pop(day, None)
         if chunks:
             self._dispense(np.concatenate(chunks), day, month)
@@ -150,7 +147,10 @@ class EprescriptionFlow:
             refs.append(rng.choice(ids, size=n_dup))  # a second scan of a code presented today
         if n_unknown:
             refs.append(self.base.next_id + rng.integers(1, 1 << 40, size=n_unknown))  # matches nothing
-        codes = self.base.dispense(np.concatenate(refs), day)
+        refs = np.concatenate(refs)
+        codes = self.base.dispense(refs, day)
+        if self.ctx.bus.wants("eprescription.dispensed"):
+            self.ctx.bus.publish("eprescription.dispensed", refs, codes, day, np.flatnonzero(self.pharmacy_day <= day))
         n_by_code = np.bincount(codes, minlength=max(REJECT_REASONS) + 1)
         self.counts[month, self._col["dispensed"]] += int(n_by_code[ACCEPTED])
         for code, col in self._reject_col.items():
@@ -166,10 +166,9 @@ class EprescriptionFlow:
             raise ConservationError(f"e-prescription conservation broken: registered {reg}, dispensed {disp} + "
                                     f"expired {exp} + open {self.base.open}")
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self) -> dict[str, Table]:
         self.check_conservation()
-        months = self.sim.world.calendar.months
-        scale = self.sim.scenario.run.scale
+        months = self.ctx.world.calendar.months
         rows = []
         for m, month in enumerate(months):
             for e, col in self._col.items():
@@ -178,15 +177,9 @@ class EprescriptionFlow:
                         rows.append((month, e, REJECT_REASONS[code], int(self.counts[m, rcol])))
                 else:
                     rows.append((month, e, "", int(self.counts[m, col])))
-        df = pd.DataFrame(rows, columns=COLUMNS[:4])
-        df["national"] = df["count"] / scale
-        return {"eprescription": df}
+        return {"eprescription": Table(pd.DataFrame(rows, columns=COLUMNS[:4]), {"national": "count"})}
 
 
-@register_flow
-def eprescription_flow(sim: Simulation) -> EprescriptionFlow | None:
+def eprescription_flow(ctx: Context) -> EprescriptionFlow | None:
     """The e-prescription flow, when the scenario has an [eprescription] section."""
-    if sim.scenario.eprescription is None:
-        return None
-    return EprescriptionFlow(sim)
-
+    return None if ctx.scenario.eprescription is None else EprescriptionFlow(ctx)

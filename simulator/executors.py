@@ -20,18 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
+from simulator.core.parallel import available_cores
 
 EXECUTORS = ("local", "dask")
 CONNECT_TIMEOUT_S = 10.0
-
-
-def available_cores() -> int:
-    """CPU cores this process may use (affinity-aware where the OS tells)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 # -- command-line options shared by run, sweep and sensitivity ---------------------------

@@ -1,53 +1,45 @@
-"""Extension point for flows beyond document feeding (e-prescription, consultation of Mon
-espace santé, DRIMbox image sharing, integration of received messages…).
+"""The flows beyond document feeding (e-prescription, consultation of Mon espace santé, DRIMbox
+image sharing, integration of received messages), registered by name in one table.
 
-A flow is an object with a ``name``, an ``offset`` (its place within the day, see
-``simulator.engine.OFFSET``), ``step(day)`` run every day, ``on_batch(batch)`` called with every
-batch a sector produces (before the DMP sees it), and ``tables()`` returning its result tables.
-Flows are registered in ``FLOW_FACTORIES``: a factory takes the simulation and returns a flow,
-or None when the scenario does not use it.
+A flow is a module (simulator/modules.py). ``FLOWS`` gives, for each, where it stands in the
+day plan — ``"documents"``: after the producers, before the DMP (it sees the day's batches and
+acts the same day); ``"deliveries"``: after the DMP and MSSanté (it reads what they booked) —
+and its factory, which returns the flow or None when the scenario does not use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import NamedTuple
 
-import pandas as pd
+from simulator.eprescription_flow import eprescription_flow
+from simulator.modules import Context, Module
+from simulator.wave2_flows import wave2_flows
 
-if TYPE_CHECKING:
-    from agents.producers.base import Batch
-    from simulator.engine import Simulation
-
-
-class Flow(Protocol):
-    name: str
-    offset: float
-
-    def step(self, day: int) -> None: ...
-
-    def on_batch(self, batch: Batch) -> None: ...
-
-    def tables(self) -> dict[str, pd.DataFrame]: ...
+PHASES = ("documents", "deliveries")
 
 
-FlowFactory = Callable[["Simulation"], "Flow | None"]
-FLOW_FACTORIES: list[FlowFactory] = []
+class FlowEntry(NamedTuple):
+    phase: str
+    factory: Callable[[Context], Module | None]
 
 
-def register_flow(factory: FlowFactory) -> FlowFactory:
-    """Decorator adding a flow factory to the registry (import the module to register it)."""
-    FLOW_FACTORIES.append(factory)
-    return factory
+FLOWS: dict[str, FlowEntry] = {
+    "eprescription": FlowEntry("documents", eprescription_flow),
+    "wave2_flows": FlowEntry("deliveries", wave2_flows),
+}
 
 
-def build_flows(sim: Simulation) -> list[Any]:
-    """The flows this simulation's scenario uses."""
-    import simulator.flow_modules  # noqa: F401  (registers the shipped flows)
-
+def build_flows(ctx: Context, phase: str) -> list[Module]:
+    """The flows of ``phase`` this run's scenario uses, in registration order."""
+    if phase not in PHASES:
+        raise ValueError(f"unknown flow phase {phase!r}; phases: {', '.join(PHASES)}")
     flows = []
-    for factory in FLOW_FACTORIES:
-        flow = factory(sim)
-        if flow is not None:
-            flows.append(flow)
+    for name, entry in FLOWS.items():
+        if entry.phase not in PHASES:
+            raise ValueError(f"flow {name}: unknown phase {entry.phase!r}; phases: {', '.join(PHASES)}")
+        if entry.phase == phase:
+            flow = entry.factory(ctx)
+            if flow is not None:
+                flows.append(flow)
     return flows

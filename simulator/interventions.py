@@ -8,57 +8,24 @@ means every sector.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scenarios.dynamic import (
+    DYNAMIC_GLOBAL_PARAMS,
+    DYNAMIC_SECTOR_PARAMS,
+    SHARE_PARAMS,
+    check_parameter_path,
+)
+from simulator.modules import Context, Module
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
 
-# Parameters the engine reads afresh every day, so that a dated change takes effect.
-DYNAMIC_SECTOR_PARAMS = (
-    "uptake_p",
-    "uptake_q",
-    "intensity_mean",
-    "episodes_per_day",
-    "mssante.to_professional",
-    "mssante.to_patient",
-    "qualification.end_share",
-)
-DYNAMIC_GLOBAL_PARAMS = (
-    "profiles.activation_rate",
-    "profiles.closure_rate",
-    "dmp.capacity_per_day",
-    "dmp.max_wait_days",
-    "mssante.bounce_rate",
-    "identity.qualification_factor",
-)
-SHARE_PARAMS = {
-    "uptake_p", "uptake_q", "intensity_mean", "mssante.to_professional", "mssante.to_patient",
-    "qualification.end_share", "profiles.activation_rate", "profiles.closure_rate",
-    "mssante.bounce_rate",
-}
-
-
-def check_parameter_path(sc: Scenario, path: str, value: float | None) -> str | None:
-    """None if ``path`` names a dynamic parameter of ``sc`` (and ``value`` fits), else why not."""
-    allowed = [f"sectors.<sector|*>.{p}" for p in DYNAMIC_SECTOR_PARAMS] + list(DYNAMIC_GLOBAL_PARAMS)
-    parts = path.split(".")
-    if parts[0] == "sectors" and len(parts) >= 3:
-        sector, param = parts[1], ".".join(parts[2:])
-        if sector != "*" and sector not in sc.sectors:
-            return f"'{path}': unknown sector '{sector}'; allowed: *, {', '.join(sc.sectors)}"
-        if param not in DYNAMIC_SECTOR_PARAMS:
-            return f"'{path}' cannot change during a run; allowed: {', '.join(allowed)}"
-    elif path not in DYNAMIC_GLOBAL_PARAMS:
-        return f"'{path}' cannot change during a run; allowed: {', '.join(allowed)}"
-    else:
-        param = path
-    if value is not None and param in SHARE_PARAMS:
-        if not 0.0 <= value <= 1.0:
-            return f"'{path}' is a probability: value must be between 0 and 1 (got {value})"
-    if value is not None and value < 0:
-        return f"'{path}': value must not be negative (got {value})"
-    return None
-
+__all__ = ["DYNAMIC_GLOBAL_PARAMS", "DYNAMIC_SECTOR_PARAMS", "SHARE_PARAMS", "InterventionsModule", "Params",
+           "check_parameter_path"]
 
 class Params:
     """The run-time values of every dynamic parameter, changed by interventions."""
@@ -113,3 +80,46 @@ def _get(model: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         model = getattr(model, part)
     return model
+
+
+class InterventionsModule(Module):
+    """The scenario's dated interventions as SimPy processes: each starts on its date, before
+    the day's steps, and an outage or a campaign ends after its number of days."""
+
+    name = "interventions"
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        for iv in sorted(ctx.scenario.interventions, key=lambda i: i.date):
+            ctx.env.process(self._run(iv))
+
+    def _run(self, iv: Any) -> Generator[Any, Any, None]:
+        ctx = self.ctx
+        env = ctx.env
+        day = ctx.world.calendar.day(iv.date)
+        yield env.timeout(max(day, 0) - env.now)
+        if iv.kind == "rule":
+            if iv.rule == "require_qualified_identity":
+                ctx.dmp.rules.require_qualified_identity = True
+            elif iv.rule == "reject_legacy_software":
+                ctx.dmp.rules.reject_legacy_software = True
+            else:
+                ctx.rules_extra.add(iv.rule)
+        elif iv.kind == "outage":
+            service = ctx.dmp if iv.service == "dmp" else ctx.mss
+            service.up = False
+            service.outage_max_wait = iv.max_wait_days
+            yield env.timeout(iv.days)
+            service.up = True
+            service.outage_max_wait = None
+        elif iv.kind == "parameter":
+            ctx.params.set(iv.path, iv.value)
+        elif iv.kind == "campaign":
+            before = ctx.params.values(iv.path)
+            ctx.params.multiply(iv.path, iv.factor)
+            yield env.timeout(iv.days)
+            ctx.params.end_campaign(iv.path, iv.factor, before)
+        elif iv.kind == "launch":
+            s = ctx.world.sector(iv.sector)
+            s.launch_day = day
+            s.install_day = np.where(s.install_day < day, day, s.install_day).astype(np.int32)

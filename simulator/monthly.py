@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from simulator.errors import UsageError
-from simulator.outcomes import OUTCOMES
+from simulator.core.errors import UsageError
+from simulator.core.outcomes import OUTCOMES
 
 if TYPE_CHECKING:
     from simulator.results import Results

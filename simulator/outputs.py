@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.monthly import monthly_frame
 
 if TYPE_CHECKING:

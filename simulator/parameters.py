@@ -12,9 +12,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from scenarios.loader import load_raw, read_input_file, resolve_path, set_dotted, validate
+from scenarios.loader import load_raw, read_input_file, resolve_path, set_dotted
 from scenarios.schema import Scenario
-from simulator.errors import ScenarioError, UsageError
+from simulator.core.errors import ScenarioError, UsageError
+from simulator.scenario import validate
 
 
 def read_study(path: str | Path, what: str) -> dict[str, Any]:

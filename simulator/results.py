@@ -21,19 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from agents.catalogue import load_catalogue
+from simulator import __version__
 from simulator.atomic import atomic_folder
-from simulator.errors import ConservationError, UsageError
+from simulator.core.errors import ConservationError, UsageError
+from simulator.modules import module_tables
 from simulator.monthly import CHANNEL_OUTCOMES, SENT_OUTCOME, monthly_frame  # noqa: F401  (part of this API)
-from simulator.outcomes import CHANNELS, OUTCOMES
 from simulator.results_files import DEFAULT_TABLES, MANIFEST, RESULTS_KIND, read_folder
 from simulator.results_view import to_file_form, typed
 
 if TYPE_CHECKING:
-    from simulator.engine import Simulation
+    from simulator.modules import Context, Module
 
 TABLES = DEFAULT_TABLES  # the tables every run writes (flows and ensembles add theirs)
 
@@ -159,47 +158,22 @@ class Results:
         return res
 
 
-def build_results(sim: Simulation) -> Results:
-    """Turn a finished simulation's counters into tidy tables and a manifest."""
-    from simulator import __version__
+def build_results(ctx: Context, modules: list[Module], produced: dict[str, int]) -> Results:
+    """The tables of a finished run, from its modules' own ``tables()``, and its manifest.
 
-    w = sim.world
-    sc = sim.scenario
+    Modules count in simulated units; the columns each table names as national are divided
+    by the scale here, and only here. ``produced``: documents sent, ``month|sector|channel``
+    → count (the manifest keeps it for conservation checks)."""
+    w = ctx.world
+    sc = ctx.scenario
     scale = sc.run.scale
-    months = w.calendar.months
-    cat = load_catalogue()
-    counts = sim.tally.counts
-    idx = np.nonzero(counts)
-    values = counts[idx]
-    m, s, t, c, o = idx
-    documents = pd.DataFrame({
-        "month": np.array(months)[m],
-        "sector": np.array(w.sector_names)[s],
-        "doc_type": np.array([x.code for x in cat])[t],
-        "channel": np.array(CHANNELS)[c],
-        "outcome": np.array([x[0] for x in OUTCOMES])[o],
-        "reason": np.array([x[1] for x in OUTCOMES])[o],
-        "count": values.astype(np.int64),
-        "documents": values / scale,
-    })
-
-    tables = {
-        "documents": documents,
-        "gp_activity": _gp_activity(sim, months),
-        "adoption": pd.DataFrame(sim.adoption_rows),
-        "profiles": pd.DataFrame(sim.profile_rows),
-        "dmp_daily": _dmp_daily(sim),
-        "territory": _territory(sim, months, documents),
-    }
-    for flow in getattr(sim, "flows", []):
-        for name, df in flow.tables().items():
-            if name in tables:
-                raise ValueError(f"flow {flow.name} returns a table named {name!r}, which already exists")
-            tables[name] = df
-    produced = {}
-    pm, ps, pc = np.nonzero(sim.produced)
-    for a, b, d in zip(pm, ps, pc, strict=True):
-        produced[f"{months[a]}|{w.sector_names[b]}|{CHANNELS[d]}"] = int(sim.produced[a, b, d])
+    tables: dict[str, pd.DataFrame] = {}
+    for name, table in module_tables(modules).items():
+        df = table.df
+        for column, source in table.national.items():
+            df[column] = df[source] / scale
+        tables[name] = df
+    tables = {name: tables[name] for name in [*TABLES, *tables] if name in tables}  # the core tables first
     manifest = {
         "kind": RESULTS_KIND,
         "version": __version__,
@@ -209,7 +183,7 @@ def build_results(sim: Simulation) -> Results:
         "scale": scale,
         "start": str(sc.run.start),
         "end": str(sc.run.end),
-        "months": months,
+        "months": w.calendar.months,
         "sectors": w.sector_names,
         "tables": list(tables),
         "simulated": {"patients": int(w.patients.n), "facilities": {s.name: int(s.n) for s in w.sectors},
@@ -217,67 +191,3 @@ def build_results(sim: Simulation) -> Results:
         "produced": produced,
     }
     return Results(tables, manifest)
-
-
-def _gp_activity(sim: Simulation, months: list[str]) -> pd.DataFrame:
-    """Accepted documents of each equipped GP in each month (zeros included)."""
-    if "gp" not in sim.world.sector_names:
-        return pd.DataFrame(columns=["month", "facility", "documents"])
-    gp = sim.world.sector("gp")
-    last_days = sim.world.calendar.last_day_of_months()
-    counts = sim.dmp.gp_month
-    frames = []
-    for mi, day in enumerate(last_days):
-        eq = np.flatnonzero(gp.install_day <= day)
-        if eq.size == 0:
-            continue
-        frames.append(pd.DataFrame({"month": months[mi], "facility": eq.astype(np.int32), "documents": counts[mi, eq]}))
-    if not frames:
-        return pd.DataFrame(columns=["month", "facility", "documents"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def _territory(sim: Simulation, months: list[str], documents: pd.DataFrame) -> pd.DataFrame:
-    """Documents sent by producers of each département: DMP accepted (counted row by row) and
-    MSSanté delivered (apportioned by the senders' expected volumes), national figures."""
-    w = sim.world
-    scale = sim.scenario.run.scale
-    codes = np.array(w.territory.codes)
-    sectors = np.array(w.sector_names)
-    frames = []
-    by_dept = sim.dmp.by_dept
-    m, s, d = np.nonzero(by_dept)
-    frames.append(pd.DataFrame({
-        "month": np.array(months)[m], "sector": sectors[s], "departement": codes[d],
-        "channel": "dmp", "documents": by_dept[m, s, d] / scale,
-    }))
-    delivered = documents[documents["outcome"] == "delivered"].groupby(["month", "sector", "channel"])["count"].sum()
-    if len(delivered):
-        month_ix = {x: i for i, x in enumerate(months)}
-        sector_ix = {x: i for i, x in enumerate(w.sector_names)}
-        mi = np.array([month_ix[x] for x in delivered.index.get_level_values(0)])
-        si = np.array([sector_ix[x] for x in delivered.index.get_level_values(1)])
-        channel = delivered.index.get_level_values(2).to_numpy()
-        share = sim.mss_dept_share[mi, si, (channel != "mssante_pro").astype(np.intp)]  # [group, département]
-        g, d = np.nonzero(share)
-        frames.append(pd.DataFrame({
-            "month": np.array(months)[mi[g]], "sector": sectors[si[g]], "departement": codes[d],
-            "channel": channel[g], "documents": delivered.to_numpy()[g] * share[g, d] / scale,
-        }))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _dmp_daily(sim: Simulation) -> pd.DataFrame:
-    log = sim.dmp.log
-    scale = sim.scenario.run.scale
-    n = len(log.up)
-    dates = sim.world.calendar.dates[:n].astype(str)
-    return pd.DataFrame({
-        "date": dates,
-        "up": log.up,
-        "received": np.array(log.received) / scale,
-        "accepted": np.array(log.accepted) / scale,
-        "rejected": np.array(log.rejected) / scale,
-        "dropped": np.array(log.dropped) / scale,
-        "backlog": np.array(log.backlog) / scale,
-    })

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.errors import UsageError
-from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.core.errors import UsageError
+from simulator.core.outcomes import CHANNELS, OUTCOMES
 
 MANIFEST = "manifest.json"
 RESULTS_KIND = "segur-testbed results"

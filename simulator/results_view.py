@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.outcomes import CHANNELS, OUTCOMES
+from simulator.core.outcomes import CHANNELS, OUTCOMES
 
 DIMENSIONS = ("sector", "doc_type", "channel", "outcome", "reason", "state", "departement", "flow", "event", "route")
 LABELS = ("sector_label", "doc_type_label")

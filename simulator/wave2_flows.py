@@ -14,18 +14,13 @@ update and integrates them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from agents.patients import NEVER
-from agents.producers.base import Batch, Sector, logistic_days
-from simulator import outcomes as oc
-from simulator.flows import register_flow
-
-if TYPE_CHECKING:
-    from simulator.engine import Simulation
+from agents.producers.base import Sector, logistic_days
+from simulator.core import outcomes as oc
+from simulator.modules import Context, Module, Table
 
 COLUMNS = ["month", "sector", "flow", "outcome", "count", "national"]
 FLOW_OUTCOMES = {
@@ -38,14 +33,14 @@ FLOW_OUTCOMES = {
 class Wave2Software:
     """Per facility of each sector, the day its wave 2 software is in place (or NEVER)."""
 
-    def __init__(self, sim: Simulation):
-        self.sim = sim
-        cfg = sim.scenario.wave2_flows
-        day_of = sim.world.calendar.day
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        cfg = ctx.scenario.wave2_flows
+        day_of = ctx.world.calendar.day
         self.update_day: dict[str, np.ndarray] = {}
         for name, camp in (cfg.software.items() if cfg is not None else ()):
-            sector = sim.world.sector(name)
-            rng = sim.streams[f"flow:software:{name}"]
+            sector = ctx.world.sector(name)
+            rng = ctx.streams[f"flow:software:{name}"]
             self.update_day[name] = logistic_days(rng, sector.n, day_of, camp.start, camp.mid, camp.width_days, camp.final_share)
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
 
@@ -73,16 +68,16 @@ class Wave2Software:
 class ActivityFlow:
     """Events drawn from the activity of ready facilities: ``rate`` events per episode of care."""
 
-    def __init__(self, sim: Simulation, software: Wave2Software, name: str, rates: dict[str, float], table: FlowTable):
-        self.sim = sim
+    def __init__(self, ctx: Context, software: Wave2Software, name: str, rates: dict[str, float], table: FlowTable):
+        self.ctx = ctx
         self.software = software
         self.name = name
         self.table = table
         self.items = []
         for sector_name, rate in rates.items():
-            sector = sim.world.sector(sector_name)
+            sector = ctx.world.sector(sector_name)
             if rate > 0:
-                self.items.append((sector, float(rate), sim.streams[f"flow:{name}:{sector_name}"]))
+                self.items.append((sector, float(rate), ctx.streams[f"flow:{name}:{sector_name}"]))
         self._weights: dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray]] = {}
 
     def _ready_size(self, sector: Sector, day: int) -> float:
@@ -99,18 +94,18 @@ class ActivityFlow:
         return float(cum[k - 1]) if k else 0.0
 
     def step(self, day: int) -> None:
-        sim = self.sim
-        month = int(sim.month_of_day[day])
+        ctx = self.ctx
+        month = int(ctx.month_of_day[day])
         for sector, rate, rng in self.items:
             if not sector.launched(day):
                 continue
-            rhythm = float(sim.rhythm[sector.index][day])
+            rhythm = float(ctx.rhythm[sector.index][day])
             if rhythm <= 0:
                 continue
             size = self._ready_size(sector, day)
             if size <= 0:
                 continue
-            lam = sim.params.sector[sector.name]["episodes_per_day"] * size * rate * rhythm
+            lam = ctx.params.sector[sector.name]["episodes_per_day"] * size * rate * rhythm
             n = int(rng.poisson(lam))
             if n:
                 self.record(month, sector, n, rng)
@@ -123,8 +118,8 @@ class ConsultationFlow(ActivityFlow):
     """Mon espace santé consulted from the professional's software: found, or no profile."""
 
     def record(self, month: int, sector: Sector, n: int, rng: np.random.Generator) -> None:
-        sim = self.sim
-        found_share = sim.world.profiles.n_created / max(sim.world.patients.n, 1) * sim.has_ins_share
+        ctx = self.ctx
+        found_share = ctx.world.profiles.n_created / max(ctx.world.patients.n, 1) * ctx.has_ins_share
         found = int(rng.binomial(n, min(max(found_share, 0.0), 1.0)))
         self.table.add(month, sector.name, self.name, "found", found)
         self.table.add(month, sector.name, self.name, "no_profile", n - found)
@@ -135,12 +130,12 @@ class IntegrationFlow:
 
     name = "mssante_integration"
 
-    def __init__(self, sim: Simulation, software: Wave2Software, shares: dict[str, float], table: FlowTable):
-        self.sim = sim
+    def __init__(self, ctx: Context, software: Wave2Software, shares: dict[str, float], table: FlowTable):
+        self.ctx = ctx
         self.software = software
         self.table = table
-        self.rng = sim.streams["flow:mssante_integration"]
-        w = sim.world
+        self.rng = ctx.streams["flow:mssante_integration"]
+        w = ctx.world
         self.shares = {name: float(s) for name, s in shares.items()}
         # sender index → receiving sector (the usual recipient of the sender's messages)
         self.route: dict[int, Sector] = {}
@@ -149,7 +144,7 @@ class IntegrationFlow:
             if recipient in self.shares and recipient in w.sector_names:
                 self.route[s.index] = w.sector(recipient)
         self.senders = np.array(sorted(self.route), dtype=np.int64)
-        self.delivered = np.zeros((sim.n_months, self.senders.size), dtype=np.int64)  # seen so far, by production month
+        self.delivered = np.zeros((ctx.n_months, self.senders.size), dtype=np.int64)  # seen so far, by production month
         self.oldest_pending = 0
 
     def _ready_share(self, recipient: Sector, day: int) -> float:
@@ -163,21 +158,21 @@ class IntegrationFlow:
     def step(self, day: int) -> None:
         if self.senders.size == 0:
             return
-        month = int(self.sim.month_of_day[day])
+        month = int(self.ctx.month_of_day[day])
         # deliveries are tallied in the production month: only months from the oldest message
         # pending at the end of yesterday's step to this month can have grown since
-        m0 = int(self.sim.month_of_day[min(self.oldest_pending, day)])
-        block = self.sim.tally.counts[m0:month + 1, :, :, 1, oc.DELIVERED].sum(axis=2)[:, self.senders]
+        m0 = int(self.ctx.month_of_day[min(self.oldest_pending, day)])
+        block = self.ctx.tally.counts[m0:month + 1, :, :, 1, oc.DELIVERED].sum(axis=2)[:, self.senders]
         new = block.sum(axis=0) - self.delivered[m0:month + 1].sum(axis=0)
         self.delivered[m0:month + 1] = block
-        self.oldest_pending = min((prod for prod, _ in self.sim.mss.pending), default=day + 1)
+        self.oldest_pending = min((prod for prod, _ in self.ctx.mss.pending), default=day + 1)
         received: dict[str, int] = {}
         for k, n in zip(self.senders, new, strict=True):
             if n > 0:
                 name = self.route[int(k)].name
                 received[name] = received.get(name, 0) + int(n)
         for name, n in received.items():
-            recipient = self.sim.world.sector(name)
+            recipient = self.ctx.world.sector(name)
             p = self._ready_share(recipient, day) * self.shares[name]
             integrated = int(self.rng.binomial(n, min(max(p, 0.0), 1.0)))
             self.table.add(month, name, self.name, "received", n)
@@ -187,13 +182,13 @@ class IntegrationFlow:
 class FlowTable:
     """Counts of every wave 2 flow by month × sector × flow × outcome (the ``flows`` table)."""
 
-    def __init__(self, sim: Simulation):
-        self.sim = sim
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
         self.keys: list[tuple[str, str, str]] = [
-            (s, f, o) for s in sim.world.sector_names for f, outs in FLOW_OUTCOMES.items() for o in outs
+            (s, f, o) for s in ctx.world.sector_names for f, outs in FLOW_OUTCOMES.items() for o in outs
         ]
         self.col = {k: i for i, k in enumerate(self.keys)}
-        self.counts = np.zeros((sim.n_months, len(self.keys)), dtype=np.int64)
+        self.counts = np.zeros((ctx.n_months, len(self.keys)), dtype=np.int64)
         self.used: set[int] = set()
 
     def add(self, month: int, sector: str, flow: str, outcome: str, n: int) -> None:
@@ -201,50 +196,41 @@ class FlowTable:
         self.counts[month, c] += n
         self.used.add(c)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        months = self.sim.world.calendar.months
-        scale = self.sim.scenario.run.scale
+    def tables(self) -> dict[str, Table]:
+        months = self.ctx.world.calendar.months
         cols = sorted(self.used)
         rows = [(months[m], *self.keys[c], int(self.counts[m, c])) for c in cols for m in range(len(months))]
-        df = pd.DataFrame(rows, columns=COLUMNS[:5])
-        df["national"] = df["count"] / scale
-        return {"flows": df.sort_values(["month", "sector", "flow", "outcome"], ignore_index=True)}
+        df = pd.DataFrame(rows, columns=COLUMNS[:5]).sort_values(["month", "sector", "flow", "outcome"], ignore_index=True)
+        return {"flows": Table(df, {"national": "count"})}
 
 
-class Wave2Flows:
-    """All wave 2 flows of a scenario as one flow: each day, after MSSanté deliveries (every
+class Wave2Flows(Module):
+    """All wave 2 flows of a scenario as one module: each day, after MSSanté deliveries (every
     flow reads only state that is final by then), its members draw their counts."""
 
     name = "wave2_flows"
-    offset = 0.65  # after MSSanté deliveries (0.6)
 
-    def __init__(self, sim: Simulation):
-        cfg = sim.scenario.wave2_flows
+    def __init__(self, ctx: Context):
+        cfg = ctx.scenario.wave2_flows
         assert cfg is not None
-        self.table = FlowTable(sim)
-        software = Wave2Software(sim)
+        self.table = FlowTable(ctx)
+        software = Wave2Software(ctx)
         self.members: list[ActivityFlow | IntegrationFlow] = []
         if any(v > 0 for v in cfg.consultation.values()):
-            self.members.append(ConsultationFlow(sim, software, "mes_consultation", cfg.consultation, self.table))
+            self.members.append(ConsultationFlow(ctx, software, "mes_consultation", cfg.consultation, self.table))
         if any(v > 0 for v in cfg.drimbox.values()):
-            self.members.append(ActivityFlow(sim, software, "drimbox_image_share", cfg.drimbox, self.table))
+            self.members.append(ActivityFlow(ctx, software, "drimbox_image_share", cfg.drimbox, self.table))
         if cfg.integration:
-            self.members.append(IntegrationFlow(sim, software, cfg.integration, self.table))
+            self.members.append(IntegrationFlow(ctx, software, cfg.integration, self.table))
 
     def step(self, day: int) -> None:
         for member in self.members:
             member.step(day)
 
-    def on_batch(self, batch: Batch) -> None:
-        return None  # these flows count services, not documents
-
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self) -> dict[str, Table]:
         return self.table.tables()
 
 
-@register_flow
-def wave2_flows(sim: Simulation) -> Wave2Flows | None:
+def wave2_flows(ctx: Context) -> Wave2Flows | None:
     """The wave 2 flows, when the scenario has a [wave2_flows] section."""
-    if sim.scenario.wave2_flows is None:
-        return None
-    return Wave2Flows(sim)
+    return None if ctx.scenario.wave2_flows is None else Wave2Flows(ctx)

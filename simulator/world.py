@@ -13,10 +13,11 @@ from agents.producers import Sector, sector_class
 from agents.producers.gp import GpSector
 from agents.services.mes import ProfileService
 from agents.territory import Territory, load_territory
+from scenarios.country import load_country
 from scenarios.schema import Scenario
 from simulator.calendar import Calendar
-from simulator.parallel import INLINE, Workers
-from simulator.streams import Streams
+from simulator.core.parallel import INLINE, Workers
+from simulator.core.streams import Streams
 
 
 def scaled_count(national: float, scale: float) -> int:
@@ -53,7 +54,8 @@ class World:
 def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) -> World:
     """Assemble the world of ``sc`` at its scale with draws from ``streams`` (on ``workers``'
     threads where draws are independent; the world is the same without)."""
-    cal = Calendar(sc.run.start, sc.run.end)
+    country = load_country(sc.country)
+    cal = Calendar(sc.run.start, sc.run.end, country.calendar)
     terr = load_territory()
     if sc.run.departements:  # a small territory: only these départements are simulated
         terr = terr.subset(sc.run.departements)
@@ -62,7 +64,7 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
     sectors: list[Sector] = []
     for i, (name, cfg) in enumerate(sc.sectors.items()):
         rng = streams[f"sector:{name}"]
-        cls = sector_class(name)
+        cls = sector_class(cfg.model or name)
         n = simulated_facilities(cfg.facilities, scale, sc.run.min_facilities if cls.may_floor_facilities else 0)
         dept = rng.choice(len(terr), size=n, p=terr.weights)
         sector = cls(i, cfg, n, dept, rng, day_of, cal.n_days)

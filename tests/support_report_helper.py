@@ -10,8 +10,8 @@ from pathlib import Path
 from reports import helper as report_helper
 from reports import write_report
 from reports.forked import can_fork
-from scenarios.loader import load_scenario
 from simulator.engine import Simulation
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
+from simulator.core.streams import replication_seeds
 from simulator.observed_match import combine, observed_vs_simulated
-from simulator.streams import replication_seeds
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SCALE = 0.01  # sectors keep ≥ 500 facilities (run.min_facilities); GPs are 565 here

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 
 from simulator.calendar import Calendar, easter_sunday, french_public_holidays
-from simulator.streams import Streams, replication_seeds
+from simulator.core.streams import Streams, replication_seeds
 
 
 def test_easter_and_holidays():

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenarios.loader import load_raw, load_scenario, validate
+from scenarios.loader import load_raw
 from scenarios.writer import dump_scenario
 from simulator.calibration import Objective, calibrate, load_spec
 from simulator.cli import main
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
+from simulator.scenario import load_scenario, validate
 from tests.conftest import BASELINE, REPO
 
 

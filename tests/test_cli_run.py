@@ -85,7 +85,7 @@ def test_failed_writer_leaves_nothing_half_written(tmp_path, small_results):
 
 
 def test_load_rejects_missing_and_foreign_folders(tmp_path):
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
 
     with pytest.raises(UsageError, match="no such results folder"):
         Results.load(tmp_path / "none")

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
 from simulator.cli import main
 from simulator.compare import (
     ASSUMPTION_NOTE,
@@ -24,6 +23,7 @@ from simulator.compare import (
     target_dates,
     write_comparison,
 )
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SEED, SCALE = 4, 0.001

@@ -153,8 +153,8 @@ def test_a_foreign_output_folder_is_left_alone(tmp_path, capsys):
 
 
 def test_unknown_departement_is_a_clear_scenario_error(tmp_path):
-    from scenarios.loader import load_scenario
-    from simulator.errors import ScenarioError
+    from simulator.core.errors import ScenarioError
+    from simulator.scenario import load_scenario
 
     src = Path("scenarios/demo.toml").read_text(encoding="utf-8").replace('departements = ["35"]', 'departements = ["36B"]')
     bad = tmp_path / "bad.toml"

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
-from simulator.errors import ConservationError
+from simulator.core.errors import ConservationError
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SHORT = {"run.end": "2023-12-31"}
@@ -138,7 +138,7 @@ def test_territory_table_adds_up_to_the_national_volumes(small_results):
 @pytest.mark.parametrize("scenario", ["baseline.toml", "wave2.toml"])
 def test_each_sector_draws_only_the_document_types_it_is_given(scenario):
     """The type lookup table never falls through to a type the sector has no weight for."""
-    from simulator.streams import Streams
+    from simulator.core.streams import Streams
     from simulator.world import build_world
 
     sc = load_scenario(BASELINE.parent / scenario, overrides={"run.end": "2021-02-28", "run.scale": 0.0005})

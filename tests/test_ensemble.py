@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
 from simulator.cli import main
+from simulator.core.errors import UsageError
+from simulator.core.streams import replication_seeds
 from simulator.ensemble import Aggregator, Summary, replicate
-from simulator.errors import UsageError
 from simulator.executors import open_executor, run_tasks
 from simulator.outputs import evaluate, headline_outputs
 from simulator.results import Results
-from simulator.streams import replication_seeds
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.support_ensemble import (
     SCALE,

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.loader import load_scenario
 from scenarios.schema import Strict, size_problem
 from simulator.cli import main
-from simulator.errors import ScenarioError
+from simulator.core.errors import ScenarioError
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.support_ensemble import one_error_line
 

@@ -12,10 +12,10 @@ from agents.defects import DEFECT_NAMES
 from agents.patients import ACTIVATED, CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED
 from agents.producers.base import Batch
 from agents.services import dmp
-from scenarios.loader import load_scenario
-from simulator import outcomes as oc
-from simulator.errors import UsageError
-from simulator.tally import Tally
+from simulator.core import outcomes as oc
+from simulator.core.errors import UsageError
+from simulator.core.tally import Tally
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE, assert_same_results
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
@@ -98,7 +98,7 @@ def test_judge_kernel_equals_numpy(require_qualified, reject_legacy, defects):
 
 def test_draw_kernel_equals_numpy():
     sc = load_scenario(BASELINE)
-    from simulator.streams import Streams
+    from simulator.core.streams import Streams
     from simulator.world import build_world
 
     drawn = {}

@@ -9,7 +9,7 @@ import math
 import networkx as nx
 import pytest
 
-from agents.services.mssante_operators import OPERATORS, SENDER_SHARES, operator_shares
+from agents.services.mssante_operators import OPERATORS
 from reports.network import (
     DOC_CHANNELS,
     channel_totals,
@@ -19,6 +19,7 @@ from reports.network import (
     top_flows,
     write_graph,
 )
+from scenarios.country import load_country
 from scenarios.schema import ALL_SECTORS
 from simulator.cli import main
 
@@ -37,11 +38,12 @@ def graph(small_results):
 
 
 def test_operator_shares_add_up_to_one_for_every_sector():
+    table = load_country("france").mssante.operators
     for sector in ALL_SECTORS:
-        shares = operator_shares(sector)
+        shares = table[sector]
         assert math.isclose(sum(shares.values()), 1.0), sector
         assert set(shares) <= set(OPERATORS) - {"mes"}
-    assert set(SENDER_SHARES) == set(ALL_SECTORS)
+    assert set(table) == set(ALL_SECTORS)
 
 
 @pytest.mark.parametrize("leg", [1, 2])

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scenarios.observed import bound_of, load_observed
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.observed_match import (
     Unmatched,
     combine,

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 import simulator
-from scenarios.loader import load_scenario
 from scenarios.schema import Intervention
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

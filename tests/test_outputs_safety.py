@@ -25,7 +25,7 @@ from simulator.atomic import (
     clean_stale,
 )
 from simulator.cli import main
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.results import Results
 from tests.conftest import BASELINE, REPO
 from tests.support_ensemble import one_error_line

@@ -18,10 +18,10 @@ import simulator
 from agents.defects import DEFECT_NAMES, DEFECTS, defect_code
 from agents.identity import check_id_nat_ps, check_id_nat_struct, is_valid_nir
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, IS_NIA, OPPOSED
-from scenarios.loader import load_scenario
-from simulator import outcomes as oc
+from simulator.core import outcomes as oc
 from simulator.engine import Simulation
 from simulator.payload_tier import BUNDLES, VERDICTS
+from simulator.scenario import load_scenario
 from simulator.summary import format_summary
 from tests.conftest import BASELINE, REPO
 
@@ -257,3 +257,19 @@ def test_fhir_verdict_depends_on_the_rule_context():
     assert payloads.judge_row(doc, require_qualified_identity=False).verdict == "accepted"
     judged = payloads.judge_row(doc, require_qualified_identity=True)
     assert judged.verdict == "identity_not_qualified" and "IDV-001" in judged.errors
+
+
+def test_a_disagreement_fails_segur_run_after_writing_its_folder(monkeypatch, tmp_path, capsys):
+    from simulator.cli import main
+
+    monkeypatch.setattr(payloads, "fhir_verdict", lambda findings, **_: "accepted")
+    scenario = tmp_path / "short.toml"
+    scenario.write_text(f'name = "short"\nextends = "{BASELINE}"\n[run]\nend = 2023-12-31\n'
+                        '[sectors.gp.defects."*"]\nwrong_oid = 0.05\n')
+    out = tmp_path / "run"
+    code = main(["run", str(scenario), "--scale", "0.002", "--seed", "3", "--out", str(out), "--quiet"])
+    assert code == 3
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["failure"].startswith("payload verdicts: ") and manifest["payloads"]["disagreements"] > 0
+    err = capsys.readouterr().err
+    assert "payload verdicts" in err and "Traceback" not in err

@@ -14,7 +14,7 @@ from reports.html import render_report
 from reports.observed import observed_figures
 from reports.tables import report_month, target_table, year_columns
 from simulator.cli import main
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.outputs import reached_month
 from simulator.results import Results
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from simulator.cli import main
-from simulator.errors import SegurError, UsageError
+from simulator.core.errors import SegurError, UsageError
 from simulator.outputs import first_month_reached, reached_month, share_of_target, trailing_12
 from simulator.results import Results
 from simulator.summary import format_summary, target_status

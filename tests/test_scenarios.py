@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from scenarios.loader import load_scenario
 from simulator.cli import main
-from simulator.errors import ScenarioError
+from simulator.core.errors import ScenarioError
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 
@@ -78,7 +78,7 @@ def test_bad_scenario_gives_one_clear_line_and_exit_2(tmp_path, capsys, what, bo
 
 def test_unknown_sector_lists_allowed(tmp_path):
     p = write(tmp_path, "[sectors.veterinary]\nlabel = \"x\"\n")
-    with pytest.raises(ScenarioError, match="unknown sector; allowed: hospital, gp"):
+    with pytest.raises(ScenarioError, match="sectors.veterinary: no producer module is registered under .veterinary.*one of hospital, gp"):
         load_scenario(p)
 
 

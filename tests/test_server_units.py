@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.server.auth import Keys, Principal, TokenError
 from simulator.server.config import database_url, default_key_path
 from simulator.server.conformance import Finding

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from simulator.cli import main
-from simulator.streams import replication_seeds
+from simulator.core.streams import replication_seeds
 from tests.support_ensemble import SCALE, one_error_line, write_short_scenario
 
 

@@ -6,9 +6,9 @@ import pytest
 
 import simulator
 from agents.services import dmp
-from scenarios.loader import load_scenario
-from simulator import parallel
-from simulator.errors import UsageError
+from simulator.core import parallel
+from simulator.core.errors import UsageError
+from simulator.scenario import load_scenario
 from tests.conftest import BASELINE, assert_same_results
 
 

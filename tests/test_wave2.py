@@ -13,11 +13,11 @@ import simulator
 from agents.patients import NEVER
 from agents.producers import SECTOR_CLASSES, Wave2Sector
 from agents.services.eprescription import ACCEPTED, CONSUMED, EXPIRED, UNKNOWN, PrescriptionBase
-from scenarios.loader import load_scenario
 from scenarios.schema import SECTORS_WAVE2
 from simulator.calendar import Calendar
+from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
-from simulator.errors import ScenarioError
+from simulator.scenario import load_scenario
 from tests.support_wave2 import SCALE, SCENARIOS, SEED, wave2_run
 
 WAVE2 = SCENARIOS / "wave2.toml"
@@ -154,7 +154,7 @@ def eprescription_sims(monkeypatch_module):
         sc = sc.model_copy(update={"interventions": ivs})
         sim = Simulation(sc, seed=SEED, scale=SCALE)
         res = sim.run()
-        flow = next(f for f in sim.flows if f.name == "eprescription")
+        flow = next(m for m in sim.modules if m.name == "eprescription")
         out[key] = (res, flow)
     return out
 

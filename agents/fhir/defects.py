@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agents.dmp_rules import DEFECTS as DEFECT_REASONS
 from agents.fhir.spec import DocumentSpec, catalogue_type_codes
-from agents.fhir.verdict import BAD_INS, IDENTITY_NOT_QUALIFIED, INS_MISSING, INVALID_METADATA
 from agents.identity import INS_C_OID
 
 #: An OID seen in third-party code for the INS; not an INS authority (domain.md §3).
@@ -30,13 +30,17 @@ def _nothing(bundle: dict) -> None:
 
 @dataclass(frozen=True)
 class Defect:
-    """One injectable fault and the reason the DMP gives for it."""
+    """One injectable fault; the reason the DMP gives for it is the rule table's
+    (agents/dmp_rules.py ``DEFECTS``)."""
 
     name: str
-    reason: str
     description: str
     prepare: Callable[[DocumentSpec], DocumentSpec] = _same
     finish: Callable[[dict], None] = _nothing
+
+    @property
+    def reason(self) -> str:
+        return DEFECT_REASONS[self.name]
 
 
 def _entry(bundle: dict, resource_type: str) -> dict:
@@ -118,61 +122,61 @@ def _untargeted_replacement(bundle: dict) -> None:
 
 
 _ALL = [
-    Defect("missing_ins", INS_MISSING, "the patient has no INS: no subject, no INS identifier",
+    Defect("missing_ins", "the patient has no INS: no subject, no INS identifier",
            prepare=_replace(ins=None)),
-    Defect("bad_nir_format", BAD_INS, "the INS matricule has 14 characters instead of 15",
+    Defect("bad_nir_format", "the INS matricule has 14 characters instead of 15",
            prepare=_bad_format),
-    Defect("bad_nir_key", BAD_INS, "the NIR key (last two digits) does not match 97 − n mod 97",
+    Defect("bad_nir_key", "the NIR key (last two digits) does not match 97 − n mod 97",
            prepare=_bad_key),
-    Defect("wrong_oid", BAD_INS, "the INS is issued under the legacy INS-C OID 1.2.250.1.213.1.4.2",
+    Defect("wrong_oid", "the INS is issued under the legacy INS-C OID 1.2.250.1.213.1.4.2",
            prepare=_replace(ins_oid=INS_C_OID)),
-    Defect("unknown_oid", BAD_INS, f"the INS system is {UNKNOWN_INS_OID}, not an INS authority",
+    Defect("unknown_oid", f"the INS system is {UNKNOWN_INS_OID}, not an INS authority",
            prepare=_replace(ins_oid=UNKNOWN_INS_OID)),
-    Defect("identity_not_qualified", IDENTITY_NOT_QUALIFIED,
-           "the identity status is RECUP (retrieved via INSi, never checked against an ID)",
+    Defect("identity_not_qualified", "the identity status is RECUP (retrieved via INSi, never checked against an ID)",
            prepare=_replace(identity_status="RECUP")),
-    Defect("missing_type_code", INVALID_METADATA, "DocumentReference.type is absent",
+    Defect("missing_type_code", "DocumentReference.type is absent",
            finish=_drop("type")),
-    Defect("unknown_type_code", INVALID_METADATA, "the type code 00000-0 is not in the catalogue",
+    Defect("unknown_type_code", "the type code 00000-0 is not in the catalogue",
            prepare=_replace(type_code="00000-0", class_code="10")),
-    Defect("retired_type_code", INVALID_METADATA, "the type code is a retired LOINC code (not J66)",
+    Defect("retired_type_code", "the type code is a retired LOINC code (not J66)",
            prepare=_retired),
-    Defect("missing_class_code", INVALID_METADATA, "DocumentReference.category is absent",
+    Defect("missing_class_code", "DocumentReference.category is absent",
            finish=_drop("category")),
-    Defect("bad_class_code", INVALID_METADATA, "the class code 99 is not in JDV_J57",
+    Defect("bad_class_code", "the class code 99 is not in JDV_J57",
            prepare=_replace(class_code="99")),
-    Defect("missing_confidentiality", INVALID_METADATA, "DocumentReference.securityLabel is absent",
+    Defect("missing_confidentiality", "DocumentReference.securityLabel is absent",
            finish=_drop("securityLabel")),
-    Defect("invalid_confidentiality", INVALID_METADATA,
-           "the confidentiality code is R, outside N and the TRE_A07 visibility codes",
+    Defect("invalid_confidentiality", "the confidentiality code is R, outside N and the TRE_A07 visibility codes",
            prepare=_replace(confidentiality=("R",))),
-    Defect("bad_author_id", INVALID_METADATA, "the author's idNat_PS is 8 + 10 digits",
+    Defect("bad_author_id", "the author's idNat_PS is 8 + 10 digits",
            prepare=_bad_author),
-    Defect("missing_author", INVALID_METADATA, "DocumentReference.author is absent",
+    Defect("missing_author", "DocumentReference.author is absent",
            finish=_drop("author")),
-    Defect("bad_org_id", INVALID_METADATA, "the organisation's idNat_Struct is 1 + 8 characters",
+    Defect("bad_org_id", "the organisation's idNat_Struct is 1 + 8 characters",
            prepare=_bad_org),
-    Defect("missing_master_identifier", INVALID_METADATA,
-           "DocumentReference.masterIdentifier (XDS uniqueId) is absent",
+    Defect("missing_master_identifier", "DocumentReference.masterIdentifier (XDS uniqueId) is absent",
            finish=_drop("masterIdentifier")),
-    Defect("missing_binary", INVALID_METADATA, "the Binary the attachment points to is absent",
+    Defect("missing_binary", "the Binary the attachment points to is absent",
            finish=_remove("Binary")),
-    Defect("no_submission_set", INVALID_METADATA, "the SubmissionSet List is absent",
+    Defect("no_submission_set", "the SubmissionSet List is absent",
            finish=_remove("List")),
-    Defect("dangling_reference", INVALID_METADATA,
-           "the SubmissionSet lists a urn:uuid that is not in the bundle",
+    Defect("dangling_reference", "the SubmissionSet lists a urn:uuid that is not in the bundle",
            finish=_dangling),
-    Defect("not_transaction", INVALID_METADATA, "Bundle.type is batch, not transaction",
+    Defect("not_transaction", "Bundle.type is batch, not transaction",
            finish=_not_transaction),
-    Defect("missing_request", INVALID_METADATA, "the DocumentReference entry has no request",
+    Defect("missing_request", "the DocumentReference entry has no request",
            finish=_no_request),
-    Defect("replaces_without_target", INVALID_METADATA,
-           "relatesTo says replaces but names no target",
+    Defect("replaces_without_target", "relatesTo says replaces but names no target",
            prepare=_replace(replaces="doc-replaced"), finish=_untargeted_replacement),
 ]
 
 #: Every injectable defect by name, in documentation order.
 DEFECTS: dict[str, Defect] = {d.name: d for d in _ALL}
+# every defect of the rule table is rendered here, and nothing else: a forgotten one fails at import
+if set(DEFECTS) != set(DEFECT_REASONS):
+    raise ImportError("FHIR defects and the DMP rule table differ: "
+                      f"not rendered {sorted(set(DEFECT_REASONS) - set(DEFECTS))}, "
+                      f"not in agents/dmp_rules.py {sorted(set(DEFECTS) - set(DEFECT_REASONS))}")
 
 
 def get_defect(name: str) -> Defect:

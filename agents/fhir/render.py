@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from agents.catalogue import CLASS_CODES, CLASS_SYSTEM, LOINC_SYSTEM, load_catalogue
 from agents.fhir import constants as C
+from agents.fhir.defects import get_defect
 from agents.fhir.spec import DocumentSpec, as_spec, complete_traits, fhir_instant
 from agents.identity import (
     ID_NAT_PS_SYSTEM,
@@ -429,8 +430,6 @@ def render_bundle(
     ``doc["defect"]``) injects one named defect from ``agents.fhir.defects.DEFECTS``, so that
     the bundle carries exactly that defect and the DMP gives that defect's reason.
     """
-    from agents.fhir.defects import get_defect
-
     s = complete_traits(as_spec(doc, **overrides))
     name = defect if defect is not None else s.defect
     if not name:

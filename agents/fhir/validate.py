@@ -15,6 +15,7 @@ from typing import Any
 
 from agents.fhir.mssante import MSSanteMessage
 from agents.fhir.profiles import ANS_IG, Recognised, recognise
+from agents.fhir.render import render_bundle, to_model
 from agents.fhir.rules import ERROR, BundleIndex, Context, Finding, rules_for
 from agents.fhir.rules.base import as_list, profiles
 from agents.fhir.rules.ins import patient_ins_values, subject_of
@@ -170,8 +171,6 @@ def structural_findings(resource: Mapping[str, Any]) -> list[Finding]:
     """STR-001 findings from parsing ``resource`` with ``fhir.resources.R4B``."""
     from pydantic import ValidationError
 
-    from agents.fhir.render import to_model
-
     root = resource.get("resourceType")
     root = root if isinstance(root, str) else "Resource"
     try:
@@ -241,8 +240,6 @@ class Judgement:
 
 def judge(doc: Any, *, defect: str | None = None, structural: bool = False) -> Judgement:
     """Render a document description as an ITI-65 bundle, run the rules, give the verdict."""
-    from agents.fhir.render import render_bundle
-
     bundle = render_bundle(doc, defect=defect)
     findings = validate_resource(bundle, structural=structural)
     return Judgement(bundle, findings, dmp_verdict(findings))

@@ -13,6 +13,8 @@ import re
 
 import numpy as np
 
+from agents.identity.places import draw_birth_places, load_birth_places
+
 NIR_LENGTH = 15
 SEX_DIGITS = {"male": 1, "female": 2}
 PROVISIONAL_SEX_DIGITS = {"male": 7, "female": 8}
@@ -207,8 +209,6 @@ def generate_nirs(
     if birth_month is None:
         birth_month = rng.integers(1, 13, n)
     if birth_place is None:
-        from agents.identity.traits import draw_birth_places
-
         birth_place = draw_birth_places(rng, n)
     sex = np.asarray(sex, dtype=np.int64)
     year = np.asarray(birth_year, dtype=np.int64)
@@ -236,8 +236,6 @@ def generate_nias(
     Same layout and key as a NIR; sex digit 7/8 and département 99 + country code [I].
     """
     if country is None:
-        from agents.identity.traits import load_birth_places
-
         codes = [p.code for p in load_birth_places() if p.kind == "country"]
         country = rng.choice(np.array(codes), n)
     return generate_nirs(

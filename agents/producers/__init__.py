@@ -31,9 +31,19 @@ SECTOR_CLASSES: dict[str, type[Sector]] = {
 }
 
 
-def sector_class(name: str) -> type[Sector]:
-    """The producer class of a sector (generic for sectors without a module yet)."""
-    return SECTOR_CLASSES.get(name, Sector)
+#: modules a sector may name as its ``model`` without a sector of that name: a profession that
+#: behaves like any wave 2 profession needs no module of its own (docs/extending.md)
+SECTOR_CLASSES["wave2"] = Wave2Sector
+
+
+def sector_class(model: str) -> type[Sector]:
+    """The producer class registered under ``model`` (a sector's ``model``, or its name). A
+    name that is not registered is an error: scenarios are checked against this registry when
+    they are loaded, so this only fails for a scenario that was not."""
+    try:
+        return SECTOR_CLASSES[model]
+    except KeyError:
+        raise KeyError(f"no producer module registered under {model!r}; registered: {', '.join(SECTOR_CLASSES)}") from None
 
 
 __all__ = ["Batch", "Sector", "Wave2Sector", "SECTOR_CLASSES", "sector_class"]

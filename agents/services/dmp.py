@@ -2,9 +2,10 @@
 daily capacity, and can be down; waiting submissions stay in the producers' outbox and are
 retried, or dropped once they have waited longer than the scenario allows.
 
-The verdict is vectorised over a batch; its precedence of reasons is the one the FHIR
-conformance rules use (``agents.fhir.verdict``), so that a sampled document rendered as FHIR
-gets the same verdict. It factors into a document part (what the DMP says about the document
+The verdict is vectorised over a batch; its reasons, their precedence and the defect → reason
+map are the DMP rule table's (agents/dmp_rules.py), which the FHIR conformance rules use too,
+so that a sampled document rendered as FHIR gets the same verdict. The lookup tables below
+(for NumPy and the Numba kernel alike) are built from it. It factors into a document part (what the DMP says about the document
 itself: INS missing, invalid metadata, bad INS, identity not qualified) and a service part
 (the sender's software and the patient's profile state), which a payload cannot carry.
 """
@@ -17,71 +18,101 @@ from typing import Protocol
 
 import numpy as np
 
+from agents import dmp_rules as rule_table
 from agents import kernels
-from agents.defects import DEFECTS, defect_code
+from agents.defects import defect_code
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED, Patients
 from agents.producers.base import Batch
-from simulator import outcomes as oc
-from simulator.parallel import INLINE, Workers
-from simulator.tally import Tally
+from simulator.core import outcomes as oc
+from simulator.core.events import Bus
+from simulator.core.parallel import INLINE, Workers
+from simulator.core.tally import Tally
 
-#: outcome codes of the document part (besides accepted) and of the service part
-DOCUMENT_REASONS = frozenset({oc.REJECT_INS_MISSING, oc.REJECT_METADATA, oc.REJECT_BAD_INS, oc.REJECT_NOT_QUALIFIED})
-SERVICE_REASONS = frozenset({oc.REJECT_SOFTWARE, oc.REJECT_NO_PROFILE, oc.REJECT_OPPOSED, oc.REJECT_CLOSED})
-_REASON_CODE = {"ins_missing": oc.REJECT_INS_MISSING, "invalid_metadata": oc.REJECT_METADATA,
-                "bad_ins": oc.REJECT_BAD_INS, "identity_not_qualified": oc.REJECT_NOT_QUALIFIED}
 _NO_OVERRIDE = np.uint8(kernels.NO_OVERRIDE)
+#: outcome codes of the document part (besides accepted) and of the service part
+DOCUMENT_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.DOCUMENT)
+SERVICE_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.SERVICE)
+
+#: how the vectorised DMP sees a reason on the patient's status byte ``st`` (and the row's
+#: ``qualified`` bit ``q``); reasons absent here are seen only through defects
+#: (invalid_metadata, bad_ins) or the sender's ``installed`` column (software_not_installed)
+STATUS_CONDITIONS = {
+    "ins_missing": lambda st, q: (st & HAS_INS) == 0,
+    "identity_not_qualified": lambda st, q: ~(q & ((st & INSI_OK) != 0)),
+    "profile_opposed": lambda st, q: (st & OPPOSED) != 0,
+    "profile_closed": lambda st, q: (st & CLOSED) != 0,
+    "no_profile": lambda st, q: (st & CREATED) == 0,
+}
+_INSTALLED_REASON = "software_not_installed"
 
 
 @dataclass
 class DmpRules:
-    """Which optional DMP rules are in force."""
+    """Which optional DMP rules are in force (the rule table's switches)."""
 
     require_qualified_identity: bool = False
     reject_legacy_software: bool = False
 
+    def switches(self) -> dict[str, bool]:
+        return {name: bool(getattr(self, name)) for name in rule_table.SWITCHES}
 
-def _document_table(require_qualified: bool) -> np.ndarray:
-    """Document part for each (patient status | qualified << 7), as a 256-entry lookup table:
-    INS missing, else identity not qualified (when the rule is in force), else accepted."""
+
+def _status_table(require_qualified: bool, part: str | None = None) -> np.ndarray:
+    """Verdict for each (patient status | qualified << 7), as a 256-entry lookup table: the
+    first reason of the rule table (of ``part``, or any) whose status condition holds."""
     key = np.arange(256, dtype=np.uint16)
     st = (key & 0x7F).astype(np.uint8)
     qualified = (key >> 7).astype(bool)
+    switches = {"require_qualified_identity": require_qualified}
     out = np.full(256, oc.ACCEPTED, dtype=np.uint8)
-    if require_qualified:
-        out[~(qualified & ((st & INSI_OK) != 0))] = oc.REJECT_NOT_QUALIFIED
-    out[(st & HAS_INS) == 0] = oc.REJECT_INS_MISSING
-    return out
-
-
-def _profile_table() -> np.ndarray:
-    """Service part due to the patient's profile, per status byte (128 entries): opposed, else
-    closed, else no profile yet, else accepted."""
-    st = np.arange(128, dtype=np.uint8)
-    out = np.full(128, oc.ACCEPTED, dtype=np.uint8)
-    out[(st & CREATED) == 0] = oc.REJECT_NO_PROFILE
-    out[(st & CLOSED) != 0] = oc.REJECT_CLOSED
-    out[(st & OPPOSED) != 0] = oc.REJECT_OPPOSED
+    decided = np.zeros(256, dtype=bool)
+    for reason in rule_table.REASONS:
+        cond = STATUS_CONDITIONS.get(reason.name)
+        if cond is None or (part is not None and reason.part != part):
+            continue
+        if reason.switch is not None and not switches.get(reason.switch, False):
+            continue
+        hit = np.asarray(cond(st, qualified), dtype=bool) & ~decided
+        out[hit] = reason.code
+        decided |= hit
     return out
 
 
 def _defect_table(require_qualified: bool) -> np.ndarray:
-    """Outcome each defect code imposes on a document with an INS (255 = none): its reason,
-    except identity_not_qualified while the rule is not in force."""
+    """Outcome each defect code imposes on a document with an INS (255 = none): its reason in
+    the rule table, when that reason is in force."""
     out = np.full(256, _NO_OVERRIDE, dtype=np.uint8)
-    for name, reason in DEFECTS.items():
-        if reason == "identity_not_qualified" and not require_qualified:
-            continue
-        out[defect_code(name)] = _REASON_CODE[reason]
+    switches = {"require_qualified_identity": require_qualified}
+    for name, reason in rule_table.DEFECTS.items():
+        if rule_table.in_force(reason, switches):
+            out[defect_code(name)] = rule_table.BY_NAME[reason].code
     return out
 
 
-_DOCUMENT = {False: _document_table(False), True: _document_table(True)}
-_PROFILE = _profile_table()
+def _check_evaluation_order() -> None:
+    """The evaluators (``dmp_verdict`` and the kernel) look the status up, let a defect
+    override it on rows with an INS, then refuse legacy software over everything: the first
+    reason in force whose condition holds, provided that the table ranks the software reason
+    first, ``ins_missing`` next, and every defect's reason above the status reasons after it."""
+    names = [r.name for r in rule_table.REASONS]
+    if names[:2] != [_INSTALLED_REASON, "ins_missing"]:
+        raise ImportError(f"the DMP evaluators need {_INSTALLED_REASON}, then ins_missing, first in the rule table")
+    for reason in sorted(set(rule_table.DEFECTS.values()) - {"ins_missing"}):
+        earlier_status = [n for n in names[2:names.index(reason)] if n in STATUS_CONDITIONS]
+        if earlier_status:
+            raise ImportError(f"defect reason {reason} ranks below status reasons {earlier_status}: "
+                              f"the DMP evaluators would let the defect win")
+    unknown = set(STATUS_CONDITIONS) - set(names)
+    if unknown:
+        raise ImportError(f"status conditions for reasons not in the rule table: {sorted(unknown)}")
+
+
+_check_evaluation_order()
+_DOCUMENT = {r: _status_table(r, rule_table.DOCUMENT) for r in (False, True)}
+_PROFILE = _status_table(False, rule_table.SERVICE)[:128]
 _DEFECT = {False: _defect_table(False), True: _defect_table(True)}
-# document part over the profile part: the table the batch verdict uses (one lookup per row)
-_TABLES = {r: np.where(_DOCUMENT[r] != oc.ACCEPTED, _DOCUMENT[r], np.tile(_PROFILE, 2)).astype(np.uint8)
-           for r in (False, True)}
+# the whole verdict by status (the table the batch verdict uses: one lookup per row)
+_TABLES = {r: _status_table(r) for r in (False, True)}
 
 
 def _apply_defects(out: np.ndarray, status: np.ndarray, defect: np.ndarray | None, rules: DmpRules) -> None:
@@ -206,7 +237,7 @@ class DmpService:
         self._received_today = 0
         self.gp_sector = gp_sector
         self.gp_month = np.zeros((n_months, max(n_gp, 0)), dtype=np.int32)
-        self.on_verdict = None  # optional hook(batch, outcomes), called in judging order
+        self.bus = Bus()  # publishes dmp.verdict / dmp.dropped / dmp.queued (the run's bus, set by the engine)
         self.sampler: Sampler | None = None  # the payload tier samples judged rows here
         self.facility_dept: list[np.ndarray] = []  # per sector: département of each facility
         self.by_dept: np.ndarray | None = None  # accepted documents [month, sector, département]
@@ -271,8 +302,8 @@ class DmpService:
         return Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), sampled)
 
     def _book(self, batch: Batch, judged: Judgement) -> None:
-        """Count an assessed batch, pass its sampled rows on and show it to the ``on_verdict``
-        hook (batches in outbox order)."""
+        """Count an assessed batch, pass its sampled rows on and publish its verdicts
+        (``dmp.verdict``; batches in outbox order)."""
         month = int(self.month_of_day[batch.day])
         self.tally.add_table(month, batch.sector, 0, judged.by_type)
         if batch.sector == self.gp_sector:
@@ -281,10 +312,10 @@ class DmpService:
             self.by_dept[month, batch.sector] += judged.by_dept
         if self.sampler is not None:
             self.sampler.accept(judged.sampled)
-        if self.on_verdict is not None:
-            self.on_verdict(batch, judged.outcomes)
+        self.bus.publish("dmp.verdict", batch, judged.outcomes)
 
-    def _drop(self, batch: Batch) -> None:
+    def _drop(self, batch: Batch, day: int) -> None:
+        self.bus.publish("dmp.dropped", batch, day)
         month = int(self.month_of_day[batch.day])
         self.tally.add_rows(month, batch.sector, 0, batch.doc_type, np.full(len(batch), oc.DROPPED))
 
@@ -334,7 +365,7 @@ class DmpService:
         if wait is not None:
             while self.outbox and day - self.outbox[0].day >= wait:
                 batch = self.outbox.popleft()
-                self._drop(batch)
+                self._drop(batch, day)
                 dropped += len(batch)
                 self.backlog -= len(batch)
         log = self.log
@@ -350,6 +381,7 @@ class DmpService:
         """End of run: what still waits is counted as queued."""
         while self.outbox:
             batch = self.outbox.popleft()
+            self.bus.publish("dmp.queued", batch)
             month = int(self.month_of_day[batch.day])
             self.tally.add_rows(month, batch.sector, 0, batch.doc_type, np.full(len(batch), oc.QUEUED))
             self.backlog -= len(batch)

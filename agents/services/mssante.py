@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator import outcomes as oc
-from simulator.tally import Tally
-
-LATENCY_DAYS = (1, 2, 3)  # delays of messages not delivered the day they are sent
+from simulator.core import outcomes as oc
+from simulator.core.events import Bus
+from simulator.core.tally import Tally
 
 
 class MssanteService:
@@ -26,8 +25,9 @@ class MssanteService:
     """
 
     def __init__(self, tally: Tally, month_of_day: np.ndarray, rngs: list[np.random.Generator],
-                 same_day: float, n_sectors: int, n_channels: int, n_types: int):
+                 same_day: float, n_sectors: int, n_channels: int, n_types: int, latency_days: tuple[int, ...]):
         self.tally = tally
+        self.latency_days = tuple(latency_days)  # delays of messages not delivered the day they are sent
         self.month_of_day = month_of_day
         self.rngs = rngs  # one stream per sector: a sector's volumes never shift another's draws
         self.same_day = same_day
@@ -39,6 +39,7 @@ class MssanteService:
         self._joint: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # latency × type probabilities per weight vector
         self._sent: np.ndarray | None = None  # messages posted on _sent_day [latency, sector, channel, type]
         self._sent_day = -1
+        self.bus = Bus()  # publishes mssante.booked (the run's bus, set by the engine)
 
     def _slot(self, day: int, due: int) -> np.ndarray:
         slot = self.pending.get((day, due))
@@ -52,14 +53,14 @@ class MssanteService:
         key = id(type_weights)
         joint_p = self._joint.get(key)
         if joint_p is None:
-            k = len(LATENCY_DAYS)
+            k = len(self.latency_days)
             p_lat = np.r_[self.same_day, np.full(k, (1.0 - self.same_day) / k)]
             joint_p = self._joint[key] = (np.outer(p_lat, type_weights).ravel(), type_weights)
-        joint = self.rngs[sector].multinomial(n, joint_p[0]).reshape(len(LATENCY_DAYS) + 1, -1)
+        joint = self.rngs[sector].multinomial(n, joint_p[0]).reshape(len(self.latency_days) + 1, -1)
         if self._sent_day != day:
             self._flush()
             self._sent_day = day
-            self._sent = np.zeros((len(LATENCY_DAYS) + 1, *self.shape), dtype=np.int64)
+            self._sent = np.zeros((len(self.latency_days) + 1, *self.shape), dtype=np.int64)
         self._sent[:, sector, channel] += joint
 
     def _flush(self) -> None:
@@ -68,13 +69,15 @@ class MssanteService:
         if self._sent is None:
             return
         day = self._sent_day
-        for j, delay in enumerate((0, *LATENCY_DAYS)):
+        for j, delay in enumerate((0, *self.latency_days)):
             if j == 0 or self._sent[j].any():
                 self._slot(day, day + delay)[...] += self._sent[j]
         self._sent = None
 
-    def _count(self, prod: int, arr: np.ndarray, outcome: int) -> None:
-        """Book ``arr`` messages produced on day ``prod`` (any day of its month) with ``outcome``."""
+    def _count(self, prod: int, arr: np.ndarray, outcome: int, day: int) -> None:
+        """Book, on ``day``, ``arr`` messages produced on day ``prod`` (any day of its month)
+        with ``outcome``."""
+        self.bus.publish("mssante.booked", prod, day, arr, outcome)
         month = int(self.month_of_day[prod])
         self.tally.counts[month, :, :, :, outcome] += arr.transpose(0, 2, 1)
 
@@ -97,18 +100,18 @@ class MssanteService:
                 bounced = np.zeros_like(arr)
                 for k in arr.reshape(arr.shape[0], -1).any(axis=1).nonzero()[0]:
                     bounced[k] = self.rngs[k].binomial(arr[k], bounce_rate)
-                self._count(prod, arr - bounced, oc.DELIVERED)
-                self._count(prod, bounced, oc.BOUNCED)
+                self._count(prod, arr - bounced, oc.DELIVERED, day)
+                self._count(prod, bounced, oc.BOUNCED, day)
             return
         wait = self.outage_max_wait if self.outage_max_wait is not None else max_wait
         if wait is None:
             return
         for key in sorted(k for k in self.pending if day - k[0] >= wait):
-            self._count(key[0], self.pending.pop(key), oc.BOUNCED_OUTAGE)
+            self._count(key[0], self.pending.pop(key), oc.BOUNCED_OUTAGE, day)
 
-    def finish(self) -> None:
-        """End of run: messages not yet delivered are in transit."""
+    def finish(self, end_day: int) -> None:
+        """End of run (``end_day``: the day after the last): messages not yet delivered are in transit."""
         self._flush()
         for (prod, _due), arr in self.pending.items():
-            self._count(prod, arr, oc.IN_TRANSIT)
+            self._count(prod, arr, oc.IN_TRANSIT, end_day)
         self.pending.clear()

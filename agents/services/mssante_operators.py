@@ -13,8 +13,9 @@ mailboxes (domain §5). The model keeps five operator nodes:
 | ``vendor`` | vendors' messaging built into the software, taken together | ``messagerie-editeur.mssante.fr`` (fictitious) |
 | ``mes`` | Mon espace santé, the patients' mailboxes | ``patient.mssante.fr`` |
 
-A sender's messages leave through its own operator (``SENDER_SHARES``: share of each sector's
-senders per operator, an assumption [I]: no public split by sector was found); messages to a
+A sender's messages leave through its own operator (the sector's ``mssante.operators``: share
+of its senders per operator, from the country's reference data, an assumption [I]: no public
+split by sector was found); messages to a
 patient then reach the ``mes`` operator. The recipient professional's own operator is not
 modelled (it would add a hop with the same volume). A national graph apportions each group's
 volume by these shares; a small world gives each facility one operator (``assign_operators``).
@@ -32,6 +33,7 @@ from agents.identity.mssante import (
     TEST_ROOT_DOMAIN,
     operator_domain,
 )
+from scenarios.schema import SectorConfig
 
 
 @dataclass(frozen=True)
@@ -51,31 +53,13 @@ OPERATORS: dict[str, Operator] = {
     "mes": Operator("mes", "Mon espace santé (patients)", TEST_PATIENT_DOMAIN),
 }
 
-#: Share of a sector's senders per operator [I]. Hospitals: most large establishments are
-#: their own operator (domain §5, ≈300 ES), the others use a regional platform. Liberal
-#: professionals: Mailiz or the messaging built into their software. Labs and imaging centres:
-#: mostly their vendor's messaging. Médico-social: regional platforms.
-SENDER_SHARES: dict[str, dict[str, float]] = {
-    "hospital": {"establishment": 0.6, "regional": 0.3, "vendor": 0.1},
-    "gp": {"mailiz": 0.45, "vendor": 0.4, "regional": 0.15},
-    "biology": {"vendor": 0.6, "regional": 0.25, "mailiz": 0.15},
-    "radiology": {"vendor": 0.55, "regional": 0.25, "mailiz": 0.2},
-    "pharmacy": {"mailiz": 0.5, "vendor": 0.5},
-    "nurse": {"mailiz": 0.6, "vendor": 0.3, "regional": 0.1},
-    "midwife": {"mailiz": 0.6, "vendor": 0.3, "regional": 0.1},
-    "dentist": {"mailiz": 0.6, "vendor": 0.4},
-    "physio": {"mailiz": 0.6, "vendor": 0.3, "regional": 0.1},
-    "medico_social": {"regional": 0.6, "vendor": 0.3, "establishment": 0.1},
-}
-DEFAULT_SHARES = {"mailiz": 0.5, "vendor": 0.3, "regional": 0.2}
+def operator_shares(sector: SectorConfig) -> dict[str, float]:
+    """Share of the sector's senders (and volume) per operator key: the scenario's (its block,
+    or the country's reference data, scenarios/data/france.toml); the shares add up to 1."""
+    return dict(sector.mssante.operators)
 
 
-def operator_shares(sector: str) -> dict[str, float]:
-    """Share of the sector's senders (and volume) per operator key; the shares add up to 1."""
-    return dict(SENDER_SHARES.get(sector, DEFAULT_SHARES))
-
-
-def assign_operators(sector: str, n: int, rng: np.random.Generator) -> list[str]:
+def assign_operators(sector: SectorConfig, n: int, rng: np.random.Generator) -> list[str]:
     """One operator key per facility of a small world, drawn with the sector's shares."""
     shares = operator_shares(sector)
     keys = list(shares)
@@ -89,5 +73,4 @@ def sender_domain(operator: str, facility_name: str) -> str:
     return op.domain if op.domain is not None else operator_domain(facility_name)
 
 
-__all__ = ["DEFAULT_SHARES", "OPERATORS", "Operator", "SENDER_SHARES", "assign_operators",
-           "operator_shares", "sender_domain"]
+__all__ = ["OPERATORS", "Operator", "assign_operators", "operator_shares", "sender_domain"]

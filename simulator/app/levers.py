@@ -21,11 +21,12 @@ from typing import Any
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from scenarios.loader import SCENARIO_DIR, load_raw, validate
+from scenarios.loader import SCENARIO_DIR, load_raw
 from scenarios.schema import InstallConfig, QualificationConfig, Scenario, SectorConfig
 from simulator.app import i18n
 from simulator.app.sources import source_of
-from simulator.errors import SegurError
+from simulator.core.errors import SegurError
+from simulator.scenario import validate
 
 HIDDEN = ("demo", "calibration", "calibration_check", "wave2_base")  # not what-if scenarios
 MAX_FACTOR = 10.0

@@ -29,7 +29,7 @@ from simulator.app.jobs import JobQueue, QueueFull, cache_key
 from simulator.app.planner_run import RESULTS
 from simulator.app.teaching import World
 from simulator.app.teaching_source import WORLD
-from simulator.errors import SegurError
+from simulator.core.errors import SegurError
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))

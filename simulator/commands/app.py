@@ -6,7 +6,7 @@ import argparse
 import socket
 from pathlib import Path
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

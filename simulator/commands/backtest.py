@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 
 def _date(text: str) -> dt.date:

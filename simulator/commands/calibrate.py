@@ -11,7 +11,7 @@ from pathlib import Path
 
 from simulator.atomic import atomic_folder, claim_output
 from simulator.commands.run import add_overwrite_option
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,8 +61,8 @@ def _check_fit_scale(spec) -> None:
     """A fit.scale at which a sector would have no simulated agent (or beyond memory) is refused."""
     import copy
 
-    from scenarios.loader import validate
     from scenarios.schema import size_problem
+    from simulator.scenario import validate
 
     problem = size_problem(validate(copy.deepcopy(spec.base_data), spec.scenario), spec.scale)
     if problem:

@@ -8,7 +8,7 @@ import sys
 
 from simulator.atomic import claim_output
 from simulator.commands.run import add_run_options, check_run_options, check_scale
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import ExecutorSpec, add_executor_options, check_executor_options
 
 
@@ -47,7 +47,7 @@ def _year(text: str) -> list[int]:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from scenarios.loader import load_scenario
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.compare import (
         annual_volumes,
         check_names,
@@ -60,6 +60,7 @@ def handle(args: argparse.Namespace) -> int:
     )
     from simulator.outputs import run_months
     from simulator.progress import progress_bar
+    from simulator.scenario import load_scenario
 
     check_run_options(args)
     check_executor_options(args)

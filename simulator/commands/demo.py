@@ -14,7 +14,7 @@ from pathlib import Path
 
 from simulator.atomic import claim_output
 from simulator.commands.run import add_overwrite_option
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 DEFAULT_PACE = 0.4
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.demo import Narrator, build_demo, narrate
 
     if args.pace is not None and not 0 <= args.pace <= 60:

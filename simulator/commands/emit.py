@@ -42,7 +42,7 @@ def _tokens(args: argparse.Namespace):
     import sys
     from pathlib import Path
 
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
     from simulator.server.auth import Principal, load_keys
     from simulator.server.config import ServerConfig
 
@@ -77,7 +77,7 @@ def handler(args: argparse.Namespace) -> int:
     from pathlib import Path
     from urllib.parse import urlparse
 
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
     from simulator.server import emit_report
     from simulator.server.emit_client import Policy, post_all
     from simulator.server.emit_documents import emissions

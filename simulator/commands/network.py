@@ -8,7 +8,7 @@ from pathlib import Path
 
 from simulator.atomic import atomic_folder, claim_output
 from simulator.commands.run import add_overwrite_option
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")
 
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from reports.network import format_tables, national_graph, write_graph, write_tables
     from reports.network_figure import draw_network
     from simulator.results import Results

@@ -21,7 +21,7 @@ def _ours(page: Path) -> bool:
 
 def _check_not_foreign(out: Path, results_dir: Path) -> None:
     """--out FILE replaces only a report segur wrote, and its figures/ only figures."""
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
 
     if out.exists() and not _ours(out):
         raise UsageError(f"--out {out}: exists and is not a segur-testbed report; choose another file, "
@@ -64,8 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from reports import build_report
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
     from simulator.results import Results
 
     res = Results.load(args.results_dir)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, parse_output
 from simulator.parameters import (
@@ -168,6 +168,7 @@ def draw(ranking: pd.DataFrame, d: Design, path: Path) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.commands.run import add_run_options
 
     p = sub.add_parser("sensitivity", help="rank parameters by their effect on an output (Morris, Sobol')",
@@ -188,14 +189,15 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace, claim: Any) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator import __version__
     from simulator.atomic import claim_output
     from simulator.commands.run import check_run_options, check_scale, seed_and_scale
+    from simulator.core.streams import replication_seeds
     from simulator.ensemble import run_points, with_run
     from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
     from simulator.results import Results
-    from simulator.streams import replication_seeds
 
     check_run_options(args)
     check_executor_options(args)

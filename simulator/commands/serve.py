@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
     from simulator.server.config import ServerConfig
     from simulator.server.runner import serve
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, headline_outputs, parse_output
 from simulator.parameters import (
@@ -86,7 +86,8 @@ def _grid_values(value: Any, current: Any, where: str) -> list[Any]:
 def _lhs(bnds: list[tuple[float, float]], n: int, seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
-    from simulator.streams import Streams
+    # loaded when the command runs: `segur --help` and the other commands start without it
+    from simulator.core.streams import Streams
 
     rng = Streams(seed)["sweep:lhs"]
     try:
@@ -177,8 +178,9 @@ class SweepRun:
 def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, executor: Any,
           progress: Any = None) -> SweepRun:
     """Run every point of ``grid`` with the same replication seeds (common random numbers)."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
+    from simulator.core.streams import replication_seeds
     from simulator.ensemble import run_points, with_run
-    from simulator.streams import replication_seeds
 
     scenarios = [with_run(space.make(values, f"point {i + 1}"), seed, scale) for i, values in enumerate(grid.points)]
     seeds = replication_seeds(seed, grid.replications)
@@ -191,6 +193,7 @@ def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, exec
 def _manifest(run: SweepRun, space: ScenarioSpace, scale: float, tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     import json
 
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator import __version__
 
     layout = next((a.layout for a in run.aggs if a.layout), {})
@@ -238,6 +241,7 @@ def format_points(run: SweepRun, label: str, limit: int = 20) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.commands.run import add_run_options
 
     p = sub.add_parser("sweep", help="run a grid or Latin hypercube of parameters × seeds",

@@ -30,7 +30,7 @@ def handler(args: argparse.Namespace) -> int:
     import re
 
     from agents.identity import check_id_nat_ps, nir_problems
-    from simulator.errors import UsageError
+    from simulator.core.errors import UsageError
     from simulator.server.auth import MAX_TTL_S, PROFESSIONS, Principal, load_keys
     from simulator.server.config import ServerConfig
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 #: Inputs above this size are refused (an INP-001 finding) rather than parsed.
 MAX_INPUT_BYTES = 20 * 1024 * 1024

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 ISSUER = "urn:segur-testbed:pro-sante-connect-simule"
 AUDIENCE = "urn:segur-testbed:dmp"

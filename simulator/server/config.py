@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 DEFAULT_DB = "dmp.sqlite"
 DEFAULT_SCENARIO = "demo"  # scenarios/demo.toml, found from any folder

@@ -45,7 +45,7 @@ def emissions(world: World) -> tuple[list[Emission], int]:
     from agents.defects import defect_name
     from agents.patients import HAS_INS
     from agents.payloads import identity_status, rendered_defect
-    from simulator.outcomes import OUTCOMES
+    from simulator.core.outcomes import OUTCOMES
 
     rows = world.sim.recorder.dmp_rows()
     n = rows["day"].size

@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.server.config import ServerConfig
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, bindparam, create_engine, event, insert, sele
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.server import schema as S
 from simulator.server.config import ServerConfig, sqlite_path
 from simulator.server.sql import Sql, Tx

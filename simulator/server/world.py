@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from simulator.core.errors import UsageError
 from simulator.demo_world import DemoSimulation
-from simulator.errors import UsageError
 
 MAX_PATIENTS = 50_000
 MAX_DAYS = 366
@@ -83,7 +83,7 @@ def run_world(scenario: str | Path, *, patients: int | None = None, days: int | 
               seed: int | None = None) -> World:
     """Run the scenario's small world (it must name its départements, like scenarios/demo.toml)."""
     from agents.small_world import Cast
-    from scenarios.loader import load_scenario
+    from simulator.scenario import load_scenario
 
     sc = load_scenario(scenario)
     if not sc.run.departements:

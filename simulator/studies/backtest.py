@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 from simulator.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
@@ -161,10 +161,10 @@ def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) 
 def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
             executor: Any = "local", progress: Any = None) -> Projection:
     """``n`` runs to ``end``, replication i with posterior draw i and seed i (common to every cut-off)."""
-    from scenarios.loader import validate
     from simulator.calibration import scenario_data
+    from simulator.core.streams import replication_seeds
     from simulator.executors import open_executor, run_tasks
-    from simulator.streams import replication_seeds
+    from simulator.scenario import validate
     from simulator.studies.posterior_file import apply_draw
 
     seeds = replication_seeds(seed, n)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs"}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 SUFFIX = ".posterior.csv"
 
@@ -138,7 +138,8 @@ def draw_scenarios(scenario: str | Path, n: int, posterior: str | Path | None = 
 
     ``posterior``: a file, "none" (seeds only), or None = the file beside the scenario if any.
     """
-    from scenarios.loader import load_raw, resolve_path, validate
+    from scenarios.loader import load_raw, resolve_path
+    from simulator.scenario import validate
 
     path = resolve_path(scenario)
     if posterior is not None and str(posterior).lower() == "none":

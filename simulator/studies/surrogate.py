@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.calibration import CalibrationSpec, build_scenario, fit_table
-from simulator.errors import UsageError
+from simulator.core.errors import UsageError
 
 ROW_KEY = "{date}|{metric}|{sector}"
 
@@ -58,8 +58,8 @@ def run_design(spec: CalibrationSpec, observed: pd.DataFrame, n: int, end: dt.da
 
     from scipy.stats import qmc
 
+    from simulator.core.streams import replication_seeds
     from simulator.executors import open_executor, run_tasks
-    from simulator.streams import replication_seeds
 
     lo = np.array([p.low for p in spec.parameters])
     hi = np.array([p.high for p in spec.parameters])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.outcomes import CHANNELS, N_OUTCOMES
+from simulator.core.outcomes import CHANNELS, N_OUTCOMES
 
 
 class Tally:

@@ -30,3 +30,10 @@ class ConservationError(SegurError):
     """A run's tables break conservation: a bug, never a user error."""
 
     exit_code = 3
+
+
+class DisagreementError(SegurError):
+    """The FHIR and vectorised DMP verdicts disagree on sampled payloads: a bug, never a user
+    error. The run's folder is written first (its manifest names the failure)."""
+
+    exit_code = 3

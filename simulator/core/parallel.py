@@ -18,10 +18,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from simulator.errors import UsageError
-from simulator.executors import available_cores
+from simulator.core.errors import UsageError
 
 T = TypeVar("T")
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (affinity-aware where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 #: environment variable that sets the number of threads of a run, the caller's included
 #: (default: ``threads_for_run``)

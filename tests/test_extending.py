@@ -1,0 +1,103 @@
+"""docs/extending.md, done as the page says: a profession added by one scenario block runs;
+a forgotten registration (producer module, operator shares, rule table entries) fails when
+the scenario or the module is loaded, never silently later."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import agents.dmp_rules as rules
+from agents.producers import Wave2Sector, sector_class
+from simulator.core.errors import ScenarioError
+from simulator.engine import Simulation
+from simulator.scenario import load_scenario
+from tests.conftest import REPO
+
+PAGE = REPO / "docs" / "extending.md"
+SHORT = {"run.start": "2025-01-01", "run.end": "2026-03-31"}
+
+
+def _block() -> str:
+    """The scenario block of the page (its only TOML code block)."""
+    blocks = re.findall(r"```toml\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+def _scenario(tmp_path, text: str):
+    # the page saves the file beside the shipped scenarios; here it lives in tmp_path
+    path = tmp_path / "wave2_podiatrists.toml"
+    path.write_text(text.replace('extends = "wave2.toml"', f'extends = "{REPO / "scenarios" / "wave2.toml"}"'))
+    return path
+
+
+def test_a_profession_added_by_one_scenario_block_runs(tmp_path):
+    sc = load_scenario(_scenario(tmp_path, _block()), SHORT)
+    assert sc.sectors["podiatrist"].model == "wave2" and sector_class("wave2") is Wave2Sector
+    res = Simulation(sc, seed=3, scale=0.002).run()  # conservation is checked by the run
+    docs = res.to_df("documents")
+    pod = docs[(docs["sector"] == "podiatrist") & (docs["channel"] == "dmp")]
+    assert pod.loc[pod["month"] < "2025-06", "count"].sum() == 0  # dormant until its launch
+    assert pod.loc[pod["outcome"] == "accepted", "count"].sum() > 0
+    adoption = res.to_df("adoption")
+    assert (adoption["sector"] == "podiatrist").sum() == len(res.manifest["months"])
+    assert res.manifest["scenario"]["sectors"]["podiatrist"]["mssante"]["operators"] == {"mailiz": 0.6, "vendor": 0.4}
+
+
+def test_a_sector_without_a_registered_module_fails_at_load(tmp_path):
+    text = _block().replace('model = "wave2"', "")
+    with pytest.raises(ScenarioError, match=r"sectors\.podiatrist: no producer module is registered under 'podiatrist'"):
+        load_scenario(_scenario(tmp_path, text))
+
+
+def test_an_unknown_model_fails_at_load(tmp_path):
+    text = _block().replace('model = "wave2"', 'model = "podiatry"')
+    with pytest.raises(ScenarioError, match=r"sectors\.podiatrist\.model: 'podiatry' is not a registered producer module"):
+        load_scenario(_scenario(tmp_path, text))
+
+
+def test_a_sector_without_operator_shares_fails_at_load(tmp_path):
+    text = re.sub(r"operators = \{[^}]*\}.*\n", "", _block())
+    with pytest.raises(ScenarioError, match=r"sectors\.podiatrist\.mssante\.operators: no MSSanté operator shares"):
+        load_scenario(_scenario(tmp_path, text))
+
+
+def test_operator_shares_must_add_up_to_one(tmp_path):
+    text = _block().replace("vendor = 0.4 }", "vendor = 0.3 }")
+    with pytest.raises(ScenarioError, match=r"mssante\.operators: shares of operators"):
+        load_scenario(_scenario(tmp_path, text))
+
+
+def test_an_unregistered_producer_module_is_an_error_not_a_generic_sector():
+    with pytest.raises(KeyError, match="no producer module registered under 'podiatrist'"):
+        sector_class("podiatrist")
+
+
+def test_a_rule_without_an_outcome_code_fails(monkeypatch):
+    extra = rules.Reason("author_without_rpps", rules.DOCUMENT, None, "no RPPS")
+    monkeypatch.setattr(rules, "REASONS", (*rules.REASONS, extra))
+    with pytest.raises(ValueError, match="author_without_rpps: no outcome code"):
+        rules.check_table()
+
+
+def test_an_outcome_reason_without_a_rule_fails(monkeypatch):
+    monkeypatch.setattr(rules, "REASONS", tuple(r for r in rules.REASONS if r.name != "bad_ins"))
+    with pytest.raises(ValueError, match="outcome reasons without a rule: bad_ins"):
+        rules.check_table()
+
+
+def test_a_defect_must_earn_a_document_reason(monkeypatch):
+    monkeypatch.setattr(rules, "DEFECTS", {**rules.DEFECTS, "stale_profile": "no_profile"})
+    with pytest.raises(ValueError, match="defect stale_profile: 'no_profile' is not a document reason"):
+        rules.check_table()
+
+
+def test_the_verdict_is_the_first_reason_in_force():
+    assert rules.first_reason({"identity_not_qualified", "bad_ins"}) == "bad_ins"
+    off = {"require_qualified_identity": False}
+    assert rules.first_reason({"identity_not_qualified"}, off) == "accepted"
+    assert rules.first_reason(set()) == "accepted"
+    with pytest.raises(KeyError, match="not in the DMP rule table: made_up"):
+        rules.first_reason({"made_up"})
