@@ -107,7 +107,7 @@ class DemoSimulation(Simulation):
 
     def __init__(self, *args, **kwargs):
         self.recorder = Recorder()
-        super().__init__(*args, observers=[self.recorder], **kwargs)
+        super().__init__(*args, observers=[self.recorder, *kwargs.pop("observers", ())], **kwargs)
 
 
 __all__ = ["DMP_COLUMNS", "DemoSimulation", "Recorder"]

@@ -20,21 +20,26 @@ MAX_DAYS = 366
 STATE_NAMES = ("not_created", "open", "activated", "opposed", "closed")
 
 
-class _Snapshots(DemoSimulation):
-    """The demo's simulation, keeping the patients' status bits at each day's DMP processing."""
+class _ProfileSnapshots:
+    """Observer of a run: the patients' status bits as each day's DMP saw them (profiles are
+    updated by the producers' step, before the DMP judges; nothing after it changes them)."""
 
-    def _setup(self) -> None:
-        super()._setup()
+    def __init__(self) -> None:
         self.snapshots: list[np.ndarray] = []
-        dmp, status = self.dmp, self.world.patients.status
-        orig = dmp.process
+        self._status: np.ndarray | None = None
 
-        def process(day: int, capacity: float, max_wait: int | None) -> None:
-            while len(self.snapshots) <= day:
+    def attach(self, ctx: Any) -> None:
+        status = self._status = ctx.world.patients.status
+
+        def day_begins(day: int) -> None:
+            if day > 0:  # the state after yesterday's step: what yesterday's DMP judged against
                 self.snapshots.append(status.copy())
-            orig(day, capacity, max_wait)
 
-        dmp.process = process
+        ctx.bus.subscribe("day", day_begins)
+
+    def final(self) -> list[np.ndarray]:
+        """Every day's snapshot, the last day's included (taken once the run has finished)."""
+        return [*self.snapshots, self._status.copy()] if self._status is not None else []
 
 
 @dataclass
@@ -89,12 +94,13 @@ def run_world(scenario: str | Path, *, patients: int | None = None, days: int | 
     if not sc.run.departements:
         raise UsageError(f"{scenario}: a small territory is needed (run.departements), e.g. scenarios/demo.toml")
     sc = load_scenario(scenario, overrides(sc, patients, days, seed))
-    sim = _Snapshots(sc)
+    snapshots = _ProfileSnapshots()
+    sim = DemoSimulation(sc, observers=[snapshots])
     sim.run()
     w = sim.world
     cast = Cast(w.patients, w.sectors, w.territory.codes, sc.run.seed)
     dates = [str(d) for d in w.calendar.dates]
-    snaps = sim.snapshots or [w.patients.status.copy()]
+    snaps = snapshots.final() or [w.patients.status.copy()]
     while len(snaps) < len(dates):
         snaps.append(snaps[-1])
     states = np.stack([state_codes(s) for s in snaps[: len(dates)]])
