@@ -4,7 +4,7 @@
         --source pdsm=/path/to/IG-fhir-partage-de-documents-de-sante \\
         --source cdl=/path/to/IG-fhir-cahier-de-liaison \\
         --source terminology=/path/to/IG-terminologie-de-sante \\
-        --source annuaire=/path/to/IG-fhir-annuaire --source cds=… --source tlsv=… --source eds=…
+        --source annuaire=/path/to/IG-fhir-annuaire --source cds=… --source tlsv=… --source eds=… --source gap=…
 
 Each PATH is a git work tree or a bare git directory; files are read at its HEAD commit
 (``git show HEAD:path``), or for a guide's built website at its ``gh-pages`` branch, so nothing
@@ -76,6 +76,11 @@ SOURCES: dict[str, Source] = {
         Source(
             "eds", "ansforge/IG-FHIR-EDS-SOCLE-COMMUN", "published-examples",
             ("main/ig/Patient-*.json",), "eds/examples", "gh-pages",
+        ),
+        Source(
+            "gap", "ansforge/IG-fhir-gestion-agendas-partages", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Appointment", "Schedule", "Slot")),
+            "gap/examples", "gh-pages",
         ),
         Source(
             "cdl-published", "ansforge/IG-website-release", "published-examples",
@@ -159,14 +164,48 @@ def parse_fsh_profiles(text: str, canonical: str) -> dict[str, dict]:
     return profiles
 
 
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+
+
+def _empty_translation(ext: object) -> bool:
+    """A translation extension the publisher generated with no translated content."""
+    if not isinstance(ext, dict) or ext.get("url") != TRANSLATION:
+        return False
+    parts = {e.get("url"): e for e in ext.get("extension", []) if isinstance(e, dict)}
+    return not (parts.get("content") or {}).get("valueString")
+
+
 def strip_narrative(resource: object) -> object:
-    """``resource`` without the generated ``text`` narratives (its own, contained, entries')."""
+    """``resource`` without what the IG publisher generates: ``text`` narratives (its own,
+    contained, entries') and translation extensions left empty (``"valueString": ""``, which
+    FHIR forbids) on the ``_element`` of a primitive; an ``_element`` left empty goes too."""
     if isinstance(resource, dict):
-        out = {k: strip_narrative(v) for k, v in resource.items() if not (k == "text" and isinstance(v, dict))}
+        out = {}
+        for key, value in resource.items():
+            if key == "text" and isinstance(value, dict):
+                continue
+            if key.startswith("_"):
+                value = _strip_primitive_extension(value)
+                if value in ({}, [], None):
+                    continue
+            out[key] = strip_narrative(value)
         return out
     if isinstance(resource, list):
         return [strip_narrative(v) for v in resource]
     return resource
+
+
+def _strip_primitive_extension(value: object) -> object:
+    if isinstance(value, list):
+        kept = [_strip_primitive_extension(v) for v in value]
+        return [] if all(v in ({}, None) for v in kept) else kept
+    if isinstance(value, dict):
+        exts = [e for e in value.get("extension", []) if not _empty_translation(e)]
+        out = {k: v for k, v in value.items() if k != "extension"}
+        if exts:
+            out["extension"] = exts
+        return out
+    return value
 
 
 def _canonical(repo: Path) -> str:
@@ -203,7 +242,10 @@ def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dic
         name = path.rsplit("/", 1)[-1]
         if source.kind == "published-examples":
             text = json.dumps(strip_narrative(json.loads(text)), ensure_ascii=False, indent=1) + "\n"
-            how = f"generated text narratives removed (the guide's built example, {source.ref})"
+            how = (
+                f"generated text narratives and empty translation extensions removed "
+                f"(the guide's built example, {source.ref})"
+            )
         elif source.kind == "valuesets":
             data = json.loads(text)
             data.pop("text", None)
