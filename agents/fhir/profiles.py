@@ -131,24 +131,34 @@ def _bundle(bundle: dict, declared: list[str]) -> Recognised:
     if declared_iti65 or (btype == "transaction" and any(_is_submission_set(r) for r in resources)):
         key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION
         return Recognised(key, KEYS[key], True, PROFILE_PROVIDE_BUNDLE if declared_iti65 else None)
-    if btype == "searchset":
-        national = [
-            p for r in resources for p in profiles(r) if p.startswith(ANS_IG) or p.startswith(FR_CORE)
-        ]
-        if national:
-            return Recognised(PDSM_SEARCHSET, KEYS[PDSM_SEARCHSET], True, None)
-        return Recognised(SEARCHSET, KEYS[SEARCHSET], False)
     other_guide = _other_guide(declared)
     if other_guide:
         return Recognised(ANS_GUIDE, KEYS[ANS_GUIDE], True, other_guide)
+    if btype == "searchset":
+        # a PDSm search result returns DocumentReferences (ITI-67) or Lists (ITI-66); a
+        # searchset of Slots, Practitioners… from another guide is not the DMP's
+        national = [
+            p for r in resources if r.get("resourceType") in ("DocumentReference", "List")
+            for p in profiles(r) if p.startswith(ANS_IG) or p.startswith(FR_CORE)
+        ]
+        if national:
+            return Recognised(PDSM_SEARCHSET, KEYS[PDSM_SEARCHSET], True, None)
+        other_guide = next((u for r in resources if (u := _other_guide(profiles(r)))), None)
+        if other_guide:
+            return Recognised(ANS_GUIDE, KEYS[ANS_GUIDE], True, None)
+        return Recognised(SEARCHSET, KEYS[SEARCHSET], False)
     if btype == "transaction":
         return Recognised(TRANSACTION, KEYS[TRANSACTION], False)
     return Recognised(BUNDLE, KEYS[BUNDLE], False)
 
 
+#: Canonical bases of ANS guides (the SAS guide's older profiles use its own base).
+OTHER_GUIDE_BASES = (ANS_IG, "http://sas.fr/fhir/StructureDefinition/")
+
+
 def _other_guide(declared: list[str]) -> str | None:
     """The first declared profile of an ANS guide the rules have no specific set for."""
-    return next((u for u in declared if u.startswith(ANS_IG)), None)
+    return next((u for u in declared if u.startswith(OTHER_GUIDE_BASES)), None)
 
 
 def _has_id_nat(resource: dict) -> bool:

@@ -4,7 +4,7 @@
         --source pdsm=/path/to/IG-fhir-partage-de-documents-de-sante \\
         --source cdl=/path/to/IG-fhir-cahier-de-liaison \\
         --source terminology=/path/to/IG-terminologie-de-sante \\
-        --source annuaire=/path/to/IG-fhir-annuaire --source cds=… --source tlsv=… --source eds=… --source gap=…
+        --source annuaire=/path/to/IG-fhir-annuaire --source cds=… --source tlsv=… --source eds=… --source gap=… --source sas=…
 
 Each PATH is a git work tree or a bare git directory; files are read at its HEAD commit
 (``git show HEAD:path``), or for a guide's built website at its ``gh-pages`` branch, so nothing
@@ -81,6 +81,11 @@ SOURCES: dict[str, Source] = {
             "gap", "ansforge/IG-fhir-gestion-agendas-partages", "published-examples",
             tuple(f"main/ig/{t}-*.json" for t in ("Appointment", "Schedule", "Slot")),
             "gap/examples", "gh-pages",
+        ),
+        Source(
+            "sas", "ansforge/IG-fhir-service-acces-aux-soins", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Bundle", "Practitioner", "PractitionerRole", "Organization")),
+            "sas/examples", "gh-pages",
         ),
         Source(
             "cdl-published", "ansforge/IG-website-release", "published-examples",
