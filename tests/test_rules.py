@@ -80,7 +80,15 @@ def test_rules_doc_is_up_to_date() -> None:
 # --- official examples -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
+#: The shipped examples that carry one of the guides' placeholder INSs (the others, e.g. the
+#: Annuaire's, are judged file by file in tests/test_guides.py).
+PLACEHOLDER_INS_EXAMPLES = [
+    p for p in example_files()
+    if any(ins in p.read_text(encoding="utf-8") for ins in ("123456789012244", "123456789012345"))
+]
+
+
+@pytest.mark.parametrize("path", PLACEHOLDER_INS_EXAMPLES, ids=lambda p: p.name)
 def test_official_examples_parse_and_only_the_placeholder_ins_fails(path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     get_fhir_model_class(data["resourceType"]).model_validate(data)
