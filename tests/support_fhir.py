@@ -31,6 +31,16 @@ def example_files() -> list[Path]:
     return shipped()
 
 
+#: The guides' placeholder INSs (wrong NIR keys): PDSm's and the Cahier de liaison's / FR Core's.
+PLACEHOLDER_INS = ("123456789012345", "123456789012244")
+
+
+def placeholder_ins_examples() -> list[Path]:
+    """The shipped examples that carry a placeholder INS (the others, e.g. the Annuaire's, are
+    judged file by file in tests/test_guides.py)."""
+    return [p for p in example_files() if any(i in p.read_text(encoding="utf-8") for i in PLACEHOLDER_INS)]
+
+
 def load_example(name: str) -> dict:
     """A deep copy of one official example, to make broken variants from."""
     from agents.fhir.guides import example_path

@@ -41,6 +41,74 @@ EXPECTED = {
     # Cahier de liaison (published IG): placeholder INS 123456789012244, wrong key as well
     "Bundle-cdl-bundle-creation-note.json": (1, {"INS-004"}, "cdl-transaction"),
     "Patient-0d920958-b596-4b91-af67-9bafc707820b.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    # Annuaire Santé (built guide, gh-pages): fictitious RPPS / FINESS numbers fail their
+    # check digit, a warning (PS-003, ORG-002), never an error
+    "Organization-158480.json": (0, set(), "annuaire-organization"),
+    "Organization-158480DP.json": (0, set(), "annuaire-organization"),
+    "Organization-481677.json": (0, set(), "annuaire-organization"),
+    "Organization-481677DP.json": (0, set(), "annuaire-organization"),
+    "Organization-548812.json": (0, set(), "annuaire-organization"),
+    "Organization-548812DP.json": (0, set(), "annuaire-organization"),
+    "Organization-example-organization-fictive.json": (0, set(), "annuaire-organization"),
+    "Organization-example-organization-nancy.json": (0, set(), "annuaire-organization"),
+    "Person-pp16dr-person.json": (0, set(), "ans-guide"),
+    "Person-pp19dr-person.json": (0, set(), "ans-guide"),
+    "Practitioner-334081.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-334081DP.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-3719500.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-3719500DP.json": (0, set(), "annuaire-practitioner"),
+    "PractitionerRole-1578230.json": (0, set(), "annuaire-practitionerrole"),
+    "PractitionerRole-1578230DP.json": (0, set(), "annuaire-practitionerrole"),
+    "PractitionerRole-1738459.json": (0, set(), "annuaire-practitionerrole"),
+    "PractitionerRole-1738459DP.json": (0, set(), "annuaire-practitionerrole"),
+    "PractitionerRole-5015602.json": (0, set(), "annuaire-practitionerrole"),
+    "PractitionerRole-5015602DP.json": (0, set(), "annuaire-practitionerrole"),
+    # Service d'accès aux soins: searchsets of slots are not PDSm results; a regulation
+    # assistant's structure-internal idNat_PS (prefix 3) is not reported outside DMP payloads
+    "Bundle-ExampleBundleAgregateurSOS.json": (0, set(), "ans-guide"),
+    "Bundle-ExampleBundleCPTS1.json": (0, set(), "ans-guide"),
+    "Bundle-ExampleBundleCPTS2.json": (0, set(), "ans-guide"),
+    "Bundle-ExampleBundlePSIndiv.json": (0, set(), "ans-guide"),
+    "Organization-ExampleOrgaCPTS1.json": (0, set(), "annuaire-organization"),
+    "Organization-ExampleOrgaCPTS2.json": (0, set(), "annuaire-organization"),
+    "Organization-ExampleOrgaSOS1.json": (0, set(), "annuaire-organization"),
+    "Organization-ExampleOrgaSOS2.json": (0, set(), "annuaire-organization"),
+    "Practitioner-ExamplePractitioner.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-ExamplePractitioner2.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-ExamplePractitioner3.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-ExamplePractitionerRegul1.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-ExamplePractitionerRegul2.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-ExamplePractitionerRegul3.json": (0, set(), "annuaire-practitioner"),
+    "Practitioner-ExamplePractitionerRegul4.json": (0, set(), "ans-guide"),
+    "PractitionerRole-ExamplePractitionerRoleAgregateur.json": (0, set(), "ans-guide"),
+    "PractitionerRole-ExamplePractitionerRoleAgregateur2.json": (0, set(), "ans-guide"),
+    "PractitionerRole-ExamplePractitionerRoleAgregateur3.json": (0, set(), "ans-guide"),
+    "PractitionerRole-ExamplePractitionerRoleAgregateur4.json": (0, set(), "ans-guide"),
+    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-006),
+    # not the DMP's IDV-001: a care-team transaction is not a DMP payload
+    "Bundle-cds-bundle-transaction-creation-example.json": (1, {"INS-004"}, "cds-transaction"),
+    "CareTeam-cds-careteam-example.json": (0, set(), "ans-guide"),
+    "Organization-cds-organization-example.json": (0, set(), "ans-guide"),
+    "Patient-cds-patient-example.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    "RelatedPerson-cds-relatedperson-example.json": (0, set(), "ans-guide"),
+    # Télésurveillance: observations and device; its FR Core INS Patient has the placeholder INS
+    "Device-phd-74E8FFFEFF051C00.json": (0, set(), "resource"),
+    "Observation-TLSVObservationExample01.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExample02.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExample03.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExample04.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExample05.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExampleDAS28-01.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExampleDAS28-02.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExampleDAS28-03.json": (0, set(), "ans-guide"),
+    "Observation-TLSVObservationExampleDAS28-04.json": (0, set(), "ans-guide"),
+    "Patient-ExamplefrCorePatient001.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    # Entrepôts de données de santé (socle commun): a patient with no INS
+    "Patient-patient-example-1.json": (0, set(), "ans-guide"),
+    # Gestion d'agendas partagés
+    "Appointment-example-req-appointment.json": (0, set(), "ans-guide"),
+    "Schedule-example.json": (0, set(), "ans-guide"),
+    "Slot-example.json": (0, set(), "ans-guide"),
 }
 
 
@@ -128,3 +196,57 @@ def test_refresh_rebuilds_examples_and_profiles_from_a_clone(tmp_path: Path, mon
     assert {"path": "entry.fullUrl", "min": 0, "max": "0"} in written["p-bundle"]["cardinality"]
     rows = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))["files"]
     assert rows and all(r["commit"] == commit for r in rows)
+
+
+def test_refresh_takes_built_examples_from_gh_pages_without_generated_parts(tmp_path: Path, monkeypatch) -> None:
+    """A built guide's examples are read on its ``gh-pages`` branch; the refresh drops the
+    generated narrative and the empty translations, and keeps everything the author wrote."""
+    repo = tmp_path / "annuaire"
+    (repo / "main" / "ig").mkdir(parents=True)
+    translation = "http://hl7.org/fhir/StructureDefinition/translation"
+    built = {
+        "resourceType": "Practitioner", "id": "p1",
+        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+        "identifier": [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": "810003461033"}],
+        "name": [{"family": "Dupont"}],
+        "_gender": {"extension": [{"url": translation, "extension": [
+            {"url": "lang", "valueCode": "en"}, {"url": "content", "valueString": ""}]}]},
+        "_birthDate": {"extension": [{"url": translation, "extension": [
+            {"url": "lang", "valueCode": "en"}, {"url": "content", "valueString": "kept"}]}]},
+        "gender": "male", "birthDate": "1970-01-01",
+    }
+    (repo / "main" / "ig" / "Practitioner-p1.json").write_text(json.dumps(built), encoding="utf-8")
+    (repo / "main" / "ig" / "StructureDefinition-x.json").write_text("{}", encoding="utf-8")
+    for other in ("PractitionerRole", "Organization", "Person"):  # every pattern must match
+        (repo / "main" / "ig" / f"{other}-o.json").write_text(json.dumps({"resourceType": other}), encoding="utf-8")
+    run = {"cwd": repo, "check": True, "capture_output": True}
+    subprocess.run(["git", "init", "-q", "-b", "gh-pages"], **run)
+    subprocess.run(["git", "add", "-A"], **run)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "x"], **run)
+    commit = subprocess.run(["git", "rev-parse", "gh-pages"], **run).stdout.decode().strip()
+    out_dir = tmp_path / "vendored"
+    out_dir.mkdir()
+    monkeypatch.setattr("agents.fhir.guides.refresh.GUIDES_DIR", out_dir)
+    monkeypatch.setattr("agents.fhir.guides.refresh.MANIFEST_PATH", out_dir / "manifest.json")
+    assert refresh_main(["--source", f"annuaire={repo}"]) == 0
+    written = json.loads((out_dir / "annuaire" / "examples" / "Practitioner-p1.json").read_text(encoding="utf-8"))
+    assert "text" not in written and "_gender" not in written
+    assert written["_birthDate"] == built["_birthDate"]
+    assert {k: v for k, v in written.items() if k != "_birthDate"} == {
+        k: v for k, v in built.items() if k not in ("text", "_gender", "_birthDate")
+    }
+    assert not (out_dir / "annuaire" / "examples" / "StructureDefinition-x.json").exists()
+    rows = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert len(rows) == 4 and all(r["commit"] == commit for r in rows)
+    row = next(r for r in rows if r["file"] == "annuaire/examples/Practitioner-p1.json")
+    assert row["commit"] == commit and row["path"] == "main/ig/Practitioner-p1.json"
+    assert row["repository"] == "https://github.com/ansforge/IG-fhir-annuaire"
+
+
+def test_every_vendored_example_has_its_guide_source() -> None:
+    """Each shipped example's manifest row names a source the refresh script knows."""
+    rows = {r["file"]: r for r in manifest()["files"]}
+    for path in example_files():
+        row = rows[str(path.relative_to(GUIDES_DIR))]
+        assert row["guide"] in SOURCES, row
+        assert row["repository"] == f"https://github.com/{SOURCES[row['guide']].repository}"

@@ -372,3 +372,72 @@ def test_a_live_service_judges_an_iti65_against_its_own_clock() -> None:
     docref(bundle)["content"][0]["attachment"]["creation"] = "2098-01-01T00:00:00Z"
     assert errors(bundle) == set()  # simulated time: the submission's own date is the reference
     assert errors(bundle, now=datetime(2026, 7, 1, tzinfo=UTC)) == {"DOC-020"}
+
+
+# --- examples of the other guides: recognition and one-defect variants ----------------------------
+
+
+def test_annuaire_identifiers_broken_variants() -> None:
+    practitioner = load_example("Practitioner-334081.json")
+    assert recognise(practitioner).key == "annuaire-practitioner" and errors(practitioner) == set()
+    id_nat = next(i for i in practitioner["identifier"] if i["system"] == "urn:oid:1.2.250.1.71.4.2.1")
+    id_nat["value"] = "81234"  # 8 + a truncated RPPS
+    assert errors(practitioner) == {"PS-001"}
+    org = load_example("Organization-158480.json")
+    assert recognise(org).key == "annuaire-organization" and errors(org) == set()
+    next(i for i in org["identifier"] if i["system"] == "urn:oid:1.2.250.1.71.4.2.2")["value"] = "1750"
+    assert errors(org) == {"ORG-001"}
+
+
+def test_structure_internal_id_nat_ps_is_reported_only_in_a_dmp_payload() -> None:
+    """A SAS regulation assistant carries a structure-internal idNat_PS (3 + FINESS/…): fine in
+    a directory entry, a warning (PS-002) when such a professional authors a DMP document."""
+    regul = load_example("Practitioner-ExamplePractitionerRegul1.json")
+    internal = next(i["value"] for i in regul["identifier"] if i["system"] == "urn:oid:1.2.250.1.71.4.2.1")
+    assert internal.startswith("3") and "PS-002" not in ids(regul)
+    bundle = valid(ITI65)
+    author = docref(bundle)["contained"][1]
+    assert author["resourceType"] == "Practitioner"
+    author["identifier"][0]["value"] = internal
+    assert "PS-002" in ids(bundle, "warning") and errors(bundle) == set()
+
+
+def test_searchset_of_another_guide_is_not_a_pdsm_result() -> None:
+    sas = load_example("Bundle-ExampleBundleCPTS1.json")
+    assert recognise(sas).key == "ans-guide" and errors(sas) == set()
+    del sas["meta"]  # entries still declare the SAS profiles: not the DMP's search result
+    assert recognise(sas).key == "ans-guide"
+    assert recognise(valid(SEARCHSET)).key == "pdsm-searchset"
+
+
+def test_cercle_de_soins_transaction_is_not_a_dmp_payload() -> None:
+    """Its Patient's VALI status is reported (IDV-006) but is not the DMP's error IDV-001; the
+    same transaction without its profile is judged by the DMP's rules."""
+    bundle = valid("Bundle-cds-bundle-transaction-creation-example.json")
+    assert recognise(bundle).key == "cds-transaction"
+    assert errors(bundle) == set() and "IDV-006" in ids(bundle, "warning")
+    del bundle["meta"]
+    assert recognise(bundle).key == "transaction" and "IDV-001" in errors(bundle)
+
+
+def test_versioned_canonical_is_recognised() -> None:
+    patient = valid("Patient-cds-patient-example.json")
+    patient["meta"]["profile"] = [p + "|2.1.0" for p in patient["meta"]["profile"]]
+    assert recognise(patient).key == "fr-core-patient-ins" and recognise(patient).canonical
+
+
+def test_other_guides_resources_are_national_without_prf_001() -> None:
+    for name in ("Observation-TLSVObservationExample01.json", "Slot-example.json", "Patient-patient-example-1.json"):
+        resource = load_example(name)
+        assert recognise(resource).national and "PRF-001" not in ids(resource)
+    device = load_example("Device-phd-74E8FFFEFF051C00.json")  # an international (IHE PHD) profile
+    assert not recognise(device).national and "PRF-001" in ids(device, "information")
+
+
+def test_empty_translation_left_by_the_publisher_is_invalid_fhir() -> None:
+    """Why the refresh removes them: FHIR forbids an empty string (STR-001)."""
+    org = load_example("Organization-cds-organization-example.json")
+    assert errors(org, structural=True) == set()
+    org["_name"] = {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/translation", "extension": [
+        {"url": "lang", "valueCode": "en"}, {"url": "content", "valueString": ""}]}]}
+    assert errors(org, structural=True) == {"STR-001"}

@@ -12,7 +12,15 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from agents.fhir import render_bundle, synthetic_document, synthetic_documents
-from tests.support_fhir import ITI65, REPO, example_files, load_example, run_cli, segur_command
+from tests.support_fhir import (
+    ITI65,
+    REPO,
+    example_files,
+    load_example,
+    placeholder_ins_examples,
+    run_cli,
+    segur_command,
+)
 
 MiB = 1024 * 1024
 
@@ -36,7 +44,7 @@ def write_json(tmp_path: Path, name: str, data: object) -> Path:
 # --- official examples -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", placeholder_ins_examples(), ids=lambda p: p.name)
 def test_official_example_reports_the_placeholder_nir_key(cli, path: Path) -> None:
     code, out, err = cli(path)
     assert code == 1, err

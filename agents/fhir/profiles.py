@@ -25,6 +25,7 @@ ANS_IG = "https://interop.esante.gouv.fr/ig/fhir/"
 CDL = ANS_IG + "cdl/StructureDefinition/"
 EPRESCRIPTION = ANS_IG + "eprescription/"
 ANNUAIRE = ANS_IG + "annuaire/StructureDefinition/"
+CDS = ANS_IG + "cds/StructureDefinition/"
 PDSM_SEARCH_RESPONSE = ANS_IG + "pdsm/StructureDefinition/pdsm-find-documentreferences-comprehensive-response"
 FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition/"
 ID_NAT_SYSTEMS = ("urn:oid:1.2.250.1.71.4.2.1", "urn:oid:1.2.250.1.71.4.2.2")
@@ -55,6 +56,8 @@ PDSM_SEARCHSET = "pdsm-searchset"
 SEARCHSET = "searchset"
 CDL_TRANSACTION = "cdl-transaction"
 CDL_SEARCHSET = "cdl-searchset"
+CDS_TRANSACTION = "cds-transaction"
+ANS_GUIDE = "ans-guide"
 EPRESCRIPTION_BUNDLE = "eprescription-bundle"
 TRANSACTION = "transaction"
 BUNDLE = "bundle"
@@ -68,6 +71,8 @@ KEYS: dict[str, str] = {
     CDL_TRANSACTION: "Cahier de liaison note transaction",
     CDL_SEARCHSET: "Cahier de liaison search result",
     EPRESCRIPTION_BUNDLE: "ePrescription Bundle",
+    CDS_TRANSACTION: "Cercle de soins transaction (care team, patient, related persons)",
+    ANS_GUIDE: "resource of another ANS guide (its profile declared; generic FHIR and national identifier checks)",
     TRANSACTION: "FHIR transaction Bundle (no national profile)",
     BUNDLE: "FHIR Bundle (no national profile)",
     "pdsm-document-reference": "PDSm comprehensive DocumentReference",
@@ -120,20 +125,40 @@ def _bundle(bundle: dict, declared: list[str]) -> Recognised:
             return Recognised(EPRESCRIPTION_BUNDLE, KEYS[EPRESCRIPTION_BUNDLE], True, url)
         if url == PDSM_SEARCH_RESPONSE:
             return Recognised(PDSM_SEARCHSET, KEYS[PDSM_SEARCHSET], True, url)
+        if url.startswith(CDS) and btype == "transaction":
+            return Recognised(CDS_TRANSACTION, KEYS[CDS_TRANSACTION], True, url)
     declared_iti65 = PROFILE_PROVIDE_BUNDLE in declared
     if declared_iti65 or (btype == "transaction" and any(_is_submission_set(r) for r in resources)):
         key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION
         return Recognised(key, KEYS[key], True, PROFILE_PROVIDE_BUNDLE if declared_iti65 else None)
+    other_guide = _other_guide(declared)
+    if other_guide:
+        return Recognised(ANS_GUIDE, KEYS[ANS_GUIDE], True, other_guide)
     if btype == "searchset":
+        # a PDSm search result returns DocumentReferences (ITI-67) or Lists (ITI-66); a
+        # searchset of Slots, Practitioners… from another guide is not the DMP's
         national = [
-            p for r in resources for p in profiles(r) if p.startswith(ANS_IG) or p.startswith(FR_CORE)
+            p for r in resources if r.get("resourceType") in ("DocumentReference", "List")
+            for p in profiles(r) if p.startswith(ANS_IG) or p.startswith(FR_CORE)
         ]
         if national:
             return Recognised(PDSM_SEARCHSET, KEYS[PDSM_SEARCHSET], True, None)
+        other_guide = next((u for r in resources if (u := _other_guide(profiles(r)))), None)
+        if other_guide:
+            return Recognised(ANS_GUIDE, KEYS[ANS_GUIDE], True, None)
         return Recognised(SEARCHSET, KEYS[SEARCHSET], False)
     if btype == "transaction":
         return Recognised(TRANSACTION, KEYS[TRANSACTION], False)
     return Recognised(BUNDLE, KEYS[BUNDLE], False)
+
+
+#: Canonical bases of ANS guides (the SAS guide's older profiles use its own base).
+OTHER_GUIDE_BASES = (ANS_IG, "http://sas.fr/fhir/StructureDefinition/")
+
+
+def _other_guide(declared: list[str]) -> str | None:
+    """The first declared profile of an ANS guide the rules have no specific set for."""
+    return next((u for u in declared if u.startswith(OTHER_GUIDE_BASES)), None)
 
 
 def _has_id_nat(resource: dict) -> bool:
@@ -166,6 +191,9 @@ def _resource(resource: dict, rtype: str, declared: list[str]) -> Recognised:
         annuaire = next((u for u in declared if u.startswith(ANNUAIRE)), None)
         if annuaire or _has_id_nat(resource):
             return found(key, annuaire)
+    other_guide = _other_guide(declared)
+    if other_guide:
+        return found(ANS_GUIDE, other_guide)
     return Recognised("resource", KEYS["resource"], False)
 
 

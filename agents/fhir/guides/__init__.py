@@ -3,7 +3,8 @@
 What the rules read from the guides themselves rather than from hand-typed lists: value sets
 (JDV_J57 class codes, JDV_J66 type codes, JDV_J02 facility types, JDV_J04 practice settings),
 profile cardinalities and fixed values (PDSm, Cahier de liaison), and the official example
-resources the tests judge (PDSm for the DMP, Cahier de liaison).
+resources the tests judge (PDSm for the DMP, Cahier de liaison, Cercle de soins,
+télésurveillance, Annuaire Santé, Service d'accès aux soins, EDS, agendas partagés).
 ``manifest.json`` gives each file's repository, path and commit;
 ``python -m agents.fhir.guides.refresh`` rebuilds them from local clones.
 """

@@ -3,11 +3,13 @@
     python -m agents.fhir.guides.refresh --source pdsm4dmp=/path/to/IG-FHIR-PDSM4DMP-EEDS \\
         --source pdsm=/path/to/IG-fhir-partage-de-documents-de-sante \\
         --source cdl=/path/to/IG-fhir-cahier-de-liaison \\
-        --source terminology=/path/to/IG-terminologie-de-sante
+        --source terminology=/path/to/IG-terminologie-de-sante \\
+        --source annuaire=/path/to/IG-fhir-annuaire --source cds=… --source tlsv=… --source eds=… --source gap=… --source sas=…
 
 Each PATH is a git work tree or a bare git directory; files are read at its HEAD commit
-(``git show HEAD:path``), so nothing outside the listed files is copied. Examples are copied
-unchanged; value sets lose only their generated ``text`` narrative; FHIR Shorthand profiles
+(``git show HEAD:path``), or for a guide's built website at its ``gh-pages`` branch, so nothing
+outside the listed files is copied. Source examples are copied unchanged; built examples and
+value sets lose only their generated ``text`` narratives; FHIR Shorthand profiles
 are reduced to their cardinalities and fixed values (``profiles/<guide>.json``). The manifest
 records, for every file, the repository, path and commit it came from. Sources not given keep
 their current files and manifest rows.
@@ -33,9 +35,10 @@ class Source:
 
     name: str
     repository: str
-    kind: str  # examples | valuesets | fsh-profiles
+    kind: str  # examples | published-examples | valuesets | fsh-profiles
     patterns: tuple[str, ...]
     target: str  # folder (examples, valuesets) or file (profiles) under agents/fhir/guides
+    ref: str = "HEAD"  # the commit-ish read (``gh-pages`` for a guide's built website)
 
 
 SOURCES: dict[str, Source] = {
@@ -52,6 +55,45 @@ SOURCES: dict[str, Source] = {
         Source(
             "cdl", "ansforge/IG-fhir-cahier-de-liaison", "fsh-profiles",
             ("input/fsh/profiles/*.fsh",), "profiles/cdl.json",
+        ),
+        # Built guides: their websites (``gh-pages``, folder ``main/ig``) carry the JSON of
+        # examples the source repositories hold only as FHIR Shorthand.
+        Source(
+            "annuaire", "ansforge/IG-fhir-annuaire", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Practitioner", "PractitionerRole", "Organization", "Person")),
+            "annuaire/examples", "gh-pages",
+        ),
+        Source(
+            "cds", "ansforge/IG-fhir-cercle-de-soins", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Bundle", "CareTeam", "Organization", "Patient", "RelatedPerson")),
+            "cds/examples", "gh-pages",
+        ),
+        Source(
+            "tlsv", "ansforge/IG-fhir-telesurveillance", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Device", "Observation", "Patient")),
+            "tlsv/examples", "gh-pages",
+        ),
+        Source(
+            "eds", "ansforge/IG-FHIR-EDS-SOCLE-COMMUN", "published-examples",
+            ("main/ig/Patient-*.json",), "eds/examples", "gh-pages",
+        ),
+        Source(
+            "gap", "ansforge/IG-fhir-gestion-agendas-partages", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Appointment", "Schedule", "Slot")),
+            "gap/examples", "gh-pages",
+        ),
+        Source(
+            "sas", "ansforge/IG-fhir-service-acces-aux-soins", "published-examples",
+            tuple(f"main/ig/{t}-*.json" for t in ("Bundle", "Practitioner", "PractitionerRole", "Organization")),
+            "sas/examples", "gh-pages",
+        ),
+        Source(
+            "cdl-published", "ansforge/IG-website-release", "published-examples",
+            (
+                "www/ig/fhir/cdl/3.0.0-ballot/Bundle-cdl-bundle-creation-note.json",
+                "www/ig/fhir/cdl/3.0.1/fr/Patient-0d920958-b596-4b91-af67-9bafc707820b.json",
+            ),
+            "cdl/examples",
         ),
         Source(
             "terminology", "ansforge/IG-terminologie-de-sante", "valuesets",
@@ -76,9 +118,9 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.decode("utf-8")
 
 
-def _matching(repo: Path, patterns: tuple[str, ...], *, one_each: bool) -> list[str]:
-    """Files at HEAD matching each pattern (the last in name order when ``one_each``)."""
-    files = _git(repo, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+def _matching(repo: Path, patterns: tuple[str, ...], *, one_each: bool, ref: str = "HEAD") -> list[str]:
+    """Files at ``ref`` matching each pattern (the last in name order when ``one_each``)."""
+    files = _git(repo, "ls-tree", "-r", "--name-only", ref).splitlines()
     found: list[str] = []
     for pattern in patterns:
         hits = sorted(f for f in files if fnmatch.fnmatch(f, pattern))
@@ -127,6 +169,50 @@ def parse_fsh_profiles(text: str, canonical: str) -> dict[str, dict]:
     return profiles
 
 
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+
+
+def _empty_translation(ext: object) -> bool:
+    """A translation extension the publisher generated with no translated content."""
+    if not isinstance(ext, dict) or ext.get("url") != TRANSLATION:
+        return False
+    parts = {e.get("url"): e for e in ext.get("extension", []) if isinstance(e, dict)}
+    return not (parts.get("content") or {}).get("valueString")
+
+
+def strip_narrative(resource: object) -> object:
+    """``resource`` without what the IG publisher generates: ``text`` narratives (its own,
+    contained, entries') and translation extensions left empty (``"valueString": ""``, which
+    FHIR forbids) on the ``_element`` of a primitive; an ``_element`` left empty goes too."""
+    if isinstance(resource, dict):
+        out = {}
+        for key, value in resource.items():
+            if key == "text" and isinstance(value, dict):
+                continue
+            if key.startswith("_"):
+                value = _strip_primitive_extension(value)
+                if value in ({}, [], None):
+                    continue
+            out[key] = strip_narrative(value)
+        return out
+    if isinstance(resource, list):
+        return [strip_narrative(v) for v in resource]
+    return resource
+
+
+def _strip_primitive_extension(value: object) -> object:
+    if isinstance(value, list):
+        kept = [_strip_primitive_extension(v) for v in value]
+        return [] if all(v in ({}, None) for v in kept) else kept
+    if isinstance(value, dict):
+        exts = [e for e in value.get("extension", []) if not _empty_translation(e)]
+        out = {k: v for k, v in value.items() if k != "extension"}
+        if exts:
+            out["extension"] = exts
+        return out
+    return value
+
+
 def _canonical(repo: Path) -> str:
     config = _git(repo, "show", "HEAD:sushi-config.yaml")
     for line in config.splitlines():
@@ -138,9 +224,9 @@ def _canonical(repo: Path) -> str:
 def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dict]:
     """Copy or extract one source's files; return their manifest rows."""
     out_dir = GUIDES_DIR if out_dir is None else out_dir
-    commit = _git(repo, "rev-parse", "HEAD").strip()
+    commit = _git(repo, "rev-parse", source.ref).strip()
     rows = []
-    paths = _matching(repo, source.patterns, one_each=source.kind == "valuesets")
+    paths = _matching(repo, source.patterns, one_each=source.kind == "valuesets", ref=source.ref)
     if source.kind == "fsh-profiles":
         canonical = _canonical(repo)
         profiles: dict[str, dict] = {}
@@ -157,9 +243,15 @@ def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dic
     folder = out_dir / source.target
     folder.mkdir(parents=True, exist_ok=True)
     for path in paths:
-        text = _git(repo, "show", f"HEAD:{path}")
+        text = _git(repo, "show", f"{commit}:{path}")
         name = path.rsplit("/", 1)[-1]
-        if source.kind == "valuesets":
+        if source.kind == "published-examples":
+            text = json.dumps(strip_narrative(json.loads(text)), ensure_ascii=False, indent=1) + "\n"
+            how = (
+                f"generated text narratives and empty translation extensions removed "
+                f"(the guide's built example, {source.ref})"
+            )
+        elif source.kind == "valuesets":
             data = json.loads(text)
             data.pop("text", None)
             text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"

@@ -38,10 +38,13 @@ def id_nat_ps_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "PS-002", WARNING, ("Practitioner", "PractitionerRole"), "Practitioner.identifier.value",
-    "The author's idNat_PS is a personal national id (8 + RPPS or 0 + ADELI), not a "
-    "structure-internal one.",
+    "In a DMP payload, the author's idNat_PS is a personal national id (8 + RPPS or 0 + ADELI), "
+    "not a structure-internal one (3 + FINESS/SIRET + '/' + internal id). A directory entry "
+    "(Annuaire Santé, SAS) may carry a structure-internal idNat_PS: not reported there.",
 )
 def id_nat_ps_personal(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.dmp:
+        return  # staff without RPPS/ADELI are listed with a structure-internal idNat_PS
     for path, result in _checked(res, ID_NAT_PS_SYSTEM, check_id_nat_ps):
         if result.kind == "internal" and result.warning:
             yield path, result.warning

@@ -104,8 +104,10 @@ def codings(concept: object) -> list[dict]:
 
 
 def profiles(resource: dict) -> list[str]:
-    """``meta.profile`` canonicals of a resource."""
-    return [p for p in as_list(as_dict(resource.get("meta")).get("profile")) if isinstance(p, str)]
+    """``meta.profile`` canonicals of a resource (a ``|version`` suffix dropped)."""
+    return [
+        p.split("|", 1)[0] for p in as_list(as_dict(resource.get("meta")).get("profile")) if isinstance(p, str)
+    ]
 
 
 # --- context -----------------------------------------------------------------------------------
