@@ -433,7 +433,7 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
 
 def _scenario_style(i: int) -> dict:
     """The i-th scenario's colour, line style and marker (shared with ``segur compare``'s figure)."""
-    from simulator.compare_figure import style
+    from simulator.studies.compare_figure import style
 
     return style(i)
 

@@ -1,6 +1,6 @@
 """One planner run, inside a worker process: simulate, then the page's summary, then the files.
 
-Uses only the engine's public API (``simulator.Simulation`` / ``simulator.ensemble.replicate``
+Uses only the engine's public API (``simulator.Simulation`` / ``simulator.studies.ensemble.replicate``
 → ``Results``) and the report's figure code. The summary (figures as SVG in both languages,
 the target table) is written first so the page shows the figures as soon as possible; the
 results folder (tables, manifest, payloads, French report) follows.
@@ -147,7 +147,7 @@ def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, An
 
     progress = _throttled(lambda f: send("progress", f))
     if replications > 1:
-        from simulator.ensemble import replicate
+        from simulator.studies.ensemble import replicate
 
         res = replicate(scenario, replications, executor="local", workers=1, progress=progress).to_results()
     else:

@@ -46,7 +46,7 @@ def build_world(out: Path, *, patients: int | None = None, days: int | None = No
     to ``out/world.json``); FHIR files stay under ``out/demo`` and are named by ``path``."""
     from agents.catalogue import by_code
     from agents.services.mssante_operators import OPERATORS
-    from simulator.demo import build_demo
+    from simulator.demo.teaching import build_demo
 
     out = Path(out)
     demo = build_demo("demo", out / "demo", patients=patients, days=days, seed=seed)

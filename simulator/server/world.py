@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from simulator.core.errors import UsageError
-from simulator.demo_world import DemoSimulation
+from simulator.demo.world import DemoSimulation
 
 MAX_PATIENTS = 50_000
 MAX_DAYS = 366

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.observed_match import (
+from simulator.studies.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
     METRIC_WHY,
@@ -161,10 +161,10 @@ def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) 
 def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
             executor: Any = "local", progress: Any = None) -> Projection:
     """``n`` runs to ``end``, replication i with posterior draw i and seed i (common to every cut-off)."""
-    from simulator.calibration import scenario_data
     from simulator.core.streams import replication_seeds
-    from simulator.executors import open_executor, run_tasks
     from simulator.scenario import validate
+    from simulator.studies.calibration import scenario_data
+    from simulator.studies.executors import open_executor, run_tasks
     from simulator.studies.posterior_file import apply_draw
 
     seeds = replication_seeds(seed, n)

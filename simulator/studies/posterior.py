@@ -3,7 +3,7 @@
 Likelihood-free: each particle is one simulation at the calibration's scale with a fresh
 seed; its distance to the observed rows is the root of the weighted mean of squared relative
 errors (one-sided for lower/upper bounds) — the least-squares objective of
-``simulator.calibration``, so both modes judge a fit alike. ABC-SMC (Del Moral et al. 2012,
+``simulator.studies.calibration``, so both modes judge a fit alike. ABC-SMC (Del Moral et al. 2012,
 as implemented by pyabc: Klinger, Rickert & Hasenauer 2018) shrinks the tolerance ε
 generation by generation (median of the previous distances); the posterior is the last
 population, weighted. Priors: uniform over each parameter's bounds in the calibration file.
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
 from simulator.core.errors import UsageError
+from simulator.studies.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
 
 POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs"}
 

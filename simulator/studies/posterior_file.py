@@ -118,7 +118,9 @@ def read_posterior(path: str | Path) -> PosteriorDraws:
 
 def apply_draw(data: dict[str, Any], draw: dict[str, Any], where: Path) -> dict[str, Any]:
     """A copy of raw scenario data with a draw's values set (same dotted keys as calibration files)."""
-    from simulator.calibration import locate  # the calibration file's key syntax, one definition
+    from simulator.studies.calibration import (
+        locate,  # the calibration file's key syntax, one definition
+    )
 
     out = copy.deepcopy(data)
     for key, value in draw.items():

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.calibration import CalibrationSpec, build_scenario, fit_table
 from simulator.core.errors import UsageError
+from simulator.studies.calibration import CalibrationSpec, build_scenario, fit_table
 
 ROW_KEY = "{date}|{metric}|{sector}"
 
@@ -59,7 +59,7 @@ def run_design(spec: CalibrationSpec, observed: pd.DataFrame, n: int, end: dt.da
     from scipy.stats import qmc
 
     from simulator.core.streams import replication_seeds
-    from simulator.executors import open_executor, run_tasks
+    from simulator.studies.executors import open_executor, run_tasks
 
     lo = np.array([p.low for p in spec.parameters])
     hi = np.array([p.high for p in spec.parameters])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from simulator.atomic import claim_output
 from simulator.core.errors import DisagreementError, UsageError
-from simulator.executors import add_executor_options, check_executor_options
+from simulator.studies.executors import add_executor_options, check_executor_options
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
     with claim_output(out, "run", args.overwrite):  # checked and locked before the simulation
         if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
             # loaded when the command runs: `segur --help` and the other commands start without it
-            from simulator.ensemble import run_command
+            from simulator.studies.ensemble import run_command
 
             return run_command(args, sc, out, writers=[write_report])
         helper = ReportHelper()  # imports the plotting stack on another core during the run

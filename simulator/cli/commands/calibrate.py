@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from simulator.atomic import atomic_folder, claim_output
-from simulator.commands.run import add_overwrite_option
+from simulator.cli.commands.run import add_overwrite_option
 from simulator.core.errors import UsageError
 
 
@@ -80,7 +80,7 @@ def format_predictive(pred) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from simulator.calibration import load_spec
+    from simulator.studies.calibration import load_spec
 
     if args.workers < 1:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
@@ -97,8 +97,8 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _lsq(args: argparse.Namespace, spec, out: Path, report) -> int:
-    from simulator.calibration import calibrate
-    from simulator.calibration_output import write_calibration
+    from simulator.studies.calibration import calibrate
+    from simulator.studies.calibration_output import write_calibration
 
     if args.cutoff is not None:
         spec.end = args.cutoff
@@ -171,7 +171,7 @@ def _shown(path: Path) -> str:
 def get_design(args: argparse.Namespace, spec, observed, settings, end: dt.date, out: Path, report):
     """The surrogate's design: --design FILE, or ``design_runs`` runs now (written to out/design.csv);
     None when the calibration file asks for no surrogate."""
-    from simulator.executors import ExecutorSpec
+    from simulator.studies.executors import ExecutorSpec
     from simulator.studies.surrogate import read_design, run_design
 
     if args.design is not None:

@@ -62,8 +62,8 @@ def format_table(tab) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     from scenarios.observed import load_observed
-    from simulator.calibration import load_spec
     from simulator.studies import backtest as bt
+    from simulator.studies.calibration import load_spec
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be at least 2 (got {args.replications})")
@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
 
     draws = _posterior(args, spec, fit_spec, observed, fit_rows, end, out, report)
     executor = "local" if not args.scheduler else "dask"
-    from simulator.executors import ExecutorSpec
+    from simulator.studies.executors import ExecutorSpec
 
     ex = ExecutorSpec(executor, None if args.scheduler else args.workers, args.scheduler)
     report(f"projecting {args.replications} runs to {end} (posterior draws × seeds)…")
@@ -124,7 +124,7 @@ def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, end
             raise UsageError(f"{args.posterior}: fitted on data up to {seen}, after --cutoff {args.cutoff}: "
                              "it has seen rows it would score")
         return draws
-    from simulator.commands.calibrate import get_design
+    from simulator.cli.commands.calibrate import get_design
     from simulator.studies.posterior import PosteriorSettings, run_abc, write_outputs
     from simulator.studies.posterior_file import git_commit
 
