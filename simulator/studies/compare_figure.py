@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from simulator.studies.compare_series import target_label, trailing_total
+
 if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns
 
@@ -43,8 +45,6 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
 
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
-    from simulator.studies.compare_series import target_label, trailing_total
-
     targets = _targets(all_runs)
     n = max(len(targets), 1)
     ncols = 3 if n > 4 else min(n, 2)

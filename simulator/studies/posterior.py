@@ -27,6 +27,8 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.studies.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
+from simulator.studies.posterior_file import write_posterior
+from simulator.studies.surrogate import fit_surrogate, row_keys
 
 POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs"}
 
@@ -102,6 +104,7 @@ class SimulatorModel:
     keys: list[str]  # row keys, "i" = position in ``observed``
 
     def __call__(self, par: dict[str, float]) -> dict[str, float]:
+        # the engine loads when the runs start, not when this module is imported (start-up time)
         from simulator.engine import Simulation
 
         x = np.array([par[n] for n in _names(self.spec.parameters)], dtype=float)
@@ -237,8 +240,6 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
     names = _names(spec.parameters)
     quality = None
     if design is not None:
-        from simulator.studies.surrogate import fit_surrogate, row_keys
-
         all_keys = row_keys(observed)
         tab = observed.rename(columns={"value": "observed"}).copy()
         tab["weight"] = [spec.weight(m, s) for m, s in zip(tab["metric"], tab["sector"], strict=True)]
@@ -287,6 +288,7 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
 
 def _probe(spec: CalibrationSpec, observed: pd.DataFrame) -> pd.DataFrame:
     """The fit table of one short run at the start values: which rows are matched, their weights."""
+    # the engine loads when the runs start, not when this module is imported (start-up time)
     from simulator.engine import Simulation
 
     x0 = np.array([p.start for p in spec.parameters])
@@ -335,8 +337,6 @@ def restrict(spec: CalibrationSpec, observed: pd.DataFrame, cutoff: dt.date) -> 
 
 def write_outputs(post: Posterior, out: Path) -> list[str]:
     """posterior.csv (draws + provenance), parameters.csv, diagnostics.csv, predictive.csv."""
-    from simulator.studies.posterior_file import write_posterior
-
     out.mkdir(parents=True, exist_ok=True)
     kinds = {p.key: p.kind for p in post.parameters}
     write_posterior(out / "posterior.csv", post.draws, kinds, post.provenance)

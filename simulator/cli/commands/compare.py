@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scenarios.loader import resolve_path
 from simulator.atomic import claim_output
 from simulator.cli.commands.run import add_run_options, check_run_options, check_scale
 from simulator.core.errors import UsageError
@@ -76,7 +77,7 @@ def handle(args: argparse.Namespace) -> int:
     names = [sc.name for sc in scenarios]
     out = args.out or default_out(names)
     label = f"segur compare {' '.join(names)}" + (f" × {args.replications}" if args.replications > 1 else "")
-    from scenarios.loader import resolve_path
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.posterior_file import beside, draw_scenarios
 
     # with replications, the first posterior file found beside a scenario gives replication i of

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scenarios.schema import size_problem
 from simulator.atomic import claim_output
 from simulator.core.errors import DisagreementError, UsageError
 from simulator.studies.executors import add_executor_options, check_executor_options
@@ -32,8 +33,6 @@ def add_overwrite_option(p: argparse.ArgumentParser) -> None:
 
 def check_scale(sc: Scenario, scale: float, option: str = "--scale") -> None:
     """Refuse a scale the scenario cannot run at (no simulated agent in a sector, or beyond memory)."""
-    from scenarios.schema import size_problem
-
     problem = size_problem(sc, scale)
     if problem:
         raise UsageError(f"{option} {scale:g}: {problem}")

@@ -31,9 +31,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulator.atomic import claim_output
+from simulator.cli.commands.run import check_run_options, check_scale, seed_and_scale
 from simulator.core.errors import UsageError
 from simulator.outputs import OutputSpec, headline_outputs, parse_output
-from simulator.studies.executors import add_executor_options, check_executor_options
+from simulator.studies.executors import ExecutorSpec, add_executor_options, check_executor_options
 from simulator.studies.parameters import (
     MAX_DESIGN_RUNS,
     ScenarioSpace,
@@ -262,11 +264,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace, claim: Any) -> int:
-    from simulator.atomic import claim_output
-    from simulator.cli.commands.run import check_run_options, check_scale, seed_and_scale
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.progress import progress_bar
     from simulator.results import Results
-    from simulator.studies.executors import ExecutorSpec
 
     check_run_options(args)
     check_executor_options(args)
