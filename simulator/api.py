@@ -20,7 +20,6 @@ from simulator.engine import run as engine_run
 from simulator.scenario import load_scenario, validate
 
 if TYPE_CHECKING:
-    from scenarios.schema import Scenario
     from simulator.results import Results
 
 

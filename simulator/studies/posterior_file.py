@@ -21,9 +21,7 @@ import pandas as pd
 from scenarios.loader import load_raw, resolve_path
 from simulator.core.errors import UsageError
 from simulator.scenario import validate
-from simulator.studies.calibration import (
-    locate,  # the calibration file's key syntax, one definition
-)
+from simulator.studies.calibration import locate  # the calibration file's key syntax
 
 SUFFIX = ".posterior.csv"
 
