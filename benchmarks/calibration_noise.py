@@ -17,8 +17,8 @@ import pandas as pd
 
 import simulator
 from simulator.core.streams import replication_seeds
-from simulator.observed_match import observed_vs_simulated
 from simulator.scenario import load_scenario
+from simulator.studies.observed_match import observed_vs_simulated
 
 HEADLINES = [
     ("2023-09", "documents_annual_rate", "gp"),

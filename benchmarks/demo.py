@@ -31,7 +31,7 @@ def main() -> int:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    from simulator.demo import Narrator, build_demo, narrate
+    from simulator.demo.teaching import Narrator, build_demo, narrate
 
     t_import = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:

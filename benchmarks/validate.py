@@ -30,7 +30,7 @@ from agents.fhir import (  # noqa: E402 - after the path set-up, for a plain che
     synthetic_documents,
     validate_resource,
 )
-from simulator.commands.validate import judge_file  # noqa: E402
+from simulator.cli.commands.validate import judge_file  # noqa: E402
 
 TARGET_PER_SECOND = 1_000
 

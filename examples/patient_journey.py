@@ -11,7 +11,7 @@ The files are written to a temporary folder; the narration names them relative t
 import tempfile
 from pathlib import Path
 
-from simulator.demo import Narrator, build_demo, narrate
+from simulator.demo.teaching import Narrator, build_demo, narrate
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from reports import i18n
 from reports import plotdata as pdata
 from reports.forked import run_split
 from simulator.results import Results
+from simulator.studies.compare_figure import style
 
 PNG_DPI = 110
 STYLE = {
@@ -433,8 +434,6 @@ def draw_comparison(data: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
 
 def _scenario_style(i: int) -> dict:
     """The i-th scenario's colour, line style and marker (shared with ``segur compare``'s figure)."""
-    from simulator.compare_figure import style
-
     return style(i)
 
 

@@ -3,7 +3,7 @@
 ``load_observed()`` reads ``scenarios/data/observed.csv`` (one row per published figure, with
 unit and source) and adds ``bound``: ``lower`` when the note says "lower bound" or "more than"
 (the figure is a floor: no penalty above it), ``upper`` when it says "upper bound", else
-``point``. What each row measures in a run is decided in ``simulator.observed_match``.
+``point``. What each row measures in a run is decided in ``simulator.studies.observed_match``.
 """
 
 from __future__ import annotations

@@ -13,10 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scenarios.loader import load_raw, resolve_path
+from scenarios.schema import Scenario
 from simulator.core.errors import UsageError
+from simulator.engine import run as engine_run
+from simulator.scenario import load_scenario, validate
 
 if TYPE_CHECKING:
-    from scenarios.schema import Scenario
     from simulator.results import Results
 
 
@@ -25,8 +28,6 @@ def with_overrides(scenario: Scenario | str | Path, overrides: dict[str, Any] | 
     an unknown key or a value the schema refuses is one error naming the key."""
     if not overrides:
         return scenario
-    from scenarios.schema import Scenario
-    from simulator.scenario import load_scenario, validate
 
     if not isinstance(overrides, dict):
         raise UsageError(f"overrides: must be a dict of dotted keys to values (got {type(overrides).__name__})")
@@ -38,7 +39,6 @@ def with_overrides(scenario: Scenario | str | Path, overrides: dict[str, Any] | 
         for key, value in overrides.items():
             _set(data, key, value)
         return validate(data, Path(f"<{scenario.name} with overrides>"))
-    from scenarios.loader import load_raw, resolve_path
 
     path = resolve_path(scenario)
     data = load_raw(path)
@@ -67,10 +67,8 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, scale: float |
     dotted key (``{"sectors.gp.uptake_q": 0.5, "run.end": "2025-12-31"}``), validated by the schema.
 
     Replications from Python (docs/ensembles.md, "From Python"): ``ens =
-    simulator.ensemble.replicate(load_scenario(path), 50, seed=1)`` runs them on local processes
+    simulator.studies.ensemble.replicate(load_scenario(path), 50, seed=1)`` runs them on local processes
     (``ens.tables()`` holds the quantile bands, ``ens.save(out)`` writes the folder); or loop
     ``for s in simulator.core.streams.replication_seeds(1, 50): run(path, seed=s)`` yourself.
     """
-    from simulator.engine import run as engine_run
-
     return engine_run(with_overrides(scenario, overrides), seed=seed, scale=scale, progress=progress)

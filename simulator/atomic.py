@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator import __version__
 from simulator.core.errors import UsageError
 from simulator.interrupts import uninterrupted
 
@@ -72,8 +73,6 @@ def read_marker(folder: Path) -> dict | None:
 
 
 def _write_marker(folder: Path, kind: str) -> None:
-    from simulator import __version__
-
     marker = {"kind": kind, "written_by": f"segur-testbed {__version__}", "files": _entries(folder)}
     (folder / OUTPUT_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
 

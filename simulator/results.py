@@ -29,7 +29,9 @@ from simulator.core.errors import ConservationError, UsageError
 from simulator.modules import module_tables
 from simulator.monthly import CHANNEL_OUTCOMES, SENT_OUTCOME, monthly_frame  # noqa: F401  (part of this API)
 from simulator.results_files import DEFAULT_TABLES, MANIFEST, RESULTS_KIND, read_folder
+from simulator.results_plot import plot_monthly
 from simulator.results_view import to_file_form, typed
+from simulator.summary import format_summary
 
 if TYPE_CHECKING:
     from simulator.modules import Context, Module
@@ -82,15 +84,11 @@ class Results:
     def summary(self) -> str:
         """The plain-text summary `segur run` prints: the last 12 months by sector and channel,
         and each target with the month it is reached (Starsim / Covasim ``sim.summary``)."""
-        from simulator.summary import format_summary
-
         return format_summary(self)
 
     def plot(self, channel: str = "dmp", outcome: str | None = None, ax: Any = None) -> Any:
         """Monthly national documents by sector on one channel, stacked, with each all-sector target
         ÷ 12 (Starsim / Covasim ``sim.plot``); returns the matplotlib Figure (``ax``: draw there)."""
-        from simulator.results_plot import plot_monthly
-
         return plot_monthly(self, channel, outcome, ax)
 
     # -- invariants -----------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from agents.catalogue import load_catalogue
 from simulator.core.outcomes import CHANNELS, OUTCOMES
 
 DIMENSIONS = ("sector", "doc_type", "channel", "outcome", "reason", "state", "departement", "flow", "event", "route")
@@ -47,8 +48,6 @@ def typed(name: str, df: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
         labels = {s: (v or {}).get("label") or s for s, v in manifest.get("scenario", {}).get("sectors", {}).items()}
         out.insert(out.columns.get_loc("sector") + 1, "sector_label", _relabel(out["sector"], labels))
     if "doc_type" in out.columns:
-        from agents.catalogue import load_catalogue
-
         names = {t.code: t.label_fr for t in load_catalogue()}
         out.insert(out.columns.get_loc("doc_type") + 1, "doc_type_label", _relabel(out["doc_type"], names))
     return out

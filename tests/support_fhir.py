@@ -52,7 +52,7 @@ ITI65 = "Bundle-example-td2-iti65-lot-soumission.json"
 REPLACEMENT = "Bundle-example-td2-1-remplacement.json"
 
 
-VALIDATE = "simulator.commands.validate"
+VALIDATE = "simulator.cli.commands.validate"
 
 
 def cli_modules() -> list[str]:
@@ -73,7 +73,7 @@ def segur_command() -> list[str]:
     """argv prefix running the real ``segur`` entry point in a subprocess.
 
     ``segur`` when installed and listing ``validate``, else ``python -m simulator.cli``; while
-    ``simulator/cli.py`` does not list ``validate`` yet, a one-line shim registers it.
+    ``simulator/cli/__init__.py`` does not list ``validate`` yet, a one-line shim registers it.
     """
     import shutil
     import sys

@@ -7,8 +7,8 @@ import pytest
 
 import simulator
 from simulator.core.streams import replication_seeds
-from simulator.observed_match import combine, observed_vs_simulated
 from simulator.scenario import load_scenario
+from simulator.studies.observed_match import combine, observed_vs_simulated
 from tests.conftest import BASELINE
 
 SCALE = 0.01  # sectors keep ≥ 500 facilities (run.min_facilities); GPs are 565 here

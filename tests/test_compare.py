@@ -13,7 +13,8 @@ import pytest
 
 import simulator
 from simulator.cli import main
-from simulator.compare import (
+from simulator.scenario import load_scenario
+from simulator.studies.compare import (
     ASSUMPTION_NOTE,
     annual_volumes,
     first_month_reached,
@@ -23,7 +24,6 @@ from simulator.compare import (
     target_dates,
     write_comparison,
 )
-from simulator.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SEED, SCALE = 4, 0.001
@@ -169,7 +169,7 @@ def test_an_interrupted_write_leaves_nothing(files, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("simulator.compare_figure.draw_comparison", boom)
+    monkeypatch.setattr("simulator.studies.compare_figure.draw_comparison", boom)
     with pytest.raises(RuntimeError):
         write_comparison(tmp_path / "x", runs)
     assert list(tmp_path.iterdir()) == []
@@ -217,7 +217,7 @@ def test_every_year_of_the_run_is_printed_or_the_years_asked(files, direct, tmp_
 
 
 def test_comparison_figure_gives_each_scenario_its_own_style(files, direct):
-    from simulator.compare_figure import COLORS, LINESTYLES, MARKERS, style
+    from simulator.studies.compare_figure import COLORS, LINESTYLES, MARKERS, style
 
     styles = [style(i) for i in range(6)]
     assert len({s["color"] for s in styles}) == 6
@@ -235,7 +235,7 @@ def test_comparison_figure_gives_each_scenario_its_own_style(files, direct):
         captured["fig"] = self
         return orig(self, *a, **k)
 
-    import simulator.compare_figure as cf
+    import simulator.studies.compare_figure as cf
 
     Figure.savefig = grab
     try:

@@ -112,7 +112,7 @@ def test_the_recorder_changes_no_draw():
     import pandas.testing as pdt
 
     import simulator
-    from simulator.demo_world import DemoSimulation
+    from simulator.demo.world import DemoSimulation
 
     a = simulator.run("scenarios/demo.toml", seed=4)
     sim = DemoSimulation("scenarios/demo.toml", seed=4)

@@ -12,11 +12,11 @@ import simulator
 from simulator.cli import main
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
-from simulator.ensemble import Aggregator, Summary, replicate
-from simulator.executors import open_executor, run_tasks
 from simulator.outputs import evaluate, headline_outputs
 from simulator.results import Results
 from simulator.scenario import load_scenario
+from simulator.studies.ensemble import Aggregator, Summary, replicate
+from simulator.studies.executors import open_executor, run_tasks
 from tests.conftest import BASELINE
 from tests.support_ensemble import (
     SCALE,

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from simulator.cli import main
-from simulator.parameters import MAX_DESIGN_RUNS
+from simulator.studies.parameters import MAX_DESIGN_RUNS
 from tests.conftest import BASELINE
 from tests.support_ensemble import one_error_line
 

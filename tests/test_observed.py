@@ -8,7 +8,7 @@ import pytest
 
 from scenarios.observed import bound_of, load_observed
 from simulator.core.errors import UsageError
-from simulator.observed_match import (
+from simulator.studies.observed_match import (
     Unmatched,
     combine,
     observed_vs_simulated,

@@ -262,7 +262,7 @@ def test_check_output_refuses_a_symlink_without_overwrite(tmp_path):
 
 
 def test_full_disk_during_the_save_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
-    from simulator.commands import run as run_command
+    from simulator.cli.commands import run as run_command
 
     def full(results, folder):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -165,7 +165,7 @@ def test_backtest_bad_inputs_give_one_line_and_exit_2(case, tmp_path, capsys, mo
 def test_calibration_path_with_a_surrogate_recovers_known_parameters(tmp_path, repo_root):
     """The real calibration path (load_spec → restrict → run_abc with a design): a synthetic design
     whose rows are a known log-linear function of the parameters, observed rows at known values."""
-    from simulator.calibration import load_spec
+    from simulator.studies.calibration import load_spec
     from simulator.studies.posterior import restrict, run_abc
     from simulator.studies.surrogate import row_keys
 
@@ -223,8 +223,8 @@ def test_replications_draw_parameters_from_the_posterior_file(tmp_path, capsys):
 
 
 def test_attainment_band_counts_unreached_replications_as_later():
-    from simulator.ensemble import attainment_band
     from simulator.outputs import month_to_decimal
+    from simulator.studies.ensemble import attainment_band
 
     last = "2027-12"
     never = month_to_decimal(last) + 1 / 12

@@ -44,8 +44,8 @@ def test_readme_says_which_command_seed_and_scale_its_table_is_from():
 
 @pytest.mark.slow
 def test_readme_wave2_figures_equal_what_the_command_prints():
-    from simulator.compare import annual_volumes, run_scenarios, target_dates
     from simulator.scenario import load_scenario
+    from simulator.studies.compare import annual_volumes, run_scenarios, target_dates
 
     runs = run_scenarios([load_scenario("wave2")], seed=SEED, scale=SCALE)
     vol = annual_volumes(runs).set_index(["sector", "year", "channel"])["documents"] / 1e6

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.executors import available_cores
+from simulator.studies.executors import available_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from scenarios.schema import SECTORS_WAVE2
-from simulator.compare import runs_from_results, target_dates
 from simulator.scenario import load_scenario
+from simulator.studies.compare import runs_from_results, target_dates
 from tests.support_wave2 import LIBRARY, SCENARIOS, library_runs
 
 FILES = [*LIBRARY, "wave2_base", "baseline"]

@@ -63,7 +63,7 @@ def _real_domain_problems(text: str) -> list[str]:
 
 @pytest.mark.slow
 def test_demo_files_hold_only_test_addresses(tmp_path):
-    from simulator.demo import build_demo
+    from simulator.demo.teaching import build_demo
 
     out = tmp_path / "demo"
     build_demo("demo", out, days=2)

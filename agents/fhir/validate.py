@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from agents.fhir.mssante import MSSanteMessage
+from agents.fhir.outcome import operation_outcome
 from agents.fhir.profiles import ANS_IG, Recognised, recognise
 from agents.fhir.render import render_bundle, to_model
 from agents.fhir.rules import ERROR, BundleIndex, Context, Finding, rules_for
@@ -155,8 +156,6 @@ def validate_outcome(
     resource: Mapping[str, Any], *, structural: bool = True, now: datetime | None = None
 ) -> dict:
     """``validate_resource`` as a FHIR OperationOutcome (JSON dict), for servers and tools."""
-    from agents.fhir.outcome import operation_outcome
-
     return operation_outcome(validate_resource(resource, structural=structural, now=now))
 
 

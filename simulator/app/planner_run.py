@@ -1,6 +1,6 @@
 """One planner run, inside a worker process: simulate, then the page's summary, then the files.
 
-Uses only the engine's public API (``simulator.Simulation`` / ``simulator.ensemble.replicate``
+Uses only the engine's public API (``simulator.Simulation`` / ``simulator.studies.ensemble.replicate``
 → ``Results``) and the report's figure code. The summary (figures as SVG in both languages,
 the target table) is written first so the page shows the figures as soon as possible; the
 results folder (tables, manifest, payloads, French report) follows.
@@ -21,6 +21,7 @@ import matplotlib
 
 from reports import i18n as rep
 from reports import plotdata as pdata
+from reports import write_report
 from reports.figures import (
     STYLE,
     draw_annualised,
@@ -33,6 +34,7 @@ from reports.observed import observed_figures
 from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
 from simulator.results import Results
+from simulator.studies.ensemble import replicate
 
 SUMMARY = "summary.json"
 RESULTS = "results"
@@ -143,14 +145,11 @@ def _throttled(send: Callable[[float], None]) -> Callable[[int, int], None]:
 def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, Any],
             send: Callable[[str, Any], None]) -> None:
     """Run, write ``summary.json`` (then say 'done'), then the results folder (then 'files')."""
-    from reports import write_report
-
     progress = _throttled(lambda f: send("progress", f))
     if replications > 1:
-        from simulator.ensemble import replicate
-
         res = replicate(scenario, replications, executor="local", workers=1, progress=progress).to_results()
     else:
+        # the engine loads when a run starts, in the worker, not with the page's server (start-up time)
         from simulator import Simulation
 
         res = Simulation(scenario, progress=progress).run()

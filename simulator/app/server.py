@@ -28,7 +28,7 @@ from simulator.app import i18n, levers
 from simulator.app.jobs import JobQueue, QueueFull, cache_key
 from simulator.app.planner_run import RESULTS
 from simulator.app.teaching import World
-from simulator.app.teaching_source import WORLD
+from simulator.app.teaching_source import WORLD, child
 from simulator.core.errors import SegurError
 
 HERE = Path(__file__).resolve().parent
@@ -63,8 +63,6 @@ class Teaching:
             self.thread.start()
 
     def _build(self) -> None:
-        from simulator.app.teaching_source import child
-
         self.folder.mkdir(parents=True, exist_ok=True)
         parent, end = self.ctx.Pipe(duplex=False)
         self.proc = self.ctx.Process(target=child, args=(str(self.folder), end), name="segur-teaching")

@@ -16,6 +16,8 @@ from base64 import b64decode
 from pathlib import Path
 from typing import Any
 
+from agents.catalogue import by_code
+
 WORLD = "world.json"
 CDA = "{urn:hl7-org:v3}"
 
@@ -44,9 +46,9 @@ def _content(bundle_path: Path) -> str:
 def build_world(out: Path, *, patients: int | None = None, days: int | None = None, seed: int | None = None) -> dict[str, Any]:
     """Run the demo territory into ``out`` and return the teaching view's data (also written
     to ``out/world.json``); FHIR files stay under ``out/demo`` and are named by ``path``."""
-    from agents.catalogue import by_code
+    # the demo territory (the engine, the agents) loads only in the process that builds it (start-up time)
     from agents.services.mssante_operators import OPERATORS
-    from simulator.demo import build_demo
+    from simulator.demo.teaching import build_demo
 
     out = Path(out)
     demo = build_demo("demo", out / "demo", patients=patients, days=days, seed=seed)

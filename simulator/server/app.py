@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from simulator import __version__
 from simulator.server.access import denied
 from simulator.server.auth import Keys, Principal, TokenError, load_keys, load_or_create_keys
 from simulator.server.capability import capability_statement
@@ -43,6 +44,7 @@ from simulator.server.judge import Rules
 from simulator.server.provide import provide
 from simulator.server.reads import binary_resource, read_document, retrieve, search
 from simulator.server.search import parse_query
+from simulator.server.seed import seed_store
 from simulator.server.store import Store, log_access
 
 log = logging.getLogger("segur.server")
@@ -70,8 +72,6 @@ class Context:
 
 def prepare(config: ServerConfig) -> tuple[Store, Keys]:
     """First start: schema, seeding from the scenario when the store is new, signing key."""
-    from simulator.server.seed import seed_store
-
     store = Store(config)
     store.create_schema()
     if config.scenario:
@@ -111,8 +111,6 @@ def _log_anonymous(ctx: Context, method: str, path: str, exc: HttpProblem) -> No
 
 
 async def metadata(request: Request) -> Response:
-    from simulator import __version__
-
     ctx: Context = request.app.state.ctx
     return fhir_response(capability_statement(_base(request), __version__, ctx.seeded))
 

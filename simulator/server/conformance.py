@@ -23,6 +23,7 @@ class Finding(NamedTuple):
 def check_resource(resource: dict[str, Any]) -> list[Finding]:
     """Findings of every conformance rule on ``resource`` (a FHIR JSON object), including
     STR-001 (not valid FHIR R4B, as parsed by fhir.resources)."""
+    # fhir.resources and the rules load on the first document judged (start-up time)
     from agents.fhir import validate_resource
 
     _memoise_class_lookups()
@@ -50,6 +51,7 @@ def _memoise_class_lookups() -> None:
 
 def rule_issue_code(rule_id: str) -> str:
     """The OperationOutcome issue code of a validator rule (``invalid`` when unknown)."""
+    # fhir.resources and the rules load on the first document judged (start-up time)
     from agents.fhir import RULES
 
     r = RULES.get(rule_id)

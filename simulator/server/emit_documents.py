@@ -12,6 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from agents.catalogue import load_catalogue
+from agents.defects import defect_name
+from agents.fhir import render_bundle
+from agents.patients import HAS_INS
+from agents.payloads import identity_status, rendered_defect
+from simulator.core.outcomes import OUTCOMES
 from simulator.server.world import World
 
 
@@ -29,8 +35,6 @@ class Emission:
 
     def bundle(self) -> dict[str, Any]:
         """The ITI-65 transaction Bundle (rendered when asked: emitters render as they send)."""
-        from agents.fhir import render_bundle
-
         return render_bundle(self.spec)
 
 
@@ -41,12 +45,6 @@ def _time(serial: int) -> str:
 
 def emissions(world: World) -> tuple[list[Emission], int]:
     """The documents to emit, in the order they were produced, and how many had no verdict."""
-    from agents.catalogue import load_catalogue
-    from agents.defects import defect_name
-    from agents.patients import HAS_INS
-    from agents.payloads import identity_status, rendered_defect
-    from simulator.core.outcomes import OUTCOMES
-
     rows = world.sim.recorder.dmp_rows()
     n = rows["day"].size
     cat = load_catalogue()

@@ -27,6 +27,7 @@ def check_port(host: str, port: int) -> None:
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
           log_level: str = "warning") -> int:
     """Serve until interrupted; returns the exit code."""
+    # Starlette, SQLAlchemy and the FHIR side load when the server starts: `segur --help` starts without them
     import uvicorn
 
     from simulator.server.app import build_app, prepare

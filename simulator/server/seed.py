@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from agents.patients import HAS_INS
 from simulator.server import schema as S
 from simulator.server.auth import PROFESSION_BY_SECTOR
 from simulator.server.config import ServerConfig
@@ -34,8 +35,6 @@ def seed_description(config: ServerConfig) -> str:
 
 def world_rows(world: World) -> tuple[list[dict], list[dict], list[dict]]:
     """Rows of patients, profile_states and professionals for ``world``."""
-    from agents.patients import HAS_INS
-
     w, cast = world.sim.world, world.cast
     p = w.patients
     gp_sector = w.sector("gp") if "gp" in w.sector_names else None

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from simulator.server.app import build_app, prepare
 from simulator.server.config import ServerConfig
 from simulator.server.pg_throwaway import free_port
 
@@ -16,8 +17,6 @@ from simulator.server.pg_throwaway import free_port
 def running_server(config: ServerConfig, port: int | None = None) -> Iterator[str]:
     """Prepare the store (schema, seeding, key), serve it, yield the FHIR base URL, stop."""
     import uvicorn
-
-    from simulator.server.app import build_app, prepare
 
     store, keys = prepare(config)
     port = port or free_port()

@@ -12,8 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
+from agents.small_world import Cast
 from simulator.core.errors import UsageError
-from simulator.demo_world import DemoSimulation
+from simulator.demo.world import DemoSimulation
+from simulator.scenario import load_scenario
 
 MAX_PATIENTS = 50_000
 MAX_DAYS = 366
@@ -75,8 +78,6 @@ def overrides(sc: Any, patients: int | None, days: int | None, seed: int | None)
 def state_codes(status: np.ndarray) -> np.ndarray:
     """Profile state index (STATE_NAMES) of each status byte: opposed, closed, not created,
     activated, open — the precedence of the simulated DMP."""
-    from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
-
     out = np.where((status & ACTIVATED) != 0, 2, 1).astype(np.uint8)
     out[(status & CREATED) == 0] = 0
     out[(status & CLOSED) != 0] = 4
@@ -87,9 +88,6 @@ def state_codes(status: np.ndarray) -> np.ndarray:
 def run_world(scenario: str | Path, *, patients: int | None = None, days: int | None = None,
               seed: int | None = None) -> World:
     """Run the scenario's small world (it must name its départements, like scenarios/demo.toml)."""
-    from agents.small_world import Cast
-    from simulator.scenario import load_scenario
-
     sc = load_scenario(scenario)
     if not sc.run.departements:
         raise UsageError(f"{scenario}: a small territory is needed (run.departements), e.g. scenarios/demo.toml")

@@ -19,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.observed_match import (
+from simulator.core.streams import replication_seeds
+from simulator.scenario import validate
+from simulator.studies.calibration import scenario_data
+from simulator.studies.executors import open_executor, run_tasks
+from simulator.studies.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
     METRIC_WHY,
@@ -31,6 +35,7 @@ from simulator.observed_match import (
     why_unmatched,
 )
 from simulator.studies.posterior import row_end
+from simulator.studies.posterior_file import apply_draw
 
 # Volume metrics and the factor that turns a value into documents a month (levels of one curve).
 VOLUME = {"documents_per_month": 1.0, "documents_annual_rate": 1 / 12, "documents_per_year": 1 / 12,
@@ -147,6 +152,7 @@ class Projection:
 
 def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) -> dict[str, Any]:
     """Worker task: one projection run, its values of ``rows`` and its monthly curves."""
+    # the engine loads when the runs start, not when this module is imported (start-up time)
     from simulator.engine import Simulation
 
     res = Simulation(scenario, seed=seed).run()
@@ -161,12 +167,6 @@ def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) 
 def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
             executor: Any = "local", progress: Any = None) -> Projection:
     """``n`` runs to ``end``, replication i with posterior draw i and seed i (common to every cut-off)."""
-    from simulator.calibration import scenario_data
-    from simulator.core.streams import replication_seeds
-    from simulator.executors import open_executor, run_tasks
-    from simulator.scenario import validate
-    from simulator.studies.posterior_file import apply_draw
-
     seeds = replication_seeds(seed, n)
     base = scenario_data(spec, np.array([p.start for p in spec.parameters]), for_fit=False)
     base["payload_sample"] = 0

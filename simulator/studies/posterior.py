@@ -3,7 +3,7 @@
 Likelihood-free: each particle is one simulation at the calibration's scale with a fresh
 seed; its distance to the observed rows is the root of the weighted mean of squared relative
 errors (one-sided for lower/upper bounds) — the least-squares objective of
-``simulator.calibration``, so both modes judge a fit alike. ABC-SMC (Del Moral et al. 2012,
+``simulator.studies.calibration``, so both modes judge a fit alike. ABC-SMC (Del Moral et al. 2012,
 as implemented by pyabc: Klinger, Rickert & Hasenauer 2018) shrinks the tolerance ε
 generation by generation (median of the previous distances); the posterior is the last
 population, weighted. Priors: uniform over each parameter's bounds in the calibration file.
@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
 from simulator.core.errors import UsageError
+from simulator.studies.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
+from simulator.studies.posterior_file import write_posterior
+from simulator.studies.surrogate import fit_surrogate, row_keys
 
 POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs"}
 
@@ -102,6 +104,7 @@ class SimulatorModel:
     keys: list[str]  # row keys, "i" = position in ``observed``
 
     def __call__(self, par: dict[str, float]) -> dict[str, float]:
+        # the engine loads when the runs start, not when this module is imported (start-up time)
         from simulator.engine import Simulation
 
         x = np.array([par[n] for n in _names(self.spec.parameters)], dtype=float)
@@ -237,8 +240,6 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
     names = _names(spec.parameters)
     quality = None
     if design is not None:
-        from simulator.studies.surrogate import fit_surrogate, row_keys
-
         all_keys = row_keys(observed)
         tab = observed.rename(columns={"value": "observed"}).copy()
         tab["weight"] = [spec.weight(m, s) for m, s in zip(tab["metric"], tab["sector"], strict=True)]
@@ -287,6 +288,7 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
 
 def _probe(spec: CalibrationSpec, observed: pd.DataFrame) -> pd.DataFrame:
     """The fit table of one short run at the start values: which rows are matched, their weights."""
+    # the engine loads when the runs start, not when this module is imported (start-up time)
     from simulator.engine import Simulation
 
     x0 = np.array([p.start for p in spec.parameters])
@@ -335,8 +337,6 @@ def restrict(spec: CalibrationSpec, observed: pd.DataFrame, cutoff: dt.date) -> 
 
 def write_outputs(post: Posterior, out: Path) -> list[str]:
     """posterior.csv (draws + provenance), parameters.csv, diagnostics.csv, predictive.csv."""
-    from simulator.studies.posterior_file import write_posterior
-
     out.mkdir(parents=True, exist_ok=True)
     kinds = {p.key: p.kind for p in post.parameters}
     write_posterior(out / "posterior.csv", post.draws, kinds, post.provenance)

@@ -18,7 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from scenarios.loader import load_raw, resolve_path
 from simulator.core.errors import UsageError
+from simulator.scenario import validate
+from simulator.studies.calibration import locate  # the calibration file's key syntax
 
 SUFFIX = ".posterior.csv"
 
@@ -118,8 +121,6 @@ def read_posterior(path: str | Path) -> PosteriorDraws:
 
 def apply_draw(data: dict[str, Any], draw: dict[str, Any], where: Path) -> dict[str, Any]:
     """A copy of raw scenario data with a draw's values set (same dotted keys as calibration files)."""
-    from simulator.calibration import locate  # the calibration file's key syntax, one definition
-
     out = copy.deepcopy(data)
     for key, value in draw.items():
         try:
@@ -138,9 +139,6 @@ def draw_scenarios(scenario: str | Path, n: int, posterior: str | Path | None = 
 
     ``posterior``: a file, "none" (seeds only), or None = the file beside the scenario if any.
     """
-    from scenarios.loader import load_raw, resolve_path
-    from simulator.scenario import validate
-
     path = resolve_path(scenario)
     if posterior is not None and str(posterior).lower() == "none":
         return None, ""

@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.calibration import CalibrationSpec, build_scenario, fit_table
 from simulator.core.errors import UsageError
+from simulator.core.streams import replication_seeds
+from simulator.studies.calibration import CalibrationSpec, build_scenario, fit_table
+from simulator.studies.executors import open_executor, run_tasks
 
 ROW_KEY = "{date}|{metric}|{sector}"
 
@@ -41,6 +43,7 @@ def row_keys(observed: pd.DataFrame) -> list[str]:
 def design_one(scenario: Any, seed: int, observed: pd.DataFrame, weights_spec: CalibrationSpec,
                attempt: int = 1) -> np.ndarray:
     """Worker task: one design run; the simulated value of every observed row (NaN: unmatched)."""
+    # the engine loads when the runs start, not when this module is imported (start-up time)
     from simulator.engine import Simulation
 
     res = Simulation(scenario, seed=seed, scale=weights_spec.scale).run()
@@ -57,9 +60,6 @@ def run_design(spec: CalibrationSpec, observed: pd.DataFrame, n: int, end: dt.da
     import copy
 
     from scipy.stats import qmc
-
-    from simulator.core.streams import replication_seeds
-    from simulator.executors import open_executor, run_tasks
 
     lo = np.array([p.low for p in spec.parameters])
     hi = np.array([p.high for p in spec.parameters])

@@ -9,9 +9,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from scenarios.schema import size_problem
 from simulator.atomic import atomic_folder, claim_output
-from simulator.commands.run import add_overwrite_option
+from simulator.cli.commands.run import add_overwrite_option
 from simulator.core.errors import UsageError
+from simulator.scenario import validate
+from simulator.studies.executors import ExecutorSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,9 +64,6 @@ def _check_fit_scale(spec) -> None:
     """A fit.scale at which a sector would have no simulated agent (or beyond memory) is refused."""
     import copy
 
-    from scenarios.schema import size_problem
-    from simulator.scenario import validate
-
     problem = size_problem(validate(copy.deepcopy(spec.base_data), spec.scenario), spec.scale)
     if problem:
         raise UsageError(f"{spec.path}: fit.scale: {problem}")
@@ -80,7 +80,8 @@ def format_predictive(pred) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from simulator.calibration import load_spec
+    # loaded when the command runs: `segur --help` and the other commands start without it
+    from simulator.studies.calibration import load_spec
 
     if args.workers < 1:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
@@ -97,8 +98,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _lsq(args: argparse.Namespace, spec, out: Path, report) -> int:
-    from simulator.calibration import calibrate
-    from simulator.calibration_output import write_calibration
+    # loaded when the command runs: `segur --help` and the other commands start without it
+    from simulator.studies.calibration import calibrate
+    from simulator.studies.calibration_output import write_calibration
 
     if args.cutoff is not None:
         spec.end = args.cutoff
@@ -120,6 +122,7 @@ def _lsq(args: argparse.Namespace, spec, out: Path, report) -> int:
 
 
 def _abc(args: argparse.Namespace, spec, out: Path, report) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from scenarios.observed import load_observed
     from simulator.studies.posterior import (
         PosteriorSettings,
@@ -171,7 +174,7 @@ def _shown(path: Path) -> str:
 def get_design(args: argparse.Namespace, spec, observed, settings, end: dt.date, out: Path, report):
     """The surrogate's design: --design FILE, or ``design_runs`` runs now (written to out/design.csv);
     None when the calibration file asks for no surrogate."""
-    from simulator.executors import ExecutorSpec
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.surrogate import read_design, run_design
 
     if args.design is not None:

@@ -101,6 +101,7 @@ def load_resource(path: Path) -> dict[str, Any]:
 
 def judge_file(name: str) -> tuple[list[Any], Any, str | None]:
     """(findings, recognised profile or None, unusable reason or None) for one file."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from agents.fhir import Finding, validate_resource
     from agents.fhir.profiles import recognise
     from agents.fhir.verdict import INVALID_METADATA
@@ -122,6 +123,7 @@ def judge_file(name: str) -> tuple[list[Any], Any, str | None]:
 
 
 def _outcome(name: str, findings: list[Any], profile: Any) -> dict[str, Any]:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from agents.fhir import operation_outcome
 
     outcome = operation_outcome(findings)
@@ -144,6 +146,7 @@ def collection(outcomes: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 
 def _text_report(name: str, findings: list[Any], profile: Any, unusable: str | None) -> str:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from agents.fhir import dmp_verdict
 
     counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "information")}

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from simulator.atomic import atomic_folder, claim_output
-from simulator.commands.run import add_overwrite_option
+from simulator.cli.commands.run import add_overwrite_option
 from simulator.core.errors import UsageError
 
 FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")

@@ -18,8 +18,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from simulator.studies.compare_series import target_label, trailing_total
+
 if TYPE_CHECKING:
-    from simulator.compare import ScenarioRuns
+    from simulator.studies.compare import ScenarioRuns
 
 # Okabe & Ito (2008) colour-blind-safe palette
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -43,8 +45,6 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
 
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
-    from simulator.compare_series import target_label, trailing_total
-
     targets = _targets(all_runs)
     n = max(len(targets), 1)
     ncols = 3 if n > 4 else min(n, 2)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.server.config import DEFAULT_DB, DEFAULT_SCENARIO
+from simulator.core.errors import UsageError
+from simulator.server.config import DEFAULT_DB, DEFAULT_SCENARIO, ServerConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,12 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _tokens(args: argparse.Namespace):
+    # loaded when the command runs: `segur --help` and the other commands start without it
     import sys
     from pathlib import Path
 
-    from simulator.core.errors import UsageError
     from simulator.server.auth import Principal, load_keys
-    from simulator.server.config import ServerConfig
 
     if args.token_file:
         path = Path(args.token_file)
@@ -72,12 +72,12 @@ def _tokens(args: argparse.Namespace):
 
 
 def handler(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     import asyncio
     import sys
     from pathlib import Path
     from urllib.parse import urlparse
 
-    from simulator.core.errors import UsageError
     from simulator.server import emit_report
     from simulator.server.emit_client import Policy, post_all
     from simulator.server.emit_documents import emissions

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scenarios.loader import resolve_path
 from simulator.atomic import claim_output
-from simulator.commands.run import add_run_options, check_run_options, check_scale
+from simulator.cli.commands.run import add_run_options, check_run_options, check_scale
 from simulator.core.errors import UsageError
-from simulator.executors import ExecutorSpec, add_executor_options, check_executor_options
+from simulator.studies.executors import ExecutorSpec, add_executor_options, check_executor_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +49,10 @@ def _year(text: str) -> list[int]:
 
 def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.compare import (
+    from simulator.outputs import run_months
+    from simulator.progress import progress_bar
+    from simulator.scenario import load_scenario
+    from simulator.studies.compare import (
         annual_volumes,
         check_names,
         check_years,
@@ -58,9 +62,6 @@ def handle(args: argparse.Namespace) -> int:
         target_dates,
         write_comparison,
     )
-    from simulator.outputs import run_months
-    from simulator.progress import progress_bar
-    from simulator.scenario import load_scenario
 
     check_run_options(args)
     check_executor_options(args)
@@ -76,7 +77,7 @@ def handle(args: argparse.Namespace) -> int:
     names = [sc.name for sc in scenarios]
     out = args.out or default_out(names)
     label = f"segur compare {' '.join(names)}" + (f" × {args.replications}" if args.replications > 1 else "")
-    from scenarios.loader import resolve_path
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.posterior_file import beside, draw_scenarios
 
     # with replications, the first posterior file found beside a scenario gives replication i of

@@ -6,7 +6,7 @@ Every scenario runs with the same seed(s) and scale, so differences come from th
 not from the draws (common random numbers). With replications, cells are medians with p5–p95;
 a target month's quantiles treat "not reached by the end of the run" as later than any month.
 
->>> from simulator.compare import run_scenarios, annual_volumes, target_dates   # doctest: +SKIP
+>>> from simulator.studies.compare import run_scenarios, annual_volumes, target_dates   # doctest: +SKIP
 >>> runs = run_scenarios([load_scenario("wave2"), load_scenario("wave2_late")], scale=0.002)  # doctest: +SKIP
 >>> target_dates(runs)                                                            # doctest: +SKIP
 """
@@ -24,12 +24,18 @@ import pandas as pd
 
 from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder, check_output
-from simulator.compare_series import SENT, annualised, dmp_monthly, target_label, trailing_total  # noqa: F401
-from simulator.compare_series import sent as _sent
 from simulator.core.errors import UsageError
 from simulator.core.outcomes import CHANNELS
 from simulator.outputs import REACHED_RULE, first_month_reached
 from simulator.results import Results
+from simulator.studies.compare_series import (  # noqa: F401
+    SENT,
+    annualised,
+    dmp_monthly,
+    target_label,
+    trailing_total,
+)
+from simulator.studies.compare_series import sent as _sent
 
 COMPARISON_KIND = "segur-testbed comparison"
 MANIFEST = "manifest.json"
@@ -62,7 +68,7 @@ class ScenarioRuns:
 def runs_from_results(sc: Scenario, results: list[Results], representative: Results | None = None) -> ScenarioRuns:
     """Stack the documents of already finished runs of one scenario."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
-    from simulator.ensemble import OUTCOME_NAMES, summarize
+    from simulator.studies.ensemble import OUTCOME_NAMES, summarize
 
     if not results:
         raise ValueError("runs_from_results needs at least one Results")
@@ -80,7 +86,7 @@ def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any 
     executors; the median replication is run in full for the report. ``draws``: one scenario per
     replication from a posterior file, and the line naming it (``posterior_file.draw_scenarios``)."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
-    from simulator.ensemble import OUTCOME_NAMES, failure_lines, replicate
+    from simulator.studies.ensemble import OUTCOME_NAMES, failure_lines, replicate
 
     ens = replicate(sc, n, seed=seed, scale=scale, executor=executor, progress=progress, representative=True,
                     draws=draws[0], draws_source=draws[1])
@@ -102,7 +108,7 @@ def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: in
     One replication: one run per scenario, in this process. More: ``replicate_runs``."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.engine import Simulation
-    from simulator.ensemble import with_run
+    from simulator.studies.ensemble import with_run
 
     if not scenarios:
         raise UsageError("compare: give at least one scenario")
@@ -324,7 +330,7 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
     comparison report when ``reports.build_comparison_report`` is available."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator import __version__
-    from simulator.compare_figure import draw_comparison
+    from simulator.studies.compare_figure import draw_comparison
 
     out = Path(out)
     names = [r.name for r in all_runs]

@@ -15,8 +15,8 @@ from typing import Any
 
 from scenarios.writer import dump_scenario
 from simulator.atomic import atomic_folder
-from simulator.calibration import locate, parameters_table, scenario_data
-from simulator.fit_figure import fit_figure
+from simulator.studies.calibration import locate, parameters_table, scenario_data
+from simulator.studies.fit_figure import fit_figure
 
 KIND = "segur-testbed calibration"
 MANIFEST = "calibration.json"

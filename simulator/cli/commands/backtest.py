@@ -7,7 +7,9 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from simulator.cli.commands.calibrate import get_design
 from simulator.core.errors import UsageError
+from simulator.studies.executors import ExecutorSpec
 
 
 def _date(text: str) -> dt.date:
@@ -61,9 +63,10 @@ def format_table(tab) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from scenarios.observed import load_observed
-    from simulator.calibration import load_spec
     from simulator.studies import backtest as bt
+    from simulator.studies.calibration import load_spec
 
     if args.replications < 2:
         raise UsageError(f"--replications: must be at least 2 (got {args.replications})")
@@ -75,6 +78,7 @@ def handle(args: argparse.Namespace) -> int:
     bt.check_observed(observed, Path(obs_path))
     before, after = bt.split(observed, args.cutoff, Path(obs_path))
     last = max(observed["date"], key=lambda d: d if len(d) == 7 else f"{d}-12")
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.posterior import restrict, row_end
 
     end = min(row_end(last), spec.base_data["run"]["end"])
@@ -87,8 +91,6 @@ def handle(args: argparse.Namespace) -> int:
 
     draws = _posterior(args, spec, fit_spec, observed, fit_rows, end, out, report)
     executor = "local" if not args.scheduler else "dask"
-    from simulator.executors import ExecutorSpec
-
     ex = ExecutorSpec(executor, None if args.scheduler else args.workers, args.scheduler)
     report(f"projecting {args.replications} runs to {end} (posterior draws × seeds)…")
     proj = bt.project(spec, draws, after, end, args.replications, spec.seed, ex)
@@ -97,6 +99,7 @@ def handle(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "backtest.csv", index=False)
     bt.projection_frame(after, proj).to_csv(out / "projection.csv", index=False)
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.backtest_figure import write_backtest_figure
 
     write_backtest_figure(out / "backtest.png", proj, observed, args.cutoff,
@@ -113,6 +116,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, end: dt.date, out: Path, report):
     """The posterior draws: read from --posterior (checked against the cut-off), or calibrated now."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.posterior_file import read_posterior
 
     if args.posterior is not None:
@@ -124,7 +128,7 @@ def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, end
             raise UsageError(f"{args.posterior}: fitted on data up to {seen}, after --cutoff {args.cutoff}: "
                              "it has seen rows it would score")
         return draws
-    from simulator.commands.calibrate import get_design
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.studies.posterior import PosteriorSettings, run_abc, write_outputs
     from simulator.studies.posterior_file import git_commit
 

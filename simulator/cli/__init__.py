@@ -16,20 +16,20 @@ from simulator.interrupts import Terminated, install_signal_handlers, restore_si
 
 # Sub-command modules, in the order `segur --help` lists them.
 COMMAND_MODULES = [
-    "simulator.commands.run",
-    "simulator.commands.compare",
-    "simulator.commands.report",
-    "simulator.commands.calibrate",
-    "simulator.commands.backtest",
-    "simulator.commands.sweep",
-    "simulator.commands.sensitivity",
-    "simulator.commands.validate",
-    "simulator.commands.network",
-    "simulator.commands.demo",
-    "simulator.commands.serve",
-    "simulator.commands.token",
-    "simulator.commands.emit",
-    "simulator.commands.app",
+    "simulator.cli.commands.run",
+    "simulator.cli.commands.compare",
+    "simulator.cli.commands.report",
+    "simulator.cli.commands.calibrate",
+    "simulator.cli.commands.backtest",
+    "simulator.cli.commands.sweep",
+    "simulator.cli.commands.sensitivity",
+    "simulator.cli.commands.validate",
+    "simulator.cli.commands.network",
+    "simulator.cli.commands.demo",
+    "simulator.cli.commands.serve",
+    "simulator.cli.commands.token",
+    "simulator.cli.commands.emit",
+    "simulator.cli.commands.app",
 ]
 
 
@@ -77,7 +77,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         restore_signal_handlers(old)
     return int(code or 0)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, parse_output
-from simulator.parameters import (
+from simulator.studies.executors import add_executor_options, check_executor_options
+from simulator.studies.parameters import (
     ScenarioSpace,
     bounds,
     check_design_size,
@@ -169,7 +169,7 @@ def draw(ranking: pd.DataFrame, d: Design, path: Path) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.commands.run import add_run_options
+    from simulator.cli.commands.run import add_run_options
 
     p = sub.add_parser("sensitivity", help="rank parameters by their effect on an output (Morris, Sobol')",
                        description="Morris screening or Sobol' indices (SALib) of named scenario parameters "
@@ -192,12 +192,12 @@ def _handle(args: argparse.Namespace, claim: Any) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator import __version__
     from simulator.atomic import claim_output
-    from simulator.commands.run import check_run_options, check_scale, seed_and_scale
+    from simulator.cli.commands.run import check_run_options, check_scale, seed_and_scale
     from simulator.core.streams import replication_seeds
-    from simulator.ensemble import run_points, with_run
-    from simulator.executors import ExecutorSpec
     from simulator.progress import progress_bar
     from simulator.results import Results
+    from simulator.studies.ensemble import run_points, with_run
+    from simulator.studies.executors import ExecutorSpec
 
     check_run_options(args)
     check_executor_options(args)

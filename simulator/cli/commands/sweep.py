@@ -31,10 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulator.atomic import claim_output
+from simulator.cli.commands.run import check_run_options, check_scale, seed_and_scale
 from simulator.core.errors import UsageError
-from simulator.executors import add_executor_options, check_executor_options
 from simulator.outputs import OutputSpec, headline_outputs, parse_output
-from simulator.parameters import (
+from simulator.studies.executors import ExecutorSpec, add_executor_options, check_executor_options
+from simulator.studies.parameters import (
     MAX_DESIGN_RUNS,
     ScenarioSpace,
     bounds,
@@ -180,7 +182,7 @@ def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, exec
     """Run every point of ``grid`` with the same replication seeds (common random numbers)."""
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.core.streams import replication_seeds
-    from simulator.ensemble import run_points, with_run
+    from simulator.studies.ensemble import run_points, with_run
 
     scenarios = [with_run(space.make(values, f"point {i + 1}"), seed, scale) for i, values in enumerate(grid.points)]
     seeds = replication_seeds(seed, grid.replications)
@@ -242,7 +244,7 @@ def format_points(run: SweepRun, label: str, limit: int = 20) -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.commands.run import add_run_options
+    from simulator.cli.commands.run import add_run_options
 
     p = sub.add_parser("sweep", help="run a grid or Latin hypercube of parameters × seeds",
                        description="Run a scenario at every point of a parameter grid (or a Latin hypercube), "
@@ -262,9 +264,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace, claim: Any) -> int:
-    from simulator.atomic import claim_output
-    from simulator.commands.run import check_run_options, check_scale, seed_and_scale
-    from simulator.executors import ExecutorSpec
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.progress import progress_bar
     from simulator.results import Results
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.server.config import DEFAULT_DB, DEFAULT_MAX_BODY, DEFAULT_SCENARIO, KEY_ENV
+from simulator.core.errors import UsageError
+from simulator.server.config import (
+    DEFAULT_DB,
+    DEFAULT_MAX_BODY,
+    DEFAULT_SCENARIO,
+    KEY_ENV,
+    ServerConfig,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,8 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from simulator.core.errors import UsageError
-    from simulator.server.config import ServerConfig
+    # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.server.runner import serve
 
     if args.max_body < 1024:

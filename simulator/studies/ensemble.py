@@ -33,7 +33,6 @@ from scenarios.schema import Scenario
 from simulator.core.errors import SegurError
 from simulator.core.outcomes import CHANNELS, OUTCOMES
 from simulator.core.streams import replication_seeds
-from simulator.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 from simulator.outputs import (
     REACHED_RULE,
     OutputSpec,
@@ -43,6 +42,7 @@ from simulator.outputs import (
     month_to_decimal,
 )
 from simulator.results import Results
+from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
 ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")

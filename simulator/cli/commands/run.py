@@ -6,9 +6,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scenarios.schema import size_problem
 from simulator.atomic import claim_output
 from simulator.core.errors import DisagreementError, UsageError
-from simulator.executors import add_executor_options, check_executor_options
+from simulator.studies.executors import add_executor_options, check_executor_options
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -32,8 +33,6 @@ def add_overwrite_option(p: argparse.ArgumentParser) -> None:
 
 def check_scale(sc: Scenario, scale: float, option: str = "--scale") -> None:
     """Refuse a scale the scenario cannot run at (no simulated agent in a sector, or beyond memory)."""
-    from scenarios.schema import size_problem
-
     problem = size_problem(sc, scale)
     if problem:
         raise UsageError(f"{option} {scale:g}: {problem}")
@@ -87,7 +86,7 @@ def handle(args: argparse.Namespace) -> int:
     with claim_output(out, "run", args.overwrite):  # checked and locked before the simulation
         if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
             # loaded when the command runs: `segur --help` and the other commands start without it
-            from simulator.ensemble import run_command
+            from simulator.studies.ensemble import run_command
 
             return run_command(args, sc, out, writers=[write_report])
         helper = ReportHelper()  # imports the plotting stack on another core during the run

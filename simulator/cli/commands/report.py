@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from simulator.atomic import adopt_files, check_output_file
+from simulator.core.errors import UsageError
 
 
 def _ours(page: Path) -> bool:
@@ -21,8 +22,6 @@ def _ours(page: Path) -> bool:
 
 def _check_not_foreign(out: Path, results_dir: Path) -> None:
     """--out FILE replaces only a report segur wrote, and its figures/ only figures."""
-    from simulator.core.errors import UsageError
-
     if out.exists() and not _ours(out):
         raise UsageError(f"--out {out}: exists and is not a segur-testbed report; choose another file, "
                          "or add --overwrite to replace it")

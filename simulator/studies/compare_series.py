@@ -1,6 +1,6 @@
 """The series a comparison is made of, per scenario and replication: documents sent, DMP documents
 accepted by month, their trailing 12-month total (what a target is reached by) and how a target
-is named. Shared by ``simulator.compare`` (tables) and ``simulator.compare_figure`` (figure)."""
+is named. Shared by ``simulator.studies.compare`` (tables) and ``simulator.studies.compare_figure`` (figure)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from simulator.core.outcomes import CHANNELS
 from simulator.outputs import trailing_12
 
 if TYPE_CHECKING:
-    from simulator.compare import ScenarioRuns
+    from simulator.studies.compare import ScenarioRuns
 
 SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
 

@@ -38,6 +38,7 @@ def handle(args: argparse.Namespace) -> int:
             probe.bind((args.host, args.port))
         except OSError as exc:
             raise UsageError(f"--port: cannot listen on {args.host}:{args.port} ({exc.strerror}); choose another --port") from None
+    # loaded when the command runs: `segur --help` and the other commands start without it
     import uvicorn
 
     from simulator.app import create_app

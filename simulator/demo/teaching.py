@@ -1,8 +1,8 @@
 """The teaching demo: run a small world, render every document, then tell what happened day by
 day, following a few patients — each line naming the file to open.
 
-``build_demo`` runs the engine (``simulator.demo_world``), renders every document
-(``simulator.demo_documents``) and writes the output folder atomically: ``dmp/`` (ITI-65
+``build_demo`` runs the engine (``simulator.demo.world``), renders every document
+(``simulator.demo.documents``) and writes the output folder atomically: ``dmp/`` (ITI-65
 bundles), ``mssante/`` (messages), ``network/`` (the facility-level flow graph), ``results/``
 (the run's results folder) and ``demo.json``. ``narrate`` then tells the story from what the
 simulation did: nothing in the narration is scripted but the choice of whom to follow.
@@ -25,7 +25,7 @@ from agents.services.mssante_operators import OPERATORS
 from agents.small_world import Cast
 from simulator.atomic import atomic_folder, check_output
 from simulator.core.errors import UsageError
-from simulator.demo_documents import DmpDocument, Message, Prescription, Rendered, Renderer
+from simulator.demo.documents import DmpDocument, Message, Prescription, Rendered, Renderer
 
 MARKER = "demo.json"
 MAX_PATIENTS = 50_000
@@ -94,8 +94,8 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     # the demo's engine, network and figure modules load when the demo runs (start-up time of `segur demo`)
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
-    from simulator.demo_network import demo_graph
-    from simulator.demo_world import DemoSimulation
+    from simulator.demo.network import demo_graph
+    from simulator.demo.world import DemoSimulation
     from simulator.scenario import load_scenario
 
     sc = load_scenario(scenario)

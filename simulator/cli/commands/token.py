@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.server.config import DEFAULT_DB
+from simulator.core.errors import UsageError
+from simulator.server.config import DEFAULT_DB, ServerConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,12 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
+    # loaded when the command runs: `segur --help` and the other commands start without it
     import re
 
     from agents.identity import check_id_nat_ps, nir_problems
-    from simulator.core.errors import UsageError
     from simulator.server.auth import MAX_TTL_S, PROFESSIONS, Principal, load_keys
-    from simulator.server.config import ServerConfig
 
     if not 60 <= args.ttl <= MAX_TTL_S:
         raise UsageError(f"--ttl: between 60 and {MAX_TTL_S} seconds (got {args.ttl})")

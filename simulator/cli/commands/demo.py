@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from simulator.atomic import claim_output
-from simulator.commands.run import add_overwrite_option
+from simulator.cli.commands.run import add_overwrite_option
 from simulator.core.errors import UsageError
 
 DEFAULT_PACE = 0.4
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.demo import Narrator, build_demo, narrate
+    from simulator.demo.teaching import Narrator, build_demo, narrate
 
     if args.pace is not None and not 0 <= args.pace <= 60:
         raise UsageError(f"--pace: must be between 0 and 60 seconds (got {args.pace})")
