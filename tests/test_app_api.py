@@ -234,6 +234,7 @@ def test_teaching_endpoints(client):
     assert client.get("/api/teaching/fhir/..%2F..%2Fworld").status_code == 404
 
 
+@pytest.mark.slow
 def test_queue_positions_and_cancel(tmp_path):
     """One worker: the second run waits with its position; cancelling frees the worker."""
     with serve(tmp_path / "cache", workers=1, queue=1) as url, httpx.Client(base_url=url, timeout=30) as c:

@@ -96,6 +96,7 @@ def test_writer_round_trip_gives_the_same_scenario(tmp_path):
     assert validate(load_raw(p), p) == load_scenario(BASELINE)
 
 
+@pytest.mark.slow
 def test_objective_is_deterministic_and_weighted(tmp_path):
     spec = load_spec(spec_file(tmp_path))
     obj = Objective(spec)

@@ -71,6 +71,7 @@ def test_out_on_a_foreign_folder_is_refused(tmp_path, capsys):
     assert (foreign / "thesis.tex").read_text(encoding="utf-8") == "precious"
 
 
+@pytest.mark.slow
 def test_failed_writer_leaves_nothing_half_written(tmp_path, small_results):
     out = tmp_path / "res"
 

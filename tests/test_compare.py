@@ -66,6 +66,7 @@ def compared(files, tmp_path_factory):
     return code, out
 
 
+@pytest.mark.slow
 def test_compare_writes_the_folder(compared):
     code, out = compared
     assert code == 0
@@ -117,6 +118,7 @@ def test_scenario_difference_shows_in_the_direction_expected(compared):
     assert vol.loc[("biology", "2023", "dmp"), "b"] == pytest.approx(vol.loc[("biology", "2023", "dmp"), "a"])
 
 
+@pytest.mark.slow
 def test_printed_table_labels_assumptions(files, tmp_path, capsys):
     code = main(["compare", str(files[0]), "--scale", str(SCALE), "--seed", str(SEED), "--out", str(tmp_path / "c")])
     text = capsys.readouterr().out

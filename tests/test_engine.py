@@ -51,6 +51,7 @@ def test_same_seed_same_tables_other_seed_other_draws():
     assert not a.to_df("documents")["count"].equals(c.to_df("documents")["count"])
 
 
+@pytest.mark.slow
 def test_changing_gp_parameters_leaves_biology_unchanged():
     base = short_run(seed=9)
     other = short_run(seed=9, **{"sectors.gp.uptake_q": 0.02, "sectors.gp.intensity_mean": 0.3})

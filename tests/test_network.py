@@ -130,6 +130,7 @@ def saved(small_results, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_network_command_writes_files_and_prints_tables(saved, tmp_path, capsys):
     out = tmp_path / "net"
     assert main(["network", str(saved), "--out", str(out), "--top", "3"]) == 0

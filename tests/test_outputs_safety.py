@@ -261,6 +261,7 @@ def test_check_output_refuses_a_symlink_without_overwrite(tmp_path):
         check_output(link, "run")
 
 
+@pytest.mark.slow
 def test_full_disk_during_the_save_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
     from simulator.cli.commands import run as run_command
 

@@ -259,6 +259,7 @@ def test_fhir_verdict_depends_on_the_rule_context():
     assert judged.verdict == "identity_not_qualified" and "IDV-001" in judged.errors
 
 
+@pytest.mark.slow
 def test_a_disagreement_fails_segur_run_after_writing_its_folder(monkeypatch, tmp_path, capsys):
     from simulator.cli import main
 

@@ -30,6 +30,7 @@ def _toy(par: dict[str, float]) -> dict[str, float]:
     return {f"y{i}": float(v) for i, v in enumerate(y)}
 
 
+@pytest.mark.slow
 def test_toy_posterior_recovers_the_true_parameters_within_its_band():
     truth = {"a": 2.0, "b": 5.0}
     t = np.arange(1, 7)

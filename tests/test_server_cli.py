@@ -131,6 +131,7 @@ def test_emit_to_a_dead_endpoint_counts_failures_without_a_traceback(tmp_path):
     assert summary["failures_connection_refused"] == "6" and summary["with_verdict"] == "0"
 
 
+@pytest.mark.slow
 def test_emit_retries_a_flaky_endpoint_and_stops_at_the_time_bound(tmp_path, capsys):
     import uvicorn
 
