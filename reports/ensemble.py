@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.ensemble import attainment_quantiles, bands
+from simulator.outputs import attainment_quantiles
 from simulator.results import Results
+
+QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}  # as the ensemble's tables (numpy 'linear')
 
 # the line `replicate` wrote before the manifest held the provenance itself (older folders)
 _OLD_LINE = re.compile(r"^posterior draws \((?P<file>[^,()]+), (?P<draws>\d+) draws, data up to (?P<data_cutoff>[^,]+), "
@@ -86,8 +88,7 @@ def _target_bands(ok: pd.DataFrame, key: str, value: float, last: str) -> Target
     if reached is None or share is None:
         return None  # a folder written before these outputs existed: the report shows the representative run
     months, share_reached = attainment_quantiles(reached, last)
-    b = bands(share[:, None])
-    sh = {k: float(b[k][0]) for k in ("p5", "p50", "p95")}
+    sh = {k: float(np.quantile(share, q)) for k, q in QUANTILES.items()}
     return TargetBands(months, share_reached, {k: v * value for k, v in sh.items()}, sh, len(reached))
 
 

@@ -36,6 +36,7 @@ from simulator.outcomes import CHANNELS, OUTCOMES
 from simulator.outputs import (
     REACHED_RULE,
     OutputSpec,
+    attainment_quantiles,
     decimal_to_month,
     evaluate,
     headline_outputs,
@@ -506,17 +507,6 @@ def _month_name(x: float, last: str) -> str:
         return f"not by {last[:4]}"  # as compare writes it: not reached by the end of the run
     m = decimal_to_month(x)
     return f"{calendar.month_name[int(m[5:7])]} {m[:4]}"
-
-
-def attainment_quantiles(reached: np.ndarray, last: str) -> tuple[list[str | None], float]:
-    """The months (``YYYY-MM``, None = not by the end of the run) of p5, p50, p95 of the month a
-    target is reached over the replications (``target_reached`` values, decimal years; a censored
-    one counts as later than any month), and the share of replications that reach it by ``last``.
-    Quantiles by numpy's 'inverted_cdf' (a month some replication reached, never an average)."""
-    reached = np.asarray(reached, dtype=float)
-    end = month_to_decimal(last) + 1e-9
-    q = [float(np.quantile(reached, p, method="inverted_cdf")) for p in QUANTILES]
-    return [None if v > end else decimal_to_month(v) for v in q], float(np.mean(reached <= end))
 
 
 def attainment_band(reached: np.ndarray, last: str) -> str:
