@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports import i18n
+from reports.ensemble import EnsembleView, TargetBands, ensemble_view
 from reports.figures import RenderedFigure, comparison_figures, report_figures
 from reports.observed import observed_figures
 from reports.plotdata import interventions
@@ -128,15 +129,18 @@ def render_report(res: Results, figures: list[RenderedFigure], table: pd.DataFra
     man = res.manifest
     title = i18n.text("report_title", lang)
     at = str(table["at"].iloc[0]) if len(table) else man["months"][-1]
+    ens = ensemble_view(res)  # None for a single run: the page stays as it was
     body = [
         f"<h1>{_e(title)}</h1>",
-        _run_meta(res, lang, with_name=True),
+        _run_meta(res, lang, with_name=True, ens=ens),
         f"<p class='note'>{_e(_scale_note(res, lang))}</p>",
-        _answer_html(table, res, lang),
+        _answer_html(table, res, lang, ens),
+        _ensemble_html(ens, lang),
         _interventions_html(res, lang),
         f"<h2 id='targets'>{_e(i18n.text('targets_heading', lang))}</h2>",
         f"<p class='note'>{_e(i18n.text('targets_intro', lang, at=i18n.month_label(at, lang)))}</p>",
-        _target_table_html(table, res, lang),
+        *([f"<p class='note'>{_e(i18n.text('targets_ensemble_note', lang))}</p>"] if ens is not None else []),
+        _target_table_html(table, res, lang, ens),
         f"<h2 id='figures'>{_e(i18n.text('figures_heading', lang))}</h2>",
         *(_figure_html(f, lang) for f in figures),
         _footer(res, lang, observed),
@@ -182,14 +186,17 @@ def _page(title: str, body: list[str], lang: str) -> str:
     ])
 
 
-def _run_meta(res: Results, lang: str, with_name: bool, tag: str = "p") -> str:
+def _run_meta(res: Results, lang: str, with_name: bool, tag: str = "p", ens: EnsembleView | None = None) -> str:
     man = res.manifest
     months = man["months"]
     parts = []
     if with_name:
         parts.append(f"{_e(i18n.text('scenario', lang))} <b>{_e(man['scenario_name'])}</b>")
+    if ens is not None:  # the seed the replications' seeds derive from, as given to `segur run`
+        parts.append(f"{_e(i18n.text('replications', lang))} <b>{ens.replications}</b>")
+    seed = man["ensemble"].get("seed", man["seed"]) if ens is not None else man["seed"]
     parts += [
-        f"{_e(i18n.text('seed', lang))} <b>{_e(man['seed'])}</b>",
+        f"{_e(i18n.text('seed', lang))} <b>{_e(seed)}</b>",
         f"{_e(i18n.text('scale', lang))} <b>{_e(man['scale'])}</b>",
         f"{_e(i18n.text('version', lang))} <b>{_e(man.get('version', '?'))}</b>",
         f"{_e(i18n.text('period', lang))} <b>{_e(i18n.month_label(months[0], lang))} → "
@@ -226,15 +233,19 @@ def _label_cell(r: pd.Series, res: Results, lang: str) -> str:
     return out
 
 
-def _target_cells(r: pd.Series, lang: str) -> list[str]:
-    """Target, published, simulated, share, reached, year totals: the numeric cells of a row."""
+def _target_cells(r: pd.Series, lang: str, bands: TargetBands | None = None, last_year: str = "") -> list[str]:
+    """Target, published, simulated, share, reached: the numeric cells of a row. With an
+    ensemble's ``bands``, "reached" is the month's p50 (p5 – p95) over the replications."""
     has_target = not pd.isna(r["target"])
     if has_target:
         tgt = _e(i18n.number(r["target"], lang, digits=0))
         if r["assumption"]:
             tgt += f" <span class='assumption'>({_e(i18n.text('assumption', lang))})</span>"
         share_html = _share_html(float(r["share"]), lang)
-        reached = i18n.month_label(r["reached"], lang) if r["reached"] else i18n.text("not_reached", lang)
+        if bands is not None:
+            reached = _reached_band(bands, lang, last_year)
+        else:
+            reached = i18n.month_label(r["reached"], lang) if r["reached"] else i18n.text("not_reached", lang)
     else:
         tgt = f"<span class='note'>{_e(i18n.text('no_target', lang))}</span>"
         share_html = "—"
@@ -242,36 +253,101 @@ def _target_cells(r: pd.Series, lang: str) -> list[str]:
     return [tgt, _e(i18n.number(r["observed"], lang)), _e(i18n.number(r["achieved"], lang)), share_html, _e(reached)]
 
 
-def _answer_html(table: pd.DataFrame, res: Results, lang: str) -> str:
-    """The report's opening: where the projection ends against each target, and when each is reached."""
+def _bands_of(r: pd.Series, ens: EnsembleView | None) -> TargetBands | None:
+    if ens is None or pd.isna(r["target"]):
+        return None
+    return ens.targets.get(str(r.get("target_key", "")))
+
+
+def _reached_band(b: TargetBands, lang: str, last_year: str) -> str:
+    """'mars 2026 (p5 oct. 2025 – p95 non atteint fin 2027)'; one month, or "not by", when all three agree."""
+    lo, mid, hi = (i18n.month_label(m, lang) if m else i18n.text("not_by", lang, year=last_year) for m in b.reached)
+    if lo == mid == hi:
+        return mid
+    return i18n.text("pband", lang, p50=mid, p5=lo, p95=hi)
+
+
+def _number_band(q: dict[str, float], lang: str) -> str:
+    lo, mid, hi = (i18n.number(q[k], lang) for k in ("p5", "p50", "p95"))
+    return i18n.text("pband", lang, p50=mid, p5=lo, p95=hi)
+
+
+def _share_band_html(q: dict[str, float], lang: str) -> str:
+    """The median share with its bar, then (p5 … – p95 …)."""
+    return (_share_html(q["p50"], lang) + " " + _e(i18n.text("pband", lang, p50="", p5=i18n.percent(q["p5"], lang),
+                                                             p95=i18n.percent(q["p95"], lang)).strip()))
+
+
+def _answer_html(table: pd.DataFrame, res: Results, lang: str, ens: EnsembleView | None = None) -> str:
+    """The report's opening: where the projection ends against each target, and when each is reached
+    (for an ensemble: medians with p5 – p95 over the replications, and the share that reach it)."""
     rows_t = table[table["target"].notna()]
     if not len(rows_t):
         return ""
     end = i18n.month_label(str(rows_t["end"].iloc[0]), lang)
     head = [i18n.text("target_col", lang), i18n.text("target", lang), i18n.text("total_12_at", lang, at=end),
             i18n.text("share_of_target", lang), i18n.text("reached", lang)]
+    if ens is not None:
+        head.append(i18n.text("reached_share_col", lang))
     rows = []
     last_year = str(rows_t["end"].iloc[0])[:4]
     for _, r in rows_t.iterrows():
         tgt = _e(i18n.number(r["target"], lang, digits=0))
         if r["assumption"]:
             tgt += f" <span class='assumption'>({_e(i18n.text('assumption', lang))})</span>"
-        reached = (i18n.month_label(r["reached"], lang) if r["reached"]
-                   else i18n.text("not_reached_by", lang, year=last_year))
-        cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", f"<td>{tgt}</td>",
-                 f"<td>{_e(i18n.number(r['achieved_end'], lang))}</td>",
-                 f"<td>{_share_html(float(r['share_end']), lang)}</td>", f"<td>{_e(reached)}</td>"]
+        b = _bands_of(r, ens)
+        if b is not None:
+            cells = [f"<td>{_e(_number_band(b.volume, lang))}</td>", f"<td>{_share_band_html(b.share, lang)}</td>",
+                     f"<td>{_e(_reached_band(b, lang, last_year))}</td>",
+                     f"<td>{_share_html(b.share_reached, lang)}</td>"]
+        else:
+            reached = (i18n.month_label(r["reached"], lang) if r["reached"]
+                       else i18n.text("not_reached_by", lang, year=last_year))
+            cells = [f"<td>{_e(i18n.number(r['achieved_end'], lang))}</td>",
+                     f"<td>{_share_html(float(r['share_end']), lang)}</td>", f"<td>{_e(reached)}</td>",
+                     *(["<td>—</td>"] if ens is not None else [])]
+        cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", f"<td>{tgt}</td>", *cells]
         rows.append(f"<tr class='{r['kind']}' data-row='{_e(r['row'])}'>{''.join(cells)}</tr>")
         if not pd.isna(r["with_mssante_end"]):
             both = float(r["with_mssante_end"])
+            label = i18n.text("with_mssante", lang)
+            if ens is not None:  # the MSSanté reading is not among the replications' outputs
+                label += f" — {i18n.text('representative_only', lang)}"
             rows.append(f"<tr class='more' data-row='{_e(r['row'])}-mssante'><td class='txt'>"
-                        f"<span class='keydoc'>{_e(i18n.text('with_mssante', lang))}</span></td><td></td>"
+                        f"<span class='keydoc'>{_e(label)}</span></td><td></td>"
                         f"<td>{_e(i18n.number(both, lang))}</td><td>{_share_html(both / float(r['target']), lang)}</td>"
-                        "<td>—</td></tr>")
+                        "<td>—</td>" + ("<td>—</td>" if ens is not None else "") + "</tr>")
     intro = i18n.text("answer_intro", lang, end=end)
-    return "\n".join([f"<h2 id='answer'>{_e(i18n.text('answer_heading', lang))}</h2>",
-                      f"<p class='note'>{_e(intro)}</p>",
-                      _table(head, rows, "answer-table", with_assumption_note=bool(rows_t["assumption"].any()), lang=lang)])
+    out = [f"<h2 id='answer'>{_e(i18n.text('answer_heading', lang))}</h2>", f"<p class='note'>{_e(intro)}</p>"]
+    if ens is not None:
+        out.append(f"<p class='note'>{_e(i18n.text('ensemble_intro', lang, n=ens.replications, completed=ens.completed))}</p>")
+    out.append(_table(head, rows, "answer-table", with_assumption_note=bool(rows_t["assumption"].any()), lang=lang))
+    return "\n".join(out)
+
+
+def _ensemble_html(ens: EnsembleView | None, lang: str) -> str:
+    """Where the replications' parameters came from: the posterior file, its data cut-off, method, date."""
+    if ens is None:
+        return ""
+    prov = ens.provenance
+    f = prov.fields
+    unknown = i18n.text("unknown", lang)
+    if prov.kind == "posterior":
+        cutoff = str(f.get("data_cutoff", "") or "")
+        try:
+            cutoff = i18n.day_label(cutoff, lang)
+        except (ValueError, IndexError):
+            cutoff = cutoff or unknown
+        lines = [f"<p id='provenance'>{_e(i18n.text('params_posterior', lang, file=f.get('file', unknown), draws=f.get('draws', '?'), cutoff=cutoff))}</p>"]
+        if f.get("method"):  # the file's own words (written in English by `segur calibrate`), quoted as such
+            lines.append(f"<p class='meta'>{_e(i18n.text('params_method', lang))} <q>{_e(f['method'])}</q></p>")
+        if f.get("date") or f.get("commit"):
+            lines.append(f"<p class='meta'>{_e(i18n.text('params_made', lang, date=f.get('date') or unknown, commit=f.get('commit') or unknown))}</p>")
+    elif prov.kind == "seeds":
+        lines = [f"<p id='provenance'>{_e(i18n.text('params_seeds', lang))}</p>"]
+    else:
+        lines = [f"<p id='provenance'>{_e(i18n.text('params_unknown', lang))}</p>"]
+    return "\n".join([f"<h2 id='ensemble'>{_e(i18n.text('ensemble_heading', lang))}</h2>", *lines])
 
 
 def _interventions_html(res: Results, lang: str) -> str:
@@ -293,15 +369,21 @@ def _share_html(share: float, lang: str) -> str:
             f"style='width:{width:.0f}%'></span></span>{_e(i18n.percent(share, lang))}")
 
 
-def _target_table_html(table: pd.DataFrame, res: Results, lang: str) -> str:
+def _target_table_html(table: pd.DataFrame, res: Results, lang: str, ens: EnsembleView | None = None) -> str:
     at = i18n.month_label(str(table["at"].iloc[0]), lang) if len(table) else ""
     years = year_columns(table)
     head = [i18n.text("sector", lang), i18n.text("target", lang), i18n.text("observed_at", lang, at=at),
             i18n.text("achieved_at", lang, at=at), i18n.text("share_of_target", lang), i18n.text("reached", lang),
+            *([i18n.text("reached_share_col", lang)] if ens is not None else []),
             *(i18n.text("year_col", lang, year=y) for y in years)]
+    last_year = res.manifest["months"][-1][:4]
     rows = []
     for _, r in table.iterrows():
-        cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", *(f"<td>{c}</td>" for c in _target_cells(r, lang)),
+        b = _bands_of(r, ens)
+        cells = _target_cells(r, lang, b, last_year)
+        if ens is not None:
+            cells.append(_share_html(b.share_reached, lang) if b is not None else "—")
+        cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", *(f"<td>{c}</td>" for c in cells),
                  *(f"<td>{_e(i18n.number(r[y], lang))}</td>" for y in years)]
         rows.append(f"<tr class='{r['kind']}' data-row='{_e(r['row'])}'>{''.join(cells)}</tr>")
     return _table(head, rows, "target-table", with_assumption_note=bool(table["assumption"].any()), lang=lang)

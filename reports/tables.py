@@ -22,7 +22,7 @@ from simulator.results import Results
 
 DEFAULT_AT = "2023-09"  # the programme's COSUI figures (13 Sept 2023)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-FIXED_COLUMNS = ["row", "kind", "sectors", "target", "assumption", "key_document", "source",
+FIXED_COLUMNS = ["row", "kind", "sectors", "target_key", "target", "assumption", "key_document", "source",
                  "at", "observed", "achieved", "share", "reached", "end", "achieved_end", "share_end",
                  "with_mssante_end"]
 
@@ -69,11 +69,11 @@ def target_table(res: Results, at: str | None = None, observed: pd.DataFrame | N
     rows = []
     for s in sectors:
         key, t = own.get(s, (None, None))
-        rows.append(_row(s, "sector", (s,), t, wide, at, years, observed, obs_sector=s, mss=mss_wide))
+        rows.append(_row(s, "sector", (s,), t, wide, at, years, observed, obs_sector=s, mss=mss_wide, key=key))
     for key, t in groups:
         group = tuple(t["sectors"])
         obs_sector = "all" if set(group) == set(sectors) else key
-        rows.append(_row(key, "group", group, t, wide, at, years, observed, obs_sector=obs_sector, mss=mss_wide))
+        rows.append(_row(key, "group", group, t, wide, at, years, observed, obs_sector=obs_sector, mss=mss_wide, key=key))
     return pd.DataFrame(rows, columns=FIXED_COLUMNS + [str(y) for y in years])
 
 
@@ -83,7 +83,8 @@ def _full_years(months: list[str], first: int) -> list[int]:
 
 
 def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.DataFrame, at: str,
-         years: list[int], observed: pd.DataFrame | None, obs_sector: str, mss: pd.DataFrame) -> dict:
+         years: list[int], observed: pd.DataFrame | None, obs_sector: str, mss: pd.DataFrame,
+         key: str | None = None) -> dict:
     cols = [s for s in group if s in wide.columns]
     monthly = wide[cols].sum(axis=1) if cols else pd.Series(0.0, index=wide.index)
     total = pd.Series(trailing_12(monthly.to_numpy())[0], index=monthly.index)  # the 12 months up to each month
@@ -102,6 +103,7 @@ def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.D
         "row": row,
         "kind": kind,
         "sectors": group,
+        "target_key": key or "",
         "target": target,
         "assumption": bool(t.get("assumption", False)) if t else False,
         "key_document": t.get("key_document", "") if t else "",

@@ -165,6 +165,17 @@ def target_reached(res: Results, target: str) -> float:
     return month_to_decimal(months[-1]) + 1 / 12  # censored: not reached by the end of the run
 
 
+def attainment_quantiles(reached: np.ndarray, last: str) -> tuple[list[str | None], float]:
+    """The months (``YYYY-MM``, None = not by the end of the run) of p5, p50, p95 of the month a
+    target is reached over the replications (``target_reached`` values, decimal years; a censored
+    one counts as later than any month), and the share of replications that reach it by ``last``.
+    Quantiles by numpy's 'inverted_cdf' (a month some replication reached, never an average)."""
+    reached = np.asarray(reached, dtype=float)
+    end = month_to_decimal(last) + 1e-9
+    q = [float(np.quantile(reached, p, method="inverted_cdf")) for p in (0.05, 0.5, 0.95)]
+    return [None if v > end else decimal_to_month(v) for v in q], float(np.mean(reached <= end))
+
+
 def feeding(res: Results, sector: str, month: str) -> float:
     df = res.tables["adoption"]
     sel = (df["month"].astype(str) == month) & (df["sector"].isin(_sectors(res, sector)))

@@ -36,6 +36,7 @@ from simulator.core.streams import replication_seeds
 from simulator.outputs import (
     REACHED_RULE,
     OutputSpec,
+    attainment_quantiles,
     decimal_to_month,
     evaluate,
     headline_outputs,
@@ -388,6 +389,8 @@ class Ensemble:
             "executor": self.executor,
             "wall_s": round(self.wall_s, 3),
             "parameters": self.extra.get("parameters", "the scenario's values in every replication (seeds only)"),
+            # where the parameter draws came from (file, draws, data cut-off, method, date…); None: seeds only
+            "posterior": self.extra.get("posterior"),
         }
 
     def to_results(self) -> Results:
@@ -418,12 +421,15 @@ def replicate(scenario: Scenario, n: int, seed: int | None = None, scale: float 
               executor: ExecutorSpec | str = "local", workers: int | None = None,
               address: str | None = None, progress: Callable[[int, int], None] | None = None,
               representative: bool = True, outputs: list[OutputSpec] | None = None,
-              draws: list[Scenario] | None = None, draws_source: str = "") -> Ensemble:
+              draws: list[Scenario] | None = None, draws_source: str = "",
+              draws_provenance: dict[str, Any] | None = None) -> Ensemble:
     """Run ``n`` replications of ``scenario`` (seeds = ``replication_seeds(seed, n)``).
 
     ``draws``: one scenario per replication (``scenario`` with posterior draw i's parameters,
     see ``simulator.studies.posterior_file.draw_scenarios``): replication i runs ``draws[i]``
     with seed i, so the bands hold parameter and stochastic uncertainty together.
+    ``draws_provenance``: the posterior file's name, draw count and provenance lines (data
+    cut-off, method, date…), kept in the manifest's ``ensemble.posterior`` for the report.
 
     Failed replications are retried once, then recorded in ``Ensemble.failures``. With
     ``representative``, the median replication is run again in full on the executor (its
@@ -449,6 +455,8 @@ def replicate(scenario: Scenario, n: int, seed: int | None = None, scale: float 
         ens = Ensemble(sc, base_seed, agg, specs, pool.description, 0.0)
         if draws is not None:
             ens.extra["parameters"] = f"posterior draws ({draws_source}): replication i runs draw i with seed i"
+            if draws_provenance is not None:
+                ens.extra["posterior"] = dict(draws_provenance)
         if representative:
             ens.representative_index = _pick_representative(agg)
             if ens.representative_index is not None:
@@ -508,9 +516,9 @@ def _month_name(x: float, last: str) -> str:
 def attainment_band(reached: np.ndarray, last: str) -> str:
     """'March 2026 (p5 Oct 2025 – p95 not by 2028)': the month a target is reached, over the
     replications; a replication that never reaches it counts as later than any month."""
-    q = [float(np.quantile(reached, p, method="inverted_cdf")) for p in QUANTILES]
-    share = float(np.mean(reached <= month_to_decimal(last) + 1e-9))
-    lo, mid, hi = (_month_name(v, last) for v in q)
+    months, share = attainment_quantiles(reached, last)
+    after = month_to_decimal(last) + 1 / 12
+    lo, mid, hi = (_month_name(month_to_decimal(m) if m else after, last) for m in months)
     short = {n: n[:3] + n[n.index(" "):] if not n.startswith("not") else n for n in (lo, hi)}
     return f"{mid} (p5 {short[lo]} – p95 {short[hi]}), reached by the end in {share:.0%} of replications"
 
@@ -578,12 +586,15 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
 
     # the engine and the progress bar load when replications run (start-up time of the study commands)
     from simulator.progress import progress_bar
-    from simulator.studies.posterior_file import draw_scenarios
+    from simulator.studies.posterior_file import draw_scenarios, draws_provenance
 
-    draws, source = draw_scenarios(args.scenario, args.replications, getattr(args, "posterior", None))
+    posterior = getattr(args, "posterior", None)
+    draws, source = draw_scenarios(args.scenario, args.replications, posterior)
+    provenance = draws_provenance(args.scenario, posterior) if draws is not None else None
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
         ens = replicate(sc, args.replications, seed=args.seed, scale=args.scale,
-                        executor=ExecutorSpec.from_args(args), progress=bar, draws=draws, draws_source=source)
+                        executor=ExecutorSpec.from_args(args), progress=bar, draws=draws, draws_source=source,
+                        draws_provenance=provenance)
     failed = failure_lines(ens.failures, ens.aggregator.n)
     if ens.representative is None:
         for line in failed:

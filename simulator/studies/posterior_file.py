@@ -134,16 +134,35 @@ def apply_draw(data: dict[str, Any], draw: dict[str, Any], where: Path) -> dict[
     return out
 
 
+def find_posterior(scenario: str | Path, posterior: str | Path | None = None) -> Path | None:
+    """The posterior file a run draws from: ``posterior`` if given, None for "none" (seeds only),
+    else the file beside the scenario if there is one."""
+    from scenarios.loader import resolve_path
+
+    if posterior is not None:
+        return None if str(posterior).lower() == "none" else Path(posterior)
+    file = beside(resolve_path(scenario))
+    return file if file.exists() else None
+
+
+def draws_provenance(scenario: str | Path, posterior: str | Path | None = None) -> dict[str, Any] | None:
+    """What a results manifest records about the draws: the file's name, its number of draws and
+    its provenance lines (data_cutoff, method, date, commit…); None when the run uses seeds only."""
+    file = find_posterior(scenario, posterior)
+    if file is None:
+        return None
+    draws = read_posterior(file)
+    return {**draws.provenance, "file": file.name, "draws": len(draws)}
+
+
 def draw_scenarios(scenario: str | Path, n: int, posterior: str | Path | None = None) -> tuple[list[Any] | None, str]:
     """One validated scenario per replication (draw ``i mod rows``), and a line naming the file.
 
     ``posterior``: a file, "none" (seeds only), or None = the file beside the scenario if any.
     """
     path = resolve_path(scenario)
-    if posterior is not None and str(posterior).lower() == "none":
-        return None, ""
-    file = Path(posterior) if posterior is not None else beside(path)
-    if posterior is None and not file.exists():
+    file = find_posterior(scenario, posterior)
+    if file is None:
         return None, ""
     draws = read_posterior(file)
     raw = load_raw(path)
@@ -159,4 +178,4 @@ def draw_scenarios(scenario: str | Path, n: int, posterior: str | Path | None = 
     return out, f"{file.name}, {len(draws)} draws, data up to {cut}, {draws.provenance.get('method', '?')}"
 
 
-__all__ = ["draw_scenarios", "PosteriorDraws", "beside", "write_posterior", "read_posterior", "apply_draw", "git_commit", "SUFFIX"]
+__all__ = ["draw_scenarios", "draws_provenance", "find_posterior", "PosteriorDraws", "beside", "write_posterior", "read_posterior", "apply_draw", "git_commit", "SUFFIX"]
