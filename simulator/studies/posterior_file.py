@@ -137,8 +137,6 @@ def apply_draw(data: dict[str, Any], draw: dict[str, Any], where: Path) -> dict[
 def find_posterior(scenario: str | Path, posterior: str | Path | None = None) -> Path | None:
     """The posterior file a run draws from: ``posterior`` if given, None for "none" (seeds only),
     else the file beside the scenario if there is one."""
-    from scenarios.loader import resolve_path
-
     if posterior is not None:
         return None if str(posterior).lower() == "none" else Path(posterior)
     file = beside(resolve_path(scenario))
