@@ -64,7 +64,10 @@ class Demo:
         return [str(d) for d in self.world.calendar.dates]
 
 
-def _overrides(sc: Any, patients: int | None, days: int | None, seed: int | None) -> dict[str, Any]:
+def overrides(sc: Any, patients: int | None, days: int | None, seed: int | None,
+              min_days: int = 2) -> dict[str, Any]:
+    """Scenario overrides of a small territory's ``--patients`` / ``--days`` / ``--seed`` (the
+    demo, and the live server's seeding, which accepts a single day): every document rendered."""
     out: dict[str, Any] = {"payload_sample": 0}  # every document is rendered here
     if patients is not None:
         if not 100 <= patients <= MAX_PATIENTS:
@@ -74,8 +77,8 @@ def _overrides(sc: Any, patients: int | None, days: int | None, seed: int | None
             raise UsageError(f"--patients: the scenario's territory has only {sc.population.size:,} inhabitants")
         out["run.scale"] = scale
     if days is not None:
-        if not 2 <= days <= MAX_DAYS:
-            raise UsageError(f"--days: must be between 2 and {MAX_DAYS} (got {days})")
+        if not min_days <= days <= MAX_DAYS:
+            raise UsageError(f"--days: must be between {min_days} and {MAX_DAYS} (got {days})")
         out["run.end"] = sc.run.start + dt.timedelta(days=days - 1)
     if seed is not None:
         if seed < 0:
@@ -101,7 +104,7 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     sc = load_scenario(scenario)
     if not sc.run.departements:
         raise UsageError(f"{scenario}: a demo needs a small territory (run.departements), e.g. scenarios/demo.toml")
-    sc = load_scenario(scenario, _overrides(sc, patients, days, seed))
+    sc = load_scenario(scenario, overrides(sc, patients, days, seed))
     out = Path(out)
     _check_out(out)
     sim = DemoSimulation(sc)

@@ -5,7 +5,6 @@ patients' profile states as the DMP saw them each day. Both the server's seeding
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,10 @@ import numpy as np
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
 from agents.small_world import Cast
 from simulator.core.errors import UsageError
+from simulator.demo.teaching import overrides
 from simulator.demo.world import DemoSimulation
 from simulator.scenario import load_scenario
 
-MAX_PATIENTS = 50_000
-MAX_DAYS = 366
 STATE_NAMES = ("not_created", "open", "activated", "opposed", "closed")
 
 
@@ -57,24 +55,6 @@ class World:
     dates: list[str]
 
 
-def overrides(sc: Any, patients: int | None, days: int | None, seed: int | None) -> dict[str, Any]:
-    """Scenario overrides of ``--patients`` / ``--days`` / ``--seed`` (as ``segur demo``)."""
-    out: dict[str, Any] = {"payload_sample": 0}
-    if patients is not None:
-        if not 100 <= patients <= min(MAX_PATIENTS, sc.population.size):
-            raise UsageError(f"--patients: must be between 100 and {MAX_PATIENTS:,} (got {patients})")
-        out["run.scale"] = patients / sc.population.size
-    if days is not None:
-        if not 1 <= days <= MAX_DAYS:
-            raise UsageError(f"--days: must be between 1 and {MAX_DAYS} (got {days})")
-        out["run.end"] = sc.run.start + dt.timedelta(days=days - 1)
-    if seed is not None:
-        if seed < 0:
-            raise UsageError(f"--seed: must be a non-negative integer (got {seed})")
-        out["run.seed"] = seed
-    return out
-
-
 def state_codes(status: np.ndarray) -> np.ndarray:
     """Profile state index (STATE_NAMES) of each status byte: opposed, closed, not created,
     activated, open — the precedence of the simulated DMP."""
@@ -91,7 +71,7 @@ def run_world(scenario: str | Path, *, patients: int | None = None, days: int | 
     sc = load_scenario(scenario)
     if not sc.run.departements:
         raise UsageError(f"{scenario}: a small territory is needed (run.departements), e.g. scenarios/demo.toml")
-    sc = load_scenario(scenario, overrides(sc, patients, days, seed))
+    sc = load_scenario(scenario, overrides(sc, patients, days, seed, min_days=1))
     snapshots = _ProfileSnapshots()
     sim = DemoSimulation(sc, observers=[snapshots])
     sim.run()
