@@ -1,7 +1,7 @@
 """The request path's fast parts, without a server: statements compiled once and run on the
 driver's cursor, write transactions (whole or nothing, one writer at a time across stores on
 one SQLite file, as `segur serve --workers N` has), the answers' JSON, and the conformance
-rules still parsing every resource of a bundle once fhir_core's class look-ups are memoised."""
+rules still parsing every resource of a bundle on every call."""
 
 from __future__ import annotations
 
@@ -96,8 +96,8 @@ def test_answers_are_the_standard_librarys_json_faster():
 
 
 def test_structural_parse_still_judges_every_resource_of_a_bundle():
-    """fhir_core's class look-ups are memoised (conformance.py); the R4B parse of each entry's
-    resource still refuses what is not FHIR, on every call."""
+    """The R4B parse of each entry's resource refuses what is not FHIR, on every call (not only
+    the first: nothing about the parse is cached between submissions)."""
     from tests.support_server import bundle_for
 
     patient = SimpleNamespace(ins="279035121518989", ins_oid="1.2.250.1.213.1.4.10", family="DURAND",
@@ -106,7 +106,7 @@ def test_structural_parse_still_judges_every_resource_of_a_bundle():
                              id_nat_struct="1350000001", organisation="CH de Rennes")
     good = bundle_for(patient, author)
     assert not [f for f in check_resource(good) if f.rule_id == "STR-001"]
-    for _ in range(2):  # the memo is in place after the first call
+    for _ in range(2):  # the second call is judged like the first
         broken = json.loads(json.dumps(good))
         doc = next(e["resource"] for e in broken["entry"] if e["resource"]["resourceType"] == "DocumentReference")
         doc["content"][0]["attachment"]["size"] = "not a number"

@@ -6,7 +6,6 @@ nothing else in the server imports the rules.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
 
@@ -26,27 +25,8 @@ def check_resource(resource: dict[str, Any]) -> list[Finding]:
     # fhir.resources and the rules load on the first document judged (start-up time)
     from agents.fhir import validate_resource
 
-    _memoise_class_lookups()
     return [Finding(f.rule_id, f.severity, f.path, f.message, f.reason)
             for f in validate_resource(resource, structural=True)]
-
-
-@functools.cache
-def _memoise_class_lookups() -> None:
-    """fhir.resources (fhir_core) finds the class of each resource inside a Bundle from its
-    dotted path at every parse, with pydantic's ``import_string``, which first tries the whole
-    path as a module and fails through the import system: ≈ 8 % of a bundle's parse. A path
-    names the same class for the life of the process, so the look-up is memoised; the parse
-    and its verdicts are unchanged (tests/test_server_units.py checks STR-001 still fires)."""
-    import fhir_core.types
-    import fhir_core.utils
-    from pydantic._internal import _validators
-
-    original = _validators.import_string
-    cached = functools.lru_cache(maxsize=4096)(original)
-    for module in (fhir_core.types, fhir_core.utils):
-        if getattr(module, "import_string", None) is original:
-            module.import_string = cached  # type: ignore[attr-defined]
 
 
 def rule_issue_code(rule_id: str) -> str:
