@@ -19,7 +19,7 @@ from agents.identity import (
 
 @rule(
     "MSS-001", ERROR, "mssante", "MSSanteMessage.sender",
-    "The sender is a valid MSSanté address (*.mssante.fr).",
+    "The sender is a valid MSSanté address (*.mssante.fr, or *.mssante.test for synthetic data).",
     reason=INVALID_METADATA, issue_code="value",
 )
 def sender_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -56,7 +56,7 @@ def sender_not_patient(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "MSS-004", ERROR, "mssante", "MSSanteMessage.recipients",
-    "A patient recipient mailbox is `<INS of the XDM patientId>@patient.mssante.fr`.",
+    "A patient recipient mailbox is `<INS of the XDM patientId>@patient.mssante.fr` (`@patient.mssante.test` for synthetic data).",
     reason=INVALID_METADATA, issue_code="business-rule",
 )
 def patient_mailbox_matches(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
