@@ -35,22 +35,23 @@ def read_input_file(path: Path, what: str = "scenario", error: type[Exception] =
     """The bytes of a small input file, refused in one line when it is not a regular file (a
     folder, a FIFO, a device such as /dev/zero) or is larger than ``max_bytes``: checked on
     the open file before reading, so nothing hangs and nothing huge is read."""
+    a = "an" if what[:1].lower() in "aeiou" else "a"  # "an observed figures file"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens at once instead of waiting
     except FileNotFoundError:
         raise error(f"{path}: {what} file not found") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a {what} file") from None
+        raise error(f"{path}: is a folder, not {a} {what} file") from None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror})") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise error(f"{path}: is a folder, not a {what} file")
+            raise error(f"{path}: is a folder, not {a} {what} file")
         if not stat.S_ISREG(st.st_mode):
-            raise error(f"{path}: not a regular file (a device, a pipe or a socket); give a {what} file")
+            raise error(f"{path}: not a regular file (a device, a pipe or a socket); give {a} {what} file")
         if st.st_size > max_bytes:
-            raise error(f"{path}: {st.st_size / 2**20:,.1f} MB is too large for a {what} file "
+            raise error(f"{path}: {st.st_size / 2**20:,.1f} MB is too large for {a} {what} file "
                         f"(at most {max_bytes / 2**20:g} MB)")
         chunks, size = [], 0
         while True:
