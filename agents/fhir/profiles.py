@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.fhir.constants import (
-    CS_MHD_LIST_TYPES,
     PROFILE_DOCUMENT_REFERENCE,
     PROFILE_PATIENT_INS,
     PROFILE_PROVIDE_BUNDLE,
     PROFILE_SIMPLIFIED_PUBLISH,
     PROFILE_SUBMISSION_SET,
 )
-from agents.fhir.rules.base import as_dict, as_list, codings, profiles
+from agents.fhir.rules.base import as_dict, as_list, is_submission_set, profiles
 
 ANS_IG = "https://interop.esante.gouv.fr/ig/fhir/"
 CDL = ANS_IG + "cdl/StructureDefinition/"
@@ -87,17 +86,6 @@ KEYS: dict[str, str] = {
 }
 
 
-def _is_submission_set(resource: dict) -> bool:
-    if resource.get("resourceType") != "List":
-        return False
-    if PROFILE_SUBMISSION_SET in profiles(resource):
-        return True
-    return any(
-        c.get("code") == "submissionset" and c.get("system") in (CS_MHD_LIST_TYPES, None)
-        for c in codings(resource.get("code"))
-    )
-
-
 def _entry_resources(bundle: dict) -> list[dict]:
     return [as_dict(as_dict(e).get("resource")) for e in as_list(bundle.get("entry"))]
 
@@ -128,7 +116,7 @@ def _bundle(bundle: dict, declared: list[str]) -> Recognised:
         if url.startswith(CDS) and btype == "transaction":
             return Recognised(CDS_TRANSACTION, KEYS[CDS_TRANSACTION], True, url)
     declared_iti65 = PROFILE_PROVIDE_BUNDLE in declared
-    if declared_iti65 or (btype == "transaction" and any(_is_submission_set(r) for r in resources)):
+    if declared_iti65 or (btype == "transaction" and any(is_submission_set(r) for r in resources)):
         key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION
         return Recognised(key, KEYS[key], True, PROFILE_PROVIDE_BUNDLE if declared_iti65 else None)
     other_guide = _other_guide(declared)
@@ -177,7 +165,7 @@ def _resource(resource: dict, rtype: str, declared: list[str]) -> Recognised:
         ):
             if url in declared:
                 return found(key, url)
-    elif rtype == "List" and _is_submission_set(resource):
+    elif rtype == "List" and is_submission_set(resource):
         return found("pdsm-submission-set", PROFILE_SUBMISSION_SET if PROFILE_SUBMISSION_SET in declared else None)
     elif rtype == "Patient":
         from agents.fhir.rules.ins import patient_ins_values  # rules import this module

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_SUBMISSION_SET
 from agents.fhir.verdict import REASONS
 
 ERROR = "error"
@@ -108,6 +109,18 @@ def profiles(resource: dict) -> list[str]:
     return [
         p.split("|", 1)[0] for p in as_list(as_dict(resource.get("meta")).get("profile")) if isinstance(p, str)
     ]
+
+
+def is_submission_set(resource: dict) -> bool:
+    """True for a List that is an MHD SubmissionSet (by code or profile)."""
+    if resource.get("resourceType") != "List":
+        return False
+    if PROFILE_SUBMISSION_SET in profiles(resource):
+        return True
+    return any(
+        c.get("code") == "submissionset" and c.get("system") in (CS_MHD_LIST_TYPES, None)
+        for c in codings(resource.get("code"))
+    )
 
 
 # --- context -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from agents.fhir.rules.base import (
     as_dict,
     as_list,
     codings,
+    is_submission_set,
     rule,
 )
 from agents.fhir.rules.ins import patient_ins_values, subject_of
@@ -247,8 +248,6 @@ def reference_times(ctx: Context) -> list[tuple[datetime, str]]:
     outside an ITI-65 (a simulated submission is dated in simulated time)."""
     limits = []
     if ctx.submission and ctx.bundle is not None:
-        from agents.fhir.rules.shape import is_submission_set  # shape imports this package
-
         for _, _, r in ctx.bundle.entries:
             if is_submission_set(r):
                 when = parse_fhir_datetime(r.get("date"))

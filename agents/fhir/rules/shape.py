@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_SUBMISSION_SET
 from agents.fhir.rules.base import (
     ERROR,
     INFORMATION,
@@ -16,24 +15,11 @@ from agents.fhir.rules.base import (
     Context,
     as_dict,
     as_list,
-    codings,
-    profiles,
+    is_submission_set,
     rule,
 )
 from agents.fhir.rules.ins import subject_of
 from agents.fhir.verdict import INVALID_METADATA
-
-
-def is_submission_set(resource: dict) -> bool:
-    """True for a List that is an MHD SubmissionSet (by code or profile)."""
-    if resource.get("resourceType") != "List":
-        return False
-    if PROFILE_SUBMISSION_SET in profiles(resource):
-        return True
-    return any(
-        c.get("code") == "submissionset" and c.get("system") in (CS_MHD_LIST_TYPES, None)
-        for c in codings(resource.get("code"))
-    )
 
 
 def is_submission(bundle: dict, index: BundleIndex | None = None) -> bool:
