@@ -324,6 +324,10 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
             raise ScenarioError(
                 f"{where}.date: {iv.date} is outside the run ({sc.run.start} to {sc.run.end})"
             )
+        if iv.kind in ("funding", "deadline", "rollout"):
+            problem = equipment_lever_problem(sc, iv, ref.departements)
+            if problem:
+                raise ScenarioError(f"{where}.{problem}")
         if iv.kind == "launch" and iv.sector not in sc.sectors:
             raise ScenarioError(
                 f"{where}.sector: '{iv.sector}' is not a sector of this scenario; allowed: {', '.join(sc.sectors)}"
@@ -332,6 +336,34 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
             problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
             if problem:
                 raise ScenarioError(f"{where}.path: {problem}")
+
+
+def equipment_lever_problem(sc: Scenario, iv: Any, departements: frozenset[str]) -> str | None:
+    """What is wrong with a funding, deadline or roll-out intervention ("field: why"), or None."""
+    if iv.sector not in sc.sectors:
+        return f"sector: '{iv.sector}' is not a sector of this scenario; allowed: {', '.join(sc.sectors)}"
+    ins = sc.sectors[iv.sector].install
+    if iv.kind == "rollout":
+        for code in iv.departements:
+            if code not in departements:
+                return (f"departements: '{code}' is not a département INSEE code "
+                        f"(see scenarios/data/departements.csv, e.g. 35, 2A, 971)")
+        if len(set(iv.departements)) != len(iv.departements):
+            return "departements: a département is listed twice"
+        return None
+    if not ins.orders:
+        return (f"kind: '{iv.kind}' moves orders and installs, but sectors.{iv.sector}.install is a direct curve; "
+                f"give it order_share and the other order fields")
+    if iv.kind == "deadline" and ins.deadline is None:
+        return f"kind: sectors.{iv.sector}.install has no deadline to extend"
+    if iv.kind == "funding" and ins.order_per_keuro == 0:
+        return f"kind: sectors.{iv.sector}.install.order_per_keuro is 0, so funding would change nothing; give the response"
+    if sc.sectors[iv.sector].wave == 2:
+        launches = [i.date for i in sc.interventions if i.kind == "launch" and i.sector == iv.sector]
+        if not launches or min(launches) > iv.date:
+            return (f"date: the wave 2 sector '{iv.sector}' is not launched by {iv.date}; date a '{iv.kind}' "
+                    f"on or after its launch intervention")
+    return None
 
 
 def _check_wave2_sections(sc: Scenario, path: Path) -> None:

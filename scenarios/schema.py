@@ -127,14 +127,54 @@ class MssanteConfig(Strict):
 
 
 class InstallConfig(Strict):
-    """Deployment campaign: the installed share follows a logistic curve from ``start``."""
+    """Deployment campaign, in one of two forms. A direct curve: the installed share follows a
+    logistic from ``start`` (``mid``, ``width_days``, ``final_share``; e-prescription and wave 2
+    software use it). Orders then installs (``order_share`` …; agents/producers/equipment.py):
+    a share of facilities order the update on a logistic campaign, each installs it a delay
+    after its order, and the programme's install rates are installed / ordered."""
 
-    date_order = (("start", "mid"),)
+    date_order = (("start", "mid"), ("order_start", "order_mid"))
+    DIRECT: ClassVar[tuple[str, ...]] = ("mid", "width_days", "final_share")
+    ORDERS: ClassVar[tuple[str, ...]] = ("order_start", "order_mid", "order_width_days", "install_delay_days",
+                                         "installed_of_ordered")
 
     start: Date = unit("date", "first installations of the Ségur update")
-    mid: Date = unit("date", "date at which half of the eventual installations are done")
-    width_days: PositiveFloat = unit("days", "logistic scale of the campaign (≈ a quarter of the 12%–88% span)", le=MAX_DAYS)
-    final_share: Probability = unit("share", "share of facilities that eventually install the update")
+    mid: Date | None = unit("date", "direct curve: date at which half of the eventual installations are done", default=None)
+    width_days: PositiveFloat | None = unit("days", "direct curve: logistic scale of the campaign (≈ a quarter of the 12%–88% span)", default=None, le=MAX_DAYS)
+    final_share: Probability | None = unit("share", "direct curve: share of facilities that eventually install the update", default=None)
+    order_share: Probability | None = unit("share", "orders: share of facilities that order the update (the others never do)", default=None)
+    order_start: Date | None = unit("date", "orders: first orders (opening of the funding window)", default=None)
+    order_mid: Date | None = unit("date", "orders: date at which half of the eventual orders are placed", default=None)
+    order_width_days: PositiveFloat | None = unit("days", "orders: logistic scale of the ordering campaign", default=None, le=MAX_DAYS)
+    order_size_correlation: float = unit("correlation", "orders: rank correlation between a facility's size and its eagerness to order (> 0: large facilities order first and more often)", default=0.0, ge=-1.0, le=1.0)
+    install_delay_days: NonNegFloat | None = unit("days", "orders: mean delay from order to installation (exponential)", default=None, le=MAX_DAYS)
+    installed_of_ordered: Probability | None = unit("share", "orders: ordering facilities that install the update at all (the others' orders lapse)", default=None)
+    deadline: Date | None = unit("date", "orders: the campaign's installation deadline (funding paid for installs by then); none = no deadline", default=None)
+    deadline_compliance: Probability = unit("share", "orders: facilities ordered by the deadline whose installation would fall after it, that install in the last deadline_rush_days instead", default=0.0)
+    deadline_rush_days: Days = unit("days", "orders: length of the rush before the deadline", default=60)
+    order_per_keuro: NonNegFloat = unit("1/(k€/facility)", "orders: response to a funding intervention: a share 1 − exp(−order_per_keuro × k€ per facility) of the facilities that have not ordered yet order in its window", default=0.0, le=1000)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> InstallConfig:
+        if self.order_share is None:
+            missing = [k for k in self.DIRECT if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"give {', '.join(missing)} (a direct install curve), or order_share with "
+                                 f"{', '.join(self.ORDERS)} (orders then installs)")
+            return self
+        given = [k for k in self.DIRECT if getattr(self, k) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} belong to a direct install curve; with order_share the campaign is "
+                             f"orders then installs ({', '.join(self.ORDERS)}): remove {', '.join(given)}")
+        missing = [k for k in self.ORDERS if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"with order_share, give {', '.join(missing)} too")
+        return self
+
+    @property
+    def orders(self) -> bool:
+        """Whether the campaign is given as orders then installs."""
+        return self.order_share is not None
 
 
 class QualificationConfig(Strict):
@@ -217,7 +257,7 @@ class Wave2FlowsConfig(Strict):
     integration: dict[str, Probability] = unit("share", "per receiving sector, documents received by MSSanté that the wave 2 software integrates into the patient's record", default_factory=dict)
 
 
-InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch"]
+InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "funding", "deadline", "rollout"]
 RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
 
@@ -225,16 +265,19 @@ class Intervention(Strict):
     """A dated change: a rule, an outage, a parameter change, a campaign, a sector launch."""
 
     date: Date = unit("date", "when it takes effect")
-    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch")
+    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout")
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
     service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
-    days: PositiveFloat | None = unit("days", "duration of an outage or campaign", default=None, le=MAX_DAYS)
+    days: PositiveFloat | None = unit("days", "duration of an outage or campaign; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
     max_wait_days: Days | None = unit("days", "outage only: outbox wait before drop during this outage", default=None)
     path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
     value: float | None = unit("as the parameter", "new value (kind = parameter)", default=None)
     factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None, le=1000)
-    sector: str | None = unit("sector", "sector launched (kind = launch)", default=None)
+    sector: str | None = unit("sector", "sector launched (kind = launch), funded (funding), whose deadline moves (deadline) or rolled out (rollout)", default=None)
+    euros_per_facility: NonNegFloat | None = unit("€/facility", "funding: euros offered per facility of the sector (or envelope_euros)", default=None, le=1e9)
+    envelope_euros: NonNegFloat | None = unit("€", "funding: the sector's envelope, shared among its facilities (national count)", default=None, le=1e12)
+    departements: list[str] | None = unit("INSEE codes", "rollout: départements where the sector's campaign is launched on this date (the others keep the national dates)", default=None)
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Intervention:
@@ -244,10 +287,17 @@ class Intervention(Strict):
             "parameter": ["path", "value"],
             "campaign": ["path", "factor", "days"],
             "launch": ["sector"],
+            "funding": ["sector", "days"],
+            "deadline": ["sector", "days"],
+            "rollout": ["sector", "departements"],
         }[self.kind]
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
             raise ValueError(f"an intervention of kind '{self.kind}' needs {', '.join(missing)}")
+        if self.kind == "funding" and (self.euros_per_facility is None) == (self.envelope_euros is None):
+            raise ValueError("an intervention of kind 'funding' needs exactly one of euros_per_facility, envelope_euros")
+        if self.kind == "rollout" and not self.departements:
+            raise ValueError("an intervention of kind 'rollout' needs departements: a non-empty list of INSEE codes")
         return self
 
 

@@ -2,7 +2,8 @@
 
 A `parameter` intervention sets a dynamic parameter from its date on; a `campaign`
 multiplies one by a factor for a number of days; `rule` switches a DMP rule on; `outage`
-takes a service down; `launch` opens a (wave 2) sector. Paths use dots; `sectors.*.x`
+takes a service down; `launch` opens a (wave 2) sector; `funding`, `deadline` and `rollout`
+move a sector's orders and installs (agents/producers/equipment.py). Paths use dots; `sectors.*.x`
 means every sector.
 """
 
@@ -91,7 +92,17 @@ class InterventionsModule(Module):
     def __init__(self, ctx: Context):
         self.ctx = ctx
         for iv in sorted(ctx.scenario.interventions, key=lambda i: i.date):
+            if iv.kind == "rollout":  # a regional plan is known from the start: set it up now
+                self._plan_rollout(iv)
             ctx.env.process(self._run(iv))
+
+    def _plan_rollout(self, iv: Any) -> None:
+        """The named départements' campaign starts on the roll-out's date (those outside the
+        simulated territory are ignored)."""
+        w = self.ctx.world
+        s = w.sector(iv.sector)
+        idx = [w.territory.index_of(c) for c in iv.departements if c in w.territory.codes]
+        s.roll_out(np.isin(s.dept, idx), w.calendar.day(iv.date))
 
     def _run(self, iv: Any) -> Generator[Any, Any, None]:
         ctx = self.ctx
@@ -122,4 +133,12 @@ class InterventionsModule(Module):
         elif iv.kind == "launch":
             s = ctx.world.sector(iv.sector)
             s.launch_day = day
-            s.install_day = np.where(s.install_day < day, day, s.install_day).astype(np.int32)
+            s.install_day = np.where((s.install_day < day) & ~s.rolled_out, day, s.install_day).astype(np.int32)
+        elif iv.kind == "funding":
+            s = ctx.world.sector(iv.sector)
+            euros = iv.euros_per_facility if iv.euros_per_facility is not None else iv.envelope_euros / s.cfg.facilities
+            s.fund(day, euros, iv.days)
+        elif iv.kind == "deadline":
+            ctx.world.sector(iv.sector).extend_deadline(day, round(iv.days))
+        elif iv.kind == "rollout":
+            ctx.world.sector(iv.sector).open_regionally(day)

@@ -158,11 +158,13 @@ class ProducersModule(Module):
         label = self.ctx.world.calendar.months[month]
         for s in self.ctx.world.sectors:
             installed = s.install_day <= day if s.launched(day) else np.zeros(s.n, bool)
+            ordered = s.ordered_mask(day) if s.launched(day) else installed
             fs = s.facility_scale  # simulated facilities per real one (≥ scale, see world)
             self.adoption_rows.append({
                 "month": label,
                 "sector": s.name,
                 "facilities": s.n / fs,
+                "ordered": np.count_nonzero(ordered) / fs,
                 "installed": np.count_nonzero(installed) / fs,
                 "feeding": np.count_nonzero(s.feeding) / fs,
                 "legacy_feeding": np.count_nonzero(s.feeding & ~installed) / fs,

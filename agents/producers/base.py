@@ -18,6 +18,7 @@ from agents import kernels
 from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES
 from agents.patients import NEVER, Patients
+from agents.producers.equipment import Equipment
 from scenarios.schema import SectorConfig
 
 N_TYPES = len(load_catalogue())
@@ -103,7 +104,16 @@ class Sector:
         self.vendor_names = vendors
         self.vendor = rng.choice(len(vendors), size=n, p=shares / shares.sum()).astype(np.int8)
         ins = cfg.install
-        self.install_day = logistic_days(rng, n, day_of, ins.start, ins.mid, ins.width_days, ins.final_share)
+        #: orders then installs (agents/producers/equipment.py), or None for a direct install curve
+        self.equipment: Equipment | None = None
+        if ins.orders:
+            self.equipment = Equipment(ins, self.size, rng, day_of)
+            self.install_day = self.equipment.install_days()
+        else:
+            self.install_day = logistic_days(rng, n, day_of, ins.start, ins.mid, ins.width_days, ins.final_share)
+        self.campaign_start = int(day_of(ins.start))
+        self.rolled_out = np.zeros(n, dtype=bool)  # facilities whose campaign a regional roll-out set
+        self.install_version = 0  # bumped whenever a lever rewrites install_day
         self.legacy_feeder = rng.random(n) < cfg.legacy_feeding_share
         self.feeding = self.legacy_feeder.copy()
         self.feeding_since = np.where(self.feeding, 0, NEVER).astype(np.int32)
@@ -111,6 +121,7 @@ class Sector:
         has_box = rng.random(n) < m.mailbox_initial_share
         gets_box = rng.random(n) < m.mailbox_after_install
         self.mailbox_day = np.where(has_box, 0, np.where(gets_box, self.install_day, NEVER)).astype(np.int32)
+        self._box_with_update = ~has_box & gets_box  # their mailbox comes with the update
         self.intensity_u = stratified_uniforms(rng, n)
         self._intensity_cache: dict[float, np.ndarray] = {}
         self.launch_day = 0
@@ -162,6 +173,68 @@ class Sector:
             m = min(max(mean, 1e-9), 1 - 1e-9)
             self._intensity_cache[mean] = betaincinv(m * c, (1 - m) * c, self.intensity_u)
         return self._intensity_cache[mean]
+
+    # -- equipment levers (once, on their date; agents/producers/equipment.py) --------
+    def ordered_mask(self, day: int) -> np.ndarray:
+        """Facilities that have ordered the update by ``day`` (direct curve: those installed)."""
+        if self.equipment is None:
+            return self.install_day <= day
+        return self.equipment.ordered_mask(day)
+
+    def _set_install_days(self, new: np.ndarray, day: int, which: np.ndarray | None = None) -> None:
+        """Install days from ``day`` on: facilities installed before ``day`` keep theirs (the past
+        is not rewritten), the others (of ``which``) take ``new``, not before ``day``; mailboxes
+        that come with the update follow."""
+        old = self.install_day
+        change = old >= day if which is None else (old >= day) & which
+        new = np.where(new == NEVER, NEVER, np.maximum(new, day)).astype(np.int32)
+        self.install_day = np.where(change, new, old).astype(np.int32)
+        box = self._box_with_update & change
+        self.mailbox_day = np.where(box, self.install_day, self.mailbox_day).astype(np.int32)
+        self.install_version += 1
+        self._cache_key = None
+
+    def fund(self, day: int, euros_per_facility: float, window_days: float) -> int:
+        """Funding from ``day`` (orders sooner or at all); returns the facilities it moved."""
+        if self.equipment is None:
+            return 0
+        moved = self.equipment.fund(day, euros_per_facility, window_days)
+        self._set_install_days(self.equipment.install_days(), day)
+        return moved
+
+    def extend_deadline(self, day: int, days: int) -> None:
+        """The installation deadline moves ``days`` later, from ``day``."""
+        if self.equipment is None:
+            return
+        self.equipment.extend_deadline(days)
+        self._set_install_days(self.equipment.install_days(), day)
+
+    def shift_campaign(self, delta: int, mask: np.ndarray) -> None:
+        """Move the whole campaign (orders, installs, the mailboxes that come with the update) of
+        the facilities in ``mask`` by ``delta`` days (set-up time or a launch: nothing installed
+        is uninstalled by the caller's choice of ``mask``)."""
+        if delta == 0 or not mask.any():
+            return
+        inst = mask & (self.install_day != NEVER)
+        with_update = mask & self._box_with_update & (self.mailbox_day == self.install_day)
+        self.install_day = self.install_day.copy()
+        self.install_day[inst] = np.maximum(self.install_day[inst].astype(np.int64) + delta, 0).astype(np.int32)
+        self.mailbox_day = self.mailbox_day.copy()
+        self.mailbox_day[with_update] = self.install_day[with_update]
+        if self.equipment is not None:
+            self.equipment.move(delta, mask)
+        self.install_version += 1
+        self._cache_key = None
+
+    def roll_out(self, mask: np.ndarray, day: int) -> None:
+        """A regional roll-out, at set-up: the campaign of the facilities in ``mask`` (not yet
+        rolled out) starts on ``day`` instead of the national start; the others keep theirs."""
+        mask = mask & ~self.rolled_out
+        self.shift_campaign(day - self.campaign_start, mask)
+        self.rolled_out |= mask
+
+    def open_regionally(self, day: int) -> None:
+        """The first regional launch of the sector is today (wave 1 sectors are always open)."""
 
     # -- daily dynamics ---------------------------------------------------------------
     def launched(self, day: int) -> bool:

@@ -26,6 +26,7 @@ class Wave2Sector(Sector):
         super().__init__(index, cfg, n, dept, rng, day_of, n_days)
         self.planned_launch = int(day_of(cfg.install.start))
         self.launch_shift = 0  # days the campaign has been moved by so far
+        self._held: tuple[np.ndarray, np.ndarray] | None = None  # plans of facilities awaiting the national launch
 
     @property
     def launch_day(self) -> int:
@@ -36,16 +37,36 @@ class Wave2Sector(Sector):
         self._launch_day = int(day)
         if day == NEVER or not hasattr(self, "planned_launch"):
             return  # dormant, or still being built
+        if self._held is not None:  # the national launch after regional ones: the others come back
+            rest = ~self.rolled_out
+            self.install_day = np.where(rest, self._held[0], self.install_day).astype(np.int32)
+            self.mailbox_day = np.where(rest, self._held[1], self.mailbox_day).astype(np.int32)
+            self._held = None
         self._move_campaign(int(day) - self.planned_launch - self.launch_shift)
 
     def _move_campaign(self, delta: int) -> None:
-        """Shift install days, the mailboxes that come with the update, and the identity ramp."""
+        """Shift install days, the mailboxes that come with the update, and the identity ramp
+        (facilities launched by a regional roll-out keep their own campaign)."""
         if delta == 0:
             return
-        inst = self.install_day != NEVER
-        with_update = (self.mailbox_day != NEVER) & (self.mailbox_day > 0) & (self.mailbox_day == self.install_day)
-        self.install_day[inst] = np.maximum(self.install_day[inst].astype(np.int64) + delta, 0).astype(np.int32)
-        self.mailbox_day[with_update] = self.install_day[with_update]
+        self.shift_campaign(delta, ~self.rolled_out)
         self.qual_mid += delta
         self.launch_shift += delta
-        self._cache_key = None
+
+    def roll_out(self, mask: np.ndarray, day: int) -> None:
+        """A regional launch (set-up time): the facilities of ``mask`` start their campaign on
+        ``day``; the others wait, with no installation, for the national ``launch``."""
+        if self._held is None:
+            self._held = (self.install_day.copy(), self.mailbox_day.copy())
+        back = mask & ~self.rolled_out  # a later region: its plan comes back before it moves
+        self.install_day = np.where(back, self._held[0], self.install_day).astype(np.int32)
+        self.mailbox_day = np.where(back, self._held[1], self.mailbox_day).astype(np.int32)
+        super().roll_out(mask, day)
+        rest = ~self.rolled_out
+        self.install_day = np.where(rest, NEVER, self.install_day).astype(np.int32)
+        self.mailbox_day = np.where(rest & self._box_with_update, NEVER, self.mailbox_day).astype(np.int32)
+
+    def open_regionally(self, day: int) -> None:
+        """The sector opens on its first regional launch (without moving the others' campaign)."""
+        if self._launch_day == NEVER or self._launch_day > day:
+            self._launch_day = int(day)

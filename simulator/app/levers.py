@@ -97,6 +97,12 @@ def _date(v: Any) -> dt.date:
     return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
 
 
+def _funding_key(install: dict[str, Any]) -> str:
+    """The share a funding lever sets: facilities that order (orders then installs), or that
+    install (a direct install curve)."""
+    return "order_share" if "order_share" in install else "final_share"
+
+
 @lru_cache(maxsize=32)
 def levers_for(name: str) -> tuple[Lever, ...]:
     """Every lever of a library scenario, in form order."""
@@ -113,10 +119,11 @@ def levers_for(name: str) -> tuple[Lever, ...]:
                          _unit(SectorConfig, "intensity_mean"), source_of(path, f"sectors.{s}.intensity_mean"),
                          float(cfg["intensity_mean"]), _bounds(SectorConfig, "intensity_mean"),
                          f"sectors.{s}.intensity_mean"))
+        fk = _funding_key(cfg["install"])
         out.append(Lever(f"{s}.funding", s, "share", i18n.lever_label("funding", s),
-                         _unit(InstallConfig, "final_share"), source_of(path, f"sectors.{s}.install.final_share"),
-                         float(cfg["install"]["final_share"]), _bounds(InstallConfig, "final_share"),
-                         f"sectors.{s}.install.final_share"))
+                         _unit(InstallConfig, fk), source_of(path, f"sectors.{s}.install.{fk}"),
+                         float(cfg["install"][fk]), _bounds(InstallConfig, fk),
+                         f"sectors.{s}.install.{fk}"))
         out.append(Lever(f"{s}.qualification", s, "share", i18n.lever_label("qualification", s),
                          _unit(QualificationConfig, "end_share"),
                          source_of(path, f"sectors.{s}.qualification.end_share"),
@@ -225,7 +232,7 @@ def _blame(message: str, chosen: dict[str, Any]) -> str:
     """The lever a scenario error names (``sectors.gp.uptake_p`` → ``gp.uptake``), or the form."""
     for lever_id in chosen:
         s, what = lever_id.split(".", 1)
-        key = {"uptake": "uptake_", "intensity": "intensity_mean", "funding": "install.final_share",
+        key = {"uptake": "uptake_", "intensity": "intensity_mean", "funding": "install.",
                "qualification": "qualification.end_share"}.get(what)
         if key and f"sectors.{s}.{key}" in message:
             return lever_id
@@ -256,7 +263,7 @@ def apply(data: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
                 sec["intensity_mean"] = v
                 follow(head, "intensity_mean", v / old if old else 1.0, share=True)
             elif what == "funding":
-                sec["install"]["final_share"] = v
+                sec["install"][_funding_key(sec["install"])] = v
             elif what == "qualification":
                 old = float(sec["qualification"]["end_share"])
                 sec["qualification"]["end_share"] = v
