@@ -30,7 +30,10 @@ QUANTITY = {
     "share_of_documents": "sector's share of the DMP accepted documents of the month",
     "mssante_messages_per_month": "MSSanté messages sent in the month (to professionals and patients)",
     "mssante_equipped_share": "facilities with an MSSanté mailbox / facilities (month end)",
-    "install_rate": "facilities with the Ségur update installed / facilities (month end)",
+    "install_rate": "facilities with the Ségur update installed / facilities that ordered it (month end)",
+    "facilities_equipped": "facilities with the Ségur update installed (month end, national count)",
+    "facilities_equipped_share": "facilities with the Ségur update installed / facilities (month end)",
+    "professionals_equipped_segur_software": "facilities with the Ségur update installed (month end, national count; GP facilities are GPs and centres)",
     "professionals_feeding_in_month": "GPs with at least one DMP document accepted in the month",
     "mes_profiles_open": "profiles open + activated (month end)",
     "mes_profiles_activated": "profiles activated (month end)",
@@ -63,7 +66,6 @@ METRIC_WHY = {
     "patient_uploaded_documents_cumulative": "the model has no documents added by patients",
     "mes_profiles_open_share": "a share of the insured (denominator not stated); the profile counts are matched through mes_profiles_open",
     "mes_profiles_activated_share": "a rounded share of the insured (\"one in four\"); the counts are matched through mes_profiles_activated",
-    "professionals_equipped_segur_software": "practitioners OR structures equipped (mixed units); install rates are matched instead",
     "mssante_mailboxes": "the model has facilities with a mailbox, not mailbox counts (personal, organisational, applicative)",
     "pharmacy_vaccination_notes_sent": "vaccination notes are a wave 2 flow, off in the calibrated baseline; the season's window is approximate",
     "eprescriptions_per_month": "the e-prescription flow is a wave 2 module ([eprescription] in wave2_base.toml), off in the calibrated baseline",
@@ -130,6 +132,15 @@ class _Cache:
         df = self.adoption.xs(sector, level="sector")
         return (df[column] / df["facilities"]).reindex(self.r.manifest["months"])
 
+    def adoption_ratio(self, sector: str, column: str, per: str | None) -> pd.Series:
+        """``column`` / ``per`` at month end (a national count when ``per`` is None; results
+        without an ``ordered`` column (older runs) divide by the facilities)."""
+        df = self.adoption.xs(sector, level="sector")
+        if per is None:
+            return df[column].reindex(self.r.manifest["months"]).astype(float)
+        den = df[per] if per in df else df["facilities"]
+        return (df[column] / den.where(den > 0)).reindex(self.r.manifest["months"])
+
     def prof(self, state: str) -> pd.Series:
         return self.profiles[state] if state in self.profiles else pd.Series(0.0, index=self.profiles.index)
 
@@ -154,8 +165,12 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
         return c.mss
     if metric == "mssante_equipped_share":
         return c.adoption_share(sector, "mailbox")
-    if metric == "install_rate":
+    if metric == "install_rate":  # the deck's rates are shares of ordered updates
+        return c.adoption_ratio(sector, "installed", "ordered")
+    if metric == "facilities_equipped_share":
         return c.adoption_share(sector, "installed")
+    if metric in ("facilities_equipped", "professionals_equipped_segur_software"):
+        return c.adoption_ratio(sector, "installed", None)
     if metric == "professionals_feeding_in_month":
         if sector != "gp":
             raise Unmatched("facility-month activity is recorded for GPs only")
