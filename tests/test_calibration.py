@@ -51,7 +51,7 @@ def test_shipped_calibration_file_is_valid():
     ('"sectors.gp.uptake_q" = [0.5, 0.1]', "low must be below high"),
     ('"sectors.gp.uptake_q" = [0.1, 0.5]', "is outside the bounds [0.1, 0.5]; widen the bounds or change the base"),
     ('"sectors.gp.uptake_q" = 0.1', "must be [low, high]"),
-    ('"sectors.gp.install.mid" = [0.1, 0.5]', "a date parameter needs date bounds"),
+    ('"sectors.gp.install.order_mid" = [0.1, 0.5]', "a date parameter needs date bounds"),
     ('"sectors.gp.label" = [0, 1]', "only numbers and dates can be fitted"),
     ('"sectors.gp.uptake_q" = [0.0, 1.5]', "the bound 1.5 is not allowed"),
     ('"interventions[no such label].value" = [0, 1]', "no intervention matches 'no such label'"),

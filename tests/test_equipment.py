@@ -139,7 +139,6 @@ def wave2_2023():
     return Simulation(sc, seed=11, scale=0.01).run()
 
 
-@pytest.mark.slow
 def test_september_2023_equipment_matches_the_deck(wave2_2023):
     ad = wave2_2023.tables["adoption"].set_index(["month", "sector"])
     sept = ad.xs("2023-09", level="month")

@@ -120,7 +120,12 @@ def test_matched_quantities_are_the_documented_ones(small_results, fit):
     assert row["simulated"] == pytest.approx(prof.loc["2023-02", "open"] + prof.loc["2023-02", "activated"])
     row = fit[(fit["metric"] == "install_rate") & (fit["sector"] == "hospital_dpi")].iloc[0]
     ad = res.tables["adoption"].set_index(["month", "sector"])  # the files' form: month text
-    assert row["simulated"] == pytest.approx(ad.loc[("2023-09", "hospital"), "installed"] / ad.loc[("2023-09", "hospital"), "facilities"])
+    # the deck's install rates are shares of ORDERED updates; the counts equipped are national counts
+    assert row["simulated"] == pytest.approx(ad.loc[("2023-09", "hospital"), "installed"] / ad.loc[("2023-09", "hospital"), "ordered"])
+    row = fit[(fit["metric"] == "facilities_equipped") & (fit["sector"] == "hospital")].iloc[0]
+    assert row["simulated"] == pytest.approx(ad.loc[("2023-09", "hospital"), "installed"])
+    row = fit[(fit["metric"] == "facilities_equipped_share") & (fit["sector"] == "biology")].iloc[0]
+    assert row["simulated"] == pytest.approx(ad.loc[("2023-09", "biology"), "installed"] / ad.loc[("2023-09", "biology"), "facilities"])
     gpa = res.to_df("gp_activity")
     aug = gpa[(gpa["month"] == "2023-08") & (gpa["documents"] >= 1)]
     row = fit[(fit["metric"] == "professionals_feeding_in_month") & (fit["date"] == "2023-08")].iloc[0]
