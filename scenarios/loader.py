@@ -254,11 +254,11 @@ def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
     if head == "eprescription" and len(parent) == 1:
         return sorted(schema.EprescriptionConfig.model_fields)
     if head == "eprescription" and len(parent) == 2 and parent[1] in ("prescribers", "pharmacies"):
-        return sorted(schema.InstallConfig.model_fields)
+        return sorted(schema.CampaignConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 1:
         return sorted(schema.Wave2FlowsConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 3 and parent[1] == "software":
-        return sorted(schema.InstallConfig.model_fields)
+        return sorted(schema.CampaignConfig.model_fields)
     return []
 
 

@@ -126,6 +126,18 @@ class MssanteConfig(Strict):
     max_wait_days: Days | None = unit("days", "how long messages wait while MSSanté is down before bouncing (none = never)", default=None)
 
 
+class CampaignConfig(Strict):
+    """A campaign as a direct curve: the share done follows a logistic from ``start`` (the
+    e-prescription and wave 2 software campaigns)."""
+
+    date_order = (("start", "mid"),)
+
+    start: Date = unit("date", "first installations of the Ségur update")
+    mid: Date = unit("date", "date at which half of the eventual installations are done")
+    width_days: PositiveFloat = unit("days", "logistic scale of the campaign (≈ a quarter of the 12%–88% span)", le=MAX_DAYS)
+    final_share: Probability = unit("share", "share of facilities that eventually install the update")
+
+
 class InstallConfig(Strict):
     """Deployment campaign, in one of two forms. A direct curve: the installed share follows a
     logistic from ``start`` (``mid``, ``width_days``, ``final_share``; e-prescription and wave 2
@@ -235,8 +247,8 @@ class EprescriptionConfig(Strict):
     """E-prescription (domain §7): GP prescriptions registered in the national base, each
     dispensable once within its validity; the rule ``eprescription_mandatory`` raises uptake."""
 
-    prescribers: InstallConfig = unit("campaign", "per GP, the day its software starts registering prescriptions in the base (LAP approved and used)")
-    pharmacies: InstallConfig = unit("campaign", "per pharmacy, the day its software starts dispensing through the base (LGO approved, QR code scanned)")
+    prescribers: CampaignConfig = unit("campaign", "per GP, the day its software starts registering prescriptions in the base (LAP approved and used)")
+    pharmacies: CampaignConfig = unit("campaign", "per pharmacy, the day its software starts dispensing through the base (LGO approved, QR code scanned)")
     mandatory_prescriber_compliance: Probability = unit("share", "GPs not yet e-prescribing who start when the rule eprescription_mandatory comes into force")
     mandatory_pharmacy_compliance: Probability = unit("share", "pharmacies not yet scanning who start when the rule eprescription_mandatory comes into force")
     presented_share: Probability = unit("share", "registered prescriptions the patient presents at a pharmacy")
@@ -251,7 +263,7 @@ class Wave2FlowsConfig(Strict):
     from the professional's software, integration of documents received by MSSanté, DRIMbox
     image sharing. Keys of each table are sectors of the scenario."""
 
-    software: dict[str, InstallConfig] = unit("campaign", "per wave 1 sector, deployment of its wave 2 software update (a wave 2 sector's own Ségur software is wave 2 software)", default_factory=dict)
+    software: dict[str, CampaignConfig] = unit("campaign", "per wave 1 sector, deployment of its wave 2 software update (a wave 2 sector's own Ségur software is wave 2 software)", default_factory=dict)
     consultation: dict[str, PerEpisode] = unit("consultations/episode", "per sector, Mon espace santé consultations from the software per episode of care, once its wave 2 software is installed", default_factory=dict)
     drimbox: dict[str, PerEpisode] = unit("image shares/episode", "per sector, exams whose images are shared through a DRIMbox, per episode, once its wave 2 software is installed", default_factory=dict)
     integration: dict[str, Probability] = unit("share", "per receiving sector, documents received by MSSanté that the wave 2 software integrates into the patient's record", default_factory=dict)
