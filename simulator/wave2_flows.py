@@ -45,9 +45,10 @@ class Wave2Software:
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
 
     @staticmethod
-    def key(sector: Sector) -> tuple[int, int]:
-        """What the ready days depend on: they change only when the sector is launched (or moved)."""
-        return int(sector.launch_day), int(getattr(sector, "launch_shift", 0))
+    def key(sector: Sector) -> tuple[int, int, int]:
+        """What the ready days depend on: they change only when the sector is launched (or moved),
+        or a lever rewrites its install days (funding, a deadline, a roll-out)."""
+        return int(sector.launch_day), int(getattr(sector, "launch_shift", 0)), int(getattr(sector, "install_version", 0))
 
     def ready_day(self, sector: Sector) -> np.ndarray:
         """Day each facility of ``sector`` can use wave 2 services (NEVER before its launch)."""
@@ -78,7 +79,7 @@ class ActivityFlow:
             sector = ctx.world.sector(sector_name)
             if rate > 0:
                 self.items.append((sector, float(rate), ctx.streams[f"flow:{name}:{sector_name}"]))
-        self._weights: dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray]] = {}
+        self._weights: dict[str, tuple[tuple[int, ...], np.ndarray, np.ndarray]] = {}
 
     def _ready_size(self, sector: Sector, day: int) -> float:
         """Sum of the relative sizes of the facilities ready on ``day`` (sorted cumulative sums)."""
