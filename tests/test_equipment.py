@@ -171,6 +171,7 @@ def adoption(res, sector):
 @pytest.mark.slow
 def test_funding_raises_orders_and_installs_and_leaves_the_past():
     (base, _), (funded, _) = run_pair("wave2_funding", "2024-12-31")
+    funded.check_conservation()  # every document sent has exactly one outcome, through the lever
     a, b = adoption(base, "biology"), adoption(funded, "biology")
     before = [m for m in a.index if m < "2024-01"]
     assert a.loc[before].equals(b.loc[before])
@@ -185,6 +186,7 @@ def test_funding_raises_orders_and_installs_and_leaves_the_past():
 @pytest.mark.slow
 def test_deadline_extension_delays_installs():
     (base, _), (late, _) = run_pair("wave2_deadline", "2024-06-30")
+    late.check_conservation()
     for sector in ("hospital", "radiology"):
         a, b = adoption(base, sector), adoption(late, sector)
         before = [m for m in a.index if m < "2023-06"]
@@ -197,6 +199,7 @@ def test_deadline_extension_delays_installs():
 @pytest.mark.slow
 def test_regional_rollout_launches_only_the_named_departements_first():
     (base, _), (reg, sim) = run_pair("wave2_regional", "2025-09-30")
+    reg.check_conservation()
     s = sim.world.sector("nurse")
     codes = np.array(sim.world.territory.codes)[s.dept]
     launch = sim.world.calendar.day(dt.date(2025, 6, 1))
