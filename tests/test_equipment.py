@@ -211,3 +211,15 @@ def test_regional_rollout_launches_only_the_named_departements_first():
     a, b = adoption(base, "nurse"), adoption(reg, "nurse")
     assert (a.loc["2024-09":"2025-05", "installed"] == 0).all() and b.loc["2025-05", "installed"] > 0
     assert b.loc["2025-09", "installed"] >= a.loc["2025-09", "installed"] * 0.95
+
+
+def test_bad_lever_on_the_command_line_is_exit_2_and_one_line(tmp_path, capsys):
+    from simulator.cli import main
+
+    p = tmp_path / "bad.toml"
+    p.write_text(f'extends = "{SCEN / "wave2.toml"}"\nname = "bad"\n[[interventions]]\ndate = 2024-01-01\n'
+                 'kind = "deadline"\nsector = "biology"\n', encoding="utf-8")
+    code = main(["run", str(p), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "an intervention of kind 'deadline' needs days" in err and len(err.splitlines()) == 1
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
