@@ -25,12 +25,11 @@ if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns
 
 # Okabe & Ito (2008) colour-blind-safe palette (its yellow last: faint on white), then four of
-# Tol's muted scheme (also colour-blind safe), so that a lever library of 12 scenarios needs no
-# colour twice; line styles (5) and markers (12) cycle on other periods, so no two scenarios of
-# the first 60 share all three
+# Tol's muted scheme (also colour-blind safe): a lever library of up to 12 scenarios uses no colour
+# or marker twice; the 6 line styles cycle on their own, so neighbours differ in all three
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
           "#882255", "#44AA99", "#999933", "#332288", "#F0E442")
-LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
 
 
