@@ -159,3 +159,13 @@ def test_bad_lever_inputs_exit_2_with_one_line(tmp_path, capsys, lines, message)
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["vendor_failure", "new_document_type", "targets_by_channel"])
+def test_lever_scenarios_say_their_question_and_load(name):
+    path = BASELINE.parent / f"{name}.toml"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Question:")
+    assert 'extends = "wave2.toml"' in text
+    sc = load_scenario(path)
+    assert sc.name == name and len(sc.interventions) > len(load_scenario(BASELINE.parent / "wave2.toml").interventions)
