@@ -55,8 +55,10 @@ def panel_of_target(res: Results, key: str) -> str:
 
 def interventions(res: Results) -> pd.DataFrame:
     """The scenario's interventions inside the run, numbered in date order: number, date, month,
-    kind and the scenario's fields (rule, service, path, sector, value, factor, days, label)."""
-    cols = ["number", "date", "month", "kind", "rule", "service", "path", "sector", "value", "factor", "days", "label"]
+    kind and the scenario's fields (rule, service, path, sector, value, factor, days, label, vendor,
+    doc_type, target)."""
+    cols = ["number", "date", "month", "kind", "rule", "service", "path", "sector", "value", "factor", "days", "label",
+            "vendor", "doc_type", "target"]
     months = set(res.manifest["months"])
     rows = [dict(iv) for iv in res.manifest["scenario"].get("interventions", []) or []
             if isinstance(iv, dict) and str(iv.get("date", ""))[:7] in months]

@@ -158,6 +158,17 @@ def is_plain_target(t: dict[str, Any]) -> bool:
     return not t.get("doc_types") and t.get("channel", "dmp") == "dmp" and not t.get("start")
 
 
+def target_scope(t: dict[str, Any]) -> str:
+    """'57833-6 · mssante · from 2024-01': what a target counts beyond its sectors' DMP documents
+    ('' for a plain target)."""
+    parts = [" ".join(t.get("doc_types") or [])]
+    if t.get("channel", "dmp") != "dmp":
+        parts.append(str(t["channel"]))
+    if t.get("start"):
+        parts.append(f"from {str(t['start'])[:7]}")
+    return " · ".join(p for p in parts if p)
+
+
 def target_counts(documents: pd.DataFrame, months: list[str], t: dict[str, Any]) -> np.ndarray:
     """National documents of each month (``months``) that count towards target ``t`` (a target's
     fields as in the manifest): its sectors, its doc_types (all if empty), on its channel."""

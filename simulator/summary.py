@@ -12,6 +12,7 @@ from simulator.outputs import (
     is_plain_target,
     reached_month,
     target_monthly,
+    target_scope,
     trailing_12,
 )
 
@@ -49,7 +50,7 @@ def target_status(res: Results) -> pd.DataFrame:
         rows.append({
             "target": key,
             "sectors": ", ".join(t["sectors"]),
-            "counts": _what(t).removeprefix(" · "),
+            "counts": target_scope(t),
             "target_per_year": float(values[-1]),
             "last_12_months": achieved,
             "share_of_target": achieved / float(values[-1]),
@@ -59,16 +60,6 @@ def target_status(res: Results) -> pd.DataFrame:
         })
     return pd.DataFrame(rows, columns=["target", "sectors", "counts", "target_per_year", "last_12_months", "share_of_target",
                                        "reached", "with_mssante", "assumption"])
-
-
-def _what(t: dict) -> str:
-    """' · 57833-6 · mssante from 2025-01': what a target counts beyond its sectors' DMP documents."""
-    parts = [" ".join(t.get("doc_types") or [])]
-    if t.get("channel", "dmp") != "dmp":
-        parts.append(str(t["channel"]))
-    if t.get("start"):
-        parts.append(f"from {str(t['start'])[:7]}")
-    return "".join(f" · {p}" for p in parts if p)
 
 
 def _m(x: float) -> str:

@@ -169,3 +169,20 @@ def test_lever_scenarios_say_their_question_and_load(name):
     assert 'extends = "wave2.toml"' in text
     sc = load_scenario(path)
     assert sc.name == name and len(sc.interventions) > len(load_scenario(BASELINE.parent / "wave2.toml").interventions)
+
+
+def test_compare_prints_many_scenarios_within_a_terminal_width():
+    from simulator.studies.compare import MAX_WIDTH, _chunked, column_heads
+
+    names = [f"lever_scenario_{i}" for i in range(12)]
+    heads = column_heads(names)
+    assert heads == [f"#{i + 1}" for i in range(12)]  # numbered, named once above the tables
+    assert column_heads(["wave2", "wave2_late"]) == ["wave2", "wave2_late"]
+    rows = [[f"target {k} 120.0M/yr (assumption)", *["not by 2027"] * 12] for k in range(3)]
+    lines = _chunked(["target"], heads, rows)
+    assert max(map(len, lines)) <= MAX_WIDTH
+    assert sum("not by 2027" in cell for line in lines for cell in line.split("  ")) == 36  # every cell once
+    from simulator.studies.compare_figure import style
+
+    styles = [style(i) for i in range(12)]
+    assert len({s["color"] for s in styles}) == 12 and len({s["marker"] for s in styles}) == 12

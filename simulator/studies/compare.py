@@ -247,6 +247,8 @@ def _table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
     return out
 
 
+MAX_WIDTH = 120  # characters of a printed table's line
+PER_TABLE = 6  # scenario columns per printed table: more are printed in further tables below
 WIDE_NAMES = 60  # scenario names longer than this, all together, are numbered in the printed tables
 
 
@@ -256,6 +258,22 @@ def column_heads(names: list[str]) -> list[str]:
     if sum(len(n) + 2 for n in names) <= WIDE_NAMES:
         return list(names)
     return [f"#{i + 1}" for i in range(len(names))]
+
+
+def _chunked(fixed: list[str], heads: list[str], rows: list[list[str]]) -> list[str]:
+    """``_table``, or, when it would be wider than ``MAX_WIDTH``, at most ``PER_TABLE`` scenario
+    columns side by side and the others in tables of their own below, with the same first columns."""
+    k = len(fixed)
+    whole = _table([*fixed, *heads], rows, k)
+    if max(map(len, whole)) <= MAX_WIDTH:
+        return whole
+    out: list[str] = []
+    for i in range(0, max(len(heads), 1), PER_TABLE):
+        part = slice(i, i + PER_TABLE)
+        if i:
+            out.append(f"  (continued: {heads[i]}–{heads[min(i + PER_TABLE, len(heads)) - 1]})")
+        out += _table([*fixed, *heads[part]], [[*r[:k], *r[k:][part]] for r in rows], k)
+    return out
 
 
 def check_years(years: Sequence[int] | None, months: list[str]) -> list[str]:
@@ -297,7 +315,7 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
             r = hit.iloc[0] if len(hit) else None
             row.append("—" if r is None else _band(r["reached"], r["reached_p5"], r["reached_p95"]))
         rows.append(row)
-    lines += _table(["target", *heads], rows, 1)
+    lines += _chunked(["target"], heads, rows)
     years = check_years(years, first.months)
     partial = {y: sum(m.startswith(y) for m in first.months) for y in years}
     partial = {y: n for y, n in partial.items() if n < 12}
@@ -319,7 +337,7 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
                     r = table.loc[key]
                     row.append(_band(_mm(r["documents"]), _mm(r["p5"]), _mm(r["p95"])))
                 rows.append(row)
-        lines += _table(["sector", "year", *heads], rows, 2)
+        lines += _chunked(["sector", "year"], heads, rows)
     if targets["assumption"].any():
         lines.append(ASSUMPTION_NOTE)
     for r in all_runs:

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from simulator.outputs import trailing_12
+from simulator.outputs import target_scope, trailing_12
 from simulator.studies.compare_series import target_label, target_series
 
 if TYPE_CHECKING:
@@ -47,6 +47,11 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
     return list(seen.values())
 
 
+def _changes(runs: ScenarioRuns) -> bool:
+    """Whether a scenario changes one of its targets on a date (a `target` intervention)."""
+    return any(iv.kind == "target" for iv in runs.scenario.interventions)
+
+
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
     targets = _targets(all_runs)
@@ -73,17 +78,17 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
             every = (i % 6, 6)
             ax.plot(dates, mid, color=st["color"], linestyle=st["linestyle"], marker=st["marker"], markevery=every,
                     markersize=4, linewidth=1.6, label=runs.name)
+            own = target_series(runs, key)[1]
+            if np.ptp(own[np.isfinite(own)]) > 0:  # this scenario changes the target on a date: its own step
+                ax.step(dates, np.where(np.isfinite(own), own, np.nan), where="post", color=st["color"],
+                        linestyle=":", linewidth=1.1)
         tcolor, tstyle = ("#b35900", "--") if assumption else ("0.15", "-")
-        owner = next(r for r in all_runs if key in r.scenario.targets)
-        values = target_series(owner, key)[1]
-        if np.ptp(values[np.isfinite(values)]) > 0:  # a dated change of the target (a `target` intervention)
-            ax.step(pd.to_datetime(owner.months), np.where(np.isfinite(values), values, np.nan), where="post",
-                    color=tcolor, linestyle=tstyle, linewidth=1.1)
-        else:
-            ax.axhline(value, color=tcolor, linestyle=tstyle, linewidth=1.1)
+        ax.axhline(value, color=tcolor, linestyle=tstyle, linewidth=1.1)
         ax.annotate("assumed target" if assumption else "target", xy=(0.01, value), xycoords=("axes fraction", "data"),
                     xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="#b35900" if assumption else "0.15")
-        ax.set_title(target_label(key, value, assumption), fontsize=9.5)
+        owner = next(r for r in all_runs if key in r.scenario.targets)
+        scope = target_scope(owner.scenario.targets[key].model_dump(mode="json"))  # types, channel, start
+        ax.set_title(target_label(key, value, assumption) + (f"\n{scope}" if scope else ""), fontsize=9.5)
         ax.yaxis.set_major_formatter(millions)
         ax.set_ylim(bottom=0)
         ax.margins(y=0.15)
@@ -96,8 +101,10 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     handles.append(Line2D([], [], color="#b35900", linestyle="--", label="assumed target (no public wave 2 target)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5 if len(all_runs) > 6 else 4),
                frameon=False, fontsize=8)
-    fig.suptitle(f"Accepted DMP documents over the last 12 months, national{bands}; "
-                 "a target is reached when the line crosses it", fontsize=10.5)
+    fig.suptitle(f"Accepted DMP documents over the last 12 months, national{bands} (a panel titled with document "
+                 "types or a channel counts those only); a target is reached when the line crosses it"
+                 + ("; dotted steps: a target changed by a scenario" if any(_changes(r) for r in all_runs) else ""),
+                 fontsize=10.5, wrap=True)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
