@@ -249,7 +249,7 @@ def _table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
 
 MAX_WIDTH = 120  # characters of a printed table's line
 PER_TABLE = 6  # scenario columns per printed table: more are printed in further tables below
-WIDE_NAMES = 60  # scenario names longer than this, all together, are numbered in the printed tables
+WIDE_NAMES = 75  # scenario names longer than this, all together, are numbered in the printed tables
 
 
 def column_heads(names: list[str]) -> list[str]:
