@@ -115,9 +115,6 @@ TARGET_CHANNELS: dict[str, tuple[tuple[str, ...], str]] = {
     "mssante_patient": (("mssante_patient",), "delivered"),
     "mssante": (("mssante_pro", "mssante_patient"), "delivered"),
 }
-TARGET_READING = ("a target counts accepted DMP documents of its sectors, or, where it says so, only its `doc_types` "
-                  "and / or messages delivered on its MSSanté `channel`, from its `start` month, against its value in "
-                  "force that month (`target` interventions)")
 
 
 def trailing_12(monthly: np.ndarray) -> np.ndarray:
