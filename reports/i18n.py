@@ -118,6 +118,9 @@ TEXT: dict[str, dict[str, str]] = {
         "kind_outage": "panne",
         "kind_parameter": "paramètre modifié",
         "kind_campaign": "campagne",
+        "kind_vendor_failure": "panne d'un éditeur",
+        "kind_new_document_type": "nouveau type de document",
+        "kind_target": "objectif modifié",
         "kind_launch": "lancement",
         "days": "pendant {n} jours",
         "trailing_12": "total des 12 derniers mois",
@@ -222,6 +225,9 @@ TEXT: dict[str, dict[str, str]] = {
         "kind_parameter": "parameter changed",
         "kind_campaign": "campaign",
         "kind_launch": "launch",
+        "kind_vendor_failure": "vendor failure",
+        "kind_new_document_type": "new document type",
+        "kind_target": "target changed",
         "days": "for {n} days",
         "trailing_12": "total of the last 12 months",
         "figures_heading": "Figures",
@@ -351,10 +357,11 @@ def intervention_label(iv: Any, lang: str) -> str:
     only: scenario files are written in English)."""
     kind = str(iv["kind"])
     what = TEXT[lang].get(f"kind_{kind}", kind)
-    detail = [str(iv[k]) for k in ("rule", "service", "path") if k in iv and isinstance(iv[k], str) and iv[k]]
+    detail = [str(iv[k]) for k in ("rule", "service", "path", "target") if k in iv and isinstance(iv[k], str) and iv[k]]
     if isinstance(iv.get("sector"), str) and iv["sector"]:
         detail.append(sector_label(iv["sector"], lang))
-    if kind in ("parameter", "campaign") and iv.get("value") is not None and not _nan(iv.get("value")):
+    detail += [str(iv[k]) for k in ("vendor", "doc_type") if isinstance(iv.get(k), str) and iv[k]]
+    if kind in ("parameter", "campaign", "target") and iv.get("value") is not None and not _nan(iv.get("value")):
         detail.append(f"= {iv['value']}")
     if iv.get("factor") is not None and not _nan(iv.get("factor")):
         detail.append(f"× {iv['factor']}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from simulator.outputs import trailing_12
+from simulator.outputs import is_plain_target, target_monthly, trailing_12
 from simulator.results import Results
 
 ALL = "all"  # panel key of the sum of every sector of the run
@@ -26,6 +26,7 @@ class Panel:
 
     key: str
     sectors: tuple[str, ...]
+    target: str | None = None  # a target counting some document types or a channel: its own series
 
 
 def panels(res: Results) -> list[Panel]:
@@ -34,7 +35,9 @@ def panels(res: Results) -> list[Panel]:
     out = [Panel(s, (s,)) for s in sectors] + [Panel(ALL, sectors)]
     for key, t in res.manifest["scenario"].get("targets", {}).items():
         group = tuple(t["sectors"])
-        if len(group) > 1 and set(group) != set(sectors) and key not in {p.key for p in out}:
+        if not is_plain_target(t) and key not in {p.key for p in out}:
+            out.append(Panel(key, group, key))
+        elif len(group) > 1 and set(group) != set(sectors) and key not in {p.key for p in out}:
             out.append(Panel(key, group))
     return out
 
@@ -43,6 +46,8 @@ def panel_of_target(res: Results, key: str) -> str:
     """The panel a target is drawn on (its sector, ``all``, or its own key)."""
     t = res.manifest["scenario"]["targets"][key]
     group = set(t["sectors"])
+    if not is_plain_target(t):
+        return key
     if len(group) == 1:
         return next(iter(group))
     return ALL if group == set(res.manifest["sectors"]) else key
@@ -50,8 +55,10 @@ def panel_of_target(res: Results, key: str) -> str:
 
 def interventions(res: Results) -> pd.DataFrame:
     """The scenario's interventions inside the run, numbered in date order: number, date, month,
-    kind and the scenario's fields (rule, service, path, sector, value, factor, days, label)."""
-    cols = ["number", "date", "month", "kind", "rule", "service", "path", "sector", "value", "factor", "days", "label"]
+    kind and the scenario's fields (rule, service, path, sector, value, factor, days, label, vendor,
+    doc_type, target)."""
+    cols = ["number", "date", "month", "kind", "rule", "service", "path", "sector", "value", "factor", "days", "label",
+            "vendor", "doc_type", "target"]
     months = set(res.manifest["months"])
     rows = [dict(iv) for iv in res.manifest["scenario"].get("interventions", []) or []
             if isinstance(iv, dict) and str(iv.get("date", ""))[:7] in months]
@@ -84,6 +91,8 @@ def annualised(res: Results) -> pd.DataFrame:
     for p in panels(res):
         cols = [s for s in p.sectors if s in wide.columns]
         docs = wide[cols].sum(axis=1) if cols else pd.Series(0.0, index=wide.index)
+        if p.target is not None:
+            docs = pd.Series(target_monthly(res, p.target)[0], index=wide.index)
         frames.append(pd.DataFrame({"month": wide.index, "panel": p.key, "documents": docs.to_numpy(float)}))
     out = pd.concat(frames, ignore_index=True)
     out["annualised"] = out["documents"] * 12

@@ -17,7 +17,7 @@ import pandas as pd
 
 from reports.plotdata import monthly_documents
 from simulator.core.errors import UsageError
-from simulator.outputs import first_month_reached, trailing_12
+from simulator.outputs import first_month_reached, is_plain_target, target_monthly, trailing_12
 from simulator.results import Results
 
 DEFAULT_AT = "2023-09"  # the programme's COSUI figures (13 Sept 2023)
@@ -61,7 +61,9 @@ def target_table(res: Results, at: str | None = None, observed: pd.DataFrame | N
     own = {}
     groups = []
     for key, t in tgts.items():
-        if len(t["sectors"]) == 1 and t["sectors"][0] in sectors and t["sectors"][0] not in own:
+        # a target counting some document types, a channel or from a date gets a row of its own
+        if (len(t["sectors"]) == 1 and t["sectors"][0] in sectors and t["sectors"][0] not in own
+                and is_plain_target(t)):
             own[t["sectors"][0]] = (key, t)
         else:
             groups.append((key, t))
@@ -69,11 +71,13 @@ def target_table(res: Results, at: str | None = None, observed: pd.DataFrame | N
     rows = []
     for s in sectors:
         key, t = own.get(s, (None, None))
-        rows.append(_row(s, "sector", (s,), t, wide, at, years, observed, obs_sector=s, mss=mss_wide, key=key))
+        rows.append(_row(s, "sector", (s,), t, wide, at, years, observed, obs_sector=s, mss=mss_wide, key=key,
+                         series=target_monthly(res, key) if key else None))
     for key, t in groups:
         group = tuple(t["sectors"])
         obs_sector = "all" if set(group) == set(sectors) else key
-        rows.append(_row(key, "group", group, t, wide, at, years, observed, obs_sector=obs_sector, mss=mss_wide, key=key))
+        rows.append(_row(key, "group", group, t, wide, at, years, observed, obs_sector=obs_sector, mss=mss_wide, key=key,
+                         series=target_monthly(res, key)))
     return pd.DataFrame(rows, columns=FIXED_COLUMNS + [str(y) for y in years])
 
 
@@ -84,19 +88,23 @@ def _full_years(months: list[str], first: int) -> list[int]:
 
 def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.DataFrame, at: str,
          years: list[int], observed: pd.DataFrame | None, obs_sector: str, mss: pd.DataFrame,
-         key: str | None = None) -> dict:
+         key: str | None = None, series: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     cols = [s for s in group if s in wide.columns]
     monthly = wide[cols].sum(axis=1) if cols else pd.Series(0.0, index=wide.index)
+    values = None
+    if series is not None:  # the target's own documents (types, channel) and value in force each month
+        monthly = pd.Series(series[0], index=wide.index)
+        values = series[1]
     total = pd.Series(trailing_12(monthly.to_numpy())[0], index=monthly.index)  # the 12 months up to each month
-    target = float(t["value"]) if t else np.nan
+    target = float(values[-1]) if values is not None else float(t["value"]) if t else np.nan
     achieved = float(total.loc[at])
     end = str(monthly.index[-1])
     reached = ""
     if t:  # REACHED_RULE, as everywhere (summary, compare, sweeps, ensembles)
-        first = int(first_month_reached(monthly.to_numpy(), target)[0])
+        first = int(first_month_reached(monthly.to_numpy(), values if values is not None else target)[0])
         reached = str(monthly.index[first]) if first < len(monthly) else ""
     with_mss = np.nan
-    if len(group) > 1:
+    if len(group) > 1 and (t is None or is_plain_target(t)):
         both = monthly + (mss[cols].sum(axis=1) if cols else 0.0)
         with_mss = float(trailing_12(both.to_numpy())[0][-1])
     out = {
@@ -111,7 +119,7 @@ def _row(row: str, kind: str, group: tuple[str, ...], t: dict | None, wide: pd.D
         "at": at,
         "observed": _observed_rate(observed, obs_sector, at),
         "achieved": achieved,
-        "share": achieved / target if t else np.nan,
+        "share": achieved / (float(values[list(monthly.index).index(at)]) if values is not None else target) if t else np.nan,
         "reached": reached,
         "end": end,
         "achieved_end": float(total.iloc[-1]),

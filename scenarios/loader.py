@@ -311,6 +311,12 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                 also = " with those of '*'" if shared else ""
                 raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1{also}")
     for key, target in sc.targets.items():
+        for code in target.doc_types:
+            if code not in known_types:
+                raise ScenarioError(f"{path}: targets.{key}.doc_types: '{code}' is not a catalogued document type "
+                                    f"(LOINC codes in scenarios/data/document_types.csv, column code)")
+        if target.start is not None and not _in_run(target.start, sc):
+            raise ScenarioError(f"{path}: targets.{key}.start: {target.start} is outside the run ({sc.run.start} to {sc.run.end})")
         for s in target.sectors:
             if s not in ref.producers and s not in sc.sectors:
                 raise ScenarioError(
@@ -332,6 +338,8 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
             raise ScenarioError(
                 f"{where}.sector: '{iv.sector}' is not a sector of this scenario; allowed: {', '.join(sc.sectors)}"
             )
+        if iv.kind in ("vendor_failure", "new_document_type", "target"):
+            _check_lever(sc, iv, where, known_types)
         if iv.kind in ("parameter", "campaign"):
             problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
             if problem:
@@ -364,6 +372,24 @@ def equipment_lever_problem(sc: Scenario, iv: Any, departements: frozenset[str])
             return (f"date: the wave 2 sector '{iv.sector}' is not launched by {iv.date}; date a '{iv.kind}' "
                     f"on or after its launch intervention")
     return None
+def _check_lever(sc: Scenario, iv: Any, where: str, known_types: frozenset[str]) -> None:
+    """A vendor failure names a sector and one of its vendors; a new document type a sector and a
+    catalogued code; a target change a target of the scenario."""
+    if iv.kind == "target":
+        if iv.target not in sc.targets:
+            raise ScenarioError(f"{where}.target: '{iv.target}' is not a target of this scenario; "
+                                f"allowed: {', '.join(sc.targets) or '(none)'}")
+        return
+    if iv.sector not in sc.sectors:
+        raise ScenarioError(f"{where}.sector: '{iv.sector}' is not a sector of this scenario; allowed: {', '.join(sc.sectors)}")
+    if iv.kind == "vendor_failure":
+        vendors = list(sc.sectors[iv.sector].vendors) or ["(unknown)"]
+        if iv.vendor not in vendors:
+            raise ScenarioError(f"{where}.vendor: '{iv.vendor}' is not a vendor of sectors.{iv.sector}.vendors; "
+                                f"allowed: {', '.join(vendors)}")
+    elif iv.doc_type not in known_types:
+        raise ScenarioError(f"{where}.doc_type: '{iv.doc_type}' is not a catalogued document type "
+                            f"(LOINC codes in scenarios/data/document_types.csv, column code)")
 
 
 def _check_wave2_sections(sc: Scenario, path: Path) -> None:

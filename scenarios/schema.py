@@ -235,9 +235,15 @@ class SectorConfig(Strict):
     defects: dict[str, dict[str, Probability]] = unit("share", "per vendor ('*' = all), per defect kind, share of documents carrying that defect", default_factory=dict)
 
 
+TARGET_CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante")
+
+
 class TargetConfig(Strict):
     value: PositiveFloat = unit("documents/year", "annual documents the programme aims at", le=1e15)
     sectors: list[str] = unit("sector", "sectors whose documents count towards it")
+    doc_types: list[str] = unit("LOINC code", "document types that count towards it (empty = every type)", default_factory=list)
+    channel: Literal["dmp", "mssante_pro", "mssante_patient", "mssante"] = unit("channel", "where documents count: dmp (accepted by the DMP), mssante_pro / mssante_patient (messages delivered to professionals / patients), mssante (both)", default="dmp")
+    start: Date | None = unit("date", "the target applies from this month: no earlier month can reach it (none = from the run's start)", default=None)
     key_document: str = unit("text", "the document the programme names for this target", default="")
     assumption: bool = unit("flag", "true when the figure is a modelling assumption, not a published target", default=False)
     source: str = unit("text", "where the figure comes from", default="")
@@ -269,27 +275,33 @@ class Wave2FlowsConfig(Strict):
     integration: dict[str, Probability] = unit("share", "per receiving sector, documents received by MSSanté that the wave 2 software integrates into the patient's record", default_factory=dict)
 
 
-InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "funding", "deadline", "rollout"]
+InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "funding", "deadline", "rollout",
+                           "vendor_failure", "new_document_type", "target"]
 RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
 
 class Intervention(Strict):
-    """A dated change: a rule, an outage, a parameter change, a campaign, a sector launch."""
+    """A dated change: a rule, an outage, a parameter change, a campaign, a sector launch, a
+    software vendor failing for a time, a new document type, a target's new value."""
 
     date: Date = unit("date", "when it takes effect")
-    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout")
+    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout | vendor_failure | new_document_type | target")
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
     service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
-    days: PositiveFloat | None = unit("days", "duration of an outage or campaign; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
-    max_wait_days: Days | None = unit("days", "outage only: outbox wait before drop during this outage", default=None)
+    days: PositiveFloat | None = unit("days", "duration of an outage, campaign or vendor failure; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
+    max_wait_days: Days | None = unit("days", "outage: outbox wait before drop during this outage; vendor_failure: documents held longer than this at recovery are lost, never sent (none = all are sent on recovery)", default=None)
     path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
-    value: float | None = unit("as the parameter", "new value (kind = parameter)", default=None)
+    value: float | None = unit("as the parameter", "new value (kind = parameter; kind = target: documents/year from the date)", default=None)
     factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None, le=1000)
-    sector: str | None = unit("sector", "sector launched (kind = launch), funded (funding), whose deadline moves (deadline) or rolled out (rollout)", default=None)
+    sector: str | None = unit("sector", "sector launched (kind = launch), funded (funding), whose deadline moves (deadline), rolled out (rollout), whose vendor fails (vendor_failure) or that starts a document type (new_document_type)", default=None)
     euros_per_facility: NonNegFloat | None = unit("€/facility", "funding: euros offered per facility of the sector (or envelope_euros)", default=None, le=1e9)
     envelope_euros: NonNegFloat | None = unit("€", "funding: the sector's envelope, shared among its facilities (national count)", default=None, le=1e12)
     departements: list[str] | None = unit("INSEE codes", "rollout: départements where the sector's campaign is launched on this date (the others keep the national dates)", default=None)
+    vendor: str | None = unit("vendor", "software vendor that fails (kind = vendor_failure): a name of sectors.<sector>.vendors", default=None)
+    doc_type: str | None = unit("LOINC code", "document type the sector starts producing (kind = new_document_type), from the catalogue scenarios/data/document_types.csv", default=None)
+    per_episode: PerEpisode | None = unit("documents/episode", "documents of doc_type per episode from the date (kind = new_document_type; replaces the rate if the sector already produces it)", default=None)
+    target: str | None = unit("target", "target whose value changes from the date (kind = target): a key of [targets]", default=None)
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Intervention:
@@ -302,6 +314,9 @@ class Intervention(Strict):
             "funding": ["sector", "days"],
             "deadline": ["sector", "days"],
             "rollout": ["sector", "departements"],
+            "vendor_failure": ["sector", "vendor", "days"],
+            "new_document_type": ["sector", "doc_type", "per_episode"],
+            "target": ["target", "value"],
         }[self.kind]
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
@@ -310,6 +325,8 @@ class Intervention(Strict):
             raise ValueError("an intervention of kind 'funding' needs exactly one of euros_per_facility, envelope_euros")
         if self.kind == "rollout" and not self.departements:
             raise ValueError("an intervention of kind 'rollout' needs departements: a non-empty list of INSEE codes")
+        if self.kind == "target" and not (0 < self.value <= 1e15):  # type: ignore[operator]
+            raise ValueError(f"value: a target's value is documents a year, > 0 and at most 1e15 (got {self.value})")
         return self
 
 

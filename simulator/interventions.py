@@ -3,7 +3,10 @@
 A `parameter` intervention sets a dynamic parameter from its date on; a `campaign`
 multiplies one by a factor for a number of days; `rule` switches a DMP rule on; `outage`
 takes a service down; `launch` opens a (wave 2) sector; `funding`, `deadline` and `rollout`
-move a sector's orders and installs (agents/producers/equipment.py). Paths use dots; `sectors.*.x`
+move a sector's orders and installs (agents/producers/equipment.py); `vendor_failure` holds a software
+vendor's DMP documents in its facilities' outbox for a number of days (agents/producers/outbox.py);
+`new_document_type` starts a sector producing a document type; `target` (read by
+simulator/outputs.py, not here) changes a target's value. Paths use dots; `sectors.*.x`
 means every sector.
 """
 
@@ -14,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents.catalogue import load_catalogue
+from agents.producers.outbox import Outbox
 from scenarios.dynamic import (
     DYNAMIC_GLOBAL_PARAMS,
     DYNAMIC_SECTOR_PARAMS,
@@ -24,6 +29,7 @@ from simulator.modules import Context, Module
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
+    from simulator.results import Results
 
 __all__ = ["DYNAMIC_GLOBAL_PARAMS", "DYNAMIC_SECTOR_PARAMS", "SHARE_PARAMS", "InterventionsModule", "Params",
            "check_parameter_path"]
@@ -103,6 +109,13 @@ class InterventionsModule(Module):
         s = w.sector(iv.sector)
         idx = [w.territory.index_of(c) for c in iv.departements if c in w.territory.codes]
         s.roll_out(np.isin(s.dept, idx), w.calendar.day(iv.date))
+    def complete(self, results: Results) -> None:
+        """What failing vendors' outboxes held, sent after recovery, lost, and still hold at the
+        end (national documents; in the manifest as ``vendor_outbox``, only when a vendor failed)."""
+        boxes = {s.name: s.outbox.report() for s in self.ctx.world.sectors if s.outbox is not None}
+        if boxes:
+            scale = self.ctx.scale
+            results.manifest["vendor_outbox"] = {k: {m: n / scale for m, n in v.items()} for k, v in boxes.items()}
 
     def _run(self, iv: Any) -> Generator[Any, Any, None]:
         ctx = self.ctx
@@ -130,6 +143,12 @@ class InterventionsModule(Module):
             ctx.params.multiply(iv.path, iv.factor)
             yield env.timeout(iv.days)
             ctx.params.end_campaign(iv.path, iv.factor, before)
+        elif iv.kind == "vendor_failure":
+            yield from vendor_failure(ctx, iv, day)
+        elif iv.kind == "new_document_type":
+            s = ctx.world.sector(iv.sector)
+            s.set_documents({**_documents(s), iv.doc_type: iv.per_episode})
+            ctx.params.version += 1  # the sector's MSSanté volumes follow its documents per episode
         elif iv.kind == "launch":
             s = ctx.world.sector(iv.sector)
             s.launch_day = day
@@ -142,3 +161,20 @@ class InterventionsModule(Module):
             ctx.world.sector(iv.sector).extend_deadline(day, round(iv.days))
         elif iv.kind == "rollout":
             ctx.world.sector(iv.sector).open_regionally(day)
+
+
+def _documents(sector: Any) -> dict[str, float]:
+    """A sector's current document mix (LOINC code → documents per episode), from its type table."""
+    return {t.code: float(sector.type_weights[t.index]) for t in load_catalogue() if sector.type_weights[t.index] > 0}
+
+
+def vendor_failure(ctx: Context, iv: Any, day: int) -> Generator[Any, Any, None]:
+    """The vendor's facilities hold their DMP documents for ``iv.days``, then send them
+    (those older than ``iv.max_wait_days`` are lost): see agents/producers/outbox.py."""
+    s = ctx.world.sector(iv.sector)
+    if s.outbox is None:
+        s.outbox = Outbox(s.vendor)
+    v = s.vendor_names.index(iv.vendor)
+    s.outbox.fail(v)
+    yield ctx.env.timeout(iv.days)
+    s.outbox.recover(v, int(ctx.env.now), iv.max_wait_days)

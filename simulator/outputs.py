@@ -108,6 +108,13 @@ def _target(res: Results, target: str) -> dict[str, Any]:
 REACHED_RULE = ("a target of N documents a year is reached in the first month whose trailing 12-month total "
                 "of accepted DMP documents is at least N")
 SHARE_RULE = "% of target = accepted DMP documents of the last 12 months / N"
+#: where a target's documents count (``[targets.X] channel``): channels of the documents table and the outcome
+TARGET_CHANNELS: dict[str, tuple[tuple[str, ...], str]] = {
+    "dmp": (("dmp",), "accepted"),
+    "mssante_pro": (("mssante_pro",), "delivered"),
+    "mssante_patient": (("mssante_patient",), "delivered"),
+    "mssante": (("mssante_pro", "mssante_patient"), "delivered"),
+}
 
 
 def trailing_12(monthly: np.ndarray) -> np.ndarray:
@@ -122,27 +129,80 @@ def trailing_12(monthly: np.ndarray) -> np.ndarray:
     return out
 
 
-def first_month_reached(monthly: np.ndarray, value: float) -> np.ndarray:
+def first_month_reached(monthly: np.ndarray, value: float | np.ndarray) -> np.ndarray:
     """Per row (replication), the index of the first month whose trailing 12-month total of
-    ``monthly`` (accepted DMP documents of each month, national) reaches ``value`` (documents a
-    year); the number of months when it never does. The one definition of "reached"
+    ``monthly`` (documents of each month that count towards a target, national) reaches ``value``
+    (documents a year; or one value per month, ``target_values``: infinite before the target's
+    start); the number of months when it never does. The one definition of "reached"
     (``REACHED_RULE``) used by the summary, the report, ``compare``, sweeps and ensembles: honest
     to "documents a year" and immune to a seasonal peak month."""
     total = trailing_12(monthly)
-    hit = total >= value
+    hit = total >= np.asarray(value, dtype=float)
     return np.where(hit.any(axis=1), hit.argmax(axis=1), total.shape[1])
 
 
-def share_at(monthly: np.ndarray, value: float, month_index: int = -1) -> np.ndarray:
-    """Per row, the trailing 12-month total at ``month_index`` over ``value`` (``SHARE_RULE``)."""
-    return trailing_12(monthly)[:, month_index] / float(value)
+def share_at(monthly: np.ndarray, value: float | np.ndarray, month_index: int = -1) -> np.ndarray:
+    """Per row, the trailing 12-month total at ``month_index`` over ``value`` (``SHARE_RULE``;
+    the value in force that month when ``value`` is one per month)."""
+    v = np.asarray(value, dtype=float)
+    v = v[month_index] if v.ndim else v
+    return trailing_12(monthly)[:, month_index] / float(v)
 
 
-def _target_monthly(res: Results, target: str) -> tuple[np.ndarray, list[str], float]:
+def is_plain_target(t: dict[str, Any]) -> bool:
+    """Whether a target counts every accepted DMP document of its sectors, from the start, at one
+    value (then the sector-by-month DMP table is all it needs)."""
+    return not t.get("doc_types") and t.get("channel", "dmp") == "dmp" and not t.get("start")
+
+
+def target_scope(t: dict[str, Any]) -> str:
+    """'57833-6 · mssante · from 2024-01': what a target counts beyond its sectors' DMP documents
+    ('' for a plain target)."""
+    parts = [" ".join(t.get("doc_types") or [])]
+    if t.get("channel", "dmp") != "dmp":
+        parts.append(str(t["channel"]))
+    if t.get("start"):
+        parts.append(f"from {str(t['start'])[:7]}")
+    return " · ".join(p for p in parts if p)
+
+
+def target_counts(documents: pd.DataFrame, months: list[str], t: dict[str, Any]) -> np.ndarray:
+    """National documents of each month (``months``) that count towards target ``t`` (a target's
+    fields as in the manifest): its sectors, its doc_types (all if empty), on its channel."""
+    channels, outcome = TARGET_CHANNELS[t.get("channel", "dmp")]
+    sel = (documents["outcome"] == outcome) & documents["channel"].isin(channels) & documents["sector"].isin(t["sectors"])
+    if t.get("doc_types"):
+        sel &= documents["doc_type"].astype(str).isin([str(c) for c in t["doc_types"]])
+    got = documents.loc[sel].groupby(documents.loc[sel, "month"].astype(str))["documents"].sum()
+    return got.reindex(months, fill_value=0.0).to_numpy(dtype=float)
+
+
+def target_values(key: str, t: dict[str, Any], months: list[str], interventions: list[Any]) -> np.ndarray:
+    """The value of target ``key`` in force each month (documents a year): its value, changed from
+    the month of each ``target`` intervention naming it; infinite before its ``start`` month."""
+    values = np.full(len(months), float(t["value"]))
+    changes = [(str(iv["date"])[:7], float(iv["value"])) for iv in interventions
+               if isinstance(iv, dict) and iv.get("kind") == "target" and iv.get("target") == key]
+    for month, value in sorted(changes):
+        values[[i for i, m in enumerate(months) if m >= month]] = value
+    if t.get("start"):
+        values[[i for i, m in enumerate(months) if m < str(t["start"])[:7]]] = np.inf
+    return values
+
+
+def target_monthly(res: Results, target: str) -> tuple[np.ndarray, np.ndarray]:
+    """Target ``target`` of a run: national documents counting towards it each month, and its value
+    in force each month (what ``first_month_reached`` and ``share_at`` take)."""
+    man = res.manifest
     t = _target(res, target)
-    wide = _dmp_monthly(res)
-    cols = [s for s in t["sectors"] if s in wide.columns]
-    return wide[cols].to_numpy().sum(axis=1), list(wide.index), float(t["value"])
+    months = list(man["months"])
+    return (target_counts(res.tables["documents"], months, t),
+            target_values(target, t, months, man["scenario"].get("interventions", []) or []))
+
+
+def _target_monthly(res: Results, target: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    monthly, values = target_monthly(res, target)
+    return monthly, list(res.manifest["months"]), values
 
 
 def share_of_target(res: Results, target: str) -> float:

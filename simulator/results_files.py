@@ -92,6 +92,10 @@ def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
             isinstance(t, dict) and isinstance(t.get("sectors"), list) and _is_number(t.get("value")) and t["value"] > 0
             for t in targets.values()):
         raise bad("scenario.targets", "must map each target to {value > 0, sectors = [...]}")
+    if not all(t.get("channel", "dmp") in ("dmp", "mssante_pro", "mssante_patient", "mssante")
+               and isinstance(t.get("doc_types", []), list) for t in targets.values()):
+        raise bad("scenario.targets", "a target's channel must be dmp, mssante_pro, mssante_patient or mssante, "
+                                      "its doc_types a list of codes")
     if not _is_number(m["scale"]) or not 0 < m["scale"] <= 1:
         raise bad("scale", f"must be a number in (0, 1] (got {m['scale']!r})")
     months = m["months"]

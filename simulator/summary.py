@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from simulator.outputs import REACHED_RULE, reached_month
+from simulator.outputs import (
+    REACHED_RULE,
+    is_plain_target,
+    reached_month,
+    target_monthly,
+    target_scope,
+    trailing_12,
+)
 
 if TYPE_CHECKING:
     from simulator.results import Results
@@ -35,19 +42,23 @@ def target_status(res: Results) -> pd.DataFrame:
     rows = []
     for key, t in res.manifest["scenario"].get("targets", {}).items():
         mine = tab.reindex(t["sectors"], fill_value=0.0)
-        achieved = float(mine["dmp"].sum())
-        with_mss = float(mine[["dmp", "mssante_pro", "mssante_patient"]].to_numpy().sum()) if len(t["sectors"]) > 1 else None
+        monthly, values = target_monthly(res, key)  # its documents (types, channel) and value in force
+        achieved = float(trailing_12(monthly)[0, -1])
+        plain = is_plain_target(t)
+        with_mss = (float(mine[["dmp", "mssante_pro", "mssante_patient"]].to_numpy().sum())
+                    if len(t["sectors"]) > 1 and plain else None)
         rows.append({
             "target": key,
             "sectors": ", ".join(t["sectors"]),
-            "target_per_year": t["value"],
+            "counts": target_scope(t),
+            "target_per_year": float(values[-1]),
             "last_12_months": achieved,
-            "share_of_target": achieved / t["value"],
+            "share_of_target": achieved / float(values[-1]),
             "reached": reached_month(res, key) or "",
             "with_mssante": with_mss,
             "assumption": t.get("assumption", False),
         })
-    return pd.DataFrame(rows, columns=["target", "sectors", "target_per_year", "last_12_months", "share_of_target",
+    return pd.DataFrame(rows, columns=["target", "sectors", "counts", "target_per_year", "last_12_months", "share_of_target",
                                        "reached", "with_mssante", "assumption"])
 
 
@@ -77,8 +88,9 @@ def format_summary(res: Results) -> str:
         for _, r in ts.iterrows():
             flag = " (assumption)" if r["assumption"] else ""
             when = f"reached {r['reached']}" if r["reached"] else f"not reached by {last}"
+            what = f" (counting {r['counts']})" if r["counts"] else ""
             lines.append(f"  {r['target']:<12}{_m(r['last_12_months']):>10} of {_m(r['target_per_year'])}/yr = "
-                         f"{r['share_of_target']:>4.0%} · {when}{flag}")
+                         f"{r['share_of_target']:>4.0%} · {when}{flag}{what}")
             if r["with_mssante"] is not None and not pd.isna(r["with_mssante"]):
                 lines.append(f"  {'':<12}{_m(r['with_mssante']):>10} counting MSSanté messages delivered too = "
                              f"{r['with_mssante'] / r['target_per_year']:.0%} (reading DMP + MSSanté)")

@@ -19,6 +19,7 @@ from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES
 from agents.patients import NEVER, Patients
 from agents.producers.equipment import Equipment
+from agents.producers.outbox import Outbox
 from scenarios.schema import SectorConfig
 
 N_TYPES = len(load_catalogue())
@@ -90,6 +91,8 @@ class Sector:
     facility_scale = 1.0
     #: sector whose professionals usually receive this sector's documents by MSSanté
     routes_to_gp = True
+    #: a failing vendor's outbox (agents/producers/outbox.py), set by a vendor_failure intervention
+    outbox: Outbox | None = None
 
     def __init__(self, index: int, cfg: SectorConfig, n: int, dept: np.ndarray,
                  rng: np.random.Generator, day_of, n_days: int):
@@ -125,20 +128,7 @@ class Sector:
         self.intensity_u = stratified_uniforms(rng, n)
         self._intensity_cache: dict[float, np.ndarray] = {}
         self.launch_day = 0
-        # document mix
-        w = np.zeros(N_TYPES)
-        cat = {t.code: t.index for t in load_catalogue()}
-        for code, per_episode in cfg.documents.items():
-            w[cat[code]] = per_episode
-        self.type_weights = w
-        self.docs_per_episode = float(w.sum())
-        self.type_probs = w / w.sum() if w.sum() > 0 else np.full(N_TYPES, 1.0 / N_TYPES)
-        self.type_cum = np.cumsum(self.type_probs)
-        # 16-bit lookup table: a uniform uint16 picks a type with resolution 1/65536
-        grid = (np.arange(TYPE_LUT_SIZE) + 0.5) / TYPE_LUT_SIZE
-        # rounding can leave type_cum[-1] a hair under 1: clip to the last type that has weight
-        last = int(np.flatnonzero(self.type_probs > 0)[-1])
-        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), last).astype(np.uint8)
+        self.set_documents(cfg.documents)
         # defects: per vendor, cumulative rates over defect codes
         self.defect_cum = self._defect_table(cfg)
         self._cache_key: tuple | None = None
@@ -151,6 +141,24 @@ class Sector:
         self._install_cache: tuple | None = None
 
     # -- set-up helpers ---------------------------------------------------------------
+    def set_documents(self, documents: dict[str, float]) -> None:
+        """The sector's document mix (LOINC code → documents per episode) and the type tables
+        drawn from it; rebuilt when a new document type starts (interventions)."""
+        w = np.zeros(N_TYPES)
+        cat = {t.code: t.index for t in load_catalogue()}
+        for code, per_episode in documents.items():
+            w[cat[code]] = per_episode
+        self.type_weights = w
+        self.docs_per_episode = float(w.sum())
+        self.type_probs = w / w.sum() if w.sum() > 0 else np.full(N_TYPES, 1.0 / N_TYPES)
+        self.type_cum = np.cumsum(self.type_probs)
+        # 16-bit lookup table: a uniform uint16 picks a type with resolution 1/65536
+        grid = (np.arange(TYPE_LUT_SIZE) + 0.5) / TYPE_LUT_SIZE
+        # rounding can leave type_cum[-1] a hair under 1: clip to the last type that has weight
+        last = int(np.flatnonzero(self.type_probs > 0)[-1])
+        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), last).astype(np.uint8)
+        self._cache_key = None  # expected volumes depend on docs_per_episode
+
     def _defect_table(self, cfg: SectorConfig) -> np.ndarray | None:
         if not cfg.defects:
             return None
@@ -325,6 +333,8 @@ class Sector:
             return None
         rng = self.rng
         counts = rng.poisson(lam * rhythm)
+        if self.outbox is not None and self.outbox.active:  # a vendor fails: its documents wait
+            counts = self.outbox.apply(feeders, counts, day)
         total = int(counts.sum())
         if total == 0:
             return None

@@ -33,6 +33,7 @@ from simulator.studies.compare_series import (  # noqa: F401
     annualised,
     dmp_monthly,
     target_label,
+    target_series,
     trailing_total,
 )
 from simulator.studies.compare_series import sent as _sent
@@ -59,6 +60,8 @@ class ScenarioRuns:
     results: Results | None = None  # the single run, or the median (representative) replication
     failures: list[str] = field(default_factory=list)
     executor: str = "this process"
+    #: national documents counting towards each target [replication, month, target] (scenario order)
+    targets: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -76,7 +79,8 @@ def runs_from_results(sc: Scenario, results: list[Results], representative: Resu
     first = sums[0]
     return ScenarioRuns(sc.name, sc, list(first.months), list(first.sectors), np.stack([s.documents for s in sums]),
                         list(OUTCOME_NAMES), float(first.scale), [int(s.seed) for s in sums],
-                        representative if representative is not None else results[0])
+                        representative if representative is not None else results[0],
+                        targets=np.stack([s.targets for s in sums]) if all(s.targets is not None for s in sums) else None)
 
 
 def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any = "local",
@@ -96,7 +100,8 @@ def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any 
     docs = agg.arrays["documents"][agg.filled]
     return ScenarioRuns(ens.scenario.name, ens.scenario, list(agg.layout["months"]), list(agg.layout["sectors"]), docs,
                         list(OUTCOME_NAMES), float(agg.layout["scale"]), [s for s, ok in zip(agg.seeds, agg.filled, strict=True) if ok],
-                        ens.representative, failure_lines(ens.failures, n), ens.executor)
+                        ens.representative, failure_lines(ens.failures, n), ens.executor,
+                        agg.arrays["targets"][agg.filled] if "targets" in agg.arrays else None)
 
 
 def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: int | None = None,
@@ -184,7 +189,8 @@ def target_dates(all_runs: Sequence[ScenarioRuns]) -> pd.DataFrame:
     rows = []
     for runs in all_runs:
         for key, t in runs.scenario.targets.items():
-            first = first_month_reached(dmp_monthly(runs, t.sectors), t.value)
+            monthly, values = target_series(runs, key)
+            first = first_month_reached(monthly, values)
             q = [int(np.quantile(first, p, method="inverted_cdf")) for p in QUANTILES]
             rows.append({
                 "scenario": runs.name, "target": key, "value": float(t.value), "sectors": " ".join(t.sectors),
@@ -241,6 +247,35 @@ def _table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
     return out
 
 
+MAX_WIDTH = 120  # characters of a printed table's line
+PER_TABLE = 6  # scenario columns per printed table: more are printed in further tables below
+WIDE_NAMES = 75  # scenario names longer than this, all together, are numbered in the printed tables
+
+
+def column_heads(names: list[str]) -> list[str]:
+    """The printed tables' scenario columns: the names, or #1, #2… when they would make the
+    tables too wide for a terminal (a lever library of 8–12 scenarios)."""
+    if sum(len(n) + 2 for n in names) <= WIDE_NAMES:
+        return list(names)
+    return [f"#{i + 1}" for i in range(len(names))]
+
+
+def _chunked(fixed: list[str], heads: list[str], rows: list[list[str]]) -> list[str]:
+    """``_table``, or, when it would be wider than ``MAX_WIDTH``, at most ``PER_TABLE`` scenario
+    columns side by side and the others in tables of their own below, with the same first columns."""
+    k = len(fixed)
+    whole = _table([*fixed, *heads], rows, k)
+    if max(map(len, whole)) <= MAX_WIDTH:
+        return whole
+    out: list[str] = []
+    for i in range(0, max(len(heads), 1), PER_TABLE):
+        part = slice(i, i + PER_TABLE)
+        if i:
+            out.append(f"  (continued: {heads[i]}–{heads[min(i + PER_TABLE, len(heads)) - 1]})")
+        out += _table([*fixed, *heads[part]], [[*r[:k], *r[k:][part]] for r in rows], k)
+    return out
+
+
 def check_years(years: Sequence[int] | None, months: list[str]) -> list[str]:
     """The calendar years a printed table shows: ``years`` (each within the run) or every year of the run."""
     run_years = _years(months)
@@ -268,6 +303,9 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
         + (f"median [p5–p95] of {reps} replications each" if band else "one run each") + " · national estimates",
         f"Target reached: {REACHED_RULE}:",
     ]
+    heads = column_heads(names)
+    if heads != names:  # many scenarios: numbered columns, named once here
+        lines.append("Columns: " + " · ".join(f"{h} = {n}" for h, n in zip(heads, names, strict=True)))
     labels = pd.Series([target_label(r.target, r.value, r.assumption) for r in targets.itertuples()], index=targets.index, dtype=object)
     rows = []
     for label in dict.fromkeys(labels):
@@ -277,7 +315,7 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
             r = hit.iloc[0] if len(hit) else None
             row.append("—" if r is None else _band(r["reached"], r["reached_p5"], r["reached_p95"]))
         rows.append(row)
-    lines += _table(["target", *names], rows, 1)
+    lines += _chunked(["target"], heads, rows)
     years = check_years(years, first.months)
     partial = {y: sum(m.startswith(y) for m in first.months) for y in years}
     partial = {y: n for y, n in partial.items() if n < 12}
@@ -299,7 +337,7 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
                     r = table.loc[key]
                     row.append(_band(_mm(r["documents"]), _mm(r["p5"]), _mm(r["p95"])))
                 rows.append(row)
-        lines += _table(["sector", "year", *names], rows, 2)
+        lines += _chunked(["sector", "year"], heads, rows)
     if targets["assumption"].any():
         lines.append(ASSUMPTION_NOTE)
     for r in all_runs:

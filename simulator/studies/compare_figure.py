@@ -18,15 +18,19 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from simulator.studies.compare_series import target_label, trailing_total
+from simulator.outputs import target_scope, trailing_12
+from simulator.studies.compare_series import target_label, target_series
 
 if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns
 
-# Okabe & Ito (2008) colour-blind-safe palette
-COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+# Okabe & Ito (2008) colour-blind-safe palette (its yellow last: faint on white), then four of
+# Tol's muted scheme (also colour-blind safe): a lever library of up to 12 scenarios uses no colour
+# or marker twice; the 6 line styles cycle on their own, so neighbours differ in all three
+COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+          "#882255", "#44AA99", "#999933", "#332288", "#F0E442")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
 
 
 def style(i: int) -> dict:
@@ -43,6 +47,11 @@ def _targets(all_runs: Sequence[ScenarioRuns]) -> list[tuple[str, float, bool, l
     return list(seen.values())
 
 
+def _changes(runs: ScenarioRuns) -> bool:
+    """Whether a scenario changes one of its targets on a date (a `target` intervention)."""
+    return any(iv.kind == "target" for iv in runs.scenario.interventions)
+
+
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
     targets = _targets(all_runs)
@@ -53,12 +62,12 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     FigureCanvasAgg(fig)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
     millions = FuncFormatter(lambda v, _pos: f"{v / 1e6:,.0f}M")
-    for ax, (key, value, assumption, sectors) in zip(axes, targets, strict=False):
+    for ax, (key, value, assumption, _sectors) in zip(axes, targets, strict=False):
         for i, runs in enumerate(all_runs):
             if key not in runs.scenario.targets:
                 continue
             dates = pd.to_datetime(runs.months)
-            total = trailing_total(runs, sectors)
+            total = trailing_12(target_series(runs, key)[0])
             st = style(i)
             if runs.n > 1:
                 lo, mid, hi = np.quantile(total, (0.05, 0.5, 0.95), axis=0)
@@ -69,10 +78,17 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
             every = (i % 6, 6)
             ax.plot(dates, mid, color=st["color"], linestyle=st["linestyle"], marker=st["marker"], markevery=every,
                     markersize=4, linewidth=1.6, label=runs.name)
-        ax.axhline(value, color="#b35900" if assumption else "0.15", linestyle="--" if assumption else "-", linewidth=1.1)
+            own = target_series(runs, key)[1]
+            if np.ptp(own[np.isfinite(own)]) > 0:  # this scenario changes the target on a date: its own step
+                ax.step(dates, np.where(np.isfinite(own), own, np.nan), where="post", color=st["color"],
+                        linestyle=":", linewidth=1.1)
+        tcolor, tstyle = ("#b35900", "--") if assumption else ("0.15", "-")
+        ax.axhline(value, color=tcolor, linestyle=tstyle, linewidth=1.1)
         ax.annotate("assumed target" if assumption else "target", xy=(0.01, value), xycoords=("axes fraction", "data"),
                     xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="#b35900" if assumption else "0.15")
-        ax.set_title(target_label(key, value, assumption), fontsize=9.5)
+        owner = next(r for r in all_runs if key in r.scenario.targets)
+        scope = target_scope(owner.scenario.targets[key].model_dump(mode="json"))  # types, channel, start
+        ax.set_title(target_label(key, value, assumption) + (f"\n{scope}" if scope else ""), fontsize=9.5)
         ax.yaxis.set_major_formatter(millions)
         ax.set_ylim(bottom=0)
         ax.margins(y=0.15)
@@ -83,9 +99,12 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     handles = [Line2D([], [], linewidth=1.6, markersize=4, label=r.name, **style(i)) for i, r in enumerate(all_runs)]
     handles.append(Line2D([], [], color="0.15", label="published target"))
     handles.append(Line2D([], [], color="#b35900", linestyle="--", label="assumed target (no public wave 2 target)"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), frameon=False, fontsize=8)
-    fig.suptitle(f"Accepted DMP documents over the last 12 months, national{bands}; "
-                 "a target is reached when the line crosses it", fontsize=10.5)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5 if len(all_runs) > 6 else 4),
+               frameon=False, fontsize=8)
+    fig.suptitle(f"Accepted DMP documents over the last 12 months, national{bands} (a panel titled with document "
+                 "types or a channel counts those only); a target is reached when the line crosses it"
+                 + ("; dotted steps: a target changed by a scenario" if any(_changes(r) for r in all_runs) else ""),
+                 fontsize=10.5, wrap=True)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.core.outcomes import CHANNELS
-from simulator.outputs import trailing_12
+from simulator.outputs import is_plain_target, target_values, trailing_12
 
 if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns
@@ -34,6 +34,21 @@ def trailing_total(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
     """Trailing 12-month total of DMP documents accepted by ``sectors`` [rep, month]: the
     quantity a target is reached by (``REACHED_RULE``)."""
     return trailing_12(dmp_monthly(runs, sectors))
+
+
+def target_series(runs: ScenarioRuns, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Target ``key``: national documents counting towards it [rep, month] (its sectors, doc_types,
+    channel: ``simulator.outputs.target_counts``) and its value in force each month [month]."""
+    t = runs.scenario.targets[key]
+    td = t.model_dump(mode="json")
+    ivs = [iv.model_dump(mode="json") for iv in runs.scenario.interventions]
+    values = target_values(key, td, runs.months, ivs)
+    if is_plain_target(td):  # every accepted DMP document of its sectors
+        return dmp_monthly(runs, t.sectors), values
+    if runs.targets is None:
+        raise ValueError(f"{runs.name}: target {key} counts document types or a channel, and these runs were "
+                         "stacked without target columns (a bug)")
+    return runs.targets[:, :, list(runs.scenario.targets).index(key)], values
 
 
 def annualised(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:

@@ -41,6 +41,7 @@ from simulator.outputs import (
     evaluate,
     headline_outputs,
     month_to_decimal,
+    target_monthly,
 )
 from simulator.results import Results
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
@@ -70,6 +71,8 @@ class Summary:
     outputs: dict[str, float]
     version: str
     seconds: float = 0.0
+    #: national documents counting towards each target of the scenario, [month, target] (simulator.outputs.target_monthly)
+    targets: np.ndarray | None = None
 
 
 def summarize(res: Results, specs: list[OutputSpec]) -> Summary:
@@ -98,7 +101,14 @@ def summarize(res: Results, specs: list[OutputSpec]) -> Summary:
     return Summary(seed=int(man["seed"]), scale=float(man["scale"]), months=months, sectors=sectors,
                    profile_states=states, documents=documents.reshape(shape), adoption=adoption,
                    profiles=profiles, outputs=evaluate(specs, res), version=__version__,
-                   seconds=float(man.get("timings", {}).get("total_s", 0.0)))
+                   seconds=float(man.get("timings", {}).get("total_s", 0.0)), targets=_target_columns(res))
+
+
+def _target_columns(res: Results) -> np.ndarray:
+    """National documents counting towards each target, [month, target] in the scenario's order."""
+    keys = list(res.manifest["scenario"].get("targets", {}))
+    cols = [target_monthly(res, k)[0] for k in keys]
+    return np.stack(cols, axis=1) if cols else np.zeros((len(res.manifest["months"]), 0))
 
 
 def _fail_hook(seed: int, attempt: int) -> None:
@@ -180,6 +190,8 @@ class Aggregator:
             self.arrays["documents"] = np.zeros((self.n, *s.documents.shape), dtype=np.int64)
             self.arrays["adoption"] = np.zeros((self.n, *s.adoption.shape))
             self.arrays["profiles"] = np.zeros((self.n, *s.profiles.shape))
+            if s.targets is not None:
+                self.arrays["targets"] = np.zeros((self.n, *s.targets.shape))
         elif self.detail == "dmp":
             self.arrays["dmp"] = np.zeros((self.n, *s.documents.shape[:2]), dtype=np.int64)
 
@@ -196,6 +208,8 @@ class Aggregator:
             self.arrays["documents"][index] = s.documents
             self.arrays["adoption"][index] = s.adoption
             self.arrays["profiles"][index] = s.profiles
+        if "targets" in self.arrays and s.targets is not None:
+            self.arrays["targets"][index] = s.targets
         if "dmp" in self.arrays:
             self.arrays["dmp"][index] = s.documents[:, :, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
         self.filled[index] = True
