@@ -109,6 +109,7 @@ class InterventionsModule(Module):
         s = w.sector(iv.sector)
         idx = [w.territory.index_of(c) for c in iv.departements if c in w.territory.codes]
         s.roll_out(np.isin(s.dept, idx), w.calendar.day(iv.date))
+
     def complete(self, results: Results) -> None:
         """What failing vendors' outboxes held, sent after recovery, lost, and still hold at the
         end (national documents; in the manifest as ``vendor_outbox``, only when a vendor failed)."""
