@@ -101,6 +101,9 @@ class Sector:
         self.n = n
         self.dept = dept.astype(np.int16)
         self.rng = rng
+        # uptake draws from a stream of its own, so that a lever changing how many documents a
+        # sector sends (a vendor failure, an obligation) leaves who starts feeding unchanged
+        self.uptake_rng = rng.spawn(1)[0]
         self.size = relative_sizes(rng, n, cfg.size_sigma)
         vendors = list(cfg.vendors) or ["(unknown)"]
         shares = np.array(list(cfg.vendors.values()) or [1.0])
@@ -265,7 +268,7 @@ class Sector:
             return 0
         f = np.count_nonzero(self.feeding & equipped) / n_eq
         h = min(p + q * f, 1.0)
-        new = cand[self.rng.random(cand.size) < h]
+        new = cand[self.uptake_rng.random(cand.size) < h]
         if new.size:
             self.feeding[new] = True
             self.feeding_since[new] = day
@@ -333,14 +336,20 @@ class Sector:
             return None
         rng = self.rng
         counts = rng.poisson(lam * rhythm)
+        drawn = int(counts.sum())  # words the stream gives today, whatever a failing vendor holds
         if self.outbox is not None and self.outbox.active:  # a vendor fails: its documents wait
             counts = self.outbox.apply(feeders, counts, day)
         total = int(counts.sum())
         if total == 0:
+            if drawn:
+                rng.bit_generator.random_raw(drawn)  # keep the stream where a run without the lever has it
             return None
         # one 64-bit word per row: bits 0–15 pick the type, bits 16–31 the identity status,
         # bits 32–63 the patient (the kernel and NumPy read the same bits the same way)
-        raw = rng.bit_generator.random_raw(total)
+        raw = rng.bit_generator.random_raw(drawn)
+        if total != drawn:  # held rows give their words up; sent-after-recovery rows take the outbox's own
+            raw = raw[:total] if total < drawn else np.concatenate(
+                [raw, self.outbox.rng.bit_generator.random_raw(total - drawn)])
         qualified_below = round(qualified_share * 65536) << 16
         if self.kernels:
             fac, patient, doc_type, qualified, installed = kernels.draw_rows(
@@ -357,7 +366,8 @@ class Sector:
         defect = None
         if self.defect_cum is not None:
             cum = self.defect_cum[self.vendor[fac]]
-            r = rng.random(total)[:, None]
+            r = rng.random(drawn)
+            r = (r[:total] if total <= drawn else np.concatenate([r, self.outbox.rng.random(total - drawn)]))[:, None]
             code = (r >= cum).sum(axis=1)  # 0..K; K = no defect
             k = cum.shape[1]
             defect = np.where(code < k, code + 1, 0).astype(np.uint8)

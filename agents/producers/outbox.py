@@ -20,6 +20,9 @@ class Outbox:
 
     def __init__(self, vendor: np.ndarray):
         self.vendor = vendor  # int per facility (Sector.vendor)
+        # the random words of the rows sent after recovery, apart from the sector's stream, so that
+        # a failure changes nothing but the held and the sent-after-recovery documents
+        self.rng = np.random.default_rng(int(vendor.size))
         self.paused = np.zeros(vendor.size, dtype=bool)
         self.waiting: list[tuple[int, np.ndarray, np.ndarray]] = []  # (day held, facilities, their counts)
         self.flush_from: int | None = None  # send what was held from this day on, at the next draw
