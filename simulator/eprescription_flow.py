@@ -1,16 +1,23 @@
 """The e-prescription flow (domain §7): GP prescriptions registered in the national base,
-presented at pharmacies and dispensed once; table ``eprescription``.
+presented at pharmacies and dispensed once; tables ``eprescription`` and ``eprescription_adoption``.
 
-Registration: every prescription row (57833-6) of a GP batch whose prescriber's software
-e-prescribes on that day is registered (id, patient, day). E-prescription volumes therefore
-follow the GPs' DMP feeding: the prescriber's software registers the prescription and deposits
-its copy in the DMP (domain §7), so the base sees the prescriptions the GP software sends.
+Registration: every GP writes prescriptions (consultations of the gp sector × ``per_consultation``);
+from the later of its software's authorisation and its own start day, it registers a share
+``use_share`` of them in the base (agents/producers/prescribers.py), whether or not it feeds the
+DMP. Counts are Poisson per e-prescribing GP and day; patients are drawn in the GP's patient
+range. The prescriptions not registered are counted (``issued`` = registered + on paper).
+The DMP copy: a registered e-prescription is also deposited in the DMP (domain §7); it is counted
+apart (event ``dmp_copy``, reason: whether its prescriber feeds the DMP), never added to the DMP
+tallies: a feeding GP's copies are among its own DMP prescriptions (documents table), so adding
+them would count them twice (docs/mechanisms.md, "E-prescription").
+Mandate (``mandate_date``, or the rule ``eprescription_mandatory``, whichever comes first): the
+complying GPs start and register ``mandate_use_share`` of their prescriptions; the complying
+pharmacies start scanning.
 Presentation: a registered prescription is presented at a pharmacy (drawn by size) after a
 geometric delay, or never; a pharmacy whose software does not scan the base dispenses on paper
 and the prescription stays unconsumed until it expires. Scans reference ids: duplicates and
 unknown codes are drawn too, and the base rejects them with their reason.
-The rule ``eprescription_mandatory`` (``ctx.rules_extra``) brings forward the GPs and
-pharmacies that comply. Conservation: registered = dispensed + expired unconsumed + open.
+Conservation: registered = dispensed + expired unconsumed + open (still valid at the end).
 """
 
 from __future__ import annotations
@@ -20,21 +27,24 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from agents.catalogue import by_code
-from agents.producers.base import Batch, logistic_days
+from agents.producers.base import logistic_days, stratified_uniforms
+from agents.producers.prescribers import Prescribers, campaign_days
 from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
 from simulator.core.errors import ConservationError
 from simulator.modules import Context, Module, Table
 
 PRESCRIPTION_CODE = "57833-6"
 RULE = "eprescription_mandatory"
-EVENTS = ("issued", "registered", "dispensed", "dispensed_outside_base", "rejected", "expired_unconsumed")
+EVENTS = ("issued", "registered", "dispensed", "dispensed_outside_base", "rejected", "expired_unconsumed", "dmp_copy")
+COPY_REASONS = ("prescriber_feeds_dmp", "prescriber_not_feeding")
 COLUMNS = ["month", "event", "reason", "count", "national"]
+ADOPTION_COLUMNS = ["month", "gp_software_authorised", "gp_eprescribing", "pharmacies_scanning"]
 
 
 class EprescriptionFlow(Module):
     """Registration, presentation and dispensation of e-prescriptions, one day at a time. In
-    the day plan after the producers (a prescription can be dispensed the day it is written)."""
+    the day plan after the producers (a prescription can be dispensed the day it is written;
+    the GP's DMP feeding state of the day is read for the DMP copies)."""
 
     name = "eprescription"
 
@@ -47,13 +57,16 @@ class EprescriptionFlow(Module):
         day_of = w.calendar.day
         self.gp = w.sector("gp")
         self.pharmacy = w.sector("pharmacy")
-        self.prescription_type = by_code(PRESCRIPTION_CODE).index
         self.rng = ctx.streams["flow:eprescription"]
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
-        c = cfg.prescribers
-        self.prescriber_day = logistic_days(rp, self.gp.n, day_of, c.start, c.mid, c.width_days, c.final_share)
-        self.prescriber_u = rp.random(self.gp.n)
+        # stratified uniforms: a small simulated GP sector follows its curves without lucky draws
+        software_day = campaign_days(stratified_uniforms(rp, self.gp.n), day_of, cfg.software)
+        own_day = campaign_days(stratified_uniforms(rp, self.gp.n), day_of, cfg.prescribers)
+        self.prescribers = Prescribers(software_day, own_day, stratified_uniforms(rp, self.gp.n), cfg.use_share)
+        self.mandate_day = None if cfg.mandate_date is None else day_of(cfg.mandate_date)
+        self.gp_rhythm = ctx.rhythm[self.gp.index]
+        self._per_gp_key: tuple | None = None
         c = cfg.pharmacies
         self.pharmacy_day = logistic_days(rf, self.pharmacy.n, day_of, c.start, c.mid, c.width_days, c.final_share)
         self.pharmacy_u = rf.random(self.pharmacy.n)
@@ -61,27 +74,52 @@ class EprescriptionFlow(Module):
         self.base = PrescriptionBase(cfg.validity_days)
         self.due: dict[int, list[np.ndarray]] = defaultdict(list)  # presentation day → ids
         self.mandatory_from: int | None = None
-        shape = (ctx.n_months, len(EVENTS) + len(REJECT_REASONS))
+        self.adoption_rows: list[dict] = []
+        shape = (ctx.n_months, len(EVENTS) + len(REJECT_REASONS) + len(COPY_REASONS))
         self.counts = np.zeros(shape, dtype=np.int64)
         self._col = {e: i for i, e in enumerate(EVENTS)}
         self._reject_col = {code: len(EVENTS) + i for i, code in enumerate(REJECT_REASONS)}
+        self._copy_col = {r: len(EVENTS) + len(REJECT_REASONS) + i for i, r in enumerate(COPY_REASONS)}
+        # patients are drawn only for those who read them (the demo, audits): nothing else does
+        self.draw_patients = ctx.bus.wants("eprescription.registered") or PrescriptionBase.audit
 
-    # -- registration (producers' time) -----------------------------------------------
-    def on_batch(self, batch: Batch) -> None:
-        if batch.sector != self.gp.index:
+    # -- registration -----------------------------------------------------------------
+    def _per_gp(self) -> tuple[np.ndarray, object]:
+        """Prescriptions per GP on a full working day (from the gp sector's consultations)."""
+        episodes = self.ctx.params.sector[self.gp.name]["episodes_per_day"]
+        key = (episodes, self.cfg.per_consultation)
+        if key != self._per_gp_key:
+            self._per_gp_arr = episodes * self.cfg.per_consultation * self.gp.size
+            self._per_gp_key = key
+        return self._per_gp_arr, key
+
+    def _register(self, day: int, month: int) -> None:
+        """The day's prescriptions of every GP: those of e-prescribing GPs registered (Poisson
+        per GP), the others counted as written on paper."""
+        rhythm = float(self.gp_rhythm[day])
+        if rhythm <= 0:
             return
-        rows = np.flatnonzero(batch.doc_type == self.prescription_type)
-        if rows.size == 0:
+        per_gp, key = self._per_gp()
+        act, lam, total_rate = self.prescribers.rates(day, per_gp, key)
+        rng = self.rng
+        counts = rng.poisson(lam * rhythm) if act.size else np.zeros(0, dtype=np.int64)
+        n = int(counts.sum())
+        paper = int(rng.poisson(max(total_rate - float(lam.sum()), 0.0) * rhythm))
+        self.counts[month, self._col["issued"]] += n + paper
+        if n == 0:
             return
-        day = batch.day
-        month = int(self.ctx.month_of_day[day])
-        self.counts[month, self._col["issued"]] += rows.size
-        rows = rows[self.prescriber_day[batch.facility[rows]] <= day]
-        if rows.size == 0:
-            return
-        ids = self.base.register(batch.patient[rows], day)
-        self.counts[month, self._col["registered"]] += ids.size
-        self.ctx.bus.publish("eprescription.registered", ids, batch.patient[rows], batch.facility[rows], day)
+        feeds = int(counts[self.gp.feeding[act]].sum())
+        self.counts[month, self._col["registered"]] += n
+        self.counts[month, self._col["dmp_copy"]] += n
+        self.counts[month, self._copy_col["prescriber_feeds_dmp"]] += feeds
+        self.counts[month, self._copy_col["prescriber_not_feeding"]] += n - feeds
+        if self.draw_patients:
+            fac = np.repeat(act, counts)
+            patients = self.gp.choose_patients(fac, rng.bit_generator.random_raw(n))
+            ids = self.base.register(patients, day)
+            self.ctx.bus.publish("eprescription.registered", ids, patients, fac.astype(np.int32), day)
+        else:
+            ids = self.base.register_count(n, day)
         self._schedule(ids, day)
 
     def _schedule(self, ids: np.ndarray, day: int) -> None:
@@ -103,12 +141,14 @@ class EprescriptionFlow(Module):
 
     # -- the day's dispensations ------------------------------------------------------
     def _apply_rule(self, day: int) -> None:
-        if self.mandatory_from is not None or RULE not in self.ctx.rules_extra:
+        """The mandate, on the earlier of ``mandate_date`` and the rule's date."""
+        if self.mandatory_from is not None:
+            return
+        if not ((self.mandate_day is not None and day >= self.mandate_day) or RULE in self.ctx.rules_extra):
             return
         self.mandatory_from = day
         cfg = self.cfg
-        comply = (self.prescriber_u < cfg.mandatory_prescriber_compliance) & (self.prescriber_day > day)
-        self.prescriber_day[comply] = day
+        self.prescribers.apply_mandate(day, cfg.mandatory_prescriber_compliance, cfg.mandate_use_share)
         comply = (self.pharmacy_u < cfg.mandatory_pharmacy_compliance) & (self.pharmacy_day > day)
         self.pharmacy_day[comply] = day
 
@@ -126,6 +166,7 @@ class EprescriptionFlow(Module):
     def step(self, day: int) -> None:
         self._apply_rule(day)
         month = int(self.ctx.month_of_day[day])
+        self._register(day, month)
         chunks = self.due.pop(day, None)
         if chunks:
             self._dispense(np.concatenate(chunks), day, month)
@@ -158,6 +199,16 @@ class EprescriptionFlow(Module):
             self.counts[month, self._col["rejected"]] += int(n_by_code[code])
 
     # -- results ----------------------------------------------------------------------
+    def month_end(self, month: int, day: int) -> None:
+        g = self.prescribers.counts(day)
+        fg, fp = self.gp.facility_scale, self.pharmacy.facility_scale
+        self.adoption_rows.append({
+            "month": self.ctx.world.calendar.months[month],
+            "gp_software_authorised": g["software"] / fg,
+            "gp_eprescribing": g["active"] / fg,
+            "pharmacies_scanning": np.count_nonzero(self.pharmacy_day <= day) / fp,
+        })
+
     def check_conservation(self) -> None:
         """Every registered prescription is dispensed, expired unconsumed, or still open."""
         total = self.counts.sum(axis=0)
@@ -175,9 +226,13 @@ class EprescriptionFlow(Module):
                 if e == "rejected":
                     for code, rcol in self._reject_col.items():
                         rows.append((month, e, REJECT_REASONS[code], int(self.counts[m, rcol])))
+                elif e == "dmp_copy":
+                    for reason, rcol in self._copy_col.items():
+                        rows.append((month, e, reason, int(self.counts[m, rcol])))
                 else:
                     rows.append((month, e, "", int(self.counts[m, col])))
-        return {"eprescription": Table(pd.DataFrame(rows, columns=COLUMNS[:4]), {"national": "count"})}
+        return {"eprescription": Table(pd.DataFrame(rows, columns=COLUMNS[:4]), {"national": "count"}),
+                "eprescription_adoption": Table(pd.DataFrame(self.adoption_rows, columns=ADOPTION_COLUMNS))}
 
 
 def eprescription_flow(ctx: Context) -> EprescriptionFlow | None:

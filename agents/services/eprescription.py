@@ -95,6 +95,11 @@ class PrescriptionBase:
             self.audit_registered.append((ids.copy(), np.full(k, day, dtype=np.int32)))
         return ids
 
+    def register_count(self, k: int, day: int) -> np.ndarray:
+        """Register ``k`` prescriptions written on ``day`` whose patients nobody reads (stored as
+        -1: the national run does not draw them); return their ids."""
+        return self.register(np.full(int(k), -1, dtype=np.int32), day)
+
     def check(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Verdict of dispensing each id on ``day`` (ACCEPTED or a rejection code), changing nothing.
 
