@@ -58,6 +58,8 @@ class EprescriptionFlow(Module):
         self.gp = w.sector("gp")
         self.pharmacy = w.sector("pharmacy")
         self.rng = ctx.streams["flow:eprescription"]
+        # patients on their own stream: drawing them or not (see draw_patients) changes no other draw
+        self.rng_patients = ctx.streams["flow:eprescription:patients"]
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
         # stratified uniforms: a small simulated GP sector follows its curves without lucky draws
@@ -115,7 +117,7 @@ class EprescriptionFlow(Module):
         self.counts[month, self._copy_col["prescriber_not_feeding"]] += n - feeds
         if self.draw_patients:
             fac = np.repeat(act, counts)
-            patients = self.gp.choose_patients(fac, rng.bit_generator.random_raw(n))
+            patients = self.gp.choose_patients(fac, self.rng_patients.bit_generator.random_raw(n))
             ids = self.base.register(patients, day)
             self.ctx.bus.publish("eprescription.registered", ids, patients, fac.astype(np.int32), day)
         else:
