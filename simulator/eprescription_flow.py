@@ -27,7 +27,8 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from agents.producers.base import logistic_days, stratified_uniforms
+from agents.catalogue import by_code
+from agents.producers.base import Batch, logistic_days, stratified_uniforms
 from agents.producers.prescribers import Prescribers, campaign_days
 from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
 from simulator.core.errors import ConservationError
@@ -60,6 +61,8 @@ class EprescriptionFlow(Module):
         self.rng = ctx.streams["flow:eprescription"]
         # patients on their own stream: drawing them or not (see draw_patients) changes no other draw
         self.rng_patients = ctx.streams["flow:eprescription:patients"]
+        self.prescription_type = by_code(PRESCRIPTION_CODE).index
+        self._copies: list[tuple[np.ndarray, np.ndarray]] = []  # today's GP DMP prescriptions (when patients are drawn)
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
         # stratified uniforms: a small simulated GP sector follows its curves without lucky draws
@@ -82,10 +85,50 @@ class EprescriptionFlow(Module):
         self._col = {e: i for i, e in enumerate(EVENTS)}
         self._reject_col = {code: len(EVENTS) + i for i, code in enumerate(REJECT_REASONS)}
         self._copy_col = {r: len(EVENTS) + len(REJECT_REASONS) + i for i, r in enumerate(COPY_REASONS)}
-        # patients are drawn only for those who read them (the demo, audits): nothing else does
-        self.draw_patients = ctx.bus.wants("eprescription.registered") or PrescriptionBase.audit
 
     # -- registration -----------------------------------------------------------------
+    def on_batch(self, batch: Batch) -> None:
+        """Keep today's GP DMP prescriptions (prescriber, patient), only when patients are drawn:
+        a feeding GP's DMP prescription is the copy of one of its e-prescriptions, so the
+        e-prescription takes its patient (how many are registered does not depend on it)."""
+        if batch.sector != self.gp.index or not self._want_patients():
+            return
+        rows = np.flatnonzero(batch.doc_type == self.prescription_type)
+        if rows.size:
+            self._copies.append((batch.facility[rows], batch.patient[rows]))
+
+    def _want_patients(self) -> bool:
+        # patients are drawn only for those who read them (the demo's recorder, audits): nothing
+        # else does; observers subscribe after the modules are built, so asked each time
+        return bool(self.base.audit or self.ctx.bus.wants("eprescription.registered"))
+
+    def _patients(self, fac: np.ndarray) -> np.ndarray:
+        """Patients of registrations by GPs ``fac``: each GP's DMP prescriptions of the day first
+        (the k-th registration of a GP takes its k-th DMP prescription), the others drawn in the
+        GP's patient range."""
+        patients = self.gp.choose_patients(fac, self.rng_patients.bit_generator.random_raw(fac.size))
+        if not self._copies:
+            return patients
+        cf = np.concatenate([c[0] for c in self._copies]).astype(np.int64)
+        cp = np.concatenate([c[1] for c in self._copies])
+        self._copies = []
+
+        def keys(f: np.ndarray) -> np.ndarray:  # facility × 2^32 + rank of the row within its facility
+            order = np.argsort(f, kind="stable")
+            fs = f[order]
+            first = np.searchsorted(fs, fs, side="left")
+            k = np.empty(f.size, dtype=np.int64)
+            k[order] = fs * (1 << 32) + (np.arange(f.size) - first)
+            return k
+
+        ck = keys(cf)
+        rk = keys(fac.astype(np.int64))
+        corder = np.argsort(ck)
+        pos = np.minimum(np.searchsorted(ck[corder], rk), ck.size - 1)
+        hit = ck[corder][pos] == rk
+        patients[hit] = cp[corder][pos[hit]]
+        return patients
+
     def _per_gp(self) -> tuple[np.ndarray, object]:
         """Prescriptions per GP on a full working day (from the gp sector's consultations)."""
         episodes = self.ctx.params.sector[self.gp.name]["episodes_per_day"]
@@ -100,6 +143,7 @@ class EprescriptionFlow(Module):
         per GP), the others counted as written on paper."""
         rhythm = float(self.gp_rhythm[day])
         if rhythm <= 0:
+            self._copies = []
             return
         per_gp, key = self._per_gp()
         act, lam, total_rate = self.prescribers.rates(day, per_gp, key)
@@ -109,15 +153,16 @@ class EprescriptionFlow(Module):
         paper = int(rng.poisson(max(total_rate - float(lam.sum()), 0.0) * rhythm))
         self.counts[month, self._col["issued"]] += n + paper
         if n == 0:
+            self._copies = []
             return
         feeds = int(counts[self.gp.feeding[act]].sum())
         self.counts[month, self._col["registered"]] += n
         self.counts[month, self._col["dmp_copy"]] += n
         self.counts[month, self._copy_col["prescriber_feeds_dmp"]] += feeds
         self.counts[month, self._copy_col["prescriber_not_feeding"]] += n - feeds
-        if self.draw_patients:
+        if self._want_patients():
             fac = np.repeat(act, counts)
-            patients = self.gp.choose_patients(fac, self.rng_patients.bit_generator.random_raw(n))
+            patients = self._patients(fac)
             ids = self.base.register(patients, day)
             self.ctx.bus.publish("eprescription.registered", ids, patients, fac.astype(np.int32), day)
         else:
