@@ -174,3 +174,32 @@ def test_bad_mandate_on_the_command_line_exits_2_with_one_line(tmp_path, capsys)
     assert "eprescription.mandatory_prescriber_compliance: must be at most 1.0" in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists(), "nothing half written"
+
+
+def test_a_feeding_gps_dmp_prescriptions_are_copies_of_its_e_prescriptions():
+    """When patients are drawn (the demo's recorder), the k-th e-prescription of a GP on a day
+    takes the patient of its k-th DMP prescription of that day: the DMP copy is the same
+    prescription. How many are registered does not depend on it."""
+    from collections import Counter
+
+    import simulator
+    from agents.catalogue import by_code
+    from simulator.demo.world import DemoSimulation
+
+    sim = DemoSimulation("scenarios/demo.toml", seed=4)
+    sim.run()
+    rec = sim.recorder
+    rows = rec.dmp_rows()
+    gp_index = sim.world.sector("gp").index
+    rx = (rows["sector"] == gp_index) & (rows["doc_type"] == by_code("57833-6").index)
+    dmp = Counter(zip(rows["day"][rx].tolist(), rows["facility"][rx].tolist(), rows["patient"][rx].tolist(), strict=True))
+    reg = Counter((r["day"], r["gp"], r["patient"]) for r in rec.registered)
+    per_gp_day_dmp = Counter((d, f) for d, f, _ in dmp.elements())
+    per_gp_day_reg = Counter((r["day"], r["gp"]) for r in rec.registered)
+    expected = sum(min(n, per_gp_day_reg[k]) for k, n in per_gp_day_dmp.items())
+    matched = sum((dmp & reg).values())
+    assert expected > 0
+    assert matched >= expected
+    # the same registrations as a run without the recorder (patients are drawn on their own stream)
+    plain = simulator.run("scenarios/demo.toml", seed=4).to_df("eprescription")
+    assert plain.loc[plain["event"] == "registered", "count"].sum() == len(rec.registered)
