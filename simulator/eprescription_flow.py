@@ -62,7 +62,8 @@ class EprescriptionFlow(Module):
         # patients on their own stream: drawing them or not (see draw_patients) changes no other draw
         self.rng_patients = ctx.streams["flow:eprescription:patients"]
         self.prescription_type = by_code(PRESCRIPTION_CODE).index
-        self._copies: list[tuple[np.ndarray, np.ndarray]] = []  # today's GP DMP prescriptions (when patients are drawn)
+        self._copies: list[tuple[np.ndarray, np.ndarray]] = []
+        self._delays: np.ndarray | None = None  # today's GP DMP prescriptions (when patients are drawn)
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
         # stratified uniforms: a small simulated GP sector follows its curves without lucky draws
@@ -77,7 +78,7 @@ class EprescriptionFlow(Module):
         self.pharmacy_u = rf.random(self.pharmacy.n)
         self._scan_key: tuple | None = None  # the pharmacies' ready days change only with the rule
         self.base = PrescriptionBase(cfg.validity_days)
-        self.due: dict[int, list[np.ndarray]] = defaultdict(list)  # presentation day → ids
+        self.due: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # presentation day → (first id, end id, day written)
         self.mandatory_from: int | None = None
         self.adoption_rows: list[dict] = []
         shape = (ctx.n_months, len(EVENTS) + len(REJECT_REASONS) + len(COPY_REASONS))
@@ -139,8 +140,12 @@ class EprescriptionFlow(Module):
         return self._per_gp_arr, key
 
     def _register(self, day: int, month: int) -> None:
-        """The day's prescriptions of every GP: those of e-prescribing GPs registered (Poisson
-        per GP), the others counted as written on paper."""
+        """The day's prescriptions of every GP: those of e-prescribing GPs registered, the others
+        counted as written on paper. Counts are Poisson per GP, drawn as the day's two Poisson
+        totals (prescribers feeding the DMP or not), the same distribution without a draw per
+        GP; when patients are drawn, the totals are shared
+        among the GPs (multinomial: Poisson counts given their sum) on the patients' stream, so
+        that drawing them changes no other draw."""
         rhythm = float(self.gp_rhythm[day])
         if rhythm <= 0:
             self._copies = []
@@ -148,43 +153,63 @@ class EprescriptionFlow(Module):
         per_gp, key = self._per_gp()
         act, lam, total_rate = self.prescribers.rates(day, per_gp, key)
         rng = self.rng
-        counts = rng.poisson(lam * rhythm) if act.size else np.zeros(0, dtype=np.int64)
-        n = int(counts.sum())
+        feeding = self.gp.feeding[act]
+        lam_feeds = float(lam[feeding].sum())
+        feeds = int(rng.poisson(lam_feeds * rhythm))
+        n = feeds + int(rng.poisson(max(float(lam.sum()) - lam_feeds, 0.0) * rhythm))
         paper = int(rng.poisson(max(total_rate - float(lam.sum()), 0.0) * rhythm))
         self.counts[month, self._col["issued"]] += n + paper
         if n == 0:
             self._copies = []
             return
-        feeds = int(counts[self.gp.feeding[act]].sum())
         self.counts[month, self._col["registered"]] += n
         self.counts[month, self._col["dmp_copy"]] += n
         self.counts[month, self._copy_col["prescriber_feeds_dmp"]] += feeds
         self.counts[month, self._copy_col["prescriber_not_feeding"]] += n - feeds
         if self._want_patients():
+            counts = np.zeros(act.size, dtype=np.int64)
+            for mask, k in ((feeding, feeds), (~feeding, n - feeds)):
+                w = lam[mask]
+                if k and w.sum() > 0:
+                    counts[mask] = self.rng_patients.multinomial(k, w / w.sum())
             fac = np.repeat(act, counts)
             patients = self._patients(fac)
+            # ids are handed out in a random order of prescriptions: the schedule cuts the day's
+            # ids into consecutive blocks, which must not follow the GPs' order
+            shuffle = self.rng_patients.permutation(n)
+            fac, patients = fac[shuffle], patients[shuffle]
             ids = self.base.register(patients, day)
             self.ctx.bus.publish("eprescription.registered", ids, patients, fac.astype(np.int32), day)
         else:
             ids = self.base.register_count(n, day)
-        self._schedule(ids, day)
+        self._schedule(int(ids[0]), n, day)
 
-    def _schedule(self, ids: np.ndarray, day: int) -> None:
-        """Draw each prescription's presentation day (or none); a presentation after the validity
-        period is made on the day it expires (and rejected as expired)."""
+    def _schedule(self, first: int, n: int, day: int) -> None:
+        """Draw how many of the ``n`` prescriptions registered on ``day`` (ids ``first`` …) are
+        presented after each delay (truncated geometric; a presentation after the validity
+        period is made on the day it expires, and rejected as expired) or never. Prescriptions
+        of a day are interchangeable, so each delay takes a consecutive block of ids."""
         cfg = self.cfg
         rng = self.rng
-        presented = rng.random(ids.size) < cfg.presented_share
-        ids = ids[presented]
-        if ids.size == 0:
+        presented = int(rng.binomial(n, cfg.presented_share))
+        if presented == 0:
             return
-        delay = np.minimum(rng.geometric(max(cfg.presentation_hazard, 1e-9), size=ids.size) - 1,
-                           cfg.validity_days).astype(np.int16)
-        order = np.argsort(delay, kind="stable")  # small integers: a radix sort
-        delay, ids = delay[order], ids[order]
-        cuts = np.flatnonzero(delay[1:] != delay[:-1]) + 1
-        for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), delay.size], strict=True):
-            self.due[day + int(delay[a])].append(ids[a:b])
+        per_delay = rng.multinomial(presented, self._delay_probs())
+        ends = first + np.cumsum(per_delay)
+        for d in np.flatnonzero(per_delay).tolist():
+            hi = int(ends[d])
+            self.due[day + d].append((hi - int(per_delay[d]), hi, day))
+
+    def _delay_probs(self) -> np.ndarray:
+        """P(presented ``d`` days after writing), d = 0 … validity (the last: at or after expiry)."""
+        if self._delays is None:
+            h = min(max(self.cfg.presentation_hazard, 1e-9), 1.0)
+            v = self.cfg.validity_days
+            d = np.arange(v + 1)
+            probs = h * (1 - h) ** d
+            probs[v] = (1 - h) ** v
+            self._delays = probs / probs.sum()
+        return self._delays
 
     # -- the day's dispensations ------------------------------------------------------
     def _apply_rule(self, day: int) -> None:
@@ -214,32 +239,56 @@ class EprescriptionFlow(Module):
         self._apply_rule(day)
         month = int(self.ctx.month_of_day[day])
         self._register(day, month)
-        chunks = self.due.pop(day, None)
-        if chunks:
-            self._dispense(np.concatenate(chunks), day, month)
+        blocks = self.due.pop(day, None)
+        if blocks:
+            self._dispense(blocks, day, month)
         self.counts[month, self._col["expired_unconsumed"]] += self.base.expire(day)
 
-    def _dispense(self, ids: np.ndarray, day: int, month: int) -> None:
+    def _dispense(self, blocks: list[tuple[int, int, int]], day: int, month: int) -> None:
+        """The day's presentations: each goes to a pharmacy drawn by size (only whether it scans
+        matters: the scanned part of each block is its first ids, prescriptions being
+        interchangeable); scans of the base, second scans and unknown codes are judged by the
+        base; the rest is dispensed on paper."""
         rng = self.rng
         cfg = self.cfg
-        # each prescription goes to a pharmacy drawn by size; only whether it scans matters here
-        scans = rng.random(ids.size) < self._scanning_share(day)
-        self.counts[month, self._col["dispensed_outside_base"]] += int(np.count_nonzero(~scans))
-        ids = ids[scans]
-        if ids.size == 0:
+        arr = np.array(blocks, dtype=np.int64).reshape(-1, 3)
+        size = arr[:, 1] - arr[:, 0]
+        scanned = rng.binomial(size, self._scanning_share(day))
+        n_scanned = int(scanned.sum())
+        self.counts[month, self._col["dispensed_outside_base"]] += int(size.sum()) - n_scanned
+        if n_scanned == 0:
             return
-        n_dup = rng.binomial(ids.size, cfg.duplicate_share)
-        n_unknown = rng.binomial(ids.size, cfg.unknown_share)
-        refs = [ids]
-        if n_dup:
-            refs.append(rng.choice(ids, size=n_dup))  # a second scan of a code presented today
+        n_by_code = np.zeros(max(REJECT_REASONS) + 1, dtype=np.int64)
+        accepted = []
+        want = self.ctx.bus.wants("eprescription.dispensed")
+        seen_ids, seen_codes = [], []
+        for lo, k in zip(arr[:, 0].tolist(), scanned.tolist(), strict=True):
+            if k:
+                counts, codes = self.base.dispense_block(lo, lo + k, day, want_codes=want)
+                n_by_code += counts
+                if counts[ACCEPTED]:
+                    accepted.append((lo, lo + k))
+                if want:
+                    seen_ids.append(np.arange(lo, lo + k, dtype=np.int64))
+                    seen_codes.append(codes)
+        n_ok = int(n_by_code[ACCEPTED])
+        n_dup = int(rng.binomial(n_ok, cfg.duplicate_share)) if n_ok else 0
+        n_unknown = int(rng.binomial(n_scanned, cfg.unknown_share))
+        refs = []
+        if n_dup:  # a second scan of a code dispensed today
+            starts = np.array([a for a, _ in accepted], dtype=np.int64)
+            cum = np.cumsum([b - a for a, b in accepted])
+            pos = rng.integers(0, int(cum[-1]), size=n_dup)
+            which = np.searchsorted(cum, pos, side="right")
+            refs.append(starts[which] + pos - np.concatenate(([0], cum[:-1]))[which])
         if n_unknown:
             refs.append(self.base.next_id + rng.integers(1, 1 << 40, size=n_unknown))  # matches nothing
-        refs = np.concatenate(refs)
-        codes = self.base.dispense(refs, day)
-        if self.ctx.bus.wants("eprescription.dispensed"):
-            self.ctx.bus.publish("eprescription.dispensed", refs, codes, day, np.flatnonzero(self.pharmacy_day <= day))
-        n_by_code = np.bincount(codes, minlength=max(REJECT_REASONS) + 1)
+        extra = np.concatenate(refs) if refs else np.empty(0, dtype=np.int64)
+        extra_codes = self.base.dispense(extra, day)
+        n_by_code += np.bincount(extra_codes, minlength=n_by_code.size)
+        if want:
+            self.ctx.bus.publish("eprescription.dispensed", np.concatenate([*seen_ids, extra]),
+                                 np.concatenate([*seen_codes, extra_codes]), day, np.flatnonzero(self.pharmacy_day <= day))
         self.counts[month, self._col["dispensed"]] += int(n_by_code[ACCEPTED])
         for code, col in self._reject_col.items():
             self.counts[month, col] += int(n_by_code[code])

@@ -203,3 +203,28 @@ def test_a_feeding_gps_dmp_prescriptions_are_copies_of_its_e_prescriptions():
     # the same registrations as a run without the recorder (patients are drawn on their own stream)
     plain = simulator.run("scenarios/demo.toml", seed=4).to_df("eprescription")
     assert plain.loc[plain["event"] == "registered", "count"].sum() == len(rec.registered)
+
+
+@pytest.mark.parametrize("lo, hi, day", [(0, 40, 5), (10, 30, 12), (25, 60, 30), (0, 60, 95), (35, 60, 20)])
+def test_a_block_of_ids_is_judged_as_dispense_judges_each_id(lo, hi, day):
+    """``dispense_block`` (the flow's fast path) gives the verdicts ``dispense`` gives id by id:
+    accepted once, already dispensed, expired (in or out of the window)."""
+    def base():
+        b = PrescriptionBase(validity_days=20)
+        b.register(np.arange(30), 0)  # ids 0-29, written on day 0
+        b.register(np.arange(30), 15)  # ids 30-59, written on day 15
+        b.dispense(np.array([12, 33, 34]), 16)  # some already consumed
+        return b
+
+    a, b = base(), base()
+    if day >= 20:
+        a.expire(day - 1), b.expire(day - 1)  # the window moves as in a run
+    want = a.dispense(np.arange(lo, hi), day)
+    counts, codes = b.dispense_block(lo, hi, day, want_codes=True)
+    np.testing.assert_array_equal(codes, want)
+    np.testing.assert_array_equal(counts, np.bincount(want, minlength=counts.size))
+    assert a.open == b.open
+    again, _ = b.dispense_block(lo, hi, day)
+    assert again[0] == 0, "a second scan of the same block accepts nothing"
+    with pytest.raises(ValueError, match="not all registered"):
+        b.dispense_block(50, 70, day)

@@ -76,7 +76,10 @@ class PrescriptionBase:
     def register(self, patient: np.ndarray, day: int) -> np.ndarray:
         """Register prescriptions written on ``day`` for ``patient`` (one per row); return their ids."""
         patient = np.asarray(patient, dtype=np.int32)
-        k = int(patient.size)
+        return self._append(patient, int(patient.size), day)
+
+    def _append(self, patient: np.ndarray | None, k: int, day: int) -> np.ndarray:
+        """Register ``k`` prescriptions of ``day`` (patients -1 when ``patient`` is None)."""
         ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
         if k == 0:
             return ids
@@ -85,7 +88,7 @@ class PrescriptionBase:
         self._last_day = int(day)
         self._reserve(k)
         end = self._start + self.size
-        self._patient[end:end + k] = patient
+        self._patient[end:end + k] = -1 if patient is None else patient
         self._day[end:end + k] = day
         self._flags[end:end + k] = 0
         self.next_id += k
@@ -98,7 +101,7 @@ class PrescriptionBase:
     def register_count(self, k: int, day: int) -> np.ndarray:
         """Register ``k`` prescriptions written on ``day`` whose patients nobody reads (stored as
         -1: the national run does not draw them); return their ids."""
-        return self.register(np.full(int(k), -1, dtype=np.int32), day)
+        return self._append(None, int(k), day)
 
     def check(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Verdict of dispensing each id on ``day`` (ACCEPTED or a rejection code), changing nothing.
@@ -133,6 +136,42 @@ class PrescriptionBase:
             if self.audit:
                 self.audit_dispensed.append((uniq.copy(), int(day)))
         return out
+
+    def dispense_block(self, lo: int, hi: int, day: int, want_codes: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """``dispense`` of the consecutive ids ``lo`` … ``hi - 1`` (each referenced once), on
+        slices of the window: no sort. Returns the count of each code (ACCEPTED and the
+        rejection codes, indexed by code) and, if ``want_codes``, the code of each id."""
+        if not (0 <= lo <= hi <= self.next_id):
+            raise ValueError(f"ids {lo}…{hi - 1} are not all registered (next id {self.next_id})")
+        a = max(lo, self.lo)
+        if a == lo < hi:  # the usual case: one day's ids, all in the window: judged as a whole
+            sl = slice(self._start + (lo - self.lo), self._start + (hi - self.lo))
+            days, flags = self._day[sl], self._flags[sl]
+            if days[0] == days[-1] and day - int(days[0]) < self.validity and not flags.any():
+                flags |= _FLAG_CONSUMED
+                self.open -= hi - lo
+                if self.audit:
+                    self.audit_dispensed.append((np.arange(lo, hi, dtype=np.int64), int(day)))
+                counts = np.zeros(max(REJECT_REASONS) + 1, dtype=np.int64)
+                counts[ACCEPTED] = hi - lo
+                return counts, (np.zeros(hi - lo, dtype=np.uint8) if want_codes else None)
+        codes = np.full(hi - lo, EXPIRED, dtype=np.uint8)  # ids below the window have expired
+        if a < hi:
+            sl = slice(self._start + (a - self.lo), self._start + (hi - self.lo))
+            flags = self._flags[sl]
+            ok = (day - self._day[sl] < self.validity) & ((flags & _FLAG_CONSUMED) == 0)
+            part = codes[a - lo:]
+            part[:] = np.where(ok, ACCEPTED, np.where(day - self._day[sl] >= self.validity, EXPIRED, CONSUMED))
+            n_ok = int(np.count_nonzero(ok))
+            if n_ok == ok.size:
+                flags |= _FLAG_CONSUMED
+            elif n_ok:
+                flags[ok] |= _FLAG_CONSUMED
+            self.open -= n_ok
+            if self.audit and n_ok:
+                self.audit_dispensed.append((np.arange(a, hi, dtype=np.int64)[ok], int(day)))
+        counts = np.bincount(codes, minlength=max(REJECT_REASONS) + 1)
+        return counts, (codes if want_codes else None)
 
     def expire(self, day: int) -> int:
         """Remove prescriptions written ``validity_days`` or more before ``day``; return how many
