@@ -22,7 +22,8 @@ _FLAG_CONSUMED = np.uint8(1)
 
 
 class PrescriptionBase:
-    """Registered prescriptions of the last ``validity_days`` days, as arrays.
+    """Registered prescriptions of the last ``validity_days`` days, as arrays (patients only
+    once some are given: a run that never reads them does not keep them, -1 for unknown).
 
     Set ``audit = True`` (class or instance) to keep every registration and accepted
     dispensation, so that tests can check the rules independently of the window.
@@ -37,7 +38,7 @@ class PrescriptionBase:
         self.lo = 0  # id of the oldest prescription still in the window
         self.next_id = 0  # id the next registration gets
         self._start = 0  # array position of id ``lo``
-        self._patient = np.empty(capacity, dtype=np.int32)
+        self._patient: np.ndarray | None = None  # allocated when patients are first given (memory)
         self._day = np.empty(capacity, dtype=np.int32)
         self._flags = np.zeros(capacity, dtype=np.uint8)
         self.open = 0  # unconsumed prescriptions in the window
@@ -67,9 +68,13 @@ class PrescriptionBase:
         if n + k > cap // 2:  # grow; otherwise moving the window to the front is enough
             cap = max(2 * cap, 2 * (n + k))
         sl = slice(self._start, self._start + n)
-        patient, day, flags = (np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.int32), np.zeros(cap, dtype=np.uint8))
-        patient[:n], day[:n], flags[:n] = self._patient[sl], self._day[sl], self._flags[sl]
-        self._patient, self._day, self._flags = patient, day, flags
+        day, flags = np.empty(cap, dtype=np.int32), np.zeros(cap, dtype=np.uint8)
+        day[:n], flags[:n] = self._day[sl], self._flags[sl]
+        if self._patient is not None:
+            patient = np.empty(cap, dtype=np.int32)
+            patient[:n] = self._patient[sl]
+            self._patient = patient
+        self._day, self._flags = day, flags
         self._start = 0
 
     # -- operations -------------------------------------------------------------------
@@ -88,7 +93,10 @@ class PrescriptionBase:
         self._last_day = int(day)
         self._reserve(k)
         end = self._start + self.size
-        self._patient[end:end + k] = -1 if patient is None else patient
+        if patient is not None and self._patient is None:
+            self._patient = np.full(self.capacity, -1, dtype=np.int32)
+        if self._patient is not None:
+            self._patient[end:end + k] = -1 if patient is None else patient
         self._day[end:end + k] = day
         self._flags[end:end + k] = 0
         self.next_id += k
@@ -195,4 +203,6 @@ class PrescriptionBase:
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size and (ids.min() < self.lo or ids.max() >= self.next_id):
             raise KeyError("prescription id outside the window")
+        if self._patient is None:
+            return np.full(ids.size, -1, dtype=np.int32)
         return self._patient[self._pos(ids)]
