@@ -59,11 +59,11 @@ class EprescriptionFlow(Module):
         self.gp = w.sector("gp")
         self.pharmacy = w.sector("pharmacy")
         self.rng = ctx.streams["flow:eprescription"]
-        # patients on their own stream: drawing them or not (see draw_patients) changes no other draw
+        # patients on their own stream: drawing them or not (_want_patients) changes no other draw
         self.rng_patients = ctx.streams["flow:eprescription:patients"]
         self.prescription_type = by_code(PRESCRIPTION_CODE).index
-        self._copies: list[tuple[np.ndarray, np.ndarray]] = []
-        self._delays: np.ndarray | None = None  # today's GP DMP prescriptions (when patients are drawn)
+        self._copies: list[tuple[np.ndarray, np.ndarray]] = []  # today's GP DMP prescriptions (when patients are drawn)
+        self._delays: np.ndarray | None = None  # P(presentation delay), computed once
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
         # stratified uniforms: a small simulated GP sector follows its curves without lucky draws
