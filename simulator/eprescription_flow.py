@@ -180,9 +180,10 @@ class EprescriptionFlow(Module):
             fac, patients = fac[shuffle], patients[shuffle]
             ids = self.base.register(patients, day)
             self.ctx.bus.publish("eprescription.registered", ids, patients, fac.astype(np.int32), day)
+            first = int(ids[0])
         else:
-            ids = self.base.register_count(n, day)
-        self._schedule(int(ids[0]), n, day)
+            first = self.base.register_count(n, day)
+        self._schedule(first, n, day)
 
     def _schedule(self, first: int, n: int, day: int) -> None:
         """Draw how many of the ``n`` prescriptions registered on ``day`` (ids ``first`` …) are

@@ -83,9 +83,9 @@ class PrescriptionBase:
         patient = np.asarray(patient, dtype=np.int32)
         return self._append(patient, int(patient.size), day)
 
-    def _append(self, patient: np.ndarray | None, k: int, day: int) -> np.ndarray:
+    def _append(self, patient: np.ndarray | None, k: int, day: int, want_ids: bool = True) -> np.ndarray | None:
         """Register ``k`` prescriptions of ``day`` (patients -1 when ``patient`` is None)."""
-        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
+        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64) if want_ids or self.audit else None
         if k == 0:
             return ids
         if day < self._last_day:
@@ -106,10 +106,12 @@ class PrescriptionBase:
             self.audit_registered.append((ids.copy(), np.full(k, day, dtype=np.int32)))
         return ids
 
-    def register_count(self, k: int, day: int) -> np.ndarray:
-        """Register ``k`` prescriptions written on ``day`` whose patients nobody reads (stored as
-        -1: the national run does not draw them); return their ids."""
-        return self._append(None, int(k), day)
+    def register_count(self, k: int, day: int) -> int:
+        """Register ``k`` prescriptions written on ``day`` whose patients nobody reads (the
+        national run does not draw them); return the first id (the others follow it)."""
+        first = self.next_id
+        self._append(None, int(k), day, want_ids=False)
+        return first
 
     def check(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Verdict of dispensing each id on ``day`` (ACCEPTED or a rejection code), changing nothing.
