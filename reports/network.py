@@ -193,9 +193,9 @@ def results_flows(results: Results) -> pd.DataFrame:
 
 
 def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFrame]:
-    """Registered prescriptions split by the GPs' DMP volume per département (the GP software
-    registers what it sends, see simulator/eprescription_flow.py); dispensations split by
-    population, as the flow draws pharmacies by size wherever they are [I]."""
+    """Registered prescriptions and dispensations split by population per département [I]:
+    every GP registers a share of all its prescriptions, whether or not it feeds the DMP (see
+    simulator/eprescription_flow.py), and the flow draws pharmacies by size wherever they are."""
     ep = results.tables["eprescription"]
     value = "national" if "national" in ep.columns else "count"
     by_event = ep.groupby(["month", "event"])[value].sum()
@@ -204,7 +204,6 @@ def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFra
     if codes != list(territory.codes):
         territory = territory.subset(codes)
     pop = pd.Series(territory.weights, index=list(territory.codes))
-    gp = terr[(terr["channel"] == "dmp") & (terr["sector"] == "gp")].groupby(["month", "departement"])["documents"].sum()
     frames = []
     for month in results.manifest["months"]:
         for event, leg in (("registered", 1), ("dispensed", 2)):
@@ -212,9 +211,6 @@ def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFra
             if total <= 0:
                 continue
             share = pop
-            if event == "registered" and month in gp.index.get_level_values(0):
-                g = gp.loc[month]
-                share = g / g.sum()
             depts = list(share.index)
             if leg == 1:
                 src, dst = [f"gp:{x}" for x in depts], "eprescription"

@@ -42,7 +42,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("targets.<name>", s.TargetConfig),
     ("[[interventions]]", s.Intervention),
     ("eprescription", s.EprescriptionConfig),
-    ("eprescription.prescribers, eprescription.pharmacies", s.InstallConfig),
+    ("eprescription.software, eprescription.prescribers, eprescription.pharmacies", s.InstallConfig),
     ("wave2_flows", s.Wave2FlowsConfig),
     ("wave2_flows.software.<sector>", s.InstallConfig),
 ]

@@ -253,7 +253,7 @@ def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
         return sorted(schema.Intervention.model_fields)
     if head == "eprescription" and len(parent) == 1:
         return sorted(schema.EprescriptionConfig.model_fields)
-    if head == "eprescription" and len(parent) == 2 and parent[1] in ("prescribers", "pharmacies"):
+    if head == "eprescription" and len(parent) == 2 and parent[1] in ("software", "prescribers", "pharmacies"):
         return sorted(schema.CampaignConfig.model_fields)
     if head == "wave2_flows" and len(parent) == 1:
         return sorted(schema.Wave2FlowsConfig.model_fields)

@@ -250,13 +250,20 @@ class TargetConfig(Strict):
 
 
 class EprescriptionConfig(Strict):
-    """E-prescription (domain §7): GP prescriptions registered in the national base, each
-    dispensable once within its validity; the rule ``eprescription_mandatory`` raises uptake."""
+    """E-prescription (domain §7): every GP's prescriptions, registered in the national base
+    once its software is authorised and the GP has started (whether or not it feeds the DMP),
+    each dispensable once within its validity; the mandate (``mandate_date``, or the rule
+    ``eprescription_mandatory``) raises uptake and use from its date."""
 
-    prescribers: CampaignConfig = unit("campaign", "per GP, the day its software starts registering prescriptions in the base (LAP approved and used)")
+    software: CampaignConfig = unit("campaign", "per GP, the day its prescription software (LAP) is authorised for e-prescription: the share of GPs whose software is authorised, by date")
+    prescribers: CampaignConfig = unit("campaign", "per GP, the day it would start e-prescribing on its own (it starts on the later of this day and its software's authorisation)")
+    per_consultation: PositiveFloat = unit("prescriptions/consultation", "prescriptions a GP writes per consultation (consultations: the gp sector's episodes_per_day × size × rhythm)", le=10)
+    use_share: Probability = unit("share", "share of its prescriptions an e-prescribing GP registers in the base before the mandate")
+    mandate_date: Date | None = unit("date", "the e-prescription becomes mandatory (lever; none: no mandate); the rule eprescription_mandatory, if present, acts the same from its own date", default=None)
+    mandate_use_share: Probability = unit("share", "share of its prescriptions a complying GP registers from the mandate on")
     pharmacies: CampaignConfig = unit("campaign", "per pharmacy, the day its software starts dispensing through the base (LGO approved, QR code scanned)")
-    mandatory_prescriber_compliance: Probability = unit("share", "GPs not yet e-prescribing who start when the rule eprescription_mandatory comes into force")
-    mandatory_pharmacy_compliance: Probability = unit("share", "pharmacies not yet scanning who start when the rule eprescription_mandatory comes into force")
+    mandatory_prescriber_compliance: Probability = unit("share", "GPs who comply with the mandate: from its date (or their software's authorisation, if later) they e-prescribe, at mandate_use_share")
+    mandatory_pharmacy_compliance: Probability = unit("share", "pharmacies not yet scanning who start on the mandate date")
     presented_share: Probability = unit("share", "registered prescriptions the patient presents at a pharmacy")
     presentation_hazard: Probability = unit("1/day", "daily chance that a prescription still to be presented is presented")
     duplicate_share: Probability = unit("share", "dispensations followed by a second scan of the same QR code (rejected: already dispensed)")

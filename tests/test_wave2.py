@@ -145,13 +145,14 @@ def test_registration_out_of_day_order_is_refused():
 
 @pytest.fixture(scope="module")
 def eprescription_sims(monkeypatch_module):
-    """wave2 to mid-2025 with the base's audit on, with and without the mandatory rule."""
+    """wave2 to mid-2025 with the base's audit on, with and without the mandate."""
     monkeypatch_module.setattr(PrescriptionBase, "audit", True)
     out = {}
     for key, keep_rule in (("rule", True), ("no_rule", False)):
         sc = load_scenario(WAVE2, overrides={"run.end": "2025-03-31"})
         ivs = [iv for iv in sc.interventions if keep_rule or iv.rule != "eprescription_mandatory"]
-        sc = sc.model_copy(update={"interventions": ivs})
+        ep = sc.eprescription if keep_rule else sc.eprescription.model_copy(update={"mandate_date": None})
+        sc = sc.model_copy(update={"interventions": ivs, "eprescription": ep})
         sim = Simulation(sc, seed=SEED, scale=SCALE)
         res = sim.run()
         flow = next(m for m in sim.modules if m.name == "eprescription")

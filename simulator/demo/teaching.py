@@ -242,6 +242,9 @@ class Teller:
         lines = [Line("title", f"segur demo — {terr}, {w.patients.n:,} patients, "
                                f"{d.dates[0]} to {d.dates[-1]} (scenario {d.scenario.name}, seed {d.scenario.run.seed})")]
         rules = [iv.rule for iv in d.scenario.interventions if iv.kind == "rule" and str(iv.date) <= d.dates[0]]
+        ep = d.scenario.eprescription  # the e-prescription mandate is a date of its section
+        if ep is not None and ep.mandate_date is not None and str(ep.mandate_date) <= d.dates[0]:
+            rules.append("eprescription_mandatory")
         if rules:
             lines.append(Line("info", f"Rules in force from the first day: {', '.join(rules)}."))
         for s in w.sectors:

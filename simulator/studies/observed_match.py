@@ -39,6 +39,10 @@ QUANTITY = {
     "mes_profiles_activated": "profiles activated (month end)",
     "mes_activations_per_month": "profiles activated at month end − at the previous month end",
     "mes_opposition_rate": "opposed / (open + activated + opposed + closed) (month end)",
+    "eprescriptions_per_month": "e-prescriptions registered in the base in the month (GPs)",
+    "eprescriptions_cumulative": "e-prescriptions registered in the base from the start of the run to the month end (GPs)",
+    "eprescription_doctors_users": "GPs e-prescribing at month end",
+    "eprescription_pharmacies_executing": "pharmacies whose software dispenses through the base at month end",
 }
 # Observed "sectors" that name something else than a sector of the model.
 SECTOR_ALIASES = {("install_rate", "hospital_dpi"): "hospital"}
@@ -68,12 +72,8 @@ METRIC_WHY = {
     "mes_profiles_activated_share": "a rounded share of the insured (\"one in four\"); the counts are matched through mes_profiles_activated",
     "mssante_mailboxes": "the model has facilities with a mailbox, not mailbox counts (personal, organisational, applicative)",
     "pharmacy_vaccination_notes_sent": "vaccination notes are a wave 2 flow, off in the calibrated baseline; the season's window is approximate",
-    "eprescriptions_per_month": "the e-prescription flow is a wave 2 module ([eprescription] in wave2_base.toml), off in the calibrated baseline",
-    "eprescriptions_cumulative": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
-    "eprescription_doctors_users": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
-    "eprescription_pharmacies_executing": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
-    "eprescription_share_of_prescriptions": "the e-prescription flow is a wave 2 module, off in the calibrated baseline",
-    "eprescription_software_approved": "software approvals are not modelled (software is installed or not)",
+    "eprescription_share_of_prescriptions": "a share of the prescriptions of every prescriber (specialists, dentists, hospitals…); the model has GPs' prescriptions only",
+    "eprescription_software_approved": "a count of software products approved; the model has the share of GPs whose software is authorised (eprescription_adoption.gp_software_authorised)",
 }
 # Single rows set aside: contradictions between sources (the reason names the other row).
 EXCLUDED_ROWS = {
@@ -81,7 +81,8 @@ EXCLUDED_ROWS = {
     ("2024-01", "mes_activations_per_month", "all"): "contradiction: 300,000 (DNS) against 450,000 first connections (ameli) the same month; the 2024 average (526,000) is matched instead",
 }
 # Rows that are averages over several months ending at their date: (date, metric, sector) → months.
-AVERAGED_ROWS = {("2024-12", "mes_activations_per_month", "all"): 6}  # "average over the last semester"
+AVERAGED_ROWS = {("2024-12", "mes_activations_per_month", "all"): 6,  # "average over the last semester"
+                 ("2024-05", "eprescriptions_per_month", "all"): 6}  # "average Dec 2023-May 2024"
 # Per-month metrics whose year-dated rows are the mean of the year's months.
 YEAR_MEAN = {"mes_activations_per_month", "documents_per_month"}
 
@@ -124,6 +125,21 @@ class _Cache:
         fscale = results.manifest.get("simulated", {}).get("facility_scale", {}).get("gp", results.scale)
         feeding = gpa[gpa["documents"] >= 1].groupby("month").size() / fscale
         self.gp_feeding = feeding.reindex(results.manifest["months"], fill_value=0.0).astype(float)
+
+    def eprescription(self, what: str) -> pd.Series:
+        """E-prescription series (national): registered per month, or a month-end count."""
+        months = self.r.manifest["months"]
+        if "eprescription" not in self.r.tables:
+            raise Unmatched("the scenario has no [eprescription] section")
+        if what == "registered":
+            ep = self.r.tables["eprescription"]
+            value = "national" if "national" in ep.columns else "count"
+            reg = ep[ep["event"] == "registered"].groupby("month")[value].sum()
+            return reg.reindex(months, fill_value=0.0).astype(float)
+        ad = self.r.tables.get("eprescription_adoption")
+        if ad is None:
+            raise Unmatched("these results have no eprescription_adoption table (written before it existed)")
+        return ad.set_index("month")[what].reindex(months).astype(float)
 
     def dmp_series(self, sector: str) -> pd.Series:
         return self.dmp.sum(axis=1) if sector == "all" else self.dmp.get(sector, pd.Series(0.0, index=self.dmp.index))
@@ -184,6 +200,14 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
     if metric == "mes_opposition_rate":
         informed = c.prof("open") + c.prof("activated") + c.prof("opposed") + c.prof("closed")
         return c.prof("opposed") / informed.where(informed > 0)
+    if metric == "eprescriptions_per_month":
+        return c.eprescription("registered")
+    if metric == "eprescriptions_cumulative":
+        return c.eprescription("registered").cumsum()
+    if metric == "eprescription_doctors_users":
+        return c.eprescription("gp_eprescribing")
+    if metric == "eprescription_pharmacies_executing":
+        return c.eprescription("pharmacies_scanning")
     raise Unmatched(f"no simulated quantity is defined for metric '{metric}'")
 
 
