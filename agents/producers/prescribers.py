@@ -15,10 +15,10 @@ from collections.abc import Callable
 import numpy as np
 
 from agents.patients import NEVER
-from scenarios.schema import InstallConfig
+from scenarios.schema import CampaignConfig
 
 
-def campaign_days(u: np.ndarray, day_of: Callable, cfg: InstallConfig) -> np.ndarray:
+def campaign_days(u: np.ndarray, day_of: Callable, cfg: CampaignConfig) -> np.ndarray:
     """Days at which facilities with uniforms ``u`` reach a state that follows the logistic
     campaign ``cfg`` (share ``final_share`` eventually, never before ``start``; NEVER for the
     others): the quantiles of ``u``, as ``base.logistic_days`` draws them."""
