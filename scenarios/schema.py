@@ -157,6 +157,20 @@ class MssanteUse(Strict):
                                              "country's, scenarios/data/<country>.toml)", default_factory=dict)
 
 
+class LearningConfig(Strict):
+    """Intensity that grows (docs/mechanisms.md): a feeding facility's share of eligible documents
+    sent goes from its start level (``intensity_mean`` on average) to its habit level
+    (``final_mean`` on average), the gap halving every ``half_life_days`` of feeding experience;
+    experience accrues ``1 + peer_weight × (share of the sector feeding)`` days a day. The share of
+    type k sent is ``ceilings[k]`` (default ``ceiling``) × the facility's level."""
+
+    final_mean: Probability = unit("share", "mean level a feeding facility tends to once its habit is established (before the type ceilings)")
+    half_life_days: PositiveFloat = unit("days", "days of feeding experience in which the gap between start and habit levels halves", le=MAX_DAYS)
+    peer_weight: NonNegFloat = unit("factor", "experience accrues (1 + peer_weight × share of the sector's facilities feeding) days a day", le=100.0)
+    ceiling: Probability = unit("share", "share of each document type's eligible documents a facility at full habit sends (types not in ceilings)", default=1.0)
+    ceilings: dict[str, Probability] = unit("share", "per LOINC type of the sector's documents, its own ceiling", default_factory=dict)
+
+
 class SectorConfig(Strict):
     """One producer sector: counts, activity, documents, adoption levers."""
 
@@ -177,6 +191,7 @@ class SectorConfig(Strict):
     uptake_q: Probability = unit("1/day", "Bass imitation hazard, multiplied by the share already feeding")
     intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends")
     intensity_concentration: PositiveFloat = unit("a+b", "Beta concentration of intensity across facilities (low = heterogeneous)", le=1e6)
+    learning: LearningConfig | None = unit("section", "intensity that grows with feeding experience toward per-type ceilings (none: intensity stays at intensity_mean)", default=None)
     qualification: QualificationConfig
     mssante: MssanteUse
     vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
@@ -217,7 +232,7 @@ class Wave2FlowsConfig(Strict):
     integration: dict[str, Probability] = unit("share", "per receiving sector, documents received by MSSanté that the wave 2 software integrates into the patient's record", default_factory=dict)
 
 
-InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch"]
+InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "obligation"]
 RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
 
@@ -225,7 +240,7 @@ class Intervention(Strict):
     """A dated change: a rule, an outage, a parameter change, a campaign, a sector launch."""
 
     date: Date = unit("date", "when it takes effect")
-    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch")
+    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | obligation")
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
     service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
@@ -234,7 +249,10 @@ class Intervention(Strict):
     path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
     value: float | None = unit("as the parameter", "new value (kind = parameter)", default=None)
     factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None, le=1000)
-    sector: str | None = unit("sector", "sector launched (kind = launch)", default=None)
+    sector: str | None = unit("sector", "sector launched (kind = launch) or obliged (kind = obligation)", default=None)
+    doc_type: str | None = unit("LOINC code", "obligation only: the document type to feed from the date ('*' = every type of the sector)", default=None)
+    ceiling: Probability | None = unit("share", "obligation only: the type's ceiling the sector moves to (default 1)", default=None)
+    half_life_days: PositiveFloat | None = unit("days", "obligation only: days in which the ceiling goes half of the way (default 90)", default=None, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Intervention:
@@ -244,6 +262,7 @@ class Intervention(Strict):
             "parameter": ["path", "value"],
             "campaign": ["path", "factor", "days"],
             "launch": ["sector"],
+            "obligation": ["sector", "doc_type"],
         }[self.kind]
         missing = [k for k in need if getattr(self, k) is None]
         if missing:

@@ -2,7 +2,8 @@
 
 A `parameter` intervention sets a dynamic parameter from its date on; a `campaign`
 multiplies one by a factor for a number of days; `rule` switches a DMP rule on; `outage`
-takes a service down; `launch` opens a (wave 2) sector. Paths use dots; `sectors.*.x`
+takes a service down; `launch` opens a (wave 2) sector; `obligation` raises a sector's
+ceiling for a document type (agents/producers/learning.py). Paths use dots; `sectors.*.x`
 means every sector.
 """
 
@@ -119,6 +120,11 @@ class InterventionsModule(Module):
             ctx.params.multiply(iv.path, iv.factor)
             yield env.timeout(iv.days)
             ctx.params.end_campaign(iv.path, iv.factor, before)
+        elif iv.kind == "obligation":
+            s = ctx.world.sector(iv.sector)
+            s.add_obligation(None if iv.doc_type == "*" else [iv.doc_type], day,
+                             1.0 if iv.ceiling is None else iv.ceiling,
+                             90.0 if iv.half_life_days is None else iv.half_life_days)
         elif iv.kind == "launch":
             s = ctx.world.sector(iv.sector)
             s.launch_day = day
