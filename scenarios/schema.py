@@ -189,7 +189,7 @@ class SectorConfig(Strict):
     legacy_feeding_share: Probability = unit("share", "facilities feeding the DMP with pre-Ségur software at the start")
     uptake_p: Probability = unit("1/day", "Bass innovation hazard: daily chance an equipped facility starts feeding")
     uptake_q: Probability = unit("1/day", "Bass imitation hazard, multiplied by the share already feeding")
-    intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends")
+    intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends (with a learning section: its level when it starts feeding, before the type ceilings)")
     intensity_concentration: PositiveFloat = unit("a+b", "Beta concentration of intensity across facilities (low = heterogeneous)", le=1e6)
     learning: LearningConfig | None = unit("section", "intensity that grows with feeding experience toward per-type ceilings (none: intensity stays at intensity_mean)", default=None)
     qualification: QualificationConfig
