@@ -136,6 +136,7 @@ class Sector:
         self._learn_key: tuple | None = None
         self._learn_day = 0
         self._learn_version = 0
+        self._final_cache: tuple | None = None
         self._set_ceilings(self.type_ceiling_base)
         # defects: per vendor, cumulative rates over defect codes
         self.defect_cum = self._defect_table(cfg)
@@ -211,7 +212,8 @@ class Sector:
         self._learn_version += 1
 
     def _final_level(self, mean: float, concentration: float) -> np.ndarray:
-        cached = getattr(self, "_final_cache", None)
+        """Each facility's habit level: Beta quantiles of its uniform with mean ``mean`` (cached)."""
+        cached = self._final_cache
         if cached is None or cached[0] != (mean, concentration):
             self._final_cache = ((mean, concentration), beta_levels(self.intensity_u, mean, concentration))
         return self._final_cache[1]
