@@ -54,7 +54,11 @@ def test_sector_intensity_grows_monthly_toward_its_ceiling_and_keeps_its_spread(
     assert means[0] == pytest.approx(0.25, abs=0.02)
     assert means[-1] < s.cfg.learning.final_mean + 0.01 and means[-1] > 0.9 * s.cfg.learning.final_mean
     last = levels[-1]
-    assert last.max() <= 1.0 and ceiling * last.max() <= ceiling
+    assert 0.0 <= last.min() and last.max() <= 1.0
+    # the share of prescriptions sent tends to the ceiling × the habit level, and never above the ceiling
+    sent_share = ceiling * last
+    assert sent_share.max() <= ceiling
+    assert sent_share.mean() == pytest.approx(ceiling * s.cfg.learning.final_mean, rel=0.1)
     # heterogeneity: a wide spread across GPs, each keeping its rank
     assert last.std() / last.mean() > 0.2
     assert np.array_equal(np.argsort(levels[3]), np.argsort(last))
