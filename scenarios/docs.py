@@ -38,6 +38,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("sectors.<name>", s.SectorConfig),
     ("sectors.<name>.install", s.InstallConfig),
     ("sectors.<name>.qualification", s.QualificationConfig),
+    ("sectors.<name>.learning", s.LearningConfig),
     ("sectors.<name>.mssante", s.MssanteUse),
     ("targets.<name>", s.TargetConfig),
     ("[[interventions]]", s.Intervention),

@@ -287,6 +287,10 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                     f"{path}: sectors.{name}.documents.{code}: not a catalogued document type "
                     f"(see scenarios/data/document_types.csv)"
                 )
+        for code in sector.learning.ceilings if sector.learning else ():
+            if code not in sector.documents:
+                raise ScenarioError(f"{path}: sectors.{name}.learning.ceilings.{code}: not a document type of the sector; "
+                                    f"allowed: {', '.join(sector.documents)}")
         ops = sector.mssante.operators
         if set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6:
             raise ScenarioError(f"{path}: sectors.{name}.mssante.operators: shares of operators among "
@@ -340,6 +344,13 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
             )
         if iv.kind in ("vendor_failure", "new_document_type", "target"):
             _check_lever(sc, iv, where, known_types)
+        if iv.kind == "obligation":
+            if iv.sector not in sc.sectors:
+                raise ScenarioError(f"{where}.sector: '{iv.sector}' is not a sector of this scenario; "
+                                    f"allowed: {', '.join(sc.sectors)}")
+            if iv.doc_type != "*" and iv.doc_type not in sc.sectors[iv.sector].documents:
+                raise ScenarioError(f"{where}.doc_type: '{iv.doc_type}' is not a document type of sector "
+                                    f"{iv.sector}; allowed: *, {', '.join(sc.sectors[iv.sector].documents)}")
         if iv.kind in ("parameter", "campaign"):
             problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
             if problem:

@@ -209,6 +209,20 @@ class MssanteUse(Strict):
                                              "country's, scenarios/data/<country>.toml)", default_factory=dict)
 
 
+class LearningConfig(Strict):
+    """Intensity that grows (docs/mechanisms.md): a feeding facility's share of eligible documents
+    sent goes from its start level (``intensity_mean`` on average) to its habit level
+    (``final_mean`` on average), the gap halving every ``half_life_days`` of feeding experience;
+    experience accrues ``1 + peer_weight × (share of the sector feeding)`` days a day. The share of
+    type k sent is ``ceilings[k]`` (default ``ceiling``) × the facility's level."""
+
+    final_mean: Probability = unit("share", "mean level a feeding facility tends to once its habit is established (before the type ceilings)")
+    half_life_days: PositiveFloat = unit("days", "days of feeding experience in which the gap between start and habit levels halves", le=MAX_DAYS)
+    peer_weight: NonNegFloat = unit("factor", "experience accrues (1 + peer_weight × share of the sector's facilities feeding) days a day", le=100.0)
+    ceiling: Probability = unit("share", "share of each document type's eligible documents a facility at full habit sends (types not in ceilings)", default=1.0)
+    ceilings: dict[str, Probability] = unit("share", "per LOINC type of the sector's documents, its own ceiling", default_factory=dict)
+
+
 class SectorConfig(Strict):
     """One producer sector: counts, activity, documents, adoption levers."""
 
@@ -227,8 +241,9 @@ class SectorConfig(Strict):
     legacy_feeding_share: Probability = unit("share", "facilities feeding the DMP with pre-Ségur software at the start")
     uptake_p: Probability = unit("1/day", "Bass innovation hazard: daily chance an equipped facility starts feeding")
     uptake_q: Probability = unit("1/day", "Bass imitation hazard, multiplied by the share already feeding")
-    intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends")
+    intensity_mean: Probability = unit("share", "mean share of eligible documents a feeding facility sends (with a learning section: its level when it starts feeding, before the type ceilings)")
     intensity_concentration: PositiveFloat = unit("a+b", "Beta concentration of intensity across facilities (low = heterogeneous)", le=1e6)
+    learning: LearningConfig | None = unit("section", "intensity that grows with feeding experience toward per-type ceilings (none: intensity stays at intensity_mean)", default=None)
     qualification: QualificationConfig
     mssante: MssanteUse
     vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
@@ -283,7 +298,7 @@ class Wave2FlowsConfig(Strict):
 
 
 InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "funding", "deadline", "rollout",
-                           "vendor_failure", "new_document_type", "target"]
+                           "vendor_failure", "new_document_type", "target", "obligation"]
 RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
 
@@ -292,7 +307,7 @@ class Intervention(Strict):
     software vendor failing for a time, a new document type, a target's new value."""
 
     date: Date = unit("date", "when it takes effect")
-    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout | vendor_failure | new_document_type | target")
+    kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout | vendor_failure | new_document_type | target | obligation")
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
     service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
@@ -301,14 +316,16 @@ class Intervention(Strict):
     path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
     value: float | None = unit("as the parameter", "new value (kind = parameter; kind = target: documents/year from the date)", default=None)
     factor: PositiveFloat | None = unit("factor", "multiplier applied for `days` (kind = campaign)", default=None, le=1000)
-    sector: str | None = unit("sector", "sector launched (kind = launch), funded (funding), whose deadline moves (deadline), rolled out (rollout), whose vendor fails (vendor_failure) or that starts a document type (new_document_type)", default=None)
+    sector: str | None = unit("sector", "sector launched (kind = launch), funded (funding), whose deadline moves (deadline), rolled out (rollout), whose vendor fails (vendor_failure) or that starts a document type (new_document_type), or obliged (obligation)", default=None)
     euros_per_facility: NonNegFloat | None = unit("€/facility", "funding: euros offered per facility of the sector (or envelope_euros)", default=None, le=1e9)
     envelope_euros: NonNegFloat | None = unit("€", "funding: the sector's envelope, shared among its facilities (national count)", default=None, le=1e12)
     departements: list[str] | None = unit("INSEE codes", "rollout: départements where the sector's campaign is launched on this date (the others keep the national dates)", default=None)
     vendor: str | None = unit("vendor", "software vendor that fails (kind = vendor_failure): a name of sectors.<sector>.vendors", default=None)
-    doc_type: str | None = unit("LOINC code", "document type the sector starts producing (kind = new_document_type), from the catalogue scenarios/data/document_types.csv", default=None)
+    doc_type: str | None = unit("LOINC code", "new_document_type: the type the sector starts producing, from the catalogue scenarios/data/document_types.csv; obligation: the type to feed from the date ('*' = every type of the sector)", default=None)
     per_episode: PerEpisode | None = unit("documents/episode", "documents of doc_type per episode from the date (kind = new_document_type; replaces the rate if the sector already produces it)", default=None)
     target: str | None = unit("target", "target whose value changes from the date (kind = target): a key of [targets]", default=None)
+    ceiling: Probability | None = unit("share", "obligation only: the type's ceiling the sector moves to (default 1)", default=None)
+    half_life_days: PositiveFloat | None = unit("days", "obligation only: days in which the ceiling goes half of the way (default 90)", default=None, le=MAX_DAYS)
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Intervention:
@@ -324,6 +341,7 @@ class Intervention(Strict):
             "vendor_failure": ["sector", "vendor", "days"],
             "new_document_type": ["sector", "doc_type", "per_episode"],
             "target": ["target", "value"],
+            "obligation": ["sector", "doc_type"],
         }[self.kind]
         missing = [k for k in need if getattr(self, k) is None]
         if missing:

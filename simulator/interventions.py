@@ -6,7 +6,8 @@ takes a service down; `launch` opens a (wave 2) sector; `funding`, `deadline` an
 move a sector's orders and installs (agents/producers/equipment.py); `vendor_failure` holds a software
 vendor's DMP documents in its facilities' outbox for a number of days (agents/producers/outbox.py);
 `new_document_type` starts a sector producing a document type; `target` (read by
-simulator/outputs.py, not here) changes a target's value. Paths use dots; `sectors.*.x`
+simulator/outputs.py, not here) changes a target's value; `obligation` raises a sector's
+ceiling for a document type (agents/producers/learning.py). Paths use dots; `sectors.*.x`
 means every sector.
 """
 
@@ -150,6 +151,11 @@ class InterventionsModule(Module):
             s = ctx.world.sector(iv.sector)
             s.set_documents({**_documents(s), iv.doc_type: iv.per_episode})
             ctx.params.version += 1  # the sector's MSSanté volumes follow its documents per episode
+        elif iv.kind == "obligation":
+            s = ctx.world.sector(iv.sector)
+            s.add_obligation(None if iv.doc_type == "*" else [iv.doc_type], day,
+                             1.0 if iv.ceiling is None else iv.ceiling,
+                             90.0 if iv.half_life_days is None else iv.half_life_days)
         elif iv.kind == "launch":
             s = ctx.world.sector(iv.sector)
             s.launch_day = day

@@ -4,6 +4,7 @@ teaching endpoints; and the levers' arithmetic without a server."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -100,6 +101,9 @@ def test_apply_writes_each_lever_into_the_scenario():
     from simulator.app import levers
 
     raw = load_raw("scenarios/baseline.toml")
+    # a later change of the same parameter, whose size the lever keeps
+    raw["interventions"].append({"date": dt.date(2023, 10, 31), "kind": "parameter", "path": "sectors.gp.intensity_mean",
+                                 "value": 0.5, "label": "a later GP intensity"})
     chosen = levers.defaults("baseline")
     chosen.update({"gp.uptake": 2.0, "gp.intensity": 0.4, "outage.days": 3, "outage.date": "2026-03-02",
                    "rule.require_qualified_identity": "2024-01-01"})

@@ -43,7 +43,7 @@ def test_shipped_calibration_file_is_valid():
     assert spec.scenario.name == "baseline.toml"
     assert len(spec.parameters) >= 5
     keys = {p.key for p in spec.parameters}
-    assert "sectors.gp.intensity_mean" in keys and "interventions[GP systematic feeding].value" in keys
+    assert "sectors.gp.intensity_mean" in keys and "sectors.gp.learning.final_mean" in keys
 
 
 @pytest.mark.parametrize("body, fragment", [

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaincinv, expit, ndtri
+from scipy.special import expit, ndtri
 
 from agents import kernels
 from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES
 from agents.patients import NEVER, Patients
 from agents.producers.equipment import Equipment
+from agents.producers.learning import Obligation, beta_levels, ceilings_on, experience_rate, level
 from agents.producers.outbox import Outbox
 from scenarios.schema import SectorConfig
 
@@ -132,6 +133,21 @@ class Sector:
         self._intensity_cache: dict[float, np.ndarray] = {}
         self.launch_day = 0
         self.set_documents(cfg.documents)
+        # intensity that grows (agents/producers/learning.py): per-type ceilings, obligations,
+        # each facility's feeding experience (days) and level, refreshed monthly by ``learn``
+        lc = cfg.learning
+        cat = {t.code: t.index for t in load_catalogue()}
+        self.type_ceiling_base = np.full(N_TYPES, lc.ceiling if lc else 1.0)
+        for code, c in (lc.ceilings.items() if lc else ()):
+            self.type_ceiling_base[cat[code]] = c
+        self.obligations: list[Obligation] = []
+        self.experience = np.zeros(n)
+        self._level: np.ndarray | None = None
+        self._learn_key: tuple | None = None
+        self._learn_day = 0
+        self._learn_version = 0
+        self._final_cache: tuple | None = None
+        self._set_ceilings(self.type_ceiling_base)
         # defects: per vendor, cumulative rates over defect codes
         self.defect_cum = self._defect_table(cfg)
         self._cache_key: tuple | None = None
@@ -154,12 +170,8 @@ class Sector:
         self.type_weights = w
         self.docs_per_episode = float(w.sum())
         self.type_probs = w / w.sum() if w.sum() > 0 else np.full(N_TYPES, 1.0 / N_TYPES)
-        self.type_cum = np.cumsum(self.type_probs)
-        # 16-bit lookup table: a uniform uint16 picks a type with resolution 1/65536
-        grid = (np.arange(TYPE_LUT_SIZE) + 0.5) / TYPE_LUT_SIZE
-        # rounding can leave type_cum[-1] a hair under 1: clip to the last type that has weight
-        last = int(np.flatnonzero(self.type_probs > 0)[-1])
-        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), last).astype(np.uint8)
+        if getattr(self, "type_ceiling", None) is not None:  # a later change of the mix (interventions)
+            self._set_ceilings(self.type_ceiling)
         self._cache_key = None  # expected volumes depend on docs_per_episode
 
     def _defect_table(self, cfg: SectorConfig) -> np.ndarray | None:
@@ -176,13 +188,65 @@ class Sector:
             return None
         return np.cumsum(table, axis=1)
 
+    def _set_ceilings(self, ceilings: np.ndarray) -> None:
+        """The per-type ceilings in force, and the tables of what is sent: documents sent per
+        episode at full level (``sent_per_episode``) and the 16-bit type lookup of sent rows."""
+        self.type_ceiling = ceilings
+        sent = self.type_weights * ceilings
+        self.sent_per_episode = float(sent.sum())
+        probs = sent / sent.sum() if sent.sum() > 0 else self.type_probs
+        self.type_cum = np.cumsum(probs)
+        # 16-bit lookup table: a uniform uint16 picks a type with resolution 1/65536
+        grid = (np.arange(TYPE_LUT_SIZE) + 0.5) / TYPE_LUT_SIZE
+        # rounding can leave type_cum[-1] a hair under 1: clip to the last type that has weight
+        last = int(np.flatnonzero(probs > 0)[-1])
+        self.type_lut = np.minimum(np.searchsorted(self.type_cum, grid, side="right"), last).astype(np.uint8)
+
+    def add_obligation(self, codes: list[str] | None, day: int, ceiling: float, half_life_days: float) -> None:
+        """An obligation to feed ``codes`` (None: every type of the sector) from ``day``: their
+        ceilings move toward ``ceiling`` from then on (applied by ``learn`` at the next month)."""
+        cat = {t.code: t.index for t in load_catalogue()}
+        types = tuple(np.flatnonzero(self.type_weights > 0)) if codes is None else tuple(cat[c] for c in codes)
+        self.obligations.append(Obligation(tuple(int(t) for t in types), day, ceiling, half_life_days))
+        self._learn_key = None  # refresh at the next draw
+
+    def learn(self, day: int, month: int, intensity_mean: float) -> None:
+        """Once a month (or when ``intensity_mean`` or an obligation changes): add the feeding
+        experience gained since the last call, recompute each facility's level and the type
+        ceilings in force. NumPy over the facilities; nothing per document."""
+        key = (month, intensity_mean, len(self.obligations))
+        if key == self._learn_key:
+            return
+        lc = self.cfg.learning
+        if lc is not None:
+            # days each feeding facility spent feeding with its Ségur software since the last call
+            began = np.maximum(np.maximum(self.feeding_since, self.install_day), self._learn_day)
+            gained = np.where(self.feeding, np.clip(day - began, 0, None), 0)
+            share = float(np.count_nonzero(self.feeding)) / max(self.n, 1)
+            self.experience += gained * experience_rate(share, lc.peer_weight)
+            c = self.cfg.intensity_concentration
+            start = self.intensity(intensity_mean)
+            final = self._final_level(lc.final_mean, c)
+            self._level = level(start, final, self.experience, lc.half_life_days)
+        ceilings = ceilings_on(self.type_ceiling_base, self.obligations, day)
+        if not np.array_equal(ceilings, self.type_ceiling):
+            self._set_ceilings(ceilings)
+        self._learn_day = day
+        self._learn_key = key
+        self._learn_version += 1
+
+    def _final_level(self, mean: float, concentration: float) -> np.ndarray:
+        """Each facility's habit level: Beta quantiles of its uniform with mean ``mean`` (cached)."""
+        cached = self._final_cache
+        if cached is None or cached[0] != (mean, concentration):
+            self._final_cache = ((mean, concentration), beta_levels(self.intensity_u, mean, concentration))
+        return self._final_cache[1]
+
     def intensity(self, mean: float) -> np.ndarray:
         """Share of eligible documents each facility sends: Beta(mean, concentration) quantiles
         of a fixed uniform per facility, so a change of mean keeps each facility's rank."""
         if mean not in self._intensity_cache:
-            c = self.cfg.intensity_concentration
-            m = min(max(mean, 1e-9), 1 - 1e-9)
-            self._intensity_cache[mean] = betaincinv(m * c, (1 - m) * c, self.intensity_u)
+            self._intensity_cache[mean] = beta_levels(self.intensity_u, mean, self.cfg.intensity_concentration)
         return self._intensity_cache[mean]
 
     # -- equipment levers (once, on their date; agents/producers/equipment.py) --------
@@ -246,6 +310,12 @@ class Sector:
 
     def open_regionally(self, day: int) -> None:
         """The first regional launch of the sector is today (wave 1 sectors are always open)."""
+    def levels(self, intensity_mean: float) -> np.ndarray:
+        """Each facility's level today: the learnt one (``learn``), or the constant start level
+        when the sector has no learning (or ``learn`` has not run yet)."""
+        if self.cfg.learning is None or self._level is None:
+            return self.intensity(intensity_mean)
+        return self._level
 
     # -- daily dynamics ---------------------------------------------------------------
     def launched(self, day: int) -> bool:
@@ -281,12 +351,14 @@ class Sector:
         return float(min(max(s * factor, 0.0), 1.0))
 
     def feeders_and_rates(self, episodes_per_day: float, intensity_mean: float) -> tuple[np.ndarray, np.ndarray]:
-        """Feeding facilities and their expected documents on a full working day (cached)."""
-        key = (int(self.feeding.sum()), episodes_per_day, intensity_mean)
+        """Feeding facilities and their expected documents on a full working day (cached; refreshed
+        when feeding changes, a parameter changes or ``learn`` has run): episodes × documents sent
+        per episode at full level (the type ceilings) × size × the facility's level."""
+        key = (int(self.feeding.sum()), episodes_per_day, intensity_mean, self._learn_version)
         if key != self._cache_key:
             feeders = np.flatnonzero(self.feeding)
-            inten = self.intensity(intensity_mean)[feeders]
-            self._lam = episodes_per_day * self.docs_per_episode * self.size[feeders] * inten
+            inten = self.levels(intensity_mean)[feeders]
+            self._lam = episodes_per_day * self.sent_per_episode * self.size[feeders] * inten
             self._feeders = feeders
             self._cache_key = key
         return self._feeders, self._lam
