@@ -6,7 +6,8 @@ Each day, for every sector at work (counts, not rows; one Poisson draw per secto
   sending share (``to_professional_legacy`` before the Ségur update; after it the larger of that
   and ``to_professional``: the update adds sending from the software, a sender keeps what it sent
   before), times the chance that the usual recipient has a mailbox; plus the letters each
-  personal mailbox writes beyond the catalogued documents (``personal_messages_per_month``);
+  personal mailbox writes beyond the catalogued documents (``personal_messages_per_month``,
+  booked as type 11488-4, a consultation note / letter);
 - professional → patient: the documents of updated facilities with a mailbox, times
   ``to_patient``, for patients with an INS whose Mon espace santé profile is activated;
 - patient → professional: every activated profile writes ``patient_messages_per_activated``
@@ -32,6 +33,7 @@ from simulator.modules import Context, Module, Table
 
 PRO, TO_PATIENT, FROM_PATIENT = (CHANNELS.index(c) for c in ("mssante_pro", "mssante_patient", "mssante_from_patient"))
 PRESCRIPTION_TYPE = "57833-6"  # what a patient sends a pharmacy from Mon espace santé (domain §5, S22)
+LETTER_TYPE = "11488-4"  # a letter from a personal mailbox is booked as a consultation note / letter
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -56,6 +58,8 @@ class MessagingModule(Module):
         self.rows: list[dict[str, Any]] = []
         # what a patient's message is booked as: the recipient sector's mix, a prescription to a pharmacy
         cat = {t.code: t.index for t in load_catalogue()}
+        self.letter_types = np.zeros(len(cat))
+        self.letter_types[cat[LETTER_TYPE]] = 1.0
         self.patient_types = []
         for s in w.sectors:
             if s.name == "pharmacy":
@@ -93,14 +97,15 @@ class MessagingModule(Module):
         return w.profiles.n_activated / max(w.patients.n, 1) * self.ctx.has_ins_share
 
     # -- the day ----------------------------------------------------------------------
-    def _rates(self, k: int, day: int, month: int) -> tuple[float, float]:
-        """Sector ``k``'s expected messages on a full working day, to professionals and to
-        patients (before the patients' reach); cached for the month and parameter version."""
+    def _rates(self, k: int, day: int, month: int) -> tuple[float, float, float]:
+        """Sector ``k``'s expected messages on a full working day: documents and letters to
+        professionals, documents to patients (before the patients' reach); cached for the month
+        and parameter version."""
         ctx = self.ctx
         key = (month, ctx.params.version)
         cache = self._cache.get(k)
         if cache is not None and cache[0] == key:
-            return cache[1], cache[2]
+            return cache[1:]
         sector = ctx.world.sectors[k]
         ps = ctx.params.sector[sector.name]
         m = sector.cfg.mssante
@@ -116,7 +121,7 @@ class MessagingModule(Module):
             by_dept = np.bincount(sector.dept, weights=wgt, minlength=self.dept_share.shape[3])
             total = by_dept.sum()
             self.dept_share[month, k, j] = by_dept / total if total > 0 else 0.0
-        out = (float(pro_w.sum()), float(pat_w.sum()))
+        out = (float(doc_w.sum()), float(letters.sum()), float(pat_w.sum()))
         self._cache[k] = (key, *out)
         return out
 
@@ -138,8 +143,9 @@ class MessagingModule(Module):
             rhythm = float(ctx.rhythm[k][day])
             if rhythm <= 0 or not s.launched(day):
                 continue
-            lam_pro, lam_pat = self._rates(k, day, month)
-            self._post(day, month, k, PRO, lam_pro * rhythm, self.rngs[k], s.type_probs)
+            lam_doc, lam_letter, lam_pat = self._rates(k, day, month)
+            self._post(day, month, k, PRO, lam_doc * rhythm, self.rngs[k], s.type_probs)
+            self._post(day, month, k, PRO, lam_letter * rhythm, self.rngs[k], self.letter_types)
             self._post(day, month, k, TO_PATIENT, lam_pat * reach_patient * rhythm, self.rngs[k], s.type_probs)
         self._patient_messages(day, month)
 
