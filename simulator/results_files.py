@@ -40,6 +40,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "territory": {"month": "month", "sector": "sector", "departement": "str", "channel": "channel", "documents": "number"},
     "flows": {"month": "month", "sector": "sector", "flow": "str", "outcome": "str", "count": "int", "national": "number"},
     "eprescription": {"month": "month", "event": "str", "reason": "reason", "count": "int", "national": "number"},
+    "mailboxes": {"month": "month", "sector": "sector", "kind": "str", "mailboxes": "number"},
 }
 # columns read as text whatever table they are in (codes that look like numbers)
 TEXT_COLUMNS = ("month", "sector", "reason", "doc_type", "departement", "channel", "outcome", "state", "date",
