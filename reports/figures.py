@@ -383,7 +383,7 @@ def draw_mssante(routes: pd.DataFrame, observed: pd.DataFrame, lang: str, interv
     present = [r for r in pdata.ROUTES if r in wide.columns]
     if present and float(wide[present].to_numpy().sum()) > 0:
         ax.stackplot(_dates(wide.index), *[wide[r].to_numpy() for r in present],
-                     labels=[i18n.route_label(r, lang) for r in present], colors=[PALETTE[0], PALETTE[1]][: len(present)],
+                     labels=[i18n.route_label(r, lang) for r in present], colors=[PALETTE[0], PALETTE[1], PALETTE[2]][: len(present)],
                      linewidth=0, alpha=0.85)
         if len(observed):
             low = observed["lower_bound"].astype(bool)

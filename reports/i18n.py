@@ -87,8 +87,10 @@ PROFILE_STATES: dict[str, dict[str, str]] = {
 }
 
 ROUTES: dict[str, dict[str, str]] = {
-    "fr": {"mssante_pro": "professionnel → professionnel", "mssante_patient": "professionnel → patient"},
-    "en": {"mssante_pro": "professional → professional", "mssante_patient": "professional → patient"},
+    "fr": {"mssante_pro": "professionnel → professionnel", "mssante_patient": "professionnel → patient",
+           "mssante_from_patient": "patient → professionnel"},
+    "en": {"mssante_pro": "professional → professional", "mssante_patient": "professional → patient",
+           "mssante_from_patient": "patient → professional"},
 }
 
 TEXT: dict[str, dict[str, str]] = {

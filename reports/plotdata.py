@@ -15,7 +15,7 @@ from simulator.results import Results
 
 ALL = "all"  # panel key of the sum of every sector of the run
 GP_THRESHOLDS = (1, 10, 50, 100, 200)
-ROUTES = ("mssante_pro", "mssante_patient")
+ROUTES = ("mssante_pro", "mssante_patient", "mssante_from_patient")
 PROFILE_STATES = ("open_all", "activated", "opposed", "closed")
 FAILURE_OUTCOMES = ("rejected", "dropped")
 

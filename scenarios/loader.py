@@ -292,6 +292,9 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                 raise ScenarioError(f"{path}: sectors.{name}.learning.ceilings.{code}: not a document type of the sector; "
                                     f"allowed: {', '.join(sector.documents)}")
         ops = sector.mssante.operators
+        if sector.mssante.personal_final_share < sector.mssante.personal_initial_share:
+            raise ScenarioError(f"{path}: sectors.{name}.mssante.personal_final_share: must be at least "
+                                f"personal_initial_share ({sector.mssante.personal_initial_share})")
         if set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6:
             raise ScenarioError(f"{path}: sectors.{name}.mssante.operators: shares of operators among "
                                 f"{', '.join(OPERATOR_KEYS)} adding up to 1 (got {ops})")
@@ -328,6 +331,10 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                     f"{', '.join(dict.fromkeys([*sc.sectors, *ref.producers]))}"
                 )
     _check_wave2_sections(sc, path)
+    rec = sc.mssante.patient_recipients
+    if set(rec) - set(sc.sectors) or sum(rec.values()) > 1.0 + 1e-6:
+        raise ScenarioError(f"{path}: mssante.patient_recipients: shares adding up to at most 1, keyed by sectors "
+                            f"of this scenario ({', '.join(sc.sectors)}) (got {rec})")
     for i, iv in enumerate(sc.interventions):
         where = f"{path}: interventions[{i}]"
         if not _in_run(iv.date, sc):

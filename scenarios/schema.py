@@ -124,6 +124,9 @@ class MssanteConfig(Strict):
     same_day_delivery: Probability = unit("share", "messages delivered the day they are sent (the rest take 1–3 days)")
     bounce_rate: Probability = unit("share", "messages bounced (unknown or closed mailbox)")
     max_wait_days: Days | None = unit("days", "how long messages wait while MSSanté is down before bouncing (none = never)", default=None)
+    patient_messages_per_activated: NonNegFloat = unit("messages/activated profile/month", "messages patients write from their Mon espace santé mailbox to a professional who has a mailbox (replies, a prescription to a pharmacy), per activated profile", default=0.0, le=1000.0)
+    patient_messages_start: Date | None = unit("date", "first day patients can write from Mon espace santé (none = from the start of the run)", default=None)
+    patient_recipients: dict[str, Probability] = unit("share", "per recipient sector, share of the patients' messages written to its professionals (reached when the recipient has a mailbox)", default_factory=dict)
 
 
 class CampaignConfig(Strict):
@@ -202,11 +205,18 @@ class MssanteUse(Strict):
     mailbox_initial_share: Probability = unit("share", "facilities with an MSSanté mailbox at the start of the run")
     mailbox_after_install: Probability = unit("share", "facilities without one that get a mailbox with the Ségur update")
     to_professional_legacy: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, before the update")
-    to_professional: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, once updated")
-    to_patient: Probability = unit("share", "documents also sent to the patient's Mon espace santé mailbox, once updated")
+    to_professional: Probability = unit("share", "documents also sent by MSSanté to the recipient professional, once updated (the larger of this and to_professional_legacy: the update adds sending from the software, it takes none away)")
+    to_patient: Probability = unit("share", "documents also sent to the patient's Mon espace santé mailbox, once updated (reaches patients with an INS and an activated profile)")
     recipient: Literal["gp", "hospital", "pharmacy", "none"] = unit("sector", "sector of the usual recipient (gp = the patient's médecin traitant)")
     operators: dict[str, Probability] = unit("share", "share of the sector's senders per MSSanté operator (default: the "
                                              "country's, scenarios/data/<country>.toml)", default_factory=dict)
+    professionals_per_facility: NonNegFloat = unit("persons/facility", "professionals who may hold a personal MSSanté mailbox, per facility of average size (spread by size)", default=1.0, le=100_000)
+    personal_initial_share: Probability = unit("share", "of those professionals, the share with a personal mailbox when the facility's first mailbox opens", default=1.0)
+    personal_final_share: Probability = unit("share", "share of those professionals the personal mailboxes tend to", default=1.0)
+    personal_growth: NonNegFloat = unit("1/year", "yearly rate at which the gap between the personal mailboxes open and the final share closes, from the facility's first mailbox", default=0.0, le=100.0)
+    organisational_per_facility: NonNegFloat = unit("mailboxes/facility", "organisational mailboxes (a service, a secretariat, the officine) of a facility once its first mailbox opens", default=0.0, le=10_000)
+    applicative_per_facility: NonNegFloat = unit("mailboxes/facility", "applicative mailboxes (the software that sends the reports) of a facility with a mailbox, opened with the Ségur update", default=0.0, le=10_000)
+    personal_messages_per_month: NonNegFloat = unit("messages/personal mailbox/month", "messages a personal mailbox sends to professionals beyond the catalogued documents (letters, referrals, replies)", default=0.0, le=100_000)
 
 
 class LearningConfig(Strict):
@@ -311,6 +321,7 @@ class Intervention(Strict):
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
     service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
+    operator: Literal["mailiz", "establishment", "regional", "vendor", "mes"] | None = unit("operator", "outage of service = mssante only: the MSSanté operator that fails (its senders' messages wait, then bounce; mes: the patients' mailboxes); none = the whole network", default=None)
     days: PositiveFloat | None = unit("days", "duration of an outage, campaign or vendor failure; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
     max_wait_days: Days | None = unit("days", "outage: outbox wait before drop during this outage; vendor_failure: documents held longer than this at recovery are lost, never sent (none = all are sent on recovery)", default=None)
     path: str | None = unit("dotted key", "parameter changed (kind = parameter / campaign), e.g. sectors.gp.uptake_q", default=None)
@@ -352,6 +363,8 @@ class Intervention(Strict):
             raise ValueError("an intervention of kind 'rollout' needs departements: a non-empty list of INSEE codes")
         if self.kind == "target" and not (0 < self.value <= 1e15):  # type: ignore[operator]
             raise ValueError(f"value: a target's value is documents a year, > 0 and at most 1e15 (got {self.value})")
+        if self.operator is not None and (self.kind != "outage" or self.service != "mssante"):
+            raise ValueError("operator is only for an outage of service = 'mssante' (the MSSanté operator that fails)")
         return self
 
 

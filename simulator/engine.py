@@ -21,6 +21,7 @@ from agents.catalogue import load_catalogue
 from agents.patients import HAS_INS, NEVER
 from agents.services.dmp import DmpService
 from agents.services.mssante import MssanteService
+from agents.services.mssante_operators import OPERATORS
 from scenarios.country import load_country
 from scenarios.schema import Scenario
 from simulator.core.events import Bus
@@ -30,6 +31,7 @@ from simulator.core.streams import Streams
 from simulator.core.tally import Tally
 from simulator.flows import build_flows
 from simulator.interventions import InterventionsModule, Params
+from simulator.messaging import MessagingModule
 from simulator.modules import Context, Module
 from simulator.payload_tier import payload_module
 from simulator.producers import ProducersModule, ProfilesModule
@@ -52,8 +54,9 @@ def day_plan(ctx: Context) -> list[Module]:
     producers = ProducersModule(ctx, profiles)  # updates the profiles while the sectors draw
     plan: list[Module] = [
         InterventionsModule(ctx),            # SimPy processes: they act at the start of their day
-        producers,                           # profiles, then every sector's documents and messages
+        producers,                           # profiles, then every sector's documents
         profiles,
+        MessagingModule(ctx, producers),     # MSSanté messages of the day, mailboxes at month end
         *build_flows(ctx, "documents"),      # e-prescription: sees the day's batches, dispenses
         DmpModule(ctx),                      # judges what its capacity allows
         MssanteModule(ctx),                  # delivers what is due
@@ -110,6 +113,12 @@ class Simulation:
         # a small territory (the demo) draws bounces per production day, so that each message
         # can be narrated on its day; the nation draws them per month, as its tables are monthly
         mss.group_by_month = not sc.run.departements
+        # operators (a failing one holds its senders' share): [sector, operator] shares
+        ops = tuple(OPERATORS)
+        mss.operator_keys = ops
+        mss.operator_shares = np.array([[s.cfg.mssante.operators.get(o, 0.0) for o in ops] for s in w.sectors])
+        mss.to_patient_channel = CHANNELS.index("mssante_patient")
+        mss.from_patient_channel = CHANNELS.index("mssante_from_patient")
         bus = Bus()
         dmp.bus = mss.bus = bus
         # compiled loops for the rows of large runs (the same rows and verdicts either way)

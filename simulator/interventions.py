@@ -131,6 +131,10 @@ class InterventionsModule(Module):
                 ctx.dmp.rules.reject_legacy_software = True
             else:
                 ctx.rules_extra.add(iv.rule)
+        elif iv.kind == "outage" and iv.operator is not None:  # one MSSanté operator fails
+            ctx.mss.operator_down(iv.operator, iv.max_wait_days)
+            yield env.timeout(iv.days)
+            ctx.mss.operator_up(iv.operator, int(env.now))
         elif iv.kind == "outage":
             service = ctx.dmp if iv.service == "dmp" else ctx.mss
             service.up = False

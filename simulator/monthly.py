@@ -13,11 +13,13 @@ from simulator.core.outcomes import OUTCOMES
 if TYPE_CHECKING:
     from simulator.results import Results
 
-SENT_OUTCOME = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
+SENT_OUTCOME = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered",
+               "mssante_from_patient": "delivered"}
 CHANNEL_OUTCOMES = {
     "dmp": tuple(dict.fromkeys(o for o, _ in OUTCOMES if o not in ("delivered", "bounced", "in_transit"))),
     "mssante_pro": ("delivered", "bounced", "in_transit"),
     "mssante_patient": ("delivered", "bounced", "in_transit"),
+    "mssante_from_patient": ("delivered", "bounced", "in_transit"),
 }
 
 

@@ -2,8 +2,8 @@
 
 ``ProducersModule.step`` draws each launched sector's adoption and documents of the day (on
 the workers' threads: a sector touches only its own arrays and stream) while the profiles are
-updated, then books the sectors in their order: counts what each sent, hands its batch to the
-modules that take batches (flows, then the DMP) and posts its MSSanté messages. Its tables:
+updated, then books the sectors in their order: counts what each sent and hands its batch to the
+modules that take batches (flows, then the DMP). MSSanté messages: simulator/messaging.py. Its tables:
 ``adoption`` (month-end snapshots). ``ProfilesModule`` gives ``profiles``.
 """
 
@@ -46,7 +46,7 @@ class ProfilesModule(Module):
 
 
 class ProducersModule(Module):
-    """Every sector's adoption, documents (batches) and MSSanté messages of the day."""
+    """Every sector's adoption and documents (batches) of the day."""
 
     name = "producers"
 
@@ -58,12 +58,11 @@ class ProducersModule(Module):
         n_months, n_sectors = ctx.n_months, len(w.sectors)
         self.produced = np.zeros((n_months, n_sectors, len(CHANNELS)), dtype=np.int64)
         self.eligible = np.zeros((n_months, n_sectors))
-        # MSSanté messages are counted, not drawn one by one: their départements are apportioned
-        # by the senders' expected volumes, [month, sector, channel-1, département]
-        self.mss_dept_share = np.zeros((n_months, n_sectors, 2, len(w.territory)))
+        # MSSanté messages (simulator/messaging.py) are counted, not drawn one by one: their
+        # départements are apportioned by the senders' expected volumes, [month, sector, channel-1, département]
+        self.mss_dept_share = np.zeros((n_months, n_sectors, len(CHANNELS) - 1, len(w.territory)))
         self.adoption_rows: list[dict[str, Any]] = []
         self._last_batch = [0] * n_sectors
-        self._mss_cache: dict[int, tuple] = {}
 
     # -- the day ----------------------------------------------------------------------
     def step(self, day: int) -> None:
@@ -89,8 +88,8 @@ class ProducersModule(Module):
         return sector.produce(day, float(ctx.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"], share)
 
     def _book_sector(self, k: int, day: int, batch: Batch | None) -> None:
-        """Count what sector ``k`` sent on ``day``, hand its batch to the modules that take
-        batches (flows, then the DMP), and send its MSSanté messages."""
+        """Count what sector ``k`` sent on ``day`` and hand its batch to the modules that take
+        batches (flows, then the DMP); its MSSanté messages are the messaging module's."""
         ctx = self.ctx
         sector = ctx.world.sectors[k]
         rhythm = float(ctx.rhythm[k][day])
@@ -101,58 +100,6 @@ class ProducersModule(Module):
             self.produced[month, k, 0] += len(batch)
             for taker in self.takers:
                 taker.on_batch(batch)
-        self._send_messages(day, month, k, rhythm)
-
-    # -- MSSanté messages -------------------------------------------------------------
-    def _recipient_reach(self, sector_name: str, day: int) -> float:
-        """Chance that the usual recipient of a sector's message has a mailbox."""
-        w = self.ctx.world
-        recipient = w.sector(sector_name).cfg.mssante.recipient
-        if recipient == "none" or recipient not in w.sector_names:
-            return 0.0
-        target = w.sector(recipient)
-        share = float(np.count_nonzero(target.mailbox_day <= day)) / target.n
-        if recipient == "gp":
-            share *= self.ctx.scenario.population.gp_registered_share
-        return share
-
-    def _send_messages(self, day: int, month: int, k: int, rhythm: float) -> None:
-        if rhythm <= 0:
-            return
-        ctx = self.ctx
-        sector = ctx.world.sectors[k]
-        ps = ctx.params.sector[sector.name]
-        cache = self._mss_cache.get(k)
-        key = (month, ctx.params.version)
-        if cache is None or cache[0] != key:
-            m = sector.cfg.mssante
-            box = sector.mailbox_day <= day
-            inst = sector.install_day <= day
-            per_fac = ps["episodes_per_day"] * sector.docs_per_episode * sector.size
-            share = np.where(inst, ps["mssante.to_professional"], m.to_professional_legacy)
-            pro_w = np.where(box, per_fac * share, 0.0)
-            pat_w = np.where(box & inst, per_fac, 0.0)
-            lam_pro = float(pro_w.sum()) * self._recipient_reach(sector.name, day)
-            lam_pat = float(pat_w.sum()) * ps["mssante.to_patient"]
-            n_dept = self.mss_dept_share.shape[3]
-            for j, wgt in enumerate((pro_w, pat_w)):
-                by_dept = np.bincount(sector.dept, weights=wgt, minlength=n_dept)
-                total = by_dept.sum()
-                self.mss_dept_share[month, k, j] = by_dept / total if total > 0 else 0.0
-            cache = (key, lam_pro, lam_pat)
-            self._mss_cache[k] = cache
-        _, lam_pro, lam_pat = cache
-        prof = ctx.world.profiles
-        reach_patient = prof.n_created / max(ctx.world.patients.n, 1) * ctx.has_ins_share
-        rng = sector.rng
-        weights = sector.type_probs
-        for channel, lam in ((1, lam_pro), (2, lam_pat * reach_patient)):
-            if lam <= 0:
-                continue
-            n = rng.poisson(lam * rhythm)
-            if n:
-                self.produced[month, k, channel] += n
-                ctx.mss.send(day, k, channel, int(n), weights)
 
     # -- month end and tables ---------------------------------------------------------
     def month_end(self, month: int, day: int) -> None:

@@ -42,6 +42,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "eprescription": {"month": "month", "event": "str", "reason": "reason", "count": "int", "national": "number"},
     "eprescription_adoption": {"month": "month", "gp_software_authorised": "number", "gp_eprescribing": "number",
                                "pharmacies_scanning": "number"},
+    "mailboxes": {"month": "month", "sector": "sector", "kind": "str", "mailboxes": "number"},
 }
 # columns read as text whatever table they are in (codes that look like numbers)
 TEXT_COLUMNS = ("month", "sector", "reason", "doc_type", "departement", "channel", "outcome", "state", "date",

@@ -142,7 +142,8 @@ class LedgerModule(Module):
             mi = np.array([month_ix[x] for x in delivered.index.get_level_values(0)])
             si = np.array([sector_ix[x] for x in delivered.index.get_level_values(1)])
             channel = delivered.index.get_level_values(2).to_numpy()
-            share = self.producers.mss_dept_share[mi, si, (channel != "mssante_pro").astype(np.intp)]  # [group, département]
+            ci = np.array([CHANNELS.index(c) - 1 for c in channel], dtype=np.intp)
+            share = self.producers.mss_dept_share[mi, si, ci]  # [group, département]
             g, d = np.nonzero(share)
             frames.append(pd.DataFrame({
                 "month": np.array(months)[mi[g]], "sector": sectors[si[g]], "departement": codes[d],

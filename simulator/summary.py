@@ -19,7 +19,8 @@ from simulator.outputs import (
 if TYPE_CHECKING:
     from simulator.results import Results
 
-SENT_OUTCOMES = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
+SENT_OUTCOMES = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered",
+                 "mssante_from_patient": "delivered"}
 
 
 def last_12_months(res: Results) -> pd.DataFrame:
@@ -29,7 +30,8 @@ def last_12_months(res: Results) -> pd.DataFrame:
     sel = df["month"].isin(months) & (df["outcome"] == df["channel"].map(SENT_OUTCOMES))
     wide = df[sel].pivot_table(index="sector", columns="channel", values="documents", aggfunc="sum", fill_value=0.0)
     wide = wide.reindex(index=res.manifest["sectors"], columns=list(SENT_OUTCOMES), fill_value=0.0)
-    wide["total"] = wide.sum(axis=1)
+    # a patient's message is not a document the sector sent: shown apart, not in the total
+    wide["total"] = wide[["dmp", "mssante_pro", "mssante_patient"]].sum(axis=1)
     return wide
 
 
@@ -81,6 +83,8 @@ def format_summary(res: Results) -> str:
         lines.append(f"  {sector:<12}{_m(row['dmp']):>10}{_m(row['mssante_pro']):>10}{_m(row['mssante_patient']):>10}{_m(row['total']):>10}")
     tot = tab.sum()
     lines.append(f"  {'all':<12}{_m(tot['dmp']):>10}{_m(tot['mssante_pro']):>10}{_m(tot['mssante_patient']):>10}{_m(tot['total']):>10}")
+    if tot["mssante_from_patient"] > 0:
+        lines.append(f"  MSSanté messages from patients to professionals (not in the total): {_m(tot['mssante_from_patient'])}")
     ts = target_status(res)
     if len(ts):
         lines.append(f"Targets: DMP documents accepted in the last 12 months, against N a year ({REACHED_RULE}):")

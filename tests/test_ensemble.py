@@ -11,6 +11,7 @@ import pytest
 import simulator
 from simulator.cli import main
 from simulator.core.errors import UsageError
+from simulator.core.outcomes import CHANNELS
 from simulator.core.streams import replication_seeds
 from simulator.outputs import evaluate, headline_outputs
 from simulator.results import Results
@@ -166,7 +167,7 @@ def test_a_dead_worker_process_is_replaced_and_its_task_retried():
 def _summary(seed: int, rng: np.random.Generator) -> Summary:
     months, sectors = ["2023-01", "2023-02"], ["gp", "biology"]
     return Summary(seed=seed, scale=0.5, months=months, sectors=sectors, profile_states=["open", "activated"],
-                   documents=rng.integers(0, 100, (2, 2, 3, 7)), adoption=rng.random((2, 2, 6)),
+                   documents=rng.integers(0, 100, (2, 2, len(CHANNELS), 7)), adoption=rng.random((2, 2, 6)),
                    profiles=rng.random((2, 2)), outputs={"x": float(rng.random())}, version=simulator.__version__)
 
 

@@ -138,8 +138,10 @@ def test_series_for_figures(small_results):
     s = simulated_series(small_results, "documents_annual_rate", "all")
     assert list(s.index) == small_results.manifest["months"]
     assert (s >= 0).all()
-    with pytest.raises(Unmatched, match="patient-to-professional"):
-        simulated_series(small_results, "patient_to_professional_messages_cumulative", "all")
+    cum = simulated_series(small_results, "patient_to_professional_messages_cumulative", "all")
+    assert (cum.diff().dropna() >= 0).all()  # a cumulative count never falls
+    with pytest.raises(Unmatched, match="all sectors together"):
+        simulated_series(small_results, "mssante_mailboxes", "gp")
     with pytest.raises(Unmatched, match="no sector 'nurse'"):
         simulated_series(small_results, "install_rate", "nurse")
 

@@ -43,6 +43,7 @@ class MSSanteMessage:
     document: bytes = field(repr=False)
     attachment_name: str = XDM_ARCHIVE
     disposition_notification_to: str | None = None  # read-receipt address, if asked
+    in_reply_to: str | None = None  # the thread a reply belongs to (a patient only ever replies, domain §5)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, the one the MSSanté rules read (``document`` as its size)."""
@@ -60,6 +61,7 @@ def build_message(
     recipients: Sequence[str],
     *,
     read_receipt: bool = False,
+    in_reply_to: str | None = None,
 ) -> MSSanteMessage:
     """The MSSanté message sending a document (its CDA in IHE_XDM.ZIP) to ``recipients``."""
     s = complete_traits(as_spec(doc))
@@ -80,4 +82,5 @@ def build_message(
         metadata=metadata,
         document=render_cda(s),
         disposition_notification_to=sender if read_receipt else None,
+        in_reply_to=in_reply_to,
     )

@@ -5,7 +5,10 @@ patient's Mon espace santé mailbox (``<INS>@patient.mssante.fr``).
 Messages are counted by type rather than drawn one by one: their outcome depends on the
 network (latency, bounces, outages), not on the individual patient, so aggregated counts
 give the same tables at a fraction of the cost. Messages wait while the network is down and
-bounce once they have waited longer than the scenario allows.
+bounce once they have waited longer than the scenario allows. An operator may fail alone
+(``operator_down``): the share of each sector's messages that leave through it (or, for
+``mes``, every message to or from a patient) is held from the day it is due, and delivered
+when the operator is back, or bounced once it has waited too long.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ class MssanteService:
         self._sent: np.ndarray | None = None  # messages posted on _sent_day [latency, sector, channel, type]
         self._sent_day = -1
         self.bus = Bus()  # publishes mssante.booked (the run's bus, set by the engine)
+        # operators: share of each sector's senders per operator key [sector, operator] (set by
+        # the engine); channels to/from patients also pass through ``mes``
+        self.operator_keys: tuple[str, ...] = ()
+        self.operator_shares = np.zeros((n_sectors, 0))
+        self.to_patient_channel: int | None = None  # channel codes (set by the engine)
+        self.from_patient_channel: int | None = None
+        self.down_operators: dict[str, int | None] = {}  # failing operator -> its outage's max wait
+        self.held: dict[str, dict[int, np.ndarray]] = {}  # failing operator -> production day -> counts
 
     def _slot(self, day: int, due: int) -> np.ndarray:
         slot = self.pending.get((day, due))
@@ -81,9 +92,71 @@ class MssanteService:
         month = int(self.month_of_day[prod])
         self.tally.counts[month, :, :, :, outcome] += arr.transpose(0, 2, 1)
 
+    # -- one operator failing ---------------------------------------------------------
+    def operator_down(self, operator: str, max_wait: int | None) -> None:
+        """``operator`` fails: from today its share of the messages due is held."""
+        self.down_operators[operator] = max_wait
+        self.held.setdefault(operator, {})
+
+    def operator_up(self, operator: str, day: int) -> None:
+        """``operator`` is back on ``day``: what it held is due that day."""
+        self.down_operators.pop(operator, None)
+        for prod, arr in self.held.pop(operator, {}).items():
+            self._slot(prod, day)[...] += arr
+
+    def _held_share(self, operator: str) -> np.ndarray:
+        """Share of each [sector, channel]'s messages that pass through ``operator``: a sender's
+        operator carries its share of the sector's messages to professionals and to patients;
+        ``mes`` carries every message to a patient and every message from one."""
+        p = np.zeros(self.shape[:2])
+        to_pat, from_pat = self.to_patient_channel, self.from_patient_channel
+        if operator == "mes":
+            for c in (to_pat, from_pat):
+                if c is not None:
+                    p[:, c] = 1.0
+        elif operator in self.operator_keys:
+            share = self.operator_shares[:, self.operator_keys.index(operator)]
+            for c in (1, to_pat):
+                if c is not None:
+                    p[:, c] = share
+        return p
+
+    def _hold(self, prod: int, arr: np.ndarray) -> np.ndarray:
+        """Take out of ``arr`` the messages of the failing operators (one binomial per
+        operator and sector, on the shares still left); returns what may be delivered."""
+        left = np.ones(self.shape[:2])
+        arr = arr.copy()
+        for op in sorted(self.down_operators):
+            p = self._held_share(op)
+            q = np.divide(p, left, out=np.zeros_like(p), where=left > 0).clip(0.0, 1.0)
+            held = np.zeros_like(arr)
+            for k in arr.reshape(arr.shape[0], -1).any(axis=1).nonzero()[0]:
+                if q[k].any():
+                    held[k] = self.rngs[k].binomial(arr[k], q[k][:, None])
+            arr -= held
+            left = np.maximum(left - p, 0.0)
+            slot = self.held[op].get(prod)
+            if slot is None:
+                self.held[op][prod] = held
+            else:
+                slot += held
+        return arr
+
+    def _bounce_held(self, day: int, max_wait: int | None) -> None:
+        """Messages held by a failing operator longer than its outage allows bounce."""
+        for op, wait_iv in self.down_operators.items():
+            wait = wait_iv if wait_iv is not None else max_wait
+            if wait is None:
+                continue
+            held = self.held[op]
+            for prod in sorted(p for p in held if day - p >= wait):
+                self._count(prod, held.pop(prod), oc.BOUNCED_OUTAGE, day)
+
     def process(self, day: int, bounce_rate: float, max_wait: int | None) -> None:
         """Deliver what is due if the network is up; bounce what waited too long if it is down."""
         self._flush()
+        if self.down_operators:
+            self._bounce_held(day, max_wait)
         if self.up:
             # what is due is delivered at once: one bounce draw per sector and production month
             # (tables are monthly), or per production day where a recorder needs the day
@@ -92,6 +165,8 @@ class MssanteService:
                 prod = key[0]
                 group = int(self.month_of_day[prod]) if self.group_by_month else prod
                 arr = self.pending.pop(key)
+                if self.down_operators:
+                    arr = self._hold(prod, arr)
                 if group in due:
                     np.add(due[group][1], arr, out=due[group][1])
                 else:
@@ -115,3 +190,7 @@ class MssanteService:
         for (prod, _due), arr in self.pending.items():
             self._count(prod, arr, oc.IN_TRANSIT, end_day)
         self.pending.clear()
+        for held in self.held.values():
+            for prod, arr in held.items():
+                self._count(prod, arr, oc.IN_TRANSIT, end_day)
+        self.held.clear()

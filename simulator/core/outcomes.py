@@ -6,7 +6,7 @@ checked against this list.
 
 from __future__ import annotations
 
-CHANNELS = ("dmp", "mssante_pro", "mssante_patient")
+CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante_from_patient")
 
 # (outcome, reason); the index is the outcome code
 OUTCOMES: tuple[tuple[str, str], ...] = (

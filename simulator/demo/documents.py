@@ -32,6 +32,7 @@ from agents.small_world import Cast
 from simulator.core.outcomes import CHANNELS, OUTCOMES
 
 PRESCRIPTION_TYPE = "57833-6"
+FROM_PATIENT = CHANNELS.index("mssante_from_patient")
 DELIVERY_TYPE = "15508-5"  # CR d'accouchement
 
 
@@ -71,7 +72,7 @@ class Message:
     sector: str
     facility: int
     patient: int
-    channel: str  # mssante_pro | mssante_patient
+    channel: str  # mssante_pro | mssante_patient | mssante_from_patient
     type_code: str
     outcome: str  # delivered | bounced | in_transit
     recipient: str  # address
@@ -252,10 +253,13 @@ class Renderer:
             for k, c, t in zip(*np.nonzero(arr), strict=True):
                 sector = self.world.sectors[int(k)]
                 type_code = self.cat[int(t)].code
-                pool = [d for d in by_key.get((sector.name, prod, type_code), [])
+                pool = [] if c == FROM_PATIENT else [d for d in by_key.get((sector.name, prod, type_code), [])
                         if (d.doc_id, int(c)) not in used and self._reachable(int(c), sector, d, prod)]
                 picks = [pool[i] for i in self.rng.permutation(len(pool))[: int(arr[k, c, t])]]
                 for j in range(int(arr[k, c, t])):
+                    if c == FROM_PATIENT:
+                        out.append(self._patient_message(sector, prod, booked, outcome, type_code, serial, only))
+                        continue
                     if j < len(picks):
                         doc: DmpDocument | None = picks[j]
                         used.add((doc.doc_id, int(c)))
@@ -282,6 +286,30 @@ class Renderer:
                     out.append(Message(msg_id, prod, booked, sector.name, fac, patient, CHANNELS[int(c)], type_code,
                                        outcome, address, node, doc.doc_id if doc else None, sender.operator, rel, errors))
         return out
+
+    def _patient_message(self, sector: Any, prod: int, booked: int, outcome: str, type_code: str,
+                         serial: dict[int, int], only: dict[int, int]) -> Message:
+        """A patient's reply from Mon espace santé to a professional of ``sector`` who has a
+        mailbox, carrying a document of the patient's (a prescription to a pharmacy)."""
+        w = np.where(sector.mailbox_day <= prod, sector.size, 0.0)
+        fac = int(self.rng.choice(sector.n, p=w / w.sum())) if w.sum() > 0 else int(self.rng.integers(sector.n))
+        patient = self._patient_for(sector, fac, 2, prod, type_code)
+        only[prod] = only.get(prod, 0) + 1
+        doc_id = f"{sector.name}-{self.date(prod)}-p{only[prod]:03d}"
+        spec = self._spec(doc_id, sector.name, fac, patient, type_code, prod, only[prod] + 800, "QUAL", None)
+        facility = self.cast.facility(sector.name, fac)
+        sender = self.cast.person(patient).mailbox or ""
+        msg = build_message(spec, sender, [facility.address], in_reply_to=f"<thread-{doc_id}@{facility.address.split('@')[-1]}>")
+        data = msg.to_dict()
+        serial[prod] = serial.get(prod, 0) + 1
+        msg_id = f"mss-{self.date(prod)}-{serial[prod]:04d}"
+        data["delivery"] = {"channel": "mssante_from_patient", "operator": "mes", "outcome": outcome,
+                            "sent": self.date(prod), "booked": self.date(booked) if booked < len(self.dates) else None}
+        rel = f"mssante/{self.date(prod)}/{msg_id}.json"
+        self._write(rel, data)
+        errors = tuple(sorted({f.rule_id for f in validate_message(msg) if f.severity == "error"}))
+        return Message(msg_id, prod, booked, sector.name, fac, patient, "mssante_from_patient", type_code, outcome,
+                       facility.address, (sector.name, fac), None, "mes", rel, errors)
 
     # -- e-prescriptions --------------------------------------------------------------
     def prescriptions(self, docs: list[DmpDocument]) -> list[Prescription]:

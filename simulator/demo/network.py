@@ -33,6 +33,10 @@ def demo_flows(rendered: Rendered, dates: list[str], dept: str) -> pd.DataFrame:
             continue
         m, src = month_of[dates[msg.day]], facility_node(msg.sector, msg.facility)
         op = operator_node(msg.operator)
+        if msg.channel == "mssante_from_patient":  # from the patient's Mon espace santé to the professional
+            rows.append((m, msg.channel, 1, mes_node(dept), op, 1.0))
+            rows.append((m, msg.channel, 2, op, src, 1.0))
+            continue
         dst = mes_node(dept) if msg.channel == "mssante_patient" or msg.recipient_node is None \
             else facility_node(*msg.recipient_node)
         rows.append((m, msg.channel, 1, src, op, 1.0))

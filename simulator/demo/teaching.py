@@ -293,6 +293,11 @@ class Teller:
     def _message_line(self, m: Message) -> Line:
         who = self.names[m.patient]
         f = self.demo.cast.facility(m.sector, m.facility)
+        if m.channel == "mssante_from_patient":
+            state = {"delivered": "delivered", "bounced": "BOUNCED", "in_transit": "still in transit at the end"}.get(m.outcome, m.outcome)
+            clause = "MSSanté rules: no error" if not m.errors else f"MSSanté rules: {', '.join(m.errors)}"
+            return Line("message", f"  [{who}] MSSanté from {who}'s Mon espace santé mailbox (a reply) → {f.name} "
+                                   f"({m.recipient}): « {_label(m.type_code)} », {state}; {clause}. open: {self.path(m.path)}")
         if m.channel == "mssante_patient":
             to = f"{who}'s Mon espace santé mailbox ({m.recipient})"
         elif m.recipient_node is not None:

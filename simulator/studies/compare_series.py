@@ -14,7 +14,7 @@ from simulator.outputs import is_plain_target, target_values, trailing_12
 if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns
 
-SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
+SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered", "mssante_from_patient": "delivered"}
 
 
 def sent(runs: ScenarioRuns) -> np.ndarray:

@@ -49,7 +49,7 @@ from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_execut
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
 ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")
 QUANTILES = (0.05, 0.5, 0.95)
-SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered"}
+SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered", "mssante_from_patient": "delivered"}
 REPRESENTATIVE_OUTPUT = "dmp_last12_all"
 FAIL_ENV = "SEGUR_FAIL_SEEDS"
 ENSEMBLE_TABLES = ("replications", "documents_quantiles", "adoption_quantiles", "profiles_quantiles", "outputs_quantiles")

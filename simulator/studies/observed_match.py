@@ -34,6 +34,8 @@ QUANTITY = {
     "facilities_equipped": "facilities with the Ségur update installed (month end, national count)",
     "facilities_equipped_share": "facilities with the Ségur update installed / facilities (month end)",
     "professionals_equipped_segur_software": "facilities with the Ségur update installed (month end, national count; GP facilities are GPs and centres)",
+    "mssante_mailboxes": "MSSanté mailboxes, personal + organisational + applicative (month end)",
+    "patient_to_professional_messages_cumulative": "patient → professional MSSanté messages sent since the start of the run",
     "professionals_feeding_in_month": "GPs with at least one DMP document accepted in the month",
     "mes_profiles_open": "profiles open + activated (month end)",
     "mes_profiles_activated": "profiles activated (month end)",
@@ -50,7 +52,6 @@ UNMATCHED_WHY = {
     ("install_rate", "hospital_identity"): "the model has one hospital software update, the DPI (it produces the documents); the identity repository update is not modelled",
     ("install_rate", "hospital_pfi"): "the model has one hospital software update, the DPI (it produces the documents); the intermediation platform (PFI) is not modelled",
     ("mssante_equipped_share", "liberal_professionals"): "'liberal_professionals' is a group of professions, not a sector of the model",
-    ("patient_to_professional_messages_cumulative", "all"): "the model has no patient-to-professional messages (MSSanté channels are professional → professional and professional → patient)",
     ("documents_per_year", "prescription_medication"): "a document type sent by GPs and hospitals, not a sector of the model",
 }
 # Metrics the model has no counterpart for (whatever the sector), and why.
@@ -70,7 +71,6 @@ METRIC_WHY = {
     "patient_uploaded_documents_cumulative": "the model has no documents added by patients",
     "mes_profiles_open_share": "a share of the insured (denominator not stated); the profile counts are matched through mes_profiles_open",
     "mes_profiles_activated_share": "a rounded share of the insured (\"one in four\"); the counts are matched through mes_profiles_activated",
-    "mssante_mailboxes": "the model has facilities with a mailbox, not mailbox counts (personal, organisational, applicative)",
     "pharmacy_vaccination_notes_sent": "vaccination notes are a wave 2 flow, off in the calibrated baseline; the season's window is approximate",
     "eprescription_share_of_prescriptions": "a share of the prescriptions of every prescriber (specialists, dentists, hospitals…); the model has GPs' prescriptions only",
     "eprescription_software_approved": "a count of software products approved; the model has the share of GPs whose software is authorised (eprescription_adoption.gp_software_authorised)",
@@ -117,6 +117,12 @@ class _Cache:
         docs = results.tables["documents"]
         mss = docs[docs["channel"].isin(["mssante_pro", "mssante_patient"])]
         self.mss = mss.groupby("month")["documents"].sum().reindex(results.manifest["months"], fill_value=0.0)
+        months = results.manifest["months"]
+        pat = docs[docs["channel"] == "mssante_from_patient"]
+        self.from_patient = pat.groupby("month")["documents"].sum().reindex(months, fill_value=0.0).cumsum()
+        boxes = results.tables.get("mailboxes")
+        self.mailboxes = (boxes.groupby("month")["mailboxes"].sum().reindex(months) if boxes is not None
+                          else None)
         ad = results.tables["adoption"]
         self.adoption = ad.set_index(["month", "sector"])
         prof = results.tables["profiles"].pivot_table(index="month", columns="state", values="persons", aggfunc="sum", fill_value=0.0)
@@ -181,6 +187,14 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
         return c.mss
     if metric == "mssante_equipped_share":
         return c.adoption_share(sector, "mailbox")
+    if metric == "mssante_mailboxes":
+        if sector != "all" or c.mailboxes is None:
+            raise Unmatched("MSSanté mailboxes are counted for all sectors together, in runs with a mailboxes table")
+        return c.mailboxes
+    if metric == "patient_to_professional_messages_cumulative":
+        if sector != "all":
+            raise Unmatched("patients' messages are matched for all sectors together only")
+        return c.from_patient
     if metric == "install_rate":  # the deck's rates are shares of ordered updates
         return c.adoption_ratio(sector, "installed", "ordered")
     if metric == "facilities_equipped_share":

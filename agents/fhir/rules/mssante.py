@@ -45,12 +45,12 @@ def recipients_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "MSS-003", ERROR, "mssante", "MSSanteMessage.sender",
-    "Only professionals and organisations start a thread: the sender is not a patient mailbox.",
+    "Only professionals and organisations start a thread: a patient mailbox only replies (`in_reply_to` set).",
     reason=INVALID_METADATA, issue_code="business-rule",
 )
 def sender_not_patient(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     sender = msg.get("sender")
-    if isinstance(sender, str) and address_kind(sender) == "patient":
+    if isinstance(sender, str) and address_kind(sender) == "patient" and not msg.get("in_reply_to"):
         yield ".sender", "a patient mailbox cannot start an MSSanté thread"
 
 

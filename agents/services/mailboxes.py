@@ -1,0 +1,68 @@
+"""MSSanté mailboxes of one sector, counted per facility: personal, organisational, applicative.
+
+A facility's first mailbox opens on its ``mailbox_day`` (agents/producers/base.py). From then on
+it holds ``organisational_per_facility`` organisational mailboxes (a service, a secretariat, the
+officine's), and a share of its professionals (``professionals_per_facility`` × its size) hold a
+personal one: ``personal_initial_share`` at first, closing the gap to ``personal_final_share`` at
+``personal_growth`` a year. Its software's applicative mailboxes (the one that sends the lab's or
+the hospital's reports) open with the Ségur update, or were there from the start for the
+facilities that already sent most of their documents by MSSanté (``applicative_initial``).
+
+Mailboxes are counts per facility (NumPy arrays), never one object per mailbox: France has
+more than 800,000 of them (domain §5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.patients import NEVER
+
+KINDS = ("personal", "organisational", "applicative")
+DAYS_PER_YEAR = 365.25
+
+
+class SectorMailboxes:
+    """Mailbox counts of one sector's facilities on a given day (simulated facilities)."""
+
+    def __init__(self, sector, rng: np.random.Generator):
+        m = sector.cfg.mssante
+        self.sector = sector
+        # professionals per facility (sizes carry a floored sector's weight: counts at the run's scale)
+        self.staff = m.professionals_per_facility * sector.size
+        self.initial = m.personal_initial_share
+        self.final = m.personal_final_share
+        self.growth = m.personal_growth / DAYS_PER_YEAR
+        self.organisational = m.organisational_per_facility
+        self.applicative = m.applicative_per_facility
+        # facilities that already sent by MSSanté from their software before the update have an
+        # applicative mailbox from their first mailbox on (share: the pre-update sending share)
+        self.applicative_early = rng.random(sector.n) < m.to_professional_legacy
+
+    def open(self, day: int) -> np.ndarray:
+        """Whether each facility has its first mailbox on ``day``."""
+        return self.sector.mailbox_day <= day
+
+    def applicative_day(self) -> np.ndarray:
+        """Day each facility's applicative mailboxes open (NEVER: no mailbox or no update)."""
+        s = self.sector
+        start = np.where(self.applicative_early, s.mailbox_day, np.maximum(s.mailbox_day, s.install_day))
+        return np.where(s.mailbox_day == NEVER, NEVER, start).astype(np.int64)
+
+    def personal(self, day: int) -> np.ndarray:
+        """Personal mailboxes of each facility on ``day`` (expected counts, floats)."""
+        since = day - self.sector.mailbox_day.astype(np.int64)
+        share = self.final - (self.final - self.initial) * np.exp(-self.growth * np.maximum(since, 0))
+        return np.where(since >= 0, self.staff * share, 0.0)
+
+    def counts(self, day: int) -> dict[str, float]:
+        """Mailboxes of the sector's simulated facilities on ``day``, by kind."""
+        box = self.open(day)
+        return {
+            "personal": float(self.personal(day).sum()),
+            "organisational": float(np.count_nonzero(box)) * self.organisational,
+            "applicative": float(np.count_nonzero(self.applicative_day() <= day)) * self.applicative,
+        }
+
+
+__all__ = ["KINDS", "SectorMailboxes"]
