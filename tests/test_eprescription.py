@@ -89,7 +89,7 @@ def test_mandate_raises_registrations_after_its_date_and_not_before(runs):
     after = [m for m in with_m.index if m >= "2025-02"]
     # nothing differs before the date: the mandate is the only change, and the flow's draws are its own
     pd.testing.assert_series_equal(with_m[before], without[before])
-    assert (with_m[after] > 1.5 * without[after]).all()
+    assert (with_m[after] > 1.25 * without[after]).all()
     issued_w, issued_n = _monthly(runs["mandate"][0], "issued"), _monthly(runs["none"][0], "issued")
     # all prescriptions written are the same either way (±5%): the mandate moves only the registered share
     np.testing.assert_allclose(issued_w[after], issued_n[after], rtol=0.05)
