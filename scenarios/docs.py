@@ -33,6 +33,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("run", s.RunConfig),
     ("population", s.PopulationConfig),
     ("profiles", s.ProfilesConfig),
+    ("[[profiles.campaigns]]", s.ActivationCampaign),
     ("dmp", s.DmpConfig),
     ("mssante", s.MssanteConfig),
     ("sectors.<name>", s.SectorConfig),

@@ -20,6 +20,7 @@ DYNAMIC_SECTOR_PARAMS = (
     "qualification.end_share",
 )
 DYNAMIC_GLOBAL_PARAMS = (
+    "profiles.opposition_rate",
     "profiles.activation_rate",
     "profiles.closure_rate",
     "dmp.capacity_per_day",
@@ -29,7 +30,7 @@ DYNAMIC_GLOBAL_PARAMS = (
 )
 SHARE_PARAMS = {
     "uptake_p", "uptake_q", "intensity_mean", "mssante.to_professional", "mssante.to_patient",
-    "qualification.end_share", "profiles.activation_rate", "profiles.closure_rate",
+    "qualification.end_share", "profiles.opposition_rate", "profiles.activation_rate", "profiles.closure_rate",
     "mssante.bounce_rate",
 }
 

@@ -100,6 +100,15 @@ class PopulationConfig(Strict):
         return self
 
 
+class ActivationCampaign(Strict):
+    """A national communication campaign: the activation rate is multiplied while it lasts."""
+
+    start: Date = unit("date", "first day of the campaign")
+    end: Date = unit("date", "last day of the campaign")
+    activation_factor: Factor = unit("factor", "multiplier of profiles.activation_rate while the campaign lasts")
+    label: str = unit("text", "what it stands for (and its source)", default="")
+
+
 class ProfilesConfig(Strict):
     date_order = (("letters_end", "late_end"),)
 
@@ -112,7 +121,11 @@ class ProfilesConfig(Strict):
     opposition_rate: Probability = unit("share", "informed persons who oppose creation")
     activated_share_at_launch: Probability = unit("share", "profiles activated in the first weeks (legacy DMP users, early adopters)")
     activation_rate: Probability = unit("1/month", "monthly share of open, not yet activated profiles that get activated")
-    closure_rate: Probability = unit("1/month", "monthly share of profiles that get closed")
+    closure_rate: Probability = unit("1/month", "monthly share of profiles that get closed (a late opposition)")
+    reactivation_rate: Probability = unit("1/month", "monthly share of closed profiles reopened by their holder (reopened = activated)", default=0.0)
+    death_rate: Probability = unit("1/year", "yearly share of the population that dies: the profile closes, and a birth takes the person's place (the population stays the same size); newborns get a profile at birth from letters_start on (or their parents oppose, at opposition_rate)", default=0.0)
+    campaigns: list[ActivationCampaign] = unit("list", "national activation campaigns: dated multipliers of activation_rate", default_factory=list)
+    existence_check: bool = unit("switch", "the producers' software checks that the patient has an open profile before sending a document; documents of patients without one are 'not_sent' (false: every document is sent, and the DMP rejects it for its profile)", default=True)
 
 
 class DmpConfig(Strict):

@@ -34,7 +34,8 @@ from simulator.interventions import InterventionsModule, Params
 from simulator.messaging import MessagingModule
 from simulator.modules import Context, Module
 from simulator.payload_tier import payload_module
-from simulator.producers import ProducersModule, ProfilesModule
+from simulator.producers import ProducersModule
+from simulator.profiles import ProfilesModule
 from simulator.results import Results, build_results
 from simulator.scenario import load_scenario
 from simulator.services import DmpModule, LedgerModule, MssanteModule
@@ -123,6 +124,7 @@ class Simulation:
         dmp.bus = mss.bus = bus
         # compiled loops for the rows of large runs (the same rows and verdicts either way)
         dmp.kernels = kernels.wanted(sc.run.scale)
+        dmp.existence_check = sc.profiles.existence_check  # senders check the profile before sending
         for s in w.sectors:
             s.kernels = dmp.kernels
             if s.cfg.wave == 2:

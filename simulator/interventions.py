@@ -43,6 +43,7 @@ class Params:
         for name, s in sc.sectors.items():
             self.sector[name] = {p: float(_get(s, p)) for p in DYNAMIC_SECTOR_PARAMS}
         self.glob: dict[str, Any] = {
+            "profiles.opposition_rate": sc.profiles.opposition_rate,
             "profiles.activation_rate": sc.profiles.activation_rate,
             "profiles.closure_rate": sc.profiles.closure_rate,
             "dmp.capacity_per_day": sc.dmp.capacity_per_day,

@@ -4,7 +4,7 @@
 the workers' threads: a sector touches only its own arrays and stream) while the profiles are
 updated, then books the sectors in their order: counts what each sent and hands its batch to the
 modules that take batches (flows, then the DMP). MSSanté messages: simulator/messaging.py. Its tables:
-``adoption`` (month-end snapshots). ``ProfilesModule`` gives ``profiles``.
+``adoption`` (month-end snapshots). ``ProfilesModule`` (simulator/profiles.py) gives ``profiles``.
 """
 
 from __future__ import annotations
@@ -17,32 +17,7 @@ import pandas as pd
 from agents.producers.base import Batch
 from simulator.core.outcomes import CHANNELS
 from simulator.modules import Context, Module, Table
-
-
-class ProfilesModule(Module):
-    """Mon espace santé profiles: created by letter, activated, closed; counted at month end.
-    Updated by the producers' step (``update``), while the sectors draw on other threads."""
-
-    name = "profiles"
-
-    def __init__(self, ctx: Context):
-        self.ctx = ctx
-        self.rows: list[dict[str, Any]] = []
-
-    def update(self, day: int) -> None:
-        """The day's new profiles, activations and closures."""
-        prof = self.ctx.world.profiles
-        prof.create_due(day)
-        g = self.ctx.params.glob
-        prof.daily_events(g["profiles.activation_rate"], g["profiles.closure_rate"])
-
-    def month_end(self, month: int, day: int) -> None:
-        label = self.ctx.world.calendar.months[month]
-        for state, n in self.ctx.world.profiles.counts().items():
-            self.rows.append({"month": label, "state": state, "persons": n})
-
-    def tables(self) -> dict[str, Table]:
-        return {"profiles": Table(pd.DataFrame(self.rows), {"persons": "persons"})}
+from simulator.profiles import ProfilesModule
 
 
 class ProducersModule(Module):

@@ -49,8 +49,9 @@ class DmpModule(Module):
             "rejected": np.array(log.rejected),
             "dropped": np.array(log.dropped),
             "backlog": np.array(log.backlog),
+            "not_sent": np.array(log.not_sent),  # stopped by the senders' existence check
         })
-        national = {c: c for c in ("received", "accepted", "rejected", "dropped", "backlog")}
+        national = {c: c for c in ("received", "accepted", "rejected", "dropped", "backlog", "not_sent")}
         return {"gp_activity": Table(self._gp_activity()), "dmp_daily": Table(daily, national)}
 
     def _gp_activity(self) -> pd.DataFrame:

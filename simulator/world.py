@@ -87,10 +87,10 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
     profiles = ProfileService(
         patients,
         order,
-        sc.profiles.opposition_rate,
         sc.profiles.activated_share_at_launch,
         streams["profiles:events"],
         cal.n_days,
+        births_created_from=day_of(sc.profiles.letters_start),  # newborns get a profile at birth from then on
     )
     _ = load_catalogue()
     return World(sc, cal, terr, sectors, patients, profiles, streams)

@@ -30,7 +30,7 @@ def test_conservation_every_sector_month_channel(scale):
     pd.testing.assert_series_equal(got.sort_index(), produced.sort_index().astype("int64"), check_names=False)
     # every DMP document has exactly one final outcome among the allowed ones
     dmp = docs[docs["channel"] == "dmp"]
-    assert set(dmp["outcome"]) <= {"accepted", "rejected", "dropped", "queued"}
+    assert set(dmp["outcome"]) <= {"accepted", "rejected", "dropped", "queued", "not_sent"}
     assert (dmp.loc[dmp["outcome"] == "rejected", "reason"] != "").all()
 
 

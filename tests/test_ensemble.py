@@ -11,12 +11,12 @@ import pytest
 import simulator
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.core.outcomes import CHANNELS
+from simulator.core.outcomes import CHANNELS, OUTCOME_NAMES
 from simulator.core.streams import replication_seeds
 from simulator.outputs import evaluate, headline_outputs
 from simulator.results import Results
 from simulator.scenario import load_scenario
-from simulator.studies.ensemble import Aggregator, Summary, replicate
+from simulator.studies.ensemble import OUTCOME_NAMES, Aggregator, Summary, replicate
 from simulator.studies.executors import open_executor, run_tasks
 from tests.conftest import BASELINE
 from tests.support_ensemble import (
@@ -167,7 +167,7 @@ def test_a_dead_worker_process_is_replaced_and_its_task_retried():
 def _summary(seed: int, rng: np.random.Generator) -> Summary:
     months, sectors = ["2023-01", "2023-02"], ["gp", "biology"]
     return Summary(seed=seed, scale=0.5, months=months, sectors=sectors, profile_states=["open", "activated"],
-                   documents=rng.integers(0, 100, (2, 2, len(CHANNELS), 7)), adoption=rng.random((2, 2, 6)),
+                   documents=rng.integers(0, 100, (2, 2, len(CHANNELS), len(OUTCOME_NAMES))), adoption=rng.random((2, 2, 6)),
                    profiles=rng.random((2, 2)), outputs={"x": float(rng.random())}, version=simulator.__version__)
 
 

@@ -111,6 +111,8 @@ _check_evaluation_order()
 _DOCUMENT = {r: _status_table(r, rule_table.DOCUMENT) for r in (False, True)}
 _PROFILE = _status_table(False, rule_table.SERVICE)[:128]
 _DEFECT = {False: _defect_table(False), True: _defect_table(True)}
+#: the existence check by status byte: an INS (the software can ask) and no open profile
+_NOT_SENT = np.array([(st & HAS_INS) != 0 and (st & CREATED) == 0 for st in range(256)], dtype=bool)
 # the whole verdict by status (the table the batch verdict uses: one lookup per row)
 _TABLES = {r: _status_table(r) for r in (False, True)}
 
@@ -218,6 +220,7 @@ class DailyLog:
     rejected: list[int] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)
     backlog: list[int] = field(default_factory=list)
+    not_sent: list[int] = field(default_factory=list)  # stopped by the senders' existence check
 
 
 class DmpService:
@@ -243,6 +246,8 @@ class DmpService:
         self.by_dept: np.ndarray | None = None  # accepted documents [month, sector, département]
         self.workers: Workers = INLINE  # threads that assess batches (the simulation's, if it has some)
         self.kernels = False  # judge with the compiled kernel (set by the simulation; same verdicts)
+        self.existence_check = False  # senders check the patient's profile first (set by the simulation)
+        self._not_sent_today = 0
 
     def track_territory(self, facility_dept: list[np.ndarray], n_depts: int, n_months: int) -> None:
         """Count accepted documents by the producer's département too (for the flow network)."""
@@ -250,10 +255,35 @@ class DmpService:
         self.by_dept = np.zeros((n_months, len(facility_dept), n_depts), dtype=np.int64)
 
     def submit(self, batch: Batch) -> None:
-        """A producer sends a batch: it waits in the outbox until processed."""
+        """A producer sends a batch: it waits in the outbox until processed. With the existence
+        check, the sender's software first asks for each patient's profile and does not send
+        the rows whose patient has an INS but no open profile (none yet, opposed, closed): they
+        are booked ``not_sent`` (outcome ``NOT_SENT_NO_PROFILE``) and never reach the DMP."""
+        if self.existence_check:
+            batch = self._check_existence(batch)
+            if batch is None:
+                return
         self.outbox.append(batch)
         self.backlog += len(batch)
         self._received_today += len(batch)
+
+    def _check_existence(self, batch: Batch) -> Batch | None:
+        """The rows of ``batch`` that are sent: one gather of the patients' status bytes and a
+        lookup; the others are booked ``not_sent`` (and published as ``dmp.not_sent``)."""
+        status = self.patients.status.take(batch.patient.astype(np.intp))
+        stop = _NOT_SENT.take(status)
+        n_stop = int(np.count_nonzero(stop))
+        if n_stop == 0:
+            return batch
+        month = int(self.month_of_day[batch.day])
+        by_type = np.bincount(np.compress(stop, batch.doc_type), minlength=self.tally.n_types)
+        self.tally.add_counts(month, batch.sector, 0, by_type, oc.NOT_SENT_NO_PROFILE)
+        self._not_sent_today += n_stop
+        if self.bus.wants("dmp.not_sent"):
+            self.bus.publish("dmp.not_sent", batch.take(np.flatnonzero(stop)))
+        if n_stop == len(batch):
+            return None
+        return batch.take(np.flatnonzero(~stop))
 
     def _assess(self, batch: Batch, seq0: int) -> Judgement:
         """Verdicts of ``batch`` and their counts, and the rows it offers to the sampler (rows
@@ -375,7 +405,9 @@ class DmpService:
         log.rejected.append(rejected)
         log.dropped.append(dropped)
         log.backlog.append(self.backlog)
+        log.not_sent.append(self._not_sent_today)
         self._received_today = 0
+        self._not_sent_today = 0
 
     def finish(self) -> None:
         """End of run: what still waits is counted as queued."""

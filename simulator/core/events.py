@@ -17,6 +17,7 @@ TOPICS: dict[str, str] = {
     "dmp.verdict": "(batch, outcomes) — the DMP judged a batch (outcome code per row), in judging order",
     "dmp.dropped": "(batch, day) — a batch dropped on ``day`` after waiting too long",
     "dmp.queued": "(batch) — a batch still waiting at the end of the run",
+    "dmp.not_sent": "(batch) — rows the senders did not send: the existence check found no profile",
     "mssante.booked": "(production day, day booked, counts [sector, channel, type], outcome) — messages booked",
     "eprescription.registered": "(ids, patients, prescribers, day) — prescriptions registered in the base",
     "eprescription.dispensed": "(refs, codes, day, scanning pharmacies) — scans of the base and their verdicts",

@@ -25,6 +25,7 @@ OUTCOMES: tuple[tuple[str, str], ...] = (
     ("bounced", "undeliverable"),
     ("bounced", "outage_wait_exceeded"),
     ("in_transit", ""),
+    ("not_sent", "no_profile"),
 )
 N_OUTCOMES = len(OUTCOMES)
 
@@ -49,6 +50,9 @@ DELIVERED = code("delivered")
 BOUNCED = code("bounced", "undeliverable")
 BOUNCED_OUTAGE = code("bounced", "outage_wait_exceeded")
 IN_TRANSIT = code("in_transit")
+#: the producer's software found no profile (none yet, opposed or closed) when it checked before
+#: sending (the existence check): a pre-submission outcome, never seen by the DMP
+NOT_SENT_NO_PROFILE = code("not_sent", "no_profile")
 
 REASON_CODES = {reason: i for i, (outcome, reason) in enumerate(OUTCOMES) if outcome == "rejected"}
-FINAL_DMP = ("accepted", "rejected", "dropped")
+FINAL_DMP = ("accepted", "rejected", "dropped", "not_sent")

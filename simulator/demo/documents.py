@@ -47,7 +47,7 @@ class DmpDocument:
     facility: int
     patient: int
     type_code: str
-    outcome: str  # accepted | rejected | dropped | queued
+    outcome: str  # accepted | rejected | dropped | queued | not_sent
     reason: str  # engine reason ('' when accepted)
     document_reason: str  # what the payload itself earns: accepted or a document reason
     fhir_verdict: str

@@ -281,6 +281,10 @@ class Teller:
         where = f"open: {self.path(d.path)}"
         if d.outcome == "accepted":
             return Line("ok", f"{head}: accepted, now in {who}'s Mon espace santé. {_validate_clause(d)}. {where}")
+        if d.outcome == "not_sent":
+            return Line("info", f"  [{who}] {f.name} ({f.author}) checks {who}'s Mon espace santé before sending "
+                                f"« {_label(d.type_code)} » ({d.type_code}): no open profile (none, opposed or closed), "
+                                f"so the software does not send it. {where}")
         if d.reason == "identity_not_qualified":
             why = STATUS_EXPLAINED.get(d.identity_status, d.identity_status)
             return Line("reject", f"{head}: REJECTED — identity_not_qualified: the identity is {d.identity_status} "

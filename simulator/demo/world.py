@@ -56,6 +56,10 @@ class Recorder:
             self.add_rows(batch, end, np.full(len(batch), oc.QUEUED), status[batch.patient],
                           rules.require_qualified_identity)
 
+        def not_sent(batch: Batch) -> None:  # the sender's existence check found no profile
+            self.add_rows(batch, batch.day, np.full(len(batch), oc.NOT_SENT_NO_PROFILE), status[batch.patient],
+                          rules.require_qualified_identity)
+
         def booked(prod: int, day: int, arr: np.ndarray, outcome: int) -> None:
             self.mss.append((int(prod), int(day), int(outcome), arr.copy()))
 
@@ -63,6 +67,7 @@ class Recorder:
         bus.subscribe("dmp.verdict", judged)
         bus.subscribe("dmp.dropped", dropped)
         bus.subscribe("dmp.queued", queued)
+        bus.subscribe("dmp.not_sent", not_sent)
         bus.subscribe("mssante.booked", booked)
         bus.subscribe("eprescription.registered", self.registered_in_base)
         bus.subscribe("eprescription.dispensed", self.scanned)

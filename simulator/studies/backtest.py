@@ -28,6 +28,7 @@ from simulator.studies.observed_match import (
     EXCLUDED_ROWS,
     METRIC_WHY,
     QUANTITY,
+    TARGET_METRICS,
     UNMATCHED_WHY,
     YEAR_MEAN,
     observed_vs_simulated,
@@ -59,7 +60,9 @@ def check_observed(observed: pd.DataFrame, path: Path) -> None:
 
 
 def split(observed: pd.DataFrame, cutoff: dt.date, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows dated up to the cut-off, later rows); a cut-off with nothing after it is a UsageError."""
+    """(rows dated up to the cut-off, later rows); a cut-off with nothing after it is a UsageError.
+    Programme targets (``TARGET_METRICS``) are neither: they are not observations."""
+    observed = observed[~observed["metric"].isin(TARGET_METRICS)]
     ends = [row_end(d) for d in observed["date"]]
     before = observed[[e <= cutoff for e in ends]].reset_index(drop=True)
     after = observed[[e > cutoff for e in ends]].reset_index(drop=True)

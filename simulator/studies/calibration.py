@@ -31,7 +31,7 @@ from simulator.core.errors import ScenarioError, UsageError
 from simulator.core.streams import replication_seeds
 from simulator.results import Results
 from simulator.scenario import validate
-from simulator.studies.observed_match import combine, observed_vs_simulated
+from simulator.studies.observed_match import TARGET_METRICS, combine, observed_vs_simulated
 
 METHODS = ("least_squares", "nelder_mead", "differential_evolution")
 FIT_KEYS = {"scale", "replications", "seed", "end", "method", "max_evaluations", "step"}
@@ -86,7 +86,10 @@ class CalibrationSpec:
     posterior: dict[str, Any] = field(default_factory=dict)  # the [posterior] table (simulator.studies.posterior)
 
     def weight(self, metric: str, sector: str) -> float:
-        """Weight of an observed row: ``metric.sector`` if given, else ``metric``, else 1."""
+        """Weight of an observed row: ``metric.sector`` if given, else ``metric``, else 1; a
+        programme target (``TARGET_METRICS``) is read against the run, never fitted: 0."""
+        if metric in TARGET_METRICS:
+            return 0.0
         return self.weights.get(f"{metric}.{sector}", self.weights.get(metric, 1.0))
 
 

@@ -45,7 +45,11 @@ QUANTITY = {
     "eprescriptions_cumulative": "e-prescriptions registered in the base from the start of the run to the month end (GPs)",
     "eprescription_doctors_users": "GPs e-prescribing at month end",
     "eprescription_pharmacies_executing": "pharmacies whose software dispenses through the base at month end",
+    "target_mes_profiles_activated": "profiles activated (month end), against a programme target",
 }
+# Rows that state a programme target, not an observation: matched so that a run can be read
+# against them, never fitted (their calibration weight is 0).
+TARGET_METRICS = frozenset({"target_mes_profiles_activated"})
 # Observed "sectors" that name something else than a sector of the model.
 SECTOR_ALIASES = {("install_rate", "hospital_dpi"): "hospital"}
 UNMATCHED_WHY = {
@@ -207,7 +211,7 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
         return c.gp_feeding
     if metric == "mes_profiles_open":
         return c.prof("open") + c.prof("activated")
-    if metric == "mes_profiles_activated":
+    if metric in ("mes_profiles_activated", "target_mes_profiles_activated"):
         return c.prof("activated")
     if metric == "mes_activations_per_month":
         return c.prof("activated").diff()
@@ -226,7 +230,7 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
 
 
 def _check_profiles_sector(metric: str, sector: str) -> None:
-    if metric.startswith("mes_") and sector != "all":
+    if metric.startswith(("mes_", "target_mes_")) and sector != "all":
         raise Unmatched("Mon espace santé profiles are matched for all sectors together only")
 
 
