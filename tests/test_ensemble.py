@@ -11,7 +11,7 @@ import pytest
 import simulator
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.core.outcomes import CHANNELS, OUTCOME_NAMES
+from simulator.core.outcomes import CHANNELS
 from simulator.core.streams import replication_seeds
 from simulator.outputs import evaluate, headline_outputs
 from simulator.results import Results
