@@ -25,6 +25,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("sectors.<name>.install", s.InstallConfig),
     ("sectors.<name>.qualification", s.QualificationConfig),
     ("sectors.<name>.mssante", s.MssanteUse),
+    ("identity", s.IdentityConfig),
     ("targets.<name>", s.TargetConfig),
     ("[[interventions]]", s.Intervention),
     ("eprescription", s.EprescriptionConfig),

@@ -29,6 +29,7 @@ from simulator.core.parallel import INLINE, Workers, threads_for_run
 from simulator.core.streams import Streams
 from simulator.core.tally import Tally
 from simulator.flows import build_flows
+from simulator.identity import IdentityModule
 from simulator.interventions import InterventionsModule, Params
 from simulator.modules import Context, Module
 from simulator.payload_tier import payload_module
@@ -54,6 +55,7 @@ def day_plan(ctx: Context) -> list[Module]:
         InterventionsModule(ctx),            # SimPy processes: they act at the start of their day
         producers,                           # profiles, then every sector's documents and messages
         profiles,
+        IdentityModule(ctx),                 # each document's qualified identity, before anyone reads it
         *build_flows(ctx, "documents"),      # e-prescription: sees the day's batches, dispenses
         DmpModule(ctx),                      # judges what its capacity allows
         MssanteModule(ctx),                  # delivers what is due

@@ -105,6 +105,10 @@ class InterventionsModule(Module):
                 ctx.dmp.rules.reject_legacy_software = True
             else:
                 ctx.rules_extra.add(iv.rule)
+        elif iv.kind == "outage" and iv.service == "insi":  # the identity module listens
+            ctx.bus.publish("insi.available", False, day)
+            yield env.timeout(iv.days)
+            ctx.bus.publish("insi.available", True, int(env.now))
         elif iv.kind == "outage":
             service = ctx.dmp if iv.service == "dmp" else ctx.mss
             service.up = False

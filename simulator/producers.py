@@ -83,9 +83,7 @@ class ProducersModule(Module):
         sector = ctx.world.sectors[k]
         ps = ctx.params.sector[sector.name]
         sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
-        share = sector.qualified_share(day, ctx.params.glob["identity.qualification_factor"],
-                                       ps["qualification.end_share"])
-        return sector.produce(day, float(ctx.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"], share)
+        return sector.produce(day, float(ctx.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"])
 
     def _book_sector(self, k: int, day: int, batch: Batch | None) -> None:
         """Count what sector ``k`` sent on ``day``, hand its batch to the modules that take
