@@ -25,6 +25,7 @@ Date = Annotated[dt.date, StrictMode(False)]
 MAX_INT = 2**53  # integers beyond this cannot be drawn or counted exactly (float64, int64 sums)
 MAX_DAYS = 36_500  # durations in days: a century is already far beyond any run
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+PositiveDays = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 Count = Annotated[int, Field(gt=0, le=MAX_INT)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -191,11 +192,11 @@ class IdentityConfig(Strict):
 
     initial_qualified_share: Probability = unit("share", "persons whose INSi answer is 00 already qualified when the run starts (a world that starts after 2021)", default=0.0)
     id_check_share: Probability = unit("share", "visits, to a facility that qualifies, at which a retrieved identity (INSi 00, RECUP) is checked against a high-trust ID document (→ QUAL)", default=0.8)
-    retry_days: Days = unit("days", "an identity INSi answered 01 or 02 for is looked up again at the patient's first visit this many days later", default=30, ge=1)
+    retry_days: PositiveDays = unit("days", "an identity INSi answered 01 or 02 for is looked up again at the patient's first visit this many days later", default=30)
     resolve_01: Probability = unit("share", "retries that resolve an 01 answer (the patient's documents correct the traits; the identity is then qualified)", default=0.5)
     resolve_02: Probability = unit("share", "retries that resolve an 02 answer (a manual identity check picks the identity; it is then qualified)", default=0.6)
     new_to_facility_share: Probability = unit("share", "documents written for a patient the facility sees for the first time: it must retrieve the INS through INSi even for a qualified identity, so while INSi is down they go unqualified", default=0.25)
-    backlog_days: Days = unit("days", "after an INSi outage, days over which facilities look up again the identities they could not look up during it", default=7, ge=1)
+    backlog_days: PositiveDays = unit("days", "after an INSi outage, days over which facilities look up again the identities they could not look up during it", default=7)
 
 
 class TargetConfig(Strict):

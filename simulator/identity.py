@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agents.identity.qualification import LOOKUP_NAMES, STATE_NAMES, Qualification, QualificationRules
+from agents.identity.qualification import (
+    LOOKUP_NAMES,
+    STATE_NAMES,
+    Qualification,
+    QualificationRules,
+)
 from agents.producers.base import Batch
 from simulator.modules import Context, Module, Table
 
