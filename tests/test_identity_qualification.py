@@ -57,7 +57,7 @@ def test_once_qualified_stays_qualified_and_the_counts_add_up():
     q = Qualification(people, RULES, np.random.default_rng(1))
     rng = np.random.default_rng(2)
     before = q.state.copy()
-    for day, patient, prac, qualified in _visits(q, n, range(400), 300, rng):
+    for _day, patient, prac, qualified in _visits(q, n, range(400), 300, rng):
         # a state never goes back; a qualified person stays qualified
         assert (q.state >= before).all() and (q.state[before == QUALIFIED] == QUALIFIED).all()
         before = q.state.copy()

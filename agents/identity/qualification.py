@@ -29,6 +29,59 @@ STATE_NAMES = ("not_looked_up", "pending_01", "pending_02", "retrieved", "qualif
 LOOKUP_NAMES = ("00", "01", "02", "failed")
 
 
+_NORMAL, _OUTAGE, _BACKLOG = 0, 1, 2
+_N_CODES = 4 * 3 * 2  # (state below QUALIFIED) × first INSi answer × success of the draw
+#: per state after a visit: whether a retry waits ``retry_days``; the INSI_OK bit it implies
+_RETRY_AFTER = np.array([0, 1, 1, 0, 0, 0], dtype=np.int32)
+_INSI_BIT = np.array([0, 0, 0, INSI_OK, INSI_OK, 0], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """What a visit does, by code = (state · 3 + first answer) · 2 + success: the new state, the
+    chance of success (by code without the success bit), and what it counts."""
+
+    threshold: np.ndarray  # float64 [12]
+    new: np.ndarray  # uint8 [24]
+    lookups: np.ndarray  # int64 [len(LOOKUP_NAMES), 24]
+    id_check: np.ndarray  # int64 [24]
+    moves: np.ndarray  # int64 [len(STATE_NAMES), 24]: +1 to the new state, −1 to the old one
+
+
+def _tables(rules: QualificationRules, mode: int) -> _Tables:
+    """The transition tables of a visit under ``mode`` (INSi up, down, or its backlog)."""
+    threshold = np.zeros(12)
+    new = np.zeros(_N_CODES, dtype=np.uint8)
+    lookups = np.zeros((len(LOOKUP_NAMES), _N_CODES), dtype=np.int64)
+    id_check = np.zeros(_N_CODES, dtype=np.int64)
+    moves = np.zeros((len(STATE_NAMES), _N_CODES), dtype=np.int64)
+    for st in range(4):
+        for answer in range(3):
+            c = st * 3 + answer
+            for ok in (0, 1):
+                k = c * 2 + ok
+                if st == RETRIEVED:  # the INS is known: the ID check, no INSi call
+                    threshold[c] = rules.id_check_share
+                    new[k], id_check[k] = (QUALIFIED, 1) if ok else (RETRIEVED, 0)
+                elif mode == _OUTAGE:  # the call fails: nothing changes, the person waits
+                    new[k] = st
+                    lookups[3, k] = 1
+                elif st == NOT_LOOKED_UP:
+                    lookups[answer, k] = 1
+                    if answer == 0:  # 00: then the ID check (already done at the visit for the backlog)
+                        threshold[c] = 1.0 if mode == _BACKLOG else rules.id_check_share
+                        new[k], id_check[k] = (QUALIFIED, 1) if ok else (RETRIEVED, 0)
+                    else:
+                        new[k] = PENDING_01 if answer == 1 else PENDING_02
+                else:  # a retry: resolved (documents, manual check: the ID is checked) or not
+                    threshold[c] = rules.resolve_01 if st == PENDING_01 else rules.resolve_02
+                    new[k] = QUALIFIED if ok else st
+                    lookups[0 if ok else st, k] = 1
+                moves[new[k], k] += 1
+                moves[st, k] -= 1
+    return _Tables(threshold, new, lookups, id_check, moves)
+
+
 @dataclass(frozen=True)
 class QualificationRules:
     """How identities get qualified (scenario block ``[identity]``)."""
@@ -64,16 +117,17 @@ class Qualification:
         self._backlog: list[np.ndarray] = []  # persons whose lookup failed while INSi was down
         self._catch_up: np.ndarray = np.empty(0, dtype=np.int32)
         self._catch_up_per_day = 0
+        self._tables = [_tables(rules, mode) for mode in (_NORMAL, _OUTAGE, _BACKLOG)]
 
     # -- documents ------------------------------------------------------------------
     def qualify_rows(self, patient: np.ndarray, practice: np.ndarray | bool, day: int) -> np.ndarray:
         """Whether each document of ``patient`` is sent with a qualified identity (bool per row),
         once the facility (``practice``: its identity practice qualifies, per row or for all)
         has looked up and checked the identities it may."""
-        st = self.state.take(patient.astype(np.intp, copy=False))
-        qualified = st == QUALIFIED
         if practice is False:
             return np.zeros(patient.size, dtype=bool)
+        st = self.state.take(patient.astype(np.intp, copy=False))
+        qualified = st == QUALIFIED
         todo = st < QUALIFIED
         if practice is not True:
             qualified &= practice
@@ -87,7 +141,7 @@ class Qualification:
             if rows.size:
                 self._advance(p, day)
                 qualified[rows] = self.state.take(p) == QUALIFIED
-        if not self.up and self.rules.new_to_facility_share > 0:
+        if not self.up and self.rules.new_to_facility_share > 0 and qualified.any():
             # INSi down: a facility that sees a qualified patient for the first time cannot
             # retrieve the INS either; the document goes unqualified (the person stays qualified)
             q = np.flatnonzero(qualified)
@@ -116,55 +170,26 @@ class Qualification:
         return first
 
     def _transition(self, p: np.ndarray, st: np.ndarray, day: int, backlog: bool) -> None:
-        """Lookups and ID checks of distinct persons ``p`` in states ``st`` (all below QUALIFIED)."""
-        r = self.rules
-        new = st.copy()
-        u = self.rng.random(p.size)
-        retrieved = st == RETRIEVED  # the INS is known: only the ID check is left (no INSi call)
-        asks = ~retrieved
-        if not self.up:  # INSi down: the lookups fail, the identities wait in the backlog
-            failed = p[asks]
+        """Lookups and ID checks of distinct persons ``p`` in states ``st`` (all below QUALIFIED),
+        driven by the tables of ``_tables``: one code per row, a few passes whatever happens."""
+        mode = _OUTAGE if not self.up else _BACKLOG if backlog else _NORMAL
+        t = self._tables[mode]
+        code = st * np.uint8(3)
+        code += self.patients.insi.take(p).astype(np.uint8)
+        success = self.rng.random(p.size) < t.threshold.take(code)
+        code = code.astype(np.intp) * 2 + success
+        new = t.new.take(code)
+        tally = np.bincount(code, minlength=_N_CODES)
+        self.lookups += t.lookups @ tally
+        self.id_checks += int(t.id_check @ tally)
+        self.counts += t.moves @ tally
+        if mode == _OUTAGE:
+            failed = p[st < RETRIEVED]
             if failed.size:
                 self._backlog.append(failed.astype(np.int32))
-                self.lookups[3] += failed.size
-            asks[:] = False
-        found = np.zeros(p.size, dtype=bool)
-        first = asks & (st == NOT_LOOKED_UP)
-        if first.any():
-            answer = self.patients.insi.take(p[first])  # the answer INSi gives this person's traits
-            found[first] = answer == 0
-            new[first] = np.where(answer == 0, RETRIEVED, np.where(answer == 1, PENDING_01, PENDING_02))
-            self.lookups[:3] += np.bincount(answer, minlength=3)[:3]
-        retry = asks & ((st == PENDING_01) | (st == PENDING_02))
-        if retry.any():
-            resolve = np.where(st[retry] == PENDING_01, r.resolve_01, r.resolve_02)
-            ok = u[retry] < resolve
-            idx = np.flatnonzero(retry)
-            # resolved by the patient's documents (01) or a manual identity check (02): the ID
-            # has been checked on the way, so the identity is qualified at once
-            new[idx[ok]] = QUALIFIED
-            self.lookups[0] += int(ok.sum())
-            self.lookups[1] += int(np.count_nonzero(~ok & (st[retry] == PENDING_01)))
-            self.lookups[2] += int(np.count_nonzero(~ok & (st[retry] == PENDING_02)))
-        # ID check of identities retrieved now or before (in the backlog: checked at the visit)
-        check = (found | retrieved) & (u < r.id_check_share)
-        if backlog:
-            check = found | (retrieved & (u < r.id_check_share))
-        new[check] = QUALIFIED
-        self.id_checks += int(np.count_nonzero(check))
-        changed = new != st
-        if not changed.any() and not retry.any():
-            return
-        pending = (new == PENDING_01) | (new == PENDING_02)
-        d = self.day[p]
-        d = np.where(changed & ~pending, day, d)
-        d = np.where(pending & (asks | (new != st)), day + r.retry_days, d)
-        self.day[p] = d
-        self.counts -= np.bincount(st[changed], minlength=len(STATE_NAMES))
-        self.counts += np.bincount(new[changed], minlength=len(STATE_NAMES))
         self.state[p] = new
-        ins_ok = p[changed & ((new == RETRIEVED) | (new == QUALIFIED))]
-        self.patients.status[ins_ok] |= INSI_OK
+        self.day[p] = _RETRY_AFTER.take(new) * np.int32(self.rules.retry_days) + np.int32(day)
+        self.patients.status[p] |= _INSI_BIT.take(new)
 
     # -- INSi availability -------------------------------------------------------------
     def set_up(self, up: bool) -> None:
