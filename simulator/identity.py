@@ -46,6 +46,7 @@ class IdentityModule(Module):
         rules = QualificationRules(cfg.id_check_share, int(cfg.retry_days), cfg.resolve_01, cfg.resolve_02,
                                    int(cfg.backlog_days), cfg.new_to_facility_share)
         self.qual = Qualification(ctx.world.patients, rules, ctx.streams["identity"], cfg.initial_qualified_share)
+        self.qual.kernels = ctx.dmp.kernels  # compiled scan where the DMP judges with its kernels
         # each facility's rank in its sector's identity practice (fixed: a rising share adds facilities)
         self.rank = [ctx.streams[f"identity:practice:{s.name}"].random(s.n) for s in ctx.world.sectors]
         self._bounds = [(float(r.min(initial=1.0)), float(r.max(initial=0.0))) for r in self.rank]
@@ -78,9 +79,7 @@ class IdentityModule(Module):
 
     def on_batch(self, batch: Batch) -> None:
         practice = self.practice(batch.sector, batch.day)
-        if practice is not True and practice is not False:
-            practice = practice.take(batch.facility.astype(np.intp, copy=False))
-        batch.qualified = self.qual.qualify_rows(batch.patient, practice, batch.day)
+        batch.qualified = self.qual.qualify_rows(batch.patient, practice, batch.day, batch.facility)
 
     def step(self, day: int) -> None:
         self.qual.catch_up(day)  # the backlog an INSi outage left, while it is up

@@ -202,3 +202,23 @@ def test_an_insi_outage_needs_its_days():
     bad = {k: v for k, v in iv.model_dump().items() if k != "days"}
     with pytest.raises(ValueError, match="needs days"):
         type(iv).model_validate(bad)
+
+
+def test_the_compiled_scan_gives_the_same_rows_and_states():
+    pytest.importorskip("numba")
+    n, n_fac = 3_000, 40
+    out = {}
+    for compiled in (False, True):
+        people = _people(n, seed=9)
+        q = Qualification(people, RULES, np.random.default_rng(10))
+        q.kernels = compiled
+        rng = np.random.default_rng(11)
+        rows = []
+        for day in range(120):
+            patient = rng.integers(0, n, 500).astype(np.int32)
+            facility = np.sort(rng.integers(0, n_fac, 500)).astype(np.int32)
+            practice = rng.random(n_fac) < 0.8 if day % 3 else True
+            rows.append(q.qualify_rows(patient, practice, day, facility))
+        out[compiled] = (np.concatenate(rows), q.state.copy(), q.day.copy(), people.status.copy())
+    for a, b in zip(out[False], out[True], strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -118,29 +118,30 @@ class Qualification:
         self._catch_up: np.ndarray = np.empty(0, dtype=np.int32)
         self._catch_up_per_day = 0
         self._tables = [_tables(rules, mode) for mode in (_NORMAL, _OUTAGE, _BACKLOG)]
+        #: scan the rows with the compiled loop (large runs; the same rows and states either way)
+        self.kernels = False
 
     # -- documents ------------------------------------------------------------------
-    def qualify_rows(self, patient: np.ndarray, practice: np.ndarray | bool, day: int) -> np.ndarray:
+    def qualify_rows(self, patient: np.ndarray, practice: np.ndarray | bool, day: int,
+                     facility: np.ndarray | None = None) -> np.ndarray:
         """Whether each document of ``patient`` is sent with a qualified identity (bool per row),
-        once the facility (``practice``: its identity practice qualifies, per row or for all)
-        has looked up and checked the identities it may."""
+        once the facility has looked up and checked the identities it may. ``practice``: whether
+        the facility qualifies identities — per row, for all (True / False), or per facility
+        when ``facility`` (each row's facility) is given."""
         if practice is False:
             return np.zeros(patient.size, dtype=bool)
-        st = self.state.take(patient.astype(np.intp, copy=False))
-        qualified = st == QUALIFIED
-        todo = st < QUALIFIED
-        if practice is not True:
-            qualified &= practice
-            todo &= practice
-        rows = np.flatnonzero(todo)
+        if self.kernels and (practice is True or facility is not None):
+            qualified, rows = _scan_kernel()(patient, facility if facility is not None else patient,
+                                              practice if practice is not True else _ALL, practice is True,
+                                              self.state, self.day, np.int32(day))
+        else:
+            if facility is not None and practice is not True:
+                practice = practice.take(facility.astype(np.intp, copy=False))
+            qualified, rows = _scan_numpy(patient, practice, self.state, self.day, day)
         if rows.size:
-            p = patient[rows].astype(np.intp)
-            due = self.day.take(p) <= day
-            if not due.all():
-                rows, p = rows[due], p[due]
-            if rows.size:
-                self._advance(p, day)
-                qualified[rows] = self.state.take(p) == QUALIFIED
+            p = patient.take(rows).astype(np.intp)
+            self._advance(p, day)
+            qualified[rows] = self.state.take(p) == QUALIFIED
         if not self.up and self.rules.new_to_facility_share > 0 and qualified.any():
             # INSi down: a facility that sees a qualified patient for the first time cannot
             # retrieve the INS either; the document goes unqualified (the person stays qualified)
@@ -221,3 +222,52 @@ class Qualification:
         self.lookups[:] = 0
         self.id_checks = 0
         return out
+
+
+# -- the scan of a batch's rows: NumPy, or one compiled pass (agents/kernels.py's rule) ------------
+_ALL = np.ones(1, dtype=bool)
+_KERNEL: dict[str, object] = {}
+
+
+def _scan_numpy(patient: np.ndarray, practice: np.ndarray | bool, state: np.ndarray, day_arr: np.ndarray,
+                day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sent qualified as things stand, and rows whose person the facility looks up or checks
+    today (not qualified, has an INS, due, at a facility that qualifies)."""
+    st = state.take(patient.astype(np.intp, copy=False))
+    qualified = st == QUALIFIED
+    todo = st < QUALIFIED
+    if practice is not True:
+        qualified &= practice
+        todo &= practice
+    rows = np.flatnonzero(todo)
+    if rows.size:
+        rows = rows[day_arr.take(patient.take(rows).astype(np.intp)) <= day]
+    return qualified, rows
+
+
+def _scan_rows(patient, facility, practice, all_practice, state, day_arr, day):  # pragma: no cover - compiled
+    """``_scan_numpy`` in one pass (Numba); ``practice`` per facility unless ``all_practice``."""
+    n = patient.size
+    qualified = np.zeros(n, np.bool_)
+    rows = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        if not all_practice and not practice[facility[i]]:
+            continue
+        p = patient[i]
+        s = state[p]
+        if s == 4:
+            qualified[i] = True
+        elif s < 4 and day_arr[p] <= day:
+            rows[k] = i
+            k += 1
+    return qualified, rows[:k]
+
+
+def _scan_kernel():
+    """The compiled scan (built, or loaded from Numba's on-disk cache, at first use)."""
+    if not _KERNEL:
+        import numba  # only runs that use the kernels pay for importing Numba
+
+        _KERNEL["scan"] = numba.njit(nogil=True, cache=True)(_scan_rows)
+    return _KERNEL["scan"]
