@@ -241,7 +241,12 @@ def _scan_numpy(patient: np.ndarray, practice: np.ndarray | bool, state: np.ndar
         todo &= practice
     rows = np.flatnonzero(todo)
     if rows.size:
-        rows = rows[day_arr.take(patient.take(rows).astype(np.intp)) <= day]
+        s = st.take(rows)
+        waits = (s == PENDING_01) | (s == PENDING_02)  # only a retry waits its day
+        if waits.any():
+            w = rows[waits]
+            waits[waits] = day_arr.take(patient.take(w).astype(np.intp)) > day  # not yet due
+            rows = rows[~waits]
     return qualified, rows
 
 
@@ -258,7 +263,7 @@ def _scan_rows(patient, facility, practice, all_practice, state, day_arr, day): 
         s = state[p]
         if s == 4:
             qualified[i] = True
-        elif s < 4 and day_arr[p] <= day:
+        elif s == 0 or s == 3 or (s < 3 and day_arr[p] <= day):  # a retry waits its day
             rows[k] = i
             k += 1
     return qualified, rows[:k]
