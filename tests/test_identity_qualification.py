@@ -66,6 +66,8 @@ def test_once_qualified_stays_qualified_and_the_counts_add_up():
         assert (q.state[patient[qualified]] == QUALIFIED).all()
         assert ((people.status[patient[qualified]] & INSI_OK) != 0).all()
         np.testing.assert_array_equal(q.counts, np.bincount(q.state, minlength=len(STATE_NAMES)))
+    bits = np.unpackbits(q.qualified_bits, bitorder="little")[:n].astype(bool)
+    np.testing.assert_array_equal(bits, q.state == QUALIFIED)  # the compiled scan's bit says the same
     no_ins = (people.status & HAS_INS) == 0
     assert (q.state[no_ins] == NO_INS).all()  # AME, tourists: never qualified
     assert ((people.status[no_ins] & INSI_OK) == 0).all()
@@ -219,6 +221,7 @@ def test_the_compiled_scan_gives_the_same_rows_and_states():
             facility = np.sort(rng.integers(0, n_fac, 500)).astype(np.int32)
             practice = rng.random(n_fac) < 0.8 if day % 3 else True
             rows.append(q.qualify_rows(patient, practice, day, facility))
-        out[compiled] = (np.concatenate(rows), q.state.copy(), q.day.copy(), people.status.copy())
+        out[compiled] = (np.concatenate(rows), q.state.copy(), q.day.copy(), people.status.copy(),
+                         q.qualified_bits.copy())
     for a, b in zip(out[False], out[True], strict=True):
         np.testing.assert_array_equal(a, b)

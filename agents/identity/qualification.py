@@ -110,6 +110,10 @@ class Qualification:
             already = np.flatnonzero(has_ins & (patients.insi == 0) & (rng.random(n) < initial_qualified_share))
             self.state[already] = QUALIFIED
             patients.status[already] |= INSI_OK
+        #: one bit per person, set once qualified: what the compiled scan reads for every row (an
+        #: eighth of ``state``: at national scale it stays in cache where the state would not)
+        self.qualified_bits = np.zeros((n + 7) // 8, dtype=np.uint8)
+        self._set_bits(np.flatnonzero(self.state == QUALIFIED))
         self.counts = np.bincount(self.state, minlength=len(STATE_NAMES)).astype(np.int64)
         self.lookups = np.zeros(len(LOOKUP_NAMES), dtype=np.int64)  # since the last ``take_counters``
         self.id_checks = 0
@@ -133,7 +137,7 @@ class Qualification:
         if self.kernels and (practice is True or facility is not None):
             qualified, rows = _scan_kernel()(patient, facility if facility is not None else patient,
                                               practice if practice is not True else _ALL, practice is True,
-                                              self.state, self.day, np.int32(day))
+                                              self.qualified_bits, self.state, self.day, np.int32(day))
         else:
             if facility is not None and practice is not True:
                 practice = practice.take(facility.astype(np.intp, copy=False))
@@ -189,8 +193,20 @@ class Qualification:
             if failed.size:
                 self._backlog.append(failed.astype(np.int32))
         self.state[p] = new
+        self._set_bits(p[new == QUALIFIED])
         self.day[p] = _RETRY_AFTER.take(new) * np.int32(self.rules.retry_days) + np.int32(day)
         self.patients.status[p] |= _INSI_BIT.take(new)
+
+    def _set_bits(self, p: np.ndarray) -> None:
+        """Set the qualified bit of distinct persons ``p`` (one bit position at a time: persons
+        sharing a position never share a byte, so each pass is a plain scatter)."""
+        if p.size == 0:
+            return
+        low = (p & 7).astype(np.uint8)
+        for b in range(8):
+            at = p[low == b] >> 3
+            if at.size:
+                self.qualified_bits[at] |= np.uint8(1 << b)
 
     # -- INSi availability -------------------------------------------------------------
     def set_up(self, up: bool) -> None:
@@ -250,8 +266,9 @@ def _scan_numpy(patient: np.ndarray, practice: np.ndarray | bool, state: np.ndar
     return qualified, rows
 
 
-def _scan_rows(patient, facility, practice, all_practice, state, day_arr, day):  # pragma: no cover - compiled
-    """``_scan_numpy`` in one pass (Numba); ``practice`` per facility unless ``all_practice``."""
+def _scan_rows(patient, facility, practice, all_practice, bits, state, day_arr, day):  # pragma: no cover - compiled
+    """``_scan_numpy`` in one pass (Numba), reading a row's qualified bit first (``bits``) and its
+    state only when it is not qualified; ``practice`` per facility unless ``all_practice``."""
     n = patient.size
     qualified = np.zeros(n, np.bool_)
     rows = np.empty(n, np.int64)
@@ -260,10 +277,11 @@ def _scan_rows(patient, facility, practice, all_practice, state, day_arr, day): 
         if not all_practice and not practice[facility[i]]:
             continue
         p = patient[i]
-        s = state[p]
-        if s == 4:
+        if (bits[p >> 3] >> (p & 7)) & 1:
             qualified[i] = True
-        elif s == 0 or s == 3 or (s < 3 and day_arr[p] <= day):  # a retry waits its day
+            continue
+        s = state[p]
+        if s == 0 or s == 3 or (s < 3 and day_arr[p] <= day):  # a retry waits its day
             rows[k] = i
             k += 1
     return qualified, rows[:k]
