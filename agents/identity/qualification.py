@@ -46,6 +46,8 @@ class _Tables:
     lookups: np.ndarray  # int64 [len(LOOKUP_NAMES), 24]
     id_check: np.ndarray  # int64 [24]
     moves: np.ndarray  # int64 [len(STATE_NAMES), 24]: +1 to the new state, −1 to the old one
+    day_add: np.ndarray  # int32 [24]: the person's day becomes today + this (a retry's delay)
+    insi_bit: np.ndarray  # uint8 [24]: INSI_OK when INSi has answered 00
 
 
 def _tables(rules: QualificationRules, mode: int) -> _Tables:
@@ -79,7 +81,8 @@ def _tables(rules: QualificationRules, mode: int) -> _Tables:
                     lookups[0 if ok else st, k] = 1
                 moves[new[k], k] += 1
                 moves[st, k] -= 1
-    return _Tables(threshold, new, lookups, id_check, moves)
+    day_add = (_RETRY_AFTER[new] * rules.retry_days).astype(np.int32)
+    return _Tables(threshold, new, lookups, id_check, moves, day_add, _INSI_BIT[new])
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,11 @@ class Qualification:
         #: eighth of ``state``: at national scale it stays in cache where the state would not)
         self.qualified_bits = np.zeros((n + 7) // 8, dtype=np.uint8)
         self._set_bits(np.flatnonzero(self.state == QUALIFIED))
-        self.counts = np.bincount(self.state, minlength=len(STATE_NAMES)).astype(np.int64)
-        self.lookups = np.zeros(len(LOOKUP_NAMES), dtype=np.int64)  # since the last ``take_counters``
-        self.id_checks = 0
+        self._counts0 = np.bincount(self.state, minlength=len(STATE_NAMES)).astype(np.int64)
+        self._failed = 0  # documents of qualified persons sent unqualified while INSi was down
+        # visits by code and mode, since the start (``_seen``) and since ``take_counters`` (``_tally``)
+        self._seen = np.zeros((3, _N_CODES), dtype=np.int64)
+        self._tally = np.zeros((3, _N_CODES), dtype=np.int64)
         self.up = True  # whether INSi answers
         self._backlog: list[np.ndarray] = []  # persons whose lookup failed while INSi was down
         self._catch_up: np.ndarray = np.empty(0, dtype=np.int32)
@@ -152,7 +157,7 @@ class Qualification:
             q = np.flatnonzero(qualified)
             lost = q[self.rng.random(q.size) < self.rules.new_to_facility_share]
             qualified[lost] = False
-            self.lookups[3] += lost.size
+            self._failed += lost.size
         return qualified
 
     def _advance(self, p: np.ndarray, day: int) -> None:
@@ -184,29 +189,20 @@ class Qualification:
         success = self.rng.random(p.size) < t.threshold.take(code)
         code = code.astype(np.intp) * 2 + success
         new = t.new.take(code)
-        tally = np.bincount(code, minlength=_N_CODES)
-        self.lookups += t.lookups @ tally
-        self.id_checks += int(t.id_check @ tally)
-        self.counts += t.moves @ tally
+        self._tally[mode] += np.bincount(code, minlength=_N_CODES)
         if mode == _OUTAGE:
             failed = p[st < RETRIEVED]
             if failed.size:
                 self._backlog.append(failed.astype(np.int32))
         self.state[p] = new
         self._set_bits(p[new == QUALIFIED])
-        self.day[p] = _RETRY_AFTER.take(new) * np.int32(self.rules.retry_days) + np.int32(day)
-        self.patients.status[p] |= _INSI_BIT.take(new)
+        self.day[p] = t.day_add.take(code) + np.int32(day)
+        self.patients.status[p] |= t.insi_bit.take(code)
 
     def _set_bits(self, p: np.ndarray) -> None:
-        """Set the qualified bit of distinct persons ``p`` (one bit position at a time: persons
-        sharing a position never share a byte, so each pass is a plain scatter)."""
-        if p.size == 0:
-            return
-        low = (p & 7).astype(np.uint8)
-        for b in range(8):
-            at = p[low == b] >> 3
-            if at.size:
-                self.qualified_bits[at] |= np.uint8(1 << b)
+        """Set the qualified bit of persons ``p`` (``at``: several may share a byte)."""
+        if p.size:
+            np.bitwise_or.at(self.qualified_bits, p >> 3, np.left_shift(1, p & 7).astype(np.uint8))
 
     # -- INSi availability -------------------------------------------------------------
     def set_up(self, up: bool) -> None:
@@ -232,12 +228,21 @@ class Qualification:
             self._transition(p, st, day, backlog=True)
 
     # -- what happened ------------------------------------------------------------------
+    @property
+    def counts(self) -> np.ndarray:
+        """Persons in each state (``STATE_NAMES``) now."""
+        seen = self._seen + self._tally
+        return self._counts0 + sum(t.moves @ seen[m] for m, t in enumerate(self._tables))
+
     def take_counters(self) -> tuple[np.ndarray, int]:
-        """Lookups by outcome and ID checks since the last call (and reset them)."""
-        out = (self.lookups.copy(), self.id_checks)
-        self.lookups[:] = 0
-        self.id_checks = 0
-        return out
+        """Lookups by outcome (``LOOKUP_NAMES``) and ID checks since the last call (and reset them)."""
+        lookups = sum(t.lookups @ self._tally[m] for m, t in enumerate(self._tables))
+        lookups[3] += self._failed
+        id_checks = int(sum(t.id_check @ self._tally[m] for m, t in enumerate(self._tables)))
+        self._seen += self._tally
+        self._tally[:] = 0
+        self._failed = 0
+        return lookups, id_checks
 
 
 # -- the scan of a batch's rows: NumPy, or one compiled pass (agents/kernels.py's rule) ------------
