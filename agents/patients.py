@@ -20,7 +20,7 @@ from simulator.core.streams import Streams
 
 # Bits of Patients.status
 HAS_INS = np.uint8(1)  # an INS matricule exists (NIR or NIA)
-INSI_OK = np.uint8(2)  # INSi answered 00: the identity can be qualified
+INSI_OK = np.uint8(2)  # INSi has answered 00 for this person (set by agents/identity/qualification.py)
 CREATED = np.uint8(4)  # profile exists (open or activated)
 OPPOSED = np.uint8(8)  # opposed creation
 CLOSED = np.uint8(16)  # closed the profile
@@ -40,7 +40,7 @@ class Patients:
     dept_size: np.ndarray  # int64 per département
     sex: np.ndarray  # int8: 1 male, 2 female
     birth_day: np.ndarray  # int32: date of birth, days since 1970-01-01 (see ``birth``)
-    insi: np.ndarray  # int8: 0 → '00', 1 → '01', 2 → '02'
+    insi: np.ndarray  # int8: INSi's answer at the first lookup: 0 → '00', 1 → '01', 2 → '02'
     gp: np.ndarray  # int32: index of the médecin traitant among GPs, -1 none
     status: np.ndarray  # uint8 bit field (HAS_INS, INSI_OK, CREATED, …)
     creation_day: np.ndarray  # int32: day the profile is created (or opposed); NEVER if never
@@ -107,7 +107,7 @@ def build_patients(
 
     status = has_ins.view(np.uint8) * HAS_INS
     status |= is_nia.view(np.uint8) * IS_NIA
-    status |= (insi == 0).view(np.uint8) * INSI_OK
+    # INSI_OK is set later, when a lookup answers 00 (agents/identity/qualification.py)
 
     gp = _assign_gps(dept_start, dept_size, gp_dept, pop.gp_registered_share, rng)
     sex, birth_day = traits.result()

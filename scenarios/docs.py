@@ -41,6 +41,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("sectors.<name>.qualification", s.QualificationConfig),
     ("sectors.<name>.learning", s.LearningConfig),
     ("sectors.<name>.mssante", s.MssanteUse),
+    ("identity", s.IdentityConfig),
     ("targets.<name>", s.TargetConfig),
     ("[[interventions]]", s.Intervention),
     ("eprescription", s.EprescriptionConfig),

@@ -239,6 +239,7 @@ def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
         "profiles": schema.ProfilesConfig,
         "dmp": schema.DmpConfig,
         "mssante": schema.MssanteConfig,
+        "identity": schema.IdentityConfig,
     }
     if head in table and len(parent) == 1:
         return sorted(table[head].model_fields)

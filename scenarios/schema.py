@@ -25,6 +25,7 @@ Date = Annotated[dt.date, StrictMode(False)]
 MAX_INT = 2**53  # integers beyond this cannot be drawn or counted exactly (float64, int64 sums)
 MAX_DAYS = 36_500  # durations in days: a century is already far beyond any run
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+PositiveDays = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 Count = Annotated[int, Field(gt=0, le=MAX_INT)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
@@ -88,8 +89,8 @@ class PopulationConfig(Strict):
     nir_share: Probability = unit("share", "persons whose INS matricule is their own NIR")
     nia_share: Probability = unit("share", "persons with a temporary NIA (born abroad, awaiting registration)")
     gp_registered_share: Probability = unit("share", "persons with a declared médecin traitant")
-    insi_found: Probability = unit("share", "INSi answer 00 (one identity found): the identity can be qualified")
-    insi_several: Probability = unit("share", "INSi answer 02 (several identities found)")
+    insi_found: Probability = unit("share", "INSi answer 00 (one identity found) at a person's first lookup")
+    insi_several: Probability = unit("share", "INSi answer 02 (several identities found) at a person's first lookup; the rest answer 01 (none found) — both are retried (see [identity])")
 
     @model_validator(mode="after")
     def _sums(self) -> PopulationConfig:
@@ -206,10 +207,12 @@ class InstallConfig(Strict):
 
 
 class QualificationConfig(Strict):
-    """Share of a sector's documents carrying a qualified identity (QUAL), a logistic ramp."""
+    """The sector's identity practice: share of its facilities that look identities up through
+    INSi and check an ID document (a logistic ramp). A facility without it sends every
+    document unqualified, even for a patient qualified elsewhere (simulator/identity.py)."""
 
-    start_share: Probability = unit("share", "qualified share at the start of the run")
-    end_share: Probability = unit("share", "qualified share the sector tends to")
+    start_share: Probability = unit("share", "facilities whose identity practice qualifies identities at the start of the run")
+    end_share: Probability = unit("share", "facilities whose identity practice qualifies identities, the share the sector tends to")
     mid: Date = unit("date", "midpoint of the ramp")
     width_days: PositiveFloat = unit("days", "logistic scale of the ramp", le=MAX_DAYS)
 
@@ -274,6 +277,17 @@ class SectorConfig(Strict):
 
 
 TARGET_CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante")
+class IdentityConfig(Strict):
+    """Identity qualification per person (domain §3): INSi lookups at a facility whose identity
+    practice qualifies, 01 / 02 answers retried, then the ID check; qualified for good."""
+
+    initial_qualified_share: Probability = unit("share", "persons whose INSi answer is 00 already qualified when the run starts (a world that starts after 2021)", default=0.0)
+    id_check_share: Probability = unit("share", "visits, to a facility that qualifies, at which a retrieved identity (INSi 00, RECUP) is checked against a high-trust ID document (→ QUAL)", default=0.8)
+    retry_days: PositiveDays = unit("days", "an identity INSi answered 01 or 02 for is looked up again at the patient's first visit this many days later", default=30)
+    resolve_01: Probability = unit("share", "retries that resolve an 01 answer (the patient's documents correct the traits; the identity is then qualified)", default=0.5)
+    resolve_02: Probability = unit("share", "retries that resolve an 02 answer (a manual identity check picks the identity; it is then qualified)", default=0.6)
+    new_to_facility_share: Probability = unit("share", "documents written for a patient the facility sees for the first time: it must retrieve the INS through INSi even for a qualified identity, so while INSi is down they go unqualified", default=0.25)
+    backlog_days: PositiveDays = unit("days", "after an INSi outage, days over which facilities look up again the identities they could not look up during it", default=7)
 
 
 class TargetConfig(Strict):
@@ -333,7 +347,7 @@ class Intervention(Strict):
     kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout | vendor_failure | new_document_type | target | obligation")
     label: str = unit("text", "what it stands for", default="")
     rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
-    service: Literal["dmp", "mssante"] | None = unit("service", "the service that goes down (kind = outage)", default=None)
+    service: Literal["dmp", "mssante", "insi"] | None = unit("service", "the service that goes down (kind = outage); insi: no identity lookup succeeds while it lasts", default=None)
     operator: Literal["mailiz", "establishment", "regional", "vendor", "mes"] | None = unit("operator", "outage of service = mssante only: the MSSanté operator that fails (its senders' messages wait, then bounce; mes: the patients' mailboxes); none = the whole network", default=None)
     days: PositiveFloat | None = unit("days", "duration of an outage, campaign or vendor failure; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
     max_wait_days: Days | None = unit("days", "outage: outbox wait before drop during this outage; vendor_failure: documents held longer than this at recovery are lost, never sent (none = all are sent on recovery)", default=None)
@@ -395,6 +409,7 @@ class Scenario(Strict):
     dmp: DmpConfig
     mssante: MssanteConfig
     sectors: dict[str, SectorConfig]
+    identity: IdentityConfig = unit("section", "identity qualification per person: INSi lookups, retries, ID checks", default_factory=IdentityConfig)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     interventions: list[Intervention] = Field(default_factory=list)
     payload_sample: int = unit("documents", "documents rendered as FHIR and validated per run (stratified)", default=200, ge=0, le=1_000_000)

@@ -30,6 +30,7 @@ from simulator.core.parallel import INLINE, Workers, threads_for_run
 from simulator.core.streams import Streams
 from simulator.core.tally import Tally
 from simulator.flows import build_flows
+from simulator.identity import IdentityModule
 from simulator.interventions import InterventionsModule, Params
 from simulator.messaging import MessagingModule
 from simulator.modules import Context, Module
@@ -58,6 +59,7 @@ def day_plan(ctx: Context) -> list[Module]:
         producers,                           # profiles, then every sector's documents
         profiles,
         MessagingModule(ctx, producers),     # MSSanté messages of the day, mailboxes at month end
+        IdentityModule(ctx),                 # each document's qualified identity, before anyone reads it
         *build_flows(ctx, "documents"),      # e-prescription: sees the day's batches, dispenses
         DmpModule(ctx),                      # judges what its capacity allows
         MssanteModule(ctx),                  # delivers what is due

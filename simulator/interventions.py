@@ -136,6 +136,10 @@ class InterventionsModule(Module):
             ctx.mss.operator_down(iv.operator, iv.max_wait_days)
             yield env.timeout(iv.days)
             ctx.mss.operator_up(iv.operator, int(env.now))
+        elif iv.kind == "outage" and iv.service == "insi":  # the identity module listens
+            ctx.bus.publish("insi.available", False, day)
+            yield env.timeout(iv.days)
+            ctx.bus.publish("insi.available", True, int(env.now))
         elif iv.kind == "outage":
             service = ctx.dmp if iv.service == "dmp" else ctx.mss
             service.up = False

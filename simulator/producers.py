@@ -58,9 +58,7 @@ class ProducersModule(Module):
         ps = ctx.params.sector[sector.name]
         sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
         sector.learn(day, int(ctx.month_of_day[day]), ps["intensity_mean"])  # monthly: intensity that grows
-        share = sector.qualified_share(day, ctx.params.glob["identity.qualification_factor"],
-                                       ps["qualification.end_share"])
-        return sector.produce(day, float(ctx.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"], share)
+        return sector.produce(day, float(ctx.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"])
 
     def _book_sector(self, k: int, day: int, batch: Batch | None) -> None:
         """Count what sector ``k`` sent on ``day`` and hand its batch to the modules that take

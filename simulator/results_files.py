@@ -43,6 +43,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "eprescription_adoption": {"month": "month", "gp_software_authorised": "number", "gp_eprescribing": "number",
                                "pharmacies_scanning": "number"},
     "mailboxes": {"month": "month", "sector": "sector", "kind": "str", "mailboxes": "number"},
+    "identity": {"month": "month", **{c: "number" for c in (
+        "persons_not_looked_up", "persons_pending_01", "persons_pending_02", "persons_retrieved", "persons_qualified",
+        "persons_no_ins", "lookups_00", "lookups_01", "lookups_02", "lookups_failed", "id_checks", "qualified_share")},
+        "insi_up": "bool"},
 }
 # columns read as text whatever table they are in (codes that look like numbers)
 TEXT_COLUMNS = ("month", "sector", "reason", "doc_type", "departement", "channel", "outcome", "state", "date",

@@ -12,7 +12,7 @@ from tests.conftest import REPO
 SCENARIOS = REPO / "scenarios"
 SEED = 5
 SCALE = 0.002
-LIBRARY = ("wave2", "wave2_late", "gp_fast", "radiology_lag", "dmp_outage", "dmp_outage_drop", "ins_failure",
+LIBRARY = ("wave2", "wave2_late", "gp_fast", "radiology_lag", "dmp_outage", "dmp_outage_drop", "insi_outage",
            "nurses_first")
 
 

@@ -145,17 +145,19 @@ def test_dmp_outage_with_drop_loses_counted_documents(runs, reached):
 
 
 @pytest.mark.slow
-def test_ins_failure_rejects_unqualified_identities_for_six_months(runs, reached):
-    fail, central = runs["ins_failure"], runs["wave2"]
+def test_insi_outage_rejects_unqualified_identities_only_while_it_lasts(runs, reached):
+    down, central = runs["insi_outage"], runs["wave2"]
 
     def not_qualified(res, months):
         d = res.to_df("documents")
         sel = d[(d["channel"] == "dmp") & (d["reason"] == "identity_not_qualified") & d["month"].between(months.start, months.stop)]
         return sel["count"].sum()
 
-    h1 = slice("2026-01", "2026-06")
-    assert not_qualified(fail, h1) > 1.5 * not_qualified(central, h1)
+    before, during, after = slice("2026-01", "2026-02"), slice("2026-03", "2026-03"), slice("2026-05", "2026-12")
+    assert not_qualified(down, before) == not_qualified(central, before)  # same draws until it starts
+    assert not_qualified(down, during) > 2 * not_qualified(central, during)
+    assert not_qualified(down, after) == pytest.approx(not_qualified(central, after), rel=0.05)
     sectors = list(central.manifest["sectors"])
-    assert dmp(fail, sectors, h1) < 0.9 * dmp(central, sectors, h1)
-    assert dmp(fail, sectors, year(2027)) == pytest.approx(dmp(central, sectors, year(2027)), rel=0.01)
-    assert (reached["ins_failure"] >= reached["wave2"]).all()
+    assert dmp(down, sectors, during) < 0.95 * dmp(central, sectors, during)
+    assert dmp(down, sectors, year(2027)) == pytest.approx(dmp(central, sectors, year(2027)), rel=0.01)
+    assert (reached["insi_outage"] >= reached["wave2"]).all()

@@ -3,7 +3,8 @@
 Each facility is a row: département, size, vendor, Ségur install day, MSSanté mailbox day,
 feeding state, intensity. Every day the sector draws, for the facilities that feed, how many
 documents they send (Poisson, thinned by intensity), then one row per document: producer,
-patient, type, whether the identity is qualified, the install state and any injected defect.
+patient, type, the install state and any injected defect; whether the identity is qualified is
+set afterwards from the patient's state (agents/identity/qualification.py).
 A facility that does not feed costs nothing per document.
 """
 
@@ -36,7 +37,7 @@ class Batch:
     facility: np.ndarray  # int32, index in the sector
     patient: np.ndarray  # int32
     doc_type: np.ndarray  # uint8, catalogue index
-    qualified: np.ndarray  # bool: identity qualified (QUAL) by the producer
+    qualified: np.ndarray  # bool: identity sent as QUAL (set by the identity module, simulator/identity.py)
     installed: np.ndarray  # bool: Ségur software installed when sent
     defect: np.ndarray | None  # uint8 defect code (0 none) or None when no defect is configured
 
@@ -345,7 +346,8 @@ class Sector:
         return int(new.size)
 
     def qualified_share(self, day: int, factor: float, end_share: float) -> float:
-        """Share of this sector's documents sent with a qualified identity on ``day``."""
+        """Share of this sector's facilities whose identity practice qualifies identities (INSi
+        lookup and ID check) on ``day`` (the ``qualification`` ramp; see simulator/identity.py)."""
         q = self.qual
         s = q.start_share + (end_share - q.start_share) * expit((day - self.qual_mid) / q.width_days)
         return float(min(max(s * factor, 0.0), 1.0))
@@ -398,8 +400,7 @@ class Sector:
             return np.zeros(total, dtype=bool)
         return np.repeat(days <= day, counts)
 
-    def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float,
-                qualified_share: float) -> Batch | None:
+    def produce(self, day: int, rhythm: float, episodes_per_day: float, intensity_mean: float) -> Batch | None:
         """Draw today's documents of every feeding facility as one batch (None if none)."""
         if rhythm <= 0 or not self.launched(day):
             return None
@@ -416,22 +417,21 @@ class Sector:
             if drawn:
                 rng.bit_generator.random_raw(drawn)  # keep the stream where a run without the lever has it
             return None
-        # one 64-bit word per row: bits 0–15 pick the type, bits 16–31 the identity status,
-        # bits 32–63 the patient (the kernel and NumPy read the same bits the same way)
+        # one 64-bit word per row: bits 0–15 pick the type, bits 32–63 the patient (the kernel
+        # and NumPy read the same bits the same way); ``qualified`` is left False here (simulator/identity.py)
         raw = rng.bit_generator.random_raw(drawn)
         if total != drawn:  # held rows give their words up; sent-after-recovery rows take the outbox's own
             raw = raw[:total] if total < drawn else np.concatenate(
                 [raw, self.outbox.rng.bit_generator.random_raw(total - drawn)])
-        qualified_below = round(qualified_share * 65536) << 16
         if self.kernels:
             fac, patient, doc_type, qualified, installed = kernels.draw_rows(
-                feeders, counts, raw, self.type_lut, qualified_below, self.patient_start,
+                feeders, counts, raw, self.type_lut, 0, self.patient_start,
                 self.patient_size, self.install_day, day)
         else:
             rep = np.repeat(feeders, counts)  # intp
             low = raw.astype(np.uint32)
             doc_type = self.type_lut.take(low & np.uint32(0xFFFF))
-            qualified = _below(low, qualified_below)
+            qualified = np.zeros(total, dtype=bool)
             patient = self.choose_patients(rep, raw)
             installed = self._installed_rows(feeders, counts, total, day)
             fac = rep.astype(np.int32)
@@ -445,9 +445,3 @@ class Sector:
             defect = np.where(code < k, code + 1, 0).astype(np.uint8)
         return Batch(self.index, day, fac, patient, doc_type, qualified, installed, defect)
 
-
-def _below(low: np.ndarray, threshold: int) -> np.ndarray:
-    """``low < threshold`` for uint32 ``low`` and 0 ≤ threshold ≤ 2**32, in one pass."""
-    if threshold >= 1 << 32:
-        return np.ones(low.size, dtype=bool)
-    return low < np.uint32(threshold)

@@ -1,8 +1,9 @@
 """INSi, the national identity teleservice: answers 00 (one identity), 01 (none) or 02 (several).
 
 Only 00 returns the matricule and traits (status RECUP); an identity checked against a
-high-trust document then becomes QUAL. The answer is drawn once per person when the
-population is built (``Patients.insi``); this module names the codes and their effect.
+high-trust document then becomes QUAL. The answer to a person's first lookup is drawn when the
+population is built (``Patients.insi``); 01 and 02 are retried until resolved
+(agents/identity/qualification.py). This module names the codes and their effect.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ TOPICS: dict[str, str] = {
     "mssante.booked": "(production day, day booked, counts [sector, channel, type], outcome) — messages booked",
     "eprescription.registered": "(ids, patients, prescribers, day) — prescriptions registered in the base",
     "eprescription.dispensed": "(refs, codes, day, scanning pharmacies) — scans of the base and their verdicts",
+    "insi.available": "(up, day) — the INSi teleservice goes down (up = False) or comes back (an outage intervention)",
     "month_end": "(month index, day) — after the last day of a month",
 }
 
