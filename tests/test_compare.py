@@ -115,7 +115,9 @@ def test_scenario_difference_shows_in_the_direction_expected(compared):
     _, out = compared
     vol = pd.read_csv(out / "compare_volumes.csv", dtype={"year": str}).set_index(["sector", "year", "channel"])
     assert vol.loc[("gp", "2022", "dmp"), "b"] > vol.loc[("gp", "2022", "dmp"), "a"]
-    assert vol.loc[("biology", "2023", "dmp"), "b"] == pytest.approx(vol.loc[("biology", "2023", "dmp"), "a"])
+    # biology's own draws are the same; only the patients the GPs qualified (identity is per
+    # patient, shared by every sector) move its accepted documents, and by little
+    assert vol.loc[("biology", "2023", "dmp"), "b"] == pytest.approx(vol.loc[("biology", "2023", "dmp"), "a"], rel=0.01)
 
 
 @pytest.mark.slow

@@ -43,10 +43,10 @@ def test_outage_with_drop_after_a_day_counts_the_drops():
 
 
 def test_saturated_dmp_queues_then_drops_and_conserves():
-    sc = load_scenario(BASELINE, overrides={"run.end": "2022-12-31", "dmp.capacity_per_day": 150_000, "dmp.max_wait_days": 20})
+    sc = load_scenario(BASELINE, overrides={"run.end": "2022-12-31", "dmp.capacity_per_day": 100_000, "dmp.max_wait_days": 20})
     res = simulator.run(sc, seed=2, scale=0.002)
     daily = res.to_df("dmp_daily")
-    assert daily["accepted"].add(daily["rejected"]).max() <= 150_000 * 1.0001  # never above capacity
+    assert daily["accepted"].add(daily["rejected"]).max() <= 100_000 * 1.0001  # never above capacity
     docs = res.to_df("documents")
     out = docs[docs["channel"] == "dmp"].groupby("outcome")["count"].sum()
     assert out.get("dropped", 0) > 0  # waited more than 20 days
