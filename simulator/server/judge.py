@@ -120,20 +120,29 @@ def profile_state_on(tx: Tx, ins: str, day: str | None) -> str | None:
     return tx.scalar(_PATIENT_STATE, {"ins": ins})
 
 
+def software_findings(tx: Tx, authors: list[tuple[str | None, str | None]], rules: Rules) -> list[Finding]:
+    """DMP-001 for each document (author idNat_PS, creation day) whose author's software was not
+    Ségur-referenced on that day, once the rule is in force. The DMP checks it first, so it is
+    checked even when the rest of the submission cannot be read (no INS, say)."""
+    out: list[Finding] = []
+    if rules.reject_legacy_software is None:
+        return out
+    for i, (author, created_day) in enumerate(authors):
+        if author is None or not rules.in_force(rules.reject_legacy_software, created_day):
+            continue
+        since = tx.first(_SOFTWARE, {"id": author})
+        if since is None:
+            continue  # a professional the seeding did not know: its software is not on record
+        if since[0] is None or (created_day is not None and since[0] > created_day):
+            out.append(service_finding("DMP-001", f"DocumentReference[{i}].author",
+                                       f"the software of author {author} is not Ségur-referenced on "
+                                       f"{created_day or 'the creation day'}"))
+    return out
+
+
 def service_findings(tx: Tx, sub: Submission, rules: Rules) -> list[Finding]:
     """Findings of the software and profile rules (DMP-001 to DMP-004) for a submission."""
-    out: list[Finding] = []
-    if rules.reject_legacy_software is not None:
-        for i, doc in enumerate(sub.documents):
-            if doc.author is None or not rules.in_force(rules.reject_legacy_software, doc.created_day):
-                continue
-            since = tx.first(_SOFTWARE, {"id": doc.author})
-            if since is None:
-                continue  # a professional the seeding did not know: its software is not on record
-            if since[0] is None or (doc.created_day is not None and since[0] > doc.created_day):
-                out.append(service_finding("DMP-001", f"DocumentReference[{i}].author",
-                                           f"the software of author {doc.author} is not Ségur-referenced on "
-                                           f"{doc.created_day or 'the creation day'}"))
+    out = software_findings(tx, [(d.author, d.created_day) for d in sub.documents], rules)
     state = profile_state_on(tx, sub.ins, sub.submitted_day)
     if state is None:
         out.append(service_finding("DMP-004", "List.subject", f"INS {sub.ins} has no profile in this DMP"))

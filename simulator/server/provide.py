@@ -26,6 +26,7 @@ from simulator.server.judge import (
     Verdict,
     service_finding,
     service_findings,
+    software_findings,
     verdict_of,
 )
 from simulator.server.sql import Sql, Tx
@@ -35,6 +36,7 @@ from simulator.server.submission import (
     Submission,
     UnreadableSubmission,
     day_of,
+    document_authors,
     read_submission,
 )
 
@@ -110,7 +112,8 @@ def provide(store: Store, rules: Rules, principal: Principal, bundle: dict[str, 
     target = f"Bundle/{bundle.get('id', '-')}"
     try:
         with store.transaction() as tx:
-            verdict = verdict_of(findings + service_findings(tx, sub, rules) if sub else findings, rules, day)
+            checked = service_findings(tx, sub, rules) if sub else software_findings(tx, document_authors(bundle), rules)
+            verdict = verdict_of(findings + checked, rules, day)
             if sub is None or not verdict.accepted:  # nothing written: the refusal's log line commits alone
                 return _refusal(tx, principal, verdict, target, ins)
             answer = _store(tx, sub, principal)

@@ -161,6 +161,25 @@ def read_submission(bundle: dict[str, Any]) -> Submission:
     return sub
 
 
+def document_authors(bundle: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+    """Each DocumentReference's author (idNat_PS) and creation day, read from any bundle, even one
+    whose submission cannot be read: the DMP checks the sender's software before the content."""
+    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
+    resources = [e["resource"] for e in entries if isinstance(e.get("resource"), dict)]
+    practitioners = [r for r in resources if r.get("resourceType") == "Practitioner"]
+    out: list[tuple[str | None, str | None]] = []
+    for doc in resources:
+        if doc.get("resourceType") != "DocumentReference":
+            continue
+        content = (doc.get("content") or [{}])[0]
+        attachment = (content.get("attachment") if isinstance(content, dict) else None) or {}
+        context = doc.get("context") if isinstance(doc.get("context"), dict) else {}
+        period = context.get("period") if isinstance(context.get("period"), dict) else {}
+        created = (attachment.get("creation") if isinstance(attachment, dict) else None) or period.get("start") or doc.get("date")
+        out.append((_author(doc, practitioners), day_of(created) if isinstance(created, str) else None))
+    return out
+
+
 def _bad(path: str, message: str) -> Finding:
     return Finding("STR-002", "error", path, message, "invalid_metadata")
 
