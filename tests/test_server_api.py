@@ -206,6 +206,16 @@ def test_unknown_patient_and_legacy_software_are_refused(dmp):
     assert {"DMP-001", "IDV-001"} <= rule_ids(r)
 
 
+def test_software_outranks_a_missing_ins_even_when_the_submission_cannot_be_read(dmp):
+    # no INS: the submission names no patient and cannot be read, yet the DMP refuses the
+    # pre-Ségur software first, as the simulated DMP does
+    r = dmp.post(bundle_for(dmp.take_patient(), dmp.author(legacy=True), ins=None))
+    assert r.status_code == 403 and r.headers["x-dmp-verdict"] == "software_not_installed"
+    assert "DMP-001" in rule_ids(r)
+    r = dmp.post(bundle_for(dmp.take_patient(), dmp.author(), ins=None))
+    assert r.headers["x-dmp-verdict"] == "ins_missing" and "DMP-001" not in rule_ids(r)
+
+
 # -- bad input at the door ----------------------------------------------------------------
 @pytest.mark.parametrize(("body", "ctype", "status"), [
     (b"{not json", "application/fhir+json", 400),
