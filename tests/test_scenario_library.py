@@ -82,8 +82,9 @@ def test_wave2_late_reaches_wave2_targets_later(runs, reached):
 def test_nurses_first_reach_their_target_sooner_and_others_are_unchanged(runs, reached):
     assert reached.loc["nurse", "nurses_first"] < reached.loc["nurse", "wave2"]
     assert dmp(runs["nurses_first"], "nurse", year(2025)) > 5 * dmp(runs["wave2"], "nurse", year(2025))
-    for sector in ("midwife", "dentist", "gp"):  # their own random streams: the same draws
-        np.testing.assert_allclose(runs["nurses_first"].monthly("dmp")[sector], runs["wave2"].monthly("dmp")[sector])
+    for sector in ("midwife", "dentist", "gp"):  # their own random streams
+        np.testing.assert_allclose(runs["nurses_first"].monthly("dmp")[sector], runs["wave2"].monthly("dmp")[sector],
+                                   rtol=0.02)  # own draws; only patients the nurses qualified differ
 
 
 @pytest.mark.slow
@@ -91,7 +92,10 @@ def test_gp_fast_brings_gp_documents_forward(runs, reached):
     assert dmp(runs["gp_fast"], "gp", year(2023)) > 1.05 * dmp(runs["wave2"], "gp", year(2023))
     assert reached.loc["gp", "gp_fast"] <= reached.loc["gp", "wave2"]
     assert reached.loc["wave1", "gp_fast"] <= reached.loc["wave1", "wave2"]
-    np.testing.assert_allclose(runs["gp_fast"].monthly("dmp")["biology"], runs["wave2"].monthly("dmp")["biology"])
+    # biology's own draws are the same; only patients the GPs qualified sooner (identity is per
+    # patient, shared by every sector) move its accepted documents, and by little
+    np.testing.assert_allclose(runs["gp_fast"].monthly("dmp")["biology"], runs["wave2"].monthly("dmp")["biology"],
+                               rtol=0.02)
 
 
 @pytest.mark.slow
