@@ -111,6 +111,8 @@ def value_sources(path: Path) -> list[tuple[str, str, str]]:
         if key in ("label", "source") or (key == "assumption" and value == "true"):
             # an intervention's label, a target's source: the source of the table's values
             text = value.strip('"') if key != "assumption" else "[I] assumption"
+            if key == "source":  # a target's own source field names where its figure comes from
+                text = f"source: {text}"
             block_note = block_note or (text if MARK.search(text) or key != "label" else block_note)
             if key == "label" and MARK.search(text):
                 block_note = text
