@@ -40,7 +40,9 @@ def verdicts(res) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def baseline_run():
-    return short_run()
+    # the baseline with the pre-Ségur software rule of scenarios/legacy_software_rejected.toml,
+    # so that the sample holds software rejections too
+    return short_run(path=REPO / "scenarios" / "legacy_software_rejected.toml")
 
 
 @pytest.fixture(scope="module")
