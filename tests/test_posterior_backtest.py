@@ -183,19 +183,23 @@ def test_calibration_path_with_a_surrogate_recovers_known_parameters(tmp_path, r
     lo = np.array([p.low for p in spec.parameters])
     span = np.array([p.high - p.low for p in spec.parameters])
     u_true = np.full(k, 0.3)
-    u = rng.uniform(size=(40, k))
+    n = max(40, 6 * k)  # design runs: enough points per parameter for the surrogate (14 parameters today)
+    u = rng.uniform(size=(n, k))
     design = pd.DataFrame(lo + u * span, columns=[p.key for p in spec.parameters])
     base = np.log(rows["value"].to_numpy(dtype=float)) - u_true @ slopes  # the truth reproduces every row
     for j, key in enumerate(keys):
-        design[key] = np.exp(base[j] + u @ slopes[:, j] + rng.normal(0, 0.01, size=40))
-    settings = PosteriorSettings(population=100, generations=6, max_simulations=20000, max_minutes=2, draws=400)
+        design[key] = np.exp(base[j] + u @ slopes[:, j] + rng.normal(0, 0.01, size=n))
+    settings = PosteriorSettings(population=300, generations=6, max_simulations=40000, max_minutes=3, draws=400)
     post = run_abc(spec, rows, settings, seed=2, design=design)
-    assert post.provenance["design_runs"] == 40 and "surrogate" in post.provenance["method"]
+    assert post.provenance["design_runs"] == n and "surrogate" in post.provenance["method"]
     assert (post.quality["r2"] > 0.9).all()
     truth = lo + u_true * span
+    inside = []
     for p, true in zip(spec.parameters, truth, strict=True):
         lo5, hi95 = np.quantile(post.draws[p.key], [0.05, 0.95])
-        assert lo5 <= true <= hi95, (p.key, lo5, true, hi95)
+        inside.append(bool(lo5 <= true <= hi95))
+    # a 90% band misses a true value one time in ten: with 14 parameters, ask for 80% of them
+    assert sum(inside) >= int(np.ceil(0.8 * k)), [(p.key, ok) for p, ok in zip(spec.parameters, inside, strict=True)]
 
 
 # -- projections carry the posterior ---------------------------------------------------------------

@@ -10,8 +10,9 @@ import pytest
 from simulator.cli import main
 from tests.support_ensemble import SCALE, one_error_line, write_short_scenario
 
-# GP intensity drives GP documents; pharmacy uptake cannot change them (its own random
-# streams, the same seeds at every design point), so its effect must come out as nil.
+# GP intensity drives GP documents; pharmacy uptake barely changes them (its own random
+# streams, the same seeds at every design point; only patients the pharmacies qualified, as
+# identity is per patient), so its effect must come out tiny beside the GP intensity's.
 PARAMETERS = """
 output = { name = "dmp_accepted_year", year = 2023, sector = "gp" }
 [parameters]
@@ -49,7 +50,7 @@ def test_ranking_table_and_figure(tmp_path, short_file, capsys, method, options,
     assert list(ranking["rank"]) == [1, 2]
     assert ranking.loc[0, "parameter"] == "sectors.gp.intensity_mean"
     assert ranking.loc[0, key] > 0
-    assert ranking.set_index("parameter").loc["sectors.pharmacy.uptake_p", key] == pytest.approx(0, abs=1e-9)
+    assert ranking.set_index("parameter").loc["sectors.pharmacy.uptake_p", key] < 0.02 * ranking.loc[0, key]
     assert (out / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     samples = pd.read_csv(out / "samples.csv")
     assert len(samples) == runs and (samples["n"] == 1).all()
