@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from simulator.core.errors import SegurError
@@ -75,5 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         print("segur: interrupted; nothing was written", file=sys.stderr)
         return 130
     finally:
-        restore_signal_handlers(old)
+        if argv is None:  # the `segur` process: its work is done, a late SIGTERM changes nothing
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:  # called from Python (tests, scripts): put the caller's handlers back
+            restore_signal_handlers(old)
     return int(code or 0)
