@@ -35,7 +35,8 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
 
 def style(i: int) -> dict:
     """Colour, line style and marker of the i-th scenario (each distinct from the others')."""
-    return {"color": COLORS[i % len(COLORS)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+    # past the colours, the line style shifts by one per round: scenario 13 is not scenario 1
+    return {"color": COLORS[i % len(COLORS)], "linestyle": LINESTYLES[(i + i // len(COLORS)) % len(LINESTYLES)],
             "marker": MARKERS[i % len(MARKERS)]}
 
 
