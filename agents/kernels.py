@@ -65,6 +65,8 @@ def _compiled() -> dict[str, Any]:
         jit = numba.njit(nogil=True, cache=True)
         _DISPATCH["draw"] = jit(_draw_rows)
         _DISPATCH["judge"] = jit(_judge_rows)
+        _DISPATCH["count_stopped"] = jit(_count_stopped)
+        _DISPATCH["rows_sent"] = jit(_rows_sent)
     return _DISPATCH
 
 
@@ -108,26 +110,29 @@ def _draw_rows(feeders, counts, raw, type_lut, qualified_below, patient_start, p
 
 # -- judging ----------------------------------------------------------------------------------
 def judge_rows(patient: np.ndarray, doc_type: np.ndarray, qualified: np.ndarray, installed: np.ndarray,
-               defect: np.ndarray | None, facility: np.ndarray, status: np.ndarray, table: np.ndarray,
+               defect: np.ndarray | None, facility: np.ndarray, status: np.ndarray,
+               rows_status: np.ndarray | None, table: np.ndarray,
                require_qualified: bool, defect_override: np.ndarray, reject_legacy: bool,
                n_types: int, n_outcomes: int, n_facilities: int, keys: np.ndarray | None,
                thresholds: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """The DMP's verdict on every row and what is counted of it, in one pass (see
     ``DmpService._assess``): outcome per row, counts [type · outcomes + outcome], accepted
     documents per facility (``n_facilities`` > 0), the number accepted, and the rows whose
-    sampling key is below their stratum's threshold with their cells (when ``keys``)."""
+    sampling key is below their stratum's threshold with their cells (when ``keys``). The rows'
+    status bytes are ``rows_status`` when given (read earlier and still true), else gathered
+    from the population's ``status``."""
     none8 = np.empty(0, np.uint8)
     return _compiled()["judge"](
         patient, doc_type, qualified, installed, none8 if defect is None else defect, defect is not None,
-        facility, status, table, bool(require_qualified), defect_override, bool(reject_legacy),
+        facility, status, none8 if rows_status is None else rows_status, rows_status is not None, table, bool(require_qualified), defect_override, bool(reject_legacy),
         np.int64(n_types), np.int64(n_outcomes), np.int64(n_facilities),
         np.empty(0, np.float32) if keys is None else keys,
         np.empty(0, np.float32) if thresholds is None else thresholds, keys is not None,
     )
 
 
-def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, facility, status, table,
-                require_qualified, defect_override, reject_legacy, n_types, n_outcomes, n_facilities,
+def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, facility, status, rows_status,
+                has_rows_status, table, require_qualified, defect_override, reject_legacy, n_types, n_outcomes, n_facilities,
                 keys, thresholds, sampling):
     n = patient.size
     type_out = n_types * n_outcomes  # a defect's block of cells in the sampler's strata
@@ -142,16 +147,20 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
     no_override = np.uint8(NO_OVERRIDE)
     accepted = 0
     m = 0
-    # first the gather alone: its loads miss the cache, and a loop without branches on
-    # their values keeps many of them in flight at once (about three times faster)
-    for i in range(n):
-        outcome[i] = status[patient[i]]
+    if has_rows_status:
+        for i in range(n):
+            outcome[i] = rows_status[i]
+    else:
+        # first the gather alone: its loads miss the cache, and a loop without branches on
+        # their values keeps many of them in flight at once (about three times faster)
+        for i in range(n):
+            outcome[i] = status[patient[i]]
     for i in range(n):
         st = outcome[i]
-        if require_qualified:
-            o = table[st | (np.uint8(qualified[i]) << np.uint8(7))]
+        if require_qualified:  # bit 7 of a status byte is the person's ID_QUALIFIED, of the key the row's
+            o = table[(st & np.uint8(0x7F)) | (np.uint8(qualified[i]) << np.uint8(7))]
         else:
-            o = table[st]
+            o = table[st]  # the table does not look at bit 7 then
         if has_defect:
             d = defect[i]
             if d != 0 and (st & has_ins) != 0:
@@ -175,3 +184,57 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
                 cells[m] = cell
                 m += 1
     return outcome, by_type, by_facility, accepted, take[:m], cells[:m]
+
+
+# -- the senders' existence check ---------------------------------------------------------------
+def count_stopped(status: np.ndarray, stop: np.ndarray, doc_type: np.ndarray, n_types: int) -> tuple[np.ndarray, int]:
+    """Rows whose status byte ``stop`` marks (a 256-entry lookup), by type, and how many."""
+    by_type, n = _compiled()["count_stopped"](status, stop, doc_type, np.int64(n_types))
+    return by_type, int(n)
+
+
+def _count_stopped(status, stop, doc_type, n_types):
+    by_type = np.zeros(n_types, np.int64)
+    n = 0
+    for i in range(status.size):
+        if stop[status[i]]:
+            by_type[doc_type[i]] += 1
+            n += 1
+    return by_type, n
+
+
+def rows_sent(status: np.ndarray, stop: np.ndarray, n_sent: int, facility: np.ndarray, patient: np.ndarray,
+              doc_type: np.ndarray, qualified: np.ndarray, installed: np.ndarray,
+              defect: np.ndarray | None) -> tuple[np.ndarray | None, ...]:
+    """The columns of the ``n_sent`` rows that ``stop`` does not mark, in one pass (a batch's
+    columns after ``sector`` and ``day``: facility … defect, status)."""
+    none8 = np.empty(0, np.uint8)
+    out = _compiled()["rows_sent"](status, stop, np.int64(n_sent), facility, patient, doc_type, qualified,
+                                   installed, none8 if defect is None else defect, defect is not None)
+    fac, pat, typ, qual, inst, dfc, st = out
+    return fac, pat, typ, qual, inst, dfc if defect is not None else None, st
+
+
+def _rows_sent(status, stop, n_sent, facility, patient, doc_type, qualified, installed, defect, has_defect):
+    fac = np.empty(n_sent, np.int32)
+    pat = np.empty(n_sent, np.int32)
+    typ = np.empty(n_sent, np.uint8)
+    qual = np.empty(n_sent, np.bool_)
+    inst = np.empty(n_sent, np.bool_)
+    dfc = np.empty(n_sent if has_defect else 0, np.uint8)
+    st = np.empty(n_sent, np.uint8)
+    k = 0
+    for i in range(status.size):
+        s = status[i]
+        if stop[s]:
+            continue
+        fac[k] = facility[i]
+        pat[k] = patient[i]
+        typ[k] = doc_type[i]
+        qual[k] = qualified[i]
+        inst[k] = installed[i]
+        if has_defect:
+            dfc[k] = defect[i]
+        st[k] = s
+        k += 1
+    return fac, pat, typ, qual, inst, dfc, st

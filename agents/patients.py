@@ -26,6 +26,7 @@ OPPOSED = np.uint8(8)  # opposed creation
 CLOSED = np.uint8(16)  # closed the profile
 ACTIVATED = np.uint8(32)  # activated the profile
 IS_NIA = np.uint8(64)  # the matricule is a temporary NIA
+ID_QUALIFIED = np.uint8(128)  # the identity is qualified: INSi 00 and a high-trust ID checked (qualification.py)
 
 NEVER = np.iinfo(np.int32).max
 INSI_CODES = ("00", "01", "02")
@@ -44,6 +45,9 @@ class Patients:
     gp: np.ndarray  # int32: index of the médecin traitant among GPs, -1 none
     status: np.ndarray  # uint8 bit field (HAS_INS, INSI_OK, CREATED, …)
     creation_day: np.ndarray  # int32: day the profile is created (or opposed); NEVER if never
+    #: bumped whenever profile bits change (agents/services/mes.py): a copy of rows' status bytes
+    #: taken at an equal version still holds their profile state (the DMP reuses it)
+    profile_version: int = 0
 
     @property
     def n(self) -> int:

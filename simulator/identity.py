@@ -78,8 +78,12 @@ class IdentityModule(Module):
         return practice
 
     def on_batch(self, batch: Batch) -> None:
+        """Each row's qualified flag; the status bytes read meanwhile go with the batch (the
+        DMP reuses them while the profiles have not changed: one gather per document)."""
         practice = self.practice(batch.sector, batch.day)
-        batch.qualified = self.qual.qualify_rows(batch.patient, practice, batch.day, batch.facility)
+        batch.qualified, batch.status = self.qual.read_rows(batch.patient, practice, batch.day, batch.facility,
+                                                            self.ctx.workers)
+        batch.version = self.ctx.world.patients.profile_version
 
     def step(self, day: int) -> None:
         self.qual.catch_up(day)  # the backlog an INSi outage left, while it is up

@@ -9,11 +9,12 @@ import pytest
 import simulator
 from agents import kernels
 from agents.defects import DEFECT_NAMES
-from agents.patients import ACTIVATED, CLOSED, CREATED, HAS_INS, INSI_OK, OPPOSED
+from agents.patients import ACTIVATED, CLOSED, CREATED, HAS_INS, ID_QUALIFIED, INSI_OK, OPPOSED
 from agents.producers.base import Batch
 from agents.services import dmp
 from simulator.core import outcomes as oc
 from simulator.core.errors import UsageError
+from simulator.core.parallel import Workers
 from simulator.core.tally import Tally
 from simulator.scenario import load_scenario
 from tests.conftest import BASELINE, assert_same_results
@@ -65,20 +66,28 @@ class _Sampler:
         return None
 
 
+def _status(rng: np.random.Generator, n_patients: int) -> np.ndarray:
+    """Status bytes in which every combination of bits occurs."""
+    status = np.zeros(n_patients, np.uint8)
+    for b in [HAS_INS, INSI_OK, CREATED, OPPOSED, CLOSED, ACTIVATED, ID_QUALIFIED]:
+        status |= np.where(rng.random(n_patients) < 0.5, b, 0).astype(np.uint8)
+    return status
+
+
 @pytest.mark.parametrize("require_qualified", [False, True])
 @pytest.mark.parametrize("reject_legacy", [False, True])
 @pytest.mark.parametrize("defects", [False, True])
-def test_judge_kernel_equals_numpy(require_qualified, reject_legacy, defects):
+@pytest.mark.parametrize("read_before", [False, True])
+def test_judge_kernel_equals_numpy(require_qualified, reject_legacy, defects, read_before):
     rng = np.random.default_rng(7)
     n_patients, n_fac, n = 5000, 40, 20_000
-    bits = [HAS_INS, INSI_OK, CREATED, OPPOSED, CLOSED, ACTIVATED]
-    status = np.zeros(n_patients, np.uint8)
-    for b in bits:  # every combination of status bits occurs
-        status |= np.where(rng.random(n_patients) < 0.5, b, 0).astype(np.uint8)
+    status = _status(rng, n_patients)
     batch = _random_batch(rng, n, n_patients, n_fac, defects)
+    if read_before:  # the rows' status bytes as the identity module read them
+        batch.status, batch.version = status[batch.patient], 0
     judged = {}
     for use in (False, True):
-        patients = type("P", (), {"status": status})()
+        patients = type("P", (), {"status": status, "profile_version": 0})()
         service = dmp.DmpService(patients, Tally(1, 2, N_TYPES), np.zeros(1, np.int64), 1, n_fac, 1)
         service.rules = dmp.DmpRules(require_qualified, reject_legacy)
         service.sampler = _Sampler(np.random.default_rng(3), n)
@@ -94,6 +103,46 @@ def test_judge_kernel_equals_numpy(require_qualified, reject_legacy, defects):
     assert ref_offer[0].size > 0
     # the verdicts themselves are the documented precedence, not only the same twice
     np.testing.assert_array_equal(ref.outcomes, dmp.dmp_verdict(batch, patients, service.rules))
+
+
+@pytest.mark.parametrize("read_before", [False, True])
+def test_existence_check_kernel_equals_numpy(read_before):
+    """The senders' existence check gives the same rows sent, counts and order with the compiled
+    passes on a helper thread as with NumPy, and rows read before a profile change are read again."""
+    rng = np.random.default_rng(8)
+    n_patients, n_fac = 5000, 40
+    status = _status(rng, n_patients)
+    batches = [_random_batch(rng, n, n_patients, n_fac, defects=True) for n in (3000, 0, 5000, 2000)]
+    if read_before:
+        for b in batches[:2]:
+            b.status, b.version = status[b.patient], 0
+        for b in batches[2:]:  # read before a profile change: stale
+            b.status, b.version = np.zeros(len(b), np.uint8), -5
+    out = {}
+    for use in (False, True):
+        patients = type("P", (), {"status": status, "profile_version": 0})()
+        tally = Tally(1, 2, N_TYPES)
+        service = dmp.DmpService(patients, tally, np.zeros(1, np.int64), 1, n_fac, 1)
+        service.existence_check = True
+        service.kernels = use
+        service.workers = Workers(2)
+        for b in batches:
+            service.submit(b)
+        service._settle()
+        service.workers.close()
+        out[use] = (list(service.outbox), tally.counts.copy(), service._not_sent_today, service.backlog)
+    (ref_box, ref_counts, ref_stopped, ref_backlog), (box, counts, stopped, backlog) = out[False], out[True]
+    np.testing.assert_array_equal(ref_counts, counts)
+    assert ref_stopped == stopped > 0
+    assert ref_backlog == backlog == sum(len(b) for b in box)
+    assert len(ref_box) == len(box) == 3  # the empty batch sends nothing
+    for a, b in zip(ref_box, box, strict=True):
+        for field in ("facility", "patient", "doc_type", "qualified", "installed", "defect", "status"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        # what is sent has a profile or no INS: the software could not ask
+        st = status[b.patient]
+        assert (((st & HAS_INS) == 0) | ((st & CREATED) != 0)).all()
+    assert ref_stopped + ref_backlog == sum(len(b) for b in batches)  # every row once
 
 
 def test_draw_kernel_equals_numpy():

@@ -205,7 +205,7 @@ def test_dmp_verdict_is_its_document_part_over_its_service_part(require_qualifie
     batch = dmp.Batch(0, 0, np.zeros(n, np.int32), np.arange(n, dtype=np.int32), np.zeros(n, np.uint8),
                       rng.random(n) < 0.5, rng.random(n) < 0.5,
                       rng.integers(0, len(DEFECT_NAMES) + 1, n).astype(np.uint8))
-    patients = type("P", (), {"status": status})()
+    patients = type("P", (), {"status": status, "profile_version": 0})()
     rules = dmp.DmpRules(require_qualified, reject_legacy)
     out = dmp.dmp_verdict(batch, patients, rules)
     doc = dmp.document_verdict(status, batch.qualified, batch.defect, rules)

@@ -32,12 +32,12 @@ def _reference(status: int, qualified: bool, installed: bool, defect: int, rules
 
 @pytest.mark.parametrize("require_qualified, reject_legacy", list(itertools.product([False, True], repeat=2)))
 def test_the_vectorised_verdict_is_the_tables_first_reason_in_force(require_qualified, reject_legacy):
-    rows = list(itertools.product(range(128), (False, True), (False, True), range(len(DEFECT_NAMES) + 1)))
+    rows = list(itertools.product(range(256), (False, True), (False, True), range(len(DEFECT_NAMES) + 1)))  # bit 7: ID_QUALIFIED
     status, qualified, installed, defect = (np.array(c) for c in zip(*rows, strict=True))
     n = len(rows)
     batch = dmp.Batch(0, 0, np.zeros(n, np.int32), np.arange(n, dtype=np.int32), np.zeros(n, np.uint8),
                       qualified.astype(bool), installed.astype(bool), defect.astype(np.uint8))
-    patients = type("P", (), {"status": status.astype(np.uint8)})()
+    patients = type("P", (), {"status": status.astype(np.uint8), "profile_version": 0})()
     rules = dmp.DmpRules(require_qualified, reject_legacy)
     got = dmp.dmp_verdict(batch, patients, rules)
     want = np.array([_reference(*r, rules) for r in rows], dtype=np.uint8)

@@ -2,7 +2,9 @@
 document check, and a qualified state that never goes back (domain §3, §9 rule 1).
 
 One uint8 state and one int32 day per person, updated per batch of documents with NumPy
-gathers and scatters: a document's cost is one gather of its patient's state and a compare;
+gathers and scatters; a qualified person also has the ``ID_QUALIFIED`` bit of the patients'
+status byte. A document's cost is one gather of its patient's status byte (which the DMP then
+reuses, see ``Batch.status``) and a test of that bit;
 only the rows of patients not yet qualified, at a facility whose identity practice qualifies,
 go further (their lookup or ID check). States only move forward:
 NOT_LOOKED_UP → PENDING_01 / PENDING_02 (retried) → RETRIEVED (INSi 00, RECUP) → QUALIFIED
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.patients import HAS_INS, INSI_OK, Patients
+from agents.patients import HAS_INS, ID_QUALIFIED, INSI_OK, Patients
+from simulator.core.parallel import INLINE, Workers
 
 NOT_LOOKED_UP = np.uint8(0)  # has an INS, never looked up through INSi
 PENDING_01 = np.uint8(1)  # INSi answered 01 (no identity found): retried at a later visit
@@ -31,9 +34,11 @@ LOOKUP_NAMES = ("00", "01", "02", "failed")
 
 _NORMAL, _OUTAGE, _BACKLOG = 0, 1, 2
 _N_CODES = 4 * 3 * 2  # (state below QUALIFIED) × first INSi answer × success of the draw
-#: per state after a visit: whether a retry waits ``retry_days``; the INSI_OK bit it implies
+#: per state after a visit: whether a retry waits ``retry_days``; the status bits it implies
 _RETRY_AFTER = np.array([0, 1, 1, 0, 0, 0], dtype=np.int32)
-_INSI_BIT = np.array([0, 0, 0, INSI_OK, INSI_OK, 0], dtype=np.uint8)
+_INSI_BIT = np.array([0, 0, 0, INSI_OK, INSI_OK | ID_QUALIFIED, 0], dtype=np.uint8)
+#: with several threads, a batch's rows are scanned in pieces of at least this many rows
+MIN_PIECE_ROWS = 25_000
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class _Tables:
     id_check: np.ndarray  # int64 [24]
     moves: np.ndarray  # int64 [len(STATE_NAMES), 24]: +1 to the new state, −1 to the old one
     day_add: np.ndarray  # int32 [24]: the person's day becomes today + this (a retry's delay)
-    insi_bit: np.ndarray  # uint8 [24]: INSI_OK when INSi has answered 00
+    insi_bit: np.ndarray  # uint8 [24]: INSI_OK when INSi has answered 00, ID_QUALIFIED once qualified
 
 
 def _tables(rules: QualificationRules, mode: int) -> _Tables:
@@ -112,11 +117,7 @@ class Qualification:
         if initial_qualified_share > 0:  # identities qualified before the run (a world that starts late)
             already = np.flatnonzero(has_ins & (patients.insi == 0) & (rng.random(n) < initial_qualified_share))
             self.state[already] = QUALIFIED
-            patients.status[already] |= INSI_OK
-        #: one bit per person, set once qualified: what the compiled scan reads for every row (an
-        #: eighth of ``state``: at national scale it stays in cache where the state would not)
-        self.qualified_bits = np.zeros((n + 7) // 8, dtype=np.uint8)
-        self._set_bits(np.flatnonzero(self.state == QUALIFIED))
+            patients.status[already] |= INSI_OK | ID_QUALIFIED
         self._counts0 = np.bincount(self.state, minlength=len(STATE_NAMES)).astype(np.int64)
         self._failed = 0  # documents of qualified persons sent unqualified while INSi was down
         # visits by code and mode, since the start (``_seen``) and since ``take_counters`` (``_tally``)
@@ -133,24 +134,31 @@ class Qualification:
     # -- documents ------------------------------------------------------------------
     def qualify_rows(self, patient: np.ndarray, practice: np.ndarray | bool, day: int,
                      facility: np.ndarray | None = None) -> np.ndarray:
+        """Whether each document of ``patient`` is sent with a qualified identity (bool per row);
+        see ``read_rows``."""
+        return self.read_rows(patient, practice, day, facility)[0]
+
+    def read_rows(self, patient: np.ndarray, practice: np.ndarray | bool, day: int,
+                  facility: np.ndarray | None = None, workers: Workers = INLINE) -> tuple[np.ndarray, np.ndarray]:
         """Whether each document of ``patient`` is sent with a qualified identity (bool per row),
-        once the facility has looked up and checked the identities it may. ``practice``: whether
-        the facility qualifies identities — per row, for all (True / False), or per facility
-        when ``facility`` (each row's facility) is given."""
-        if practice is False:
-            return np.zeros(patient.size, dtype=bool)
-        if self.kernels and (practice is True or facility is not None):
-            qualified, rows = _scan_kernel()(patient, facility if facility is not None else patient,
-                                              practice if practice is not True else _ALL, practice is True,
-                                              self.qualified_bits, self.state, self.day, np.int32(day))
+        once the facility has looked up and checked the identities it may, and each row's
+        patient status byte after those lookups. ``practice``: whether the facility qualifies
+        identities — per row, for all (True / False), or per facility when ``facility`` (each
+        row's facility) is given. With the kernels, ``workers`` scan pieces of the rows at once
+        (the scan only reads; the lookups then follow in row order)."""
+        status = self.patients.status
+        if self.kernels and (not isinstance(practice, np.ndarray) or facility is not None):
+            qualified, snap, rows = _scan_pieces(patient, practice, facility, status, self.state, self.day,
+                                                 day, workers)
         else:
-            if facility is not None and practice is not True:
+            if facility is not None and isinstance(practice, np.ndarray):
                 practice = practice.take(facility.astype(np.intp, copy=False))
-            qualified, rows = _scan_numpy(patient, practice, self.state, self.day, day)
+            qualified, snap, rows = _scan_numpy(patient, practice, status, self.state, self.day, day)
         if rows.size:
             p = patient.take(rows).astype(np.intp)
             self._advance(p, day)
             qualified[rows] = self.state.take(p) == QUALIFIED
+            snap[rows] = status.take(p)
         if not self.up and self.rules.new_to_facility_share > 0 and qualified.any():
             # INSi down: a facility that sees a qualified patient for the first time cannot
             # retrieve the INS either; the document goes unqualified (the person stays qualified)
@@ -158,10 +166,18 @@ class Qualification:
             lost = q[self.rng.random(q.size) < self.rules.new_to_facility_share]
             qualified[lost] = False
             self._failed += lost.size
-        return qualified
+        return qualified, snap
 
     def _advance(self, p: np.ndarray, day: int) -> None:
         """One visit of each person in ``p`` (repeats allowed) to a facility that qualifies."""
+        if self.kernels and self.up:  # the same persons, draws and states in two compiled passes
+            k = _visit_kernels()
+            rows = np.empty(p.size, dtype=np.int64)
+            p = p.take(rows[:k["last"](p, self.state, rows)])
+            t = self._tables[_NORMAL]
+            k["visit"](p, self.state, self.day, self.patients.insi, self.patients.status, t.threshold, t.new,
+                       t.day_add, t.insi_bit, self.rng.random(p.size), self._tally[_NORMAL], np.int32(day))
+            return
         first = self._first_rows(p)
         p = p[first]
         self._transition(p, self.state[p], day, backlog=False)
@@ -195,14 +211,8 @@ class Qualification:
             if failed.size:
                 self._backlog.append(failed.astype(np.int32))
         self.state[p] = new
-        self._set_bits(p[new == QUALIFIED])
         self.day[p] = t.day_add.take(code) + np.int32(day)
         self.patients.status[p] |= t.insi_bit.take(code)
-
-    def _set_bits(self, p: np.ndarray) -> None:
-        """Set the qualified bit of persons ``p`` (``at``: several may share a byte)."""
-        if p.size:
-            np.bitwise_or.at(self.qualified_bits, p >> 3, np.left_shift(1, p & 7).astype(np.uint8))
 
     # -- INSi availability -------------------------------------------------------------
     def set_up(self, up: bool) -> None:
@@ -248,53 +258,140 @@ class Qualification:
 # -- the scan of a batch's rows: NumPy, or one compiled pass (agents/kernels.py's rule) ------------
 _ALL = np.ones(1, dtype=bool)
 _KERNEL: dict[str, object] = {}
+_QUALIFIED_BIT = int(ID_QUALIFIED)  # a plain int: a compile-time constant for Numba
 
 
-def _scan_numpy(patient: np.ndarray, practice: np.ndarray | bool, state: np.ndarray, day_arr: np.ndarray,
-                day: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows sent qualified as things stand, and rows whose person the facility looks up or checks
-    today (not qualified, has an INS, due, at a facility that qualifies)."""
-    st = state.take(patient.astype(np.intp, copy=False))
-    qualified = st == QUALIFIED
-    todo = st < QUALIFIED
+def _scan_numpy(patient: np.ndarray, practice: np.ndarray | bool, status: np.ndarray, state: np.ndarray,
+                day_arr: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sent qualified as things stand, each row's patient status byte, and the rows whose
+    person the facility looks up or checks today (not qualified, has an INS, due, at a facility
+    that qualifies)."""
+    snap = status.take(patient.astype(np.intp, copy=False))
+    if practice is False:
+        return np.zeros(patient.size, dtype=bool), snap, np.empty(0, dtype=np.intp)
+    qualified = (snap & ID_QUALIFIED) != 0
+    todo = ~qualified
     if practice is not True:
         qualified &= practice
         todo &= practice
     rows = np.flatnonzero(todo)
     if rows.size:
-        s = st.take(rows)
+        p = patient.take(rows).astype(np.intp)
+        s = state.take(p)
+        keep = s < QUALIFIED  # persons without an INS are never looked up
         waits = (s == PENDING_01) | (s == PENDING_02)  # only a retry waits its day
         if waits.any():
-            w = rows[waits]
-            waits[waits] = day_arr.take(patient.take(w).astype(np.intp)) > day  # not yet due
-            rows = rows[~waits]
-    return qualified, rows
+            keep &= ~(waits & (day_arr.take(p) > day))  # not yet due
+        rows = rows[keep]
+    return qualified, snap, rows
 
 
-def _scan_rows(patient, facility, practice, all_practice, bits, state, day_arr, day):  # pragma: no cover - compiled
-    """``_scan_numpy`` in one pass (Numba), reading a row's qualified bit first (``bits``) and its
-    state only when it is not qualified; ``practice`` per facility unless ``all_practice``."""
+def _scan_rows(patient, facility, practice, mode, status, state, day_arr, day,
+               qualified, snap, rows):  # pragma: no cover - compiled
+    """``_scan_numpy`` in one pass (Numba), into the outputs (returns how many ``rows``).
+    ``mode``: no facility qualifies (0), all do (1), or per facility (2). The status bytes are
+    gathered first, in a loop without branches (many cache misses in flight at once); a row's
+    state is read only when it is not qualified. Pieces of a batch are passed as views: a loop
+    over ``range(lo, hi)`` compiles to a gather about half as fast."""
     n = patient.size
-    qualified = np.zeros(n, np.bool_)
-    rows = np.empty(n, np.int64)
+    for i in range(n):
+        snap[i] = status[patient[i]]
+    # without branches on the rows' values (a qualified bit set for most rows, but not all,
+    # makes a branch mispredicted often): each row's flag, and the rows to look at further
     k = 0
     for i in range(n):
-        if not all_practice and not practice[facility[i]]:
-            continue
+        practises = mode == 1 or (mode == 2 and practice[facility[i]])
+        is_qualified = (snap[i] & _QUALIFIED_BIT) != 0
+        qualified[i] = practises and is_qualified
+        rows[k] = i
+        k += practises and not is_qualified
+    m = 0
+    for j in range(k):
+        i = rows[j]
         p = patient[i]
-        if (bits[p >> 3] >> (p & 7)) & 1:
-            qualified[i] = True
-            continue
         s = state[p]
         if s == 0 or s == 3 or (s < 3 and day_arr[p] <= day):  # a retry waits its day
-            rows[k] = i
-            k += 1
-    return qualified, rows[:k]
+            rows[m] = i
+            m += 1
+    return m
+
+
+def _scan_pieces(patient: np.ndarray, practice: np.ndarray | bool, facility: np.ndarray | None,
+                 status: np.ndarray, state: np.ndarray, day_arr: np.ndarray, day: int,
+                 workers: Workers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The compiled scan, in one piece per thread when the batch is large enough (pieces only
+    read shared arrays; their rows are put back in order)."""
+    n = patient.size
+    qualified = np.empty(n, dtype=bool)
+    snap = np.empty(n, dtype=np.uint8)
+    rows = np.empty(n, dtype=np.int64)
+    mode = 0 if practice is False else 1 if practice is True else 2
+    fac = facility if facility is not None else patient
+    prac = practice if mode == 2 else _ALL
+    pieces = max(1, min(workers.threads, n // MIN_PIECE_ROWS))
+    b = [n * i // pieces for i in range(pieces + 1)]
+    kernel = _scan_kernel()
+    tasks = [workers.submit(kernel, patient[b[i]:b[i + 1]], fac[b[i]:b[i + 1]], prac, mode, status, state, day_arr,
+                            np.int32(day), qualified[b[i]:b[i + 1]], snap[b[i]:b[i + 1]], rows[b[i]:b[i + 1]])
+             for i in range(pieces)]
+    counts = [int(t.result()) for t in tasks]
+    if pieces == 1:
+        return qualified, snap, rows[:counts[0]]
+    return qualified, snap, np.concatenate([rows[b[i]:b[i] + counts[i]] + b[i] for i in range(pieces)])
+
+
+def _last_rows(p, state, rows):  # pragma: no cover - compiled
+    """``_first_rows`` compiled: the rows (indices into ``rows``, returns how many) where each
+    person of ``p`` last appears, in order. Walks the rows backwards marking each person's
+    state with bit 7 (states are below 8): a marked person was seen at a later row. ``_visit``
+    reads the states without the mark and writes the new ones over it."""
+    m = 0
+    for i in range(p.size - 1, -1, -1):
+        q = p[i]
+        x = state[q]
+        rows[m] = i
+        m += (x & 0x80) == 0  # without a branch: a repeated person is rare, but not predictable
+        state[q] = x | 0x80
+    for j in range(m // 2):  # back to row order
+        rows[j], rows[m - 1 - j] = rows[m - 1 - j], rows[j]
+    return m
+
+
+def _visit(p, state, day_arr, insi, status, threshold, new, day_add, insi_bit, u, tally, day):  # pragma: no cover
+    """``_transition`` compiled (INSi up), for distinct persons ``p`` with one uniform each:
+    gathers, then the codes, then scatters."""
+    n = p.size
+    code = np.empty(n, np.int64)
+    st = np.empty(n, np.uint8)
+    for j in range(n):
+        q = p[j]
+        code[j] = np.int64(state[q] & 0x7F) * 3 + np.int64(insi[q])  # without the mark of _last_rows
+        st[j] = status[q]
+    for j in range(n):
+        c = code[j] * 2 + np.int64(u[j] < threshold[code[j]])
+        code[j] = c
+        tally[c] += 1
+    for j in range(n):
+        q = p[j]
+        c = code[j]
+        state[q] = new[c]
+        day_arr[q] = day_add[c] + day
+        status[q] = st[j] | insi_bit[c]
+
+
+def _visit_kernels() -> dict[str, object]:
+    """The compiled visit passes (built, or loaded from Numba's on-disk cache, at first use)."""
+    if "visit" not in _KERNEL:
+        import numba
+
+        _KERNEL["last"] = numba.njit(nogil=True, cache=True)(_last_rows)
+        _KERNEL["visit"] = numba.njit(nogil=True, cache=True)(_visit)
+    return _KERNEL
 
 
 def _scan_kernel():
     """The compiled scan (built, or loaded from Numba's on-disk cache, at first use)."""
-    if not _KERNEL:
+    if "scan" not in _KERNEL:
         import numba  # only runs that use the kernels pay for importing Numba
 
         _KERNEL["scan"] = numba.njit(nogil=True, cache=True)(_scan_rows)

@@ -40,16 +40,26 @@ class Batch:
     qualified: np.ndarray  # bool: identity sent as QUAL (set by the identity module, simulator/identity.py)
     installed: np.ndarray  # bool: Ségur software installed when sent
     defect: np.ndarray | None  # uint8 defect code (0 none) or None when no defect is configured
+    #: each row's patient status byte as the identity module read it, and the patients'
+    #: ``profile_version`` then: while it is unchanged the DMP reads it instead of the population
+    status: np.ndarray | None = None
+    version: int = -1
 
     def __len__(self) -> int:
         return int(self.facility.size)
 
-    def take(self, sl: slice) -> Batch:
-        """The rows of ``sl`` as a batch of the same sector and day."""
+    def take(self, sl: slice | np.ndarray) -> Batch:
+        """The rows of ``sl`` (a slice or row indices) as a batch of the same sector and day."""
         return Batch(
             self.sector, self.day, self.facility[sl], self.patient[sl], self.doc_type[sl],
             self.qualified[sl], self.installed[sl], None if self.defect is None else self.defect[sl],
+            None if self.status is None else self.status[sl], self.version,
         )
+
+    def status_now(self, version: int) -> np.ndarray | None:
+        """The rows' status bytes read earlier, if the profiles have not changed since
+        (``version``: the patients' ``profile_version`` now); None otherwise."""
+        return self.status if self.status is not None and self.version == version else None
 
 
 def logistic_days(rng: np.random.Generator, n: int, day_of, start, mid, width: float,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -115,6 +115,8 @@ _DEFECT = {False: _defect_table(False), True: _defect_table(True)}
 _NOT_SENT = np.array([(st & HAS_INS) != 0 and (st & CREATED) == 0 for st in range(256)], dtype=bool)
 # the whole verdict by status (the table the batch verdict uses: one lookup per row)
 _TABLES = {r: _status_table(r) for r in (False, True)}
+if not np.array_equal(_TABLES[False][:128], _TABLES[False][128:]):  # pragma: no cover - a rule table change
+    raise ImportError("without require_qualified_identity the verdict must not depend on bit 7 of the key")
 
 
 def _apply_defects(out: np.ndarray, status: np.ndarray, defect: np.ndarray | None, rules: DmpRules) -> None:
@@ -132,7 +134,7 @@ def document_verdict(status: np.ndarray, qualified: np.ndarray, defect: np.ndarr
     """Document part of the verdict: accepted, ins_missing, invalid_metadata, bad_ins or
     identity_not_qualified — what the DMP says about the document itself."""
     status = np.asarray(status, dtype=np.uint8)
-    key = status | (np.asarray(qualified, dtype=bool).view(np.uint8) << 7)
+    key = (status & np.uint8(0x7F)) | (np.asarray(qualified, dtype=bool).view(np.uint8) << 7)
     out = _DOCUMENT[rules.require_qualified_identity][key]
     _apply_defects(out, status, defect, rules)
     return out
@@ -159,19 +161,34 @@ def dmp_verdict(batch: Batch, patients: Patients, rules: DmpRules) -> np.ndarray
     Precedence: software not installed, INS missing, invalid metadata, bad INS, identity not
     qualified, opposed / closed / no profile — the order the FHIR rules use. Equal to
     ``combine_verdicts(document_verdict(…), service_verdict(…))``, in one lookup per row."""
-    # a random gather into the whole population: by an intp index it is about twice as fast
-    status = patients.status.take(batch.patient.astype(np.intp))
+    status = batch.status_now(patients.profile_version)  # read by the identity module, still true
+    if status is None:  # a random gather into the whole population: by an intp index about twice as fast
+        status = patients.status.take(batch.patient.astype(np.intp))
     table = _TABLES[rules.require_qualified_identity]
     if rules.require_qualified_identity:
         key = batch.qualified.view(np.uint8) << np.uint8(7)
-        key |= status
+        key |= status & np.uint8(0x7F)
     else:
-        key = status  # without the rule the qualified bit does not change the verdict
+        key = status  # without the rule the table does not look at bit 7 (checked at import)
     out = table.take(key)
     _apply_defects(out, status, batch.defect, rules)
     if rules.reject_legacy_software and not batch.installed.all():
         out[~batch.installed] = oc.REJECT_SOFTWARE
     return out
+
+
+def _rows_sent(batch: Batch, status: np.ndarray, n_types: int) -> tuple[np.ndarray, int, Batch | None]:
+    """The existence check of ``batch`` in compiled passes (any thread: it writes nothing
+    shared): the rows stopped, by type, how many, and the batch of the rows sent (None if
+    none; ``batch`` itself if all are)."""
+    by_type, n_stop = kernels.count_stopped(status, _NOT_SENT, batch.doc_type, n_types)
+    if n_stop == len(batch):  # (an empty batch too)
+        return by_type, n_stop, None
+    if n_stop == 0:
+        return by_type, 0, batch
+    columns = kernels.rows_sent(status, _NOT_SENT, len(batch) - n_stop, batch.facility, batch.patient,
+                                batch.doc_type, batch.qualified, batch.installed, batch.defect)
+    return by_type, n_stop, Batch(batch.sector, batch.day, *columns, version=batch.version)
 
 
 #: with several threads, a day's batches are judged in pieces of at least this many rows,
@@ -247,6 +264,7 @@ class DmpService:
         self.workers: Workers = INLINE  # threads that assess batches (the simulation's, if it has some)
         self.kernels = False  # judge with the compiled kernel (set by the simulation; same verdicts)
         self.existence_check = False  # senders check the patient's profile first (set by the simulation)
+        self._pending: list[tuple[Batch, Any]] = []  # batches whose existence check still runs (``_settle``)
         self._not_sent_today = 0
 
     def track_territory(self, facility_dept: list[np.ndarray], n_depts: int, n_months: int) -> None:
@@ -258,32 +276,50 @@ class DmpService:
         """A producer sends a batch: it waits in the outbox until processed. With the existence
         check, the sender's software first asks for each patient's profile and does not send
         the rows whose patient has an INS but no open profile (none yet, opposed, closed): they
-        are booked ``not_sent`` (outcome ``NOT_SENT_NO_PROFILE``) and never reach the DMP."""
-        if self.existence_check:
-            batch = self._check_existence(batch)
-            if batch is None:
-                return
+        are booked ``not_sent`` (outcome ``NOT_SENT_NO_PROFILE``) and never reach the DMP.
+        With the kernels and nobody listening to ``dmp.not_sent``, the check runs on the
+        workers' threads while the producers go on; ``_settle`` books it, in order, before the
+        outbox is next read (the same counts, by the same day)."""
+        if not self.existence_check:
+            self._enqueue(batch)
+            return
+        status = batch.status_now(self.patients.profile_version)
+        if status is None:
+            status = self.patients.status.take(batch.patient)  # int32 indices: no copy of the rows
+            batch.status, batch.version = status, self.patients.profile_version
+        if self.kernels and not self.bus.wants("dmp.not_sent"):
+            self._pending.append((batch, self.workers.submit(_rows_sent, batch, status, self.tally.n_types)))
+            return
+        self._settle()
+        stop = _NOT_SENT.take(status)
+        n_stop = int(np.count_nonzero(stop))
+        by_type = np.bincount(np.compress(stop, batch.doc_type), minlength=self.tally.n_types) if n_stop else None
+        self._book_not_sent(batch, by_type, n_stop)
+        if n_stop and self.bus.wants("dmp.not_sent"):
+            self.bus.publish("dmp.not_sent", batch.take(np.flatnonzero(stop)))
+        if n_stop < len(batch):
+            self._enqueue(batch.take(np.flatnonzero(~stop)) if n_stop else batch)
+
+    def _enqueue(self, batch: Batch) -> None:
         self.outbox.append(batch)
         self.backlog += len(batch)
         self._received_today += len(batch)
 
-    def _check_existence(self, batch: Batch) -> Batch | None:
-        """The rows of ``batch`` that are sent: one gather of the patients' status bytes and a
-        lookup; the others are booked ``not_sent`` (and published as ``dmp.not_sent``)."""
-        status = self.patients.status.take(batch.patient)  # int32 indices: no copy of the rows
-        stop = _NOT_SENT.take(status)
-        n_stop = int(np.count_nonzero(stop))
-        if n_stop == 0:
-            return batch
-        month = int(self.month_of_day[batch.day])
-        by_type = np.bincount(np.compress(stop, batch.doc_type), minlength=self.tally.n_types)
-        self.tally.add_counts(month, batch.sector, 0, by_type, oc.NOT_SENT_NO_PROFILE)
-        self._not_sent_today += n_stop
-        if self.bus.wants("dmp.not_sent"):
-            self.bus.publish("dmp.not_sent", batch.take(np.flatnonzero(stop)))
-        if n_stop == len(batch):
-            return None
-        return batch.take(np.flatnonzero(~stop))
+    def _book_not_sent(self, batch: Batch, by_type: np.ndarray | None, n_stop: int) -> None:
+        """Count the rows of ``batch`` the existence check stopped (``by_type``: per type)."""
+        if n_stop:
+            month = int(self.month_of_day[batch.day])
+            self.tally.add_counts(month, batch.sector, 0, by_type, oc.NOT_SENT_NO_PROFILE)
+            self._not_sent_today += n_stop
+
+    def _settle(self) -> None:
+        """Book the existence checks still running, in the order the batches came."""
+        for batch, task in self._pending:
+            by_type, n_stop, sent = task.result()
+            self._book_not_sent(batch, by_type, n_stop)
+            if sent is not None:
+                self._enqueue(sent)
+        self._pending.clear()
 
     def _assess(self, batch: Batch, seq0: int) -> Judgement:
         """Verdicts of ``batch`` and their counts, and the rows it offers to the sampler (rows
@@ -304,7 +340,8 @@ class DmpService:
             rules = self.rules
             out, by_type, by_facility, accepted, take, cells = kernels.judge_rows(
                 batch.patient, batch.doc_type, batch.qualified, batch.installed, batch.defect, batch.facility,
-                self.patients.status, _TABLES[rules.require_qualified_identity], rules.require_qualified_identity,
+                self.patients.status, batch.status_now(self.patients.profile_version),
+                _TABLES[rules.require_qualified_identity], rules.require_qualified_identity,
                 _DEFECT[rules.require_qualified_identity], rules.reject_legacy_software, n_types,
                 oc.N_OUTCOMES, n_fac, keys, thresholds)
             by_facility = by_facility if counted else None
@@ -381,6 +418,7 @@ class DmpService:
     def process(self, day: int, capacity: float, max_wait: int | None) -> None:
         """Today's work: judge what capacity allows if up, then drop what waited too long.
         The batches are assessed on the workers' threads and booked here in outbox order."""
+        self._settle()
         accepted = rejected = dropped = 0
         if self.up:
             parts = self._chunks(self._take_within(int(capacity)))
@@ -411,6 +449,7 @@ class DmpService:
 
     def finish(self) -> None:
         """End of run: what still waits is counted as queued."""
+        self._settle()
         while self.outbox:
             batch = self.outbox.popleft()
             self.bus.publish("dmp.queued", batch)

@@ -49,6 +49,9 @@ class ProfileService:
         self.n_opposed = c["opposed"]
         self.n_closed = c["closed"]
         self.events = dict.fromkeys(EVENTS, 0)  # this month's events (reset by ``take_events``)
+        # persons closed so far (a superset: reopened and reborn ones are filtered out when read),
+        # so that picking among few closed profiles does not scan the whole population
+        self._closed = [np.flatnonzero((patients.status & CLOSED) != 0)]
 
     # -- creation -----------------------------------------------------------------------
     def create_due(self, day: int, opposition_rate: float) -> None:
@@ -89,6 +92,7 @@ class ProfileService:
         bits[~opposed] |= act.view(np.uint8) * ACTIVATED
         st = self.p.status
         st[idx] = st.take(idx) | bits
+        self.p.profile_version += 1
         n_act = int(np.count_nonzero(act))
         self.n_opposed += idx.size - n_created
         self.n_created += n_created
@@ -99,16 +103,21 @@ class ProfileService:
         return n_created
 
     # -- daily hazards --------------------------------------------------------------------
-    def _pick(self, k: int, want: np.uint8, avoid: np.uint8, eligible: int) -> np.ndarray:
+    def _pick(self, k: int, want: np.uint8, avoid: np.uint8, eligible: int,
+              members: np.ndarray | None = None) -> np.ndarray:
         """``k`` distinct random persons whose status has every bit of ``want`` and none of
         ``avoid`` (about ``eligible`` persons do): candidates are drawn with replacement, enough
         for one round in most cases, and the eligible ones kept once each. When they are very
-        few, a scan of the status finds them all instead."""
+        few, they are all found instead: among ``members`` (sorted persons, a superset of them)
+        if given, else by a scan of the whole status."""
         st = self.p.status
         n = st.size
         share = max(eligible, 1) / max(n, 1)
         if share < SCAN_BELOW_SHARE:
-            ok = np.flatnonzero((st & (want | avoid)) == want)
+            if members is None:
+                ok = np.flatnonzero((st & (want | avoid)) == want)
+            else:
+                ok = members[(st.take(members) & (want | avoid)) == want]
             return self.rng.choice(ok, size=min(k, ok.size), replace=False) if ok.size else ok
         chosen = np.empty(0, dtype=np.int64)
         tries = 0
@@ -125,6 +134,7 @@ class ProfileService:
 
     def daily_events(self, activation_rate: float, closure_rate: float, reactivation_rate: float = 0.0) -> None:
         """Today's activations, closures and reopenings (rates are per month)."""
+        self.p.profile_version += 1
         eligible = self.n_created - self.n_activated
         k = self.rng.binomial(max(eligible, 0), min(activation_rate / DAYS_PER_MONTH, 1.0))
         if k:
@@ -142,15 +152,24 @@ class ProfileService:
             self.n_activated -= int(was_active.sum())
             self.n_closed += idx.size
             self.events["closed"] += idx.size
+            self._closed.append(idx)
         k = self.rng.binomial(max(self.n_closed, 0), min(reactivation_rate / DAYS_PER_MONTH, 1.0))
         if k:
-            idx = self._pick(k, CLOSED, np.uint8(0), self.n_closed)
+            few = max(self.n_closed, 1) / max(self.p.n, 1) < SCAN_BELOW_SHARE  # then _pick looks at them all
+            idx = self._pick(k, CLOSED, np.uint8(0), self.n_closed, self._closed_members() if few else None)
             self.p.status[idx] &= ~CLOSED
             self.p.status[idx] |= CREATED | ACTIVATED  # reopening it is using it
             self.n_closed -= idx.size
             self.n_created += idx.size
             self.n_activated += idx.size
             self.events["reactivated"] += idx.size
+
+    def _closed_members(self) -> np.ndarray:
+        """The persons whose profile is closed now, sorted (from the closures since the start)."""
+        members = np.unique(np.concatenate(self._closed))
+        members = members[(self.p.status.take(members) & CLOSED) != 0]
+        self._closed = [members]
+        return members
 
     def deaths_and_births(self, day: int, death_rate: float, opposition_rate: float) -> None:
         """Today's deaths (``death_rate`` per year): each closes the person's profile, and a
@@ -175,6 +194,7 @@ class ProfileService:
         # the row's profile bits start afresh; its identity traits (sex, birth date, INS) stay
         # those drawn at set-up, so that a document sampled earlier renders the same person
         st[idx] = old & ~PROFILE_BITS
+        self.p.profile_version += 1
         if day >= self.births_created_from:
             self.p.creation_day[idx] = day
             self.events["created_at_birth"] += self._create(idx, opposition_rate, activate=False)
