@@ -23,9 +23,9 @@ from agents.identity.qualification import (
 )
 from agents.patients import HAS_INS, ID_QUALIFIED, INSI_OK
 from scenarios.loader import ScenarioError
+from simulator.core.parallel import Workers
 from simulator.engine import Simulation
 from simulator.identity import IdentityModule
-from simulator.core.parallel import Workers
 from simulator.scenario import load_scenario
 from tests.conftest import REPO
 
