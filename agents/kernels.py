@@ -137,7 +137,9 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
     n = patient.size
     type_out = n_types * n_outcomes  # a defect's block of cells in the sampler's strata
     outcome = np.empty(n, np.uint8)
-    by_type = np.zeros(n_types * n_outcomes, np.int64)
+    # four interleaved counts: consecutive rows mostly fall in the same cell, and one count
+    # would make each row wait for the previous row's store
+    by_type4 = np.zeros((4, n_types * n_outcomes), np.int64)
     by_facility = np.zeros(n_facilities, np.int64)
     take = np.empty(n if sampling else 0, np.int64)
     cells = np.empty(n if sampling else 0, np.int64)
@@ -147,16 +149,16 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
     no_override = np.uint8(NO_OVERRIDE)
     accepted = 0
     m = 0
-    if has_rows_status:
-        for i in range(n):
-            outcome[i] = rows_status[i]
-    else:
+    if not has_rows_status:
         # first the gather alone: its loads miss the cache, and a loop without branches on
         # their values keeps many of them in flight at once (about three times faster)
         for i in range(n):
             outcome[i] = status[patient[i]]
+        rows_status = outcome
+    current = -1  # rows come grouped by facility: its accepted rows are summed, then stored once
+    run = 0
     for i in range(n):
-        st = outcome[i]
+        st = rows_status[i]
         if require_qualified:  # bit 7 of a status byte is the person's ID_QUALIFIED, of the key the row's
             o = table[(st & np.uint8(0x7F)) | (np.uint8(qualified[i]) << np.uint8(7))]
         else:
@@ -171,11 +173,17 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
             o = software_code
         outcome[i] = o
         cell = np.int64(doc_type[i]) * n_outcomes + o
-        by_type[cell] += 1
+        by_type4[i & 3, cell] += 1
         ok = np.int64(o == accepted_code)  # without a branch: outcomes are hard to predict
         accepted += ok
         if n_facilities > 0:
-            by_facility[facility[i]] += ok
+            f = facility[i]
+            if f != current:
+                if current >= 0:
+                    by_facility[current] += run
+                current = f
+                run = 0
+            run += ok
         if sampling:
             if has_defect:
                 cell += np.int64(defect[i]) * type_out
@@ -183,6 +191,9 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
                 take[m] = i
                 cells[m] = cell
                 m += 1
+    if current >= 0:
+        by_facility[current] += run
+    by_type = by_type4[0] + by_type4[1] + by_type4[2] + by_type4[3]
     return outcome, by_type, by_facility, accepted, take[:m], cells[:m]
 
 

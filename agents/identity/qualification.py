@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.patients import HAS_INS, ID_QUALIFIED, INSI_OK, Patients
+from simulator.core.arrays import sorted_unique
 from simulator.core.parallel import INLINE, Workers
 
 NOT_LOOKED_UP = np.uint8(0)  # has an INS, never looked up through INSi
@@ -220,7 +221,7 @@ class Qualification:
         ``backlog_days`` days (``catch_up``)."""
         self.up = bool(up)
         if up and self._backlog:
-            waiting = np.unique(np.concatenate(self._backlog))
+            waiting = sorted_unique(np.concatenate(self._backlog))
             self._backlog = []
             self._catch_up = np.concatenate([self._catch_up, waiting]).astype(np.int32)
             self._catch_up_per_day = -(-self._catch_up.size // max(self.rules.backlog_days, 1))
@@ -231,7 +232,7 @@ class Qualification:
             return
         k = self._catch_up_per_day
         p, self._catch_up = self._catch_up[:k].astype(np.intp), self._catch_up[k:]
-        p = np.unique(p)
+        p = sorted_unique(p)
         st = self.state[p]
         p, st = p[st < QUALIFIED], st[st < QUALIFIED]
         if p.size:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED, Patients
+from simulator.core.arrays import sorted_unique
 
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
@@ -58,7 +59,7 @@ class ProfileService:
         """Create (or record the opposition of) every profile due by ``day``; persons who
         oppose do so at ``opposition_rate`` (the rate in force on their creation day)."""
         if self._waiting_births and day >= self.births_created_from:
-            born = np.unique(np.concatenate(self._waiting_births))  # a row may have been reborn twice
+            born = sorted_unique(np.concatenate(self._waiting_births))  # a row may have been reborn twice
             self._waiting_births.clear()
             self._create(born[(self.p.status.take(born) & PROFILE_BITS) == 0], opposition_rate, activate=False)
         end = int(self.due_by[min(max(day, 0), self.due_by.size - 1)])
@@ -126,7 +127,7 @@ class ProfileService:
             cand = self.rng.integers(0, n, size=int(need / share * 1.1) + 16)
             # every bit of ``want`` and none of ``avoid``, from one gather of the candidates' status
             ok = cand[(st.take(cand) & (want | avoid)) == want]
-            chosen = np.unique(np.concatenate([chosen, ok]))
+            chosen = sorted_unique(np.concatenate([chosen, ok]))
             tries += 1
         if chosen.size > k:
             chosen = self.rng.choice(chosen, size=k, replace=False)
@@ -166,7 +167,7 @@ class ProfileService:
 
     def _closed_members(self) -> np.ndarray:
         """The persons whose profile is closed now, sorted (from the closures since the start)."""
-        members = np.unique(np.concatenate(self._closed))
+        members = sorted_unique(np.concatenate(self._closed))
         members = members[(self.p.status.take(members) & CLOSED) != 0]
         self._closed = [members]
         return members
@@ -179,7 +180,7 @@ class ProfileService:
         k = self.rng.binomial(n, min(death_rate / DAYS_PER_YEAR, 1.0)) if n else 0
         if not k:
             return
-        idx = np.unique(self.rng.integers(0, n, size=k))
+        idx = sorted_unique(self.rng.integers(0, n, size=k))
         st = self.p.status
         old = st.take(idx)
         created = (old & CREATED) != 0
