@@ -66,6 +66,7 @@ def _compiled() -> dict[str, Any]:
         _DISPATCH["draw"] = jit(_draw_rows)
         _DISPATCH["judge"] = jit(_judge_rows)
         _DISPATCH["count_stopped"] = jit(_count_stopped)
+        _DISPATCH["sample"] = jit(_sample_rows)
         _DISPATCH["rows_sent"] = jit(_rows_sent)
     return _DISPATCH
 
@@ -195,6 +196,33 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
         by_facility[current] += run
     by_type = by_type4[0] + by_type4[1] + by_type4[2] + by_type4[3]
     return outcome, by_type, by_facility, accepted, take[:m], cells[:m]
+
+
+def sample_rows(outcome: np.ndarray, doc_type: np.ndarray, defect: np.ndarray | None, n_types: int,
+                n_outcomes: int, keys: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of judged verdicts ``outcome`` whose sampling key is below their stratum's
+    threshold, with their cells: what ``judge_rows`` gives with ``keys``, for verdicts judged
+    before the keys were known."""
+    none8 = np.empty(0, np.uint8)
+    return _compiled()["sample"](outcome, doc_type, none8 if defect is None else defect, defect is not None,
+                                 np.int64(n_types), np.int64(n_outcomes), keys, thresholds)
+
+
+def _sample_rows(outcome, doc_type, defect, has_defect, n_types, n_outcomes, keys, thresholds):
+    n = outcome.size
+    type_out = n_types * n_outcomes
+    take = np.empty(n, np.int64)
+    cells = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        cell = np.int64(doc_type[i]) * n_outcomes + outcome[i]
+        if has_defect:
+            cell += np.int64(defect[i]) * type_out
+        if keys[i] < thresholds[cell]:
+            take[m] = i
+            cells[m] = cell
+            m += 1
+    return take[:m], cells[:m]
 
 
 # -- the senders' existence check ---------------------------------------------------------------

@@ -145,6 +145,37 @@ def test_existence_check_kernel_equals_numpy(read_before):
     assert ref_stopped + ref_backlog == sum(len(b) for b in batches)  # every row once
 
 
+def test_verdicts_judged_at_submission_are_judged_again_after_a_profile_change():
+    """A batch judged early (at submission, on a helper thread) keeps those verdicts only if the
+    profiles and rules are unchanged when the DMP takes it; otherwise it is judged again."""
+    rng = np.random.default_rng(9)
+    n_patients, n_fac, n = 5000, 40, 4000
+    for change in ("none", "profiles", "rules"):
+        status = _status(rng, n_patients) | CREATED | HAS_INS  # every row is sent
+        patients = type("P", (), {"status": status, "profile_version": 0})()
+        service = dmp.DmpService(patients, Tally(1, 2, N_TYPES), np.zeros(1, np.int64), 1, n_fac, 1)
+        service.existence_check = True
+        service.kernels = True
+        batch = _random_batch(rng, n, n_patients, n_fac, defects=False)
+        batch.status, batch.version = status[batch.patient], patients.profile_version
+        service.submit(batch)
+        service._settle()
+        assert id(service.outbox[0]) in service._early
+        if change == "profiles":  # every profile closed after the submission
+            status[:] = (status & ~CREATED) | CLOSED
+            patients.profile_version += 1
+        elif change == "rules":
+            service.rules = dmp.DmpRules(reject_legacy_software=True)
+        seen = []
+        service.bus.subscribe("dmp.verdict", lambda b, out: seen.append(out))
+        service.process(0, 1e9, None)
+        want = dmp.dmp_verdict(batch.take(slice(None)), patients, service.rules)  # judged now, from the population
+        np.testing.assert_array_equal(seen[0], want)
+        if change == "profiles":
+            assert (seen[0] != oc.ACCEPTED).all()
+        assert not service._early
+
+
 def test_draw_kernel_equals_numpy():
     sc = load_scenario(BASELINE)
     from simulator.core.streams import Streams

@@ -13,6 +13,7 @@ import simulator
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
 from scenarios.schema import Intervention
 from simulator.cli import main
+from simulator.core.arrays import sorted_unique
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
 from simulator.scenario import load_scenario
@@ -125,6 +126,27 @@ def test_deaths_and_births_keep_the_population_consistent():
     ev22 = res.tables["profile_events"]
     ev22 = ev22[ev22["month"] >= "2022-02"].groupby("event")["persons"].sum()
     assert ev22["created_at_birth"] == pytest.approx(0.98 * ev22["births"], rel=0.05)
+
+
+def test_reopenings_pick_among_the_closed_profiles_as_a_full_scan_would():
+    """The closed persons the profile service keeps (closures since the start, filtered) are
+    exactly those a scan of the population finds, through closures, reopenings and deaths."""
+    sc = load_scenario(BASELINE, overrides={"run.end": "2022-09-30", "profiles.closure_rate": 0.01,
+                                            "profiles.reactivation_rate": 0.05, "profiles.death_rate": 0.05})
+    sim = Simulation(sc, scale=0.002, seed=3)
+    res = sim.run()
+    prof, st = sim.world.profiles, sim.world.patients.status
+    np.testing.assert_array_equal(prof._closed_members(), np.flatnonzero(st & CLOSED))
+    ev = res.tables["profile_events"].groupby("event")["persons"].sum()
+    assert ev["closed"] > 0 and ev["reactivated"] > 0 and ev["deaths"] > 0
+
+
+def test_sorted_unique_is_numpys_unique():
+    rng = np.random.default_rng(4)
+    for a in (rng.integers(0, 50, 200), rng.integers(0, 10**9, 5000), np.empty(0, np.int64), np.array([7])):
+        got = sorted_unique(a)
+        np.testing.assert_array_equal(got, np.unique(a))
+        assert got.dtype == a.dtype
 
 
 def _write(tmp_path, body: str):

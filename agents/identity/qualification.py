@@ -53,6 +53,7 @@ class _Tables:
     id_check: np.ndarray  # int64 [24]
     moves: np.ndarray  # int64 [len(STATE_NAMES), 24]: +1 to the new state, −1 to the old one
     day_add: np.ndarray  # int32 [24]: the person's day becomes today + this (a retry's delay)
+    retries: np.ndarray  # bool [24]: the visit leaves the person waiting for a retry (its day is set)
     insi_bit: np.ndarray  # uint8 [24]: INSI_OK when INSi has answered 00, ID_QUALIFIED once qualified
 
 
@@ -88,7 +89,7 @@ def _tables(rules: QualificationRules, mode: int) -> _Tables:
                 moves[new[k], k] += 1
                 moves[st, k] -= 1
     day_add = (_RETRY_AFTER[new] * rules.retry_days).astype(np.int32)
-    return _Tables(threshold, new, lookups, id_check, moves, day_add, _INSI_BIT[new])
+    return _Tables(threshold, new, lookups, id_check, moves, day_add, _RETRY_AFTER[new] != 0, _INSI_BIT[new])
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class Qualification:
         n = patients.n
         has_ins = (patients.status & HAS_INS) != 0
         self.state = np.where(has_ins, NOT_LOOKED_UP, NO_INS).astype(np.uint8)
-        self.day = np.zeros(n, dtype=np.int32)  # qualified / retrieved: that day; pending: next retry
+        self.day = np.zeros(n, dtype=np.int32)  # pending (01 / 02): the day of the next retry; only read then
         if initial_qualified_share > 0:  # identities qualified before the run (a world that starts late)
             already = np.flatnonzero(has_ins & (patients.insi == 0) & (rng.random(n) < initial_qualified_share))
             self.state[already] = QUALIFIED
@@ -177,7 +178,7 @@ class Qualification:
             p = p.take(rows[:k["last"](p, self.state, rows)])
             t = self._tables[_NORMAL]
             k["visit"](p, self.state, self.day, self.patients.insi, self.patients.status, t.threshold, t.new,
-                       t.day_add, t.insi_bit, self.rng.random(p.size), self._tally[_NORMAL], np.int32(day))
+                       t.day_add, t.retries, t.insi_bit, self.rng.random(p.size), self._tally[_NORMAL], np.int32(day))
             return
         first = self._first_rows(p)
         p = p[first]
@@ -212,7 +213,8 @@ class Qualification:
             if failed.size:
                 self._backlog.append(failed.astype(np.int32))
         self.state[p] = new
-        self.day[p] = t.day_add.take(code) + np.int32(day)
+        retry = t.retries.take(code)
+        self.day[p[retry]] = t.day_add.take(code[retry]) + np.int32(day)
         self.patients.status[p] |= t.insi_bit.take(code)
 
     # -- INSi availability -------------------------------------------------------------
@@ -358,7 +360,7 @@ def _last_rows(p, state, rows):  # pragma: no cover - compiled
     return m
 
 
-def _visit(p, state, day_arr, insi, status, threshold, new, day_add, insi_bit, u, tally, day):  # pragma: no cover
+def _visit(p, state, day_arr, insi, status, threshold, new, day_add, retries, insi_bit, u, tally, day):  # pragma: no cover
     """``_transition`` compiled (INSi up), for distinct persons ``p`` with one uniform each:
     gathers, then the codes, then scatters."""
     n = p.size
@@ -376,7 +378,8 @@ def _visit(p, state, day_arr, insi, status, threshold, new, day_add, insi_bit, u
         q = p[j]
         c = code[j]
         state[q] = new[c]
-        day_arr[q] = day_add[c] + day
+        if retries[c]:  # only a retry's day is ever read
+            day_arr[q] = day_add[c] + day
         status[q] = st[j] | insi_bit[c]
 
 

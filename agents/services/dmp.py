@@ -13,7 +13,7 @@ itself: INS missing, invalid metadata, bad INS, identity not qualified) and a se
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -197,6 +197,15 @@ MIN_CHUNK_ROWS = 50_000
 CHUNKS_PER_THREAD = 3
 
 
+@dataclass(frozen=True)
+class _EarlyVerdict:
+    """Verdicts judged at submission, with what they were judged under."""
+
+    judged: Judgement
+    version: int  # the patients' profile_version of the rows' status bytes
+    rules: tuple[bool, bool]  # the DMP rules in force
+
+
 @dataclass
 class Judgement:
     """What the DMP makes of one batch, before it is counted."""
@@ -265,6 +274,7 @@ class DmpService:
         self.kernels = False  # judge with the compiled kernel (set by the simulation; same verdicts)
         self.existence_check = False  # senders check the patient's profile first (set by the simulation)
         self._pending: list[tuple[Batch, Any]] = []  # batches whose existence check still runs (``_settle``)
+        self._early: dict[int, tuple[Batch, _EarlyVerdict]] = {}  # batches of the outbox judged at submission
         self._not_sent_today = 0
 
     def track_territory(self, facility_dept: list[np.ndarray], n_depts: int, n_months: int) -> None:
@@ -288,7 +298,7 @@ class DmpService:
             status = self.patients.status.take(batch.patient)  # int32 indices: no copy of the rows
             batch.status, batch.version = status, self.patients.profile_version
         if self.kernels and not self.bus.wants("dmp.not_sent"):
-            self._pending.append((batch, self.workers.submit(_rows_sent, batch, status, self.tally.n_types)))
+            self._pending.append((batch, self.workers.submit(self._check_and_judge, batch, status)))
             return
         self._settle()
         stop = _NOT_SENT.take(status)
@@ -312,29 +322,70 @@ class DmpService:
             self.tally.add_counts(month, batch.sector, 0, by_type, oc.NOT_SENT_NO_PROFILE)
             self._not_sent_today += n_stop
 
+    def _check_and_judge(self, batch: Batch, status: np.ndarray) -> tuple[np.ndarray, int, Batch | None,
+                                                                          _EarlyVerdict | None]:
+        """The existence check of ``batch`` and the verdicts of the rows sent, on a helper
+        thread while the producers go on (writes nothing shared). The verdicts are used if the
+        batch is judged whole and nothing they depend on has changed by then (``_early_verdict``)."""
+        by_type, n_stop, sent = _rows_sent(batch, status, self.tally.n_types)
+        early = None
+        if sent is not None:
+            rules = (self.rules.require_qualified_identity, self.rules.reject_legacy_software)
+            early = _EarlyVerdict(self._judge(sent, None, None)[0], sent.version, rules)
+        return by_type, n_stop, sent, early
+
     def _settle(self) -> None:
         """Book the existence checks still running, in the order the batches came."""
         for batch, task in self._pending:
-            by_type, n_stop, sent = task.result()
+            by_type, n_stop, sent, early = task.result()
             self._book_not_sent(batch, by_type, n_stop)
             if sent is not None:
                 self._enqueue(sent)
+                if early is not None:
+                    self._early[id(sent)] = (sent, early)
         self._pending.clear()
 
-    def _assess(self, batch: Batch, seq0: int) -> Judgement:
+    def _early_verdict(self, part: Batch) -> _EarlyVerdict | None:
+        """The verdicts judged at submission for ``part``, if it is that whole batch and the
+        profiles and rules are still those they were judged with."""
+        found = self._early.pop(id(part), None)
+        if found is None or found[0] is not part:
+            return None
+        early = found[1]
+        rules = (self.rules.require_qualified_identity, self.rules.reject_legacy_software)
+        if early.version != self.patients.profile_version or early.rules != rules:
+            return None
+        return early
+
+    def _assess(self, batch: Batch, seq0: int, early: _EarlyVerdict | None = None) -> Judgement:
         """Verdicts of ``batch`` and their counts, and the rows it offers to the sampler (rows
         numbered from ``seq0``); writes nothing shared, so batches can be assessed on several
         threads at once (``_book`` then counts them, in order). With ``kernels`` the same
-        is computed in one compiled pass."""
-        counted = batch.sector == self.gp_sector or self.by_dept is not None
-        n_fac = 0
-        if counted:
-            n_fac = self.gp_month.shape[1] if batch.sector == self.gp_sector else self.facility_dept[batch.sector].size
+        is computed in one compiled pass; with ``early`` verdicts only the sampling is left."""
         sampler = self.sampler
         keys = thresholds = None
         if sampler is not None:
             keys = sampler.keys(seq0, len(batch))
             thresholds = sampler.thresholds(batch.sector)
+        if early is None:
+            judged, take, cells = self._judge(batch, keys, thresholds)
+        else:
+            judged, take, cells = early.judged, None, None
+            if sampler is not None:
+                take, cells = kernels.sample_rows(judged.outcomes, batch.doc_type, batch.defect, self.tally.n_types,
+                                                  oc.N_OUTCOMES, keys, thresholds)
+        if sampler is not None:
+            judged = replace(judged, sampled=sampler.rows(batch, take, cells, keys, seq0))
+        return judged
+
+    def _judge(self, batch: Batch, keys: np.ndarray | None,
+               thresholds: np.ndarray | None) -> tuple[Judgement, np.ndarray | None, np.ndarray | None]:
+        """Verdicts of ``batch`` and their counts, and the rows below their sampling
+        threshold with their cells (when ``keys``)."""
+        counted = batch.sector == self.gp_sector or self.by_dept is not None
+        n_fac = 0
+        if counted:
+            n_fac = self.gp_month.shape[1] if batch.sector == self.gp_sector else self.facility_dept[batch.sector].size
         n_types = self.tally.n_types
         if self.kernels:
             rules = self.rules
@@ -355,7 +406,7 @@ class DmpService:
             accepted = accepted_fac.size
             by_facility = np.bincount(accepted_fac, minlength=n_fac) if counted else None
             take = cells = None
-            if sampler is not None:
+            if keys is not None:
                 if batch.defect is not None:  # the sampler's strata tell defects apart too
                     cell += batch.defect * np.intp(n_types * oc.N_OUTCOMES)
                 take = np.flatnonzero(keys < thresholds.take(cell))
@@ -365,8 +416,8 @@ class DmpService:
             weights = by_facility.astype(np.float64)  # counts: exact in float64
             by_dept = np.bincount(self.facility_dept[batch.sector], weights=weights,
                                   minlength=self.by_dept.shape[2]).astype(np.int64)
-        sampled = None if sampler is None else sampler.rows(batch, take, cells, keys, seq0)
-        return Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), sampled)
+        judged = Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), None)
+        return judged, take, cells
 
     def _book(self, batch: Batch, judged: Judgement) -> None:
         """Count an assessed batch, pass its sampled rows on and publish its verdicts
@@ -396,6 +447,7 @@ class DmpService:
                 self.outbox.popleft()
                 part = batch
             else:
+                self._early.pop(id(batch), None)  # judged whole, if at all: judged again in parts
                 part = batch.take(slice(0, budget))
                 self.outbox[0] = batch.take(slice(budget, None))
             parts.append(part)
@@ -403,17 +455,25 @@ class DmpService:
             self.backlog -= len(part)
         return parts
 
-    def _chunks(self, parts: list[Batch]) -> list[Batch]:
-        """With several threads, cut the day's batches into pieces of about equal size so that
-        the threads finish together (one sector's batch can be most of the day's documents).
-        Counts are additive and the sampler numbers rows in order, so the tables are the same."""
+    def _chunks(self, parts: list[Batch], early: list[_EarlyVerdict | None]
+                ) -> tuple[list[Batch], list[_EarlyVerdict | None]]:
+        """With several threads, cut the day's batches still to judge into pieces of about
+        equal size so that the threads finish together (one sector's batch can be most of the
+        day's documents); those judged early stay whole. Counts are additive and the sampler
+        numbers rows in order, so the tables are the same."""
         threads = self.workers.threads
-        total = sum(len(p) for p in parts)
+        total = sum(len(p) for p, e in zip(parts, early, strict=True) if e is None)
         if threads < 2 or total < 2 * MIN_CHUNK_ROWS:
-            return parts
+            return parts, early
         size = max(MIN_CHUNK_ROWS, -(-total // (CHUNKS_PER_THREAD * threads)))
-        return [part.take(slice(i, i + size)) if len(part) > size else part
-                for part in parts for i in range(0, len(part), size)]
+        out: list[Batch] = []
+        out_early: list[_EarlyVerdict | None] = []
+        for part, e in zip(parts, early, strict=True):
+            pieces = [part] if e is not None or len(part) <= size else [
+                part.take(slice(i, i + size)) for i in range(0, len(part), size)]
+            out += pieces
+            out_early += [e] * len(pieces)
+        return out, out_early
 
     def process(self, day: int, capacity: float, max_wait: int | None) -> None:
         """Today's work: judge what capacity allows if up, then drop what waited too long.
@@ -421,9 +481,11 @@ class DmpService:
         self._settle()
         accepted = rejected = dropped = 0
         if self.up:
-            parts = self._chunks(self._take_within(int(capacity)))
+            taken = self._take_within(int(capacity))
+            early = [self._early_verdict(part) for part in taken]
+            parts, early = self._chunks(taken, early)
             seq0 = [0 if self.sampler is None else self.sampler.reserve(len(part)) for part in parts]
-            assessed = [self.workers.submit(self._assess, part, q) for part, q in zip(parts, seq0, strict=True)]
+            assessed = [self.workers.submit(self._assess, part, q, e) for part, q, e in zip(parts, seq0, early, strict=True)]
             for part, future in zip(parts, assessed, strict=True):
                 judged = future.result()
                 self._book(part, judged)
@@ -433,6 +495,7 @@ class DmpService:
         if wait is not None:
             while self.outbox and day - self.outbox[0].day >= wait:
                 batch = self.outbox.popleft()
+                self._early.pop(id(batch), None)
                 self._drop(batch, day)
                 dropped += len(batch)
                 self.backlog -= len(batch)
@@ -450,6 +513,7 @@ class DmpService:
     def finish(self) -> None:
         """End of run: what still waits is counted as queued."""
         self._settle()
+        self._early.clear()
         while self.outbox:
             batch = self.outbox.popleft()
             self.bus.publish("dmp.queued", batch)
