@@ -167,7 +167,7 @@ def test_verdicts_judged_at_submission_are_judged_again_after_a_profile_change()
         elif change == "rules":
             service.rules = dmp.DmpRules(reject_legacy_software=True)
         seen = []
-        service.bus.subscribe("dmp.verdict", lambda b, out: seen.append(out))
+        service.bus.subscribe("dmp.verdict", lambda b, out, seen=seen: seen.append(out))
         service.process(0, 1e9, None)
         want = dmp.dmp_verdict(batch.take(slice(None)), patients, service.rules)  # judged now, from the population
         np.testing.assert_array_equal(seen[0], want)
