@@ -10,11 +10,13 @@ The profile state is a bit field updated in place by the profile process.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from scenarios.country import PopulationData, load_country
 from scenarios.schema import Scenario
+from simulator.core.arrays import stable_order
 from simulator.core.parallel import INLINE, Workers
 from simulator.core.streams import Streams
 
@@ -88,12 +90,15 @@ def build_patients(
     streams: Streams,
     day0: np.datetime64,
     workers: Workers = INLINE,
+    traits: Any = None,
 ) -> Patients:
     """Draw ``n`` patients spread over départements by weight, with a médecin traitant among
     the GPs of their département (``gp_dept``: département of each GP). Sex and birth date
-    come from their own stream, drawn on a helper thread while the rest is drawn here."""
+    come from their own stream, drawn on a helper thread while the rest is drawn here
+    (``traits``: that task, if the caller has submitted it already)."""
     pop = sc.population
-    traits = workers.submit(draw_traits, n, streams["patients:traits"], day0, load_country(sc.country).population)
+    if traits is None:
+        traits = submit_traits(sc, n, streams, day0, workers)
     rng = streams["patients"]
     n_dept = dept_weights.size
     dept_size = rng.multinomial(n, dept_weights).astype(np.int64)
@@ -126,6 +131,11 @@ def build_patients(
         status=status,
         creation_day=np.full(n, NEVER, dtype=np.int32),
     )
+
+
+def submit_traits(sc: Scenario, n: int, streams: Streams, day0: np.datetime64, workers: Workers) -> Any:
+    """The task that draws the sex and birth date of ``n`` patients (``draw_traits``)."""
+    return workers.submit(draw_traits, n, streams["patients:traits"], day0, load_country(sc.country).population)
 
 
 def draw_traits(n: int, rng: np.random.Generator, day0: np.datetime64,
@@ -211,10 +221,11 @@ def schedule_profiles(sc: Scenario, p: Patients, rng: np.random.Generator, day_o
     return order
 
 
-def draw_profile_schedule(sc: Scenario, n: int, rng: np.random.Generator, day_of) -> tuple[np.ndarray, np.ndarray]:
+def draw_profile_schedule(sc: Scenario, n: int, rng: np.random.Generator, day_of,
+                          compiled: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The draws of ``schedule_profiles`` for ``n`` persons: each one's creation day (int32)
     and the order of creations. Needs nothing of the patients but their number, so it can
-    run while they are drawn."""
+    run while they are drawn. ``compiled``: sort with a compiled counting sort (the same order)."""
     pr = sc.profiles
     legacy = rng.random(n, dtype=np.float32) < pr.legacy_dmp_share
     first = day_of(pr.letters_start)
@@ -225,6 +236,6 @@ def draw_profile_schedule(sc: Scenario, n: int, rng: np.random.Generator, day_of
     day = letter
     day += np.int32(pr.creation_delay_days)
     day[legacy] = 0
-    # days fit in 16 bits here, and a stable argsort of int16 is a linear-time radix sort
+    # days fit in 16 bits here, and a stable sort of int16 keys takes linear time
     keys = np.clip(day, -1, np.iinfo(np.int16).max).astype(np.int16)
-    return day, np.argsort(keys, kind="stable")
+    return day, stable_order(keys, compiled)

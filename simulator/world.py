@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents import kernels
 from agents.catalogue import load_catalogue
-from agents.patients import Patients, build_patients, draw_profile_schedule
+from agents.patients import Patients, build_patients, draw_profile_schedule, submit_traits
 from agents.producers import Sector, sector_class
 from agents.producers.gp import GpSector
 from agents.services.mes import ProfileService
@@ -78,9 +79,13 @@ def build_world(sc: Scenario, streams: Streams, workers: Workers | None = None) 
     gp_dept = gp.dept if gp is not None else np.empty(0, dtype=np.int16)
     n_patients = scaled_count(sc.population.size, scale)
     workers = INLINE if workers is None else workers
-    # the letters (their own stream) are drawn on a helper thread while the patients are
-    schedule = workers.submit(draw_profile_schedule, sc, n_patients, streams["profiles:letters"], day_of)
-    patients = build_patients(sc, n_patients, terr.weights, gp_dept, streams, np.datetime64(sc.run.start), workers)
+    # the patients' traits, then the letters (their own streams), are drawn on a helper thread
+    # while the rest of the patients is drawn here
+    day0 = np.datetime64(sc.run.start)
+    traits = submit_traits(sc, n_patients, streams, day0, workers)
+    schedule = workers.submit(draw_profile_schedule, sc, n_patients, streams["profiles:letters"], day_of,
+                              kernels.wanted(scale))  # the large runs that compile their loops sort compiled too
+    patients = build_patients(sc, n_patients, terr.weights, gp_dept, streams, day0, workers, traits)
     for sector in sectors:
         sector.set_patient_ranges(patients)
     patients.creation_day, order = schedule.result()

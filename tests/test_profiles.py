@@ -13,7 +13,7 @@ import simulator
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
 from scenarios.schema import Intervention
 from simulator.cli import main
-from simulator.core.arrays import sorted_unique
+from simulator.core.arrays import sorted_unique, stable_order
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
 from simulator.scenario import load_scenario
@@ -147,6 +147,13 @@ def test_sorted_unique_is_numpys_unique():
         got = sorted_unique(a)
         np.testing.assert_array_equal(got, np.unique(a))
         assert got.dtype == a.dtype
+
+
+def test_the_compiled_stable_order_is_numpys():
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(5)
+    for keys in (rng.integers(-1, 900, 100_000).astype(np.int16), np.full(50, 7, np.int16), np.empty(0, np.int16)):
+        np.testing.assert_array_equal(stable_order(keys, compiled=True), np.argsort(keys, kind="stable"))
 
 
 def _write(tmp_path, body: str):
