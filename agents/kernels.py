@@ -2,7 +2,7 @@
 rows of the day, and the DMP judging them.
 
 Each kernel computes exactly what its NumPy reference computes (``Sector.produce`` and
-``DmpService._assess``), in integer arithmetic on the same random bits, so a run's tables do
+``DmpService._judge``), in integer arithmetic on the same random bits, so a run's tables do
 not depend on which is used (tests compare them). The NumPy version costs a dozen passes over
 the rows; a kernel makes one, and runs without the GIL, so two threads really run at once.
 Compiling costs a few seconds the first time (then cached on disk): runs use the kernels
@@ -114,42 +114,34 @@ def judge_rows(patient: np.ndarray, doc_type: np.ndarray, qualified: np.ndarray,
                defect: np.ndarray | None, facility: np.ndarray, status: np.ndarray,
                rows_status: np.ndarray | None, table: np.ndarray,
                require_qualified: bool, defect_override: np.ndarray, reject_legacy: bool,
-               n_types: int, n_outcomes: int, n_facilities: int, keys: np.ndarray | None,
-               thresholds: np.ndarray | None) -> tuple[np.ndarray, ...]:
+               n_types: int, n_outcomes: int, n_facilities: int) -> tuple[np.ndarray, ...]:
     """The DMP's verdict on every row and what is counted of it, in one pass (see
-    ``DmpService._assess``): outcome per row, counts [type · outcomes + outcome], accepted
-    documents per facility (``n_facilities`` > 0), the number accepted, and the rows whose
-    sampling key is below their stratum's threshold with their cells (when ``keys``). The rows'
-    status bytes are ``rows_status`` when given (read earlier and still true), else gathered
-    from the population's ``status``."""
+    ``DmpService._judge``): outcome per row, counts [type · outcomes + outcome], accepted
+    documents per facility (``n_facilities`` > 0) and the number accepted. The rows' status
+    bytes are ``rows_status`` when given (read earlier and still true), else gathered from the
+    population's ``status``. The sampler's rows are picked afterwards (``sample_rows``)."""
     none8 = np.empty(0, np.uint8)
     return _compiled()["judge"](
         patient, doc_type, qualified, installed, none8 if defect is None else defect, defect is not None,
         facility, status, none8 if rows_status is None else rows_status, rows_status is not None, table, bool(require_qualified), defect_override, bool(reject_legacy),
         np.int64(n_types), np.int64(n_outcomes), np.int64(n_facilities),
-        np.empty(0, np.float32) if keys is None else keys,
-        np.empty(0, np.float32) if thresholds is None else thresholds, keys is not None,
     )
 
 
 def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, facility, status, rows_status,
-                has_rows_status, table, require_qualified, defect_override, reject_legacy, n_types, n_outcomes, n_facilities,
-                keys, thresholds, sampling):
+                has_rows_status, table, require_qualified, defect_override, reject_legacy, n_types, n_outcomes,
+                n_facilities):
     n = patient.size
-    type_out = n_types * n_outcomes  # a defect's block of cells in the sampler's strata
     outcome = np.empty(n, np.uint8)
     # four interleaved counts: consecutive rows mostly fall in the same cell, and one count
     # would make each row wait for the previous row's store
     by_type4 = np.zeros((4, n_types * n_outcomes), np.int64)
     by_facility = np.zeros(n_facilities, np.int64)
-    take = np.empty(n if sampling else 0, np.int64)
-    cells = np.empty(n if sampling else 0, np.int64)
     has_ins = np.uint8(_HAS_INS)
     accepted_code = np.uint8(_ACCEPTED)
     software_code = np.uint8(_SOFTWARE)
     no_override = np.uint8(NO_OVERRIDE)
     accepted = 0
-    m = 0
     if not has_rows_status:
         # first the gather alone: its loads miss the cache, and a loop without branches on
         # their values keeps many of them in flight at once (about three times faster)
@@ -185,24 +177,16 @@ def _judge_rows(patient, doc_type, qualified, installed, defect, has_defect, fac
                 current = f
                 run = 0
             run += ok
-        if sampling:
-            if has_defect:
-                cell += np.int64(defect[i]) * type_out
-            if keys[i] < thresholds[cell]:
-                take[m] = i
-                cells[m] = cell
-                m += 1
     if current >= 0:
         by_facility[current] += run
     by_type = by_type4[0] + by_type4[1] + by_type4[2] + by_type4[3]
-    return outcome, by_type, by_facility, accepted, take[:m], cells[:m]
+    return outcome, by_type, by_facility, accepted
 
 
 def sample_rows(outcome: np.ndarray, doc_type: np.ndarray, defect: np.ndarray | None, n_types: int,
                 n_outcomes: int, keys: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The rows of judged verdicts ``outcome`` whose sampling key is below their stratum's
-    threshold, with their cells: what ``judge_rows`` gives with ``keys``, for verdicts judged
-    before the keys were known."""
+    threshold (strata: defect, type, outcome), with their cells, in one pass."""
     none8 = np.empty(0, np.uint8)
     return _compiled()["sample"](outcome, doc_type, none8 if defect is None else defect, defect is not None,
                                  np.int64(n_types), np.int64(n_outcomes), keys, thresholds)

@@ -330,8 +330,7 @@ class DmpService:
         by_type, n_stop, sent = _rows_sent(batch, status, self.tally.n_types)
         early = None
         if sent is not None:
-            rules = (self.rules.require_qualified_identity, self.rules.reject_legacy_software)
-            early = _EarlyVerdict(self._judge(sent, None, None)[0], sent.version, rules)
+            early = _EarlyVerdict(self._judge(sent), sent.version, self._rules_in_force())
         return by_type, n_stop, sent, early
 
     def _settle(self) -> None:
@@ -345,6 +344,9 @@ class DmpService:
                     self._early[id(sent)] = (sent, early)
         self._pending.clear()
 
+    def _rules_in_force(self) -> tuple[bool, bool]:
+        return (self.rules.require_qualified_identity, self.rules.reject_legacy_software)
+
     def _early_verdict(self, part: Batch) -> _EarlyVerdict | None:
         """The verdicts judged at submission for ``part``, if it is that whole batch and the
         profiles and rules are still those they were judged with."""
@@ -352,36 +354,40 @@ class DmpService:
         if found is None or found[0] is not part:
             return None
         early = found[1]
-        rules = (self.rules.require_qualified_identity, self.rules.reject_legacy_software)
-        if early.version != self.patients.profile_version or early.rules != rules:
+        if early.version != self.patients.profile_version or early.rules != self._rules_in_force():
             return None
         return early
 
     def _assess(self, batch: Batch, seq0: int, early: _EarlyVerdict | None = None) -> Judgement:
-        """Verdicts of ``batch`` and their counts, and the rows it offers to the sampler (rows
-        numbered from ``seq0``); writes nothing shared, so batches can be assessed on several
-        threads at once (``_book`` then counts them, in order). With ``kernels`` the same
-        is computed in one compiled pass; with ``early`` verdicts only the sampling is left."""
+        """Verdicts of ``batch`` and their counts (``early``: judged at submission), and the
+        rows it offers to the sampler (rows numbered from ``seq0``); writes nothing shared, so
+        batches can be assessed on several threads at once (``_book`` then counts them, in
+        order)."""
+        judged = early.judged if early is not None else self._judge(batch)
         sampler = self.sampler
-        keys = thresholds = None
-        if sampler is not None:
-            keys = sampler.keys(seq0, len(batch))
-            thresholds = sampler.thresholds(batch.sector)
-        if early is None:
-            judged, take, cells = self._judge(batch, keys, thresholds)
-        else:
-            judged, take, cells = early.judged, None, None
-            if sampler is not None:
-                take, cells = kernels.sample_rows(judged.outcomes, batch.doc_type, batch.defect, self.tally.n_types,
-                                                  oc.N_OUTCOMES, keys, thresholds)
-        if sampler is not None:
-            judged = replace(judged, sampled=sampler.rows(batch, take, cells, keys, seq0))
-        return judged
+        if sampler is None:
+            return judged
+        keys = sampler.keys(seq0, len(batch))
+        take, cells = self._below_threshold(batch, judged.outcomes, keys, sampler.thresholds(batch.sector))
+        return replace(judged, sampled=sampler.rows(batch, take, cells, keys, seq0))
 
-    def _judge(self, batch: Batch, keys: np.ndarray | None,
-               thresholds: np.ndarray | None) -> tuple[Judgement, np.ndarray | None, np.ndarray | None]:
-        """Verdicts of ``batch`` and their counts, and the rows below their sampling
-        threshold with their cells (when ``keys``)."""
+    def _below_threshold(self, batch: Batch, outcomes: np.ndarray, keys: np.ndarray,
+                         thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows whose sampling key is below their stratum's threshold, and their cells
+        (defect, type, outcome): one compiled pass with ``kernels``."""
+        n_types = self.tally.n_types
+        if self.kernels:
+            return kernels.sample_rows(outcomes, batch.doc_type, batch.defect, n_types, oc.N_OUTCOMES, keys, thresholds)
+        cell = batch.doc_type.astype(np.intp)
+        cell *= oc.N_OUTCOMES
+        cell += outcomes
+        if batch.defect is not None:  # the sampler's strata tell defects apart too
+            cell += batch.defect * np.intp(n_types * oc.N_OUTCOMES)
+        take = np.flatnonzero(keys < thresholds.take(cell))
+        return take, cell[take]
+
+    def _judge(self, batch: Batch) -> Judgement:
+        """Verdicts of ``batch`` and their counts (one compiled pass with ``kernels``)."""
         counted = batch.sector == self.gp_sector or self.by_dept is not None
         n_fac = 0
         if counted:
@@ -389,12 +395,12 @@ class DmpService:
         n_types = self.tally.n_types
         if self.kernels:
             rules = self.rules
-            out, by_type, by_facility, accepted, take, cells = kernels.judge_rows(
+            out, by_type, by_facility, accepted = kernels.judge_rows(
                 batch.patient, batch.doc_type, batch.qualified, batch.installed, batch.defect, batch.facility,
                 self.patients.status, batch.status_now(self.patients.profile_version),
                 _TABLES[rules.require_qualified_identity], rules.require_qualified_identity,
                 _DEFECT[rules.require_qualified_identity], rules.reject_legacy_software, n_types,
-                oc.N_OUTCOMES, n_fac, keys, thresholds)
+                oc.N_OUTCOMES, n_fac)
             by_facility = by_facility if counted else None
         else:
             out = dmp_verdict(batch, self.patients, self.rules)
@@ -405,19 +411,12 @@ class DmpService:
             accepted_fac = np.compress(out == oc.ACCEPTED, batch.facility)
             accepted = accepted_fac.size
             by_facility = np.bincount(accepted_fac, minlength=n_fac) if counted else None
-            take = cells = None
-            if keys is not None:
-                if batch.defect is not None:  # the sampler's strata tell defects apart too
-                    cell += batch.defect * np.intp(n_types * oc.N_OUTCOMES)
-                take = np.flatnonzero(keys < thresholds.take(cell))
-                cells = cell[take]
         by_dept = None
         if self.by_dept is not None:
             weights = by_facility.astype(np.float64)  # counts: exact in float64
             by_dept = np.bincount(self.facility_dept[batch.sector], weights=weights,
                                   minlength=self.by_dept.shape[2]).astype(np.int64)
-        judged = Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), None)
-        return judged, take, cells
+        return Judgement(out, by_type.reshape(n_types, oc.N_OUTCOMES), by_facility, by_dept, int(accepted), None)
 
     def _book(self, batch: Batch, judged: Judgement) -> None:
         """Count an assessed batch, pass its sampled rows on and publish its verdicts
