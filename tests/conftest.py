@@ -3,12 +3,21 @@ files the repository ships (no sibling folder)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.toml"
+
+
+def write_scenario(folder: Path, body: str, extends: Path = BASELINE, name: str = "t") -> Path:
+    """A scenario file ``<name>.toml`` in ``folder`` that extends ``extends`` with ``body``
+    (dedented TOML)."""
+    p = folder / f"{name}.toml"
+    p.write_text(f'extends = "{extends.as_posix()}"\nname = "{name}"\n' + textwrap.dedent(body), encoding="utf-8")
+    return p
 
 
 @pytest.fixture(scope="session")

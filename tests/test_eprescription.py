@@ -4,8 +4,6 @@ errors for bad inputs."""
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +15,7 @@ from simulator.cli import main
 from simulator.core.errors import ConservationError, ScenarioError
 from simulator.engine import Simulation
 from simulator.scenario import load_scenario
-from tests.conftest import REPO
+from tests.conftest import REPO, write_scenario
 
 BASELINE = REPO / "scenarios" / "baseline.toml"
 SCALE = 0.004
@@ -147,12 +145,6 @@ def test_registered_share_rises_with_the_mandate_and_every_gp_prescription_is_co
 
 
 # -- bad inputs ------------------------------------------------------------------------------
-def _write(tmp_path, body: str):
-    p = tmp_path / "s.toml"
-    p.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "t"\n' + textwrap.dedent(body), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize("body, expected", [
     ("[eprescription]\nmandate_date = \"soon\"\n", "eprescription.mandate_date:"),
     ("[eprescription]\nuse_share = 1.5\n", "eprescription.use_share: must be at most 1.0"),
@@ -162,13 +154,13 @@ def _write(tmp_path, body: str):
 ])
 def test_bad_eprescription_inputs_give_one_clear_line(tmp_path, body, expected):
     with pytest.raises(ScenarioError) as exc:
-        load_scenario(_write(tmp_path, body))
+        load_scenario(write_scenario(tmp_path, body))
     msg = str(exc.value)
     assert expected in msg and "\n" not in msg
 
 
 def test_bad_mandate_on_the_command_line_exits_2_with_one_line(tmp_path, capsys):
-    p = _write(tmp_path, "[eprescription]\nmandatory_prescriber_compliance = 2\n")
+    p = write_scenario(tmp_path, "[eprescription]\nmandatory_prescriber_compliance = 2\n")
     code = main(["run", str(p), "--scale", "0.001", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip()
     assert code == 2

@@ -16,7 +16,7 @@ from agents.producers.learning import Obligation, beta_levels, ceilings_on, leve
 from scenarios.activity import compare, load_activity
 from simulator.core.errors import ScenarioError
 from simulator.scenario import load_scenario
-from tests.conftest import BASELINE
+from tests.conftest import BASELINE, write_scenario
 
 START = dt.date(2021, 1, 1)
 
@@ -105,16 +105,10 @@ def test_an_obligation_raises_the_share_of_its_type_in_the_sector_lookup():
     assert s.sent_per_episode > sent_before
 
 
-def _extending(tmp_path: Path, body: str, name: str = "t") -> Path:
-    p = tmp_path / f"{name}.toml"
-    p.write_text(f'extends = "{BASELINE}"\nname = "{name}"\n{body}', encoding="utf-8")
-    return p
-
-
 def test_obligation_raises_its_type_after_its_date_and_not_before(tmp_path):
     end = {"run.end": "2024-09-30"}
     base = load_scenario(BASELINE, overrides=end)
-    ob = load_scenario(_extending(tmp_path, '''
+    ob = load_scenario(write_scenario(tmp_path, '''
 [[interventions]]
 date = 2024-04-01
 kind = "obligation"
@@ -136,32 +130,32 @@ half_life_days = 15
 
 
 def test_obligation_is_validated_with_one_line_errors(tmp_path):
-    bad_type = _extending(tmp_path, '''
+    bad_type = write_scenario(tmp_path, '''
 [[interventions]]
 date = 2024-04-01
 kind = "obligation"
 sector = "gp"
 doc_type = "11502-2"
-''', "bad_type")
+''', name="bad_type")
     with pytest.raises(ScenarioError, match=r"interventions\[\d+\]\.doc_type: '11502-2' is not a document type of sector gp") as e:
         load_scenario(bad_type)
     assert "\n" not in str(e.value)
-    missing = _extending(tmp_path, '''
+    missing = write_scenario(tmp_path, '''
 [[interventions]]
 date = 2024-04-01
 kind = "obligation"
 sector = "gp"
-''', "missing")
+''', name="missing")
     with pytest.raises(ScenarioError, match="needs doc_type"):
         load_scenario(missing)
-    bad_ceiling = _extending(tmp_path, '''
+    bad_ceiling = write_scenario(tmp_path, '''
 [[interventions]]
 date = 2024-04-01
 kind = "obligation"
 sector = "gp"
 doc_type = "*"
 ceiling = 1.5
-''', "bad_ceiling")
+''', name="bad_ceiling")
     with pytest.raises(ScenarioError, match="ceiling"):
         load_scenario(bad_ceiling)
 

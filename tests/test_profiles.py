@@ -3,8 +3,6 @@ activation toward the 2027 target, deaths and births, and bad inputs."""
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +16,7 @@ from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
 from simulator.scenario import load_scenario
 from simulator.studies.observed_match import observed_vs_simulated
-from tests.conftest import BASELINE, REPO
+from tests.conftest import BASELINE, REPO, write_scenario
 
 END_2021 = {"run.end": "2021-12-31"}
 
@@ -156,12 +154,6 @@ def test_the_compiled_stable_order_is_numpys():
         np.testing.assert_array_equal(stable_order(keys, compiled=True), np.argsort(keys, kind="stable"))
 
 
-def _write(tmp_path, body: str):
-    p = tmp_path / "s.toml"
-    p.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "t"\n' + textwrap.dedent(body), encoding="utf-8")
-    return p
-
-
 BAD = [
     ("campaign factor", "[[profiles.campaigns]]\nstart = 2026-01-01\nend = 2026-12-31\nactivation_factor = -1.0\n",
      "activation_factor"),
@@ -176,7 +168,7 @@ BAD = [
 
 @pytest.mark.parametrize("what,body,expected", BAD, ids=[b[0] for b in BAD])
 def test_bad_profile_inputs_give_one_line_and_exit_2(tmp_path, capsys, what, body, expected):
-    p = _write(tmp_path, body)
+    p = write_scenario(tmp_path, body)
     with pytest.raises(ScenarioError) as exc:
         load_scenario(p)
     assert str(p) in str(exc.value) and expected in str(exc.value), str(exc.value)

@@ -4,7 +4,6 @@ flows, conservation with every sector, and clear errors for the new scenario sec
 from __future__ import annotations
 
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from simulator.calendar import Calendar
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
 from simulator.scenario import load_scenario
+from tests.conftest import write_scenario
 from tests.support_wave2 import SCALE, SCENARIOS, SEED, wave2_run
 
 WAVE2 = SCENARIOS / "wave2.toml"
@@ -226,12 +226,6 @@ def test_wave2_flows_start_with_their_software_and_are_counted():
 
 
 # -- scenario errors -----------------------------------------------------------------------
-def _write(tmp_path, body: str):
-    p = tmp_path / "s.toml"
-    p.write_text(f'extends = "{WAVE2.as_posix()}"\nname = "t"\n' + textwrap.dedent(body), encoding="utf-8")
-    return p
-
-
 @pytest.mark.parametrize("body, expected", [
     ("[wave2_flows.consultation]\ndentists = 0.1\n", "wave2_flows.consultation.dentists: not a sector of this scenario; allowed:"),
     ("[eprescription]\nvalidity = 90\n", "eprescription.validity: unknown key; allowed keys here:"),
@@ -240,7 +234,7 @@ def _write(tmp_path, body: str):
 ])
 def test_bad_wave2_sections_give_one_clear_line(tmp_path, body, expected):
     with pytest.raises(ScenarioError) as exc:
-        load_scenario(_write(tmp_path, body))
+        load_scenario(write_scenario(tmp_path, body, WAVE2))
     assert expected in str(exc.value) and "\n" not in str(exc.value)
 
 
