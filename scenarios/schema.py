@@ -217,6 +217,24 @@ class QualificationConfig(Strict):
     width_days: PositiveFloat = unit("days", "logistic scale of the ramp", le=MAX_DAYS)
 
 
+class OtherMailboxHolders(Strict):
+    """Professionals of a sector's kind who hold personal MSSanté mailboxes and write letters, but
+    whose own documents the run does not simulate (office specialists beside the GPs). Their
+    mailboxes and letters are booked under the sector (agents/services/mailboxes.py)."""
+
+    professionals: Count = unit("persons", "professionals of the group in France (national count, not scaled)")
+    initial_share: Probability = unit("share", "of them, the share with a personal mailbox at the start of the run")
+    final_share: Probability = unit("share", "share of them the personal mailboxes tend to")
+    growth: NonNegFloat = unit("1/year", "yearly rate at which the gap between the mailboxes open and the final share closes, from the start of the run", le=100.0)
+    messages_per_month: NonNegFloat = unit("messages/personal mailbox/month", "letters each of their mailboxes sends to professionals (booked as type 11488-4)", le=100_000)
+
+    @model_validator(mode="after")
+    def _shares_grow(self) -> OtherMailboxHolders:
+        if self.final_share < self.initial_share:
+            raise ValueError(f"final_share must be at least initial_share ({self.initial_share})")
+        return self
+
+
 class MssanteUse(Strict):
     mailbox_initial_share: Probability = unit("share", "facilities with an MSSanté mailbox at the start of the run")
     mailbox_after_install: Probability = unit("share", "facilities without one that get a mailbox with the Ségur update")
@@ -233,6 +251,9 @@ class MssanteUse(Strict):
     organisational_per_facility: NonNegFloat = unit("mailboxes/facility", "organisational mailboxes (a service, a secretariat, the officine) of a facility once its first mailbox opens", default=0.0, le=10_000)
     applicative_per_facility: NonNegFloat = unit("mailboxes/facility", "applicative mailboxes (the software that sends the reports) of a facility with a mailbox, opened with the Ségur update", default=0.0, le=10_000)
     personal_messages_per_month: NonNegFloat = unit("messages/personal mailbox/month", "messages a personal mailbox sends to professionals beyond the catalogued documents (letters, referrals, replies)", default=0.0, le=100_000)
+    other_professionals: dict[str, OtherMailboxHolders] = unit(
+        "group", "mailbox holders of the sector whose own documents are not simulated, by group name "
+        "(e.g. office_specialists under gp)", default_factory=dict)
 
 
 class LearningConfig(Strict):

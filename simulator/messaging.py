@@ -7,7 +7,10 @@ Each day, for every sector at work (counts, not rows; one Poisson draw per secto
   and ``to_professional``: the update adds sending from the software, a sender keeps what it sent
   before), times the chance that the usual recipient has a mailbox; plus the letters each
   personal mailbox writes beyond the catalogued documents (``personal_messages_per_month``,
-  booked as type 11488-4, a consultation note / letter);
+  booked as type 11488-4, a consultation note / letter), including the mailboxes of professionals
+  whose documents are not simulated (``other_professionals``: office specialists) and those of a
+  wave 2 sector not launched yet (a mailbox that is open writes; only documents wait for the
+  sector's launch);
 - professional → patient: the documents of updated facilities with a mailbox, times
   ``to_patient``, for patients with an INS whose Mon espace santé profile is activated;
 - patient → professional: every activated profile writes ``patient_messages_per_activated``
@@ -48,7 +51,7 @@ class MessagingModule(Module):
         self.produced = producers.produced
         self.dept_share = producers.mss_dept_share
         w = ctx.world
-        self.boxes = [SectorMailboxes(s, ctx.streams[f"mailboxes:{s.name}"]) for s in w.sectors]
+        self.boxes = [SectorMailboxes(s, ctx.streams[f"mailboxes:{s.name}"], ctx.scale) for s in w.sectors]
         self.rngs = [ctx.streams[f"messaging:{s.name}"] for s in w.sectors]
         self.patient_rng = ctx.streams["messaging:patients"]
         years = max(ctx.n_days / 365.25, 1e-9)
@@ -99,22 +102,24 @@ class MessagingModule(Module):
     # -- the day ----------------------------------------------------------------------
     def _rates(self, k: int, day: int, month: int) -> tuple[float, float, float]:
         """Sector ``k``'s expected messages on a full working day: documents and letters to
-        professionals, documents to patients (before the patients' reach); cached for the month
-        and parameter version."""
+        professionals, documents to patients (before the patients' reach); cached for the month,
+        parameter version and launch (before its launch a sector sends letters only)."""
         ctx = self.ctx
-        key = (month, ctx.params.version)
+        sector = ctx.world.sectors[k]
+        launched = sector.launched(day)
+        key = (month, ctx.params.version, launched)
         cache = self._cache.get(k)
         if cache is not None and cache[0] == key:
             return cache[1:]
-        sector = ctx.world.sectors[k]
         ps = ctx.params.sector[sector.name]
         m = sector.cfg.mssante
-        box = sector.mailbox_day <= day
+        box = (sector.mailbox_day <= day) & launched
         inst = sector.install_day <= day
         per_fac = ps["episodes_per_day"] * sector.docs_per_episode * sector.size
         share = np.where(inst, max(m.to_professional_legacy, ps["mssante.to_professional"]), m.to_professional_legacy)
         doc_w = np.where(box, per_fac * share, 0.0) * self.recipient_reach(sector.name, day)
-        letters = self.boxes[k].personal(day) * m.personal_messages_per_month / self.working_days_per_month[k]
+        boxes = self.boxes[k]
+        letters = (boxes.personal(day) * m.personal_messages_per_month + boxes.others_letters(day)) / self.working_days_per_month[k]
         pro_w = doc_w + letters
         pat_w = np.where(box & inst, per_fac, 0.0) * ps["mssante.to_patient"]
         for j, wgt in ((PRO - 1, pro_w), (TO_PATIENT - 1, pat_w), (FROM_PATIENT - 1, np.where(box, sector.size, 0.0))):
@@ -141,7 +146,7 @@ class MessagingModule(Module):
         for s in ctx.world.sectors:
             k = s.index
             rhythm = float(ctx.rhythm[k][day])
-            if rhythm <= 0 or not s.launched(day):
+            if rhythm <= 0:
                 continue
             lam_doc, lam_letter, lam_pat = self._rates(k, day, month)
             self._post(day, month, k, PRO, lam_doc * rhythm, self.rngs[k], s.type_probs)
