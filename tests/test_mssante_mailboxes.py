@@ -9,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import simulator
+from scenarios.loader import ScenarioError
 from simulator.scenario import load_scenario
+from tests.conftest import write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "baseline.toml"
@@ -156,3 +159,58 @@ def test_the_scenario_file_loads_and_asks_its_question():
 def test_mailbox_table_is_national(base_run):
     b = base_run.tables["mailboxes"]
     assert isinstance(b, pd.DataFrame) and {"month", "sector", "kind", "mailboxes"} <= set(b.columns)
+
+
+SPECIALISTS = "sectors.gp.mssante.other_professionals.office_specialists"
+
+
+def _letters(res, sector):
+    """National letters (type 11488-4) a sector sent to professionals, every outcome."""
+    m = _messages(res, "mssante_pro")
+    return m[(m["sector"] == sector) & (m["doc_type"] == "11488-4")]["documents"].sum()
+
+
+def test_office_specialists_hold_mailboxes_and_write_letters(base_run):
+    """The specialists' mailboxes are counted under the GPs' sector, and their letters are the
+    mailboxes × the letter rate over the run's months (the other GP letters unchanged)."""
+    spec = load_scenario(BASE).sectors["gp"].mssante.other_professionals["office_specialists"]
+    silent = simulator.run(_small(**{f"{SPECIALISTS}.professionals": 1}))  # one specialist: none, nearly
+    added = _letters(base_run, "gp") - _letters(silent, "gp")
+    months = pd.period_range("2024-01", "2025-06", freq="M")
+    years = (months.to_timestamp(how="start") - pd.Timestamp("2024-01-01")).days.to_numpy() / 365.25 + 1 / 24
+    share = spec.final_share - (spec.final_share - spec.initial_share) * np.exp(-spec.growth * years)
+    expected = float(((spec.professionals - 1) * share * spec.messages_per_month).sum())
+    assert added == pytest.approx(expected, rel=0.05)
+    boxes = base_run.tables["mailboxes"].query("sector == 'gp' and kind == 'personal' and month == '2025-06'")["mailboxes"].sum()
+    gps = silent.tables["mailboxes"].query("sector == 'gp' and kind == 'personal' and month == '2025-06'")["mailboxes"].sum()
+    assert boxes - gps == pytest.approx((spec.professionals - 1) * share[-1], rel=0.01)
+
+
+def test_mailboxes_of_a_sector_not_launched_write_letters_only(tmp_path):
+    """Before their launch the wave 2 sectors send no document, but their open mailboxes write:
+    the nurses' letters are their personal mailboxes × their letter rate."""
+    sc = load_scenario(ROOT / "scenarios" / "wave2.toml")
+    data = sc.model_dump()
+    data["run"].update(start="2024-07-01", end="2025-04-30", scale=0.002, seed=3)
+    res = simulator.run(type(sc).model_validate(data))
+    d = res.tables["documents"]
+    nurse = d[d["sector"] == "nurse"]
+    assert set(nurse["channel"]) == {"mssante_pro"} and set(nurse["doc_type"]) == {"11488-4"}
+    boxes = res.tables["mailboxes"].query("sector == 'nurse' and kind == 'personal'")["mailboxes"].sum()
+    rate = sc.sectors["nurse"].mssante.personal_messages_per_month
+    assert nurse["documents"].sum() == pytest.approx(boxes * rate, rel=0.1)
+
+
+def test_other_professionals_final_share_below_initial_is_one_line(tmp_path):
+    f = write_scenario(tmp_path, f"""
+        [{SPECIALISTS}]
+        professionals = 1000
+        initial_share = 0.8
+        final_share = 0.5
+        growth = 0.1
+        messages_per_month = 3
+        """, extends=BASE, name="bad")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert "\n" not in msg and str(f) in msg and f"{SPECIALISTS}" in msg and "final_share must be at least" in msg, msg
