@@ -8,10 +8,11 @@ import re
 import pytest
 
 from tests.conftest import REPO
+from tests.support_wave2 import README_SCALE, README_SEED
 
 README = REPO / "README.md"
 COMMAND = "segur compare wave2 --scale 0.01 --seed 1"
-SEED, SCALE = 1, 0.01
+SEED, SCALE = README_SEED, README_SCALE
 
 
 def wave2_section() -> str:
@@ -44,10 +45,10 @@ def test_readme_says_which_command_seed_and_scale_its_table_is_from():
 
 @pytest.mark.slow
 def test_readme_wave2_figures_equal_what_the_command_prints():
-    from simulator.scenario import load_scenario
-    from simulator.studies.compare import annual_volumes, run_scenarios, target_dates
+    from simulator.studies.compare import annual_volumes, target_dates
+    from tests.support_wave2 import readme_wave2_runs
 
-    runs = run_scenarios([load_scenario("wave2")], seed=SEED, scale=SCALE)
+    runs = readme_wave2_runs()  # COMMAND's runs: seed SEED, scale SCALE
     vol = annual_volumes(runs).set_index(["sector", "year", "channel"])["documents"] / 1e6
     labels = {s: v.label for s, v in runs[0].scenario.sectors.items()}
     by_label = {lab.lower(): s for s, lab in labels.items()}

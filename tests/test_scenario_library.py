@@ -12,7 +12,7 @@ import pytest
 from scenarios.schema import SECTORS_WAVE2
 from simulator.scenario import load_scenario
 from simulator.studies.compare import runs_from_results, target_dates
-from tests.support_wave2 import LIBRARY, SCENARIOS, library_runs
+from tests.support_wave2 import LIBRARY, SCALE, SCENARIOS, library_runs
 
 FILES = [*LIBRARY, "wave2_base", "baseline"]
 WAVE2_TARGETS = ["wave2", *SECTORS_WAVE2]
@@ -83,8 +83,10 @@ def test_nurses_first_reach_their_target_sooner_and_others_are_unchanged(runs, r
     assert reached.loc["nurse", "nurses_first"] < reached.loc["nurse", "wave2"]
     assert dmp(runs["nurses_first"], "nurse", year(2025)) > 5 * dmp(runs["wave2"], "nurse", year(2025))
     for sector in ("midwife", "dentist", "gp"):  # their own random streams
+        # own draws; only patients the nurses qualified differ. A midwife month is ~25 simulated
+        # documents at this scale, so one document (1 / SCALE nationally) is 4%: allow three
         np.testing.assert_allclose(runs["nurses_first"].monthly("dmp")[sector], runs["wave2"].monthly("dmp")[sector],
-                                   rtol=0.02)  # own draws; only patients the nurses qualified differ
+                                   rtol=0.02, atol=3 / SCALE)
 
 
 @pytest.mark.slow
