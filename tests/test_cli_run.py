@@ -12,7 +12,7 @@ import pytest
 
 from simulator.cli import main
 from simulator.results import Results
-from tests.conftest import BASELINE, REPO
+from tests.conftest import BASELINE, REPO, write_scenario
 
 
 @pytest.mark.slow
@@ -37,9 +37,14 @@ def test_run_writes_results_folder(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_quiet_prints_nothing(tmp_path, capsys):
-    code = main(["run", "baseline", "--scale", "0.001", "--quiet", "--out", str(tmp_path / "q")])
+    short = write_scenario(tmp_path, """
+        [run]
+        end = 2023-12-31
+        """, name="short")  # the whole command (summary, tables, report), to the baseline's last intervention
+    code = main(["run", str(short), "--scale", "0.001", "--quiet", "--out", str(tmp_path / "q")])
     assert code == 0
     assert capsys.readouterr().out == ""
+    assert (tmp_path / "q" / "report.html").exists()
 
 
 @pytest.mark.parametrize("args,message", [
