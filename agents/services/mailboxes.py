@@ -27,6 +27,13 @@ KINDS = ("personal", "organisational", "applicative")
 DAYS_PER_YEAR = 365.25
 
 
+def growing_share(initial: float, final: float, rate: float, elapsed):
+    """Share holding a mailbox after ``elapsed`` time (days or years, ``rate`` in the same unit):
+    the gap between ``initial`` and ``final`` closes at ``rate`` (one form for the facilities'
+    staff and for other professionals)."""
+    return final - (final - initial) * np.exp(-rate * elapsed)
+
+
 class SectorMailboxes:
     """Mailbox counts of one sector's facilities on a given day (simulated facilities)."""
 
@@ -62,14 +69,14 @@ class SectorMailboxes:
     def personal(self, day: int) -> np.ndarray:
         """Personal mailboxes of each facility on ``day`` (expected counts, floats)."""
         since = day - self.sector.mailbox_day.astype(np.int64)
-        share = self.final - (self.final - self.initial) * np.exp(-self.growth * np.maximum(since, 0))
+        share = growing_share(self.initial, self.final, self.growth, np.maximum(since, 0))
         return np.where(since >= 0, self.staff * share, 0.0)
 
     def others_personal(self, day: int) -> list[float]:
         """Personal mailboxes of each group of ``other_professionals`` on ``day``, at the run's
         scale (expected counts): the group's professionals × its share, from the run's start."""
         t = max(day, 0) / DAYS_PER_YEAR
-        return [o.professionals * self.scale * (o.final_share - (o.final_share - o.initial_share) * np.exp(-o.growth * t))
+        return [o.professionals * self.scale * growing_share(o.initial_share, o.final_share, o.growth, t)
                 for o in self.others]
 
     def others_letters(self, day: int) -> np.ndarray:
