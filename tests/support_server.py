@@ -153,7 +153,20 @@ def rule_ids(response: httpx.Response) -> set[str]:
 
     data = response.json()
     OperationOutcome.model_validate(data)
-    return {c["code"] for i in data["issue"] for c in (i.get("details") or {}).get("coding", [])}
+    return {c["code"] for i in data["issue"] for c in (i.get("details") or {}).get("coding", [])
+            if c.get("system") == "urn:segur-testbed:conformance-rule"}
+
+
+def xds_codes(response: httpx.Response) -> dict[str, set[str]]:
+    """The XDS error codes of an OperationOutcome, by the rule id beside them ('' for the verdict)."""
+    out: dict[str, set[str]] = {}
+    for issue in response.json()["issue"]:
+        codings = (issue.get("details") or {}).get("coding", [])
+        rule = next((c["code"] for c in codings if c["system"] == "urn:segur-testbed:conformance-rule"), "")
+        xds = {c["code"] for c in codings if c["system"] == "urn:segur-testbed:xds-error-code"}
+        if xds:
+            out.setdefault(rule, set()).update(xds)
+    return out
 
 
 _ids = itertools.count()

@@ -51,15 +51,20 @@ def test_search_parameters_are_parsed_or_refused():
     q = parse_query([("patient.identifier", "urn:oid:1.2.250.1.213.1.4.10|167063523891978"),
                      ("type", "http://loinc.org|11488-4,57833-6"), ("date", "ge2025-01"), ("date", "lt2025-01-09"),
                      ("_count", "900"), ("_format", "json")])
-    assert (q.ins, q.ins_system) == ("167063523891978", "urn:oid:1.2.250.1.213.1.4.10")
-    assert q.types == [("http://loinc.org", "11488-4"), (None, "57833-6")]
-    assert q.dates == [("ge", "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z"),
-                       ("lt", "2025-01-09T00:00:00Z", "2025-01-10T00:00:00Z")]
+    assert q.ins == ["167063523891978"]
+    assert [(c.name, c.values) for c in q.criteria][1:] == [
+        ("type", ["http://loinc.org|11488-4", "57833-6"]), ("date", ["ge2025-01"]), ("date", ["lt2025-01-09"])]
     assert q.count == 500
-    for bad in [("date", "2025-13-01"), ("date", "soon"), ("status", "deleted"), ("author", "x"), ("_offset", "-2")]:
+    for bad in [("date", "2025-13-01"), ("date", "soon"), ("status", "deleted"), ("_offset", "-2"),
+                ("creation", "ge2025-02-30"), ("status:missing", "maybe")]:
         with pytest.raises(HttpProblem) as err:
             parse_query([bad])
         assert err.value.status == 400
+    assert parse_query([("author", "x"), ("type:below", "x")]).ignored == ["author (is not supported)",
+                                                                         "type:below (has an unsupported modifier :below)"]
+    with pytest.raises(HttpProblem) as err:
+        parse_query([("author", "x")], strict=True)
+    assert err.value.status == 400
 
 
 def test_database_urls_and_key_places(tmp_path, monkeypatch):

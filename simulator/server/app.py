@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -41,13 +42,15 @@ from simulator.server.fhir_http import (
     read_body,
 )
 from simulator.server.judge import Rules
+from simulator.server.negotiation import check_format
 from simulator.server.provide import provide
 from simulator.server.reads import binary_resource, read_document, retrieve, search
-from simulator.server.search import parse_query
+from simulator.server.search import parse_query, strict_requested
 from simulator.server.seed import seed_store
 from simulator.server.store import Store, log_access
 
 log = logging.getLogger("segur.server")
+FORM = "application/x-www-form-urlencoded"
 
 
 #: threads judging and storing submissions in one server process (see Context.submissions):
@@ -110,8 +113,14 @@ def _log_anonymous(ctx: Context, method: str, path: str, exc: HttpProblem) -> No
                    status=exc.status, outcome=f"denied {exc.rule_id}")
 
 
+def _negotiate(request: Request, document: bool = False) -> None:
+    """406 unless the client takes FHIR JSON (``_format``, ``Accept``)."""
+    check_format(request.query_params.get("_format"), request.headers.get("accept"), document)
+
+
 async def metadata(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
+    _negotiate(request)
     return fhir_response(capability_statement(_base(request), __version__, ctx.seeded))
 
 
@@ -121,6 +130,7 @@ async def jwks(request: Request) -> Response:
 
 async def transaction(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
+    _negotiate(request)
     principal = await _principal(request)
     if not principal.is_professional:
         exc = denied("ACC-003", "patients read documents; only professionals submit them")
@@ -146,29 +156,59 @@ def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProble
 
 
 async def find_documents(request: Request) -> Response:
+    """ITI-67 by GET: the query string's parameters."""
+    return await _find(request, list(request.query_params.multi_items()))
+
+
+async def find_documents_posted(request: Request) -> Response:
+    """ITI-67 by POST ``DocumentReference/_search``: the form body's parameters and the query string's."""
     ctx: Context = request.app.state.ctx
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != FORM:
+        raise HttpProblem(415, "not-supported", f"Content-Type {ctype or '(none)'} is not supported for "
+                                                f"DocumentReference/_search: send {FORM}")
+    body = await read_body(request, ctx.config.max_body)
+    try:
+        form = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        raise HttpProblem(400, "structure", "the _search body is not a UTF-8 form (name=value&…)") from None
+    return await _find(request, list(request.query_params.multi_items()) + form)
+
+
+async def _find(request: Request, items: list[tuple[str, str]]) -> Response:
+    ctx: Context = request.app.state.ctx
+    _negotiate(request)
     principal = await _principal(request)
-    q = parse_query(list(request.query_params.multi_items()))
-    bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), request.url.query)
+    q = parse_query(items, strict=strict_requested(request.headers.get("prefer")))
+    query = urlencode(items, safe="|:,/")
+    bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), query)
     return fhir_response(bundle)
 
 
 async def read_reference(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
+    _negotiate(request)
     principal = await _principal(request)
-    res = await run_in_threadpool(read_document, ctx.store, principal, request.path_params["id"])
-    return fhir_response(res, headers={"ETag": f'W/"{res.get("meta", {}).get("versionId", "1")}"'})
+    res, validators, unchanged = await run_in_threadpool(read_document, ctx.store, principal,
+                                                         request.path_params["id"], request.headers)
+    if unchanged:
+        return Response(status_code=304, headers=validators.headers())
+    return fhir_response(res, headers=validators.headers())
 
 
 async def read_binary(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
+    _negotiate(request, document=True)
     principal = await _principal(request)
     binary_id = request.path_params["id"]
-    data, ctype = await run_in_threadpool(retrieve, ctx.store, principal, binary_id)
+    data, ctype, validators, unchanged = await run_in_threadpool(retrieve, ctx.store, principal, binary_id,
+                                                                 request.headers)
+    if unchanged:
+        return Response(status_code=304, headers=validators.headers())
     accept = request.headers.get("accept", "")
-    if "fhir+json" in accept or request.query_params.get("_format") in ("json", FHIR_JSON):
-        return fhir_response(binary_resource(binary_id, data, ctype))
-    return Response(data, media_type=ctype)
+    if "fhir+json" in accept or request.query_params.get("_format") is not None:
+        return fhir_response(binary_resource(binary_id, data, ctype), headers=validators.headers())
+    return Response(data, media_type=ctype, headers=validators.headers())
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
@@ -195,6 +235,7 @@ ROUTES = [
     Route("/fhir", transaction, methods=["POST"]),
     Route("/fhir/", transaction, methods=["POST"]),
     Route("/fhir/DocumentReference", find_documents, methods=["GET"]),
+    Route("/fhir/DocumentReference/_search", find_documents_posted, methods=["POST"]),
     Route("/fhir/DocumentReference/{id}", read_reference, methods=["GET"]),
     Route("/fhir/Binary/{id}", read_binary, methods=["GET"]),
     Route("/.well-known/jwks.json", jwks, methods=["GET"]),

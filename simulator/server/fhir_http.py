@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator.server.conformance import Finding, rule_issue_code
+from simulator.server.xds_errors import XDS_SYSTEM, xds_code
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -57,12 +58,18 @@ def problem_response(p: HttpProblem) -> Response:
 
 def findings_outcome(findings: Iterable[Finding], verdict: str | None = None,
                      service_codes: dict[str, str] | None = None) -> dict[str, Any]:
-    """An OperationOutcome listing the findings (error and warning), the verdict first."""
+    """An OperationOutcome listing the findings (error and warning), the verdict first; each
+    error carries its XDS error code where XDS has one (``xds_errors``), beside its rule id."""
+    findings = list(findings)
     issues: list[dict[str, Any]] = []
     if verdict:
-        issues.append({"severity": "error", "code": "business-rule",
-                       "diagnostics": f"DMP verdict: {verdict}",
-                       "details": {"text": f"The simulated DMP refuses this submission: {verdict}"}})
+        issue = {"severity": "error", "code": "business-rule", "diagnostics": f"DMP verdict: {verdict}",
+                 "details": {"text": f"The simulated DMP refuses this submission: {verdict}"}}
+        deciding = [x for f in findings if f.severity == "error" and f.reason == verdict
+                    and (x := xds_code(f.rule_id, f.reason, f.message))]
+        if deciding:
+            issue["details"]["coding"] = [{"system": XDS_SYSTEM, "code": deciding[0]}]
+        issues.append(issue)
     for f in findings:
         if f.severity == "information":
             continue
@@ -72,6 +79,9 @@ def findings_outcome(findings: Iterable[Finding], verdict: str | None = None,
             "details": {"coding": [{"system": RULES_SYSTEM, "code": f.rule_id}], "text": f.message},
             "expression": [f.path],
         }
+        xds = xds_code(f.rule_id, f.reason, f.message) if f.severity == "error" else None
+        if xds:
+            issue["details"]["coding"].append({"system": XDS_SYSTEM, "code": xds})
         if f.reason:
             issue["diagnostics"] = f"DMP reason: {f.reason}"
         issues.append(issue)

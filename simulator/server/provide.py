@@ -46,8 +46,6 @@ def _insert(table: Any) -> Sql:
     return Sql(insert(table).values({c.name: bindparam(c.name) for c in table.columns}))
 
 
-_ID_TAKEN = {t.name: Sql(select(t.c.id).where(t.c.id == bindparam("id")))
-             for t in (S.submissions, S.documents, S.binaries)}
 _d = S.documents
 #: (id, content_sha1, patient_ins, submission_id, version, last_updated)
 _BY_UNIQUE_ID = Sql(select(_d.c.id, _d.c.content_sha1, _d.c.patient_ins, _d.c.submission_id, _d.c.version,
@@ -138,9 +136,8 @@ def _targets(answer: Answer) -> str:
 
 
 def _free_id(tx: Tx, table: Any, wanted: str | None, taken: set[str]) -> str:
-    if wanted and wanted not in taken and tx.first(_ID_TAKEN[table.name], {"id": wanted}) is None:
-        taken.add(wanted)
-        return wanted
+    """A new logical id: the server assigns ids on create (FHIR http.html#create; a POST's
+    client id is ignored), a random UUID — no look-up needed."""
     new = uuid.uuid4().hex
     taken.add(new)
     return new
@@ -226,6 +223,8 @@ def _store(tx: Tx, sub: Submission, principal: Principal) -> Answer:
         doc_id = _free_id(tx, S.documents, doc.client_id, taken)
         bin_id = _free_id(tx, S.binaries, doc.binary_client_id or f"{doc_id}-content", taken)
         doc_ids[doc.full_url] = doc_id
+        if doc.client_id:  # a relative reference to the client's id is rewritten too
+            doc_ids[f"DocumentReference/{doc.client_id}"] = doc_id
         if doc.binary_full_url:
             bin_ids[doc.binary_full_url] = bin_id
         rows.append((doc, doc_id, bin_id))

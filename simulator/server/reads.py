@@ -7,14 +7,18 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import urlencode
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import select
+from starlette.datastructures import Headers
 
 from simulator.server import schema as S
 from simulator.server.access import check_document, check_patient, visible
 from simulator.server.auth import Principal
 from simulator.server.fhir_http import HttpProblem
-from simulator.server.search import Query
+from simulator.server.matching import matches_all
+from simulator.server.negotiation import Validators
+from simulator.server.search import Query, page_token
 from simulator.server.store import Store, log_access
 
 
@@ -25,62 +29,75 @@ def _log(store: Store, principal: Principal, action: str, target: str, ins: str 
                    patient_ins=ins, status=status, outcome=outcome)
 
 
-def _date_clause(op: str, low: str, high: str) -> Any:
-    c = S.documents.c.date
-    if low == high:
-        return {"eq": c == low, "ge": c >= low, "gt": c > low, "le": c <= low, "lt": c < low}[op]
-    return {"eq": and_(c >= low, c < high), "ge": c >= low, "gt": c >= high, "le": c < high, "lt": c < low}[op]
+def _after(date: str | None, doc_id: str, cursor: tuple[str | None, str]) -> bool:
+    """Whether the entry (date, id) comes after ``cursor`` in the order: date descending (none
+    last), then id."""
+    c_date, c_id = cursor
+    if c_date is None:
+        return date is None and doc_id > c_id
+    if date is None:
+        return True
+    return date < c_date or (date == c_date and doc_id > c_id)
 
 
-def _tokens(col_code: Any, col_system: Any, tokens: list[tuple[str | None, str]]) -> Any:
-    parts = []
-    for system, code in tokens:
-        cond = col_code == code
-        if system is not None and col_system is not None:
-            cond = and_(cond, col_system == system)
-        parts.append(cond)
-    return or_(*parts)
+def _link(base: str, pairs: list[tuple[str, str]]) -> str:
+    return f"{base}/DocumentReference?{urlencode(pairs, safe='|:,/')}"
+
+
+def _outcome_entry(ignored: list[str]) -> dict[str, Any]:
+    issues = [{"severity": "warning", "code": "not-supported", "diagnostics": f"search parameter {what}: ignored"}
+              for what in ignored]
+    return {"resource": {"resourceType": "OperationOutcome", "issue": issues}, "search": {"mode": "outcome"}}
 
 
 def search(store: Store, principal: Principal, q: Query, base: str, query_string: str) -> dict[str, Any]:
-    """A searchset Bundle of the DocumentReferences ``principal`` may see."""
+    """A searchset Bundle of the DocumentReferences ``principal`` may see that match ``q``.
+
+    The database narrows to the patients named and what the caller may see; the criteria are
+    matched on the stored resources (``matching``). Order: date descending, then id — both
+    immutable once stored — and the next link resumes after the last entry (keyset), so pages
+    neither repeat nor skip a document while others arrive."""
     if q.ins is None:
         if principal.is_professional:
-            raise HttpProblem(400, "required", "patient.identifier is required "
-                                               "(e.g. patient.identifier=urn:oid:1.2.250.1.213.1.4.10|<INS>)")
-        q.ins = principal.id
+            raise HttpProblem(400, "required", "name the patient: patient.identifier=<system>|<INS> (e.g. "
+                                               "urn:oid:1.2.250.1.213.1.4.10|<INS>) or patient=Patient/<INS>")
+        q.ins = [principal.id]
     d, p = S.documents, S.patients
     target = f"DocumentReference?{query_string}"
+    named = q.ins[0] if len(q.ins) == 1 else None  # the log's patient column holds one INS
     try:
         with store.read() as conn:
-            check_patient(conn, principal, q.ins)
-            where = [d.c.patient_ins == q.ins, visible(principal, p.c.gp_id_nat_ps)]
-            if q.status:
-                where.append(d.c.status.in_(q.status))
-            if q.types:
-                where.append(_tokens(d.c.type_code, d.c.type_system, q.types))
-            if q.categories:
-                where.append(_tokens(d.c.class_code, None, q.categories))
-            if q.ids:
-                where.append(d.c.id.in_(q.ids))
-            where += [_date_clause(*dt) for dt in q.dates]
-            base_q = select(d.c.resource).select_from(d.join(p, p.c.ins == d.c.patient_ins)).where(*where)
-            total = conn.execute(select(func.count()).select_from(base_q.subquery())).scalar() or 0
-            rows = conn.execute(base_q.order_by(d.c.date.desc(), d.c.id).limit(q.count).offset(q.offset)).all()
+            for ins in q.ins:
+                check_patient(conn, principal, ins)
+            rows = conn.execute(select(d.c.id, d.c.date, d.c.resource)
+                                .select_from(d.join(p, p.c.ins == d.c.patient_ins))
+                                .where(d.c.patient_ins.in_(q.ins), visible(principal, p.c.gp_id_nat_ps))).all()
     except HttpProblem as exc:
-        _log(store, principal, "search", target, q.ins, exc.status, f"denied {exc.rule_id or exc.code}")
+        _log(store, principal, "search", target, named, exc.status, f"denied {exc.rule_id or exc.code}")
         raise
-    _log(store, principal, "search", target, q.ins, 200, f"granted {len(rows)} of {total}")
-    links = [{"relation": "self", "url": f"{base}/DocumentReference?{query_string}"}]
-    if q.offset + q.count < total:
-        params = [kv for kv in query_string.split("&") if kv and not kv.startswith(("_offset=", "_count="))]
-        params += [f"_count={q.count}", f"_offset={q.offset + q.count}"]
-        links.append({"relation": "next", "url": f"{base}/DocumentReference?{'&'.join(params)}"})
-    entries = []
-    for (text,) in rows:
-        res = json.loads(text)
-        entries.append({"fullUrl": f"{base}/DocumentReference/{res['id']}", "resource": res,
-                        "search": {"mode": "match"}})
+    found = []
+    for row in rows:
+        res = json.loads(row.resource)
+        if matches_all(q.criteria, res):
+            found.append((row.date, row.id, res))
+    found.sort(key=lambda f: f[1])
+    found.sort(key=lambda f: f[0] or "", reverse=True)  # stable: date descending, none last, then id
+    total = len(found)
+    rest = [f for f in found if _after(f[0], f[1], q.after)] if q.after else found
+    page = rest[q.offset:q.offset + q.count]
+    _log(store, principal, "search", target, named, 200, f"granted {len(page)} of {total}")
+    kept = [(k, v) for k, v in q.used if k not in ("_page", "_offset")]
+    self_pairs = list(q.used)
+    links = [{"relation": "self", "url": _link(base, self_pairs)}]
+    if len(rest) > q.offset + q.count and page:
+        last = page[-1]
+        nxt = [(k, v) for k, v in kept if k != "_count"] + [("_count", str(q.count)),
+                                                            ("_page", page_token(last[0], last[1]))]
+        links.append({"relation": "next", "url": _link(base, nxt)})
+    entries: list[dict[str, Any]] = [{"fullUrl": f"{base}/DocumentReference/{res['id']}", "resource": res,
+                                      "search": {"mode": "match"}} for _, _, res in page]
+    if q.ignored:
+        entries.append(_outcome_entry(q.ignored))
     return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links, "entry": entries}
 
 
@@ -90,8 +107,10 @@ def _document_row(conn: Any, where: Any) -> Any:
                                d.c.hidden_from_patient, d.c.resource, d.c.binary_id).where(where)).first()
 
 
-def read_document(store: Store, principal: Principal, doc_id: str) -> dict[str, Any]:
-    """One DocumentReference (404 when absent, 403 when not allowed)."""
+def read_document(store: Store, principal: Principal, doc_id: str,
+                  conditions: Headers | None = None) -> tuple[dict[str, Any], Validators, bool]:
+    """One DocumentReference (404 when absent, 403 when not allowed), its validators, and
+    whether the client's copy named in ``conditions`` (If-None-Match…) is current (304)."""
     target = f"DocumentReference/{doc_id}"
     ins = None
     try:
@@ -104,12 +123,18 @@ def read_document(store: Store, principal: Principal, doc_id: str) -> dict[str, 
     except HttpProblem as exc:
         _log(store, principal, "read", target, ins, exc.status, f"denied {exc.rule_id or exc.code}")
         raise
-    _log(store, principal, "read", target, ins, 200, "granted")
-    return json.loads(row.resource)
+    res = json.loads(row.resource)
+    meta = res.get("meta") or {}
+    validators = Validators(f'W/"{meta.get("versionId", "1")}"', str(meta.get("lastUpdated") or "1970-01-01T00:00:00Z"))
+    unchanged = conditions is not None and validators.unchanged(conditions)
+    _log(store, principal, "read", target, ins, 304 if unchanged else 200, "granted")
+    return res, validators, unchanged
 
 
-def retrieve(store: Store, principal: Principal, binary_id: str) -> tuple[bytes, str]:
-    """ITI-68: the document's bytes and content type (under its DocumentReference's rules)."""
+def retrieve(store: Store, principal: Principal, binary_id: str,
+             conditions: Headers | None = None) -> tuple[bytes, str, Validators, bool]:
+    """ITI-68: the document's bytes and content type (under its DocumentReference's rules), its
+    validators (the content never changes: ETag its SHA-1), and whether the client's copy is current."""
     target = f"Binary/{binary_id}"
     ins = None
     try:
@@ -119,13 +144,18 @@ def retrieve(store: Store, principal: Principal, binary_id: str) -> tuple[bytes,
                 raise HttpProblem(404, "not-found", f"{target} does not exist")
             ins = row.patient_ins
             check_document(conn, principal, row)
-            b = conn.execute(select(S.binaries.c.data, S.binaries.c.content_type)
+            b = conn.execute(select(S.binaries.c.data, S.binaries.c.content_type, S.binaries.c.sha1,
+                                    S.submissions.c.received)
+                             .select_from(S.binaries.join(S.documents, S.documents.c.binary_id == S.binaries.c.id)
+                                          .join(S.submissions, S.submissions.c.id == S.documents.c.submission_id))
                              .where(S.binaries.c.id == binary_id)).first()
     except HttpProblem as exc:
         _log(store, principal, "retrieve", target, ins, exc.status, f"denied {exc.rule_id or exc.code}")
         raise
-    _log(store, principal, "retrieve", target, ins, 200, "granted")
-    return bytes(b.data), b.content_type
+    validators = Validators(f'"{b.sha1}"', b.received)
+    unchanged = conditions is not None and validators.unchanged(conditions)
+    _log(store, principal, "retrieve", target, ins, 304 if unchanged else 200, "granted")
+    return bytes(b.data), b.content_type, validators, unchanged
 
 
 def binary_resource(binary_id: str, data: bytes, content_type: str) -> dict[str, Any]:
