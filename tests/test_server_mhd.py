@@ -213,6 +213,8 @@ def test_reads_are_conditional_and_only_json_is_answered(dmp, record):
     assert etag == f'W/"{r.json()["meta"]["versionId"]}"' and modified.endswith(" GMT")
     assert dmp.get(f"DocumentReference/{ids[0]}", headers={"If-None-Match": etag}).status_code == 304
     assert dmp.get(f"DocumentReference/{ids[0]}", headers={"If-Modified-Since": modified}).status_code == 304
+    assert [r.outcome for r in dmp.log(action="read", target=f"DocumentReference/{ids[0]}", status=304)] \
+        == ["granted", "granted"]  # a 304 is a read under the access rules, logged as such
     assert dmp.get(f"DocumentReference/{ids[0]}", headers={"If-None-Match": 'W/"99"'}).status_code == 200
     old = "Mon, 01 Jan 2024 00:00:00 GMT"
     assert dmp.get(f"DocumentReference/{ids[0]}", headers={"If-Modified-Since": old}).status_code == 200
