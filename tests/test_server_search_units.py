@@ -69,6 +69,8 @@ def found(*pairs: tuple[str, str], doc: dict | None = None) -> bool:
     (("identifier", "urn:oid:9.9"), False),
     (("related", "Encounter/e1"), True), (("related", "e1"), True), (("related", "Encounter/e2"), False),
     (("related:identifier", "urn:ihe:iti:xds:2015:encounterId|E-77"), True),
+    (("related:Encounter", "e1"), True), (("related:Observation", "e1"), False),
+    (("subject:Patient", INS), True),
     (("author.family", "lefevre"), True), (("author.family", "Lef"), True), (("author.family", "fevre"), False),
     (("author.family:contains", "fèvre"), True), (("author.family:exact", "lefèvre"), False),
     (("author.family:exact", "Lefèvre"), True), (("author.given", "emile"), True), (("author.given", "Jean"), True),

@@ -194,6 +194,10 @@ def parse_query(items: list[tuple[str, str]], strict: bool = False) -> Query:
         base = ALIASES.get(base, base)
         if base == "patient" and modifier == "identifier":
             base, modifier = "patient.identifier", ""
+        type_modifier = SEARCH_TYPES.get(base) == "reference" and modifier[:1].isupper()
+        if type_modifier:  # related:Encounter=e1 is related=Encounter/e1
+            value = ",".join(v if "/" in v else f"{modifier}/{v}" for v in split_values(value))
+            modifier = ""
         if base == "_page":
             q.after = _read_page(value)
             q.used.append((name, value))
