@@ -158,6 +158,8 @@ def test_post_search_gives_what_get_gives(dmp, record):
     assert split.json()["total"] == 2  # the query string's parameters count too
     wrong = httpx.post(f"{dmp.base}/DocumentReference/_search", json=form, headers=headers, timeout=30)
     assert wrong.status_code == 415 and wrong.json()["resourceType"] == "OperationOutcome"
+    anonymous = httpx.post(f"{dmp.base}/DocumentReference/_search", data=form, timeout=30)
+    assert anonymous.status_code == 401 and rule_ids(anonymous) == {"ACC-001"}
 
 
 def test_unknown_parameters_are_ignored_and_reported_unless_strict(dmp, record):

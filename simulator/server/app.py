@@ -157,12 +157,17 @@ def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProble
 
 async def find_documents(request: Request) -> Response:
     """ITI-67 by GET: the query string's parameters."""
-    return await _find(request, list(request.query_params.multi_items()))
+    _negotiate(request)
+    principal = await _principal(request)
+    return await _find(request, principal, list(request.query_params.multi_items()))
 
 
 async def find_documents_posted(request: Request) -> Response:
-    """ITI-67 by POST ``DocumentReference/_search``: the form body's parameters and the query string's."""
+    """ITI-67 by POST ``DocumentReference/_search``: the form body's parameters and the query
+    string's (the caller's token checked before the body is read)."""
     ctx: Context = request.app.state.ctx
+    _negotiate(request)
+    principal = await _principal(request)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != FORM:
         raise HttpProblem(415, "not-supported", f"Content-Type {ctype or '(none)'} is not supported for "
@@ -172,13 +177,11 @@ async def find_documents_posted(request: Request) -> Response:
         form = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
         raise HttpProblem(400, "structure", "the _search body is not a UTF-8 form (name=value&…)") from None
-    return await _find(request, list(request.query_params.multi_items()) + form)
+    return await _find(request, principal, list(request.query_params.multi_items()) + form)
 
 
-async def _find(request: Request, items: list[tuple[str, str]]) -> Response:
+async def _find(request: Request, principal: Principal, items: list[tuple[str, str]]) -> Response:
     ctx: Context = request.app.state.ctx
-    _negotiate(request)
-    principal = await _principal(request)
     q = parse_query(items, strict=strict_requested(request.headers.get("prefer")))
     query = urlencode(items, safe="|:,/")
     bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), query)
