@@ -1,5 +1,6 @@
 """ITI-67 (find DocumentReferences), reading one DocumentReference, and ITI-68 (retrieve the
-document): each query under the access rules, each access written to the access log.
+document): each query under the access rules, each access written to the access log; reads
+with their validators (ETag, Last-Modified) for conditional requests.
 """
 
 from __future__ import annotations
@@ -87,8 +88,7 @@ def search(store: Store, principal: Principal, q: Query, base: str, query_string
     page = rest[q.offset:q.offset + q.count]
     _log(store, principal, "search", target, named, 200, f"granted {len(page)} of {total}")
     kept = [(k, v) for k, v in q.used if k not in ("_page", "_offset")]
-    self_pairs = list(q.used)
-    links = [{"relation": "self", "url": _link(base, self_pairs)}]
+    links = [{"relation": "self", "url": _link(base, q.used)}]
     if len(rest) > q.offset + q.count and page:
         last = page[-1]
         nxt = [(k, v) for k, v in kept if k != "_count"] + [("_count", str(q.count)),
