@@ -21,6 +21,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -43,9 +44,11 @@ from simulator.server.fhir_http import (
 from simulator.server.judge import Rules
 from simulator.server.provide import provide
 from simulator.server.reads import binary_resource, read_document, retrieve, search
+from simulator.server.refusals import AnonymousRefusals
 from simulator.server.search import parse_query
 from simulator.server.seed import seed_store
 from simulator.server.store import Store, log_access
+from simulator.server.submission import FHIR_ID
 
 log = logging.getLogger("segur.server")
 
@@ -68,6 +71,7 @@ class Context:
         self.seeded = info.get("seeded", "nothing (no scenario)")
         threads = int(os.environ.get(THREADS_ENV) or SUBMISSION_THREADS[store.dialect])
         self.submissions = ThreadPoolExecutor(threads, thread_name_prefix="segur-provide")
+        self.anonymous = AnonymousRefusals(store)
 
 
 def prepare(config: ServerConfig) -> tuple[Store, Keys]:
@@ -105,9 +109,7 @@ async def _principal(request: Request) -> Principal:
 
 
 def _log_anonymous(ctx: Context, method: str, path: str, exc: HttpProblem) -> None:
-    with ctx.store.transaction() as tx:
-        log_access(tx, actor_kind="anonymous", actor="-", action=method, target=path, patient_ins=None,
-                   status=exc.status, outcome=f"denied {exc.rule_id}")
+    ctx.anonymous.record(method, path, exc.status, exc.rule_id or exc.code)
 
 
 async def metadata(request: Request) -> Response:
@@ -126,8 +128,12 @@ async def transaction(request: Request) -> Response:
         exc = denied("ACC-003", "patients read documents; only professionals submit them")
         await run_in_threadpool(_log_denied, ctx, principal, "provide", exc)
         raise exc
-    check_content_type(request)
-    body = await read_body(request, ctx.config.max_body)
+    try:
+        check_content_type(request)
+        body = await read_body(request, ctx.config.max_body)
+    except HttpProblem as exc:  # refused at the door: counted in the access log too
+        await run_in_threadpool(_log_denied, ctx, principal, "provide", exc)
+        raise
     status, payload, headers = await asyncio.get_running_loop().run_in_executor(
         ctx.submissions, _provide, ctx, principal, body)
     return Response(payload, status_code=status, media_type=FHIR_JSON, headers=headers)
@@ -135,14 +141,20 @@ async def transaction(request: Request) -> Response:
 
 def _provide(ctx: Context, principal: Principal, body: bytes) -> tuple[int, bytes, dict[str, str]]:
     """Parse, judge, store, and the answer's JSON (one call in the thread pool)."""
-    answer = provide(ctx.store, ctx.rules, principal, parse_resource(body))
+    try:
+        resource = parse_resource(body)
+    except HttpProblem as exc:
+        _log_denied(ctx, principal, "provide", exc)
+        raise
+    answer = provide(ctx.store, ctx.rules, principal, resource)
     return answer.status, dumps(answer.body), answer.headers
 
 
 def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProblem) -> None:
     with ctx.store.transaction() as tx:
         log_access(tx, actor_kind=principal.kind, actor=principal.id, action=action, target="-",
-                   patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id}")
+                   patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id or exc.code}",
+                   actor_structure=principal.structure)
 
 
 async def find_documents(request: Request) -> Response:
@@ -156,19 +168,28 @@ async def find_documents(request: Request) -> Response:
 async def read_reference(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     principal = await _principal(request)
-    res = await run_in_threadpool(read_document, ctx.store, principal, request.path_params["id"])
+    res = await run_in_threadpool(read_document, ctx.store, principal, _logical_id(request))
     return fhir_response(res, headers={"ETag": f'W/"{res.get("meta", {}).get("versionId", "1")}"'})
 
 
 async def read_binary(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     principal = await _principal(request)
-    binary_id = request.path_params["id"]
+    binary_id = _logical_id(request)
     data, ctype = await run_in_threadpool(retrieve, ctx.store, principal, binary_id)
     accept = request.headers.get("accept", "")
     if "fhir+json" in accept or request.query_params.get("_format") in ("json", FHIR_JSON):
         return fhir_response(binary_resource(binary_id, data, ctype))
     return Response(data, media_type=ctype)
+
+
+def _logical_id(request: Request) -> str:
+    """The path's logical id: a FHIR id (``[A-Za-z0-9-.]{1,64}``), else nothing by that id (404)."""
+    rid = request.path_params["id"]
+    if not FHIR_ID.fullmatch(rid):
+        raise HttpProblem(404, "not-found", f"{rid[:70]!r} is not a FHIR logical id ([A-Za-z0-9-.]{{1,64}}): "
+                                            "no such resource")
+    return rid
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
@@ -179,15 +200,40 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+    await run_in_threadpool(request.app.state.ctx.anonymous.record, request.method.lower(), "(no such endpoint)",
+                            exc.status_code, code)
     text = {404: f"no such endpoint: {request.method} {request.url.path}",
             405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
     return problem_response(HttpProblem(exc.status_code, code, text, headers=dict(exc.headers or {})))
 
 
-async def _crash(request: Request, exc: Exception) -> Response:
-    log.exception("internal error on %s %s", request.method, request.url.path)
-    return problem_response(HttpProblem(500, "exception", f"internal error ({type(exc).__name__}); "
-                                                          "nothing was stored"))
+class ContainErrors:
+    """ASGI middleware: an unexpected error becomes a 500 OperationOutcome *answered*, not
+    raised on to the server, so that the client's keep-alive connection stays usable."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 — the last line: logged, answered, never re-raised
+            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                response = problem_response(HttpProblem(500, "exception", f"internal error "
+                                                        f"({type(exc).__name__}); nothing was stored"))
+                await response(scope, receive, send)
 
 
 ROUTES = [
@@ -207,7 +253,7 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
         store = Store(config)
     if keys is None:
         keys = load_keys(config.key_path)
-    handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error, Exception: _crash}
+    handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error}
     ctx = Context(config, store, keys)
 
     @asynccontextmanager
@@ -217,7 +263,8 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
         finally:  # the submission threads end with the server (tests start many in one process)
             ctx.submissions.shutdown(wait=False)
 
-    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan,
+                    middleware=[Middleware(ContainErrors)])
     app.state.ctx = ctx
     return app
 

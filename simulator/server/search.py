@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from simulator.core.strict_json import bad_text
 from simulator.server.fhir_http import HttpProblem
 from simulator.server.submission import utc_of
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
+MAX_OFFSET = 2**31 - 1  # _offset and _count: 0 to this (400 beyond); _count then capped at MAX_COUNT
 PARAMETERS = ("patient.identifier", "subject.identifier", "status", "type", "category", "date", "_count",
               "_offset", "_id")
 _DATE = re.compile(r"^(eq|ne|ge|gt|le|lt|sa|eb)?(\d{4}(?:-\d{2}(?:-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)?)?)$")
@@ -64,6 +66,9 @@ def parse_query(items: list[tuple[str, str]]) -> Query:
     """A Query from the query string's (name, value) pairs; 400 for what it cannot use."""
     q = Query()
     for name, value in items:
+        problem = bad_text(name) or bad_text(value)
+        if problem:
+            raise HttpProblem(400, "value", f"{name[:40]!r}: {problem}")
         if name in ("patient.identifier", "subject.identifier"):
             system, bar, code = value.partition("|")
             q.ins, q.ins_system = (code, system or None) if bar else (system, None)
@@ -86,16 +91,17 @@ def parse_query(items: list[tuple[str, str]]) -> Query:
                 if not m:
                     raise ValueError(value)
                 low, high = _date_range(m.group(2))
-            except ValueError:
+            except (ValueError, OverflowError):  # 9999-12-31 has no next day
                 raise HttpProblem(400, "value", f"date: {value!r} is not [eq|ge|gt|le|lt]YYYY[-MM[-DD[Thh:mm:ss+zz:zz]]]") from None
             q.dates.append((_OPS[m.group(1)], low, high))
         elif name in ("_count", "_offset"):
             try:
-                n = int(value)
-                if n < 0:
+                n = int(value) if len(value) <= 12 else -1
+                if not 0 <= n <= MAX_OFFSET:
                     raise ValueError
             except ValueError:
-                raise HttpProblem(400, "value", f"{name}: expected a non-negative integer, got {value!r}") from None
+                raise HttpProblem(400, "value", f"{name}: expected an integer from 0 to {MAX_OFFSET:,}, "
+                                            f"got {value[:40]!r}") from None
             if name == "_count":
                 q.count = min(n, MAX_COUNT)
             else:

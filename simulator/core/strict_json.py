@@ -1,0 +1,137 @@
+"""Strict JSON for what clients send (the DMP server's bodies, the page's forms): the standard
+library's parser with hooks that refuse what FHIR JSON forbids or what would cost the server
+dearly later — duplicate keys, ``NaN``/``Infinity``, integers over 64 bits, floats that
+overflow, control characters and lone surrogates in strings, nesting deeper than a cap, more
+items in one array than a cap. Every refusal is a ``JsonRefused`` whose message says what and
+where (a path), so that callers answer 400/413/422 instead of crashing later.
+
+Rules followed: FHIR R4 JSON (http://hl7.org/fhir/R4/json.html): "a given property SHALL NOT
+appear more than once"; strings "SHALL NOT contain Unicode character points below 32, except
+for u0009 (horizontal tab), u000D (carriage return) and u000A (line feed)"; decimals are
+numbers, never ``NaN`` or ``Infinity`` (RFC 8259 §6 has no such literals).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+#: the longest integer literal accepted (digits and sign): 2**64 has 20 digits
+MAX_INT_DIGITS = 20
+#: the longest decimal literal accepted (FHIR decimals carry at most 18 significant digits in
+#: practice; a few more for exponents and signs)
+MAX_FLOAT_CHARS = 64
+_BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+class JsonRefused(ValueError):
+    """A body refused by the strict parser; ``status`` is the HTTP status it deserves."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def _constant(name: str) -> Any:
+    raise JsonRefused(f"the JSON literal {name} is not allowed (JSON numbers are finite; FHIR forbids NaN and "
+                      "Infinity)")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise JsonRefused(f"an integer of {len(text):,} characters is not allowed (at most {MAX_INT_DIGITS}; "
+                          "FHIR integers are 32-bit, integer64 64-bit)")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_FLOAT_CHARS:
+        raise JsonRefused(f"a number of {len(text):,} characters is not allowed (at most {MAX_FLOAT_CHARS})")
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonRefused(f"the number {text} is out of range (it is not a finite double)")
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise JsonRefused(f"the key {dup[:80]!r} appears twice in one object (FHIR JSON: a property SHALL NOT "
+                          "appear more than once)")
+    return out
+
+
+def loads(text: str | bytes, *, max_depth: int = 64, max_items: int | None = None) -> Any:
+    """``text`` parsed strictly; JsonRefused (a ValueError) for anything refused, including
+    JSON that does not parse (message with line and column)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise JsonRefused(f"the body is not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_int,
+                          parse_float=_float)
+    except JsonRefused:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonRefused(f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise JsonRefused(f"the JSON is nested too deeply (at most {max_depth} levels)", 422) from None
+    except ValueError as exc:  # anything else the parser's conversions refuse
+        raise JsonRefused(f"not JSON ({exc})") from None
+    check_tree(data, max_depth=max_depth, max_items=max_items)
+    return data
+
+
+def check_tree(data: Any, *, max_depth: int = 64, max_items: int | None = None) -> None:
+    """Walk a parsed value without recursion: nesting depth, array lengths, and strings (keys
+    too) free of control characters and lone surrogates."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "$")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            if depth > max_depth:
+                raise JsonRefused(f"{path}: nested deeper than {max_depth} levels", 422)
+            for k, v in value.items():
+                if _BAD_CHAR.search(k):
+                    raise JsonRefused(f"{path}: a key holds a control character or a lone surrogate")
+                if isinstance(v, str):
+                    if _BAD_CHAR.search(v):
+                        raise JsonRefused(f"{path}.{k[:40]}: {_char_problem(v)}")
+                elif isinstance(v, (dict, list)):
+                    stack.append((v, depth + 1, f"{path}.{k[:40]}"))
+        elif isinstance(value, list):
+            if depth > max_depth:
+                raise JsonRefused(f"{path}: nested deeper than {max_depth} levels", 422)
+            if max_items is not None and len(value) > max_items:
+                raise JsonRefused(f"{path}: {len(value):,} items in one array, above the limit of {max_items:,}", 413)
+            for i, v in enumerate(value):
+                if isinstance(v, str):
+                    if _BAD_CHAR.search(v):
+                        raise JsonRefused(f"{path}[{i}]: {_char_problem(v)}")
+                elif isinstance(v, (dict, list)):
+                    stack.append((v, depth + 1, f"{path}[{i}]"))
+        elif isinstance(value, str) and _BAD_CHAR.search(value):
+            raise JsonRefused(f"{path}: {_char_problem(value)}")
+
+
+def _char_problem(text: str) -> str:
+    m = _BAD_CHAR.search(text)
+    code = ord(m.group(0)) if m else 0
+    if 0xD800 <= code <= 0xDFFF:
+        return f"a lone surrogate U+{code:04X} is not text"
+    return (f"the control character U+{code:04X} is not allowed in a string (FHIR: no character below U+0020 "
+            "but tab, CR and LF)")
+
+
+def bad_text(text: str) -> str | None:
+    """Why ``text`` (a query value, a path segment) cannot be used, or None."""
+    return _char_problem(text) if _BAD_CHAR.search(text) else None
+
+
+__all__ = ["JsonRefused", "MAX_FLOAT_CHARS", "MAX_INT_DIGITS", "bad_text", "check_tree", "loads"]
