@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator import __version__
+from simulator.core.contain_errors import ContainErrors
 from simulator.server.access import denied
 from simulator.server.auth import Keys, Principal, TokenError, load_keys, load_or_create_keys
 from simulator.server.capability import capability_statement
@@ -207,33 +208,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(HttpProblem(exc.status_code, code, text, headers=dict(exc.headers or {})))
 
 
-class ContainErrors:
-    """ASGI middleware: an unexpected error becomes a 500 OperationOutcome *answered*, not
-    raised on to the server, so that the client's keep-alive connection stays usable."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:  # noqa: BLE001 — the last line: logged, answered, never re-raised
-            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
-                response = problem_response(HttpProblem(500, "exception", f"internal error "
-                                                        f"({type(exc).__name__}); nothing was stored"))
-                await response(scope, receive, send)
+def _crash(exc: BaseException) -> tuple[int, str, bytes]:
+    """The answer to an unexpected error (``ContainErrors``): a 500 OperationOutcome."""
+    problem = HttpProblem(500, "exception", f"internal error ({type(exc).__name__}); nothing was stored")
+    return 500, FHIR_JSON, dumps(problem.outcome())
 
 
 ROUTES = [
@@ -264,7 +242,7 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
             ctx.submissions.shutdown(wait=False)
 
     app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan,
-                    middleware=[Middleware(ContainErrors)])
+                    middleware=[Middleware(ContainErrors, render=_crash, logger="segur.server")])
     app.state.ctx = ctx
     return app
 
