@@ -83,11 +83,13 @@ def handler(args: argparse.Namespace) -> int:
     from pathlib import Path
     from urllib.parse import urlparse
 
+    from simulator.cli.commands.run import check_seed
     from simulator.server import emit_report
     from simulator.server.emit_client import Policy, post_all
     from simulator.server.emit_documents import emissions
     from simulator.server.world import run_world
 
+    check_seed(args.seed)
     u = urlparse(args.to)
     if u.scheme not in ("http", "https") or not u.netloc:
         raise UsageError(f"--to: expected an http(s):// FHIR base URL, got {args.to!r}")
