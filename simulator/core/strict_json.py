@@ -2,7 +2,7 @@
 library's parser with hooks that refuse what FHIR JSON forbids or what would cost the server
 dearly later — duplicate keys, ``NaN``/``Infinity``, integers over 64 bits, floats that
 overflow, control characters and lone surrogates in strings, nesting deeper than a cap, more
-items in one array than a cap. Every refusal is a ``JsonRefused`` whose message says what and
+items in one array or keys in one object than a cap. Every refusal is a ``JsonRefused`` whose message says what and
 where (a path), so that callers answer 400/413/422 instead of crashing later.
 
 Rules followed: FHIR R4 JSON (http://hl7.org/fhir/R4/json.html): "a given property SHALL NOT
@@ -18,11 +18,14 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 #: the longest integer literal accepted (digits and sign): 2**64 has 20 digits
 MAX_INT_DIGITS = 20
 #: the longest decimal literal accepted (FHIR decimals carry at most 18 significant digits in
 #: practice; a few more for exponents and signs)
 MAX_FLOAT_CHARS = 64
+_UNPARSED = object()
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
@@ -73,6 +76,15 @@ def loads(text: str | bytes, *, max_depth: int = 64, max_items: int | None = Non
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise JsonRefused(f"the body is not UTF-8 text (byte {exc.start})") from None
+    # the caps first, on orjson's parse (C, ≈ 10× the hooks' speed): a 100,000-entry body is
+    # refused before the strict parse below spends a second on it
+    try:
+        fast = orjson.loads(text)
+    except orjson.JSONDecodeError:  # refused by orjson: the strict parse says why, precisely
+        fast = _UNPARSED
+    if fast is not _UNPARSED:
+        check_tree(fast, max_depth=max_depth, max_items=max_items)
+        del fast
     try:
         data = json.loads(text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_int,
                           parse_float=_float)
@@ -84,7 +96,7 @@ def loads(text: str | bytes, *, max_depth: int = 64, max_items: int | None = Non
         raise JsonRefused(f"the JSON is nested too deeply (at most {max_depth} levels)", 422) from None
     except ValueError as exc:  # anything else the parser's conversions refuse
         raise JsonRefused(f"not JSON ({exc})") from None
-    check_tree(data, max_depth=max_depth, max_items=max_items)
+    check_tree(data, max_depth=max_depth, max_items=max_items)  # strings orjson let through, if any
     return data
 
 
@@ -97,6 +109,8 @@ def check_tree(data: Any, *, max_depth: int = 64, max_items: int | None = None) 
         if isinstance(value, dict):
             if depth > max_depth:
                 raise JsonRefused(f"{path}: nested deeper than {max_depth} levels", 422)
+            if max_items is not None and len(value) > max_items:
+                raise JsonRefused(f"{path}: {len(value):,} keys in one object, above the limit of {max_items:,}", 413)
             for k, v in value.items():
                 if _BAD_CHAR.search(k):
                     raise JsonRefused(f"{path}: a key holds a control character or a lone surrogate")
