@@ -23,6 +23,7 @@ when the directory does not know the professional — never the author the clien
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,8 +129,6 @@ def check_replacement(tx: Tx, principal: Principal, old_id: str) -> None:
     if masked and author != principal.id and tx.scalar(_GP, {"ins": ins}) != principal.id:
         raise denied("ACC-005", f"the replaced DocumentReference/{old_id} is masked from professionals (MASQUE_PS): "
                                 "only its author or the médecin traitant may read it, hence replace it")
-    import json
-
     old = authorship_of(json.loads(resource), [])
     authors = tuple(dict.fromkeys(([author] if author else []) + list(old.authors)))
     if not _may_write(tx, principal, authors, old.institutions):

@@ -179,6 +179,7 @@ def _shown(path: Path) -> str:
 def _checked_design(design, path: Path, spec, observed):
     """A --design file that is a design of this calibration: its parameters' columns, numbers,
     at least one run and one observed row's column — else one line naming the file."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
     import pandas as pd
 
     from simulator.studies.surrogate import row_keys
