@@ -212,3 +212,17 @@ def test_random_requests_never_get_a_5xx_from_the_page(tmp_path):
             _assert_kept(conn, "/api/scenarios")
 
         check()
+
+
+def test_an_unexpected_error_on_the_page_keeps_the_connection(tmp_path, monkeypatch):
+    from simulator.app import levers
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    with running_page(tmp_path / "cache") as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        monkeypatch.setattr(levers, "levers_for", boom)
+        status, data = _send(conn, "GET", "/api/scenarios/demo/levers", None, {})
+        assert status == 500 and json.loads(data)["error"].startswith("RuntimeError")
+        _assert_kept(conn, "/api/scenarios")

@@ -201,3 +201,31 @@ def test_the_token_command_takes_a_structure(dmp, capsys):
     assert (principal.id, principal.structure) == ("810003456789", "1350000009")
     assert main(["token", "--rpps", "10003456789", "--structure", "a b", "--key", key]) == 2
     assert "--structure" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_a_500_on_a_connection_that_stays(tmp_path, monkeypatch):
+    """The last line of defence: a bug becomes a 500 OperationOutcome answered, not raised on to
+    uvicorn (which would close the client's keep-alive connection)."""
+    import simulator.server.app as server_app
+    from simulator.server.auth import load_keys
+    from simulator.server.config import ServerConfig
+    from simulator.server.testing import running_server
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(server_app, "search", boom)
+    config = ServerConfig.build(str(tmp_path / "x.sqlite"), str(tmp_path / "key"), scenario=None)
+    with running_server(config) as base:
+        token = load_keys(config.key_path).issue(Principal("professional", "899700000017"))
+        url = urllib.parse.urlsplit(base)
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        conn.request("GET", "/fhir/DocumentReference?patient.identifier=123456789012345",
+                     headers={"Authorization": f"Bearer {token}"})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        assert r.status == 500 and body["resourceType"] == "OperationOutcome"
+        assert "RuntimeError" in body["issue"][0]["diagnostics"] and "a bug" not in body["issue"][0]["diagnostics"]
+        sock = conn.sock
+        conn.request("GET", "/fhir/metadata")
+        assert conn.getresponse().status == 200 and conn.sock is sock
