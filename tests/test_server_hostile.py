@@ -162,6 +162,10 @@ def test_malformed_requests_are_4xx_and_keep_the_connection(dmp):
         assert r.getheader("connection", "").lower() != "close"
         assert sock is None or conn.sock is sock, f"the connection was closed after {path[:60]} {body[:60]!r}"
         sock = conn.sock
+    for path in ("/fhir/Binary/%00", "/fhir/DocumentReference/%00%ff", "/fhir/Binary/%ED%A0%80"):  # no token
+        conn.request("GET", path)
+        r = conn.getresponse()
+        assert r.status == 401 and json.loads(r.read())["resourceType"] == "OperationOutcome"
     conn.request("GET", "/fhir/metadata")
     assert conn.getresponse().status == 200 and conn.sock is sock  # the same connection still serves
     assert dmp.counts() == before

@@ -11,7 +11,7 @@ import threading
 from sqlalchemy import insert, update
 
 from simulator.server import schema as S
-from simulator.server.store import Store, utc_now
+from simulator.server.store import Store, printable, utc_now
 
 #: rows remembered per process before the older minutes are forgotten
 _MEMORY = 256
@@ -37,8 +37,8 @@ class AnonymousRefusals:
                 conn.execute(update(log).where(log.c.id == row_id).values(requests=log.c.requests + 1))
                 return
             row_id = conn.execute(insert(log).values(
-                at=at, actor_kind="anonymous", actor="-", action=method, target=path[:300], patient_ins=None,
-                status=status, outcome=f"denied {rule}"[:60], requests=1).returning(log.c.id)).scalar_one()
+                at=at, actor_kind="anonymous", actor="-", action=method, target=printable(path), patient_ins=None,
+                status=status, outcome=printable(f"denied {rule}", 60), requests=1).returning(log.c.id)).scalar_one()
         with self._lock:
             if len(self._rows) >= _MEMORY:
                 self._rows = {k: v for k, v in self._rows.items() if k[0] == key[0]}

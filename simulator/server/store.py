@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -172,15 +173,24 @@ _LOG_COLUMNS = ("at", "actor_kind", "actor", "actor_structure", "action", "targe
 _INSERT_LOG = Sql(insert(S.access_log).values({c: bindparam(c) for c in _LOG_COLUMNS}).inline())
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """``text`` as the access log stores it: at most ``limit`` characters, control characters
+    and lone surrogates (which PostgreSQL's text refuses) shown as '?'."""
+    return _UNPRINTABLE.sub("?", text[:limit])
+
+
 def log_access(tx: Tx, *, actor_kind: str, actor: str, action: str, target: str,
                patient_ins: str | None, status: int, outcome: str, actor_structure: str | None = None,
                author: str | None = None) -> None:
     """One row of the access log (who — the submitter and the structure it acts for —, what,
     when, outcome, and for a submission the documents' authors), in the caller's transaction."""
     tx.run(_INSERT_LOG, dict(
-        at=utc_now(), actor_kind=actor_kind, actor=actor, actor_structure=actor_structure, action=action,
-        target=target[:300], patient_ins=patient_ins, status=status, outcome=outcome[:60],
-        author=author[:300] if author else None))
+        at=utc_now(), actor_kind=actor_kind, actor=printable(actor), actor_structure=actor_structure,
+        action=action, target=printable(target), patient_ins=patient_ins, status=status,
+        outcome=printable(outcome, 60), author=printable(author) if author else None))
 
 
 def _first_line(exc: BaseException) -> str:
