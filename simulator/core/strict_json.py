@@ -25,7 +25,10 @@ MAX_INT_DIGITS = 20
 #: the longest decimal literal accepted (FHIR decimals carry at most 18 significant digits in
 #: practice; a few more for exponents and signs)
 MAX_FLOAT_CHARS = 64
-_UNPARSED = object()
+#: bodies longer than this (characters) have their caps checked on a fast parse first
+CAPS_FIRST_ABOVE = 64 * 1024
+#: the JSON escapes that can make a control character or a surrogate (\u0000–\u001F, \uD800–\uDFFF)
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:00[01]|[dD][89a-fA-F])")
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
@@ -76,15 +79,18 @@ def loads(text: str | bytes, *, max_depth: int = 64, max_items: int | None = Non
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise JsonRefused(f"the body is not UTF-8 text (byte {exc.start})") from None
-    # the caps first, on orjson's parse (C, ≈ 10× the hooks' speed): a 100,000-entry body is
-    # refused before the strict parse below spends a second on it
-    try:
-        fast = orjson.loads(text)
-    except orjson.JSONDecodeError:  # refused by orjson: the strict parse says why, precisely
-        fast = _UNPARSED
-    if fast is not _UNPARSED:
-        check_tree(fast, max_depth=max_depth, max_items=max_items)
-        del fast
+    capped = False
+    if len(text) > CAPS_FIRST_ABOVE:
+        # the caps first, on orjson's parse (C): a 100,000-entry body is refused before the
+        # strict parse below spends its time on it
+        try:
+            fast = orjson.loads(text)
+        except orjson.JSONDecodeError:  # refused by orjson: the strict parse says why, precisely
+            pass
+        else:
+            check_tree(fast, max_depth=max_depth, max_items=max_items, strings=False)
+            capped = True
+            del fast
     try:
         data = json.loads(text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_int,
                           parse_float=_float)
@@ -96,42 +102,47 @@ def loads(text: str | bytes, *, max_depth: int = 64, max_items: int | None = Non
         raise JsonRefused(f"the JSON is nested too deeply (at most {max_depth} levels)", 422) from None
     except ValueError as exc:  # anything else the parser's conversions refuse
         raise JsonRefused(f"not JSON ({exc})") from None
-    check_tree(data, max_depth=max_depth, max_items=max_items)  # strings orjson let through, if any
+    # a control character or a surrogate can only come from a \u escape (JSON refuses raw control
+    # characters): without such an escape in the text, no string needs looking at
+    strings = _SUSPECT_ESCAPE.search(text) is not None
+    if strings or not capped:
+        check_tree(data, max_depth=max_depth, max_items=max_items, strings=strings)
     return data
 
 
-def check_tree(data: Any, *, max_depth: int = 64, max_items: int | None = None) -> None:
-    """Walk a parsed value without recursion: nesting depth, array lengths, and strings (keys
-    too) free of control characters and lone surrogates."""
-    stack: list[tuple[Any, int, str]] = [(data, 1, "$")]
+def check_tree(data: Any, *, max_depth: int = 64, max_items: int | None = None, strings: bool = True) -> None:
+    """Walk a parsed value without recursion: nesting depth, items per array and keys per
+    object, and (``strings``) strings and keys free of control characters and lone surrogates."""
+    stack: list[tuple[Any, int, Any]] = [(data, 1, None)]
     while stack:
-        value, depth, path = stack.pop()
-        if isinstance(value, dict):
+        value, depth, where = stack.pop()
+        kind = type(value)
+        if kind is dict or kind is list:
             if depth > max_depth:
-                raise JsonRefused(f"{path}: nested deeper than {max_depth} levels", 422)
+                raise JsonRefused(f"{_path(where)}: nested deeper than {max_depth} levels", 422)
             if max_items is not None and len(value) > max_items:
-                raise JsonRefused(f"{path}: {len(value):,} keys in one object, above the limit of {max_items:,}", 413)
-            for k, v in value.items():
-                if _BAD_CHAR.search(k):
-                    raise JsonRefused(f"{path}: a key holds a control character or a lone surrogate")
-                if isinstance(v, str):
-                    if _BAD_CHAR.search(v):
-                        raise JsonRefused(f"{path}.{k[:40]}: {_char_problem(v)}")
-                elif isinstance(v, (dict, list)):
-                    stack.append((v, depth + 1, f"{path}.{k[:40]}"))
-        elif isinstance(value, list):
-            if depth > max_depth:
-                raise JsonRefused(f"{path}: nested deeper than {max_depth} levels", 422)
-            if max_items is not None and len(value) > max_items:
-                raise JsonRefused(f"{path}: {len(value):,} items in one array, above the limit of {max_items:,}", 413)
-            for i, v in enumerate(value):
-                if isinstance(v, str):
-                    if _BAD_CHAR.search(v):
-                        raise JsonRefused(f"{path}[{i}]: {_char_problem(v)}")
-                elif isinstance(v, (dict, list)):
-                    stack.append((v, depth + 1, f"{path}[{i}]"))
-        elif isinstance(value, str) and _BAD_CHAR.search(value):
-            raise JsonRefused(f"{path}: {_char_problem(value)}")
+                what = "keys in one object" if kind is dict else "items in one array"
+                raise JsonRefused(f"{_path(where)}: {len(value):,} {what}, above the limit of {max_items:,}", 413)
+            pairs = value.items() if kind is dict else enumerate(value)
+            for k, v in pairs:
+                if strings and kind is dict and _BAD_CHAR.search(k):
+                    raise JsonRefused(f"{_path(where)}: a key holds a control character or a lone surrogate")
+                t = type(v)
+                if t is dict or t is list:
+                    stack.append((v, depth + 1, (where, k)))
+                elif strings and t is str and _BAD_CHAR.search(v):
+                    raise JsonRefused(f"{_path((where, k))}: {_char_problem(v)}")
+        elif strings and kind is str and _BAD_CHAR.search(value):
+            raise JsonRefused(f"{_path(where)}: {_char_problem(value)}")
+
+
+def _path(where: Any) -> str:
+    """``$.entry[3].resource`` from the chain of (parent, key) pairs."""
+    parts: list[str] = []
+    while where is not None:
+        where, key = where
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key[:40]}")
+    return "$" + "".join(reversed(parts))
 
 
 def _char_problem(text: str) -> str:
