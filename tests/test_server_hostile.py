@@ -233,3 +233,28 @@ def test_an_unexpected_error_is_a_500_on_a_connection_that_stays(tmp_path, monke
         sock = conn.sock
         conn.request("GET", "/fhir/metadata")
         assert conn.getresponse().status == 200 and conn.sock is sock
+
+
+def test_a_store_of_schema_1_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    from simulator.server.config import ServerConfig
+    from simulator.server.store import Store
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the access log as schema 1 had it
+        db.execute("CREATE TABLE server_info (key VARCHAR(200) PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO server_info VALUES ('schema', '1')")
+        db.execute("CREATE TABLE access_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor_kind VARCHAR(12) NOT NULL,"
+                   " actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, patient_ins VARCHAR(15),"
+                   " status INTEGER NOT NULL, outcome TEXT NOT NULL)")
+        db.execute("INSERT INTO access_log (at, actor_kind, actor, action, target, status, outcome) "
+                   "VALUES ('2025', 'anonymous', '-', 'get', '/fhir', 401, 'denied ACC-001')")
+    store = Store(ServerConfig.build(str(path), str(tmp_path / "key"), scenario=None))
+    store.create_schema()
+    store.dispose()
+    with sqlite3.connect(path) as db:
+        columns = [r[1] for r in db.execute("PRAGMA table_info(access_log)")]
+        assert {"actor_structure", "author", "requests"} <= set(columns)
+        assert db.execute("SELECT requests FROM access_log").fetchall() == [(1,)]
+        assert db.execute("SELECT value FROM server_info WHERE key = 'schema'").fetchone() == (S.SCHEMA_VERSION,)
