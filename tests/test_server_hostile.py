@@ -151,6 +151,7 @@ def test_malformed_requests_are_4xx_and_keep_the_connection(dmp):
             q + "&date=9999-12-31", q + "&date=le9999-12-31", "/fhir/DocumentReference/%00",
             "/fhir/Binary/" + "x" * 5000, q + "&%00=1"]
     requests = [("GET", g, b"") for g in gets] + [("POST", "/fhir", b) for b in _body_cases(dmp).values()]
+    logged = len(dmp.log(actor=dmp.keys.verify(token).id))
     sock = None
     for method, path, body in requests:
         conn.request(method, path, body=body or None, headers={
@@ -162,6 +163,8 @@ def test_malformed_requests_are_4xx_and_keep_the_connection(dmp):
         assert r.getheader("connection", "").lower() != "close"
         assert sock is None or conn.sock is sock, f"the connection was closed after {path[:60]} {body[:60]!r}"
         sock = conn.sock
+    refused = dmp.log(actor=dmp.keys.verify(token).id)[logged:]  # each refusal counted, none stored
+    assert len(refused) == len(requests) and all(400 <= x.status < 500 for x in refused)
     for path in ("/fhir/Binary/%00", "/fhir/DocumentReference/%00%ff", "/fhir/Binary/%ED%A0%80"):  # no token
         conn.request("GET", path)
         r = conn.getresponse()

@@ -161,7 +161,11 @@ def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProble
 async def find_documents(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     principal = await _principal(request)
-    q = parse_query(list(request.query_params.multi_items()))
+    try:
+        q = parse_query(list(request.query_params.multi_items()))
+    except HttpProblem as exc:  # a malformed search is counted in the access log too
+        await run_in_threadpool(_log_denied, ctx, principal, "search", exc)
+        raise
     bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), request.url.query)
     return fhir_response(bundle)
 
@@ -169,14 +173,14 @@ async def find_documents(request: Request) -> Response:
 async def read_reference(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     principal = await _principal(request)
-    res = await run_in_threadpool(read_document, ctx.store, principal, _logical_id(request))
+    res = await run_in_threadpool(read_document, ctx.store, principal, await _logical_id(request, "read"))
     return fhir_response(res, headers={"ETag": f'W/"{res.get("meta", {}).get("versionId", "1")}"'})
 
 
 async def read_binary(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     principal = await _principal(request)
-    binary_id = _logical_id(request)
+    binary_id = await _logical_id(request, "retrieve")
     data, ctype = await run_in_threadpool(retrieve, ctx.store, principal, binary_id)
     accept = request.headers.get("accept", "")
     if "fhir+json" in accept or request.query_params.get("_format") in ("json", FHIR_JSON):
@@ -184,12 +188,15 @@ async def read_binary(request: Request) -> Response:
     return Response(data, media_type=ctype)
 
 
-def _logical_id(request: Request) -> str:
-    """The path's logical id: a FHIR id (``[A-Za-z0-9-.]{1,64}``), else nothing by that id (404)."""
+async def _logical_id(request: Request, action: str) -> str:
+    """The path's logical id: a FHIR id (``[A-Za-z0-9-.]{1,64}``), else nothing by that id (404,
+    counted in the access log)."""
     rid = request.path_params["id"]
     if not FHIR_ID.fullmatch(rid):
-        raise HttpProblem(404, "not-found", f"{rid[:70]!r} is not a FHIR logical id ([A-Za-z0-9-.]{{1,64}}): "
+        exc = HttpProblem(404, "not-found", f"{rid[:70]!r} is not a FHIR logical id ([A-Za-z0-9-.]{{1,64}}): "
                                             "no such resource")
+        await run_in_threadpool(_log_denied, request.app.state.ctx, await _principal(request), action, exc)
+        raise exc
     return rid
 
 
