@@ -27,6 +27,7 @@ import pandas as pd
 
 from agents.services.mssante_operators import OPERATORS
 from agents.territory import load_territory
+from reports.channels import LABELS
 from scenarios.country import load_country
 
 if TYPE_CHECKING:
@@ -42,13 +43,7 @@ SERVICE_LABELS = {
     "eprescription": "Base ordonnance numérique",
     "outside": "Destinataires hors du territoire simulé",
 }
-CHANNEL_LABELS = {
-    "dmp": "DMP",
-    "mssante_pro": "MSSanté (professionnels)",
-    "mssante_patient": "MSSanté (patients)",
-    "insi": "INSi (identités qualifiées)",
-    "eprescription": "e-prescription",
-}
+CHANNEL_LABELS = LABELS  # one place for every channel's label and colour: reports/channels.py
 
 
 # -- node ids and attributes --------------------------------------------------------------

@@ -16,10 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from reports.network import CHANNEL_LABELS
-
-COLOURS = {"dmp": "#1f77b4", "mssante_pro": "#2ca02c", "mssante_patient": "#9467bd",
-           "insi": "#7f7f7f", "eprescription": "#d62728"}
+from reports.channels import order, style
 
 
 def _group(G: nx.MultiDiGraph, node: str, side: str) -> tuple[str, str]:
@@ -72,9 +69,9 @@ def draw_network(G: nx.MultiDiGraph, path: Path, title: str = "") -> Path:
         if vol <= 0:
             continue
         width = 0.6 + 9.0 * np.sqrt(vol / vmax)
-        style = "--" if ch == "insi" else "-"
+        look = style(ch)
         ax.add_patch(FancyArrowPatch(pos[a], pos[b], arrowstyle="-|>", mutation_scale=8, lw=width,
-                                     color=COLOURS.get(ch, "#333333"), alpha=0.45, linestyle=style,
+                                     color=look.colour, alpha=0.45, linestyle="--" if look.dashed else "-",
                                      connectionstyle="arc3,rad=0.04", shrinkA=14, shrinkB=14))
     tmax = max(through.values(), default=1.0) or 1.0
     for g, (x, y) in pos.items():
@@ -86,9 +83,10 @@ def draw_network(G: nx.MultiDiGraph, path: Path, title: str = "") -> Path:
         ax.text(x + dx, y + dy, labels[g], ha=ha, va="center", fontsize=8, zorder=4)
     for x, head in enumerate(("Producteurs", "Services et opérateurs", "Destinations")):
         ax.text(x, 1.03, head, ha="center", va="bottom", fontsize=9, fontweight="bold")
-    used = sorted({ch for (_, _, ch) in edges}, key=list(COLOURS).index)
-    handles = [Line2D([0], [0], color=COLOURS[c], lw=3, linestyle="--" if c == "insi" else "-") for c in used]
-    ax.legend(handles, [CHANNEL_LABELS.get(c, c) for c in used], loc="lower center", ncol=len(used),
+    used = order({ch for (_, _, ch) in edges})  # every channel drawn has its colour, label and entry
+    handles = [Line2D([0], [0], color=style(c).colour, lw=3, linestyle="--" if style(c).dashed else "-")
+               for c in used]
+    ax.legend(handles, [style(c).label for c in used], loc="lower center", ncol=max(len(used), 1),
               frameon=False, fontsize=8, bbox_to_anchor=(0.5, -0.08))
     fig.suptitle(title or f"Flux de documents — {G.graph.get('scenario', '')}", fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)

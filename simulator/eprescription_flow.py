@@ -231,10 +231,13 @@ class EprescriptionFlow(Module):
         if self._scan_key != key:
             order = np.argsort(self.pharmacy_day, kind="stable")
             self._scan_days = self.pharmacy_day[order]
-            self._scan_cum = np.cumsum(self.pharmacy.size[order]) / self.pharmacy.size.sum()
+            sizes = self.pharmacy.size[order].astype(float)
+            if sizes.sum() <= 0:  # a small world whose pharmacies all drew size 0: by count instead
+                sizes = np.ones_like(sizes)
+            self._scan_cum = np.cumsum(sizes) / sizes.sum() if sizes.size else sizes
             self._scan_key = key
         k = int(np.searchsorted(self._scan_days, day, side="right"))
-        return float(self._scan_cum[k - 1]) if k else 0.0
+        return min(1.0, float(self._scan_cum[k - 1])) if k else 0.0
 
     def step(self, day: int) -> None:
         self._apply_rule(day)

@@ -75,7 +75,8 @@ def format_summary(res: Results) -> str:
     lines = [
         f"scenario {man['scenario_name']} · seed {man['seed']} · scale {man['scale']} · "
         f"{months[0]} → {months[-1]} · {man['timings'].get('total_s', 0):.1f} s",
-        f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates:",
+        f"Documents in the last {min(12, len(months))} months ({months[-min(12, len(months))]} → {months[-1]}), "
+        "national estimates:",
         f"  {'sector':<12}{'DMP':>10}{'MSS pro':>10}{'MSS pat.':>10}{'total':>10}",
     ]
     tab = last_12_months(res)

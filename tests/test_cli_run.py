@@ -50,7 +50,8 @@ def test_quiet_prints_nothing(tmp_path, capsys):
 @pytest.mark.parametrize("args,message", [
     (["--scale", "0"], "--scale: must be greater than 0 and at most 1 (got 0.0)"),
     (["--scale", "2"], "--scale: must be greater than 0 and at most 1"),
-    (["--seed", "-1"], "--seed: must be a non-negative integer"),
+    (["--seed", "-1"], "--seed: an integer from 0 to 9223372036854775807"),
+    (["--seed", str(2**63)], "--seed: an integer from 0 to 9223372036854775807"),
 ])
 def test_bad_options(tmp_path, capsys, args, message):
     code = main(["run", str(BASELINE), *args, "--out", str(tmp_path / "x")])

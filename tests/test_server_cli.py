@@ -123,7 +123,10 @@ def test_emit_to_a_dead_endpoint_counts_failures_without_a_traceback(tmp_path):
     port = free_port()
     r = run_cli("emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--max-documents", "3", "--retries", "1",
                 "--rate", "0", "--out", str(tmp_path / "out"), "--quiet", cwd=tmp_path)
-    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "Traceback" not in r.stderr  # CI tells an endpoint down from a success
+    assert r.stderr.strip().splitlines()[-1] == ("segur emit: 3 of 3 documents got no verdict (failed 3, "
+                                                 "not sent 0)")
+    assert "nan" not in r.stdout and "agreement (0 of 0)" in r.stdout and "p50 n/a" in r.stdout
     docs = list(csv.DictReader(open(tmp_path / "out" / "documents.csv", encoding="utf-8")))
     assert [d["observed"] for d in docs] == ["failed:connection_refused"] * 3
     assert all(d["attempts"] == "2" for d in docs)
@@ -154,7 +157,8 @@ def test_emit_retries_a_flaky_endpoint_and_stops_at_the_time_bound(tmp_path, cap
         time.sleep(0.02)
     try:
         code = main(["emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--max-documents", "5",
-                     "--rate", "0", "--out", str(tmp_path / "a"), "--quiet", "--token-file", str(_token(tmp_path))])
+                     "--rate", "0", "--out", str(tmp_path / "a"), "--quiet", "--token-file", str(_token(tmp_path)),
+                     "--allow-disagreement"])  # this endpoint accepts everything
         assert code == 0
         docs = list(csv.DictReader(open(tmp_path / "a" / "documents.csv", encoding="utf-8")))
         assert [d["attempts"] for d in docs] == ["2"] * 5 and all(d["observed"] == "accepted" for d in docs)
@@ -162,11 +166,45 @@ def test_emit_retries_a_flaky_endpoint_and_stops_at_the_time_bound(tmp_path, cap
         assert summary["failures_http_503"] == "5"
         started = time.monotonic()
         code = main(["emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--rate", "5", "--max-seconds", "1",
-                     "--out", str(tmp_path / "b"), "--quiet", "--token-file", str(_token(tmp_path))])
-        assert code == 0 and time.monotonic() - started < 60
+                     "--out", str(tmp_path / "b"), "--quiet", "--token-file", str(_token(tmp_path)),
+                     "--allow-disagreement"])
+        assert code == 1 and time.monotonic() - started < 60  # documents not sent: no verdict
         summary = dict(csv.reader(open(tmp_path / "b" / "summary.csv", encoding="utf-8")))
         assert int(summary["not_sent"]) > 0 and int(summary["documents"]) == int(summary["not_sent"]) + int(
             summary["with_verdict"]) + int(summary["failed"])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_emit_counts_a_2xx_without_fhir_and_a_disagreement_as_failures(tmp_path, capsys):
+    import uvicorn
+
+    answers = {"body": b"OK", "status": 200}
+
+    async def endpoint(request):
+        await request.body()
+        return Response(answers["body"], status_code=answers["status"], media_type="text/plain")
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/fhir", endpoint, methods=["POST"])]),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    args = ["emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--max-documents", "4", "--rate", "0",
+            "--quiet", "--token-file", str(_token(tmp_path)), "--days", "2"]
+    try:
+        assert main([*args, "--out", str(tmp_path / "a")]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1] == "segur emit: 4 of 4 documents got no verdict (failed 4, not sent 0)"
+        docs = list(csv.DictReader(open(tmp_path / "a" / "documents.csv", encoding="utf-8")))
+        assert {d["observed"] for d in docs} == {"failed:not_fhir"}
+        answers.update(body=b'{"resourceType": "OperationOutcome", "issue": []}', status=422)
+        assert main([*args, "--out", str(tmp_path / "b")]) == 1  # refused_422 each time: they disagree
+        assert "disagreed with the simulation on 4 of 4" in capsys.readouterr().err
+        assert main([*args, "--out", str(tmp_path / "c"), "--allow-disagreement"]) == 0
     finally:
         server.should_exit = True
         thread.join(timeout=10)

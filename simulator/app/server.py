@@ -29,9 +29,15 @@ from simulator.app.jobs import JobQueue, QueueFull, cache_key
 from simulator.app.planner_run import RESULTS
 from simulator.app.teaching import World
 from simulator.app.teaching_source import WORLD, child
+from simulator.core import strict_json
+from simulator.core.contain_errors import ContainErrors
 from simulator.core.errors import SegurError
 
 HERE = Path(__file__).resolve().parent
+#: a run form's JSON: at most this many bytes (413 beyond), levels (422) and items an array (413)
+MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_DEPTH = 16
+MAX_FORM_ITEMS = 200
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
@@ -117,9 +123,11 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def any_error(request: Request, exc: Exception) -> JSONResponse:  # never a traceback to the page
-        return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+    def crash(exc: BaseException) -> tuple[int, str, bytes]:  # never a traceback to the page
+        return 500, "application/json", json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode()
+
+    # answered, not raised on: the client's keep-alive connection stays usable
+    app.add_middleware(ContainErrors, render=crash, logger="segur.app")
 
     # -- pages ----------------------------------------------------------------------------
     def page(request: Request, name: str, view: str) -> HTMLResponse:
@@ -162,10 +170,20 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
     @app.post("/api/runs")
     async def submit(request: Request) -> JSONResponse:
         lang = _lang(request)
-        try:
-            body = await request.json()
-        except ValueError:
-            return _errors({"body": "not JSON"}, lang)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+            return JSONResponse({"errors": {"body": f"above {MAX_FORM_BYTES:,} bytes"}}, status_code=413)
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_FORM_BYTES:
+                return JSONResponse({"errors": {"body": f"above {MAX_FORM_BYTES:,} bytes"}}, status_code=413)
+        try:  # strict: no duplicate key, NaN, huge number, control character; bounded depth and size
+            body = strict_json.loads(raw, max_depth=MAX_FORM_DEPTH, max_items=MAX_FORM_ITEMS)
+        except strict_json.JsonRefused as exc:
+            if exc.status == 413:
+                return JSONResponse({"errors": {"body": exc.message}}, status_code=413)
+            return _errors({"body": exc.message}, lang)
         if not isinstance(body, dict):
             return _errors({"body": "a JSON object is expected"}, lang)
         lang = i18n.check_lang(str(body.get("lang", lang)))

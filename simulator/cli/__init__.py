@@ -61,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `segur` console script; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports every command's module: a second or so
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the modules import: one line, nothing was written
+        print("segur: interrupted; nothing was written", file=sys.stderr)
+        return 130
     old = install_signal_handlers()
     try:
         code = args.func(args)

@@ -11,8 +11,17 @@ def _terminated_early(signum: int, frame: object) -> None:
     os._exit(143)
 
 
-signal.signal(signal.SIGTERM, _terminated_early)  # the imports below take about a second
+def _interrupted_early(signum: int, frame: object) -> None:
+    """Ctrl-C (SIGINT) while the command's modules are still being imported."""
+    os.write(2, b"segur: interrupted; nothing was written\n")
+    os._exit(130)
 
-from simulator.cli import main  # noqa: E402  (after the handler, on purpose)
+
+signal.signal(signal.SIGTERM, _terminated_early)  # the imports below take about a second
+signal.signal(signal.SIGINT, _interrupted_early)
+
+from simulator.cli import main  # noqa: E402  (after the handlers, on purpose)
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # from here main() answers Ctrl-C itself
 
 sys.exit(main())

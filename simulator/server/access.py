@@ -24,6 +24,10 @@ ACCESS_RULES = {
     "ACC-005": (403, "A document masked from professionals (MASQUE_PS) is read only by its author or the "
                      "patient's médecin traitant; one marked INVISIBLE_PATIENT is not shown to the patient."),
     "ACC-006": (403, "A patient reads only their own documents."),
+    "ACC-007": (403, "A document is added only by one of its authors, or by the structure that is an author's "
+                     "institution (DMP integration guide EX_2.1-1140: direct / indirect authentication)."),
+    "ACC-008": (403, "A document is replaced only by one who may read it and is its author or of its author's "
+                     "structure (DMP integration guide EX_2.1-1140)."),
 }
 READABLE_STATES = ("open", "activated")
 

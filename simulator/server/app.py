@@ -22,11 +22,13 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator import __version__
+from simulator.core.contain_errors import ContainErrors
 from simulator.server.access import denied
 from simulator.server.auth import Keys, Principal, TokenError, load_keys, load_or_create_keys
 from simulator.server.capability import capability_statement
@@ -45,9 +47,11 @@ from simulator.server.judge import Rules
 from simulator.server.negotiation import check_format
 from simulator.server.provide import provide
 from simulator.server.reads import binary_resource, read_document, retrieve, search
+from simulator.server.refusals import AnonymousRefusals
 from simulator.server.search import parse_query, strict_requested
 from simulator.server.seed import seed_store
 from simulator.server.store import Store, log_access
+from simulator.server.submission import FHIR_ID
 
 log = logging.getLogger("segur.server")
 FORM = "application/x-www-form-urlencoded"
@@ -71,6 +75,7 @@ class Context:
         self.seeded = info.get("seeded", "nothing (no scenario)")
         threads = int(os.environ.get(THREADS_ENV) or SUBMISSION_THREADS[store.dialect])
         self.submissions = ThreadPoolExecutor(threads, thread_name_prefix="segur-provide")
+        self.anonymous = AnonymousRefusals(store)
 
 
 def prepare(config: ServerConfig) -> tuple[Store, Keys]:
@@ -108,9 +113,7 @@ async def _principal(request: Request) -> Principal:
 
 
 def _log_anonymous(ctx: Context, method: str, path: str, exc: HttpProblem) -> None:
-    with ctx.store.transaction() as tx:
-        log_access(tx, actor_kind="anonymous", actor="-", action=method, target=path, patient_ins=None,
-                   status=exc.status, outcome=f"denied {exc.rule_id}")
+    ctx.anonymous.record(method, path, exc.status, exc.rule_id or exc.code)
 
 
 def _negotiate(request: Request, document: bool = False) -> None:
@@ -136,8 +139,12 @@ async def transaction(request: Request) -> Response:
         exc = denied("ACC-003", "patients read documents; only professionals submit them")
         await run_in_threadpool(_log_denied, ctx, principal, "provide", exc)
         raise exc
-    check_content_type(request)
-    body = await read_body(request, ctx.config.max_body)
+    try:
+        check_content_type(request)
+        body = await read_body(request, ctx.config.max_body)
+    except HttpProblem as exc:  # refused at the door: counted in the access log too
+        await run_in_threadpool(_log_denied, ctx, principal, "provide", exc)
+        raise
     status, payload, headers = await asyncio.get_running_loop().run_in_executor(
         ctx.submissions, _provide, ctx, principal, body)
     return Response(payload, status_code=status, media_type=FHIR_JSON, headers=headers)
@@ -145,14 +152,20 @@ async def transaction(request: Request) -> Response:
 
 def _provide(ctx: Context, principal: Principal, body: bytes) -> tuple[int, bytes, dict[str, str]]:
     """Parse, judge, store, and the answer's JSON (one call in the thread pool)."""
-    answer = provide(ctx.store, ctx.rules, principal, parse_resource(body))
+    try:
+        resource = parse_resource(body)
+    except HttpProblem as exc:
+        _log_denied(ctx, principal, "provide", exc)
+        raise
+    answer = provide(ctx.store, ctx.rules, principal, resource)
     return answer.status, dumps(answer.body), answer.headers
 
 
 def _log_denied(ctx: Context, principal: Principal, action: str, exc: HttpProblem) -> None:
     with ctx.store.transaction() as tx:
         log_access(tx, actor_kind=principal.kind, actor=principal.id, action=action, target="-",
-                   patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id}")
+                   patient_ins=None, status=exc.status, outcome=f"denied {exc.rule_id or exc.code}",
+                   actor_structure=principal.structure)
 
 
 async def find_documents(request: Request) -> Response:
@@ -182,7 +195,11 @@ async def find_documents_posted(request: Request) -> Response:
 
 async def _find(request: Request, principal: Principal, items: list[tuple[str, str]]) -> Response:
     ctx: Context = request.app.state.ctx
-    q = parse_query(items, strict=strict_requested(request.headers.get("prefer")))
+    try:
+        q = parse_query(items, strict=strict_requested(request.headers.get("prefer")))
+    except HttpProblem as exc:  # a malformed search is counted in the access log too
+        await run_in_threadpool(_log_denied, ctx, principal, "search", exc)
+        raise
     query = urlencode(items, safe="|:,/")
     bundle = await run_in_threadpool(search, ctx.store, principal, q, _base(request), query)
     return fhir_response(bundle)
@@ -193,7 +210,7 @@ async def read_reference(request: Request) -> Response:
     _negotiate(request)
     principal = await _principal(request)
     res, validators, unchanged = await run_in_threadpool(read_document, ctx.store, principal,
-                                                         request.path_params["id"], request.headers)
+                                                         await _logical_id(request, "read"), request.headers)
     if unchanged:
         return Response(status_code=304, headers=validators.headers())
     return fhir_response(res, headers=validators.headers())
@@ -203,7 +220,7 @@ async def read_binary(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     _negotiate(request, document=True)
     principal = await _principal(request)
-    binary_id = request.path_params["id"]
+    binary_id = await _logical_id(request, "retrieve")
     data, ctype, validators, unchanged = await run_in_threadpool(retrieve, ctx.store, principal, binary_id,
                                                                  request.headers)
     if unchanged:
@@ -214,6 +231,18 @@ async def read_binary(request: Request) -> Response:
     return Response(data, media_type=ctype, headers=validators.headers())
 
 
+async def _logical_id(request: Request, action: str) -> str:
+    """The path's logical id: a FHIR id (``[A-Za-z0-9-.]{1,64}``), else nothing by that id (404,
+    counted in the access log)."""
+    rid = request.path_params["id"]
+    if not FHIR_ID.fullmatch(rid):
+        exc = HttpProblem(404, "not-found", f"{rid[:70]!r} is not a FHIR logical id ([A-Za-z0-9-.]{{1,64}}): "
+                                            "no such resource")
+        await run_in_threadpool(_log_denied, request.app.state.ctx, await _principal(request), action, exc)
+        raise exc
+    return rid
+
+
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HttpProblem)
     return problem_response(exc)
@@ -222,15 +251,17 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+    await run_in_threadpool(request.app.state.ctx.anonymous.record, request.method.lower(), "(no such endpoint)",
+                            exc.status_code, code)
     text = {404: f"no such endpoint: {request.method} {request.url.path}",
             405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
     return problem_response(HttpProblem(exc.status_code, code, text, headers=dict(exc.headers or {})))
 
 
-async def _crash(request: Request, exc: Exception) -> Response:
-    log.exception("internal error on %s %s", request.method, request.url.path)
-    return problem_response(HttpProblem(500, "exception", f"internal error ({type(exc).__name__}); "
-                                                          "nothing was stored"))
+def _crash(exc: BaseException) -> tuple[int, str, bytes]:
+    """The answer to an unexpected error (``ContainErrors``): a 500 OperationOutcome."""
+    problem = HttpProblem(500, "exception", f"internal error ({type(exc).__name__}); nothing was stored")
+    return 500, FHIR_JSON, dumps(problem.outcome())
 
 
 ROUTES = [
@@ -251,7 +282,7 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
         store = Store(config)
     if keys is None:
         keys = load_keys(config.key_path)
-    handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error, Exception: _crash}
+    handlers: dict[Any, Any] = {HttpProblem: _problem, HTTPException: _http_error}
     ctx = Context(config, store, keys)
 
     @asynccontextmanager
@@ -261,7 +292,8 @@ def build_app(config: ServerConfig, store: Store | None = None, keys: Keys | Non
         finally:  # the submission threads end with the server (tests start many in one process)
             ctx.submissions.shutdown(wait=False)
 
-    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan,
+                    middleware=[Middleware(ContainErrors, render=_crash, logger="segur.server")])
     app.state.ctx = ctx
     return app
 

@@ -36,11 +36,14 @@ class TokenError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a professional (idNat_PS, profession) or a patient (INS)."""
+    """Who is calling: a professional (idNat_PS, profession, and the structure — idNat_Struct —
+    it acts for when the structure authenticated it: the DMP's indirect authentication) or a
+    patient (INS)."""
 
     kind: str  # professional | patient
     id: str  # idNat_PS or INS matricule
     profession: str | None = None
+    structure: str | None = None  # idNat_Struct (indirect authentication); None: the professional alone
 
     @property
     def is_professional(self) -> bool:
@@ -88,6 +91,8 @@ class Keys:
         if principal.is_professional:
             claims["idNat_PS"] = principal.id
             claims["profession"] = principal.profession or "10"
+            if principal.structure:
+                claims["idNat_Struct"] = principal.structure
         else:
             claims["ins"] = principal.id
         return jwt.encode(claims, self.private, algorithm=ALGORITHM, headers={"kid": self.kid})
@@ -108,9 +113,12 @@ class Keys:
         except jwt.InvalidTokenError as exc:
             raise TokenError(f"the bearer token is not valid ({exc})") from None
         kind = claims.get("kind")
-        if kind == "professional" and isinstance(claims.get("idNat_PS"), str):
-            principal = Principal("professional", claims["idNat_PS"], str(claims.get("profession") or "10"))
-        elif kind == "patient" and isinstance(claims.get("ins"), str):
+        structure = claims.get("idNat_Struct")
+        if kind == "professional" and _identifier(claims.get("idNat_PS")) and (
+                structure is None or _identifier(structure)):
+            principal = Principal("professional", claims["idNat_PS"], str(claims.get("profession") or "10"),
+                                  structure)
+        elif kind == "patient" and _identifier(claims.get("ins")):
             principal = Principal("patient", claims["ins"])
         else:
             raise TokenError("the bearer token names neither a professional (idNat_PS) nor a patient (ins)")
@@ -128,6 +136,11 @@ class Keys:
         jwk = json.loads(ECAlgorithm.to_jwk(self.public))
         jwk.update({"kid": self.kid, "use": "sig", "alg": ALGORITHM})
         return {"keys": [jwk]}
+
+
+def _identifier(value: Any) -> bool:
+    """An idNat_PS / idNat_Struct / INS as a token may carry it: printable, short."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable()
 
 
 def load_keys(path: Path) -> Keys:

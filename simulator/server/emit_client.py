@@ -80,6 +80,15 @@ def verdict_of(status: int, headers: Any, body: bytes) -> str:
     return f"refused_{status}"
 
 
+def is_fhir(body: bytes) -> bool:
+    """Whether an answer's body is a FHIR resource (a JSON object with a resourceType)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("resourceType"), str) and bool(data["resourceType"])
+
+
 async def post_all(url: str, items: list[Emission], policy: Policy,
                    token_for: Callable[[Emission], str | None],
                    progress: Callable[[int, int], None] | None = None) -> Run:
@@ -128,6 +137,11 @@ async def post_all(url: str, items: list[Emission], policy: Policy,
                 if r.status_code >= 500 or r.status_code == 429:
                     kind = f"http_{r.status_code}"
                     res.http_status = r.status_code
+                elif 200 <= r.status_code < 300 and not is_fhir(r.content):
+                    res.http_status = r.status_code  # "accepted" without a FHIR answer is no verdict
+                    run.failures["not_fhir"] += 1
+                    res.observed = "failed:not_fhir"
+                    return res
                 else:
                     res.latency_ms = (time.perf_counter() - start) * 1000
                     res.http_status = r.status_code

@@ -13,12 +13,17 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from simulator.core import strict_json
 from simulator.server.conformance import Finding, rule_issue_code
 from simulator.server.xds_errors import XDS_SYSTEM, xds_code
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 RULES_SYSTEM = "urn:segur-testbed:conformance-rule"  # as agents.fhir.constants.RULES_SYSTEM
+#: caps checked before the rules parse a body: nesting levels (422 beyond) and items in one JSON
+#: array, e.g. a Bundle's entries (413 beyond); an ITI-65 bundle nests ≈ 10 levels, holds a few entries
+MAX_DEPTH = 64
+MAX_ITEMS = 1000
 
 
 class HttpProblem(Exception):
@@ -120,18 +125,17 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_resource(body: bytes) -> dict[str, Any]:
-    """The body as a FHIR resource (a JSON object with a known resourceType), else 400."""
+    """The body as a FHIR resource (a JSON object with a known resourceType), else 400; parsed
+    strictly (``simulator.core.strict_json``: no duplicate key, NaN, huge number, control
+    character) and bounded (``MAX_DEPTH`` levels, ``MAX_ITEMS`` items an array: 422 / 413)
+    before any FHIR model sees it."""
     if not body.strip():
         raise HttpProblem(400, "structure", "the body is empty; send a FHIR resource")
     try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise HttpProblem(400, "structure", f"the body is not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise HttpProblem(400, "structure", f"the body is not JSON ({exc.msg} at line {exc.lineno}, "
-                                            f"column {exc.colno})") from None
-    except RecursionError:
-        raise HttpProblem(400, "structure", "the JSON is nested too deeply") from None
+        data = strict_json.loads(body, max_depth=MAX_DEPTH, max_items=MAX_ITEMS)
+    except strict_json.JsonRefused as exc:
+        code = {413: "too-costly", 422: "too-costly"}.get(exc.status, "structure")
+        raise HttpProblem(exc.status, code, f"the body is refused: {exc.message}") from None
     if not isinstance(data, dict):
         raise HttpProblem(400, "structure", f"a JSON {type(data).__name__} is not a FHIR resource")
     rtype = data.get("resourceType")

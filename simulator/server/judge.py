@@ -29,7 +29,7 @@ PRECEDENCE = (SOFTWARE, *DOCUMENT_REASONS, *PROFILE_REASONS, REPLACEMENT, DUPLIC
 
 #: the server's own rules (the validator's are in docs/rules.md): id → (reason, HTTP status, summary)
 SERVICE_RULES: dict[str, tuple[str, int, str]] = {
-    "DMP-001": (SOFTWARE, 403, "The author's software is Ségur-referenced on the day the document was created."),
+    "DMP-001": (SOFTWARE, 403, "The submitter's software is Ségur-referenced on the day the document was created."),
     "DMP-002": ("profile_opposed", 403, "The patient has not opposed the creation of their Mon espace santé profile."),
     "DMP-003": ("profile_closed", 403, "The patient's profile is not closed."),
     "DMP-004": ("no_profile", 403, "The patient (INS) has a profile on the day of the submission."),
@@ -135,14 +135,16 @@ def software_findings(tx: Tx, authors: list[tuple[str | None, str | None]], rule
             continue  # a professional the seeding did not know: its software is not on record
         if since[0] is None or (created_day is not None and since[0] > created_day):
             out.append(service_finding("DMP-001", f"DocumentReference[{i}].author",
-                                       f"the software of author {author} is not Ségur-referenced on "
+                                       f"the software of {author} is not Ségur-referenced on "
                                        f"{created_day or 'the creation day'}"))
     return out
 
 
-def service_findings(tx: Tx, sub: Submission, rules: Rules) -> list[Finding]:
-    """Findings of the software and profile rules (DMP-001 to DMP-004) for a submission."""
-    out = software_findings(tx, [(d.author, d.created_day) for d in sub.documents], rules)
+def service_findings(tx: Tx, sub: Submission, rules: Rules, submitter: str | None = None) -> list[Finding]:
+    """Findings of the software and profile rules (DMP-001 to DMP-004) for a submission; the
+    software rule judges ``submitter``'s software (the token's professional, see
+    ``simulator.server.authorship.software_holder``), each document's author's when None."""
+    out = software_findings(tx, [(submitter or d.author, d.created_day) for d in sub.documents], rules)
     state = profile_state_on(tx, sub.ins, sub.submitted_day)
     if state is None:
         out.append(service_finding("DMP-004", "List.subject", f"INS {sub.ins} has no profile in this DMP"))

@@ -18,6 +18,13 @@ from sqlalchemy import bindparam, insert, select, update
 
 from simulator.server import schema as S
 from simulator.server.auth import Principal
+from simulator.server.authorship import (
+    authors_text,
+    bundle_authorship,
+    check_authorship,
+    check_replacement,
+    software_holder,
+)
 from simulator.server.conformance import Finding, check_resource
 from simulator.server.fhir_http import HttpProblem, dumps, findings_outcome
 from simulator.server.judge import (
@@ -107,25 +114,40 @@ def provide(store: Store, rules: Rules, principal: Principal, bundle: dict[str, 
             findings.append(Finding("STR-002", "error", "Bundle", f"cannot read the submission ({exc})",
                                     "invalid_metadata"))
     ins = sub.ins if sub else None
-    target = f"Bundle/{bundle.get('id', '-')}"
+    target = f"Bundle/{bundle.get('id', '-')}"[:300]
+    docs = bundle_authorship(bundle)
+    who = {"actor_structure": principal.structure, "author": authors_text(docs)}
     try:
         with store.transaction() as tx:
-            checked = service_findings(tx, sub, rules) if sub else software_findings(tx, document_authors(bundle), rules)
+            check_authorship(tx, principal, docs)  # who may write what comes first (403, nothing judged)
+            for doc in sub.documents if sub else []:
+                if doc.replaces is not None:
+                    check_replacement(tx, principal, doc.replaces)
+            holder = software_holder(tx, principal)  # DMP-001 judges the submitter's software
+            checked = (service_findings(tx, sub, rules, holder) if sub else
+                       software_findings(tx, [(holder, day) for _, day in document_authors(bundle)], rules))
             verdict = verdict_of(findings + checked, rules, day)
             if sub is None or not verdict.accepted:  # nothing written: the refusal's log line commits alone
-                return _refusal(tx, principal, verdict, target, ins)
+                return _refusal(tx, principal, verdict, target, ins, who)
             answer = _store(tx, sub, principal)
             log_access(tx, actor_kind=principal.kind, actor=principal.id, action="provide",
-                       target=_targets(answer), patient_ins=sub.ins, status=answer.status, outcome=answer.verdict)
+                       target=_targets(answer), patient_ins=sub.ins, status=answer.status, outcome=answer.verdict,
+                       **who)
             return answer
     except _Refused as refused:  # _store's refusals roll back what it wrote; the log line then
         with store.transaction() as tx:
-            return _refusal(tx, principal, refused.verdict, target, ins)
+            return _refusal(tx, principal, refused.verdict, target, ins, who)
+    except HttpProblem as exc:  # an authorisation refusal: logged with the submitter and the authors
+        with store.transaction() as tx:
+            log_access(tx, actor_kind=principal.kind, actor=principal.id, action="provide", target=target,
+                       patient_ins=ins, status=exc.status, outcome=f"denied {exc.rule_id or exc.code}", **who)
+        raise
 
 
-def _refusal(tx: Tx, principal: Principal, v: Verdict, target: str, ins: str | None) -> Answer:
+def _refusal(tx: Tx, principal: Principal, v: Verdict, target: str, ins: str | None,
+             who: dict[str, str | None]) -> Answer:
     log_access(tx, actor_kind=principal.kind, actor=principal.id, action="provide", target=target,
-               patient_ins=ins, status=v.status, outcome=v.verdict)
+               patient_ins=ins, status=v.status, outcome=v.verdict, **who)
     body = findings_outcome(v.findings, v.verdict, SERVICE_ISSUE_CODES)
     return Answer(v.status, body, v.verdict, {"X-DMP-Verdict": v.verdict})
 

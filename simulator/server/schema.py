@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: access_log.actor_structure, author, requests (a store of version 1 is upgraded)
 metadata = MetaData()
 
 #: profile states a patient can be in (the simulation's Mon espace santé states)
@@ -114,12 +114,15 @@ access_log = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", Text, nullable=False),  # UTC instant with microseconds
     Column("actor_kind", String(12), nullable=False),  # professional | patient | anonymous
-    Column("actor", Text, nullable=False),  # idNat_PS, INS, or '-'
+    Column("actor", Text, nullable=False),  # idNat_PS, INS, or '-': the submitter
+    Column("actor_structure", Text),  # idNat_Struct the token's professional acts for (indirect authentication)
     Column("action", Text, nullable=False),  # provide | search | read | retrieve
     Column("target", Text, nullable=False),  # resource or query
     Column("patient_ins", String(15)),
     Column("status", Integer, nullable=False),  # HTTP status answered
     Column("outcome", Text, nullable=False),  # accepted, a reason, granted, denied…
+    Column("author", Text),  # provide: the documents' authors (idNat_PS), space-separated
+    Column("requests", Integer, nullable=False, server_default="1"),  # >1: anonymous refusals counted in one row
 )
 Index("access_log_patient", access_log.c.patient_ins)
 

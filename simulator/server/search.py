@@ -11,11 +11,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from simulator.core.strict_json import bad_text
 from simulator.server.fhir_http import HttpProblem
 from simulator.server.submission import utc_of
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
+MAX_OFFSET = 2**31 - 1  # _offset and _count: 0 to this (400 beyond); _count then capped at MAX_COUNT
 
 #: the 16 parameters of ITI-67 (MHD 4.2), and what else the endpoint takes, with their FHIR type
 MHD_PARAMETERS = {
@@ -113,7 +115,7 @@ def parse_date(name: str, value: str) -> tuple[str, str, str]:
         if not m:
             raise ValueError(value)
         low, high = date_range(m.group(2))
-    except ValueError:
+    except (ValueError, OverflowError):  # 9999-12-31 has no next day
         raise HttpProblem(400, "value", f"{name}: {value!r} is not [eq|ne|ge|gt|le|lt|sa|eb]"
                                         "YYYY[-MM[-DD[Thh:mm:ss(Z|+zz:zz)]]]") from None
     return m.group(1) or "eq", low, high
@@ -188,6 +190,9 @@ def parse_query(items: list[tuple[str, str]], strict: bool = False) -> Query:
     strict mode for a parameter or modifier it does not support (lenient: ignored, reported)."""
     q = Query()
     for name, value in items:
+        problem = bad_text(name) or bad_text(value)
+        if problem:
+            raise HttpProblem(400, "value", f"{name[:40]!r}: {problem}")
         if name in SILENT:
             continue
         base, _, modifier = name.partition(":")
@@ -203,11 +208,12 @@ def parse_query(items: list[tuple[str, str]], strict: bool = False) -> Query:
             q.used.append((name, value))
         elif name in ("_count", "_offset"):
             try:
-                n = int(value)
-                if n < 0:
+                n = int(value) if len(value) <= 12 else -1
+                if not 0 <= n <= MAX_OFFSET:
                     raise ValueError
             except ValueError:
-                raise HttpProblem(400, "value", f"{name}: expected a non-negative integer, got {value!r}") from None
+                raise HttpProblem(400, "value", f"{name}: expected an integer from 0 to {MAX_OFFSET:,}, "
+                                            f"got {value[:40]!r}") from None
             if name == "_count":
                 q.count = min(n, MAX_COUNT)
             else:

@@ -67,6 +67,10 @@ class Tx:
         self.cursor.execute(*self._args(sql, values))
         return self.cursor.fetchone()
 
+    def all(self, sql: Sql, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        self.cursor.execute(*self._args(sql, values))
+        return list(self.cursor.fetchall())
+
     def scalar(self, sql: Sql, values: Mapping[str, Any]) -> Any:
         row = self.first(sql, values)
         return None if row is None else row[0]

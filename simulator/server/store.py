@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, create_engine, event, insert, select
+from sqlalchemy import Connection, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -93,6 +94,11 @@ class Store:
                 version = conn.execute(select(S.server_info.c.value).where(S.server_info.c.key == "schema")).scalar()
                 if version is None:
                     conn.execute(insert(S.server_info).values(key="schema", value=S.SCHEMA_VERSION))
+                elif version == "1":  # version 2 added three columns to the access log
+                    for column in ("actor_structure TEXT", "author TEXT", "requests INTEGER NOT NULL DEFAULT 1"):
+                        conn.exec_driver_sql(f"ALTER TABLE access_log ADD COLUMN {column}")
+                    conn.execute(update(S.server_info).where(S.server_info.c.key == "schema")
+                                 .values(value=S.SCHEMA_VERSION))
                 elif version != S.SCHEMA_VERSION:
                     raise UsageError(f"--db: schema version {version} found, this server writes {S.SCHEMA_VERSION}")
         except SQLAlchemyError as exc:  # not a database, unreachable server, no permission…
@@ -162,16 +168,29 @@ class Store:
             self._lock_fd = None
 
 
-_LOG_COLUMNS = ("at", "actor_kind", "actor", "action", "target", "patient_ins", "status", "outcome")
+_LOG_COLUMNS = ("at", "actor_kind", "actor", "actor_structure", "action", "target", "patient_ins", "status",
+                "outcome", "author")
 _INSERT_LOG = Sql(insert(S.access_log).values({c: bindparam(c) for c in _LOG_COLUMNS}).inline())
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """``text`` as the access log stores it: at most ``limit`` characters, control characters
+    and lone surrogates (which PostgreSQL's text refuses) shown as '?'."""
+    return _UNPRINTABLE.sub("?", text[:limit])
+
+
 def log_access(tx: Tx, *, actor_kind: str, actor: str, action: str, target: str,
-               patient_ins: str | None, status: int, outcome: str) -> None:
-    """One row of the access log (who, what, when, outcome), in the caller's transaction."""
+               patient_ins: str | None, status: int, outcome: str, actor_structure: str | None = None,
+               author: str | None = None) -> None:
+    """One row of the access log (who — the submitter and the structure it acts for —, what,
+    when, outcome, and for a submission the documents' authors), in the caller's transaction."""
     tx.run(_INSERT_LOG, dict(
-        at=utc_now(), actor_kind=actor_kind, actor=actor, action=action, target=target[:300],
-        patient_ins=patient_ins, status=status, outcome=outcome[:60]))
+        at=utc_now(), actor_kind=actor_kind, actor=printable(actor), actor_structure=actor_structure,
+        action=action, target=printable(target), patient_ins=patient_ins, status=status,
+        outcome=printable(outcome, 60), author=printable(author) if author else None))
 
 
 def _first_line(exc: BaseException) -> str:

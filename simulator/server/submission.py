@@ -18,7 +18,7 @@ from simulator.server.conformance import Finding
 
 ID_NAT_PS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
 _INS_SUBJECT = re.compile(r"^Patient\?identifier=(?:urn:oid:)?([0-9.]+)\|(\w{15})$")
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+FHIR_ID = _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 MAX_UNIQUE_ID = 256  # an XDS uniqueId is an OID or a UUID URN: far shorter
 MASQUE_PS = "MASQUE_PS"

@@ -87,6 +87,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers: must be at least 1 (got {args.workers})")
     spec = load_spec(args.calibration)
     _check_fit_scale(spec)
+    if args.cutoff is not None:  # the same rule as the file's fit.end, for either method
+        run = spec.base_data.get("run", {})
+        if not run["start"] < args.cutoff <= run["end"]:
+            raise UsageError(f"--cutoff {args.cutoff}: must be after the run start {run['start']} and not after "
+                             f"its end {run['end']} (as fit.end in {spec.path})")
     out = args.out or Path("results") / f"calibration-{args.calibration.stem}"
 
     def report(line: str) -> None:
@@ -171,6 +176,31 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _checked_design(design, path: Path, spec, observed):
+    """A --design file that is a design of this calibration: its parameters' columns, numbers,
+    at least one run and one observed row's column — else one line naming the file."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
+    import pandas as pd
+
+    from simulator.studies.surrogate import row_keys
+
+    if design.empty:
+        raise UsageError(f"{path}: malformed design file: no run in it (a design.csv of segur calibrate)")
+    missing = [p.key for p in spec.parameters if p.key not in design.columns]
+    if missing:
+        raise UsageError(f"{path}: malformed design file: no column {missing[0]!r} of the calibration's parameters "
+                         f"(columns: {', '.join(map(str, design.columns[:5]))}…)")
+    columns = [p.key for p in spec.parameters] + [k for k in row_keys(observed) if k in design.columns]
+    if len(columns) == len(spec.parameters):
+        raise UsageError(f"{path}: malformed design file: no column for any observed row (a design of another "
+                         "observed file?)")
+    numbers = design[columns].apply(pd.to_numeric, errors="coerce")
+    bad = [c for c in columns if numbers[c].isna().any() and design[c].notna().all()]
+    if bad:
+        raise UsageError(f"{path}: malformed design file: column {bad[0]!r} holds values that are not numbers")
+    return design
+
+
 def get_design(args: argparse.Namespace, spec, observed, settings, end: dt.date, out: Path, report):
     """The surrogate's design: --design FILE, or ``design_runs`` runs now (written to out/design.csv);
     None when the calibration file asks for no surrogate."""
@@ -178,7 +208,7 @@ def get_design(args: argparse.Namespace, spec, observed, settings, end: dt.date,
     from simulator.studies.surrogate import read_design, run_design
 
     if args.design is not None:
-        return read_design(args.design)
+        return _checked_design(read_design(args.design), args.design, spec, observed)
     if settings.design_runs <= 0:
         return None
     ex = ExecutorSpec("dask", None, args.scheduler) if args.scheduler else ExecutorSpec("local", args.workers, None)

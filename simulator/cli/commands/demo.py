@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from simulator.atomic import claim_output
-from simulator.cli.commands.run import add_overwrite_option
+from simulator.cli.commands.run import add_overwrite_option, check_seed
 from simulator.core.errors import UsageError
 
 DEFAULT_PACE = 0.4
@@ -43,6 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.demo.teaching import Narrator, build_demo, narrate
 
+    check_seed(args.seed)
     if args.pace is not None and not 0 <= args.pace <= 60:
         raise UsageError(f"--pace: must be between 0 and 60 seconds (got {args.pace})")
     tty = sys.stdout.isatty()

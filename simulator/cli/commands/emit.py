@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "ITI-65 bundle and POST it to URL (rate- and concurrency-limited, bounded in count and "
                     "time, retried on refused connections, timeouts, 5xx and 429). Prints and writes "
                     "(--out) the agreement of the endpoint's verdicts with the simulation's, by reason, "
-                    "throughput and latency percentiles. See docs/server.md.")
+                    "throughput and latency percentiles. Exits 1 when a document got no verdict (failed, "
+                    "not sent, or a 2xx without a FHIR body) or a verdict differs from the simulation's "
+                    "(unless --allow-disagreement). See docs/server.md.")
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario (default {DEFAULT_SCENARIO})")
     p.add_argument("--to", required=True, metavar="URL", help="FHIR base URL, e.g. http://127.0.0.1:8080/fhir")
     p.add_argument("--rate", type=float, default=200.0, help="documents per second (0: no limit; default 200)")
@@ -36,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of the world")
     p.add_argument("--out", default="emit-output", help="folder for agreement.csv, documents.csv, summary.csv")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--allow-disagreement", action="store_true",
+                   help="exit 0 even when the endpoint's verdicts differ from the simulation's (a vendor's "
+                        "endpoint with other rules); a document without a verdict still exits 1")
     p.set_defaults(func=handler)
 
 
@@ -78,11 +83,13 @@ def handler(args: argparse.Namespace) -> int:
     from pathlib import Path
     from urllib.parse import urlparse
 
+    from simulator.cli.commands.run import check_seed
     from simulator.server import emit_report
     from simulator.server.emit_client import Policy, post_all
     from simulator.server.emit_documents import emissions
     from simulator.server.world import run_world
 
+    check_seed(args.seed)
     u = urlparse(args.to)
     if u.scheme not in ("http", "https") or not u.netloc:
         raise UsageError(f"--to: expected an http(s):// FHIR base URL, got {args.to!r}")
@@ -119,4 +126,8 @@ def handler(args: argparse.Namespace) -> int:
     print(emit_report.text(run, url))
     emit_report.write(run, out, url)
     print(f"tables: {out}/agreement.csv, documents.csv, summary.csv")
+    problem = emit_report.problems(run, args.allow_disagreement)
+    if problem:  # CI tells an endpoint down, or judging otherwise, from a success
+        print(f"segur emit: {problem}", file=sys.stderr)
+        return 1
     return 0

@@ -38,12 +38,23 @@ def check_scale(sc: Scenario, scale: float, option: str = "--scale") -> None:
         raise UsageError(f"{option} {scale:g}: {problem}")
 
 
+#: the largest seed: as a scenario's ``[run] seed`` (scenarios/schema.py), a signed 64-bit integer
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int | None, option: str = "--seed") -> None:
+    """One clear line for a seed outside 0 … 2**63 - 1 (what the scenario file allows too)."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        shown = str(seed) if len(str(seed)) <= 40 else f"an integer of {len(str(seed))} digits"
+        raise UsageError(f"{option}: an integer from 0 to {MAX_SEED} (2**63 - 1), as the scenario's [run] seed "
+                         f"(got {shown})")
+
+
 def check_run_options(args: argparse.Namespace) -> None:
     """Reject option values outside what is allowed, with one clear line."""
     if args.scale is not None and not (0 < args.scale <= 1):
         raise UsageError(f"--scale: must be greater than 0 and at most 1 (got {args.scale})")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed: must be a non-negative integer (got {args.seed})")
+    check_seed(args.seed)
 
 
 def seed_and_scale(args: argparse.Namespace, sc: Scenario) -> tuple[int, float]:

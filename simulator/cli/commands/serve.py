@@ -43,8 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handler(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
+    from simulator.cli.commands.run import check_seed
     from simulator.server.runner import serve
 
+    check_seed(args.seed)
     if args.max_body < 1024:
         raise UsageError(f"--max-body: at least 1024 bytes (got {args.max_body})")
     config = ServerConfig.build(args.db, args.key, max_body=args.max_body,

@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument("--rpps", help="RPPS number (11 digits); idNat_PS = 8 + RPPS")
     who.add_argument("--id-nat-ps", help="idNat_PS (8 + RPPS, 0 + ADELI…)")
     who.add_argument("--ins", help="the patient's INS matricule (15 characters)")
+    p.add_argument("--structure", default=None,
+                   help="idNat_Struct of the structure the professional acts for (the DMP's indirect "
+                        "authentication: the structure may then file documents of its professionals)")
     p.add_argument("--profession", default="10", help="TRE_G15 profession code of a professional (default 10, médecin)")
     p.add_argument("--db", default=DEFAULT_DB, help=f"the server's store (default {DEFAULT_DB}): its key is beside it")
     p.add_argument("--key", default=None, help="signing key file (instead of the one beside --db)")
@@ -37,6 +40,8 @@ def handler(args: argparse.Namespace) -> int:
     if not 60 <= args.ttl <= MAX_TTL_S:
         raise UsageError(f"--ttl: between 60 and {MAX_TTL_S} seconds (got {args.ttl})")
     if args.ins is not None:
+        if args.structure is not None:
+            raise UsageError("--structure: a patient's token acts for no structure")
         problems = nir_problems(args.ins)
         if problems:
             raise UsageError(f"--ins: {args.ins!r} is not a valid INS matricule ({problems[0]})")
@@ -53,7 +58,9 @@ def handler(args: argparse.Namespace) -> int:
             raise UsageError(f"--id-nat-ps: {id_nat_ps!r} is not an idNat_PS ({check.error})")
         if args.profession not in PROFESSIONS:
             raise UsageError(f"--profession: one of {', '.join(sorted(PROFESSIONS))} (got {args.profession!r})")
-        principal = Principal("professional", id_nat_ps, args.profession)
+        if args.structure is not None and not re.fullmatch(r"[0-9A-Za-z]{1,20}", args.structure):
+            raise UsageError(f"--structure: an idNat_Struct is 1 to 20 letters or digits (got {args.structure!r})")
+        principal = Principal("professional", id_nat_ps, args.profession, args.structure)
     config = ServerConfig.build(args.db, args.key, scenario=None)
     print(load_keys(config.key_path).issue(principal, args.ttl))
     return 0

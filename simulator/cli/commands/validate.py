@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "as an error), 2 when no file could be judged."
         ),
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="FHIR JSON file(s)")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="FHIR JSON file(s); - reads standard input")
     parser.add_argument(
         "--format",
         choices=("text", "json", "ndjson"),
@@ -57,6 +57,12 @@ def load_resource(path: Path) -> dict[str, Any]:
     """Read one input file as a FHIR resource; UsageError (one line naming why) otherwise."""
     from fhir.resources.R4B import get_fhir_model_class
 
+    if str(path) == "-":  # standard input, under the same size limit
+        raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(raw) > MAX_INPUT_BYTES:
+            raise UsageError(f"-: standard input is above the {MAX_INPUT_BYTES // 1024 // 1024} MiB limit of "
+                             "segur validate")
+        return _as_resource(path, raw, get_fhir_model_class)
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if not path.is_file():
@@ -71,8 +77,18 @@ def load_resource(path: Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return _as_resource(path, raw, get_fhir_model_class)
+
+
+#: JSON's names for what a document holds instead of an object
+_JSON_KINDS = {type(None): "null", bool: "true or false", int: "a number", float: "a number", str: "a string",
+               list: "an array"}
+
+
+def _as_resource(path: Path, raw: bytes, get_fhir_model_class: Any) -> dict[str, Any]:
+    """The bytes of one input as a FHIR resource; UsageError (one line naming why) otherwise."""
     if not raw.strip():
-        raise UsageError(f"{path}: file is empty")
+        raise UsageError(f"{path}: {'standard input' if str(path) == '-' else 'file'} is empty")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -86,8 +102,8 @@ def load_resource(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise UsageError(
-            f"{path}: a JSON {type(data).__name__} is not a FHIR resource (expected an object "
-            "with a resourceType)"
+            f"{path}: the JSON is {_JSON_KINDS.get(type(data), 'not an object')}, not a FHIR resource "
+            "(expected an object with a resourceType)"
         )
     rtype = data.get("resourceType")
     if not isinstance(rtype, str) or not rtype:
