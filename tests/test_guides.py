@@ -84,7 +84,7 @@ EXPECTED = {
     "PractitionerRole-ExamplePractitionerRoleAgregateur2.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur3.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur4.json": (0, set(), "ans-guide"),
-    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-006),
+    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-007),
     # not the DMP's IDV-001: a care-team transaction is not a DMP payload
     "Bundle-cds-bundle-transaction-creation-example.json": (1, {"INS-004"}, "cds-transaction"),
     "CareTeam-cds-careteam-example.json": (0, set(), "ans-guide"),

@@ -116,7 +116,8 @@ def _bundle(bundle: dict, declared: list[str]) -> Recognised:
         if url.startswith(CDS) and btype == "transaction":
             return Recognised(CDS_TRANSACTION, KEYS[CDS_TRANSACTION], True, url)
     declared_iti65 = PROFILE_PROVIDE_BUNDLE in declared
-    if declared_iti65 or (btype == "transaction" and any(is_submission_set(r) for r in resources)):
+    # a batch holding a SubmissionSet is an ITI-65 sent with the wrong type (BDL-001 refuses it)
+    if declared_iti65 or (btype in ("transaction", "batch") and any(is_submission_set(r) for r in resources)):
         key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION
         return Recognised(key, KEYS[key], True, PROFILE_PROVIDE_BUNDLE if declared_iti65 else None)
     other_guide = _other_guide(declared)

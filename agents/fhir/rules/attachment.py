@@ -172,3 +172,25 @@ def mime_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield f"{path}.contentType", (
                 f"contentType is {declared} but the document ({content.where}) looks like {family}"
             )
+
+
+@rule(
+    "ATT-004", ERROR, "DocumentReference", "DocumentReference.content.attachment.url → Binary.data",
+    "An attachment that points to a Binary of the same payload finds the document there: a "
+    "Binary without `data` (size and hash announced, no bytes) is refused (FHIR R4 Binary: the "
+    "content is `data`; the Document Recipient stores what it receives).",
+    reason=INVALID_METADATA, issue_code="required",
+)
+def binary_has_data(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.bundle is None:
+        return
+    for i, content in enumerate(as_list(res.get("content"))):
+        att = as_dict(as_dict(content).get("attachment"))
+        url = att.get("url")
+        if not isinstance(url, str) or "data" in att:
+            continue
+        target = ctx.bundle.resolve(url)
+        if target is not None and target.get("resourceType") == "Binary" and not target.get("data"):
+            announced = [k for k in ("size", "hash") if k in att]
+            said = f" ({' and '.join(announced)} announced)" if announced else ""
+            yield f".content[{i}].attachment.url", f"the Binary {url} carries no data{said}"
