@@ -109,6 +109,19 @@ EXPECTED = {
     "Appointment-example-req-appointment.json": (0, set(), "ans-guide"),
     "Schedule-example.json": (0, set(), "ans-guide"),
     "Slot-example.json": (0, set(), "ans-guide"),
+    # Guides whose StructureDefinitions are compiled (PRF-003..PRF-005): their official examples
+    # meet their profiles' cardinalities, fixed values and required bindings, and FHIR R4's
+    "Bundle-HAS-01-Presc-Pantoprazole-MV.json": (0, set(), "eprescription-bundle"),
+    "Bundle-HAS-04a-Presc-Paracetamol.json": (0, set(), "eprescription-bundle"),
+    "ResearchStudy-2022-500014-26-00-example.json": (0, set(), "ans-guide"),
+    "ResearchStudy-fake-study-example.json": (0, set(), "ans-guide"),
+    "AuditEvent-TDEAuditEventExample.json": (0, set(), "ans-guide"),
+    "AuditEvent-TDEAuditEventExample-2.json": (0, set(), "ans-guide"),
+    "CommunicationRequest-com1.json": (0, set(), "ans-guide"),
+    "CommunicationRequest-com2.json": (0, set(), "ans-guide"),
+    "Subscription-sub1.json": (0, set(), "ans-guide"),
+    "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
+    "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
 }
 
 

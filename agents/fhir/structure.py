@@ -216,9 +216,70 @@ def _binding_problem(value: object, check: Check) -> str | None:
     return " ".join(f"{s or ''}#{c or ''}" for s, c in pairs)
 
 
+def _nodes(resource: dict, parents: tuple[str, ...]) -> list:
+    """The elements at ``parents`` (no paths: the fast pass)."""
+    nodes: list = [resource]
+    for seg in parents:
+        nxt: list = []
+        for n in nodes:
+            if type(n) is not dict:
+                continue
+            if seg.endswith("[x]"):
+                nxt.extend(v for _, v in _children(n, seg))
+                continue
+            v = n.get(seg)
+            if v is None:
+                continue
+            if type(v) is list:
+                nxt.extend(v)
+            else:
+                nxt.append(v)
+        if not nxt:
+            return nxt
+        nodes = nxt
+    return nodes
+
+
+def _values(node: object, seg: str) -> list:
+    if type(node) is not dict:
+        return []
+    if seg.endswith("[x]"):
+        return [v for _, v in _children(node, seg)]
+    v = node.get(seg)
+    if v is None:
+        return []
+    return v if type(v) is list else [v]
+
+
+def _passes(resource: dict, check: Check) -> bool:
+    """True when the check holds everywhere (the fast pass; failures are then described)."""
+    holders = _nodes(resource, check.parents) if check.parents else [resource]
+    if check.kind == CARDINALITY:
+        high = None if check.high == "*" else int(check.high)
+        for holder in holders:
+            values = _values(holder, check.last)
+            if check.url is not None:
+                values = [v for v in values if type(v) is dict and v.get("url") == check.url]
+            if len(values) < check.low or (high is not None and len(values) > high):
+                return False
+        return True
+    for holder in holders:
+        for value in _values(holder, check.last):
+            if check.kind == FIXED:
+                if check.fixed is not None and value != check.fixed:
+                    return False
+                if check.pattern is not None and not matches_pattern(value, check.pattern):
+                    return False
+            elif _binding_problem(value, check) is not None:
+                return False
+    return True
+
+
 def run(resource: dict, checks: tuple[Check, ...]) -> Iterator[tuple[str, str, str]]:
     """(kind, path suffix, message) of each failed check on ``resource``."""
     for check in checks:
+        if _passes(resource, check):
+            continue
         holders = _holders(resource, check.parents)
         if not holders:
             continue

@@ -95,6 +95,29 @@ SOURCES: dict[str, Source] = {
             ),
             "cdl/examples",
         ),
+        # official examples of the guides whose StructureDefinitions are compiled (tests)
+        Source(
+            "eprescription-examples", "ansforge/interop-ig-fhir-ePrescription", "published-examples",
+            ("main/ig/Bundle-HAS-01-Presc-Pantoprazole-MV.json", "main/ig/Bundle-HAS-04a-Presc-Paracetamol.json"),
+            "eprescription/examples", "gh-pages",
+        ),
+        Source(
+            "essais-cliniques-examples", "ansforge/IG-fhir-essais-cliniques", "published-examples",
+            ("main/ig/ResearchStudy-*.json",), "essais-cliniques/examples", "gh-pages",
+        ),
+        Source(
+            "evenements-examples", "ansforge/interop-ig-fhir-tracabilite-evenements", "published-examples",
+            ("main/ig/AuditEvent-*.json",), "evenements/examples", "gh-pages",
+        ),
+        Source(
+            "notifications-examples", "ansforge/interop-ig-fhir-notification-evenements", "published-examples",
+            ("main/ig/CommunicationRequest-*.json", "main/ig/Subscription-*.json"), "notifications/examples", "gh-pages",
+        ),
+        Source(
+            "dmi-examples", "ansforge/interop-ig-fhir-tracabilite-dmi", "published-examples",
+            ("main/ig/SupplyDelivery-dmi-supplydelivery-ligne-example.json", "main/ig/Procedure-*.json"),
+            "dmi/examples", "gh-pages",
+        ),
         # StructureDefinitions compiled to checks (agents/fhir/guides/compile.py): IHE MHD from
         # its FSH source (no JSON in its repository), the ANS guides from their built snapshots
         Source(
