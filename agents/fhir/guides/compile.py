@@ -296,6 +296,8 @@ def compile_fsh(texts: Iterable[str], canonical: str) -> dict[str, dict]:
     for name, vs in value_sets.items():
         codes = []
         for rule in vs["rules"]:
+            if rule[1:].strip().startswith("^"):
+                continue  # metadata (^experimental…), not content
             got = _resolve_code(rule[1:].strip(), aliases, cs_urls)
             if got is None:
                 codes = []
