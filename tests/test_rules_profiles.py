@@ -8,7 +8,6 @@ verdict; the guide-valid example itself must get no error.
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest

@@ -42,6 +42,7 @@ class Recognised:
     label: str
     national: bool
     canonical: str | None = None
+    forced: bool = False  # judged as ``canonical`` on request (``--as``), whatever it declares
 
     @property
     def submission(self) -> bool:
@@ -186,8 +187,47 @@ def _resource(resource: dict, rtype: str, declared: list[str]) -> Recognised:
     return Recognised("resource", KEYS["resource"], False)
 
 
-def recognise(resource: Any) -> Recognised:
-    """The profile ``resource`` (a FHIR JSON object) says it follows; see ``KEYS``."""
+MHD_SD = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/"
+#: ``segur validate --as NAME``: the profile each resource type is judged as, whatever it declares
+AS_PROFILES: dict[str, dict[str, str]] = {
+    "iti65": {"Bundle": PROFILE_PROVIDE_BUNDLE},
+    "pdsm": {
+        "Bundle": PROFILE_PROVIDE_BUNDLE,
+        "DocumentReference": PROFILE_DOCUMENT_REFERENCE,
+        "List": PROFILE_SUBMISSION_SET,
+    },
+    "mhd": {
+        "Bundle": MHD_SD + "IHE.MHD.Comprehensive.ProvideBundle",
+        "DocumentReference": MHD_SD + "IHE.MHD.Comprehensive.DocumentReference",
+        "List": MHD_SD + "IHE.MHD.Comprehensive.SubmissionSet",
+    },
+}
+
+
+def judged_as(resource: Any, name: str) -> Recognised:
+    """The profile ``resource`` is judged as under ``--as name`` (iti65, pdsm, mhd), even when
+    it declares none; ValueError when that profile has nothing for its resource type."""
+    res = as_dict(resource)
+    rtype = res.get("resourceType")
+    table = AS_PROFILES[name]
+    url = table.get(rtype) if isinstance(rtype, str) else None
+    if url is None:
+        kinds = ", ".join(sorted(table))
+        raise ValueError(f"--as {name} judges {kinds}, not {rtype}")
+    if rtype == "Bundle":
+        key = PDSM_REPLACEMENT if _is_replacement(res, _entry_resources(res)) else DMP_SUBMISSION
+    elif rtype == "DocumentReference":
+        key = "pdsm-document-reference"
+    else:
+        key = "pdsm-submission-set"
+    return Recognised(key, f"{KEYS[key]}, judged as {url.rsplit('/', 1)[-1]} (--as {name})", True, url, True)
+
+
+def recognise(resource: Any, as_profile: str | None = None) -> Recognised:
+    """The profile ``resource`` (a FHIR JSON object) says it follows; see ``KEYS``. With
+    ``as_profile`` (iti65, pdsm, mhd), the profile it is judged as instead (``judged_as``)."""
+    if as_profile is not None:
+        return judged_as(resource, as_profile)
     res = as_dict(resource)
     rtype = res.get("resourceType")
     declared = profiles(res)
@@ -196,4 +236,4 @@ def recognise(resource: Any) -> Recognised:
     return _resource(res, rtype if isinstance(rtype, str) else "", declared)
 
 
-__all__ = ["KEYS", "Recognised", "recognise"]
+__all__ = ["AS_PROFILES", "KEYS", "Recognised", "judged_as", "recognise"]

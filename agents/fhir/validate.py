@@ -119,17 +119,20 @@ def validate_resource(
     *,
     structural: bool = False,
     now: datetime | None = None,
+    as_profile: str | None = None,
 ) -> list[Finding]:
     """Findings of every rule on ``resource`` (a FHIR JSON object as a dict).
 
     The public entry point (CLI, simulated DMP, live services): never raises on odd JSON
     shapes (they become STR-00x findings). ``structural`` also parses with fhir.resources
     (STR-001, slower); ``now`` is the time "not in the future" is judged against outside an
-    ITI-65 (default: the clock). The profile the rules followed is ``recognise(resource)``.
+    ITI-65 (default: the clock). The profile the rules followed is ``recognise(resource)``;
+    ``as_profile`` (iti65, pdsm, mhd) judges the resource as that profile even when it declares
+    none (its cardinalities, fixed values and bindings, and its entries' by the bundle's slices).
     """
     res = dict(resource) if not isinstance(resource, dict) else resource
     findings: list[Finding] = structural_findings(res) if structural else []
-    profile = recognise(res)
+    profile = recognise(res, as_profile)
     if res.get("resourceType") == "Bundle":
         index = BundleIndex(res)
         ctx = Context(index, None, profile.submission, profile=profile, now=now)
@@ -153,10 +156,11 @@ def validate_resource(
 
 
 def validate_outcome(
-    resource: Mapping[str, Any], *, structural: bool = True, now: datetime | None = None
+    resource: Mapping[str, Any], *, structural: bool = True, now: datetime | None = None,
+    as_profile: str | None = None,
 ) -> dict:
     """``validate_resource`` as a FHIR OperationOutcome (JSON dict), for servers and tools."""
-    return operation_outcome(validate_resource(resource, structural=structural, now=now))
+    return operation_outcome(validate_resource(resource, structural=structural, now=now, as_profile=as_profile))
 
 
 def _loc_path(root: str, loc: tuple[Any, ...]) -> str:

@@ -113,28 +113,29 @@ def _is_root(res: dict, ctx: Context) -> bool:
 
 def applicable_profiles(res: dict, ctx: Context) -> list[tuple[str, bool]]:
     """(profile canonical, declared?) whose compiled checks apply to ``res``: the profiles it
-    declares, else the one it was recognised (or judged with ``--as``) as, else the profile the
-    enclosing provide bundle's entry slices give its type."""
-    found = [(u, True) for u in profiles(res) if structure.known(u)]
-    if found:
-        return found
+    declares, and the one it is judged as with ``--as``; else the one it was recognised as; an
+    entry of a provide bundle also gets the profile the bundle's entry slices give its type."""
+    declared = [(u, True) for u in profiles(res) if structure.known(u)]
+    forced = ctx.profile is not None and ctx.profile.forced
     recognised = ctx.profile.canonical if ctx.profile is not None else None
     if _is_root(res, ctx):
-        if recognised and structure.known(recognised) and recognised not in profiles(res):
-            return [(recognised, False)]
-        return []
-    if ctx.bundle is None:
-        return []
-    root = ctx.bundle.bundle
-    bundle_profiles = [u for u in profiles(root) if structure.known(u)]
-    if not bundle_profiles and ctx.profile is not None and ctx.profile.submission:
-        bundle_profiles = [recognised or PROFILE_PROVIDE_BUNDLE]
+        if recognised and structure.known(recognised) and recognised not in profiles(res) and (forced or not declared):
+            declared.append((recognised, False))
+        return declared
+    if (declared and not forced) or ctx.bundle is None:
+        return declared
+    if forced:
+        bundle_profiles = [recognised]
+    else:
+        bundle_profiles = [u for u in profiles(ctx.bundle.bundle) if structure.known(u)]
+        if not bundle_profiles and ctx.profile is not None and ctx.profile.submission:
+            bundle_profiles = [recognised or PROFILE_PROVIDE_BUNDLE]
     rtype = res.get("resourceType")
     for url in bundle_profiles:
-        target = structure.entry_profiles(url).get(rtype) if isinstance(rtype, str) else None
-        if target:
-            return [(target, False)]
-    return []
+        target = structure.entry_profiles(url).get(rtype) if isinstance(rtype, str) and url else None
+        if target and all(target != u for u, _ in declared):
+            return [*declared, (target, False)]
+    return declared
 
 
 def _profile_failures(res: dict, ctx: Context) -> list[tuple[str, str, str]]:
