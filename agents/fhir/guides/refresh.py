@@ -27,6 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.fhir.guides import GUIDES_DIR, MANIFEST_PATH
+from agents.fhir.guides.compile import (
+    ValueSets,
+    compile_fsh,
+    compile_structure_definition,
+    core_required_bindings,
+)
 
 
 @dataclass(frozen=True)
@@ -360,8 +366,6 @@ def _core_folder() -> Path | None:
 
 
 def _refresh_core(source: Source, folder: Path, out_dir: Path) -> list[dict]:
-    from agents.fhir.guides.compile import ValueSets, core_required_bindings
-
     version = (folder / "version.info").read_text(encoding="utf-8") if (folder / "version.info").exists() else ""
     build = next((line.split("=", 1)[1].strip() for line in version.splitlines() if line.startswith("FhirVersion=")), "")
     if not build.startswith("4.0.1"):
@@ -382,8 +386,6 @@ def _refresh_core(source: Source, folder: Path, out_dir: Path) -> list[dict]:
 
 
 def _refresh_structure(source: Source, repo: Path, commit: str, paths: list[str], out_dir: Path) -> list[dict]:
-    from agents.fhir.guides.compile import ValueSets, compile_fsh, compile_structure_definition
-
     texts = {path: _git(repo, "show", f"{commit}:{path}") for path in paths}
     if source.kind == "fsh-structure":
         sources = [t for p, t in texts.items() if not p.rsplit("/", 1)[-1].startswith("ex-")]

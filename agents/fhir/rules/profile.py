@@ -4,10 +4,13 @@ cardinalities of the vendored national profiles a resource declares in ``meta.pr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from functools import cache
 
 from agents.fhir import structure
 from agents.fhir.constants import PROFILE_PATIENT_INS, PROFILE_PROVIDE_BUNDLE
+from agents.fhir.guides import EXAMPLES_DIR
 from agents.fhir.guides import profiles as vendored_profiles
 from agents.fhir.rules.base import ERROR, INFORMATION, WARNING, Context, as_dict, profiles, rule
 from agents.fhir.verdict import INVALID_METADATA
@@ -52,13 +55,10 @@ def _values(node: object, segments: list[str], path: str) -> list[tuple[str, obj
     return found
 
 
-@rule(
-    "PRF-002", WARNING, "top", "(elements of a declared national profile)",
-    "The elements a declared national profile requires (min ≥ 1) are present and those it "
-    "forbids (max 0) are absent, as read from the profile's vendored cardinalities (the "
-    "PDSm guide's own DMP examples omit `custodian`, hence a warning).",
-)
-def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+def _declared_failures(res: dict) -> list[tuple[str, str, str, str]]:
+    """(profile url, row path, element path, message) of the vendored FSH cardinalities
+    (PDSm, Cahier de liaison) a resource's declared profiles do not meet."""
+    out = []
     for url in profiles(res):
         checks = _checks(url)
         if not checks:
@@ -69,9 +69,49 @@ def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]
                 value = as_dict(parent).get(last)
                 count = len(value) if isinstance(value, list) else (0 if value is None else 1)
                 if count < low:
-                    yield f"{where}.{last}", f"{name} requires {path} ({low}..{high})"
+                    out.append((url, path, f"{where}.{last}", f"{name} requires {path} ({low}..{high})"))
                 elif high == "0" and count:
-                    yield f"{where}.{last}", f"{name} forbids {path} (0..0)"
+                    out.append((url, path, f"{where}.{last}", f"{name} forbids {path} (0..0)"))
+    return out
+
+
+@cache
+def relaxed_rows() -> frozenset[tuple[str, str]]:
+    """(profile, element) rows the DMP's own guide (PDSM4DMP) does not meet in its official
+    examples: the DMP does not enforce them (PDSm's `custodian`), so they stay warnings."""
+    found = set()
+    for path in sorted(EXAMPLES_DIR.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        resources = [data, *(as_dict(e).get("resource") for e in data.get("entry", []))]
+        for res in resources:
+            if isinstance(res, dict):
+                found.update((url, row) for url, row, _, _ in _declared_failures(res))
+    return frozenset(found)
+
+
+@rule(
+    "PRF-002", WARNING, "top", "(elements of a declared national profile)",
+    "An element a declared PDSm profile requires (min ≥ 1) but that the DMP's own guide "
+    "(PDSM4DMP) omits in its official examples (PDSm's `custodian`) is reported, not refused: "
+    "the DMP does not enforce it (PRF-008 refuses the others).",
+)
+def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for url, row, where, message in _declared_failures(res):
+        if (url, row) in relaxed_rows():
+            yield where, message
+
+
+@rule(
+    "PRF-008", ERROR, "top", "(elements of a declared national profile)",
+    "The elements a declared national profile whose StructureDefinition is vendored as FHIR "
+    "Shorthand (PDSm, Cahier de liaison) requires (min ≥ 1) are present and those it forbids "
+    "(max 0) absent, as read from its vendored cardinalities.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def declared_cardinalities_enforced(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for url, row, where, message in _declared_failures(res):
+        if (url, row) not in relaxed_rows():
+            yield where, message
 
 
 _CHECKS: dict[str, tuple[tuple[str, list[str], str, int, str], ...]] = {}
