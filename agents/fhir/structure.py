@@ -43,6 +43,11 @@ class Check:
     value_set: str = ""
     profile: str = ""  # the profile's name, for messages
 
+    @property
+    def most(self) -> int | None:
+        """``high`` as a number (None: unbounded)."""
+        return None if self.high == "*" else int(self.high)
+
 
 @cache
 def compiled() -> dict[str, dict]:
@@ -251,16 +256,24 @@ def _values(node: object, seg: str) -> list:
     return v if type(v) is list else [v]
 
 
+def _count(holder: object, last: str, url: str | None) -> int:
+    if url is None and type(holder) is dict and not last.endswith("[x]"):
+        v = holder.get(last)
+        return 0 if v is None else len(v) if type(v) is list else 1
+    values = _values(holder, last)
+    if url is not None:
+        values = [v for v in values if type(v) is dict and v.get("url") == url]
+    return len(values)
+
+
 def _passes(resource: dict, check: Check) -> bool:
     """True when the check holds everywhere (the fast pass; failures are then described)."""
-    holders = _nodes(resource, check.parents) if check.parents else [resource]
+    holders = _nodes(resource, check.parents) if check.parents else (resource,)
     if check.kind == CARDINALITY:
-        high = None if check.high == "*" else int(check.high)
+        low, high, last, url = check.low, check.most, check.last, check.url
         for holder in holders:
-            values = _values(holder, check.last)
-            if check.url is not None:
-                values = [v for v in values if type(v) is dict and v.get("url") == check.url]
-            if len(values) < check.low or (high is not None and len(values) > high):
+            n = _count(holder, last, url)
+            if n < low or (high is not None and n > high):
                 return False
         return True
     for holder in holders:

@@ -96,7 +96,7 @@ def relaxed_rows() -> frozenset[tuple[str, str]]:
     "the DMP does not enforce it (PRF-008 refuses the others).",
 )
 def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    for url, row, where, message in _declared_failures(res):
+    for url, row, where, message in ctx.memo(_declared_failures, res):
         if (url, row) in relaxed_rows():
             yield where, message
 
@@ -109,7 +109,7 @@ def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]
     reason=INVALID_METADATA, issue_code="structure",
 )
 def declared_cardinalities_enforced(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    for url, row, where, message in _declared_failures(res):
+    for url, row, where, message in ctx.memo(_declared_failures, res):
         if (url, row) not in relaxed_rows():
             yield where, message
 
