@@ -122,6 +122,11 @@ EXPECTED = {
     "Subscription-sub1.json": (0, set(), "ans-guide"),
     "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
     "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
+    # IHE MHD's own ITI-65 (4.2.2): a transaction holding a SubmissionSet is judged as a DMP
+    # submission, which this one is not (no INS, LOINC category, restricted confidentiality…);
+    # `--as mhd` judges it as MHD alone: accepted (tests/test_validate_as.py)
+    "Bundle-ex-comprehensiveProvideDocumentBundleSimple.json": (
+        1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020"}, "dmp-iti65"),
 }
 
 

@@ -33,7 +33,7 @@ def test_as_mhd_judges_an_undeclared_bundle_by_mhds_profiles(tmp_path, capsys, m
     path = undeclared_iti65(tmp_path)
     code, out, _ = run_cli(["validate", "--as", "mhd", "--format", "json", str(path)], capsys, monkeypatch)
     assert code == 0, out
-    assert json.loads(out)["extension"][1] == {"url": RECOGNISED, "valueCode": "dmp-iti65"}
+    assert json.loads(out)["extension"][1] == {"url": RECOGNISED, "valueCode": "mhd-iti65"}
     path = undeclared_iti65(tmp_path, drop_date=True)
     code, out, _ = run_cli(["validate", "--as", "mhd", "--format", "json", str(path)], capsys, monkeypatch)
     assert code == 1 and "PRF-003" in issues(out)
@@ -56,3 +56,19 @@ def test_as_a_profile_that_does_not_cover_the_resource(tmp_path, capsys, monkeyp
     assert str(path) in err and "--as iti65 judges Bundle, not Patient" in err and "Traceback" not in err
     code, _, err = run_cli(["validate", "--as", "fhir", str(path)], capsys, monkeypatch)
     assert code == 2 and "invalid choice" in err
+
+
+def test_as_mhd_accepts_mhds_own_iti65_the_dmp_refuses(tmp_path, capsys, monkeypatch) -> None:
+    from agents.fhir.guides import example_path
+
+    path = example_path("Bundle-ex-comprehensiveProvideDocumentBundleSimple.json")
+    code, out, _ = run_cli(["validate", "--format", "json", str(path)], capsys, monkeypatch)
+    assert code == 1 and "INS-002" in issues(out)  # as a DMP submission: no INS
+    code, out, _ = run_cli(["validate", "--as", "mhd", "--format", "json", str(path)], capsys, monkeypatch)
+    assert code == 0 and issues(out) == []
+    broken = json.loads(path.read_text(encoding="utf-8"))
+    broken["entry"][0]["resource"]["mode"] = "snapshot"  # one defect MHD forbids
+    copy = tmp_path / "snapshot.json"
+    copy.write_text(json.dumps(broken), encoding="utf-8")
+    code, out, _ = run_cli(["validate", "--as", "mhd", "--format", "json", str(copy)], capsys, monkeypatch)
+    assert code == 1 and issues(out) == ["PRF-004"]

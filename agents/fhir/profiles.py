@@ -47,10 +47,11 @@ class Recognised:
     @property
     def submission(self) -> bool:
         """True for a DMP document submission (ITI-65), replacement included."""
-        return self.key in (DMP_SUBMISSION, PDSM_REPLACEMENT)
+        return self.key in (DMP_SUBMISSION, PDSM_REPLACEMENT, MHD_SUBMISSION)
 
 
 DMP_SUBMISSION = "dmp-iti65"
+MHD_SUBMISSION = "mhd-iti65"
 PDSM_REPLACEMENT = "pdsm-replacement"
 PDSM_SEARCHSET = "pdsm-searchset"
 SEARCHSET = "searchset"
@@ -65,6 +66,9 @@ BUNDLE = "bundle"
 #: Every key ``recognise`` can return, with its label (docs/rules.md lists them).
 KEYS: dict[str, str] = {
     DMP_SUBMISSION: "DMP document submission (PDSm ITI-65 transaction)",
+    MHD_SUBMISSION: "IHE MHD ITI-65 provide bundle, judged as MHD only (segur validate --as mhd: not a DMP payload)",
+    "mhd-document-reference": "IHE MHD DocumentReference (--as mhd: not a DMP payload)",
+    "mhd-submission-set": "IHE MHD SubmissionSet List (--as mhd: not a DMP payload)",
     PDSM_REPLACEMENT: "PDSm document replacement (ITI-65 with relatesTo replaces)",
     PDSM_SEARCHSET: "PDSm search result (ITI-67 searchset of DocumentReferences)",
     SEARCHSET: "FHIR searchset Bundle",
@@ -214,7 +218,9 @@ def judged_as(resource: Any, name: str) -> Recognised:
     if url is None:
         kinds = ", ".join(sorted(table))
         raise ValueError(f"--as {name} judges {kinds}, not {rtype}")
-    if rtype == "Bundle":
+    if name == "mhd":  # IHE MHD alone: its profiles and the ITI-65 shape, not the DMP's rules
+        key = {"Bundle": MHD_SUBMISSION, "DocumentReference": "mhd-document-reference"}.get(rtype, "mhd-submission-set")
+    elif rtype == "Bundle":
         key = PDSM_REPLACEMENT if _is_replacement(res, _entry_resources(res)) else DMP_SUBMISSION
     elif rtype == "DocumentReference":
         key = "pdsm-document-reference"

@@ -124,6 +124,11 @@ SOURCES: dict[str, Source] = {
             ("main/ig/SupplyDelivery-dmi-supplydelivery-ligne-example.json", "main/ig/Procedure-*.json"),
             "dmi/examples", "gh-pages",
         ),
+        # IHE MHD's own built ITI-65 example (the publications repository holds every version)
+        Source(
+            "mhd-examples", "IHE/publications", "published-examples",
+            ("ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json",), "mhd/examples",
+        ),
         # StructureDefinitions compiled to checks (agents/fhir/guides/compile.py): IHE MHD from
         # its FSH source (no JSON in its repository), the ANS guides from their built snapshots
         Source(

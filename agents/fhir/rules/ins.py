@@ -111,8 +111,8 @@ def subject_of(resource: dict, ctx: Context) -> InsValue | None:
     reason=INS_MISSING, issue_code="required",
 )
 def subject_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if res.get("resourceType") == "List" and not ctx.submission:
-        return
+    if res.get("resourceType") == "List" and not (ctx.submission and ctx.dmp):
+        return  # a SubmissionSet judged as IHE MHD only (--as mhd): PRF-003 judges its subject
     if not as_dict(res.get("subject")):
         yield ".subject", (
             f"{res.get('resourceType')} has no subject: the DMP files a document under the "
@@ -127,6 +127,8 @@ def subject_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     reason=INS_MISSING, issue_code="required",
 )
 def subject_is_ins(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.dmp:
+        return  # an INS is the DMP's requirement (IHE MHD alone names the patient as it likes)
     subject = as_dict(res.get("subject"))
     if not subject or subject_of(res, ctx) is not None:
         return
