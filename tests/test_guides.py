@@ -122,6 +122,9 @@ EXPECTED = {
     "Subscription-sub1.json": (0, set(), "ans-guide"),
     "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
     "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
+    # Transfert de données DUI (TDDUI): its transaction names profiles in request.url (BDL-009)
+    "Bundle-TDDUIBundleExample.json": (1, {"BDL-009"}, "ans-guide"),
+    "DocumentReference-TDDUIDocumentReferenceExample.json": (0, set(), "ans-guide"),
     # IHE MHD's own ITI-65 (4.2.2): a transaction holding a SubmissionSet is judged as a DMP
     # submission, which this one is not (no INS, LOINC category, restricted confidentiality…);
     # `--as mhd` judges it as MHD alone: accepted (tests/test_validate_as.py)

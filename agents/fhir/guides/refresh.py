@@ -120,6 +120,10 @@ SOURCES: dict[str, Source] = {
             ("main/ig/CommunicationRequest-*.json", "main/ig/Subscription-*.json"), "notifications/examples", "gh-pages",
         ),
         Source(
+            "tddui-examples", "ansforge/IG-fhir-transfert-donnees-dui-esms", "published-examples",
+            ("main/ig/Bundle-*.json", "main/ig/DocumentReference-*.json"), "tddui/examples", "gh-pages",
+        ),
+        Source(
             "dmi-examples", "ansforge/interop-ig-fhir-tracabilite-dmi", "published-examples",
             ("main/ig/SupplyDelivery-dmi-supplydelivery-ligne-example.json", "main/ig/Procedure-*.json"),
             "dmi/examples", "gh-pages",
@@ -145,6 +149,7 @@ SOURCES: dict[str, Source] = {
                 ("notifications", "ansforge/interop-ig-fhir-notification-evenements"),
                 ("mssante-api", "ansforge/interop-ig-fhir-api-messagerie-securisee-sante"),
                 ("essais-cliniques", "ansforge/IG-fhir-essais-cliniques"),
+                ("tddui", "ansforge/IG-fhir-transfert-donnees-dui-esms"),
             )
         ),
         # FHIR R4 4.0.1 core definitions (not a git repository: the folder dist/fhir/r4 of the
