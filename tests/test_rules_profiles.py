@@ -205,3 +205,8 @@ def test_identity_rules_follow_the_national_rules_outside_the_dmp() -> None:
     # VALI with an INS: the older tables' qualified code, reported
     assert {f.severity for f in findings(_dmi_patient("VALI", with_ins=True), "IDV-007")} == {"warning"}
     assert not findings(_dmi_patient("QUAL", with_ins=True), "IDV-006")
+
+
+def test_an_ihe_canonical_written_http_is_the_same_profile() -> None:
+    http = "http://profiles.ihe.net/ITI/MHD/StructureDefinition/IHE.MHD.Comprehensive.DocumentReference"
+    assert known(http) and checks_for(http) == checks_for(http.replace("http://", "https://"))

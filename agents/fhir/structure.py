@@ -89,7 +89,10 @@ def _check(row: dict, name: str) -> Check:
 
 
 def _chain(url: str) -> list[dict]:
-    """The compiled profile and its parents, root first (PDSm profiles reach MHD's)."""
+    """The compiled profile and its parents, root first (PDSm profiles reach MHD's). IHE's
+    canonicals are https; some implementations write them http (MHD 4.0 era tools)."""
+    if url.startswith("http://profiles.ihe.net/"):
+        url = "https" + url[4:]
     table = compiled()
     chain: list[dict] = []
     seen: set[str] = set()
@@ -112,7 +115,7 @@ def _chain(url: str) -> list[dict]:
 @cache
 def known(url: str) -> bool:
     """True when checks were compiled for the profile (or for the MHD profile it derives from)."""
-    return bool(_chain(url)) or url in compiled()
+    return bool(_chain(url))
 
 
 @cache
@@ -135,7 +138,7 @@ def entry_profiles(url: str) -> dict[str, str]:
     profile of the chain that names one)."""
     table = compiled()
     found: dict[str, str] = {}
-    for prof in _chain(url):
+    for prof in _chain(url):  # (http IHE canonicals are read as https)
         for entry_url in prof.get("entries", []):
             target = table.get(entry_url)
             if target is not None and target.get("type"):
