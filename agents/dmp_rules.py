@@ -15,7 +15,8 @@ detects it (agents/fhir/rules/). See docs/extending.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from simulator.core.outcomes import ACCEPTED as ACCEPTED_CODE
@@ -37,8 +38,9 @@ class Reason:
 
     @property
     def code(self) -> int:
-        """Outcome code in the tallies (simulator/core/outcomes.py)."""
-        return REASON_CODES[self.name]
+        """Outcome code in the tallies (simulator/core/outcomes.py; a scratch table's own codes)."""
+        found = REASON_CODES.get(self.name)
+        return found if found is not None else _SCRATCH_CODES[self.name]
 
 
 #: the reasons, first = highest precedence
@@ -86,6 +88,12 @@ DEFECTS: dict[str, str] = {
 }
 
 
+def precedence() -> tuple[str, ...]:
+    """Every reason's name, first = highest precedence (the table in force, read at call time:
+    the simulation, the validator, the server and ``segur emit`` all rank by it)."""
+    return tuple(r.name for r in REASONS)
+
+
 def in_force(reason: str, switches: dict[str, bool] | None = None) -> bool:
     """Whether ``reason`` counts under the rules ``switches`` (flag → on; None: every rule on)."""
     r = BY_NAME[reason]
@@ -109,7 +117,7 @@ def check_table() -> None:
     for r in REASONS:
         if r.part not in (DOCUMENT, SERVICE):
             raise ValueError(f"reason {r.name}: part must be {DOCUMENT} or {SERVICE}")
-        if r.name not in REASON_CODES:
+        if r.name not in REASON_CODES and r.name not in _SCRATCH_CODES:
             raise ValueError(f"reason {r.name}: no outcome code in simulator/core/outcomes.py")
         if r.code == ACCEPTED_CODE:
             raise ValueError(f"reason {r.name}: has the accepted code")
@@ -119,6 +127,48 @@ def check_table() -> None:
     for defect, reason in DEFECTS.items():
         if reason not in by_name or by_name[reason].part != DOCUMENT:
             raise ValueError(f"defect {defect}: {reason!r} is not a document reason of the table")
+
+
+_SCRATCH_CODES: dict[str, int] = {}
+_LISTENERS: list[Callable[[], None]] = []
+
+
+def on_change(callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever the table in force changes (the vectorised DMP rebuilds its
+    lookup tables from it)."""
+    _LISTENERS.append(callback)
+
+
+def _install(reasons: tuple[Reason, ...], defects: dict[str, str]) -> None:
+    global REASONS, BY_NAME, DOCUMENT_PRECEDENCE, SWITCHES, DEFECTS
+    REASONS = tuple(reasons)
+    BY_NAME = {r.name: r for r in REASONS}
+    DOCUMENT_PRECEDENCE = tuple(r.name for r in REASONS if r.part == DOCUMENT)
+    SWITCHES = tuple(dict.fromkeys(r.switch for r in REASONS if r.switch))
+    DEFECTS = dict(defects)
+
+
+@contextmanager
+def scratch_table(
+    reasons: Iterable[Reason], defects: dict[str, str] | None = None, codes: dict[str, int] | None = None
+) -> Iterator[None]:
+    """Put another table in force while the block runs (tests, what-if studies), then restore
+    this one: every judge reads it. ``codes`` gives outcome codes to reasons that
+    simulator/core/outcomes.py does not know (a rule being tried before it is added there)."""
+    saved = (REASONS, DEFECTS, dict(_SCRATCH_CODES))
+    _SCRATCH_CODES.update(codes or {})
+    try:
+        _install(tuple(reasons), DEFECTS if defects is None else defects)
+        check_table()
+        for callback in _LISTENERS:
+            callback()
+        yield
+    finally:
+        _SCRATCH_CODES.clear()
+        _SCRATCH_CODES.update(saved[2])
+        _install(saved[0], saved[1])
+        for callback in _LISTENERS:
+            callback()
 
 
 check_table()

@@ -84,7 +84,7 @@ EXPECTED = {
     "PractitionerRole-ExamplePractitionerRoleAgregateur2.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur3.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur4.json": (0, set(), "ans-guide"),
-    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-006),
+    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-007),
     # not the DMP's IDV-001: a care-team transaction is not a DMP payload
     "Bundle-cds-bundle-transaction-creation-example.json": (1, {"INS-004"}, "cds-transaction"),
     "CareTeam-cds-careteam-example.json": (0, set(), "ans-guide"),
@@ -109,6 +109,27 @@ EXPECTED = {
     "Appointment-example-req-appointment.json": (0, set(), "ans-guide"),
     "Schedule-example.json": (0, set(), "ans-guide"),
     "Slot-example.json": (0, set(), "ans-guide"),
+    # Guides whose StructureDefinitions are compiled (PRF-003..PRF-005): their official examples
+    # meet their profiles' cardinalities, fixed values and required bindings, and FHIR R4's
+    "Bundle-HAS-01-Presc-Pantoprazole-MV.json": (0, set(), "eprescription-bundle"),
+    "Bundle-HAS-04a-Presc-Paracetamol.json": (0, set(), "eprescription-bundle"),
+    "ResearchStudy-2022-500014-26-00-example.json": (0, set(), "ans-guide"),
+    "ResearchStudy-fake-study-example.json": (0, set(), "ans-guide"),
+    "AuditEvent-TDEAuditEventExample.json": (0, set(), "ans-guide"),
+    "AuditEvent-TDEAuditEventExample-2.json": (0, set(), "ans-guide"),
+    "CommunicationRequest-com1.json": (0, set(), "ans-guide"),
+    "CommunicationRequest-com2.json": (0, set(), "ans-guide"),
+    "Subscription-sub1.json": (0, set(), "ans-guide"),
+    "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
+    "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
+    # Transfert de données DUI (TDDUI): its transaction names profiles in request.url (BDL-009)
+    "Bundle-TDDUIBundleExample.json": (1, {"BDL-009"}, "ans-guide"),
+    "DocumentReference-TDDUIDocumentReferenceExample.json": (0, set(), "ans-guide"),
+    # IHE MHD's own ITI-65 (4.2.2): a transaction holding a SubmissionSet is judged as a DMP
+    # submission, which this one is not (no INS, LOINC category, restricted confidentiality…);
+    # `--as mhd` judges it as MHD alone: accepted (tests/test_validate_as.py)
+    "Bundle-ex-comprehensiveProvideDocumentBundleSimple.json": (
+        1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020"}, "dmp-iti65"),
 }
 
 
@@ -140,8 +161,16 @@ def test_manifest_names_repository_path_and_commit_of_every_vendored_file() -> N
     rows = manifest()["files"]
     listed = {r["file"] for r in rows}
     for row in rows:
-        assert row["repository"].startswith("https://github.com/ansforge/IG-")
+        if row["guide"] == "fhir-core":  # the R4 definitions, from an npm package (no git commit)
+            assert row["repository"].startswith("npm package ") and row["commit"].startswith("4.0.1-")
+            assert row["date"] and row["licence"]
+            continue
+        assert row["repository"].startswith(
+            ("https://github.com/ansforge/IG-", "https://github.com/ansforge/interop-ig-", "https://github.com/IHE/")
+        )
         assert re.fullmatch(r"[0-9a-f]{40}", row["commit"]) and row["path"] and row["transform"]
+        if row["file"].startswith("structure/"):
+            assert row["date"] and row["licence"]
         assert (GUIDES_DIR / row["file"]).is_file()
     vendored = {
         str(p.relative_to(GUIDES_DIR)) for p in GUIDES_DIR.rglob("*.json") if p.name != "manifest.json"

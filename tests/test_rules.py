@@ -199,7 +199,7 @@ def test_missing_binary_and_not_transaction() -> None:
     bundle = load_example(ITI65)
     bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Binary"]
     bundle["type"] = "batch"
-    assert {"BDL-004", "BDL-001", "REF-001"} >= errors(validate_resource(bundle)) - {"INS-004"}
+    assert {"BDL-004", "BDL-001", "REF-001", "PRF-004"} >= errors(validate_resource(bundle)) - {"INS-004"}
     assert {"BDL-004", "BDL-001"} <= errors(validate_resource(bundle))
 
 

@@ -323,7 +323,7 @@ def test_cahier_de_liaison_note_is_not_judged_as_a_dmp_document() -> None:
     bundle = valid(CDL, ins=make_nir("male", 1975, 3, "60500", 44))
     found = {f.rule_id: f.severity for f in validate_resource(bundle)}
     assert not {"DOC-002", "DOC-004", "DOC-007", "DOC-009", "DOC-010", "INS-002"} & set(found)
-    assert found.get("IDV-006") == "warning" and "IDV-001" not in found  # VALI: not the DMP's
+    assert found.get("IDV-007") == "warning" and "IDV-001" not in found  # VALI: not the DMP's
     assert found.get("BDL-010") == "warning"  # POST Type/id, as the published example writes it
     assert errors(bundle) == set()
     # the same note declared as a PDSm document gets the DMP's metadata rules
@@ -411,11 +411,11 @@ def test_searchset_of_another_guide_is_not_a_pdsm_result() -> None:
 
 
 def test_cercle_de_soins_transaction_is_not_a_dmp_payload() -> None:
-    """Its Patient's VALI status is reported (IDV-006) but is not the DMP's error IDV-001; the
+    """Its Patient's VALI status is reported (IDV-007) but is not the DMP's error IDV-001; the
     same transaction without its profile is judged by the DMP's rules."""
     bundle = valid("Bundle-cds-bundle-transaction-creation-example.json")
     assert recognise(bundle).key == "cds-transaction"
-    assert errors(bundle) == set() and "IDV-006" in ids(bundle, "warning")
+    assert errors(bundle) == set() and "IDV-007" in ids(bundle, "warning")
     del bundle["meta"]
     assert recognise(bundle).key == "transaction" and "IDV-001" in errors(bundle)
 

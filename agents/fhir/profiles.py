@@ -42,14 +42,16 @@ class Recognised:
     label: str
     national: bool
     canonical: str | None = None
+    forced: bool = False  # judged as ``canonical`` on request (``--as``), whatever it declares
 
     @property
     def submission(self) -> bool:
         """True for a DMP document submission (ITI-65), replacement included."""
-        return self.key in (DMP_SUBMISSION, PDSM_REPLACEMENT)
+        return self.key in (DMP_SUBMISSION, PDSM_REPLACEMENT, MHD_SUBMISSION)
 
 
 DMP_SUBMISSION = "dmp-iti65"
+MHD_SUBMISSION = "mhd-iti65"
 PDSM_REPLACEMENT = "pdsm-replacement"
 PDSM_SEARCHSET = "pdsm-searchset"
 SEARCHSET = "searchset"
@@ -64,6 +66,9 @@ BUNDLE = "bundle"
 #: Every key ``recognise`` can return, with its label (docs/rules.md lists them).
 KEYS: dict[str, str] = {
     DMP_SUBMISSION: "DMP document submission (PDSm ITI-65 transaction)",
+    MHD_SUBMISSION: "IHE MHD ITI-65 provide bundle, judged as MHD only (segur validate --as mhd: not a DMP payload)",
+    "mhd-document-reference": "IHE MHD DocumentReference (--as mhd: not a DMP payload)",
+    "mhd-submission-set": "IHE MHD SubmissionSet List (--as mhd: not a DMP payload)",
     PDSM_REPLACEMENT: "PDSm document replacement (ITI-65 with relatesTo replaces)",
     PDSM_SEARCHSET: "PDSm search result (ITI-67 searchset of DocumentReferences)",
     SEARCHSET: "FHIR searchset Bundle",
@@ -116,7 +121,8 @@ def _bundle(bundle: dict, declared: list[str]) -> Recognised:
         if url.startswith(CDS) and btype == "transaction":
             return Recognised(CDS_TRANSACTION, KEYS[CDS_TRANSACTION], True, url)
     declared_iti65 = PROFILE_PROVIDE_BUNDLE in declared
-    if declared_iti65 or (btype == "transaction" and any(is_submission_set(r) for r in resources)):
+    # a batch holding a SubmissionSet is an ITI-65 sent with the wrong type (BDL-001 refuses it)
+    if declared_iti65 or (btype in ("transaction", "batch") and any(is_submission_set(r) for r in resources)):
         key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION
         return Recognised(key, KEYS[key], True, PROFILE_PROVIDE_BUNDLE if declared_iti65 else None)
     other_guide = _other_guide(declared)
@@ -185,8 +191,49 @@ def _resource(resource: dict, rtype: str, declared: list[str]) -> Recognised:
     return Recognised("resource", KEYS["resource"], False)
 
 
-def recognise(resource: Any) -> Recognised:
-    """The profile ``resource`` (a FHIR JSON object) says it follows; see ``KEYS``."""
+MHD_SD = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/"
+#: ``segur validate --as NAME``: the profile each resource type is judged as, whatever it declares
+AS_PROFILES: dict[str, dict[str, str]] = {
+    "iti65": {"Bundle": PROFILE_PROVIDE_BUNDLE},
+    "pdsm": {
+        "Bundle": PROFILE_PROVIDE_BUNDLE,
+        "DocumentReference": PROFILE_DOCUMENT_REFERENCE,
+        "List": PROFILE_SUBMISSION_SET,
+    },
+    "mhd": {
+        "Bundle": MHD_SD + "IHE.MHD.Comprehensive.ProvideBundle",
+        "DocumentReference": MHD_SD + "IHE.MHD.Comprehensive.DocumentReference",
+        "List": MHD_SD + "IHE.MHD.Comprehensive.SubmissionSet",
+    },
+}
+
+
+def judged_as(resource: Any, name: str) -> Recognised:
+    """The profile ``resource`` is judged as under ``--as name`` (iti65, pdsm, mhd), even when
+    it declares none; ValueError when that profile has nothing for its resource type."""
+    res = as_dict(resource)
+    rtype = res.get("resourceType")
+    table = AS_PROFILES[name]
+    url = table.get(rtype) if isinstance(rtype, str) else None
+    if url is None:
+        kinds = ", ".join(sorted(table))
+        raise ValueError(f"--as {name} judges {kinds}, not {rtype}")
+    if name == "mhd":  # IHE MHD alone: its profiles and the ITI-65 shape, not the DMP's rules
+        key = {"Bundle": MHD_SUBMISSION, "DocumentReference": "mhd-document-reference"}.get(rtype, "mhd-submission-set")
+    elif rtype == "Bundle":
+        key = PDSM_REPLACEMENT if _is_replacement(res, _entry_resources(res)) else DMP_SUBMISSION
+    elif rtype == "DocumentReference":
+        key = "pdsm-document-reference"
+    else:
+        key = "pdsm-submission-set"
+    return Recognised(key, f"{KEYS[key]}, judged as {url.rsplit('/', 1)[-1]} (--as {name})", True, url, True)
+
+
+def recognise(resource: Any, as_profile: str | None = None) -> Recognised:
+    """The profile ``resource`` (a FHIR JSON object) says it follows; see ``KEYS``. With
+    ``as_profile`` (iti65, pdsm, mhd), the profile it is judged as instead (``judged_as``)."""
+    if as_profile is not None:
+        return judged_as(resource, as_profile)
     res = as_dict(resource)
     rtype = res.get("resourceType")
     declared = profiles(res)
@@ -195,4 +242,4 @@ def recognise(resource: Any) -> Recognised:
     return _resource(res, rtype if isinstance(rtype, str) else "", declared)
 
 
-__all__ = ["KEYS", "Recognised", "recognise"]
+__all__ = ["AS_PROFILES", "KEYS", "Recognised", "judged_as", "recognise"]

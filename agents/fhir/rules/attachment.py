@@ -81,7 +81,8 @@ def size_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "ATT-002", ERROR, "DocumentReference", "DocumentReference.content.attachment.hash",
-    "The attachment's hash is the base64 SHA-1 of the document's bytes.",
+    "The attachment's hash is the base64 SHA-1 of the document's bytes (outside DMP payloads, "
+    "the base64 of the XDS hexadecimal SHA-1, as IHE MHD's own examples carry it, is accepted).",
     reason=INVALID_METADATA, issue_code="value",
 )
 def hash_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -95,7 +96,7 @@ def hash_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         except (binascii.Error, ValueError):
             yield f"{path}.hash", f"hash {given!r} is not base64"
             continue
-        if declared != digest:
+        if declared != digest and not (not ctx.dmp and declared == hashlib.sha1(content.raw).hexdigest().encode()):
             expected = base64.b64encode(digest).decode("ascii")
             yield f"{path}.hash", (
                 f"hash {given} is not the SHA-1 of the document ({content.where}): expected {expected}"
@@ -172,3 +173,25 @@ def mime_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield f"{path}.contentType", (
                 f"contentType is {declared} but the document ({content.where}) looks like {family}"
             )
+
+
+@rule(
+    "ATT-004", ERROR, "DocumentReference", "DocumentReference.content.attachment.url → Binary.data",
+    "An attachment that points to a Binary of the same payload finds the document there: a "
+    "Binary without `data` (size and hash announced, no bytes) is refused (FHIR R4 Binary: the "
+    "content is `data`; the Document Recipient stores what it receives).",
+    reason=INVALID_METADATA, issue_code="required",
+)
+def binary_has_data(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.bundle is None:
+        return
+    for i, content in enumerate(as_list(res.get("content"))):
+        att = as_dict(as_dict(content).get("attachment"))
+        url = att.get("url")
+        if not isinstance(url, str) or "data" in att:
+            continue
+        target = ctx.bundle.resolve(url)
+        if target is not None and target.get("resourceType") == "Binary" and not target.get("data"):
+            announced = [k for k in ("size", "hash") if k in att]
+            said = f" ({' and '.join(announced)} announced)" if announced else ""
+            yield f".content[{i}].attachment.url", f"the Binary {url} carries no data{said}"

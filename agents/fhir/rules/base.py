@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from agents import dmp_rules
 from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_SUBMISSION_SET
-from agents.fhir.verdict import REASONS
 
 ERROR = "error"
 WARNING = "warning"
@@ -64,8 +64,8 @@ def rule(
     scopes = (scopes,) if isinstance(scopes, str) else scopes
     if severity not in SEVERITIES:
         raise ValueError(f"{rule_id}: severity {severity!r}")
-    if severity == ERROR and reason not in REASONS:
-        raise ValueError(f"{rule_id}: an error rule needs a DMP reason, got {reason!r}")
+    if severity == ERROR and (reason not in dmp_rules.BY_NAME or dmp_rules.BY_NAME[reason].part != dmp_rules.DOCUMENT):
+        raise ValueError(f"{rule_id}: an error rule needs a document reason of agents/dmp_rules.py, got {reason!r}")
     if severity != ERROR and reason is not None:
         raise ValueError(f"{rule_id}: only error rules carry a DMP reason")
 
@@ -79,6 +79,13 @@ def rule(
         return check
 
     return register
+
+
+def unregister(rule_id: str) -> None:
+    """Remove rule ``rule_id`` (a rule tried in a scratch table, then taken away)."""
+    r = RULES.pop(rule_id)
+    for scope in r.scopes:
+        _BY_SCOPE[scope].remove(r)
 
 
 def rules_for(scope: str) -> list[Rule]:

@@ -247,7 +247,7 @@ def reference_times(ctx: Context) -> list[tuple[datetime, str]]:
     validation time when given (``ctx.now``, e.g. a live service's clock), else the clock
     outside an ITI-65 (a simulated submission is dated in simulated time)."""
     limits = []
-    if ctx.submission and ctx.bundle is not None:
+    if ctx.submission and ctx.dmp and ctx.bundle is not None:  # (an MHD-only judgement: the clock)
         for _, _, r in ctx.bundle.entries:
             if is_submission_set(r):
                 when = parse_fhir_datetime(r.get("date"))

@@ -77,11 +77,12 @@ def qualified_has_ins(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "IDV-003", WARNING, "Patient", "Patient.name | gender | birthDate | extension:birthPlace",
-    "An FR Core INS Patient gives the five traits: official name with one given name and the "
+    "A Patient that carries an INS or declares FR Core INS gives the five traits: official name with one given name and the "
     "birth-list-given-name extension, gender, birth date, birth place INSEE code.",
 )
 def traits_complete(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    claims_ins = bool(ctx.memo(identity_statuses, res)) or PROFILE_PATIENT_INS in profiles(res)
+    # an identity without INS (a VALI patient in a notification, say) need not give the INS traits
+    claims_ins = bool(ctx.memo(patient_ins_values, res)) or PROFILE_PATIENT_INS in profiles(res)
     if not claims_ins:
         return
     missing = []
@@ -133,13 +134,35 @@ def status_stated(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 
 @rule(
-    "IDV-006", WARNING, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
-    "Outside DMP payloads (Cahier de liaison, other national flows), an identity status other "
-    "than QUAL is reported: such an identity could not be sent to the DMP with its INS.",
+    "IDV-006", ERROR, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
+    "Outside DMP payloads (Cahier de liaison, notifications, other national flows), a Patient "
+    "that carries an INS has a qualified identity: the national identity rules let the INS "
+    "travel only with a qualified identity (RNIV, requirement EXI SI 07 on the identity "
+    "statuses; FR Core fr-core-patient-ins: INS slices only for a qualified identity; "
+    "domain.md §3, sources S26, S32). A PROV or RECUP identity with an INS is refused; any "
+    "status without INS is fine there (VALI: IDV-007).",
+    reason=IDENTITY_NOT_QUALIFIED, issue_code="business-rule",
 )
 def status_qualified_elsewhere(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if ctx.dmp:
+    if ctx.dmp or not ctx.memo(patient_ins_values, res):
         return
     for path, code in ctx.memo(identity_statuses, res):
-        if code != "QUAL":
-            yield path, f"identity status is {code!r}, not QUAL: the DMP would refuse this identity"
+        if code not in ("QUAL", "VALI"):
+            yield path, (
+                f"identity status is {code!r} but the Patient carries an INS: the INS travels "
+                "only with a qualified identity (QUAL)"
+            )
+
+
+@rule(
+    "IDV-007", WARNING, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
+    "Outside DMP payloads, a Patient carrying an INS with status VALI is reported, not refused: "
+    "VALI was the qualified status of older FR Core tables (the published Cahier de liaison, "
+    "Cercle de soins and FR Core examples use it), but the DMP requires QUAL (IDV-001).",
+)
+def legacy_validated_status(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp or not ctx.memo(patient_ins_values, res):
+        return
+    for path, code in ctx.memo(identity_statuses, res):
+        if code == "VALI":
+            yield path, "identity status VALI with an INS: the current tables say QUAL; the DMP would refuse it"

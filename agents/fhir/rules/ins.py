@@ -32,7 +32,7 @@ from agents.identity import (
     ins_system,
     oid_kind,
 )
-from agents.identity.ins import INS_TYPE_CODES, URN_OID
+from agents.identity.ins import IDENTIFIER_TYPE_BY_OID, INS_TYPE_CODES, URN_OID
 from agents.identity.nir import nir_format_problems, nir_key_problem, nir_plausibility_problems
 
 INS_SYSTEMS = frozenset(
@@ -111,8 +111,8 @@ def subject_of(resource: dict, ctx: Context) -> InsValue | None:
     reason=INS_MISSING, issue_code="required",
 )
 def subject_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if res.get("resourceType") == "List" and not ctx.submission:
-        return
+    if res.get("resourceType") == "List" and not (ctx.submission and ctx.dmp):
+        return  # a SubmissionSet judged as IHE MHD only (--as mhd): PRF-003 judges its subject
     if not as_dict(res.get("subject")):
         yield ".subject", (
             f"{res.get('resourceType')} has no subject: the DMP files a document under the "
@@ -127,6 +127,8 @@ def subject_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     reason=INS_MISSING, issue_code="required",
 )
 def subject_is_ins(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.dmp:
+        return  # an INS is the DMP's requirement (IHE MHD alone names the patient as it likes)
     subject = as_dict(res.get("subject"))
     if not subject or subject_of(res, ctx) is not None:
         return
@@ -238,6 +240,32 @@ def matricule_matches_traits(res: dict, ctx: Context) -> Iterator[tuple[str, str
                 problems.append(f"birth place {v[5:10]} for INSEE code {place}")
         if problems:
             yield f"{ins.path}.value", f"INS matricule {v} disagrees with the traits: {', '.join(problems)}"
+
+
+@rule(
+    "INS-010", ERROR, "Patient", "Patient.identifier.type",
+    "An INS identifier's type is the one FR Core ties to its OID (fr-core-patient-ins slices: "
+    "INS-NIR 1.2.250.1.213.1.4.8, INS-NIA 1.4.9, INS-NIR-TEST 1.4.10, INS-NIR-DEMO 1.4.11): an "
+    "INS-NIA typed identifier under the NIR OID, or the reverse, is refused.",
+    reason=BAD_INS, issue_code="code-invalid",
+)
+def ins_type_matches_oid(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for i, ident in enumerate(as_list(res.get("identifier"))):
+        ident = as_dict(ident)
+        system = ident.get("system")
+        if not isinstance(system, str):
+            continue
+        expected = IDENTIFIER_TYPE_BY_OID.get(system.removeprefix(URN_OID))
+        typed = [c.get("code") for c in codings(ident.get("type")) if c.get("code") in INS_TYPE_CODES]
+        if expected is None:
+            if typed and system.startswith(URN_OID + "1.2.250.1.213.1.4."):
+                yield f".identifier[{i}].type", f"identifier typed {typed[0]} under {system}, which is no INS OID"
+            continue
+        wrong = [t for t in typed if t != expected]
+        if wrong:
+            yield f".identifier[{i}].type", (
+                f"identifier typed {wrong[0]} under {system}: FR Core types this OID {expected}"
+            )
 
 
 def birth_place_code(patient: dict) -> object:

@@ -50,7 +50,8 @@ def not_a_submission(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "BDL-001", ERROR, "Bundle", "Bundle.type",
-    "An ITI-65 submission is a `transaction` Bundle.",
+    "An ITI-65 submission is a `transaction` Bundle (IHE MHD ITI-65 §2:3.65.4.1.2: the Provide "
+    "Document Bundle is processed atomically); a `batch` holding a SubmissionSet is refused.",
     reason=INVALID_METADATA, issue_code="structure",
 )
 def transaction(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:

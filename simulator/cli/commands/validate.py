@@ -50,6 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Bundle (type collection) of OperationOutcomes for several files; ndjson: one "
         "OperationOutcome per line",
     )
+    parser.add_argument(
+        "--as",
+        dest="as_profile",
+        choices=("iti65", "pdsm", "mhd"),
+        default=None,
+        help="judge every file as that profile even when it declares none: iti65 (a PDSm ITI-65 "
+        "Bundle), pdsm (PDSm Bundle, DocumentReference or SubmissionSet List), mhd (IHE MHD "
+        "Comprehensive provide bundle, DocumentReference or SubmissionSet); its cardinalities, "
+        "fixed values and bindings become errors",
+    )
     parser.set_defaults(func=handler)
 
 
@@ -115,8 +125,9 @@ def _as_resource(path: Path, raw: bytes, get_fhir_model_class: Any) -> dict[str,
     return data
 
 
-def judge_file(name: str) -> tuple[list[Any], Any, str | None]:
-    """(findings, recognised profile or None, unusable reason or None) for one file."""
+def judge_file(name: str, as_profile: str | None = None) -> tuple[list[Any], Any, str | None]:
+    """(findings, recognised profile or None, unusable reason or None) for one file, judged
+    as ``as_profile`` (iti65, pdsm, mhd) when given."""
     # loaded when the command runs: `segur --help` and the other commands start without it
     from agents.fhir import Finding, validate_resource
     from agents.fhir.profiles import recognise
@@ -128,8 +139,12 @@ def judge_file(name: str) -> tuple[list[Any], Any, str | None]:
         reason = exc.message.removeprefix(f"{name}: ")
         return [Finding("INP-001", "error", "(file)", f"unusable input: {reason}", INVALID_METADATA)], None, exc.message
     try:
-        profile = recognise(resource)
-        findings = validate_resource(resource, structural=True)
+        profile = recognise(resource, as_profile)
+    except ValueError as exc:  # --as names a profile with nothing for this resource type
+        message = f"{name}: {exc}"
+        return [Finding("INP-001", "error", "(file)", f"unusable input: {exc}", INVALID_METADATA)], None, message
+    try:
+        findings = validate_resource(resource, structural=True, as_profile=as_profile)
     except RecursionError:
         return [Finding("STR-002", "error", "(resource)", "resource nested too deeply to validate", INVALID_METADATA)], None, None
     except Exception as exc:  # the rules tolerate odd shapes; this is the last safety net
@@ -190,7 +205,7 @@ def handler(args: argparse.Namespace) -> int:
     outcomes: list[tuple[str, dict[str, Any]]] = []
     reports: list[str] = []
     for name in names:
-        findings, profile, unusable = judge_file(name)  # the resource is freed before the next
+        findings, profile, unusable = judge_file(name, getattr(args, "as_profile", None))  # freed before the next
         if unusable is not None:
             print(f"segur: error: {unusable}", file=sys.stderr)
         else:
