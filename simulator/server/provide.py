@@ -119,10 +119,11 @@ def provide(store: Store, rules: Rules, principal: Principal, bundle: dict[str, 
     who = {"actor_structure": principal.structure, "author": authors_text(docs)}
     try:
         with store.transaction() as tx:
-            check_authorship(tx, principal, docs)  # who may write what comes first (403, nothing judged)
-            for doc in sub.documents if sub else []:
-                if doc.replaces is not None:
-                    check_replacement(tx, principal, doc.replaces)
+            if not any(f.severity == "error" for f in findings):  # a malformed bundle is refused as such (422);
+                check_authorship(tx, principal, docs)  # otherwise who may write what comes first (403)
+                for doc in sub.documents if sub else []:
+                    if doc.replaces is not None:
+                        check_replacement(tx, principal, doc.replaces)
             holder = software_holder(tx, principal)  # DMP-001 judges the submitter's software
             checked = (service_findings(tx, sub, rules, holder) if sub else
                        software_findings(tx, [(holder, day) for _, day in document_authors(bundle)], rules))
