@@ -45,6 +45,7 @@ def new_figure(width: float, height: float) -> Any:
 def run_settings(sc: Any, seed: int | None, scale: float | None, prefix: str = "--") -> tuple[int, float]:
     """A study's seed and scale: the given ones, checked, else the scenario's ``[run]``; a scale at
     which a sector would have no simulated agent (or beyond memory) is refused."""
+    # the schema's size check loads when a study is prepared (start-up time)
     from scenarios.schema import size_problem
 
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
@@ -60,6 +61,7 @@ def run_settings(sc: Any, seed: int | None, scale: float | None, prefix: str = "
 
 def executor_spec(executor: Any = "local", workers: int | None = None, address: str | None = None) -> Any:
     """An ExecutorSpec from ``"local"`` / ``"dask"`` (and workers, a Dask address) or one given whole."""
+    # the executors load when a study runs (start-up time)
     from simulator.studies.executors import ExecutorSpec
 
     if isinstance(executor, ExecutorSpec):
