@@ -66,10 +66,10 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, scale: float |
     ``seed`` and ``scale`` override its ``[run]`` values; ``overrides`` set any parameter by its
     dotted key (``{"sectors.gp.uptake_q": 0.5, "run.end": "2025-12-31"}``), validated by the schema.
 
-    Replications from Python (docs/ensembles.md, "From Python"): ``ens =
-    simulator.studies.ensemble.replicate(load_scenario(path), 50, seed=1)`` runs them on local processes
-    (``ens.tables()`` holds the quantile bands, ``ens.save(out)`` writes the folder); or loop
-    ``for s in simulator.core.streams.replication_seeds(1, 50): run(path, seed=s)`` yourself.
+    Replications from Python (docs/ensembles.md, "From Python"): ``ens = simulator.replicate(path,
+    50, seed=1)`` runs them on local processes (``ens.to_df("documents_quantiles")`` holds the
+    bands, ``ens.save(out)`` writes the folder); or loop ``for s in
+    simulator.core.streams.replication_seeds(1, 50): run(path, seed=s)`` yourself.
     """
     return engine_run(with_overrides(scenario, overrides), seed=seed, scale=scale, progress=progress)
 
