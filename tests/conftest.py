@@ -20,6 +20,20 @@ def write_scenario(folder: Path, body: str, extends: Path = BASELINE, name: str 
     return p
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_folder(tmp_path_factory):
+    """The per-user data folder (segur serve / token / emit) is a temporary one during the tests."""
+    import os
+
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO

@@ -81,8 +81,8 @@ def test_bad_parameters_file_is_one_line_and_writes_nothing(tmp_path, short_file
 
 
 def test_shipped_example_parameters_are_valid(repo_root):
-    from simulator.cli.commands.sensitivity import load_design
     from simulator.studies.parameters import ScenarioSpace
+    from simulator.studies.sensitivity import load_design
 
     path = repo_root / "docs" / "examples" / "sens.toml"
     design = load_design(path, ScenarioSpace(repo_root / "scenarios" / "baseline.toml", path), seed=1)

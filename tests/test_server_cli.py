@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -40,6 +41,7 @@ def run_cli(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedP
     ["serve", "--db", "mysql://x/y"],
     ["serve", "--db", "/no/such/folder/dmp.sqlite", "--port", "0"],
     ["serve", "--max-body", "10"],
+    ["serve", "--data", "/no/such/folder/data", "--port", "0"],
     ["emit", "--to", "not a url"],
     ["emit", "--to", "http://127.0.0.1:9/fhir", "--rate", "-1"],
     ["emit", "--to", "http://127.0.0.1:9/fhir", "--concurrency", "0"],
@@ -60,6 +62,31 @@ def test_bad_arguments_exit_2_with_one_line(args, tmp_path, monkeypatch, capsys)
 def test_token_needs_the_servers_key(tmp_path):
     r = run_cli("token", "--rpps", "10003456789", "--db", str(tmp_path / "dmp.sqlite"))
     assert r.returncode == 2 and "no signing key" in r.stderr
+
+
+def test_token_finds_the_key_in_the_data_folder(tmp_path, monkeypatch):
+    """Without --db or --key, the key is the data folder's ($XDG_DATA_HOME/segur-testbed, or --data)."""
+    from simulator.server.auth import load_or_create_keys
+    from simulator.server.config import default_data_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    here = tmp_path / "here"
+    here.mkdir()
+    folder = default_data_dir()
+    assert folder == tmp_path / "xdg" / "segur-testbed"
+    folder.mkdir(parents=True)
+    keys = load_or_create_keys(folder / "dmp.sqlite.key")
+    r = run_cli("token", "--rpps", "10003456789", cwd=here)
+    assert r.returncode == 0, r.stderr
+    assert keys.verify(r.stdout.strip()).id == "810003456789"
+    other = tmp_path / "other"
+    other.mkdir()
+    keys2 = load_or_create_keys(other / "dmp.sqlite.key")
+    r = run_cli("token", "--ins", "167063523891978", "--data", str(other), cwd=here)
+    assert r.returncode == 0 and keys2.verify(r.stdout.strip()).id == "167063523891978"
+    assert list(here.iterdir()) == []  # nothing written where the command ran
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/path")  # ignored, as the XDG specification says
+    assert default_data_dir() == Path.home() / ".local" / "share" / "segur-testbed"
 
 
 def test_serve_refuses_a_port_in_use(tmp_path):
@@ -132,6 +159,13 @@ def test_emit_to_a_dead_endpoint_counts_failures_without_a_traceback(tmp_path):
     assert all(d["attempts"] == "2" for d in docs)
     summary = dict(csv.reader(open(tmp_path / "out" / "summary.csv", encoding="utf-8")))
     assert summary["failures_connection_refused"] == "6" and summary["with_verdict"] == "0"
+    # without --out, emit prints its tables and writes nothing where it runs
+    here = tmp_path / "here"
+    here.mkdir()
+    r = run_cli("emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--max-documents", "1", "--retries", "0",
+                "--rate", "0", "--quiet", cwd=here)
+    assert r.returncode == 1 and "documents 1" in r.stdout and "tables:" not in r.stdout, r.stderr
+    assert list(here.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -106,8 +106,8 @@ def test_missing_grid_file(tmp_path, short_file, capsys):
 
 
 def test_shipped_example_grid_is_valid(repo_root):
-    from simulator.cli.commands.sweep import load_grid
     from simulator.studies.parameters import ScenarioSpace
+    from simulator.studies.sweep import load_grid
 
     path = repo_root / "docs" / "examples" / "sweep.toml"
     grid = load_grid(path, ScenarioSpace(repo_root / "scenarios" / "baseline.toml", path), seed=1)

@@ -148,7 +148,7 @@ def load_keys(path: Path) -> Keys:
     try:
         return Keys(path.read_bytes())
     except FileNotFoundError:
-        raise UsageError(f"{path}: no signing key there (start `segur serve` with the same --db once, "
+        raise UsageError(f"{path}: no signing key there (start `segur serve` once with the same --data or --db, "
                          "or give --key)") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the signing key ({exc.strerror or exc})") from None

@@ -1,5 +1,8 @@
 """Settings of one simulated DMP server: where its store is, where its signing key is, how
-big a body may be, which scenario seeds it. One frozen object, passed to every part."""
+big a body may be, which scenario seeds it. One frozen object, passed to every part.
+
+The store and the key live in a per-user data folder unless told otherwise (``--data DIR``,
+``--db``, ``--key``): never in the current folder unasked."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from pathlib import Path
 
 from simulator.core.errors import UsageError
 
-DEFAULT_DB = "dmp.sqlite"
+DEFAULT_DB = "dmp.sqlite"  # the SQLite file's name inside the data folder
+APP_FOLDER = "segur-testbed"
 DEFAULT_SCENARIO = "demo"  # scenarios/demo.toml, found from any folder
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 KEY_ENV = "SEGUR_DMP_KEY"  # path of the signing key, when not given by --key
@@ -42,9 +46,33 @@ def sqlite_path(url: str) -> Path | None:
     return Path(rest) if rest and rest != ":memory:" else None
 
 
-def default_key_path(url: str) -> Path:
+def default_data_dir() -> Path:
+    """The per-user data folder: ``$XDG_DATA_HOME/segur-testbed``, else
+    ``~/.local/share/segur-testbed`` (a relative XDG_DATA_HOME is ignored, as the XDG spec says)."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return root / APP_FOLDER
+
+
+def data_folder(data: str | Path | None, create: bool = False) -> Path:
+    """``--data DIR`` (or the per-user default); with ``create``, made if missing (its parent
+    must exist when DIR was given)."""
+    path = Path(data).expanduser().resolve() if data else default_data_dir()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--data: {path} exists and is not a folder")
+    if create and not path.is_dir():
+        if data and not path.parent.is_dir():
+            raise UsageError(f"--data: folder {path.parent} does not exist")
+        try:
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--data: {path}: cannot be created ({exc.strerror or exc})") from None
+    return path
+
+
+def default_key_path(url: str, data: str | Path | None = None) -> Path:
     """Where the server keeps its signing key when none is given: beside the SQLite file
-    (``dmp.sqlite.key``), or ``<database>.key`` in the current folder for PostgreSQL."""
+    (``dmp.sqlite.key``), or ``<database>.key`` in the data folder for PostgreSQL."""
     env = os.environ.get(KEY_ENV)
     if env:
         return Path(env).expanduser()
@@ -52,7 +80,7 @@ def default_key_path(url: str) -> Path:
     if path is not None:
         return path.with_name(path.name + ".key")
     name = url.rsplit("/", 1)[-1].split("?")[0] or "segur-dmp"
-    return Path.cwd() / f"{name}.key"
+    return data_folder(data) / f"{name}.key"
 
 
 @dataclass(frozen=True)
@@ -69,9 +97,16 @@ class ServerConfig:
     sqlite_sync: str = "normal"  # normal (survives a crash of the server) | full (power loss too)
 
     @classmethod
-    def build(cls, db: str = DEFAULT_DB, key: str | None = None, **kw: object) -> ServerConfig:
+    def build(cls, db: str | None = None, key: str | None = None, data: str | Path | None = None,
+              create: bool = False, **kw: object) -> ServerConfig:
+        """The settings from the options: ``db`` (default ``DATA/dmp.sqlite``), ``key`` (default
+        beside the SQLite file), ``data`` (default the per-user folder; made when ``create``)."""
+        if db is None:
+            db = str(data_folder(data, create=create) / DEFAULT_DB)
         url = database_url(db)
-        return cls(db_url=url, key_path=Path(key).expanduser() if key else default_key_path(url), **kw)  # type: ignore[arg-type]
+        if not key and create and sqlite_path(url) is None and not os.environ.get(KEY_ENV):
+            data_folder(data, create=True)  # PostgreSQL: the key goes to the data folder
+        return cls(db_url=url, key_path=Path(key).expanduser() if key else default_key_path(url, data), **kw)  # type: ignore[arg-type]
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables (for uvicorn worker processes)."""

@@ -55,6 +55,13 @@ def _changes(runs: ScenarioRuns) -> bool:
 
 def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
     """PNG bytes of the comparison figure."""
+    buf = io.BytesIO()
+    comparison_figure(all_runs).savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def comparison_figure(all_runs: Sequence[ScenarioRuns]) -> Figure:
+    """The comparison figure: one panel per target, each scenario's trailing 12 months against it."""
     targets = _targets(all_runs)
     n = max(len(targets), 1)
     ncols = 3 if n > 4 else min(n, 2)
@@ -106,6 +113,4 @@ def draw_comparison(all_runs: Sequence[ScenarioRuns], dpi: int = 110) -> bytes:
                  "types or a channel counts those only); a target is reached when the line crosses it"
                  + ("; dotted steps: a target changed by a scenario" if any(_changes(r) for r in all_runs) else ""),
                  fontsize=10.5, wrap=True)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    return fig

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.schema import Scenario
-from simulator.core.errors import SegurError
+from simulator.core.errors import SegurError, UsageError
 from simulator.core.outcomes import CHANNELS, OUTCOMES
 from simulator.core.streams import replication_seeds
 from simulator.outputs import (
@@ -45,6 +45,7 @@ from simulator.outputs import (
 )
 from simulator.results import Results
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
+from simulator.studies.study_result import StudyResult, new_figure
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
 ADOPTION_MEASURES = ("facilities", "installed", "feeding", "legacy_feeding", "mailbox", "eligible_documents")
@@ -347,9 +348,13 @@ def with_run(sc: Scenario, seed: int | None = None, scale: float | None = None) 
     return sc.model_copy(update={"run": sc.run.model_validate({**sc.run.model_dump(), **updates})})
 
 
-@dataclass
-class Ensemble:
-    """N replications of one scenario: aggregated tables, failures and a representative run."""
+@dataclass(repr=False)
+class Ensemble(StudyResult):
+    """N replications of one scenario: aggregated tables, failures and a representative run.
+
+    ``to_df()`` (replications, documents_quantiles, adoption_quantiles, profiles_quantiles,
+    outputs_quantiles), ``summary()`` (what `segur run --replications` prints), ``plot()``
+    (p5–p95 bands of DMP documents accepted) and ``save(out)`` (the folder it writes)."""
 
     scenario: Scenario
     seed: int
@@ -361,9 +366,36 @@ class Ensemble:
     representative_index: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    default_table = "replications"
+
     @property
     def seeds(self) -> list[int]:
         return self.aggregator.seeds
+
+    def summary(self) -> str:
+        """Medians and p5–p95 of the last 12 months by sector and channel, and the targets."""
+        return format_ensemble_summary(self)
+
+    def plot(self, sectors: list[str] | None = None) -> Any:
+        """DMP documents accepted a month, national, median and p5–p95 band per sector (a Figure)."""
+        if not self.aggregator.completed:
+            raise SegurError("plot: no replication completed", exit_code=1)
+        q = self.aggregator.dmp_quantiles()
+        shown = sectors or [s for s in dict.fromkeys(q["sector"]) if s != "all"]
+        unknown = sorted(set(shown) - set(q["sector"]))
+        if unknown:
+            raise UsageError(f"plot: no sector {unknown[0]!r}; sectors: {', '.join(dict.fromkeys(q['sector']))}")
+        fig = new_figure(8, 4.5)
+        ax = fig.add_subplot()
+        for sector in shown:
+            s = q[q["sector"] == sector]
+            x = pd.PeriodIndex(s["month"], freq="M").to_timestamp()
+            line, = ax.plot(x, s["p50"] / 1e6, label=sector)
+            ax.fill_between(x, s["p5"] / 1e6, s["p95"] / 1e6, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.set_ylabel("DMP documents accepted a month (millions)")
+        ax.set_title(f"{self.scenario.name}: median and p5–p95 of {self.aggregator.completed} replications")
+        ax.legend(fontsize="small", ncol=2)
+        return fig
 
     @property
     def failures(self) -> list[Failure]:
@@ -586,39 +618,3 @@ def failure_lines(failures: list[Failure], total: int) -> list[str]:
         lines.append(f"{len(failures)} of {total} replications failed; the tables hold the "
                      f"{total - len(failures)} that completed (column n) and mark the run incomplete")
     return lines
-
-
-# -- the command line -----------------------------------------------------------------------
-def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None) -> int:
-    """`segur run SCENARIO --replications N` (N ≥ 2): replicate, report failures, write, summarise.
-
-    The folder holds the representative (median) replication's full tables, its manifest with
-    an ``ensemble`` block, and the ensemble tables (``ENSEMBLE_TABLES``). Exit 1 when any
-    replication failed (after its retry), 0 otherwise.
-    """
-    import sys
-
-    # the engine and the progress bar load when replications run (start-up time of the study commands)
-    from simulator.progress import progress_bar
-    from simulator.studies.posterior_file import draw_scenarios, draws_provenance
-
-    posterior = getattr(args, "posterior", None)
-    draws, source = draw_scenarios(args.scenario, args.replications, posterior)
-    provenance = draws_provenance(args.scenario, posterior) if draws is not None else None
-    with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
-        ens = replicate(sc, args.replications, seed=args.seed, scale=args.scale,
-                        executor=ExecutorSpec.from_args(args), progress=bar, draws=draws, draws_source=source,
-                        draws_provenance=provenance)
-    failed = failure_lines(ens.failures, ens.aggregator.n)
-    if ens.representative is None:
-        for line in failed:
-            print(f"segur: {line}", file=sys.stderr)
-        print("segur: no replication completed; nothing was written", file=sys.stderr)
-        return 1
-    ens.save(out, writers=writers)
-    if not args.quiet:
-        print(format_ensemble_summary(ens))
-        print(f"Results written to {out}/")
-    for line in failed:
-        print(f"segur: {line}", file=sys.stderr)
-    return 1 if failed else 0

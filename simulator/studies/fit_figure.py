@@ -8,6 +8,7 @@ triangles lower (▲) or upper (▼) bounds. Matplotlib with the Agg backend (no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -40,12 +41,17 @@ def _x(date: str) -> pd.Timestamp:
 
 def fit_figure(results: list[Results], table: pd.DataFrame, path: str | Path, title: str = "") -> Path:
     """Draw the figure of ``table`` (a fit table) over the curves of ``results``; save PNG."""
-    import matplotlib
+    path = Path(path)
+    draw_fit(results, table, title).savefig(path, dpi=110)
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(3, 2, figsize=(13, 12))
+def draw_fit(results: list[Results], table: pd.DataFrame, title: str = "") -> Any:
+    """The fit figure as a matplotlib Figure (not tied to a display)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13, 12))
+    axes = fig.subplots(3, 2)
     matched = table[table["matched"]]
     for ax, (label, metrics, factor) in zip(axes.flat, PANELS, strict=True):
         rows = matched[matched["metric"].isin(metrics)]
@@ -77,7 +83,4 @@ def fit_figure(results: list[Results], table: pd.DataFrame, path: str | Path, ti
         ax.tick_params(labelsize=8)
     fig.suptitle(title or "Observed (markers: ● point, ▲ lower bound, ▼ upper bound) vs simulated (lines)", fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig

@@ -68,6 +68,11 @@ def handle(args: argparse.Namespace) -> int:
     from simulator.studies import backtest as bt
     from simulator.studies.calibration import load_spec
 
+    if args.posterior is None:  # calibrating now: ABC-SMC needs the calibrate extra
+        # loaded when the command runs: `segur --help` and the other commands start without it
+        from simulator.studies.calibration_run import require_pyabc
+
+        require_pyabc("segur backtest (calibrating by ABC-SMC; --posterior FILE does without)")
     if args.replications < 2:
         raise UsageError(f"--replications: must be at least 2 (got {args.replications})")
     if args.workers < 1:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from scenarios.loader import resolve_path
 from simulator.atomic import claim_output
-from simulator.cli.commands.run import add_run_options, check_run_options, check_scale
-from simulator.core.errors import UsageError
+from simulator.cli.commands.run import add_run_options, check_run_options
 from simulator.studies.executors import ExecutorSpec, add_executor_options, check_executor_options
 
 
@@ -49,55 +47,22 @@ def _year(text: str) -> list[int]:
 
 def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.outputs import run_months
     from simulator.progress import progress_bar
-    from simulator.scenario import load_scenario
-    from simulator.studies.compare import (
-        annual_volumes,
-        check_names,
-        check_years,
-        default_out,
-        format_comparison,
-        run_scenarios,
-        target_dates,
-        write_comparison,
-    )
+    from simulator.studies.compare import default_out
+    from simulator.studies.comparison import prepare
 
     check_run_options(args)
     check_executor_options(args)
-    if args.replications < 1:
-        raise UsageError(f"--replications: must be at least 1 (got {args.replications})")
-    scenarios = [load_scenario(s) for s in args.scenarios]
-    check_names(scenarios)
-    if args.scale is not None:
-        for sc in scenarios:
-            check_scale(sc, args.scale)
-    years = sorted({y for ys in args.years or [] for y in ys})
-    check_years(years, run_months(scenarios[0]))  # before the runs
-    names = [sc.name for sc in scenarios]
-    out = args.out or default_out(names)
-    label = f"segur compare {' '.join(names)}" + (f" × {args.replications}" if args.replications > 1 else "")
-    # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.studies.posterior_file import beside, draw_scenarios
-
-    # with replications, the first posterior file found beside a scenario gives replication i of
-    # EVERY scenario its draw i (same draws and seeds: differences come from the scenarios)
-    found = next((beside(resolve_path(s)) for s in args.scenarios if beside(resolve_path(s)).exists()), None)
-    draws = [draw_scenarios(s, args.replications, found) if args.replications > 1 and found else (None, "")
-             for s in args.scenarios]
+    study = prepare(args.scenarios, args.replications, seed=args.seed, scale=args.scale,
+                    years=[y for ys in args.years or [] for y in ys])  # checked before the runs
+    out = args.out or default_out([sc.name for sc in study.scenarios])
     with claim_output(out, "compare", args.overwrite):  # before the runs: a bad or busy --out fails at once
-        with progress_bar(label, quiet=args.quiet) as bar:
-            runs = run_scenarios(scenarios, args.replications, seed=args.seed, scale=args.scale,
-                                 executor=ExecutorSpec.from_args(args), progress=bar, draws=draws)
-        write_comparison(out, runs)
+        with progress_bar(study.label, quiet=args.quiet) as bar:
+            comparison = study.run(ExecutorSpec.from_args(args), bar)
+        comparison.save(out)
     if not args.quiet:
-        print(format_comparison(runs, annual_volumes(runs), target_dates(runs), years))
-        for name, (d, source) in zip(names, draws, strict=True):
-            if d is not None:
-                print(f"{name}: parameters from {source} (replication i: draw i, seed i)")
+        print(comparison.summary())
         print(f"Comparison written to {out}/")
-    failed = [f"{r.name}: {f}" for r in runs for f in r.failures]
-    for line in failed:
+    for line in comparison.failures:
         print(f"segur: {line}", file=sys.stderr)
-    return 1 if failed else 0
-
+    return 1 if comparison.failures else 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli.commands.serve import add_store_options
 from simulator.core.errors import UsageError
 from simulator.server.config import DEFAULT_DB, DEFAULT_SCENARIO, ServerConfig
 
@@ -30,13 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--retries", type=int, default=3, help="retries per document on a failing endpoint (default 3)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     p.add_argument("--token-file", default=None, help="one bearer token for every request (a file)")
-    p.add_argument("--db", default=DEFAULT_DB, help="our server's store: tokens are minted per author with the key "
-                                                    f"beside it when no --token-file (default {DEFAULT_DB})")
-    p.add_argument("--key", default=None, help="signing key to mint tokens with (instead of the one beside --db)")
+    add_store_options(p, "our server's store: tokens are minted per author with the key beside it when no "
+                         f"--token-file (default DATA/{DEFAULT_DB})",
+                      "signing key to mint tokens with (instead of the one beside --db)")
     p.add_argument("--patients", type=int, default=None, help="patients of the world (as segur demo / serve)")
     p.add_argument("--days", type=int, default=None, help="days of the world")
     p.add_argument("--seed", type=int, default=None, help="seed of the world")
-    p.add_argument("--out", default="emit-output", help="folder for agreement.csv, documents.csv, summary.csv")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write agreement.csv, documents.csv, summary.csv there (default: print only, write nothing)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--allow-disagreement", action="store_true",
                    help="exit 0 even when the endpoint's verdicts differ from the simulation's (a vendor's "
@@ -60,7 +62,7 @@ def _tokens(args: argparse.Namespace):
         if not token or any(c.isspace() for c in token):
             raise UsageError(f"--token-file: {path}: expected one token on one line")
         return lambda e: token
-    config = ServerConfig.build(args.db, args.key, scenario=None)
+    config = ServerConfig.build(args.db, args.key, args.data, scenario=None)
     if not config.key_path.exists():
         print(f"segur emit: note: no --token-file and no key at {config.key_path}: requests go without a token",
               file=sys.stderr)
@@ -105,8 +107,8 @@ def handler(args: argparse.Namespace) -> int:
         raise UsageError(f"--retries: between 0 and 10 (got {args.retries})")
     if not 0.1 <= args.timeout <= 300:
         raise UsageError(f"--timeout: between 0.1 and 300 seconds (got {args.timeout})")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
         raise UsageError(f"--out: {out} exists and is not a folder")
     token_for = _tokens(args)
     url = args.to.rstrip("/")
@@ -124,8 +126,9 @@ def handler(args: argparse.Namespace) -> int:
 
     run = asyncio.run(post_all(url, items, policy, token_for, progress))
     print(emit_report.text(run, url))
-    emit_report.write(run, out, url)
-    print(f"tables: {out}/agreement.csv, documents.csv, summary.csv")
+    if out is not None:  # nothing lands in the current folder unasked
+        emit_report.write(run, out, url)
+        print(f"tables: {out}/agreement.csv, documents.csv, summary.csv")
     problem = emit_report.problems(run, args.allow_disagreement)
     if problem:  # CI tells an endpoint down, or judging otherwise, from a success
         print(f"segur emit: {problem}", file=sys.stderr)

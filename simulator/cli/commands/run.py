@@ -96,10 +96,7 @@ def handle(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / sc.name  # the name is a checked slug (scenarios.schema.check_name)
     with claim_output(out, "run", args.overwrite):  # checked and locked before the simulation
         if args.replications > 1:  # an ensemble: quantile tables + the median run's tables
-            # loaded when the command runs: `segur --help` and the other commands start without it
-            from simulator.studies.ensemble import run_command
-
-            return run_command(args, sc, out, writers=[write_report])
+            return run_replications(args, sc, out, writers=[write_report])
         helper = ReportHelper()  # imports the plotting stack on another core during the run
         try:
             with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
@@ -113,3 +110,36 @@ def handle(args: argparse.Namespace) -> int:
     if res.manifest.get("failure"):  # e.g. FHIR and vectorised verdicts disagree: a bug, named in the manifest
         raise DisagreementError(f"{out}: {res.manifest['failure']}")
     return 0
+
+
+def run_replications(args: argparse.Namespace, sc: Scenario, out: Path, writers: list | None = None) -> int:
+    """`segur run SCENARIO --replications N` (N ≥ 2): ``simulator.replicate``, then write and summarise.
+
+    The folder holds the representative (median) replication's full tables, its manifest with
+    an ``ensemble`` block, and the ensemble tables. Exit 1 when any replication failed (after
+    its retry), 0 otherwise.
+    """
+    import sys
+
+    # loaded when the command runs: `segur --help` and the other commands start without it
+    from simulator.api import replicate
+    from simulator.progress import progress_bar
+    from simulator.studies.ensemble import failure_lines
+    from simulator.studies.executors import ExecutorSpec
+
+    with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
+        ens = replicate(args.scenario, args.replications, seed=args.seed, scale=args.scale,
+                        posterior=getattr(args, "posterior", None), executor=ExecutorSpec.from_args(args), progress=bar)
+    failed = failure_lines(ens.failures, ens.aggregator.n)
+    if ens.representative is None:
+        for line in failed:
+            print(f"segur: {line}", file=sys.stderr)
+        print("segur: no replication completed; nothing was written", file=sys.stderr)
+        return 1
+    ens.save(out, writers=writers)
+    if not args.quiet:
+        print(ens.summary())
+        print(f"Results written to {out}/")
+    for line in failed:
+        print(f"segur: {line}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,5 +1,6 @@
 """`segur serve`: the simulated DMP as a live FHIR R4 endpoint (PDSm / MHD ITI-65, 67, 68) on
-127.0.0.1, backed by a SQLite file (default) or PostgreSQL, seeded from a scenario's world."""
+127.0.0.1, backed by a SQLite file (default: in the per-user data folder) or PostgreSQL, seeded
+from a scenario's world."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ from simulator.server.config import (
     ServerConfig,
 )
 
+DATA_HELP = ("the server's data folder: its SQLite store and signing key "
+             "(default $XDG_DATA_HOME/segur-testbed, else ~/.local/share/segur-testbed)")
+
+
+def add_store_options(p: argparse.ArgumentParser, db_help: str, key_help: str) -> None:
+    """--data, --db and --key: where the server's store and signing key are (serve, token, emit)."""
+    p.add_argument("--data", default=None, metavar="DIR", help=DATA_HELP)
+    p.add_argument("--db", default=None, help=db_help)
+    p.add_argument("--key", default=None, help=key_help)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``serve`` sub-command."""
@@ -22,9 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve the simulated DMP's document-sharing API (FHIR R4, PDSm / MHD) at "
                     "http://HOST:PORT/fhir. The store is created and seeded from the scenario on first "
                     "start; tokens come from `segur token`. See docs/server.md.")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file or postgresql://user@host/db (default {DEFAULT_DB})")
-    p.add_argument("--key", default=None, help=f"signing key file (default: beside the SQLite file, "
-                                               f"DB.key; or ${KEY_ENV}); generated when absent")
+    add_store_options(p, f"SQLite file or postgresql://user@host/db (default DATA/{DEFAULT_DB})",
+                      f"signing key file (default: beside the SQLite file, DB.key; or ${KEY_ENV}); generated when absent")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--workers", type=int, default=1, help="server processes sharing the store (default 1)")
@@ -49,7 +59,7 @@ def handler(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     if args.max_body < 1024:
         raise UsageError(f"--max-body: at least 1024 bytes (got {args.max_body})")
-    config = ServerConfig.build(args.db, args.key, max_body=args.max_body,
+    config = ServerConfig.build(args.db, args.key, args.data, create=True, max_body=args.max_body,
                                 scenario=None if args.no_seed else args.scenario, patients=args.patients,
                                 days=args.days, seed=args.seed, sqlite_sync=args.sync)
     return serve(config, args.host, args.port, args.workers, args.log_level)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from simulator.cli.commands.serve import add_store_options
 from simulator.core.errors import UsageError
 from simulator.server.config import DEFAULT_DB, ServerConfig
 
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "token", help="print a bearer token for a synthetic professional or patient",
         description="Print a signed bearer token (JWT, ES256) the simulated DMP accepts: for a professional "
                     "(--rpps 11 digits, or --id-nat-ps) or for a patient (--ins, 15 characters). Uses the "
-                    "server's key: beside --db, or --key.")
+                    "server's key: in the data folder (--data), beside --db, or --key.")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--rpps", help="RPPS number (11 digits); idNat_PS = 8 + RPPS")
     who.add_argument("--id-nat-ps", help="idNat_PS (8 + RPPS, 0 + ADELI…)")
@@ -24,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="idNat_Struct of the structure the professional acts for (the DMP's indirect "
                         "authentication: the structure may then file documents of its professionals)")
     p.add_argument("--profession", default="10", help="TRE_G15 profession code of a professional (default 10, médecin)")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"the server's store (default {DEFAULT_DB}): its key is beside it")
-    p.add_argument("--key", default=None, help="signing key file (instead of the one beside --db)")
+    add_store_options(p, f"the server's store (default DATA/{DEFAULT_DB}): its key is beside it",
+                      "signing key file (instead of the one beside --db)")
     p.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 43200)")
     p.set_defaults(func=handler)
 
@@ -61,6 +62,6 @@ def handler(args: argparse.Namespace) -> int:
         if args.structure is not None and not re.fullmatch(r"[0-9A-Za-z]{1,20}", args.structure):
             raise UsageError(f"--structure: an idNat_Struct is 1 to 20 letters or digits (got {args.structure!r})")
         principal = Principal("professional", id_nat_ps, args.profession, args.structure)
-    config = ServerConfig.build(args.db, args.key, scenario=None)
+    config = ServerConfig.build(args.db, args.key, args.data, scenario=None)
     print(load_keys(config.key_path).issue(principal, args.ttl))
     return 0
