@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -147,7 +148,8 @@ def _covers(entry_path: str, path: str) -> bool:
     return True
 
 
-def _split(path: str) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def _split(path: str) -> tuple[str, ...]:
     """Dotted parts, keeping a ``[label]`` (which may hold dots) with its list name."""
     parts, buf, depth = [], "", 0
     for ch in path:
@@ -158,7 +160,7 @@ def _split(path: str) -> list[str]:
         else:
             buf += ch
     parts.append(buf)
-    return parts
+    return tuple(parts)
 
 
 def entry_for(path: str, entries: list[Entry], prior: bool = False) -> Entry | None:
@@ -314,6 +316,7 @@ def at_cutoff(data: dict[str, Any], entries: list[Entry], cutoff: dt.date,
     mechanisms (kind structure) dated after it stay and are listed."""
     out = KnownAt(cutoff, copy.deepcopy(data))
     vals = leaves(data)
+    owner = {p: entry_for(p, entries) for p in vals}
     later = [e for e in entries if e.known_since > cutoff]
     for e in later:
         if e.kind == "structure":
@@ -331,7 +334,7 @@ def at_cutoff(data: dict[str, Any], entries: list[Entry], cutoff: dt.date,
             continue
         if e.kind in ("setting", "structure"):
             continue
-        covered = [p for p in vals if entry_for(p, entries) is e]
+        covered = [p for p in vals if owner[p] is e]
         for p in covered:
             if e.before in ("", KEEP):
                 if e.before == KEEP and p not in cal_paths:

@@ -153,8 +153,8 @@ def _one_origin(args: argparse.Namespace, spec, observed, obs_path: Path, origin
     import numpy as np
 
     from simulator.studies import backtest as bt
-    from simulator.studies.backtest import VOLUME
     from simulator.studies import rolling
+    from simulator.studies.backtest import VOLUME
     from simulator.studies.blind import blind_spec
     from simulator.studies.discrepancy import decompose, variance_at
     from simulator.studies.posterior import restrict, row_end
