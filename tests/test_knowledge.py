@@ -8,8 +8,17 @@ import datetime as dt
 
 import pytest
 
-from scenarios.knowledge import (KNOWLEDGE_CSV, at_cutoff, entry_for, later_values, leaves, load_knowledge,
-                                 scenario_path, typed, uncovered)
+from scenarios.knowledge import (
+    KNOWLEDGE_CSV,
+    at_cutoff,
+    entry_for,
+    later_values,
+    leaves,
+    load_knowledge,
+    scenario_path,
+    typed,
+    uncovered,
+)
 from scenarios.loader import load_raw
 from simulator.core.errors import SegurError, UsageError
 from simulator.studies.blind import blind_spec, check_blind
