@@ -134,6 +134,34 @@ def decompose(log_values: np.ndarray, draw_of: np.ndarray, discrepancy_var: floa
             "discrepancy": discrepancy_var / total}
 
 
+def model_and_discrepancy(model: np.ndarray, with_discrepancy: np.ndarray) -> dict[str, float]:
+    """Shares of the variance of log(value) that the model (parameters and seeds) and the
+    discrepancy hold, from the same replications without and with it."""
+    vm = float(np.var(np.log(model), ddof=1)) if len(model) > 1 else 0.0
+    vt = float(np.var(np.log(with_discrepancy), ddof=1)) if len(model) > 1 else 0.0
+    if vt <= 0:
+        return {"model": math.nan, "discrepancy": math.nan}
+    share = min(1.0, vm / vt)
+    return {"model": share, "discrepancy": 1.0 - share}
+
+
+def find_discrepancy(scenario: str | Path, provenance: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The discrepancy a run with posterior draws carries: ``<scenario>.discrepancy.csv`` beside
+    the scenario, from the data cut-off of the posterior; None when there is none."""
+    from scenarios.loader import resolve_path
+
+    file = beside(resolve_path(scenario))
+    if not file.exists() or provenance is None:
+        return None
+    table, prov = read_discrepancy(file)
+    cut = prov.get("data_cutoff") or provenance.get("data_cutoff", "")
+    try:
+        cutoff = dt.date.fromisoformat(cut)
+    except ValueError:
+        raise UsageError(f"{file}: no valid '# data_cutoff:' line (got {cut!r})") from None
+    return {"table": table, "cutoff": cutoff, "file": file.name}
+
+
 def write_discrepancy(path: str | Path, table: pd.DataFrame, provenance: dict[str, Any]) -> Path:
     """The table with ``# key: value`` provenance lines (as the posterior file), written atomically."""
     path = Path(path)
@@ -180,5 +208,5 @@ def beside(scenario_path: str | Path) -> Path:
     return p.with_name(p.stem + SUFFIX)
 
 
-__all__ = ["estimate", "paths", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
+__all__ = ["estimate", "paths", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
            "sd_for", "month_index", "VOLUME_METRICS"]

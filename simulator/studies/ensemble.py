@@ -300,9 +300,14 @@ class Aggregator:
         labels = {"month": self.layout["months"], "state": self.layout["profile_states"]}
         return _band_frame(labels, self._rows("profiles"), self.completed)
 
-    def last_12_months(self) -> np.ndarray:
-        """Per completed replication, national documents sent in the last 12 months [rep, sector, channel]."""
-        d = self._rows("documents")[:, -12:].sum(axis=1)  # [rep, sector, channel, outcome]
+    def last_12_months(self, factors: np.ndarray | None = None) -> np.ndarray:
+        """Per completed replication, national documents sent in the last 12 months [rep, sector, channel];
+        ``factors`` [rep, month, sector]: each month's sector volumes multiplied by it first (the
+        structural discrepancy, ``simulator.studies.discrepancy``)."""
+        x = self._rows("documents")[:, -12:]
+        if factors is not None:
+            x = x * factors[:, -12:, :, None, None]
+        d = x.sum(axis=1)  # [rep, sector, channel, outcome]
         out = np.stack([d[:, :, c, OUTCOME_NAMES.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=2)
         return out / self.layout["scale"]
 
@@ -537,6 +542,30 @@ def attainment_band(reached: np.ndarray, last: str) -> str:
     return f"{mid} (p5 {short[lo]} – p95 {short[hi]}), reached by the end in {share:.0%} of replications"
 
 
+def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
+    """exp(δ) [rep, month, sector] of the discrepancy kept in ``ens.extra`` (None without one)."""
+    disc = ens.extra.get("discrepancy")
+    if disc is None or "documents" not in ens.aggregator.arrays:
+        return None
+    from simulator.studies.discrepancy import paths
+
+    agg = ens.aggregator
+    delta = paths(disc["table"], list(agg.layout["sectors"]), list(agg.layout["months"]), disc["cutoff"], agg.n, ens.seed)
+    return np.exp(delta[agg.filled])
+
+
+def _band_parts(agg: Aggregator, with_disc: np.ndarray) -> str:
+    """Which part of the band of national DMP documents (last 12 months) is the model (parameters
+    and seeds) and which the discrepancy: shares of the variance of its log."""
+    from simulator.studies.discrepancy import model_and_discrepancy
+
+    dmp = CHANNELS.index("dmp")
+    model = agg.last_12_months()[:, :, dmp].sum(axis=1)
+    shares = model_and_discrepancy(model, with_disc[:, :, dmp].sum(axis=1))
+    return (f"Band of all DMP documents (last 12 months), variance of its log: parameters and seeds "
+            f"{shares['model']:.0%}, structural discrepancy {shares['discrepancy']:.0%}.")
+
+
 def format_ensemble_summary(ens: Ensemble) -> str:
     """Medians and p5–p95 of the last 12 months by sector and channel, and the targets."""
     agg = ens.aggregator
@@ -548,8 +577,10 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     ]
     if agg.completed == 0:
         return "\n".join([*lines, "No replication completed."])
-    last = agg.last_12_months()  # [rep, sector, channel]
-    lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates, "
+    factors = _discrepancy_factors(ens)
+    last = agg.last_12_months(factors)  # [rep, sector, channel]
+    carried = " with the structural discrepancy" if factors is not None else ""
+    lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates{carried}, "
                  f"median [p5–p95] of {agg.completed} replications, in millions:")
     w = 21
     lines.append(f"  {'sector':<12}{'DMP':>{w}}{'MSS pro':>{w}}{'MSS pat.':>{w}}")
@@ -557,6 +588,8 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     for k, sector in enumerate(rows):
         v = last.sum(axis=1) if sector == "all" else last[:, k]
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
+    if factors is not None:
+        lines.append(_band_parts(agg, last))
     vals = agg.output_values()
     if len(sc.targets):
         lines.append("Targets (DMP documents accepted, last 12 months): share of target, median [p5–p95]; month reached "
@@ -605,10 +638,15 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
     posterior = getattr(args, "posterior", None)
     draws, source = draw_scenarios(args.scenario, args.replications, posterior)
     provenance = draws_provenance(args.scenario, posterior) if draws is not None else None
+    from simulator.studies.discrepancy import find_discrepancy
+
+    disc = find_discrepancy(args.scenario, provenance) if draws is not None else None
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
         ens = replicate(sc, args.replications, seed=args.seed, scale=args.scale,
                         executor=ExecutorSpec.from_args(args), progress=bar, draws=draws, draws_source=source,
                         draws_provenance=provenance)
+    if disc is not None:
+        ens.extra["discrepancy"] = disc
     failed = failure_lines(ens.failures, ens.aggregator.n)
     if ens.representative is None:
         for line in failed:
