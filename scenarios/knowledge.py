@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 import csv
-import functools
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

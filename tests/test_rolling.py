@@ -180,3 +180,15 @@ def test_rolling_backtest_bad_inputs_exit_2(extra, message, tmp_path, capsys, mo
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_target_month_band_for_the_page():
+    from simulator.outputs import month_to_decimal
+    from simulator.studies.bands import target_month_band
+
+    never = month_to_decimal("2027-12") + 1 / 12
+    reached = np.array([month_to_decimal("2026-03")] * 10 + [month_to_decimal("2025-10")] + [never] * 9)
+    band = target_month_band(reached, "2027-12")
+    assert (band.median, band.p5, band.p95) == ("2026-03", "2025-10", None)
+    assert band.share == pytest.approx(11 / 20) and band.replications == 20
+    assert band.text.startswith("March 2026 (p5 Oct 2025 – p95 not by 2027)") and "55%" in band.text

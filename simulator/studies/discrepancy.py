@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scenarios.loader import resolve_path
 from simulator.core.errors import UsageError
 
 VOLUME_METRICS = ("documents_per_month", "documents_annual_rate", "documents_per_year", "documents_last_12_months")
@@ -148,8 +149,6 @@ def model_and_discrepancy(model: np.ndarray, with_discrepancy: np.ndarray) -> di
 def find_discrepancy(scenario: str | Path, provenance: dict[str, Any] | None) -> dict[str, Any] | None:
     """The discrepancy a run with posterior draws carries: ``<scenario>.discrepancy.csv`` beside
     the scenario, from the data cut-off of the posterior; None when there is none."""
-    from scenarios.loader import resolve_path
-
     file = beside(resolve_path(scenario))
     if not file.exists() or provenance is None:
         return None

@@ -44,6 +44,7 @@ from simulator.outputs import (
     target_monthly,
 )
 from simulator.results import Results
+from simulator.studies.discrepancy import find_discrepancy, model_and_discrepancy, paths
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
@@ -547,8 +548,6 @@ def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
     disc = ens.extra.get("discrepancy")
     if disc is None or "documents" not in ens.aggregator.arrays:
         return None
-    from simulator.studies.discrepancy import paths
-
     agg = ens.aggregator
     delta = paths(disc["table"], list(agg.layout["sectors"]), list(agg.layout["months"]), disc["cutoff"], agg.n, ens.seed)
     return np.exp(delta[agg.filled])
@@ -557,8 +556,6 @@ def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
 def _band_parts(agg: Aggregator, with_disc: np.ndarray) -> str:
     """Which part of the band of national DMP documents (last 12 months) is the model (parameters
     and seeds) and which the discrepancy: shares of the variance of its log."""
-    from simulator.studies.discrepancy import model_and_discrepancy
-
     dmp = CHANNELS.index("dmp")
     model = agg.last_12_months()[:, :, dmp].sum(axis=1)
     shares = model_and_discrepancy(model, with_disc[:, :, dmp].sum(axis=1))
@@ -638,8 +635,6 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
     posterior = getattr(args, "posterior", None)
     draws, source = draw_scenarios(args.scenario, args.replications, posterior)
     provenance = draws_provenance(args.scenario, posterior) if draws is not None else None
-    from simulator.studies.discrepancy import find_discrepancy
-
     disc = find_discrepancy(args.scenario, provenance) if draws is not None else None
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
         ens = replicate(sc, args.replications, seed=args.seed, scale=args.scale,

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import SegurError, UsageError
+from simulator.studies.calibration import locate
 from simulator.studies.posterior_file import PosteriorDraws, find_posterior, read_posterior
 
 MARK = "representative posterior draw"
@@ -122,8 +123,6 @@ def write_into_scenario(scenario: Path, draws: PosteriorDraws, index: int, how: 
     for key, value in draw.items():
         text = _replace(text, key, value, note)
     data = tomllib.loads(text)
-    from simulator.studies.calibration import locate
-
     for key, value in draw.items():
         container, idx = locate(data, key)
         got = container[idx]

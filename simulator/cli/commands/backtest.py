@@ -150,6 +150,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _one_origin(args: argparse.Namespace, spec, observed, obs_path: Path, origin: dt.date, out: Path, report):
     """Blind calibration at ``origin``, projection to the last scored row, scores; writes ``out``."""
+    # loaded when the command runs: `segur --help` and the other commands start without it
     import numpy as np
 
     from simulator.studies import backtest as bt
@@ -190,6 +191,7 @@ def _one_origin(args: argparse.Namespace, spec, observed, obs_path: Path, origin
     tab.to_csv(out / "backtest.csv", index=False)
     bt.projection_frame(after, proj).to_csv(out / "projection.csv", index=False)
     (out / "knowledge.txt").write_text("\n".join(known.lines()) + "\n", encoding="utf-8")
+    # loaded when the figure is drawn (matplotlib's start-up time)
     from simulator.studies.backtest_figure import write_backtest_figure
 
     write_backtest_figure(out / "backtest.png", proj, observed, origin,
