@@ -192,3 +192,25 @@ def test_target_month_band_for_the_page():
     assert (band.median, band.p5, band.p95) == ("2026-03", "2025-10", None)
     assert band.share == pytest.approx(11 / 20) and band.replications == 20
     assert band.text.startswith("March 2026 (p5 Oct 2025 – p95 not by 2027)") and "55%" in band.text
+
+
+def test_the_ensemble_last_twelve_months_carry_the_discrepancy_per_sector():
+    from simulator.studies.discrepancy import model_and_discrepancy
+    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator
+
+    n, months, sectors = 300, [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 13)], ["gp", "biology"]
+    agg = Aggregator(list(range(n)))
+    agg.layout = {"months": months, "sectors": sectors, "profile_states": [], "scale": 1.0}
+    agg.arrays["documents"] = np.full((n, len(months), len(sectors), len(CHANNELS), len(OUTCOME_NAMES)), 1000, dtype=np.int64)
+    agg.filled[:] = True
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.1, "drift_sd": 0.05}])
+    factors = np.exp(paths(table, sectors, months, dt.date(2025, 5, 31), n, seed=3))
+    plain, carried = agg.last_12_months(), agg.last_12_months(factors)
+    dmp = CHANNELS.index("dmp")
+    assert np.ptp(plain[:, 0, dmp]) == 0 and np.ptp(carried[:, 0, dmp]) > 0  # the band comes from the discrepancy
+    assert np.median(carried[:, 0, dmp]) == pytest.approx(plain[0, 0, dmp], rel=0.05)  # the median stays
+    ratio = carried[:, :, :] / plain[:, :, :]
+    assert np.allclose(ratio[:, 0, 0], ratio[:, 0, 1])  # every channel of a sector scaled alike
+    shares = model_and_discrepancy(plain[:, :, dmp].sum(axis=1) + np.random.default_rng(1).normal(0, 1, n),
+                                   carried[:, :, dmp].sum(axis=1))
+    assert shares["discrepancy"] > 0.95
