@@ -214,3 +214,19 @@ def test_the_ensemble_last_twelve_months_carry_the_discrepancy_per_sector():
     shares = model_and_discrepancy(plain[:, :, dmp].sum(axis=1) + np.random.default_rng(1).normal(0, 1, n),
                                    carried[:, :, dmp].sum(axis=1))
     assert shares["discrepancy"] > 0.95
+
+
+def test_calibration_outputs_hold_the_discrepancy_beside_the_posterior(tmp_path):
+    from simulator.studies.calibration import FitParameter
+    from simulator.studies.posterior import Posterior, write_outputs
+
+    pred = _predictive({"2023-01": 0.1, "2023-06": -0.1, "2023-12": 0.1, "2024-06": -0.2})
+    pred["unit"] = ""
+    par = FitParameter("profiles.activation_rate", 0.001, 0.01, 0.004, "float")
+    post = Posterior([par], pd.DataFrame({"profiles.activation_rate": [0.003, 0.005]}), predictive=pred,
+                     provenance={"data_cutoff": "2024-06-30", "method": "test"})
+    files = write_outputs(post, tmp_path)
+    assert "discrepancy.csv" in files
+    table, prov = read_discrepancy(tmp_path / "discrepancy.csv")
+    assert prov["data_cutoff"] == "2024-06-30"
+    assert table[table["group"] == "all"]["level_sd"].iloc[0] == pytest.approx(np.sqrt((0.01 * 3 + 0.04) / 4), rel=1e-4)
