@@ -222,3 +222,16 @@ def test_the_run_writes_and_segur_report_rebuilds_the_bands_in_both_languages(en
         band, _ = _expected_band(ensemble.tables["replications"]["target_reached_hospital"].to_numpy(dtype=float), lang)
         assert _cells(_row(_answer(page), "hospital"))[REACHED["answer"]] == band and "short.posterior.csv" in page
     assert pd.read_csv(ensemble_dir / "replications.csv")["status"].eq("ok").all()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_report_says_which_part_of_the_band_is_structural_discrepancy(ensemble, lang):
+    res = copy.deepcopy(ensemble)
+    assert "id='discrepancy'" not in _page(res, lang)  # a run without a discrepancy file says nothing of it
+    res.manifest["ensemble"]["discrepancy"] = {
+        "file": "short.discrepancy.csv", "data_cutoff": "2023-06-30",
+        "dmp_last_12_months": {"p5": 150e6, "p50": 200e6, "p95": 260e6}, "share_model": 0.3, "share_discrepancy": 0.7}
+    page = _page(res, lang)
+    note = re.search(r"<p id='discrepancy'>(.*?)</p>", page, flags=re.S).group(1)
+    assert "short.discrepancy.csv" in note and "200.0" in note and "260.0" in note
+    assert "30%" in note and "70%" in note

@@ -411,6 +411,8 @@ class Ensemble:
             "parameters": self.extra.get("parameters", "the scenario's values in every replication (seeds only)"),
             # where the parameter draws came from (file, draws, data cut-off, method, date…); None: seeds only
             "posterior": self.extra.get("posterior"),
+            # the structural discrepancy the summary carries (file, cut-off, band, variance split); None: none
+            "discrepancy": self.extra.get("discrepancy_summary"),
         }
 
     def to_results(self) -> Results:
@@ -553,6 +555,24 @@ def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
     return np.exp(delta[agg.filled])
 
 
+def discrepancy_summary(ens: Ensemble) -> dict[str, Any] | None:
+    """For the manifest and the report: the discrepancy file, its cut-off, all DMP documents of
+    the last 12 months with it (p5/p50/p95) and the variance split (model, discrepancy)."""
+    factors = _discrepancy_factors(ens)
+    if factors is None or ens.aggregator.completed < 2:
+        return None
+    agg = ens.aggregator
+    dmp = CHANNELS.index("dmp")
+    with_disc = agg.last_12_months(factors)[:, :, dmp].sum(axis=1)
+    shares = model_and_discrepancy(agg.last_12_months()[:, :, dmp].sum(axis=1), with_disc)
+    q = np.quantile(with_disc, [0.05, 0.5, 0.95])
+    disc = ens.extra["discrepancy"]
+    return {"file": disc["file"], "data_cutoff": disc["cutoff"].isoformat(),
+            "model": "log-normal random walk per sector on the national volumes (simulator/studies/discrepancy.py)",
+            "dmp_last_12_months": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
+            "share_model": shares["model"], "share_discrepancy": shares["discrepancy"]}
+
+
 def _band_parts(agg: Aggregator, with_disc: np.ndarray) -> str:
     """Which part of the band of national DMP documents (last 12 months) is the model (parameters
     and seeds) and which the discrepancy: shares of the variance of its log."""
@@ -642,6 +662,7 @@ def run_command(args: Any, sc: Scenario, out: Path, writers: list | None = None)
                         draws_provenance=provenance)
     if disc is not None:
         ens.extra["discrepancy"] = disc
+        ens.extra["discrepancy_summary"] = discrepancy_summary(ens)
     failed = failure_lines(ens.failures, ens.aggregator.n)
     if ens.representative is None:
         for line in failed:
