@@ -5,6 +5,7 @@ variance decomposition, and the command's bad inputs."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -230,3 +231,52 @@ def test_calibration_outputs_hold_the_discrepancy_beside_the_posterior(tmp_path)
     table, prov = read_discrepancy(tmp_path / "discrepancy.csv")
     assert prov["data_cutoff"] == "2024-06-30"
     assert table[table["group"] == "all"]["level_sd"].iloc[0] == pytest.approx(np.sqrt((0.01 * 3 + 0.04) / 4), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
+    """Two origins at scale 0.001, 18–22 design runs, 4 projection runs each (minutes on 2 cores)."""
+    cal = (repo_root / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
+    cal = cal.replace('scenario = "baseline.toml"', f'scenario = "{(repo_root / "scenarios" / "baseline.toml").as_posix()}"')
+    cal = cal.replace("scale = 0.01 ", "scale = 0.001 ").replace("population = 1000", "population = 30")
+    cal = cal.replace("generations = 8", "generations = 2")
+    (tmp_path / "cal.toml").write_text(cal, encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["backtest", str(tmp_path / "cal.toml"), "--origins", "2024-06-30,2024-12-31", "--design-runs", "22",
+                 "--replications", "4", "--workers", "2", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "structure added after 2024-06-30:" in text and "rel. WIS level" in text
+    table = pd.read_csv(out / "rolling.csv")
+    assert set(table["horizon"]) >= {"≤ 3", "all"} and (out / "rolling.png").stat().st_size > 10_000
+    rows = pd.read_csv(out / "rolling-rows.csv")
+    assert set(rows["origin"]) == {"2024-06-30", "2024-12-31"}
+    assert (rows["horizon"] >= 1).all()
+    for origin in ("2024-06-30", "2024-12-31"):
+        prov = (out / f"origin-{origin}" / "calibration" / "discrepancy.csv").read_text(encoding="utf-8")
+        assert f"# data_cutoff: {origin}" in prov
+        design = pd.read_csv(out / f"origin-{origin}" / "calibration" / "design.csv")
+        assert "profiles.campaigns.1.activation_factor" in design.columns  # fitted from its earlier, wide prior
+
+
+def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
+    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator, _band_parts
+
+    n, months, sectors = 400, [f"2026-{m:02d}" for m in range(1, 13)], ["gp"]
+    rng = np.random.default_rng(5)
+    param = np.exp(rng.normal(0, 0.2, 100))[np.arange(n) % 100]  # 100 draws, each run by 4 seeds
+    seed = np.exp(rng.normal(0, 0.1, n))
+    agg = Aggregator(list(range(n)))
+    agg.layout = {"months": months, "sectors": sectors, "profile_states": [], "scale": 1.0}
+    docs = np.zeros((n, 12, 1, len(CHANNELS), len(OUTCOME_NAMES)), dtype=np.int64)
+    docs[:, :, 0, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")] = (1e6 * param * seed)[:, None].astype(np.int64)
+    agg.arrays["documents"] = docs
+    agg.filled[:] = True
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.2, "drift_sd": 0.0}])
+    factors = np.exp(paths(table, sectors, months, dt.date(2025, 12, 31), n, seed=1))
+    line = _band_parts(agg, agg.last_12_months(factors), 100)
+    shares = [int(x) for x in re.findall(r"(\d+)%", line)]
+    assert line.startswith("Band of all DMP documents") and "seeds" in line and len(shares) == 3
+    assert 30 <= shares[0] <= 60 and 5 <= shares[1] <= 20 and 30 <= shares[2] <= 60  # 0.04 : 0.01 : 0.04
+    once = _band_parts(agg, agg.last_12_months(factors), 1000)
+    assert "each draw ran once" in once

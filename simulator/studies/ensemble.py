@@ -44,7 +44,7 @@ from simulator.outputs import (
     target_monthly,
 )
 from simulator.results import Results
-from simulator.studies.discrepancy import find_discrepancy, model_and_discrepancy, paths
+from simulator.studies.discrepancy import decompose, find_discrepancy, model_and_discrepancy, paths
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 
 OUTCOME_NAMES = tuple(dict.fromkeys(o for o, _ in OUTCOMES))
@@ -573,14 +573,25 @@ def discrepancy_summary(ens: Ensemble) -> dict[str, Any] | None:
             "share_model": shares["model"], "share_discrepancy": shares["discrepancy"]}
 
 
-def _band_parts(agg: Aggregator, with_disc: np.ndarray) -> str:
+def _band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None) -> str:
     """Which part of the band of national DMP documents (last 12 months) is the model (parameters
-    and seeds) and which the discrepancy: shares of the variance of its log."""
+    and seeds) and which the discrepancy: shares of the variance of its log. When replications
+    share a draw (more replications than ``draws``), the model's part is split into parameters
+    and seeds (``discrepancy.decompose``)."""
     dmp = CHANNELS.index("dmp")
     model = agg.last_12_months()[:, :, dmp].sum(axis=1)
-    shares = model_and_discrepancy(model, with_disc[:, :, dmp].sum(axis=1))
+    total = with_disc[:, :, dmp].sum(axis=1)
+    shares = model_and_discrepancy(model, total)
+    draw_of = np.flatnonzero(agg.filled) % draws if draws else None
+    if draw_of is not None and len(np.unique(draw_of)) < len(draw_of):
+        var_d = max(0.0, float(np.var(np.log(total), ddof=1) - np.var(np.log(model), ddof=1)))
+        s = decompose(np.log(model), draw_of, var_d)
+        if s["seed"] == s["seed"]:
+            return (f"Band of all DMP documents (last 12 months), variance of its log: parameters {s['parameter']:.0%}, "
+                    f"seeds {s['seed']:.0%}, structural discrepancy {s['discrepancy']:.0%}.")
     return (f"Band of all DMP documents (last 12 months), variance of its log: parameters and seeds "
-            f"{shares['model']:.0%}, structural discrepancy {shares['discrepancy']:.0%}.")
+            f"{shares['model']:.0%}, structural discrepancy {shares['discrepancy']:.0%} (each draw ran once: "
+            f"run more replications than draws to split parameters from seeds).")
 
 
 def format_ensemble_summary(ens: Ensemble) -> str:
@@ -606,7 +617,7 @@ def format_ensemble_summary(ens: Ensemble) -> str:
         v = last.sum(axis=1) if sector == "all" else last[:, k]
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
     if factors is not None:
-        lines.append(_band_parts(agg, last))
+        lines.append(_band_parts(agg, last, (ens.extra.get("posterior") or {}).get("draws")))
     vals = agg.output_values()
     if len(sc.targets):
         lines.append("Targets (DMP documents accepted, last 12 months): share of target, median [p5–p95]; month reached "
