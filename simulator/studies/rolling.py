@@ -182,6 +182,7 @@ def write_rolling_figure(path: Path, table: pd.DataFrame, title: str) -> Path:
     a.bar(x - 0.2, hz["relative_wis_level"], 0.4, label="vs last level")
     a.bar(x + 0.2, hz["relative_wis_trend"], 0.4, label="vs 12-month linear trend")
     a.axhline(1.0, color="k", lw=1, ls="--")
+    a.set_yscale("log")  # a ratio: 0.5 and 2 are as far from 1
     a.set_xticks(x, hz["horizon"])
     a.set_xlabel("horizon (months after the origin)")
     a.set_ylabel("relative WIS (< 1: better than naive)")
