@@ -336,9 +336,9 @@ def at_cutoff(data: dict[str, Any], entries: list[Entry], cutoff: dt.date,
             continue
         covered = [p for p in vals if owner[p] is e]
         for p in covered:
-            if e.before in ("", KEEP):
-                if e.before == KEEP and p not in cal_paths:
-                    out.kept.append(p) if e.path == p else None
+            if e.before in ("", KEEP):  # no earlier default documented: the value stands, listed
+                if p not in cal_paths and e.path == p:
+                    out.kept.append(p)
                 continue
             like = vals[p]
             new = typed(e.before, like)
@@ -346,7 +346,7 @@ def at_cutoff(data: dict[str, Any], entries: list[Entry], cutoff: dt.date,
             out.reverted.append((p, like, new))
             if e.before_prior is not None:
                 out.priors[p] = (typed(e.before_prior[0], like), typed(e.before_prior[1], like))
-        if e.before == KEEP and e.path not in vals and covered:
+        if e.before in ("", KEEP) and e.path not in vals and covered:
             out.kept.append(f"{e.path}.* (known {e.known_since})")
     return out
 

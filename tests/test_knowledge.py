@@ -134,3 +134,11 @@ def test_a_broken_registry_is_one_error_naming_the_line(tmp_path, row, message):
 
 def test_the_shipped_baseline_file_and_the_registry_are_read_alike(repo_root, spec):
     assert leaves(load_raw(repo_root / "scenarios" / "baseline.toml")).keys() == leaves(spec.base_data).keys()
+
+
+def test_a_later_value_without_an_earlier_default_is_kept_and_listed(spec, entries):
+    known = at_cutoff(spec.base_data, entries, dt.date(2023, 6, 30), [p.key for p in spec.parameters])
+    kept = next(line for line in known.lines() if "kept (no earlier figure documented)" in line)
+    assert "interventions[DMP feeding needs a qualified INS]" in kept  # a switch dated 2023-10-01, no 'before'
+    assert "sectors.gp.*" in kept and "profiles.late_share" in kept
+    assert "sectors.gp.uptake_p" not in kept  # calibrated: refitted, not kept
