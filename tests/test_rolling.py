@@ -280,3 +280,16 @@ def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
     assert 30 <= shares[0] <= 60 and 5 <= shares[1] <= 20 and 30 <= shares[2] <= 60  # 0.04 : 0.01 : 0.04
     once = _band_parts(agg, agg.last_12_months(factors), 1000)
     assert "each draw ran once" in once
+
+
+def test_a_target_mixes_its_sectors_factors_by_their_documents():
+    from simulator.studies.discrepancy import target_monthly_with
+
+    counts = np.full((2, 3), 100.0)
+    dmp = np.zeros((2, 3, 3))
+    dmp[:, :, 0], dmp[:, :, 1] = 30, 10  # sector 2 sends nothing
+    factors = np.ones((2, 3, 3))
+    factors[:, :, 0], factors[:, :, 1], factors[:, :, 2] = 2.0, 0.5, 100.0
+    got = target_monthly_with(counts, dmp, factors, [0, 1, 2])
+    assert np.allclose(got, 100 * (30 * 2.0 + 10 * 0.5) / 40)  # weighted by documents; sector 2 weighs nothing
+    assert target_monthly_with(counts, dmp, factors, []) is counts

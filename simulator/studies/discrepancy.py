@@ -135,6 +135,19 @@ def decompose(log_values: np.ndarray, draw_of: np.ndarray, discrepancy_var: floa
             "discrepancy": discrepancy_var / total}
 
 
+def target_monthly_with(counts: np.ndarray, dmp: np.ndarray, factors: np.ndarray, sector_index: list[int]) -> np.ndarray:
+    """A target's monthly counts [rep, month] with the discrepancy: each month multiplied by the
+    mean of its sectors' factors, weighted by their accepted DMP documents that month (``dmp``
+    [rep, month, sector], ``factors`` [rep, month, sector])."""
+    if not sector_index:
+        return counts
+    w = dmp[:, :, sector_index].astype(float)
+    f = factors[:, :, sector_index]
+    tot = w.sum(axis=2)
+    mixed = np.where(tot > 0, (w * f).sum(axis=2) / np.where(tot > 0, tot, 1.0), f.mean(axis=2))
+    return counts * mixed
+
+
 def model_and_discrepancy(model: np.ndarray, with_discrepancy: np.ndarray) -> dict[str, float]:
     """Shares of the variance of log(value) that the model (parameters and seeds) and the
     discrepancy hold, from the same replications without and with it."""
@@ -207,5 +220,5 @@ def beside(scenario_path: str | Path) -> Path:
     return p.with_name(p.stem + SUFFIX)
 
 
-__all__ = ["estimate", "paths", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
+__all__ = ["estimate", "paths", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
            "sd_for", "month_index", "VOLUME_METRICS"]
