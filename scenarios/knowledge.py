@@ -239,13 +239,6 @@ def calibration_key(data: dict[str, Any], path: str) -> str:
     return ".".join(out)
 
 
-def _get(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for part in calibration_key(data, path).split("."):
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    return node
-
-
 def _set(data: dict[str, Any], path: str, value: Any) -> None:
     parts = calibration_key(data, path).split(".")
     node: Any = data
