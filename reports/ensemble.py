@@ -53,6 +53,7 @@ class EnsembleView:
     completed: int
     targets: dict[str, TargetBands]
     provenance: Provenance
+    discrepancy: dict[str, Any] | None = None  # the manifest's ``ensemble.discrepancy`` (band and variance split)
 
 
 def ensemble_view(res: Results) -> EnsembleView | None:
@@ -71,7 +72,8 @@ def ensemble_view(res: Results) -> EnsembleView | None:
             got = _target_bands(ok, key, float(t["value"]), last)
             if got is not None:
                 targets[key] = got
-    return EnsembleView(int(block.get("replications", completed) or completed), completed, targets, provenance(block))
+    disc = block.get("discrepancy") if isinstance(block.get("discrepancy"), dict) else None
+    return EnsembleView(int(block.get("replications", completed) or completed), completed, targets, provenance(block), disc)
 
 
 def _numbers(df: pd.DataFrame, column: str) -> np.ndarray | None:

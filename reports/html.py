@@ -347,6 +347,10 @@ def _ensemble_html(ens: EnsembleView | None, lang: str) -> str:
         lines = [f"<p id='provenance'>{_e(i18n.text('params_seeds', lang))}</p>"]
     else:
         lines = [f"<p id='provenance'>{_e(i18n.text('params_unknown', lang))}</p>"]
+    d = ens.discrepancy
+    if d and d.get("share_discrepancy") is not None:
+        q = d.get("dmp_last_12_months", {})
+        lines.append(f"<p id='discrepancy'>{_e(i18n.text('discrepancy_note', lang, file=d.get('file', unknown), p50=q.get('p50', 0) / 1e6, p5=q.get('p5', 0) / 1e6, p95=q.get('p95', 0) / 1e6, model=d.get('share_model', 0), disc=d['share_discrepancy']))}</p>")
     return "\n".join([f"<h2 id='ensemble'>{_e(i18n.text('ensemble_heading', lang))}</h2>", *lines])
 
 

@@ -95,6 +95,8 @@ def replicate(scenario: Scenario | str | Path, n: int = 10, *, seed: int | None 
     (``simulator.outputs``: a name or ``{"name": …, …}``)."""
     # the studies load when they run (start-up time of `import simulator`)
     from simulator.outputs import parse_output
+    from simulator.studies.discrepancy import find_discrepancy
+    from simulator.studies.ensemble import discrepancy_summary
     from simulator.studies.ensemble import replicate as replicate_ensemble
     from simulator.studies.posterior_file import draw_scenarios, draws_provenance
     from simulator.studies.study_result import executor_spec, run_settings
@@ -113,9 +115,14 @@ def replicate(scenario: Scenario | str | Path, n: int = 10, *, seed: int | None 
     elif posterior is not None and str(posterior).lower() != "none":
         raise UsageError("posterior: give the scenario as a file or a shipped name to run posterior draws")
     specs = [parse_output(o, sc, f"outputs[{i}]") for i, o in enumerate(outputs or [])]
-    return replicate_ensemble(sc, n, seed=seed, scale=scale, executor=executor_spec(executor, workers, address),
-                              progress=progress, outputs=specs, draws=draws, draws_source=source,
-                              draws_provenance=provenance)
+    ens = replicate_ensemble(sc, n, seed=seed, scale=scale, executor=executor_spec(executor, workers, address),
+                             progress=progress, outputs=specs, draws=draws, draws_source=source,
+                             draws_provenance=provenance)
+    disc = find_discrepancy(scenario, provenance) if draws is not None else None
+    if disc is not None:  # the posterior's structural discrepancy, carried into the bands
+        ens.extra["discrepancy"] = disc
+        ens.extra["discrepancy_summary"] = discrepancy_summary(ens)
+    return ens
 
 
 def compare(*scenarios: Scenario | str | Path, replications: int = 1, seed: int | None = None,

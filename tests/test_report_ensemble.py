@@ -222,3 +222,37 @@ def test_the_run_writes_and_segur_report_rebuilds_the_bands_in_both_languages(en
         band, _ = _expected_band(ensemble.tables["replications"]["target_reached_hospital"].to_numpy(dtype=float), lang)
         assert _cells(_row(_answer(page), "hospital"))[REACHED["answer"]] == band and "short.posterior.csv" in page
     assert pd.read_csv(ensemble_dir / "replications.csv")["status"].eq("ok").all()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_report_says_which_part_of_the_band_is_structural_discrepancy(ensemble, lang):
+    res = copy.deepcopy(ensemble)
+    assert "id='discrepancy'" not in _page(res, lang)  # a run without a discrepancy file says nothing of it
+    res.manifest["ensemble"]["discrepancy"] = {
+        "file": "short.discrepancy.csv", "data_cutoff": "2023-06-30",
+        "dmp_last_12_months": {"p5": 150e6, "p50": 200e6, "p95": 260e6}, "share_model": 0.3, "share_discrepancy": 0.7}
+    page = _page(res, lang)
+    note = re.search(r"<p id='discrepancy'>(.*?)</p>", page, flags=re.S).group(1)
+    assert "short.discrepancy.csv" in note and "200.0" in note and "260.0" in note
+    assert "30%" in note and "70%" in note
+
+
+def test_a_run_with_a_discrepancy_file_carries_it_in_summary_manifest_and_report(tmp_path, capsys):
+    """The short scenario with a posterior and a discrepancy file beside it (cut-off mid-2023)."""
+    path = tmp_path / "short.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "short"\n\n[run]\nstart = 2023-01-01\nend = 2023-12-31\n',
+                    encoding="utf-8")
+    (tmp_path / "short.posterior.csv").write_text(POSTERIOR, encoding="utf-8")
+    (tmp_path / "short.discrepancy.csv").write_text(
+        "# data_cutoff: 2023-06-30\ngroup,rows,level_sd,drift_sd\npooled,5,0.2,0.05\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--replications", "3", "--scale", str(SCALE), "--workers", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "national estimates with the structural discrepancy" in text
+    assert "variance of its log" in text and "structural discrepancy" in text
+    assert "with the structural discrepancy: " in text  # each target's month, with it
+    block = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["ensemble"]["discrepancy"]
+    assert block["file"] == "short.discrepancy.csv" and block["data_cutoff"] == "2023-06-30"
+    q = block["dmp_last_12_months"]
+    assert q["p5"] <= q["p50"] <= q["p95"] and 0 <= block["share_discrepancy"] <= 1
+    assert "id='discrepancy'" in (out / "report.html").read_text(encoding="utf-8")

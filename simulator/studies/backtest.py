@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +100,10 @@ def _history(before: pd.DataFrame, metric: str, sector: str) -> list[tuple[int, 
 
 
 def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
-    """The naive forecast of a later row: ``level`` (last level carried forward) or ``growth``
+    """The naive forecast of a later row: ``level`` (last level carried forward), ``growth``
     (last level × the growth over the year to it, compounded monthly; the growth is taken from
-    the earliest level 3–12 months before the last). NaN when the rows up to the cut-off do not
+    the earliest level 3–12 months before the last) or ``trend`` (the least-squares line through
+    the levels of the last 12 months, extended). NaN when the rows up to the cut-off do not
     define it."""
     metric, sector = row["metric"], row["sector"]
     usable = [why_unmatched(d, m, s) is None for d, m, s in zip(before["date"], before["metric"], before["sector"], strict=True)]
@@ -111,14 +112,24 @@ def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
         return math.nan
     last_m, last_v = pts[-1]
     g = 1.0
+    slope = 0.0
     if kind == "growth":
         window = [(m, v) for m, v in pts if 3 <= last_m - m <= 12 and v > 0]
         if not window:
             return math.nan
         m0, v0 = window[0]
         g = (last_v / v0) ** (1.0 / (last_m - m0))
+    elif kind == "trend":  # least-squares line through the levels of the last 12 months
+        window = [(m, v) for m, v in pts if last_m - m <= 12]
+        ms = np.array([m for m, _ in window], dtype=float)
+        if len(window) < 2 or np.ptp(ms) == 0:
+            return math.nan
+        slope, icpt = np.polyfit(ms, np.array([v for _, v in window], dtype=float), 1)
+        last_v = float(icpt + slope * last_m)
 
     def level(m: int) -> float:
+        if kind == "trend":
+            return last_v + slope * (m - last_m)
         return last_v * g ** (m - last_m)
 
     date = row["date"]
@@ -137,6 +148,9 @@ def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
     if metric == "documents_annual_rate":
         return 12 * level(m)
     if metric == "documents_growth_last_12_months":
+        if kind == "trend":
+            prev = sum(level(m - 12 - k) for k in range(12))
+            return (sum(level(m - k) for k in range(12)) / prev - 1.0) * 100.0 if prev > 0 else math.nan
         return (g ** 12 - 1.0) * 100.0
     return level(m)
 
@@ -151,6 +165,7 @@ class Projection:
     months: list[str]
     dmp_all: np.ndarray  # [replication, month] national DMP documents accepted
     activated: np.ndarray  # [replication, month] profiles activated
+    replications: list[int] = field(default_factory=list)  # index of each completed replication
 
 
 def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) -> dict[str, Any]:
@@ -168,8 +183,10 @@ def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) 
 
 
 def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
-            executor: Any = "local", progress: Any = None) -> Projection:
-    """``n`` runs to ``end``, replication i with posterior draw i and seed i (common to every cut-off)."""
+            executor: Any = "local", progress: Any = None, seeds_per_draw: int = 1) -> Projection:
+    """``n`` runs to ``end``, replication i with posterior draw i // ``seeds_per_draw`` and seed i
+    (common to every cut-off); two seeds a draw let the seed variance be told from the
+    parameters' (``discrepancy.decompose``)."""
     seeds = replication_seeds(seed, n)
     base = scenario_data(spec, np.array([p.start for p in spec.parameters]), for_fit=False)
     base["payload_sample"] = 0
@@ -177,7 +194,7 @@ def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, see
     base["run"]["scale"] = spec.scale
     base["interventions"] = [iv for iv in base.get("interventions", [])
                              if not isinstance(iv.get("date"), dt.date) or iv["date"] <= end]
-    scenarios = [validate(apply_draw(base, draws.draw(i), draws.path), spec.scenario) for i in range(n)]
+    scenarios = [validate(apply_draw(base, draws.draw(i // seeds_per_draw), draws.path), spec.scenario) for i in range(n)]
     out: dict[int, dict[str, Any]] = {}
     errors = []
     with open_executor(executor, max_tasks=n) as pool:
@@ -193,7 +210,7 @@ def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, see
         raise UsageError(f"every projection run failed; first error: {errors[0] if errors else 'none'}")
     done = [out[i] for i in sorted(out)]
     return Projection(np.vstack([d["values"] for d in done]), done[0]["why"], done[0]["months"],
-                      np.vstack([d["dmp"] for d in done]), np.vstack([d["activated"] for d in done]))
+                      np.vstack([d["dmp"] for d in done]), np.vstack([d["activated"] for d in done]), sorted(out))
 
 
 def projection_frame(after: pd.DataFrame, proj: Projection) -> pd.DataFrame:
@@ -228,13 +245,13 @@ def score(before: pd.DataFrame, after: pd.DataFrame, values: np.ndarray, why: li
         if not len(col) or why[j]:
             rec.update(scored=False, why=why[j] or "no simulated value", p5=np.nan, p50=np.nan, p95=np.nan,
                        error=np.nan, in_band=np.nan, naive_level=np.nan, error_level=np.nan,
-                       naive_growth=np.nan, error_growth=np.nan)
+                       naive_growth=np.nan, error_growth=np.nan, naive_trend=np.nan, error_trend=np.nan)
             out.append(rec)
             continue
         p5, p50, p95 = np.quantile(col, [0.05, 0.5, 0.95])
         rec.update(scored=True, why="", p5=p5, p50=p50, p95=p95,
                    error=one_sided((p50 - obs) / obs, r["bound"]), in_band=inside(p5, p95, obs, r["bound"]))
-        for kind in ("level", "growth"):
+        for kind in ("level", "growth", "trend"):
             f = naive_forecast(before, r, kind)
             rec[f"naive_{kind}"] = f
             rec[f"error_{kind}"] = one_sided((f - obs) / obs, r["bound"]) if f == f else np.nan

@@ -39,11 +39,19 @@ from simulator.outputs import (
     attainment_quantiles,
     decimal_to_month,
     evaluate,
+    first_month_reached,
     headline_outputs,
     month_to_decimal,
     target_monthly,
+    target_values,
 )
 from simulator.results import Results
+from simulator.studies.discrepancy import (
+    decompose,
+    model_and_discrepancy,
+    paths,
+    target_monthly_with,
+)
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
 from simulator.studies.study_result import StudyResult, new_figure
 
@@ -301,9 +309,14 @@ class Aggregator:
         labels = {"month": self.layout["months"], "state": self.layout["profile_states"]}
         return _band_frame(labels, self._rows("profiles"), self.completed)
 
-    def last_12_months(self) -> np.ndarray:
-        """Per completed replication, national documents sent in the last 12 months [rep, sector, channel]."""
-        d = self._rows("documents")[:, -12:].sum(axis=1)  # [rep, sector, channel, outcome]
+    def last_12_months(self, factors: np.ndarray | None = None) -> np.ndarray:
+        """Per completed replication, national documents sent in the last 12 months [rep, sector, channel];
+        ``factors`` [rep, month, sector]: each month's sector volumes multiplied by it first (the
+        structural discrepancy, ``simulator.studies.discrepancy``)."""
+        x = self._rows("documents")[:, -12:]
+        if factors is not None:
+            x = x * factors[:, -12:, :, None, None]
+        d = x.sum(axis=1)  # [rep, sector, channel, outcome]
         out = np.stack([d[:, :, c, OUTCOME_NAMES.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=2)
         return out / self.layout["scale"]
 
@@ -437,6 +450,8 @@ class Ensemble(StudyResult):
             "parameters": self.extra.get("parameters", "the scenario's values in every replication (seeds only)"),
             # where the parameter draws came from (file, draws, data cut-off, method, date…); None: seeds only
             "posterior": self.extra.get("posterior"),
+            # the structural discrepancy the summary carries (file, cut-off, band, variance split); None: none
+            "discrepancy": self.extra.get("discrepancy_summary"),
         }
 
     def to_results(self) -> Results:
@@ -569,6 +584,76 @@ def attainment_band(reached: np.ndarray, last: str) -> str:
     return f"{mid} (p5 {short[lo]} – p95 {short[hi]}), reached by the end in {share:.0%} of replications"
 
 
+def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
+    """exp(δ) [rep, month, sector] of the discrepancy kept in ``ens.extra`` (None without one)."""
+    disc = ens.extra.get("discrepancy")
+    if disc is None or "documents" not in ens.aggregator.arrays:
+        return None
+    agg = ens.aggregator
+    delta = paths(disc["table"], list(agg.layout["sectors"]), list(agg.layout["months"]), disc["cutoff"], agg.n, ens.seed)
+    return np.exp(delta[agg.filled])
+
+
+def reached_with_discrepancy(ens: Ensemble, factors: np.ndarray) -> dict[str, np.ndarray]:
+    """Per target, the month each replication reaches it (decimal years, censored after the end)
+    once the discrepancy multiplies its sectors' volumes (``discrepancy.target_monthly_with``)."""
+    agg = ens.aggregator
+    if "targets" not in agg.arrays or ens.representative is None:
+        return {}
+    counts = agg._rows("targets")  # [rep, month, target]
+    dmp = agg._rows("documents")[..., CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
+    months, sectors = list(agg.layout["months"]), list(agg.layout["sectors"])
+    scen = ens.representative.manifest["scenario"]
+    after = month_to_decimal(months[-1]) + 1 / 12
+    out = {}
+    for j, key in enumerate(scen.get("targets", {})):
+        t = scen["targets"][key]
+        idx = [sectors.index(s) for s in t.get("sectors", []) if s in sectors]
+        monthly = target_monthly_with(counts[:, :, j], dmp, factors, idx)
+        first = first_month_reached(monthly, target_values(key, t, months, scen.get("interventions", []) or []))
+        out[key] = np.array([month_to_decimal(months[f]) if f < len(months) else after for f in first])
+    return out
+
+
+def discrepancy_summary(ens: Ensemble) -> dict[str, Any] | None:
+    """For the manifest and the report: the discrepancy file, its cut-off, all DMP documents of
+    the last 12 months with it (p5/p50/p95) and the variance split (model, discrepancy)."""
+    factors = _discrepancy_factors(ens)
+    if factors is None or ens.aggregator.completed < 2:
+        return None
+    agg = ens.aggregator
+    dmp = CHANNELS.index("dmp")
+    with_disc = agg.last_12_months(factors)[:, :, dmp].sum(axis=1)
+    shares = model_and_discrepancy(agg.last_12_months()[:, :, dmp].sum(axis=1), with_disc)
+    q = np.quantile(with_disc, [0.05, 0.5, 0.95])
+    disc = ens.extra["discrepancy"]
+    return {"file": disc["file"], "data_cutoff": disc["cutoff"].isoformat(),
+            "model": "log-normal random walk per sector on the national volumes (simulator/studies/discrepancy.py)",
+            "dmp_last_12_months": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
+            "share_model": shares["model"], "share_discrepancy": shares["discrepancy"]}
+
+
+def _band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None) -> str:
+    """Which part of the band of national DMP documents (last 12 months) is the model (parameters
+    and seeds) and which the discrepancy: shares of the variance of its log. When replications
+    share a draw (more replications than ``draws``), the model's part is split into parameters
+    and seeds (``discrepancy.decompose``)."""
+    dmp = CHANNELS.index("dmp")
+    model = agg.last_12_months()[:, :, dmp].sum(axis=1)
+    total = with_disc[:, :, dmp].sum(axis=1)
+    shares = model_and_discrepancy(model, total)
+    draw_of = np.flatnonzero(agg.filled) % draws if draws else None
+    if draw_of is not None and len(np.unique(draw_of)) < len(draw_of):
+        var_d = max(0.0, float(np.var(np.log(total), ddof=1) - np.var(np.log(model), ddof=1)))
+        s = decompose(np.log(model), draw_of, var_d)
+        if s["seed"] == s["seed"]:
+            return (f"Band of all DMP documents (last 12 months), variance of its log: parameters {s['parameter']:.0%}, "
+                    f"seeds {s['seed']:.0%}, structural discrepancy {s['discrepancy']:.0%}.")
+    return (f"Band of all DMP documents (last 12 months), variance of its log: parameters and seeds "
+            f"{shares['model']:.0%}, structural discrepancy {shares['discrepancy']:.0%} (each draw ran once: "
+            f"run more replications than draws to split parameters from seeds).")
+
+
 def format_ensemble_summary(ens: Ensemble) -> str:
     """Medians and p5–p95 of the last 12 months by sector and channel, and the targets."""
     agg = ens.aggregator
@@ -580,8 +665,10 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     ]
     if agg.completed == 0:
         return "\n".join([*lines, "No replication completed."])
-    last = agg.last_12_months()  # [rep, sector, channel]
-    lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates, "
+    factors = _discrepancy_factors(ens)
+    last = agg.last_12_months(factors)  # [rep, sector, channel]
+    carried = " with the structural discrepancy" if factors is not None else ""
+    lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates{carried}, "
                  f"median [p5–p95] of {agg.completed} replications, in millions:")
     w = 21
     lines.append(f"  {'sector':<12}{'DMP':>{w}}{'MSS pro':>{w}}{'MSS pat.':>{w}}")
@@ -589,7 +676,10 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     for k, sector in enumerate(rows):
         v = last.sum(axis=1) if sector == "all" else last[:, k]
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
+    if factors is not None:
+        lines.append(_band_parts(agg, last, (ens.extra.get("posterior") or {}).get("draws")))
     vals = agg.output_values()
+    with_disc = reached_with_discrepancy(ens, factors) if factors is not None else {}
     if len(sc.targets):
         lines.append("Targets (DMP documents accepted, last 12 months): share of target, median [p5–p95]; month reached "
                      f"({REACHED_RULE})")
@@ -601,6 +691,8 @@ def format_ensemble_summary(ens: Ensemble) -> str:
             flag = " (assumption)" if t.assumption else ""
             lines.append(f"  {key:<12}{b['p50'][0]:>5.0%} [{b['p5'][0]:.0%}–{b['p95'][0]:.0%}] of "
                          f"{_m(t.value)}M/yr{flag}; month reached: {when}")
+            if key in with_disc:
+                lines.append(f"  {'':<12}with the structural discrepancy: {attainment_band(with_disc[key], months[-1])}")
     if "parameters" in ens.extra:
         lines.append(f"Parameters: {ens.extra['parameters']}.")
     if ens.representative_index is not None:

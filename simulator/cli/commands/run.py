@@ -106,6 +106,12 @@ def handle(args: argparse.Namespace) -> int:
             helper.close()
     if not args.quiet:
         print(format_summary(res))
+        # loaded when the command runs: `segur --help` and the other commands start without it
+        from simulator.studies.representative import single_run_note
+
+        note = single_run_note(args.scenario)
+        if note:
+            print(note)
         print(f"Results written to {out}/")
     if res.manifest.get("failure"):  # e.g. FHIR and vectorised verdicts disagree: a bug, named in the manifest
         raise DisagreementError(f"{out}: {res.manifest['failure']}")

@@ -1,0 +1,295 @@
+"""Rolling-origin scoring and the structural discrepancy: the weighted interval score on known
+cases, the 12-month linear trend, horizons, the discrepancy's growth with the horizon, the
+variance decomposition, and the command's bad inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulator.cli import main
+from simulator.core.errors import UsageError
+from simulator.studies.backtest import naive_forecast, score
+from simulator.studies.discrepancy import (
+    decompose,
+    estimate,
+    paths,
+    read_discrepancy,
+    variance_at,
+    write_discrepancy,
+)
+from simulator.studies.rolling import (
+    bucket,
+    by_horizon,
+    horizon,
+    score_origin,
+    verdict,
+    wis,
+    with_discrepancy,
+)
+
+
+def _rows(records: list[tuple]) -> pd.DataFrame:
+    df = pd.DataFrame(records, columns=["date", "metric", "sector", "value", "bound"])
+    df["unit"] = ""
+    return df
+
+
+# -- the weighted interval score ----------------------------------------------------------------
+def test_wis_of_a_point_forecast_is_its_absolute_error():
+    assert wis(np.full(50, 12.0), 10.0) == pytest.approx(2.0)
+    assert wis(np.full(50, 10.0), 10.0) == pytest.approx(0.0)
+
+
+def test_wis_of_a_normal_forecast_matches_its_closed_form():
+    from scipy.stats import norm
+
+    x = np.random.default_rng(1).standard_normal(40_000)
+    alphas = [0.02, 0.05] + [k / 10 for k in range(1, 10)]
+    # at its median, each interval scores its width 2·z(1 − α/2), weighted α/2 (Bracher et al. 2021, eq. 2)
+    expected = sum(a * norm.ppf(1 - a / 2) for a in alphas) / (len(alphas) + 0.5)
+    assert wis(x, 0.0) == pytest.approx(expected, rel=0.03)
+    assert wis(x, 0.0) == pytest.approx(0.2337, rel=0.12)  # close to the CRPS of N(0, 1) at its median
+
+
+def test_wis_rewards_a_band_that_holds_the_observation():
+    y = 10.0
+    wide = np.linspace(8, 12, 101)
+    narrow_off = np.linspace(13, 13.5, 101)
+    assert wis(wide, y) < wis(narrow_off, y)
+    assert wis(wide, y) < abs(13.25 - y)  # better than a point at the narrow band's centre
+
+
+# -- naive forecasts and horizons --------------------------------------------------------------
+def test_linear_trend_extends_the_line_of_the_last_twelve_months():
+    before = _rows([("2022-06", "documents_per_month", "all", 1e6, "point"),   # outside the 12 months: ignored
+                    ("2023-01", "documents_per_month", "all", 10e6, "point"),
+                    ("2023-07", "documents_per_month", "all", 13e6, "point"),
+                    ("2023-12", "documents_per_month", "all", 15.5e6, "point")])
+    row = _rows([("2024-06", "documents_per_month", "all", 1.0, "point")]).iloc[0]
+    assert naive_forecast(before, row, "trend") == pytest.approx(15.5e6 + 6 * 0.5e6)
+    year = _rows([("2024", "documents_per_year", "all", 1.0, "point")]).iloc[0]
+    assert naive_forecast(before, year, "trend") == pytest.approx(sum(15.5e6 + k * 0.5e6 for k in range(1, 13)))
+
+
+def test_horizons_count_months_to_the_end_of_the_row():
+    o = dt.date(2023, 12, 31)
+    assert horizon(o, "2024-03") == 3 and bucket(3) == "≤ 3"
+    assert horizon(o, "2024") == 12 and bucket(12) == "7–12"
+    assert horizon(o, "2025-05") == 17 and bucket(17) == "13–18"
+    assert bucket(19) == "> 18" and bucket(5) == "4–6"
+
+
+def test_relative_wis_by_horizon_and_the_verdict():
+    before = _rows([("2023-06", "documents_per_month", "all", 10e6, "point"),
+                    ("2023-12", "documents_per_month", "all", 12e6, "point")])
+    after = _rows([("2024-02", "documents_per_month", "all", 14e6, "point"),
+                   ("2024-06", "documents_per_month", "all", 16e6, "point"),
+                   ("2024-10", "documents_per_month", "all", 20e6, "lower")])
+    sims = np.column_stack([np.linspace(13e6, 15e6, 41), np.linspace(15e6, 17e6, 41), np.linspace(18e6, 22e6, 41)])
+    origin = dt.date(2023, 12, 31)
+    tab = score_origin(score(before, after, sims, [""] * 3), sims, origin)
+    assert tab["horizon_class"].tolist() == ["≤ 3", "4–6", "7–12"]
+    assert np.isnan(tab.loc[2, "wis"])  # a bound has no interval score
+    assert tab.loc[0, "wis_level"] == pytest.approx(2 / 14)  # the last level, 12M, against 14M
+    table = by_horizon(tab)
+    first = table[table["horizon"] == "≤ 3"].iloc[0]
+    assert first["relative_wis_level"] < 1 and first["coverage"] == 1.0
+    v = verdict(table, [origin])
+    assert v["line"].startswith("rolling backtest, origins 2023-12-31: 3 scored rows") and v["met"]["coverage"]
+
+
+# -- the structural discrepancy -------------------------------------------------------------------
+def _predictive(residuals: dict[str, float], sector: str = "all") -> pd.DataFrame:
+    rows = [{"date": d, "metric": "documents_per_month", "sector": sector, "bound": "point",
+             "observed": 10e6 * np.exp(r), "p50": 10e6} for d, r in residuals.items()]
+    return pd.DataFrame(rows)
+
+
+def test_discrepancy_level_and_drift_come_from_the_residuals():
+    flat = estimate(_predictive({"2023-01": 0.1, "2023-06": -0.1, "2023-12": 0.1, "2024-06": -0.1}))
+    row = flat[flat["group"] == "all"].iloc[0]
+    assert row["level_sd"] == pytest.approx(0.1) and row["drift_sd"] < 0.02  # no drift in a flat ±10%
+    drifting = estimate(_predictive({"2023-01": 0.0, "2023-07": 0.1, "2024-01": 0.2, "2024-07": 0.3, "2025-01": 0.4}))
+    assert drifting[drifting["group"] == "all"].iloc[0]["drift_sd"] > 0.02
+    few = estimate(pd.concat([_predictive({"2023-01": 0.0, "2024-01": 0.2, "2025-01": 0.4}),
+                              _predictive({"2024-01": 0.5}, "gp")]))
+    assert few[few["group"] == "gp"].iloc[0]["estimated_from"].startswith("pooled")
+
+
+def test_discrepancy_paths_widen_with_the_horizon_and_keep_the_median():
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.1, "drift_sd": 0.05}])
+    months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 13)]
+    d = paths(table, ["all"], months, dt.date(2023, 12, 31), 1500, seed=5)
+    v3, v18 = d[:, 2, 0].var(), d[:, 17, 0].var()
+    assert v3 == pytest.approx(variance_at(table, "all", 3), rel=0.15)
+    assert v18 == pytest.approx(variance_at(table, "all", 18), rel=0.15) and v18 > 2 * v3
+    assert abs(np.median(d[:, 17, 0])) < 0.02
+    again = paths(table, ["all"], months, dt.date(2023, 12, 31), 10, seed=5)
+    assert np.array_equal(again, d[:10])  # replication i draws the same path whatever n
+
+
+def test_discrepancy_scales_volume_rows_only():
+    rows = _rows([("2024-06", "documents_per_month", "all", 1.0, "point"),
+                  ("2024-06", "mes_profiles_activated", "all", 1.0, "point")])
+    values = np.full((50, 2), 100.0)
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.2, "drift_sd": 0.05}])
+    out = with_discrepancy(values, rows, table, dt.date(2023, 12, 31), seed=1)
+    assert np.all(out[:, 1] == 100.0) and out[:, 0].std() > 5
+    assert with_discrepancy(values, rows, None, dt.date(2023, 12, 31), seed=1) is values
+
+
+def test_variance_decomposition_recovers_known_shares():
+    rng = np.random.default_rng(2)
+    draws = np.repeat(np.arange(2000), 2)
+    x = rng.normal(0, 0.2, 2000)[draws] + rng.normal(0, 0.1, 4000)  # parameter var 0.04, seed var 0.01
+    s = decompose(x, draws, 0.05)
+    assert s["parameter"] == pytest.approx(0.4, abs=0.04)
+    assert s["seed"] == pytest.approx(0.1, abs=0.02)
+    assert s["discrepancy"] == pytest.approx(0.5, abs=0.04)
+    assert sum(s.values()) == pytest.approx(1.0)
+
+
+def test_discrepancy_file_round_trip_and_bad_file(tmp_path):
+    table = estimate(_predictive({"2023-01": 0.1, "2023-06": -0.1, "2023-12": 0.1}))
+    path = write_discrepancy(tmp_path / "d.csv", table, {"data_cutoff": "2023-12-31"})
+    back, prov = read_discrepancy(path)
+    assert prov["data_cutoff"] == "2023-12-31" and back["level_sd"].tolist() == pytest.approx(table["level_sd"].tolist(), rel=1e-5)
+    (tmp_path / "bad.csv").write_text("group,level_sd\nall,0.1\n")
+    with pytest.raises(UsageError, match="drift_sd"):
+        read_discrepancy(tmp_path / "bad.csv")
+
+
+# -- the command ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("extra, message", [
+    (["--origins", "2023-12-31,2030-01-31"], "nothing to score"),
+    (["--origins", "2023-12-31,2024-06-30", "--posterior", "x.csv"], "serve one cut-off"),
+    (["--origins", "2023-13-01"], "must be dates"),
+])
+def test_rolling_backtest_bad_inputs_exit_2(extra, message, tmp_path, capsys, monkeypatch, repo_root):
+    monkeypatch.chdir(repo_root)
+    code = main(["backtest", "scenarios/calibration.toml", "--out", str(tmp_path / "out"), "--quiet", *extra]) \
+        if "must be dates" not in message else None
+    if code is None:
+        with pytest.raises(SystemExit) as exc:
+            main(["backtest", "scenarios/calibration.toml", "--out", str(tmp_path / "out"), "--quiet", *extra])
+        code = exc.value.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_target_month_band_for_the_page():
+    from simulator.outputs import month_to_decimal
+    from simulator.studies.bands import target_month_band
+
+    never = month_to_decimal("2027-12") + 1 / 12
+    reached = np.array([month_to_decimal("2026-03")] * 10 + [month_to_decimal("2025-10")] + [never] * 9)
+    band = target_month_band(reached, "2027-12")
+    assert (band.median, band.p5, band.p95) == ("2026-03", "2025-10", None)
+    assert band.share == pytest.approx(11 / 20) and band.replications == 20
+    assert band.text.startswith("March 2026 (p5 Oct 2025 – p95 not by 2027)") and "55%" in band.text
+
+
+def test_the_ensemble_last_twelve_months_carry_the_discrepancy_per_sector():
+    from simulator.studies.discrepancy import model_and_discrepancy
+    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator
+
+    n, months, sectors = 300, [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 13)], ["gp", "biology"]
+    agg = Aggregator(list(range(n)))
+    agg.layout = {"months": months, "sectors": sectors, "profile_states": [], "scale": 1.0}
+    agg.arrays["documents"] = np.full((n, len(months), len(sectors), len(CHANNELS), len(OUTCOME_NAMES)), 1000, dtype=np.int64)
+    agg.filled[:] = True
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.1, "drift_sd": 0.05}])
+    factors = np.exp(paths(table, sectors, months, dt.date(2025, 5, 31), n, seed=3))
+    plain, carried = agg.last_12_months(), agg.last_12_months(factors)
+    dmp = CHANNELS.index("dmp")
+    assert np.ptp(plain[:, 0, dmp]) == 0 and np.ptp(carried[:, 0, dmp]) > 0  # the band comes from the discrepancy
+    assert np.median(carried[:, 0, dmp]) == pytest.approx(plain[0, 0, dmp], rel=0.05)  # the median stays
+    ratio = carried[:, :, :] / plain[:, :, :]
+    assert np.allclose(ratio[:, 0, 0], ratio[:, 0, 1])  # every channel of a sector scaled alike
+    shares = model_and_discrepancy(plain[:, :, dmp].sum(axis=1) + np.random.default_rng(1).normal(0, 1, n),
+                                   carried[:, :, dmp].sum(axis=1))
+    assert shares["discrepancy"] > 0.95
+
+
+def test_calibration_outputs_hold_the_discrepancy_beside_the_posterior(tmp_path):
+    from simulator.studies.calibration import FitParameter
+    from simulator.studies.posterior import Posterior, write_outputs
+
+    pred = _predictive({"2023-01": 0.1, "2023-06": -0.1, "2023-12": 0.1, "2024-06": -0.2})
+    pred["unit"] = ""
+    par = FitParameter("profiles.activation_rate", 0.001, 0.01, 0.004, "float")
+    post = Posterior([par], pd.DataFrame({"profiles.activation_rate": [0.003, 0.005]}), predictive=pred,
+                     provenance={"data_cutoff": "2024-06-30", "method": "test"})
+    files = write_outputs(post, tmp_path)
+    assert "discrepancy.csv" in files
+    table, prov = read_discrepancy(tmp_path / "discrepancy.csv")
+    assert prov["data_cutoff"] == "2024-06-30"
+    assert table[table["group"] == "all"]["level_sd"].iloc[0] == pytest.approx(np.sqrt((0.01 * 3 + 0.04) / 4), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
+    """Two origins at scale 0.001, 18–22 design runs, 4 projection runs each (minutes on 2 cores)."""
+    cal = (repo_root / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
+    cal = cal.replace('scenario = "baseline.toml"', f'scenario = "{(repo_root / "scenarios" / "baseline.toml").as_posix()}"')
+    cal = cal.replace("scale = 0.01 ", "scale = 0.001 ").replace("population = 1000", "population = 30")
+    cal = cal.replace("generations = 8", "generations = 2")
+    (tmp_path / "cal.toml").write_text(cal, encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["backtest", str(tmp_path / "cal.toml"), "--origins", "2024-06-30,2024-12-31", "--design-runs", "22",
+                 "--replications", "4", "--workers", "2", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "structure added after 2024-06-30:" in text and "rel. WIS level" in text
+    table = pd.read_csv(out / "rolling.csv")
+    assert set(table["horizon"]) >= {"≤ 3", "all"} and (out / "rolling.png").stat().st_size > 10_000
+    rows = pd.read_csv(out / "rolling-rows.csv")
+    assert set(rows["origin"]) == {"2024-06-30", "2024-12-31"}
+    assert (rows["horizon"] >= 1).all()
+    for origin in ("2024-06-30", "2024-12-31"):
+        prov = (out / f"origin-{origin}" / "calibration" / "discrepancy.csv").read_text(encoding="utf-8")
+        assert f"# data_cutoff: {origin}" in prov
+        design = pd.read_csv(out / f"origin-{origin}" / "calibration" / "design.csv")
+        assert "profiles.campaigns.1.activation_factor" in design.columns  # fitted from its earlier, wide prior
+
+
+def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
+    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator, _band_parts
+
+    n, months, sectors = 400, [f"2026-{m:02d}" for m in range(1, 13)], ["gp"]
+    rng = np.random.default_rng(5)
+    param = np.exp(rng.normal(0, 0.2, 100))[np.arange(n) % 100]  # 100 draws, each run by 4 seeds
+    seed = np.exp(rng.normal(0, 0.1, n))
+    agg = Aggregator(list(range(n)))
+    agg.layout = {"months": months, "sectors": sectors, "profile_states": [], "scale": 1.0}
+    docs = np.zeros((n, 12, 1, len(CHANNELS), len(OUTCOME_NAMES)), dtype=np.int64)
+    docs[:, :, 0, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")] = (1e6 * param * seed)[:, None].astype(np.int64)
+    agg.arrays["documents"] = docs
+    agg.filled[:] = True
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.2, "drift_sd": 0.0}])
+    factors = np.exp(paths(table, sectors, months, dt.date(2025, 12, 31), n, seed=1))
+    line = _band_parts(agg, agg.last_12_months(factors), 100)
+    shares = [int(x) for x in re.findall(r"(\d+)%", line)]
+    assert line.startswith("Band of all DMP documents") and "seeds" in line and len(shares) == 3
+    assert 30 <= shares[0] <= 60 and 5 <= shares[1] <= 20 and 30 <= shares[2] <= 60  # 0.04 : 0.01 : 0.04
+    once = _band_parts(agg, agg.last_12_months(factors), 1000)
+    assert "each draw ran once" in once
+
+
+def test_a_target_mixes_its_sectors_factors_by_their_documents():
+    from simulator.studies.discrepancy import target_monthly_with
+
+    counts = np.full((2, 3), 100.0)
+    dmp = np.zeros((2, 3, 3))
+    dmp[:, :, 0], dmp[:, :, 1] = 30, 10  # sector 2 sends nothing
+    factors = np.ones((2, 3, 3))
+    factors[:, :, 0], factors[:, :, 1], factors[:, :, 2] = 2.0, 0.5, 100.0
+    got = target_monthly_with(counts, dmp, factors, [0, 1, 2])
+    assert np.allclose(got, 100 * (30 * 2.0 + 10 * 0.5) / 40)  # weighted by documents; sector 2 weighs nothing
+    assert target_monthly_with(counts, dmp, factors, []) is counts
