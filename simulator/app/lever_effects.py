@@ -1,0 +1,132 @@
+"""Which levers matter: each lever moved alone to a low and a high value, its effect on the headline.
+
+The headline is the DMP documents accepted over the run's last 12 months, every sector (what the
+targets are read on). One run per value, every run with the same seed (common random numbers),
+so a difference comes from the lever; the reference run is repeated with a second seed to say
+how large a difference seeds alone make (``noise``). Written once per scenario to
+``scenarios/data/lever_effects/<scenario>.csv`` with the command and date in its header, read by
+the page (a scenario without a file gets its levers without effects)::
+
+    python -m simulator.app.lever_effects baseline --scale 0.002 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scenarios.loader import SCENARIO_DIR
+from simulator.app import levers as lv
+
+FOLDER = SCENARIO_DIR / "data" / "lever_effects"
+HEADLINE = "dmp_last_12_months"
+YEAR_DAYS = 365
+OUTAGE_DAYS = 30
+COLUMNS = ["lever", "low", "high", "headline_low", "headline_high", "change_low", "change_high"]
+
+
+def probe_values(lever: lv.Lever) -> tuple[Any, Any] | None:
+    """The low and high values a lever is moved to: a factor ÷2 and ×2, a share halved and
+    doubled (within its bounds), a date a year earlier and later (within the run), an outage
+    of 0 and 30 days; None for a lever that does nothing alone (the outage's first day)."""
+    b = lever.bounds
+    if lever.id == "outage.date":
+        return None
+    if lever.kind == "days":
+        return 0, OUTAGE_DAYS
+    if lever.kind == "date":
+        lo, hi = lever.default - dt.timedelta(days=YEAR_DAYS), lever.default + dt.timedelta(days=YEAR_DAYS)
+        return max(lo, b.get("ge", lo)), min(hi, b.get("le", hi))
+    top = min(b.get("le", float("inf")), 1.0 if lever.kind == "share" else float("inf"))
+    low, high = float(lever.default) / 2, min(float(lever.default) * 2, top)
+    return round(low, 6), round(high, 6)
+
+
+def _headline(name: str, chosen: dict[str, Any], seed: int, scale: float) -> float:
+    from simulator import Simulation
+    from simulator.outputs import OutputSpec
+
+    req = lv.RunRequest(scenario=name, levers=chosen, seed=seed, scale=scale)
+    scenario, _ = lv.check(req)
+    res = Simulation(scenario).run()
+    return OutputSpec(HEADLINE, (("sector", "all"),)).evaluate(res)
+
+
+def compute(name: str, scale: float, seed: int, log=print) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The effects table of a library scenario and its header (reference, noise)."""
+    t0 = time.perf_counter()
+    ref = _headline(name, {}, seed, scale)
+    other = _headline(name, {}, seed + 1, scale)
+    rows = []
+    for lever in lv.levers_for(name):
+        probe = probe_values(lever)
+        if probe is None:
+            continue
+        got = []
+        for v in probe:
+            value = str(v) if isinstance(v, dt.date) else v
+            extra = {"outage.date": str(lever.default)} if lever.id == "outage.days" else {}
+            got.append(_headline(name, {lever.id: value, **extra}, seed, scale))
+        rows.append({"lever": lever.id, "low": str(probe[0]), "high": str(probe[1]),
+                     "headline_low": round(got[0]), "headline_high": round(got[1]),
+                     "change_low": round(got[0] / ref - 1, 4), "change_high": round(got[1] / ref - 1, 4)})
+        log(f"{lever.id}: {rows[-1]['change_low']:+.1%} / {rows[-1]['change_high']:+.1%}")
+    header = {"scenario": name, "command": f"python -m simulator.app.lever_effects {name} --scale {scale} --seed {seed}",
+              "date": dt.date.today().isoformat(), "headline": f"{HEADLINE} (sector all): DMP documents accepted over the run's last 12 months",
+              "reference": str(round(ref)), "noise": str(round(abs(other / ref - 1), 4)),
+              "noise_rule": f"|headline with seed {seed + 1} / headline with seed {seed} - 1|",
+              "wall_s": str(round(time.perf_counter() - t0))}
+    return pd.DataFrame(rows, columns=COLUMNS), header
+
+
+def write(table: pd.DataFrame, header: dict[str, str], path: Path) -> Path:
+    """The CSV with its header lines (``# key: value``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    for k, v in header.items():
+        buf.write(f"# {k}: {v}\n")
+    table.to_csv(buf, index=False)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+@lru_cache(maxsize=32)
+def read(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]] | None:
+    """The shipped effects of a scenario (lever id → row) and the file's header; None if none."""
+    path = FOLDER / f"{name}.csv"
+    if not path.exists():
+        return None
+    header = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        k, _, v = line[1:].partition(":")
+        header[k.strip()] = v.strip()
+    table = pd.read_csv(path, comment="#", dtype={"low": str, "high": str})
+    return {str(r["lever"]): {k: r[k] for k in COLUMNS} for _, r in table.iterrows()}, header
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m simulator.app.lever_effects", description=__doc__.splitlines()[0])
+    ap.add_argument("scenario")
+    ap.add_argument("--scale", type=float, default=0.002)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None, help="default: scenarios/data/lever_effects/<scenario>.csv")
+    a = ap.parse_args(argv)
+    table, header = compute(a.scenario, a.scale, a.seed, log=lambda s: print(s, file=sys.stderr, flush=True))
+    print(write(table, header, a.out or FOLDER / f"{a.scenario}.csv"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
