@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", type=float, default=None, metavar="SECONDS",
                    help=f"pause between narrated days (default {DEFAULT_PACE} on a terminal, 0 when piped)")
     p.add_argument("--step", action="store_true", help="wait for Enter before each day")
-    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the narration (default: fr)")
+    p.add_argument("--lang", default="fr", metavar="fr|en", help="language of the narration: fr (default) or en")
     add_overwrite_option(p)
     p.set_defaults(func=handle)
 
@@ -45,6 +45,8 @@ def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.demo.teaching import Narrator, build_demo, narrate
 
+    if args.lang not in ("fr", "en"):
+        raise UsageError(f"--lang: must be fr or en (got {args.lang})")
     if args.pace is not None and not 0 <= args.pace <= 60:
         raise UsageError(f"--pace: must be between 0 and 60 seconds (got {args.pace})")
     tty = sys.stdout.isatty()
