@@ -374,7 +374,7 @@
   }
 
   $("run-form").addEventListener("submit", submit);
-  $("scenario").addEventListener("change", () => loadScenario($("scenario").value));
+  $("scenario").addEventListener("change", () => { store.setItem("segur.scenario", $("scenario").value); loadScenario($("scenario").value); });
   $("reset").addEventListener("click", () => { clearErrors(); loadScenario($("scenario").value); });
   window.addEventListener("pagehide", () => {
     if (job && (job.state === "queued" || job.state === "running")) navigator.sendBeacon(`/api/jobs/${job.id}/cancel`);
@@ -383,7 +383,9 @@
   (async () => {
     const saved = JSON.parse(store.getItem("segur.form") || "null");
     if (saved) { $("seed").value = saved.seed; $("scale").value = saved.scale; $("replications").value = saved.replications; }
-    await loadScenario(saved ? saved.scenario : $("scenario").value, saved ? saved.levers : null);
+    const picked = store.getItem("segur.scenario");  // kept across the language switch
+    const same = saved && (!picked || picked === saved.scenario);
+    await loadScenario(same ? saved.scenario : (picked || $("scenario").value), same ? saved.levers : null);
     await renderPanes();
     document.body.dataset.ready = "1";
   })();
