@@ -59,23 +59,24 @@ def test_english_on_the_switch_names_the_same_files_and_verdicts(demo, tmp_path)
     assert named(english, tmp_path / "demo-output") == named(french, out)
 
 
-def test_every_rule_in_force_in_the_demo_is_sourced_and_said_so(demo):
-    """The demo applies no rule that is only a modelling assumption (the unsourced refusal of
-    pre-Ségur software made half of its refusals), and the narration says which rules hold."""
+def test_a_rule_that_is_only_an_assumption_is_said_so(demo):
+    """The demo's refusal of pre-Ségur software has no source (its label says [I]) and made half of
+    its refusals: the narration names it a modelling assumption, and so does each refusal it causes."""
     from simulator.demo.teaching import _rule_text
     from simulator.scenario import load_scenario
 
     sc = load_scenario("scenarios/demo.toml")
-    rules = [iv for iv in sc.interventions if iv.kind == "rule"]
-    assert rules and all("[V]" in iv.label and "[I]" not in iv.label for iv in rules)
-    assert "reject_legacy_software" not in {iv.rule for iv in rules}
+    labels = {iv.rule: iv.label for iv in sc.interventions if iv.kind == "rule"}
     _, text = demo
-    assert "Règles en vigueur dès le premier jour : INS qualifiée exigée pour alimenter le DMP " \
-           "(require_qualified_identity, établie par les sources)" in text
-    assert "software_not_installed" not in text
-    said = _rule_text("reject_legacy_software", "pre-Ségur software no longer accepted [I]", "fr")
-    assert "hypothèse de modélisation" in said
+    rules_line = next(x for x in text.splitlines() if x.startswith("Règles en vigueur dès le premier jour"))
+    for rule, label in labels.items():
+        said = "hypothèse de modélisation" if "[I]" in label else "établie par les sources"
+        assert f"({rule}, {said}" in rules_line, (rule, rules_line)
+    assert "[I]" in labels["reject_legacy_software"] and "[V]" in labels["require_qualified_identity"]
+    refusals = [x for x in text.splitlines() if "REFUSÉ — software_not_installed" in x]
+    assert all("hypothèse de modélisation" in x for x in refusals)
     assert "modelling assumption" in _rule_text("reject_legacy_software", "what-if [I]", "en")
+    assert "established" in _rule_text("require_qualified_identity", "sourced [V]", "en")
 
 
 def test_every_named_file_exists_and_validates_as_the_narration_says(demo, capsys):

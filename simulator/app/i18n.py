@@ -50,7 +50,7 @@ RULES = {
 PLAIN_REASONS = {
     "fr": {
         "identity_not_qualified": "l'identité du patient n'est pas qualifiée (INS non vérifiée par le téléservice INSi et une pièce d'identité) : seule une identité QUAL peut alimenter le DMP",
-        "software_not_installed": "l'expéditeur utilise encore un logiciel pré-Ségur, que le DMP n'accepte plus",
+        "software_not_installed": "l'expéditeur utilise encore un logiciel pré-Ségur, que le DMP refuse ici par hypothèse de modélisation (aucune source n'établit ce refus)",
         "no_profile": "le patient n'a pas encore de profil Mon espace santé",
         "profile_opposed": "le patient s'est opposé à la création de son Mon espace santé",
         "profile_closed": "le patient a clôturé son Mon espace santé",
@@ -61,7 +61,7 @@ PLAIN_REASONS = {
     },
     "en": {
         "identity_not_qualified": "the patient's identity is not qualified (INS not checked through the INSi service and an ID document): only a QUAL identity may feed the DMP",
-        "software_not_installed": "the sender still runs pre-Ségur software, which the DMP no longer accepts",
+        "software_not_installed": "the sender still runs pre-Ségur software, which the DMP refuses here as a modelling assumption (no source states this refusal)",
         "no_profile": "the patient has no Mon espace santé profile yet",
         "profile_opposed": "the patient opposed the creation of their Mon espace santé",
         "profile_closed": "the patient closed their Mon espace santé",

@@ -39,13 +39,15 @@ STATUS_EXPLAINED = {
 
 SERVICE_REASONS = {
     "fr": {
-        "software_not_installed": "l'expéditeur utilise encore un logiciel pré-Ségur, que le DMP n'accepte plus",
+        "software_not_installed": "l'expéditeur utilise encore un logiciel pré-Ségur, que le DMP refuse ici par "
+                                  "hypothèse de modélisation (aucune source n'établit ce refus)",
         "no_profile": "le patient n'a pas encore de profil Mon espace santé",
         "profile_opposed": "le patient s'est opposé à la création de son profil Mon espace santé",
         "profile_closed": "le patient a clôturé son profil Mon espace santé",
     },
     "en": {
-        "software_not_installed": "the sender still runs pre-Ségur software, which the DMP no longer accepts",
+        "software_not_installed": "the sender still runs pre-Ségur software, which the DMP refuses here as a modelling "
+                                  "assumption (no source states this refusal)",
         "no_profile": "the patient has no Mon espace santé profile yet",
         "profile_opposed": "the patient opposed the creation of a Mon espace santé profile",
         "profile_closed": "the patient closed their Mon espace santé profile",
