@@ -221,7 +221,7 @@
   function leverDiff(s) {
     const changed = [];
     for (const lv of levers) {
-      if (s.scenario === $("scenario").value && lv.id in s.levers && String(s.levers[lv.id]) !== String(lv.default)) changed.push(`${lv.label}: ${s.levers[lv.id]}`);
+      if (s.scenario === $("scenario").value && lv.id in s.levers && String(s.levers[lv.id]) !== String(lv.default)) changed.push(`${lv.label}${COLON}${leverValue(lv, s.levers[lv.id])}`);
     }
     return changed;
   }
