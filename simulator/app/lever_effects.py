@@ -60,30 +60,42 @@ def _headline(name: str, chosen: dict[str, Any], seed: int, scale: float) -> flo
     return OutputSpec(HEADLINE, (("sector", "all"),)).evaluate(res)
 
 
-def compute(name: str, scale: float, seed: int, log=print) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The effects table of a library scenario and its header (reference, noise)."""
+def _task(args: tuple[str, dict[str, Any], int, float]) -> float:
+    return _headline(*args)
+
+
+def compute(name: str, scale: float, seed: int, log=print, workers: int = 1) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The effects table of a library scenario and its header (reference, noise); the runs go
+    to ``workers`` processes."""
+    from concurrent.futures import ProcessPoolExecutor
+
     t0 = time.perf_counter()
-    ref = _headline(name, {}, seed, scale)
-    other = _headline(name, {}, seed + 1, scale)
-    rows = []
-    for lever in lv.levers_for(name):
-        probe = probe_values(lever)
-        if probe is None:
-            continue
-        got = []
+    levers = lv.levers_for(name)
+    outage_day = next((str(x.default) for x in levers if x.id == "outage.date"), None)
+    probes = [(lever, p) for lever in levers if (p := probe_values(lever)) is not None]
+    tasks = [(name, {}, seed, scale), (name, {}, seed + 1, scale)]
+    for lever, probe in probes:
         for v in probe:
-            value = str(v) if isinstance(v, dt.date) else v
-            extra = {"outage.date": str(lever.default)} if lever.id == "outage.days" else {}
-            got.append(_headline(name, {lever.id: value, **extra}, seed, scale))
+            chosen = {lever.id: str(v) if isinstance(v, dt.date) else v}
+            if lever.id == "outage.days" and outage_day is not None:
+                chosen["outage.date"] = outage_day
+            tasks.append((name, chosen, seed, scale))
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        got = list(pool.map(_task, tasks))
+    ref, other = got[0], got[1]
+    rows = []
+    for i, (lever, probe) in enumerate(probes):
+        low, high = got[2 + 2 * i], got[3 + 2 * i]
         rows.append({"lever": lever.id, "low": str(probe[0]), "high": str(probe[1]),
-                     "headline_low": round(got[0]), "headline_high": round(got[1]),
-                     "change_low": round(got[0] / ref - 1, 4), "change_high": round(got[1] / ref - 1, 4)})
+                     "headline_low": round(low), "headline_high": round(high),
+                     "change_low": round(low / ref - 1, 4), "change_high": round(high / ref - 1, 4)})
         log(f"{lever.id}: {rows[-1]['change_low']:+.1%} / {rows[-1]['change_high']:+.1%}")
-    header = {"scenario": name, "command": f"python -m simulator.app.lever_effects {name} --scale {scale} --seed {seed}",
-              "date": dt.date.today().isoformat(), "headline": f"{HEADLINE} (sector all): DMP documents accepted over the run's last 12 months",
+    cmd = f"python -m simulator.app.lever_effects {name} --scale {scale} --seed {seed}"
+    header = {"scenario": name, "command": cmd, "date": dt.date.today().isoformat(),
+              "headline": f"{HEADLINE} (sector all): DMP documents accepted over the run's last 12 months",
               "reference": str(round(ref)), "noise": str(round(abs(other / ref - 1), 4)),
               "noise_rule": f"|headline with seed {seed + 1} / headline with seed {seed} - 1|",
-              "wall_s": str(round(time.perf_counter() - t0))}
+              "runs": str(len(tasks)), "wall_s": str(round(time.perf_counter() - t0))}
     return pd.DataFrame(rows, columns=COLUMNS), header
 
 
@@ -121,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenario")
     ap.add_argument("--scale", type=float, default=0.002)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1, help="processes running the runs (default 1)")
     ap.add_argument("--out", type=Path, default=None, help="default: scenarios/data/lever_effects/<scenario>.csv")
     a = ap.parse_args(argv)
-    table, header = compute(a.scenario, a.scale, a.seed, log=lambda s: print(s, file=sys.stderr, flush=True))
+    table, header = compute(a.scenario, a.scale, a.seed, log=lambda s: print(s, file=sys.stderr, flush=True),
+                            workers=a.workers)
     print(write(table, header, a.out or FOLDER / f"{a.scenario}.csv"))
     return 0
 
