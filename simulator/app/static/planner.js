@@ -234,7 +234,7 @@
       const [lo, mid, hi] = r.band.reached.map((m) => m ? month(m) : fmt("not_by", { year: lastYear(s) }));
       return lo === mid && mid === hi ? mid : `${mid} [${lo} – ${hi}]`;
     }
-    return r.reached ? month(r.reached) : T.not_reached;
+    return r.reached ? month(r.reached) : fmt("not_by", { year: lastYear(s) });
   }
 
   function shareReachedCell(r) {
