@@ -11,6 +11,7 @@
   let current = store.getItem("segur.current");
   let pinned = store.getItem("segur.pinned");
   const COLON = LANG === "fr" ? "\u00a0: " : ": ";
+  const valFmt = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: 4 });
   const numFmt = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: 1 });
   const big = (x) => x === null || x === undefined ? "—" : (Math.abs(x) >= 1e6 ? numFmt.format(x / 1e6) + " M" : numFmt.format(x));
   const pct = (x) => x === null || x === undefined ? "—" : numFmt.format(Math.round(x * 100)) + (LANG === "fr" ? "\u00a0%" : "%");
@@ -38,8 +39,8 @@
 
   function leverValue(lv, v) {
     if (lv.kind === "date") return day(v);
-    if (lv.kind === "factor") return "×" + numFmt.format(Number(v));
-    return numFmt.format(Number(v));
+    if (lv.kind === "factor") return "×" + valFmt.format(Number(v));
+    return valFmt.format(Number(v));
   }
 
   function effectText(lv, e) {
