@@ -299,8 +299,35 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
     if has_band:
         handles.append(Patch(color="0.3", alpha=0.22, label=i18n.text("band", lang)))
         handles.append(Line2D([], [], color="0.3", linestyle=":", label=i18n.text("median", lang)))
-    fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False)
+    _bottom_legend(fig, handles)
     return fig
+
+
+def _bottom_legend(fig: Figure, handles: list) -> None:
+    """The legend under a panel grid on as few rows as fit the figure's width, the figure grown
+    when those rows need more room than its bottom margin (a one-row legend of 8 entries was cut)."""
+    renderer = fig.canvas.get_renderer()
+    for ncols in range(len(handles), 0, -1):
+        leg = fig.legend(handles=handles, loc="lower center", ncols=ncols, frameon=False)
+        box = leg.get_window_extent(renderer)
+        if box.width <= fig.bbox.width * 0.98 or ncols == 1:
+            break
+        leg.remove()
+    grid = fig.axes[0].get_gridspec() if fig.axes else None
+    if grid is None:
+        return
+    w, h = fig.get_size_inches()
+    need = box.height / fig.dpi + 0.5  # the legend, and the panels' date labels above it (inches)
+    bottom, top = grid.bottom if grid.bottom is not None else fig.subplotpars.bottom, grid.top or fig.subplotpars.top
+    if need > bottom * h:
+        extra = need - bottom * h
+        top_in = (1 - top) * h
+        fig.set_size_inches(w, h + extra)
+        grid.update(bottom=need / (h + extra), top=1 - top_in / (h + extra))
+        for ax in fig.axes:  # the panels follow their grid (update() alone leaves them in place)
+            spec = ax.get_subplotspec()
+            if spec is not None:
+                ax.set_position(spec.get_position(fig))
 
 
 def draw_gp_activity(shares: pd.DataFrame, lang: str, interventions: pd.DataFrame | None = None) -> Figure:

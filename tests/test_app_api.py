@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 httpx = pytest.importorskip("httpx")
@@ -283,3 +285,158 @@ def test_run_cache_and_downloads(client):
     rep = client.get(f"/api/runs/{key}/report.html?lang=en")
     assert rep.status_code == 200 and "<html lang='en'>" in rep.text
     assert "<html lang='fr'>" in client.get(f"/api/runs/{key}/report.html").text
+
+
+# -- what the page says: French words, lever effects, bands, the gap to the published figures ---
+
+SHORTHAND = re.compile(r"\[[IV]\]|domain §|\bS\d+\b|\bseed \d{3}\b")
+
+
+def test_the_french_page_has_french_questions_and_sources_without_shorthand():
+    from simulator.app import french, levers
+
+    for s in levers.library("fr"):
+        assert s["name"] in french.DESCRIPTIONS, f"scenario {s['name']}: add its French question to simulator/app/french.py"
+        assert s["description"] == french.DESCRIPTIONS[s["name"]]
+    for s in levers.library("fr"):
+        for lv in levers.levers_for(s["name"]):
+            pub = lv.public("fr")
+            assert pub["source_translated"], f"{s['name']} {lv.id}: source not in simulator/app/french.py: {lv.source!r}"
+            assert not SHORTHAND.search(pub["source"]), (s["name"], lv.id, pub["source"])
+            assert not SHORTHAND.search(lv.public("en")["source"]), (s["name"], lv.id)
+    english = {s["name"]: s["description"] for s in levers.library("en")}
+    assert english["baseline"].startswith("Wave 1")  # the switch gives the files' own English
+
+
+def test_an_untranslated_source_gets_its_shorthand_spelled_out():
+    from simulator.app import french
+
+    text, whole = french.source("a new value [I] (domain §3, S25; seed 001) [V]")
+    assert not whole
+    assert "hypothèse de modélisation" in text and "vérifié dans la source citée" in text
+    assert "faits du domaine, section 3" in text and "source 25" in text and "document source 001" in text
+    assert not SHORTHAND.search(text)
+    assert french.source("") == ("", True)
+
+
+def test_each_lever_is_labelled_by_what_it_does():
+    from simulator.app import levers
+
+    lv = {x.id: x for x in levers.levers_for("baseline")}
+    assert "Niveau de départ" in lv["gp.intensity"].label["fr"] and "plafond" not in lv["gp.intensity"].label["fr"]
+    assert "Start level" in lv["gp.intensity"].label["en"]
+    assert "Bass" in lv["gp.uptake"].label["fr"] and "commandent ou installent" in lv["gp.funding"].label["fr"]
+
+
+def test_lever_probe_values_stay_within_each_levers_bounds():
+    from simulator.app import lever_effects, levers
+
+    for s in levers.library():
+        for lv in levers.levers_for(s["name"]):
+            probe = lever_effects.probe_values(lv)
+            if probe is None:
+                assert lv.id == "outage.date"
+                continue
+            low, high = probe
+            assert low < high or (lv.kind == "share" and lv.default >= 1), (s["name"], lv.id, probe)
+            for v in probe:
+                for key, ok in (("ge", v >= lv.bounds.get("ge", v)), ("le", v <= lv.bounds.get("le", v)),
+                                ("gt", v > lv.bounds["gt"] if "gt" in lv.bounds else True)):
+                    assert ok, (s["name"], lv.id, key, v, lv.bounds)
+                if lv.kind == "share":
+                    assert 0 <= v <= 1
+
+
+def test_the_shipped_lever_effects_name_their_command_date_and_levers():
+    from simulator.app import lever_effects, levers
+
+    shipped = lever_effects.read("baseline")
+    assert shipped is not None, "scenarios/data/lever_effects/baseline.csv is shipped with the baseline"
+    effects, header = shipped
+    assert header["command"].startswith("python -m simulator.app.lever_effects baseline ")
+    assert dt.date.fromisoformat(header["date"]) <= dt.date.today()
+    assert float(header["reference"]) > 0 and 0 <= float(header["noise"]) < 1
+    ids = {x.id for x in levers.levers_for("baseline")}
+    assert set(effects) <= ids and len(effects) == len(ids) - 1  # every lever but the outage's first day
+    for lever, row in effects.items():
+        for side in ("low", "high"):  # the change is the headline's, relative to the reference
+            assert row[f"change_{side}"] == pytest.approx(row[f"headline_{side}"] / float(header["reference"]) - 1, abs=1e-3), lever
+
+
+def test_the_bands_legend_is_never_cut():
+    """A panel grid's legend of 8 entries (the bands figure's) lies inside the figure."""
+    from matplotlib.lines import Line2D
+
+    from reports import figures
+
+    fig, axes, _ = figures._panel_grid(6)
+    handles = [Line2D([], [], label=f"une entrée assez longue de légende n° {i}") for i in range(8)]
+    figures._bottom_legend(fig, handles)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.legends[0].get_window_extent(renderer)
+    page = fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+    assert box.y1 <= min(ax.get_tightbbox(renderer).y0 for ax in axes.ravel()) + 1  # under the panels' labels
+
+
+def _with_replications(res, key: str, reached: list[float]):
+    """The run with a fake ensemble block: ``reached`` (decimal years) for target ``key``."""
+    import pandas as pd
+
+    from simulator.results import Results
+
+    n = len(reached)
+    reps = pd.DataFrame({"replication": range(1, n + 1), "status": ["ok"] * n, f"target_reached_{key}": reached,
+                         f"share_of_target_{key}": [0.5 + i / 10 for i in range(n)]})
+    manifest = {**res.manifest, "ensemble": {"replications": n, "completed": n}}
+    return Results({**res.tables, "replications": reps}, manifest, dict(res.extra_files))
+
+
+def test_the_target_table_gives_the_month_band_and_the_share_reaching_it(small_results):
+    from simulator.app.planner_run import table_rows
+    from simulator.outputs import month_to_decimal
+
+    row = next(r for r in table_rows(small_results) if r["row"] == "gp")
+    assert row["band"] is None  # one run: no band
+    key = next(k for k, t in small_results.manifest["scenario"]["targets"].items() if t["sectors"] == ["gp"])
+    last = small_results.manifest["months"][-1]
+    end = month_to_decimal(last)
+    reached = [end - 3.0, end - 2.5, end - 2.0, end - 1.0, end + 5.0]  # the last one never reaches it
+    row = next(r for r in table_rows(_with_replications(small_results, key, reached)) if r["row"] == "gp")
+    band = row["band"]
+    assert band["n"] == 5 and band["share_reached"] == pytest.approx(4 / 5)
+    lo, mid, hi = band["reached"]
+    assert lo is not None and mid is not None and lo <= mid
+    assert hi is None  # p95 falls on the replication that never reaches it: "not by the end"
+    assert all(re.fullmatch(r"\d{4}-\d\d", m) for m in (lo, mid))
+
+
+def test_the_gap_to_the_published_figures_is_each_rows_relative_error(small_results):
+    from simulator.app.observed_gap import FIGURE_METRICS, observed_gap
+
+    gap = observed_gap(small_results)
+    assert set(gap) == set(FIGURE_METRICS)
+    for group, g in gap.items():
+        assert g["n"] == len(g["rows"]) > 0
+        assert all(r["metric"] in FIGURE_METRICS[group] for r in g["rows"])
+        for r in g["rows"]:
+            rel = (r["simulated"] - r["observed"]) / r["observed"]
+            want = min(rel, 0) if r["bound"] == "lower" else max(rel, 0) if r["bound"] == "upper" else rel
+            assert r["gap"] == pytest.approx(want)
+        gaps = sorted(r["gap"] for r in g["rows"])
+        assert g["median"] == pytest.approx(float(np.median(gaps)))
+        recent = [r["gap"] for r in g["rows"] if r["date"][:4] >= g["recent_from"]]
+        assert g["recent_n"] == len(recent)
+        assert g["first"] <= g["last"]
+
+
+def test_the_overlay_series_end_on_the_tables_value(small_results):
+    from simulator.app.planner_run import series, table_rows
+
+    s = series(small_results)
+    assert len(s["months"]) == len(s["rows"]["all"])
+    for r in table_rows(small_results):
+        assert s["rows"][r["row"]][-1] == pytest.approx(r["achieved"], abs=1)  # the table reads the last month
+    sectors = [r for r in table_rows(small_results) if r["row"] in small_results.manifest["sectors"]]
+    assert s["rows"]["all"][-1] >= max(s["rows"][r["row"]][-1] for r in sectors)

@@ -17,7 +17,7 @@ from agents.fhir import validate_message
 from simulator.cli import main
 
 PATH = re.compile(r"(\S+?/(?:dmp|mssante)/\S+?\.json)")
-CLAUSE = re.compile(r"segur validate: (no error|[A-Z]+-\d+(?:, [A-Z]+-\d+)*)")
+CLAUSE = re.compile(r"segur validate ?: (no error|aucune erreur|[A-Z]+-\d+(?:, [A-Z]+-\d+)*)")
 ANSI = re.compile(r"\x1b\[")
 
 
@@ -36,11 +36,47 @@ def demo(tmp_path_factory):
     return out, text
 
 
-def test_narration_is_plain_text_when_piped_and_tells_each_day(demo):
+def test_narration_is_plain_text_when_piped_and_tells_each_day_in_french(demo):
     _, text = demo
     assert not ANSI.search(text)
-    assert "Day 1 · Monday 6 January 2025" in text and "Day 2 · Tuesday 7 January 2025" in text
-    assert "Day 3" not in text
+    assert "Jour 1 · lundi 6 janvier 2025" in text and "Jour 2 · mardi 7 janvier 2025" in text
+    assert "Jour 3" not in text
+    for english in ("Day 1", "Rules in force", "Following:", "accepted, now in", "open: "):
+        assert english not in text, english
+
+
+def test_english_on_the_switch_names_the_same_files_and_verdicts(demo, tmp_path):
+    out, french = demo
+    code, english = _demo(tmp_path / "demo-output", "--lang", "en")
+    assert code == 0
+    assert "Day 1 · Monday 6 January 2025" in english and "Jour" not in english
+    assert "Rules in force from the first day: require_qualified_identity" in english
+
+    def named(text: str, root: Path) -> list[tuple[str, ...]]:
+        return [tuple(PATH.findall(x.replace(str(root), "OUT"))) + tuple(c.replace("aucune erreur", "no error") for c in CLAUSE.findall(x))
+                for x in text.splitlines() if PATH.search(x)]
+
+    assert named(english, tmp_path / "demo-output") == named(french, out)
+
+
+def test_a_rule_that_is_only_an_assumption_is_said_so(demo):
+    """The demo's refusal of pre-Ségur software has no source (its label says [I]) and made half of
+    its refusals: the narration names it a modelling assumption, and so does each refusal it causes."""
+    from simulator.demo.teaching import _rule_text
+    from simulator.scenario import load_scenario
+
+    sc = load_scenario("scenarios/demo.toml")
+    labels = {iv.rule: iv.label for iv in sc.interventions if iv.kind == "rule"}
+    _, text = demo
+    rules_line = next(x for x in text.splitlines() if x.startswith("Règles en vigueur dès le premier jour"))
+    for rule, label in labels.items():
+        said = "hypothèse de modélisation" if "[I]" in label else "établie par les sources"
+        assert f"({rule}, {said}" in rules_line, (rule, rules_line)
+    assert "[I]" in labels["reject_legacy_software"] and "[V]" in labels["require_qualified_identity"]
+    refusals = [x for x in text.splitlines() if "REFUSÉ — software_not_installed" in x]
+    assert all("hypothèse de modélisation" in x for x in refusals)
+    assert "modelling assumption" in _rule_text("reject_legacy_software", "what-if [I]", "en")
+    assert "established" in _rule_text("require_qualified_identity", "sourced [V]", "en")
 
 
 def test_every_named_file_exists_and_validates_as_the_narration_says(demo, capsys):
@@ -54,7 +90,7 @@ def test_every_named_file_exists_and_validates_as_the_narration_says(demo, capsy
         if dmp:
             clauses = CLAUSE.findall(line)
             assert len(dmp) == 1 and len(clauses) == 1, line
-            stated = set() if clauses[0] == "no error" else set(clauses[0].split(", "))
+            stated = set() if clauses[0] in ("no error", "aucune erreur") else set(clauses[0].split(", "))
             assert bundles.setdefault(dmp[0], stated) == stated, f"{dmp[0]}: told two different verdicts"
     assert bundles, "the narration names no FHIR bundle"
     for path in [*bundles, *messages]:
@@ -73,9 +109,9 @@ def test_every_named_file_exists_and_validates_as_the_narration_says(demo, capsy
 
 def test_a_rejection_for_a_non_qualified_identity_is_narrated(demo):
     _, text = demo
-    lines = [x for x in text.splitlines() if "REJECTED — identity_not_qualified" in x]
+    lines = [x for x in text.splitlines() if "REFUSÉ — identity_not_qualified" in x]
     assert lines and all("IDV-001" in x for x in lines)
-    assert "Rules in force from the first day: require_qualified_identity" in text
+    assert all("seule une identité QUAL peut alimenter le DMP" in x for x in lines)
 
 
 def test_every_document_of_the_run_is_a_file(demo):
@@ -134,6 +170,7 @@ def test_same_seed_same_narration(demo, tmp_path):
     (["--patients", "5"], "--patients"),
     (["--days", "0"], "--days"),
     (["--pace", "-1"], "--pace"),
+    (["--lang", "de"], "--lang"),
     (["--scenario", "baseline"], "run.departements"),
 ])
 def test_bad_options_exit_2_with_one_line(args, message, tmp_path, capsys):

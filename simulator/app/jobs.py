@@ -52,13 +52,15 @@ class Job:
     error: str = ""
     cached: bool = False
     files_ready: bool = False
+    table_ready: bool = False  # the summary holds the tables (figures still being drawn)
     last_seen: float = field(default_factory=time.monotonic)
     proc: Any = None
     conn: Any = None
 
     def public(self, position: int | None) -> dict[str, Any]:
         return {"id": self.id, "key": self.key, "state": self.state, "progress": round(self.progress, 3),
-                "position": position, "error": self.error, "cached": self.cached, "files_ready": self.files_ready}
+                "position": position, "error": self.error, "cached": self.cached, "files_ready": self.files_ready,
+                "table_ready": self.table_ready or self.state == "done"}
 
 
 class JobQueue:
@@ -187,6 +189,8 @@ class JobQueue:
                 kind, value = job.conn.recv()
                 if kind == "progress":
                     job.progress = float(value)
+                elif kind == "table":
+                    job.table_ready = True
                 elif kind == "done":
                     job.progress, job.state = 1.0, "done"
                 elif kind == "files":

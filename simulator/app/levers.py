@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from scenarios.loader import SCENARIO_DIR, load_raw
 from scenarios.schema import InstallConfig, QualificationConfig, Scenario, SectorConfig
-from simulator.app import i18n
+from simulator.app import french, i18n
 from simulator.app.sources import source_of
 from simulator.core.errors import SegurError
 from simulator.scenario import validate
@@ -32,6 +32,7 @@ HIDDEN = ("demo", "calibration", "calibration_check", "wave2_base")  # not what-
 MAX_FACTOR = 10.0
 MAX_OUTAGE_DAYS = 90
 MAX_REPLICATIONS = 10
+DEFAULT_REPLICATIONS = 8  # the page's default: enough for a p5–p95 band (docs/app.md gives the time it takes)
 MAX_SCALE = 0.05  # a page run stays small: one simulated patient for at least 20
 
 
@@ -52,22 +53,23 @@ class Lever:
     def public(self, lang: str) -> dict[str, Any]:
         """What the page needs to draw the input."""
         b = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in self.bounds.items()}
+        source, whole = french.source(self.source) if lang == "fr" else (french.spell_out_en(self.source), True)
         return {"id": self.id, "group": self.group, "kind": self.kind, "label": self.label[lang],
-                "unit": i18n.unit(self.unit, lang), "source": self.source, "path": self.path,
+                "unit": i18n.unit(self.unit, lang), "source": source, "source_translated": whole, "path": self.path,
                 "default": str(self.default) if isinstance(self.default, dt.date) else self.default,
                 "min": b.get("ge", b.get("gt")), "max": b.get("le", b.get("lt")),
                 "step": {"factor": 0.05, "share": 0.01, "days": 1}.get(self.kind)}
 
 
-def library() -> list[dict[str, str]]:
-    """The scenarios a planner can pick: name and the question each answers."""
+def library(lang: str = "en") -> list[dict[str, str]]:
+    """The scenarios a planner can pick: name and the question each answers (in ``lang``)."""
     out = []
     for p in sorted(SCENARIO_DIR.glob("*.toml")):
         if p.stem in HIDDEN:
             continue
         with p.open("rb") as fh:
             desc = tomllib.load(fh).get("description", "")
-        out.append({"name": p.stem, "description": desc})
+        out.append({"name": p.stem, "description": french.description(p.stem, desc) if lang == "fr" else desc})
     first = [s for s in out if s["name"] == "baseline"]
     return first + [s for s in out if s["name"] != "baseline"]
 

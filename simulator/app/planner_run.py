@@ -22,6 +22,7 @@ import matplotlib
 from reports import i18n as rep
 from reports import plotdata as pdata
 from reports import write_report
+from reports.ensemble import ensemble_view
 from reports.figures import (
     STYLE,
     draw_annualised,
@@ -33,6 +34,8 @@ from reports.figures import (
 from reports.observed import observed_figures
 from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
+from simulator.app.observed_gap import observed_gap
+from simulator.outputs import target_monthly, trailing_12
 from simulator.results import Results
 from simulator.studies.ensemble import replicate
 
@@ -93,17 +96,40 @@ def _num(x: Any) -> float | None:
 
 
 def table_rows(res: Results) -> list[dict[str, Any]]:
-    """The target table's rows: labels in both languages, numbers as numbers."""
+    """The target table's rows: labels in both languages, numbers as numbers; with replications,
+    each target's month reached as p5, p50, p95 (``YYYY-MM``, None = not by the run's end) and the
+    share of replications that reach it (``reports.ensemble``, as the report and the CLI)."""
     table = target_table(res, report_month(res, res.manifest["months"][-1]))
     scen = res.manifest["scenario"]
+    ens = ensemble_view(res)
     rows = []
     for _, r in table.iterrows():
         label = {lang: (rep.sector_label(r["row"], lang, scen) if r["kind"] == "sector"
                         else " + ".join(rep.sector_label(s, lang, scen) for s in r["sectors"])) for lang in rep.LANGS}
+        b = ens.targets.get(str(r["target_key"])) if ens is not None and r["target_key"] else None
+        band = None if b is None else {"reached": list(b.reached), "share_reached": b.share_reached, "n": b.n,
+                                       "share": b.share}
         rows.append({"row": r["row"], "label": label, "target": _num(r["target"]), "achieved": _num(r["achieved"]),
                      "share": _num(r["share"]), "reached": r["reached"] or None, "at": r["at"],
-                     "assumption": bool(r["assumption"])})
+                     "assumption": bool(r["assumption"]), "band": band})
     return rows
+
+
+def series(res: Results) -> dict[str, Any]:
+    """Each target row's DMP documents accepted over the 12 months to each month (the curve a
+    target is reached on), and the total of every sector: what the compare view overlays."""
+    months = list(res.manifest["months"])
+    wide = (pdata.monthly_documents(res).pivot(index="month", columns="sector", values="documents")
+            .reindex(index=months).fillna(0.0))
+    out: dict[str, list[float]] = {"all": [round(float(x)) for x in trailing_12(wide.sum(axis=1).to_numpy())[0]]}
+    table = target_table(res, months[-1])
+    for _, r in table.iterrows():
+        if r["target_key"]:
+            monthly = target_monthly(res, str(r["target_key"]))[0]
+        else:
+            monthly = wide[[s for s in r["sectors"] if s in wide.columns]].sum(axis=1).to_numpy()
+        out[str(r["row"])] = [round(float(x)) for x in trailing_12(monthly)[0]]
+    return {"months": months, "rows": out}
 
 
 def rejections(res: Results) -> list[dict[str, Any]]:
@@ -117,10 +143,11 @@ def rejections(res: Results) -> list[dict[str, Any]]:
 
 
 def summarize(res: Results, meta: dict[str, Any], langs: tuple[str, ...] = rep.LANGS) -> dict[str, Any]:
-    """Everything the page shows of one run (figures in ``langs``)."""
+    """Everything the page shows of one run (figures in ``langs``; none: the tables alone, first)."""
     has_bands = "documents_quantiles" in res.tables
     return {**meta, "months": [res.manifest["months"][0], res.manifest["months"][-1]], "bands": has_bands,
             "figures": {lang: figures(res, lang) for lang in langs}, "table": table_rows(res),
+            "series": series(res), "observed_gap": observed_gap(res),
             "rejections": rejections(res),
             "accepted_total": float(res.monthly("dmp").to_numpy().sum())}
 
@@ -144,10 +171,11 @@ def _throttled(send: Callable[[float], None]) -> Callable[[int, int], None]:
 
 def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, Any],
             send: Callable[[str, Any], None]) -> None:
-    """Run, write ``summary.json`` (then say 'done'), then the results folder (then 'files')."""
+    """Run, write ``summary.json`` with the tables (then say 'table'), with the page's figures
+    (then 'done'), then the results folder (then 'files')."""
     progress = _throttled(lambda f: send("progress", f))
     if replications > 1:
-        res = replicate(scenario, replications, executor="local", workers=1, progress=progress).to_results()
+        res = replicate(scenario, replications, executor="local", progress=progress).to_results()  # every core
     else:
         # the engine loads when a run starts, in the worker, not with the page's server (start-up time)
         from simulator import Simulation
@@ -156,13 +184,14 @@ def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, An
     send("progress", 1.0)
     out.mkdir(parents=True, exist_ok=True)
     first = meta.get("lang", "fr")
-    summary = summarize(res, meta, (first,))  # the asking page's language first: on screen sooner
+    summary = summarize(res, meta, ())  # the tables first (the page shows them at once), then the figures
     _write_summary(out, summary)
-    send("done", None)
-    for lang in rep.LANGS:
-        if lang != first:
-            summary["figures"][lang] = figures(res, lang)
-    _write_summary(out, summary)
+    send("table", None)
+    for lang in (first, *(x for x in rep.LANGS if x != first)):  # the asking page's language first
+        summary["figures"][lang] = figures(res, lang)
+        _write_summary(out, summary)
+        if lang == first:
+            send("done", None)
     send("langs", None)
     res.save(out / RESULTS, writers=[write_report])
     send("files", None)

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from simulator.app import i18n, levers
+from simulator.app import i18n, lever_effects, levers
 from simulator.app.jobs import JobQueue, QueueFull, cache_key
 from simulator.app.planner_run import RESULTS
 from simulator.app.teaching import World
@@ -136,7 +136,7 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
         return TEMPLATES.TemplateResponse(request, name, {
             "lang": lang, "other": other, "t": i18n.all_text(lang), "view": view,
             "texts_json": json.dumps(i18n.all_text(lang), ensure_ascii=False),
-            "library": levers.library(),
+            "library": levers.library(lang), "default_replications": levers.DEFAULT_REPLICATIONS,
         })
 
     @app.get("/", response_class=HTMLResponse)
@@ -154,8 +154,8 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
 
     # -- planner API ----------------------------------------------------------------------
     @app.get("/api/scenarios")
-    def scenarios() -> list[dict[str, str]]:
-        return levers.library()
+    def scenarios(request: Request) -> list[dict[str, str]]:
+        return levers.library(_lang(request))
 
     @app.get("/api/scenarios/{name}/levers")
     def scenario_levers(name: str, request: Request) -> JSONResponse:
@@ -164,7 +164,9 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
             lv = levers.levers_for(name)
         except SegurError as exc:
             return JSONResponse({"error": exc.message}, status_code=404)
+        shipped = lever_effects.read(name)
         return JSONResponse({"scenario": name, "levers": [x.public(lang) for x in lv],
+                             "effects": shipped[0] if shipped else None, "effects_meta": shipped[1] if shipped else None,
                              "limits": {"scale_max": levers.MAX_SCALE, "replications_max": levers.MAX_REPLICATIONS}})
 
     @app.post("/api/runs")

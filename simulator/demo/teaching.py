@@ -26,27 +26,20 @@ from agents.small_world import Cast
 from simulator.atomic import atomic_folder, check_output
 from simulator.core.errors import UsageError
 from simulator.demo.documents import DmpDocument, Message, Prescription, Rendered, Renderer
+from simulator.demo.words import (
+    LANGS,
+    RULES,
+    SERVICE_REASONS,
+    STATUS_EXPLAINED,
+    STORIES,
+    long_date,
+    number,
+    say,
+)
 
 MARKER = "demo.json"
 MAX_PATIENTS = 50_000
 MAX_DAYS = 366
-STATUS_EXPLAINED = {
-    "PROV": "provisional: not retrieved through INSi, not checked against an ID document",
-    "VALI": "validated against an ID document, but never retrieved through INSi",
-    "RECUP": "retrieved through INSi, but never checked against an ID document",
-    "QUAL": "qualified",
-}
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
-SERVICE_REASONS = {
-    "software_not_installed": "the sender still runs pre-Ségur software, which the DMP no longer accepts",
-    "no_profile": "the patient has no Mon espace santé profile yet",
-    "profile_opposed": "the patient opposed the creation of a Mon espace santé profile",
-    "profile_closed": "the patient closed their Mon espace santé profile",
-}
-
-
 @dataclass
 class Demo:
     """A finished demo: what the run did, its files and where they are."""
@@ -158,18 +151,18 @@ def choose_stories(r: Rendered) -> list[Story]:
     rx = [((p.day, p.number), p.patient) for p in r.prescriptions
           if p.doc_id and docs[p.doc_id].outcome == "accepted" and p.dispensed is not None and p.pharmacy is not None]
     if rx:
-        take("prescription", "a GP consultation, its e-prescription and the pharmacy's dispensation", rx)
+        take("prescription", "prescription_rx", rx)
     else:
-        take("prescription", "a GP consultation and its prescription",
+        take("prescription", "prescription",
              [((d.day, d.doc_id), d.patient) for d in r.documents
               if d.sector == "gp" and d.type_code == "57833-6" and d.outcome == "accepted"])
-    take("lab", "a lab report to the GP over MSSanté and to the DMP",
+    take("lab", "lab",
          [((d.type_code != "11502-2", d.day, d.doc_id), d.patient) for d in r.documents
           if d.sector == "biology" and d.outcome == "accepted" and d.doc_id in delivered_pro])
-    take("discharge", "a hospital discharge letter",
+    take("discharge", "discharge",
          [((d.outcome != "accepted", d.doc_id not in delivered_pro, d.day, d.doc_id), d.patient)
           for d in r.documents if d.sector == "hospital" and d.type_code == "11490-0"])
-    take("rejection", "a document refused because the identity was not qualified",
+    take("rejection", "rejection",
          [((d.day, d.doc_id), d.patient) for d in r.documents if d.reason == "identity_not_qualified"])
     return stories
 
@@ -213,24 +206,40 @@ def _label(code: str) -> str:
         return code
 
 
-def _validate_clause(d: DmpDocument) -> str:
-    return f"segur validate: {', '.join(d.errors)}" if d.errors else "segur validate: no error"
+def _validate_clause(d: DmpDocument, lang: str) -> str:
+    return say("validate_errors", lang, errors=", ".join(d.errors)) if d.errors else say("validate_ok", lang)
+
+
+def _rule_text(rule: str, label: str, lang: str) -> str:
+    """A rule in force, said established or a modelling assumption from its label's mark ([V] / [I])."""
+    key = "rule_assumed" if "[I]" in label or not label else "rule_established"
+    return say(key, lang, rule=rule, name=RULES[lang].get(rule, rule))
 
 
 class Teller:
-    """Builds the narration of a demo, day by day."""
+    """Builds the narration of a demo, day by day, in ``lang`` (fr or en)."""
 
-    def __init__(self, demo: Demo, root: str):
+    def __init__(self, demo: Demo, root: str, lang: str = "fr"):
         self.demo = demo
         self.root = root.rstrip("/")
+        self.lang = lang if lang in LANGS else "fr"
         r = demo.rendered
         self.docs = {d.doc_id: d for d in r.documents}
         self.stories = choose_stories(r)
         self.followed = {s.patient: s for s in self.stories}
         self.names = {p: demo.cast.person(p).short_name for p in self.followed}
 
+    def say(self, key: str, **fmt: Any) -> str:
+        return say(key, self.lang, **fmt)
+
+    def clause(self, d: DmpDocument) -> str:
+        return _validate_clause(d, self.lang)
+
     def path(self, rel: str) -> str:
         return f"{self.root}/{rel}"
+
+    def where(self, rel: str) -> str:
+        return self.say("open", path=self.path(rel))
 
     def facility(self, sector: str, index: int) -> str:
         return self.demo.cast.facility(sector, index).name
@@ -238,25 +247,27 @@ class Teller:
     def intro(self) -> list[Line]:
         d = self.demo
         w = d.world
+        lang = self.lang
         terr = ", ".join(f"{name} ({code})" for code, name in zip(w.territory.codes, w.territory.names, strict=True))
-        lines = [Line("title", f"segur demo — {terr}, {w.patients.n:,} patients, "
-                               f"{d.dates[0]} to {d.dates[-1]} (scenario {d.scenario.name}, seed {d.scenario.run.seed})")]
-        rules = [iv.rule for iv in d.scenario.interventions if iv.kind == "rule" and str(iv.date) <= d.dates[0]]
+        first, last = (long_date(dt.date.fromisoformat(x), lang) for x in (d.dates[0], d.dates[-1]))
+        lines = [Line("title", self.say("title", terr=terr, n=number(w.patients.n, lang), first=first, last=last,
+                                        scenario=d.scenario.name, seed=d.scenario.run.seed))]
+        rules = [_rule_text(iv.rule, iv.label or "", lang) for iv in d.scenario.interventions
+                 if iv.kind == "rule" and str(iv.date) <= d.dates[0]]
         ep = d.scenario.eprescription  # the e-prescription mandate is a date of its section
         if ep is not None and ep.mandate_date is not None and str(ep.mandate_date) <= d.dates[0]:
-            rules.append("eprescription_mandatory")
+            rules.append(_rule_text("eprescription_mandatory", "[V]", lang))
         if rules:
-            lines.append(Line("info", f"Rules in force from the first day: {', '.join(rules)}."))
+            lines.append(Line("info", self.say("rules", rules="; ".join(rules))))
         for s in w.sectors:
             names = "; ".join(f"{f.name} [{OPERATORS[f.operator].label}]" for f in d.cast.facilities[s.name])
-            lines.append(Line("info", f"{s.cfg.label}: {names}"))
-        lines.append(Line("info", f"Every document is a file under {self.root}/: dmp/ (FHIR ITI-65 bundles), "
-                                  f"mssante/ (MSSanté messages), network/ (the flow graph)."))
-        lines.append(Line("story", "Following:"))
+            lines.append(Line("info", f"{s.cfg.label}{' :' if lang == 'fr' else ':'} {names}"))
+        lines.append(Line("info", self.say("files", root=self.root)))
+        lines.append(Line("story", self.say("following")))
         for s in self.stories:
             p = d.cast.person(s.patient)
-            lines.append(Line("story", f"  {p.short_name} ({'F' if p.sex == 'female' else 'M'}, born {p.birth_date[:4]}): "
-                                       f"{s.title}"))
+            lines.append(Line("story", self.say("person", name=p.short_name, sex=self.say("female" if p.sex == "female" else "male"),
+                                                year=p.birth_date[:4], title=STORIES[lang][s.title])))
         return lines
 
     def day_summary(self, day: int) -> list[Line]:
@@ -268,70 +279,72 @@ class Teller:
         msgs = Counter(m.outcome for m in r.messages if m.day == day)
         reg = sum(p.day == day for p in r.prescriptions)
         disp = sum(p.dispensed == day for p in r.prescriptions)
-        rej = f", {sum(rejected.values())} rejected ({', '.join(f'{k} {v}' for k, v in sorted(rejected.items()))})" if rejected else ""
-        text = (f"  DMP: {len(docs)} documents sent — {acc} accepted{rej} · MSSanté: {sum(msgs.values())} messages sent"
-                f" ({msgs.get('delivered', 0)} delivered) · e-prescriptions: {reg} registered, {disp} dispensed")
-        when = f"{WEEKDAYS[date.weekday()]} {date.day} {MONTHS[date.month - 1]} {date.year}"
-        return [Line("day", f"── Day {day + 1} · {when} ──"), Line("info", text)]
+        rej = self.say("rejected_part", n=sum(rejected.values()),
+                       reasons=", ".join(f"{k} {v}" for k, v in sorted(rejected.items()))) if rejected else ""
+        text = self.say("summary", docs=len(docs), acc=acc, rej=rej, msgs=sum(msgs.values()),
+                        delivered=msgs.get("delivered", 0), reg=reg, disp=disp)
+        return [Line("day", self.say("day", n=day + 1, when=long_date(date, self.lang, weekday=True))), Line("info", text)]
 
     def _doc_line(self, d: DmpDocument) -> Line:
         who = self.names[d.patient]
         f = self.demo.cast.facility(d.sector, d.facility)
-        head = f"  [{who}] {f.name} ({f.author}) sends « {_label(d.type_code)} » ({d.type_code}) to the DMP"
-        where = f"open: {self.path(d.path)}"
+        label = _label(d.type_code)
+        head = self.say("sends", who=who, facility=f.name, author=f.author, label=label, code=d.type_code)
+        where, clause = self.where(d.path), self.clause(d)
         if d.outcome == "accepted":
-            return Line("ok", f"{head}: accepted, now in {who}'s Mon espace santé. {_validate_clause(d)}. {where}")
+            return Line("ok", self.say("accepted", head=head, who=who, clause=clause, where=where))
         if d.outcome == "not_sent":
-            return Line("info", f"  [{who}] {f.name} ({f.author}) checks {who}'s Mon espace santé before sending "
-                                f"« {_label(d.type_code)} » ({d.type_code}): no open profile (none, opposed or closed), "
-                                f"so the software does not send it. {where}")
+            return Line("info", self.say("not_sent", who=who, facility=f.name, author=f.author, label=label,
+                                         code=d.type_code, where=where))
         if d.reason == "identity_not_qualified":
-            why = STATUS_EXPLAINED.get(d.identity_status, d.identity_status)
-            return Line("reject", f"{head}: REJECTED — identity_not_qualified: the identity is {d.identity_status} "
-                                  f"({why}); only QUAL may feed the DMP. {_validate_clause(d)}. {where}")
-        if d.reason in SERVICE_REASONS:
-            return Line("reject", f"{head}: REJECTED — {d.reason}: {SERVICE_REASONS[d.reason]}; the payload itself "
-                                  f"is not at fault. {_validate_clause(d)}. {where}")
-        return Line("reject", f"{head}: {d.outcome.upper()} {d.reason}. {_validate_clause(d)}. {where}")
+            why = STATUS_EXPLAINED[self.lang].get(d.identity_status, d.identity_status)
+            return Line("reject", self.say("rejected_identity", head=head, status=d.identity_status, why=why,
+                                           clause=clause, where=where))
+        if d.reason in SERVICE_REASONS[self.lang]:
+            return Line("reject", self.say("rejected_service", head=head, reason=d.reason,
+                                           why=SERVICE_REASONS[self.lang][d.reason], clause=clause, where=where))
+        outcome = self.say(f"outcome_{d.outcome}") if d.outcome in ("rejected", "dropped") else d.outcome.upper()
+        return Line("reject", self.say("rejected_other", head=head, outcome=outcome, reason=d.reason, clause=clause,
+                                       where=where))
+
+    def _state(self, m: Message) -> str:
+        return self.say(f"msg_{m.outcome}") if m.outcome in ("delivered", "bounced", "in_transit") else m.outcome
 
     def _message_line(self, m: Message) -> Line:
         who = self.names[m.patient]
         f = self.demo.cast.facility(m.sector, m.facility)
+        clause = self.say("mss_ok") if not m.errors else self.say("mss_errors", errors=", ".join(m.errors))
         if m.channel == "mssante_from_patient":
-            state = {"delivered": "delivered", "bounced": "BOUNCED", "in_transit": "still in transit at the end"}.get(m.outcome, m.outcome)
-            clause = "MSSanté rules: no error" if not m.errors else f"MSSanté rules: {', '.join(m.errors)}"
-            return Line("message", f"  [{who}] MSSanté from {who}'s Mon espace santé mailbox (a reply) → {f.name} "
-                                   f"({m.recipient}): « {_label(m.type_code)} », {state}; {clause}. open: {self.path(m.path)}")
+            return Line("message", self.say("from_patient", who=who, facility=f.name, recipient=m.recipient,
+                                            label=_label(m.type_code), state=self._state(m), clause=clause,
+                                            where=self.where(m.path)))
         if m.channel == "mssante_patient":
-            to = f"{who}'s Mon espace santé mailbox ({m.recipient})"
+            to = self.say("to_patient", who=who, recipient=m.recipient)
         elif m.recipient_node is not None:
             to = f"{self.facility(*m.recipient_node)} ({m.recipient})"
         else:
             to = m.recipient
-        state = {"delivered": "delivered", "bounced": "BOUNCED", "in_transit": "still in transit at the end"}.get(m.outcome, m.outcome)
-        clause = "MSSanté rules: no error" if not m.errors else f"MSSanté rules: {', '.join(m.errors)}"
-        text = (f"  [{who}] MSSanté via {OPERATORS[m.operator].label}: {f.name} ({f.address}) → {to}: "
-                f"« {_label(m.type_code)} », {state}; {clause}. open: {self.path(m.path)}")
+        text = self.say("message", who=who, operator=OPERATORS[m.operator].label, facility=f.name, address=f.address,
+                        to=to, label=_label(m.type_code), state=self._state(m), clause=clause, where=self.where(m.path))
         if m.doc_id and m.doc_id in self.docs:
             d = self.docs[m.doc_id]
-            text += f" — the same document as in the DMP ({_validate_clause(d)}: {self.path(d.path)})"
+            text += self.say("same_document", clause=self.clause(d), path=self.path(d.path))
         return Line("message", text)
 
     def _prescription_lines(self, p: Prescription, day: int) -> list[Line]:
         who = self.names[p.patient]
         d = self.docs.get(p.doc_id) if p.doc_id else None
         lines = []
-        copy = f" Its copy in the DMP ({_validate_clause(d)}): open: {self.path(d.path)}" if d else ""
+        number_ = f"{p.number + 1:06d}"
         if p.day == day:
             gp = self.demo.cast.facility("gp", p.gp) if p.gp >= 0 else None
-            by = f"{gp.author} registers" if gp else "The prescriber registers"
-            lines.append(Line("rx", f"  [{who}] {by} e-prescription n° {p.number + 1:06d} in the national base (a single-use "
-                                    f"QR code on the patient's copy).{copy}"))
+            by = self.say("rx_by", author=gp.author) if gp else self.say("rx_by_anyone")
+            copy = self.say("rx_copy", clause=self.clause(d), path=self.path(d.path)) if d else ""
+            lines.append(Line("rx", self.say("rx_registered", who=who, by=by, number=number_, copy=copy)))
         if p.dispensed == day:
-            ph = self.facility("pharmacy", p.pharmacy) if p.pharmacy is not None else "A pharmacy"
-            lines.append(Line("rx", f"  [{who}] {ph} scans the QR code of e-prescription n° {p.number + 1:06d} and dispenses: "
-                                    f"the base accepts and marks it consumed (a second scan would be refused)."
-                                    + (f" The prescription dispensed ({_validate_clause(d)}): open: {self.path(d.path)}" if d else "")))
+            ph = self.facility("pharmacy", p.pharmacy) if p.pharmacy is not None else self.say("a_pharmacy")
+            copy = self.say("rx_dispensed_copy", clause=self.clause(d), path=self.path(d.path)) if d else ""
+            lines.append(Line("rx", self.say("rx_dispensed", who=who, pharmacy=ph, number=number_, copy=copy)))
         return lines
 
     def day_events(self, day: int) -> list[Line]:
@@ -353,30 +366,27 @@ class Teller:
         agree = sum(d.agrees for d in r.documents)
         G = self.demo.graph
         return [
-            Line("day", "── End of the run ──"),
-            Line("note", f"{len(r.documents)} DMP submissions rendered as FHIR ITI-65 bundles in {self.root}/dmp/, "
-                         f"{len(r.messages)} MSSanté messages in {self.root}/mssante/, "
-                         f"{len(r.prescriptions)} e-prescriptions registered."),
-            Line("note", f"The conformance rules give the simulated DMP's verdict for {agree} of {len(r.documents)} "
-                         f"documents (the rest would be a bug)."),
-            Line("note", f"Flow graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges in {self.root}/network/ "
-                         f"(network.graphml, network.json, network.png, top_flows.csv, critical_nodes.csv); "
-                         f"results tables in {self.root}/results/."),
-            Line("note", f"Check any bundle yourself with segur validate FILE (a bundle under {self.root}/dmp/)."),
+            Line("day", self.say("end")),
+            Line("note", self.say("end_files", docs=len(r.documents), root=self.root, msgs=len(r.messages),
+                                  rx=len(r.prescriptions))),
+            Line("note", self.say("end_rules", agree=agree, docs=len(r.documents))),
+            Line("note", self.say("end_graph", nodes=G.number_of_nodes(), edges=G.number_of_edges(), root=self.root)),
+            Line("note", self.say("end_validate", root=self.root)),
         ]
 
 
 def narrate(demo: Demo, out: Callable[[Line], None], *, root: str | None = None, pace: float = 0.0,
-            step: bool = False, ask: Callable[[], None] | None = None) -> None:
-    """Tell the demo day by day through ``out``; ``pace`` seconds between days, or wait for
-    ``ask()`` (Enter) when ``step``."""
-    teller = Teller(demo, root if root is not None else str(demo.out))
+            step: bool = False, ask: Callable[[], None] | None = None, lang: str = "fr") -> None:
+    """Tell the demo day by day through ``out`` in ``lang`` (fr, the default, or en); ``pace``
+    seconds between days, or wait for ``ask()`` (Enter) when ``step``."""
+    teller = Teller(demo, root if root is not None else str(demo.out), lang)
+    prompt = say("prompt", teller.lang)
     for line in teller.intro():
         out(line)
     n_days = len(demo.dates)
     for day in range(n_days):
         if step:
-            (ask or _wait_enter)()
+            (ask or (lambda: _wait_enter(prompt)))()
         elif pace > 0 and day > 0:
             time.sleep(pace)
         for line in teller.day_summary(day) + teller.day_events(day):
@@ -385,9 +395,9 @@ def narrate(demo: Demo, out: Callable[[Line], None], *, root: str | None = None,
         out(line)
 
 
-def _wait_enter() -> None:
+def _wait_enter(prompt: str = "(Enter: next day) ") -> None:
     """Wait for Enter (the prompt goes to stderr, so that stdout holds only the narration)."""
-    sys.stderr.write("(Enter: next day) ")
+    sys.stderr.write(prompt)
     sys.stderr.flush()
     sys.stdin.readline()  # "" at end of input: go on without waiting
 

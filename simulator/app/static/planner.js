@@ -10,9 +10,24 @@
   let timer = null;
   let current = store.getItem("segur.current");
   let pinned = store.getItem("segur.pinned");
+  const COLON = LANG === "fr" ? "\u00a0: " : ": ";
+  const valFmt = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: 4 });
   const numFmt = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: 1 });
   const big = (x) => x === null || x === undefined ? "—" : (Math.abs(x) >= 1e6 ? numFmt.format(x / 1e6) + " M" : numFmt.format(x));
-  const pct = (x) => x === null || x === undefined ? "—" : Math.round(x * 100) + " %";
+  const pct = (x) => x === null || x === undefined ? "—" : numFmt.format(Math.round(x * 100)) + (LANG === "fr" ? "\u00a0%" : "%");
+  const pct1 = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: 1 });
+  const signed = (x) => {  // +1,5 % / −24 % (one decimal under 10 %; 0 % without a sign)
+    if (x === null || x === undefined || Number.isNaN(x)) return "—";
+    const v = Math.abs(x) * 100;
+    const r = v < 10 ? Math.round(v * 10) / 10 : Math.round(v);
+    return (r === 0 ? "" : x > 0 ? "+" : "\u2212") + pct1.format(r) + (LANG === "fr" ? "\u00a0%" : "%");
+  };
+  const plain = (x) => LANG === "fr" ? String(x).replace(".", ",") : String(x);
+  const monthFmt = new Intl.DateTimeFormat(LANG === "fr" ? "fr-FR" : "en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
+  const month = (m) => m ? monthFmt.format(new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1))) : "";
+  const dateFmt = new Intl.DateTimeFormat(LANG === "fr" ? "fr-FR" : "en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  const day = (d) => d && /^\d{4}-\d\d-\d\d$/.test(d) ? dateFmt.format(new Date(d + "T00:00:00Z")) : String(d ?? "");
+  const fmt = (key, vals) => Object.entries(vals).reduce((t, [k, v]) => t.split("{" + k + "}").join(v), T[key] || key);
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 
   function groupTitle(group, first) {
@@ -22,8 +37,33 @@
     return i >= 0 ? first.label.slice(i + 2) : group;
   }
 
+  function leverValue(lv, v) {
+    if (lv.kind === "date") return day(v);
+    if (lv.kind === "factor") return "×" + valFmt.format(Number(v));
+    return valFmt.format(Number(v));
+  }
+
+  function effectText(lv, e) {
+    if (!e) return "";
+    return fmt("effect_line", { low: leverValue(lv, e.low), high: leverValue(lv, e.high), clow: signed(e.change_low), chigh: signed(e.change_high) });
+  }
+
+  function renderEffects(data) {
+    const box = $("lever-effects");
+    if (!data.effects) { box.innerHTML = `<p class="help">${esc(T.effects_none)}</p>`; return; }
+    const ranked = data.levers.filter((lv) => data.effects[lv.id])
+      .map((lv) => ({ lv, e: data.effects[lv.id], size: Math.max(Math.abs(data.effects[lv.id].change_low), Math.abs(data.effects[lv.id].change_high)) }))
+      .sort((a, b) => b.size - a.size);
+    const noise = Number(data.effects_meta.noise || 0);
+    const items = ranked.slice(0, 6).map(({ lv, e }) => `<li data-lever="${esc(lv.id)}"><span class="lever-name">${esc(lv.label)}</span> <span class="effect">${esc(signed(e.change_low))} / ${esc(signed(e.change_high))}</span></li>`).join("");
+    box.innerHTML = `<h3>${esc(T.effects_title)}</h3><p class="help">${esc(fmt("effects_intro", { ref: big(Number(data.effects_meta.reference)), noise: pct(noise) }))}</p>
+      <ol class="effects">${items}</ol>
+      <p class="meta">${esc(fmt("effects_source", { date: day(data.effects_meta.date) }))} <code>${esc(data.effects_meta.command)}</code></p>`;
+  }
+
   function renderLevers(data, values) {
     levers = data.levers;
+    renderEffects(data);
     const groups = new Map();
     for (const lv of levers) { if (!groups.has(lv.group)) groups.set(lv.group, []); groups.get(lv.group).push(lv); }
     const box = $("levers");
@@ -45,7 +85,8 @@
         f.className = "field";
         f.innerHTML = `<label for="${id}">${esc(lv.label)}</label>
           <input id="${id}" name="${esc(lv.id)}" data-lever="${esc(lv.id)}" type="${type}" ${attrs} value="${esc(v)}" aria-describedby="meta-${id} error-${id}">
-          <p class="meta" id="meta-${id}">${esc(T.unit)}: ${esc(lv.unit)}${lv.source ? " · " + esc(T.source) + ": " + esc(lv.source) : ""}</p>
+          <p class="meta" id="meta-${id}">${esc(T.unit)}${COLON}${esc(lv.unit)}${lv.source ? " · " + esc(T.source) + COLON + (lv.source_translated ? esc(lv.source) : `<span lang="en">${esc(lv.source)}</span>`) : ""}</p>
+          ${data.effects && data.effects[lv.id] ? `<p class="meta effect-line" id="effect-${id}">${esc(effectText(lv, data.effects[lv.id]))}</p>` : ""}
           <p class="error" id="error-${id}" role="alert"></p>`;
         d.appendChild(f);
       }
@@ -123,6 +164,11 @@
     const st = await r.json();
     job = st;
     show(st);
+    if (st.state === "running" && st.table_ready && current !== st.key) {  // the table before the figures
+      current = st.key;
+      store.setItem("segur.current", current);
+      await renderPanes();
+    }
     if (st.state === "done") { finished(st); }
     else if (st.state === "failed" || st.state === "cancelled") { stopPolling(); job = null; }
   }
@@ -142,11 +188,13 @@
     current = st.key;
     store.setItem("segur.current", current);
     await renderPanes();
-    if (!st.files_ready) {       // keep asking until the results folder is written
+    if (!st.files_ready || !summaries.has(st.key)) {  // keep asking until the figures are drawn and the folder written
+      let drawn = summaries.has(st.key);
       const again = async () => {
         const r = await fetch(`/api/jobs/${st.id}`);
         const s2 = r.ok ? await r.json() : null;
-        if (s2 && s2.files_ready) { stopPolling(); job = null; await renderPanes(); } else if (!s2) { stopPolling(); job = null; }
+        if (!drawn && await summary(st.key) && summaries.has(st.key)) { drawn = true; await renderPanes(); }
+        if (s2 && s2.files_ready && drawn) { stopPolling(); job = null; await renderPanes(); } else if (!s2) { stopPolling(); job = null; }
       };
       stopPolling();
       timer = setInterval(again, 500);
@@ -174,39 +222,139 @@
   function leverDiff(s) {
     const changed = [];
     for (const lv of levers) {
-      if (s.scenario === $("scenario").value && lv.id in s.levers && String(s.levers[lv.id]) !== String(lv.default)) changed.push(`${lv.label}: ${s.levers[lv.id]}`);
+      if (s.scenario === $("scenario").value && lv.id in s.levers && String(s.levers[lv.id]) !== String(lv.default)) changed.push(`${lv.label}${COLON}${leverValue(lv, s.levers[lv.id])}`);
     }
     return changed;
+  }
+
+  function lastYear(s) { return s.months[1].slice(0, 4); }
+
+  function reachedCell(r, s) {
+    if (!r.target) return "—";
+    if (r.band) {
+      const [lo, mid, hi] = r.band.reached.map((m) => m ? month(m) : fmt("not_by", { year: lastYear(s) }));
+      return lo === mid && mid === hi ? mid : `${mid} [${lo} – ${hi}]`;
+    }
+    return r.reached ? month(r.reached) : fmt("not_by", { year: lastYear(s) });
+  }
+
+  function shareReachedCell(r) {
+    if (!r.target) return "—";
+    if (r.band) return `${pct(r.band.share_reached)} (${fmt("of_n", { n: r.band.n })})`;
+    return r.reached ? pct(1) : pct(0);
+  }
+
+  function targetTable(s) {
+    const rows = s.table.map((r) => `<tr data-row="${esc(r.row)}"><td>${esc(r.label[LANG])}${r.assumption ? ` <span class="tag">${esc(T.assumption)}</span>` : ""}</td>
+      <td>${big(r.target)}</td><td class="achieved">${big(r.achieved)}</td><td>${pct(r.share)}</td><td class="reached">${esc(reachedCell(r, s))}</td><td class="reached-share">${esc(shareReachedCell(r))}</td></tr>`).join("");
+    const at = s.table.length ? month(s.table[0].at) : "";
+    const head = s.replications > 1 ? T.reached_band : T.reached;
+    return `<h4>${esc(T.targets)}</h4>
+      <div class="table-wrap"><table class="targets"><thead><tr><th scope="col">${esc(T.row)}</th><th scope="col">${esc(T.target)}</th><th scope="col">${esc(T.achieved.replace("{at}", at))}</th><th scope="col">${esc(T.share)}</th><th scope="col">${esc(head)}</th><th scope="col">${esc(T.reached_share)}</th></tr></thead><tbody>${rows}</tbody></table></div>
+      ${s.replications > 1 ? `<p class="help">${esc(fmt("band_note", { n: s.replications }))}</p>` : ""}`;
+  }
+
+  const GAP_FIGURE = { annualised: "documents", profiles: "profiles" };  // the figures that draw the published points
+  function gapText(s, fig) {
+    const group = GAP_FIGURE[fig];
+    const g = group && s.observed_gap ? s.observed_gap[group] : null;
+    if (!g) return "";
+    const rows = g.rows.map((r) => `<tr><td>${esc(r.date.length === 7 ? month(r.date) : r.date)}</td><td>${esc(T["metric_" + r.metric] || r.metric)}${r.bound ? " (" + esc(T["bound_" + r.bound] || r.bound) + ")" : ""}</td><td>${esc(r.sector === "all" ? T.all_sectors : r.sector)}</td><td>${big(r.observed)}</td><td>${big(r.simulated)}</td><td>${signed(r.gap)}</td></tr>`).join("");
+    const text = fmt("gap_" + group, { n: g.n, first: g.first.length === 7 ? month(g.first) : g.first, last: g.last.length === 7 ? month(g.last) : g.last,
+      median: signed(g.median), rn: g.recent_n, rmedian: signed(g.recent_median), from: g.recent_from });
+    return `<div class="gap" data-group="${group}"><p><strong>${esc(T.gap_title)}</strong> ${esc(text)}</p>
+      <details><summary>${esc(fmt("gap_rows", { n: g.n }))}</summary><div class="table-wrap"><table class="gap-rows"><thead><tr><th scope="col">${esc(T.date)}</th><th scope="col">${esc(T.figure)}</th><th scope="col">${esc(T.sector)}</th><th scope="col">${esc(T.observed)}</th><th scope="col">${esc(T.simulated)}</th><th scope="col">${esc(T.gap)}</th></tr></thead><tbody>${rows}</tbody></table></div></details></div>`;
   }
 
   async function pane(key, slot) {
     const s = await summary(key);
     if (!s) return "";
-    const figs = (s.figures[LANG] || []).map((f) => `<figure data-key="${f.key}">${f.svg}<figcaption>${esc(f.title)}</figcaption></figure>`).join("");
-    const rows = s.table.map((r) => `<tr data-row="${esc(r.row)}"><td>${esc(r.label[LANG])}${r.assumption ? ` <span class="tag">${esc(T.assumption)}</span>` : ""}</td>
-      <td>${big(r.target)}</td><td class="achieved">${big(r.achieved)}</td><td>${pct(r.share)}</td><td class="reached">${r.target ? esc(r.reached || T.not_reached) : "—"}</td></tr>`).join("");
-    const at = s.table.length ? s.table[0].at : "";
+    const shown = new Set();
+    const figs = (s.figures[LANG] || []).map((f) => {
+      const gap = GAP_FIGURE[f.key] && !shown.has(GAP_FIGURE[f.key]) ? gapText(s, f.key) : "";
+      if (gap) shown.add(GAP_FIGURE[f.key]);
+      return `<figure data-key="${f.key}"><figcaption>${esc(f.title)}</figcaption>${gap}${f.svg}</figure>`;
+    }).join("") || `<p class="help figures-pending">${esc(T.figures_pending)}</p>`;
     const rej = s.rejections.map((r) => `<tr><td>${esc(r.label[LANG])}</td><td>${big(r.documents)}</td></tr>`).join("");
     const changed = leverDiff(s);
     let downloads = `<p class="help">${esc(T.files_pending)}</p>`;
     const tr = await (await fetch(`/api/runs/${key}/tables`)).json();
     if (tr.ready) {
       const tables = tr.tables;
-      downloads = `<a href="/api/runs/${key}/results.zip" download>${esc(T.zip)}</a><a href="/api/runs/${key}/report.html?lang=${LANG}">${esc(T.report)}</a> CSV: ` +
+      downloads = `<a href="/api/runs/${key}/results.zip" download>${esc(T.zip)}</a><a href="/api/runs/${key}/report.html?lang=${LANG}">${esc(T.report)}</a> CSV${COLON}` +
         tables.map((n) => `<a href="/api/runs/${key}/tables/${n}.csv" download>${esc(n)}</a>`).join(" ");
     }
     const isPinned = slot === "pinned";
     return `<article class="pane ${slot}" data-key="${key}" data-slot="${slot}" aria-label="${esc(isPinned ? T.pinned : T.current)}">
-      <h3>${esc(isPinned ? T.pinned : T.current)}: ${esc(s.scenario)} · ${esc(T.seed).toLowerCase()} ${s.seed} · ${esc(T.scale).toLowerCase()} ${s.scale}${s.replications > 1 ? ` · ${s.replications}×` : ""}</h3>
+      <h3>${esc(isPinned ? T.pinned : T.current)}${COLON}${esc(s.scenario)} · ${esc(T.seed).toLowerCase()} ${s.seed} · ${esc(T.scale).toLowerCase()} ${esc(plain(s.scale))}${s.replications > 1 ? ` · ${s.replications} ${esc(T.replications_short)}` : ""}</h3>
       <p class="meta">${changed.length ? esc(changed.join(" · ")) : ""}</p>
       <button type="button" class="secondary pin" data-key="${key}">${esc(isPinned ? T.unpin : T.pin)}</button>
       ${s.bands ? "" : `<p class="help">${esc(T.bands_none)}</p>`}
-      <h4>${esc(T.targets)}</h4>
-      <table class="targets"><thead><tr><th scope="col">${esc(T.row)}</th><th scope="col">${esc(T.target)}</th><th scope="col">${esc(T.achieved.replace("{at}", at))}</th><th scope="col">${esc(T.share)}</th><th scope="col">${esc(T.reached)}</th></tr></thead><tbody>${rows}</tbody></table>
+      ${targetTable(s)}
       ${figs}
       ${rej ? `<table class="rejections"><caption>${esc(T.rejections)}</caption><thead><tr><th scope="col">${esc(T.reason)}</th><th scope="col">${esc(T.documents)}</th></tr></thead><tbody>${rej}</tbody></table>` : ""}
-      <p class="downloads"><strong>${esc(T.downloads)}:</strong> ${downloads}</p>
+      <p class="downloads"><strong>${esc(T.downloads)}${COLON}</strong> ${downloads}</p>
     </article>`;
+  }
+
+  // -- compare: a difference table and the two runs' curves on one chart ------------------
+  function monthsBetween(a, b) { return (Number(b.slice(0, 4)) - Number(a.slice(0, 4))) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7)); }
+
+  function compareTable(a, b) {
+    const rowsB = new Map(b.table.map((r) => [r.row, r]));
+    const mid = (r) => r.band ? r.band.reached[1] : r.reached;
+    const body = a.table.filter((r) => rowsB.has(r.row)).map((ra) => {
+      const rb = rowsB.get(ra.row);
+      const diff = ra.achieved ? (rb.achieved - ra.achieved) / ra.achieved : null;
+      const ma = mid(ra), mb = mid(rb);
+      let dm = "—";
+      if (ra.target && ma && mb) { const n = monthsBetween(ma, mb); dm = n === 0 ? T.same_month : fmt(n > 0 ? "months_later" : "months_earlier", { n: Math.abs(n) }); }
+      else if (ra.target && ma !== mb) dm = mb ? fmt("now_reached", { m: month(mb) }) : T.no_longer_reached;
+      return `<tr data-row="${esc(ra.row)}"><td>${esc(ra.label[LANG])}</td><td>${big(ra.achieved)}</td><td>${big(rb.achieved)}</td><td class="diff">${esc(signed(diff))}</td>
+        <td>${esc(reachedCell(ra, a))}</td><td>${esc(reachedCell(rb, b))}</td><td class="diff-month">${esc(dm)}</td></tr>`;
+    }).join("");
+    const at = a.table.length ? month(a.table[0].at) : "";
+    return `<div class="table-wrap"><table class="compare-table"><caption>${esc(fmt("compare_caption", { at }))}</caption><thead><tr><th scope="col">${esc(T.row)}</th><th scope="col">${esc(T.pinned)}</th><th scope="col">${esc(T.current)}</th><th scope="col">${esc(T.difference)}</th>
+      <th scope="col">${esc(T.reached)} (${esc(T.pinned).toLowerCase()})</th><th scope="col">${esc(T.reached)} (${esc(T.current).toLowerCase()})</th><th scope="col">${esc(T.difference)}</th></tr></thead><tbody>${body}</tbody></table></div>`;
+  }
+
+  function overlay(a, b, row) {
+    const W = 760, H = 300, L = 70, R = 12, Tp = 12, B = 36;
+    const sa = a.series, sb = b.series;
+    if (!sa || !sb || !sa.rows[row] || !sb.rows[row]) return "";
+    const months = sa.months.length >= sb.months.length ? sa.months : sb.months;
+    const idx = new Map(months.map((m, i) => [m, i]));
+    const target = (a.table.find((r) => r.row === row) || {}).target;
+    const ymax = Math.max(...sa.rows[row], ...sb.rows[row], target || 0) * 1.05 || 1;
+    const x = (i) => L + (W - L - R) * i / Math.max(1, months.length - 1);
+    const y = (v) => Tp + (H - Tp - B) * (1 - v / ymax);
+    const path = (ser, ms) => ser.map((v, i) => `${i ? "L" : "M"}${x(idx.get(ms[i])).toFixed(1)},${y(v).toFixed(1)}`).join("");
+    const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<g><line x1="${L}" x2="${W - R}" y1="${y(f * ymax)}" y2="${y(f * ymax)}" stroke="#ddd"/><text x="${L - 6}" y="${y(f * ymax) + 4}" text-anchor="end" font-size="11">${esc(big(f * ymax))}</text></g>`).join("");
+    const years = months.map((m, i) => [m, i]).filter(([m]) => m.endsWith("-01")).map(([m, i]) => `<text x="${x(i)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${m.slice(0, 4)}</text>`).join("");
+    const tline = target ? `<line class="target" x1="${L}" x2="${W - R}" y1="${y(target)}" y2="${y(target)}" stroke="#555" stroke-dasharray="2 3"/><text x="${W - R}" y="${y(target) - 4}" text-anchor="end" font-size="11">${esc(T.target_line)}</text>` : "";
+    return `<svg class="overlay" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(T.overlay_title)}">
+      ${ticks}${years}${tline}
+      <path class="pinned-line" d="${path(sa.rows[row], sa.months)}" fill="none" stroke="#e69f00" stroke-width="2.5" stroke-dasharray="7 4"/>
+      <path class="current-line" d="${path(sb.rows[row], sb.months)}" fill="none" stroke="#0072b2" stroke-width="2"/>
+      <g font-size="12"><line x1="${L + 10}" x2="${L + 40}" y1="${Tp + 10}" y2="${Tp + 10}" stroke="#e69f00" stroke-width="2.5" stroke-dasharray="7 4"/><text x="${L + 46}" y="${Tp + 14}">${esc(T.pinned)}</text>
+      <line x1="${L + 130}" x2="${L + 160}" y1="${Tp + 10}" y2="${Tp + 10}" stroke="#0072b2" stroke-width="2"/><text x="${L + 166}" y="${Tp + 14}">${esc(T.current)}</text></g></svg>`;
+  }
+
+  let overlayRow = "all";
+  async function renderCompare() {
+    const box = $("compare");
+    const a = pinned && current && current !== pinned ? await summary(pinned) : null;
+    const b = a ? await summary(current) : null;
+    if (!a || !b) { box.innerHTML = ""; box.hidden = true; return; }
+    box.hidden = false;
+    const names = [["all", T.all_sectors], ...a.table.filter((r) => b.series && b.series.rows[r.row]).map((r) => [r.row, r.label[LANG]])];
+    if (!names.some(([k]) => k === overlayRow)) overlayRow = "all";
+    const opts = names.map(([k, l]) => `<option value="${esc(k)}"${k === overlayRow ? " selected" : ""}>${esc(l)}</option>`).join("");
+    box.innerHTML = `<h3>${esc(T.compare)}</h3>${compareTable(a, b)}
+      <figure data-key="overlay"><figcaption>${esc(T.overlay_title)}</figcaption>
+      <label for="overlay-row">${esc(T.overlay_row)}</label> <select id="overlay-row">${opts}</select>
+      <div id="overlay-chart">${overlay(a, b, overlayRow)}</div></figure>`;
+    $("overlay-row").addEventListener("change", (ev) => { overlayRow = ev.target.value; $("overlay-chart").innerHTML = overlay(a, b, overlayRow); });
   }
 
   async function renderPanes() {
@@ -214,7 +362,9 @@
     if (pinned) parts.push(await pane(pinned, "pinned"));
     if (current && current !== pinned) parts.push(await pane(current, "current"));
     $("panes").innerHTML = parts.join("");
+    $("panes").classList.toggle("two", parts.filter((p) => p).length === 2);
     $("no-run").hidden = parts.some((p) => p);
+    await renderCompare();
     for (const b of document.querySelectorAll("button.pin")) b.addEventListener("click", () => togglePin(b.dataset.key));
   }
 
@@ -225,7 +375,7 @@
   }
 
   $("run-form").addEventListener("submit", submit);
-  $("scenario").addEventListener("change", () => loadScenario($("scenario").value));
+  $("scenario").addEventListener("change", () => { store.setItem("segur.scenario", $("scenario").value); loadScenario($("scenario").value); });
   $("reset").addEventListener("click", () => { clearErrors(); loadScenario($("scenario").value); });
   window.addEventListener("pagehide", () => {
     if (job && (job.state === "queued" || job.state === "running")) navigator.sendBeacon(`/api/jobs/${job.id}/cancel`);
@@ -234,7 +384,9 @@
   (async () => {
     const saved = JSON.parse(store.getItem("segur.form") || "null");
     if (saved) { $("seed").value = saved.seed; $("scale").value = saved.scale; $("replications").value = saved.replications; }
-    await loadScenario(saved ? saved.scenario : $("scenario").value, saved ? saved.levers : null);
+    const picked = store.getItem("segur.scenario");  // kept across the language switch
+    const same = saved && (!picked || picked === saved.scenario);
+    await loadScenario(same ? saved.scenario : (picked || $("scenario").value), same ? saved.levers : null);
     await renderPanes();
     document.body.dataset.ready = "1";
   })();

@@ -5,6 +5,11 @@
   const LANG = document.body.dataset.lang;
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const dateFmt = new Intl.DateTimeFormat(LANG === "fr" ? "fr-FR" : "en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  const dayFmt = new Intl.DateTimeFormat(LANG === "fr" ? "fr-FR" : "en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  const ISO = /^\d{4}-\d\d-\d\d$/;
+  const when = (d, f = dateFmt) => ISO.test(String(d ?? "")) ? f.format(new Date(d + "T00:00:00Z")) : String(d ?? "");
+  const COLON = LANG === "fr" ? "\u00a0: " : ": ";
   let world = null;
   let day = 0;
   let playing = null;
@@ -20,7 +25,8 @@
     }
     world = w;
     $("world-status").textContent = "";
-    $("territory").textContent = `${w.territory} · ${w.patients_total} patients · ${w.dates[0]} → ${w.dates[w.dates.length - 1]}`;
+    const n = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB").format(w.patients_total);
+    $("territory").textContent = `${w.territory} · ${n} patients · ${when(w.dates[0])} → ${when(w.dates[w.dates.length - 1])}`;
     renderActors();
     const saved = Number(sessionStorage.getItem("segur.day") || 0);
     await show(Math.min(saved, w.dates.length - 1));
@@ -46,7 +52,7 @@
     const d = await r.json();
     day = n;
     sessionStorage.setItem("segur.day", String(n));
-    $("day-label").textContent = `${T.day.replace("{n}", n + 1).replace("{total}", d.n_days)} · ${d.date}`;
+    $("day-label").textContent = `${T.day.replace("{n}", n + 1).replace("{total}", d.n_days)} · ${when(d.date, dayFmt)}`;
     $("day-label").dataset.day = String(n);
     $("day-summary").textContent = d.summary;
     for (const b of document.querySelectorAll("button.actor")) {
@@ -58,7 +64,7 @@
         <strong>${esc(x.from_name)}</strong> ${esc(T.sent_dmp)} : « ${esc(x.type_label)} » — ${esc(T.patient)}
         <button type="button" class="linkish patient" data-patient="${x.patient}">${esc(x.patient_name)}</button> —
         <span class="${x.outcome === "accepted" ? "ok" : "ko"}">${esc(x.outcome_label)}</span>
-        ${x.why ? `<br><span class="why">${esc(T.why)}${LANG === "fr" ? " :" : ":"} ${esc(x.why)}</span>` : ""}
+        ${x.why ? `<br><span class="why">${esc(T.why)}${COLON}${esc(x.why)}</span>` : ""}
         <button type="button" class="linkish fhir" data-fhir="${esc(x.id)}">FHIR</button></li>`);
     const msgs = d.messages.map((m) => `<li class="message ${esc(m.outcome)}"><strong>${esc(m.from_name)}</strong> ${esc(T.sent_mss)} ${esc(m.to_name)} :
         « ${esc(m.type_label)} » — <button type="button" class="linkish patient" data-patient="${m.patient}">${esc(m.patient_name)}</button> — ${esc(m.outcome_label)}</li>`);
@@ -99,11 +105,11 @@
   }
 
   function docItem(x, withContent) {
-    return `<li data-doc="${esc(x.id)}"><div><strong>${esc(T.type)}:</strong> ${esc(x.type_label)} (${esc(x.type)})</div>
-      <div><strong>${esc(T.author)}:</strong> ${esc(x.author || x.from_name)} — ${esc(x.from_name)}</div>
-      <div><strong>${esc(T.date)}:</strong> ${esc(x.date)}</div>
-      ${withContent && x.content ? `<div><strong>${esc(T.content)}:</strong><div class="content">${esc(x.content)}</div></div>` : ""}
-      ${x.why ? `<div class="ko">${esc(x.outcome_label)} — ${esc(x.why)}</div>` : ""}
+    return `<li data-doc="${esc(x.id)}"><div><strong>${esc(T.type)}${COLON}</strong>${esc(x.type_label)} (${esc(x.type)})</div>
+      <div><strong>${esc(T.author)}${COLON}</strong>${esc(x.author || x.from_name)} — ${esc(x.from_name)}</div>
+      <div><strong>${esc(T.date)}${COLON}</strong><time datetime="${esc(x.date)}">${esc(when(x.date))}</time></div>
+      ${withContent && x.content ? `<div><strong>${esc(T.content)}${COLON}</strong><div class="content">${esc(x.content)}</div></div>` : ""}
+      ${x.outcome !== "accepted" ? `<div class="ko refusal"><strong>${esc(x.outcome_label)}</strong>${COLON}${esc(x.why || T.no_reason)}</div>` : ""}
       <button type="button" class="linkish fhir" data-fhir="${esc(x.id)}" aria-expanded="false">${esc(T.fhir)}</button></li>`;
   }
 
@@ -111,9 +117,9 @@
     const r = await fetch(`/api/teaching/patient/${pid}?day=${day}&lang=${LANG}`);
     const p = await r.json();
     const list = p.documents.length ? `<ol class="timeline" aria-label="${esc(p.title)}">${p.documents.map((x) => docItem(x, true)).join("")}</ol>` : `<p>${esc(T.timeline_empty)}</p>`;
-    const mail = p.mailbox.length ? `<h3>MSSanté</h3><ul>${p.mailbox.map((m) => `<li>${esc(m.date)} — ${esc(m.from_name)} : « ${esc(m.type_label)} » (${esc(m.outcome_label)})</li>`).join("")}</ul>` : "";
-    const miss = p.not_shown.length ? `<h3>${esc(T.out_rejected)}</h3><ol class="timeline">${p.not_shown.map((x) => docItem(x, false)).join("")}</ol>` : "";
-    detail(p.title, `<p class="meta">${esc(p.sex === "female" ? "F" : "M")} · ${esc(p.birth)} · INS ${esc(p.ins)}</p>${list}${mail}${miss}`);
+    const mail = p.mailbox.length ? `<h3>${esc(T.mailbox)}</h3><ul>${p.mailbox.map((m) => `<li><time datetime="${esc(m.date)}">${esc(when(m.date))}</time> — ${esc(m.from_name)}${COLON}« ${esc(m.type_label)} » (${esc(m.outcome_label)})</li>`).join("")}</ul>` : "";
+    const miss = p.not_shown.length ? `<h3>${esc(T.not_shown)}</h3><ol class="timeline not-shown">${p.not_shown.map((x) => docItem(x, false)).join("")}</ol>` : "";
+    detail(p.title, `<p class="meta">${esc(p.sex === "female" ? T.female : T.male)} · ${esc(T.born)} ${esc(when(p.birth))} · INS ${esc(p.ins)}</p>${list}${mail}${miss}`);
   }
 
   async function openActor(id) {
@@ -121,11 +127,11 @@
     for (const b of document.querySelectorAll("button.actor")) b.classList.toggle("active", b.dataset.actor === id);
     const r = await fetch(`/api/teaching/actor/${encodeURIComponent(id)}?day=${day}&lang=${LANG}`);
     const a = await r.json();
-    const sent = a.sent_documents.map((x) => `<li class="${esc(x.outcome)}">${esc(x.date)} ${esc(T.sent_dmp)} « ${esc(x.type_label)} » —
+    const sent = a.sent_documents.map((x) => `<li class="${esc(x.outcome)}">${esc(when(x.date))} ${esc(T.sent_dmp)} « ${esc(x.type_label)} » —
         <button type="button" class="linkish patient" data-patient="${x.patient}">${esc(x.patient_name)}</button> — ${esc(x.outcome_label)}${x.why ? ` (${esc(x.why)})` : ""}
         <button type="button" class="linkish fhir" data-fhir="${esc(x.id)}">FHIR</button></li>`).join("");
-    const sentM = a.sent_messages.map((m) => `<li class="message">${esc(m.date)} ${esc(T.sent_mss)} ${esc(m.to_name)} « ${esc(m.type_label)} » — ${esc(m.outcome_label)}</li>`).join("");
-    const recv = a.received.map((m) => `<li class="message">${esc(m.date)} ← ${esc(m.from_name)} « ${esc(m.type_label)} » — ${esc(m.patient_name)} — ${esc(m.outcome_label)}</li>`).join("");
+    const sentM = a.sent_messages.map((m) => `<li class="message">${esc(when(m.date))} ${esc(T.sent_mss)} ${esc(m.to_name)} « ${esc(m.type_label)} » — ${esc(m.outcome_label)}</li>`).join("");
+    const recv = a.received.map((m) => `<li class="message">${esc(when(m.date))} ← ${esc(m.from_name)} « ${esc(m.type_label)} » — ${esc(m.patient_name)} — ${esc(m.outcome_label)}</li>`).join("");
     detail(a.name, `<p class="meta">${esc(a.author)} · ${esc(a.address)} · ${esc(a.operator)}</p>
       <h3>${esc(T.sent)}</h3><ol class="events">${sent}${sentM}</ol><h3>${esc(T.received)}</h3><ol class="events">${recv}</ol>`);
   }

@@ -3,7 +3,8 @@
 Runs the shipped teaching scenario (scenarios/demo.toml: Ille-et-Vilaine, January 2025, a few
 thousand patients), writes every document into ``--out`` and tells what happened, following a
 few patients. Rich text on a terminal, plain text when piped; ``--step`` waits for Enter
-between days (in class), ``--pace`` sets the pause between days otherwise.
+between days (in class), ``--pace`` sets the pause between days otherwise; ``--lang fr|en``
+(French by default).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pace", type=float, default=None, metavar="SECONDS",
                    help=f"pause between narrated days (default {DEFAULT_PACE} on a terminal, 0 when piped)")
     p.add_argument("--step", action="store_true", help="wait for Enter before each day")
+    p.add_argument("--lang", default="fr", metavar="fr|en", help="language of the narration: fr (default) or en")
     add_overwrite_option(p)
     p.set_defaults(func=handle)
 
@@ -44,11 +46,13 @@ def handle(args: argparse.Namespace) -> int:
     from simulator.demo.teaching import Narrator, build_demo, narrate
 
     check_seed(args.seed)
+    if args.lang not in ("fr", "en"):
+        raise UsageError(f"--lang: must be fr or en (got {args.lang})")
     if args.pace is not None and not 0 <= args.pace <= 60:
         raise UsageError(f"--pace: must be between 0 and 60 seconds (got {args.pace})")
     tty = sys.stdout.isatty()
     pace = args.pace if args.pace is not None else (DEFAULT_PACE if tty else 0.0)
     with claim_output(args.out, "demo", args.overwrite):  # checked and locked before the run
         demo = build_demo(args.scenario, args.out, patients=args.patients, days=args.days, seed=args.seed)
-    narrate(demo, Narrator(rich=tty), root=str(args.out), pace=pace, step=args.step)
+    narrate(demo, Narrator(rich=tty), root=str(args.out), pace=pace, step=args.step, lang=args.lang)
     return 0
