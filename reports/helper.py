@@ -22,6 +22,21 @@ from reports.forked import can_fork
 if TYPE_CHECKING:
     from simulator.results import Results
 
+#: tables the report does not read (the flow network's, `segur network`): not handed to the helper,
+#: whose pickling is paid by the run between its simulation and its payload tier (the territory
+#: table is most of the bytes at any scale: month × sector × département × channel)
+NOT_IN_THE_REPORT = ("territory",)
+
+
+def _for_the_report(results: Results) -> Results:
+    """The run's tables and manifest as the report reads them (no extra files, no network table).
+    Should the report come to read one of these tables, the helper fails and the run draws the
+    report itself: the same files, later."""
+    light = results.without_files()
+    light.tables = {name: df for name, df in light.tables.items() if name not in NOT_IN_THE_REPORT}
+    return light
+
+
 class ReportHelper:
     """A forked child waiting to draw one run's report (``start`` then ``writer``), or to be
     let go without one (``close``)."""
@@ -50,7 +65,7 @@ class ReportHelper:
             return
         try:
             self._draft = Path(tempfile.mkdtemp(prefix="segur-report-"))
-            data = pickle.dumps((results.without_files(), self._draft), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps((_for_the_report(results), self._draft), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(self._to_child, "wb") as pipe:
                 self._to_child = None
                 pipe.write(data)

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+import reports
 from reports import helper as report_helper
 from reports import write_report
 from reports.forked import can_fork
@@ -36,10 +37,15 @@ def main(out: Path) -> None:
     res = sim.run()
     draft = helper._draft
     assert draft is not None, "the helper was not started when the tables were ready"
+    drawn_here: list[Path] = []  # the run draws the report itself only if its helper failed
+    run_writer = reports.write_report
+    reports.write_report = lambda results, folder: (drawn_here.append(folder), run_writer(results, folder))[1]
     try:
         res.save(out / "helper", writers=[helper.writer])
     finally:
+        reports.write_report = run_writer
         helper.close()
+    assert not drawn_here, "the helper failed: the run drew the report itself"
     assert not draft.exists(), "the helper's draft folder was left behind"
     res.save(out / "here", writers=[write_report])
     by_helper, by_run = _files(out / "helper"), _files(out / "here")

@@ -149,15 +149,16 @@ class Qualification:
         row's facility) is given. With the kernels, ``workers`` scan pieces of the rows at once
         (the scan only reads; the lookups then follow in row order)."""
         status = self.patients.status
+        persons = None  # the persons of ``rows``, where the scan has them already
         if self.kernels and (not isinstance(practice, np.ndarray) or facility is not None):
             qualified, snap, rows = _scan_pieces(patient, practice, facility, status, self.state, self.day,
                                                  day, workers)
         else:
             if facility is not None and isinstance(practice, np.ndarray):
                 practice = practice.take(facility.astype(np.intp, copy=False))
-            qualified, snap, rows = _scan_numpy(patient, practice, status, self.state, self.day, day)
+            qualified, snap, rows, persons = _scan_numpy(patient, practice, status, self.state, self.day, day)
         if rows.size:
-            p = patient.take(rows).astype(np.intp)
+            p = patient.take(rows).astype(np.intp) if persons is None else persons
             self._advance(p, day)
             qualified[rows] = self.state.take(p) == QUALIFIED
             snap[rows] = status.take(p)
@@ -265,28 +266,29 @@ _QUALIFIED_BIT = int(ID_QUALIFIED)  # a plain int: a compile-time constant for N
 
 
 def _scan_numpy(patient: np.ndarray, practice: np.ndarray | bool, status: np.ndarray, state: np.ndarray,
-                day_arr: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sent qualified as things stand, each row's patient status byte, and the rows whose
+                day_arr: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sent qualified as things stand, each row's patient status byte, the rows whose
     person the facility looks up or checks today (not qualified, has an INS, due, at a facility
-    that qualifies)."""
+    that qualifies) and those rows' persons (intp)."""
     snap = status.take(patient.astype(np.intp, copy=False))
     if practice is False:
-        return np.zeros(patient.size, dtype=bool), snap, np.empty(0, dtype=np.intp)
+        return np.zeros(patient.size, dtype=bool), snap, np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
     qualified = (snap & ID_QUALIFIED) != 0
     todo = ~qualified
     if practice is not True:
         qualified &= practice
         todo &= practice
     rows = np.flatnonzero(todo)
+    p = patient.take(rows).astype(np.intp)
     if rows.size:
-        p = patient.take(rows).astype(np.intp)
         s = state.take(p)
         keep = s < QUALIFIED  # persons without an INS are never looked up
         waits = (s == PENDING_01) | (s == PENDING_02)  # only a retry waits its day
         if waits.any():
             keep &= ~(waits & (day_arr.take(p) > day))  # not yet due
         rows = rows[keep]
-    return qualified, snap, rows
+        p = p[keep]
+    return qualified, snap, rows, p
 
 
 def _scan_rows(patient, facility, practice, mode, status, state, day_arr, day,

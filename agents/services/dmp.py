@@ -13,7 +13,7 @@ itself: INS missing, invalid metadata, bad INS, identity not qualified) and a se
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -384,7 +384,9 @@ class DmpService:
             return judged
         keys = sampler.keys(seq0, len(batch))
         take, cells = self._below_threshold(batch, judged.outcomes, keys, sampler.thresholds(batch.sector))
-        return replace(judged, sampled=sampler.rows(batch, take, cells, keys, seq0))
+        # a new Judgement rather than dataclasses.replace (tens of thousands of batches in a small run)
+        return Judgement(judged.outcomes, judged.by_type, judged.by_facility, judged.by_dept, judged.accepted,
+                         sampler.rows(batch, take, cells, keys, seq0))
 
     def _below_threshold(self, batch: Batch, outcomes: np.ndarray, keys: np.ndarray,
                          thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
