@@ -359,6 +359,7 @@ class EprescriptionConfig(Strict):
     duplicate_share: Probability = unit("share", "dispensations followed by a second scan of the same QR code (rejected: already dispensed)")
     unknown_share: Probability = unit("share", "scans per dispensation whose code matches no prescription (mistyped, forged: rejected)")
     validity_days: Days = unit("days", "a prescription can be dispensed this long after it is written, then it expires and leaves the base", ge=1)
+    dmp_copy_is_document: bool = unit("switch", "the DMP copy of each registered e-prescription is the prescription document (57833-6) of its GP, deposited the next day, whether or not the GP feeds otherwise; an e-prescribing GP's own draw then has no 57833-6 (mechanism 2, docs/mechanisms.md)", default=False)
 
 
 class Wave2FlowsConfig(Strict):

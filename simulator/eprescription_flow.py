@@ -61,8 +61,13 @@ class EprescriptionFlow(Module):
         self.rng = ctx.streams["flow:eprescription"]
         # patients on their own stream: drawing them or not (_want_patients) changes no other draw
         self.rng_patients = ctx.streams["flow:eprescription:patients"]
+        self.rng_copies = ctx.streams["flow:eprescription:dmp_copies"]
         self.prescription_type = by_code(PRESCRIPTION_CODE).index
         self._copies: list[tuple[np.ndarray, np.ndarray]] = []  # today's GP DMP prescriptions (when patients are drawn)
+        #: the DMP copies registered today, deposited tomorrow as the GPs' prescription documents
+        #: (``dmp_copy_is_document``; booked by the producers, simulator/producers.py)
+        self.pending_copies: Batch | None = None
+        self.copies_booked = 0  # DMP copies booked as documents (conservation: + pending = registered)
         self._delays: np.ndarray | None = None  # P(presentation delay), computed once
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
@@ -92,8 +97,8 @@ class EprescriptionFlow(Module):
         """Keep today's GP DMP prescriptions (prescriber, patient), only when patients are drawn:
         a feeding GP's DMP prescription is the copy of one of its e-prescriptions, so the
         e-prescription takes its patient (how many are registered does not depend on it)."""
-        if batch.sector != self.gp.index or not self._want_patients():
-            return
+        if batch.sector != self.gp.index or self.cfg.dmp_copy_is_document or not self._want_patients():
+            return  # (with dmp_copy_is_document, the copies are the GPs' prescription documents)
         rows = np.flatnonzero(batch.doc_type == self.prescription_type)
         if rows.size:
             self._copies.append((batch.facility[rows], batch.patient[rows]))
@@ -166,6 +171,8 @@ class EprescriptionFlow(Module):
         self.counts[month, self._col["dmp_copy"]] += n
         self.counts[month, self._copy_col["prescriber_feeds_dmp"]] += feeds
         self.counts[month, self._copy_col["prescriber_not_feeding"]] += n - feeds
+        if self.cfg.dmp_copy_is_document:
+            self._copy_documents(act, lam, feeding, feeds, n, day)
         if self._want_patients():
             counts = np.zeros(act.size, dtype=np.int64)
             for mask, k in ((feeding, feeds), (~feeding, n - feeds)):
@@ -184,6 +191,43 @@ class EprescriptionFlow(Module):
         else:
             first = self.base.register_count(n, day)
         self._schedule(first, n, day)
+
+    def _copy_documents(self, act: np.ndarray, lam: np.ndarray, feeding: np.ndarray, feeds: int, n: int,
+                        day: int) -> None:
+        """The day's ``n`` registrations as prescription documents of their GPs (deposited
+        tomorrow): shared among the e-prescribing GPs as the day's Poisson totals (multinomial),
+        patients in each GP's range, on a stream of their own (no other draw changes)."""
+        rng = self.rng_copies
+        counts = np.zeros(act.size, dtype=np.int64)
+        for mask, k in ((feeding, feeds), (~feeding, n - feeds)):
+            w = lam[mask]
+            if k and w.sum() > 0:
+                counts[mask] = rng.multinomial(k, w / w.sum())
+        fac = np.repeat(act, counts)
+        patients = self.gp.choose_patients(fac, rng.bit_generator.random_raw(fac.size))
+        doc_type = np.full(fac.size, self.prescription_type, dtype=np.uint8)
+        installed = self.gp.install_day[fac] <= day + 1
+        batch = Batch(self.gp.index, day + 1, fac.astype(np.int32), patients, doc_type,
+                      np.zeros(fac.size, dtype=bool), installed, None)
+        if self.pending_copies is not None:  # two days' copies (a day without a producers' step)
+            p = self.pending_copies
+            batch = Batch(p.sector, day + 1, *(np.concatenate([a, b]) for a, b in (
+                (p.facility, batch.facility), (p.patient, batch.patient), (p.doc_type, batch.doc_type),
+                (p.qualified, batch.qualified), (p.installed, batch.installed))), None)
+        self.pending_copies = batch
+
+    def take_copies(self, day: int) -> Batch | None:
+        """The DMP copies registered before ``day``, to book as the GPs' documents today."""
+        batch, self.pending_copies = self.pending_copies, None
+        if batch is not None:
+            batch.day = day
+            self.copies_booked += len(batch)
+        return batch
+
+    def eprescribing(self, fac: np.ndarray, day: int) -> np.ndarray:
+        """Whether each GP of ``fac`` e-prescribes on ``day`` (its registrations are its
+        prescription documents when ``dmp_copy_is_document``)."""
+        return self.prescribers.start_day[fac] <= day
 
     def _schedule(self, first: int, n: int, day: int) -> None:
         """Draw how many of the ``n`` prescriptions registered on ``day`` (ids ``first`` …) are

@@ -33,6 +33,8 @@ class ProducersModule(Module):
         self.ctx = ctx
         self.profiles = profiles  # stepped while the sectors draw (it reads nothing they write)
         self.takers: list[Module] = []  # modules shown every batch, in plan order (set by the engine)
+        #: the e-prescription flow when its DMP copies are the GPs' prescription documents (set by the engine)
+        self.eprescription: Any = None
         w = ctx.world
         n_months, n_sectors = ctx.n_months, len(w.sectors)
         self.produced = np.zeros((n_months, n_sectors, len(CHANNELS)), dtype=np.int64)
@@ -83,6 +85,14 @@ class ProducersModule(Module):
         self.profiles.update(day)
         for k in sorted(drawn):
             self._book_sector(k, day, drawn[k].result())
+        if self.eprescription is not None:  # yesterday's e-prescriptions' DMP copies (mechanism 2)
+            copies = self.eprescription.take_copies(day)
+            if copies is not None and len(copies):
+                k = copies.sector
+                self.produced[int(self.ctx.month_of_day[day]), k, 0] += len(copies)
+                self._last_batch[k] += len(copies)
+                for taker in self.takers:
+                    taker.on_batch(copies)
 
     def _draw_sector(self, k: int, day: int) -> list[tuple[Batch | None, float]]:
         """Sector ``k``'s adoption and documents of ``day``: its own batch, then one per activity
@@ -93,6 +103,13 @@ class ProducersModule(Module):
         sector.uptake(day, ps["uptake_p"], ps["uptake_q"])
         sector.learn(day, int(ctx.month_of_day[day]), ps["intensity_mean"])  # monthly: intensity that grows
         own = sector.produce(day, float(ctx.rhythm[k][day]), ps["episodes_per_day"], ps["intensity_mean"])
+        ep = self.eprescription
+        if ep is not None and own is not None and sector is ep.gp:
+            # mechanism 2: an e-prescribing GP's prescription documents are its e-prescriptions'
+            # DMP copies (booked below), not draws of its own
+            drop = (own.doc_type == ep.prescription_type) & ep.eprescribing(own.facility, day)
+            if drop.any():
+                own = own.take(np.flatnonzero(~drop)) if not drop.all() else None
         return [(own, 0.0)] + [f.produce(day, ps["intensity_mean"]) for f in self.flows[k]]
 
     def _book_sector(self, k: int, day: int, drawn: list[tuple[Batch | None, float]]) -> None:
