@@ -132,3 +132,37 @@ def test_flows_change_no_draw_of_their_host(runs):
     a, b = _sent_by_type(runs["on"]), _sent_by_type(runs["off"])
     assert a[("hospital", "11490-0")] == b[("hospital", "11490-0")]
     assert np.isfinite(a.sum())
+
+
+def _in_sample_table() -> list[tuple[str, str, str, float, float, float]]:
+    """The issue 24 table of docs/calibration.md: (date, metric, sector, p50, p5, p95), volumes in M."""
+    from tests.conftest import REPO  # noqa: PLC0415
+
+    text = (REPO / "docs" / "calibration.md").read_text(encoding="utf-8")
+    start = text.index("## Results of issue 24")
+    section = text[start:text.index("\n## ", start + 10)]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 6 and cells[1].startswith("documents_per_") and cells[0][:4] in ("2024", "2025"):
+            med, band = cells[4].split(" [")
+            lo, hi = band.rstrip("]").split("–")
+            rows.append((cells[0], cells[1], cells[2], float(med.rstrip("M")), float(lo.rstrip("M")), float(hi.rstrip("M"))))
+    return rows
+
+
+@pytest.mark.slow
+def test_shipped_baseline_sits_in_the_in_sample_table_bands():
+    """The in-sample table of docs/calibration.md (posterior predictive of the shipped posterior) and
+    the shipped baseline agree: each 2024 – May 2025 document-volume row of the shipped run (scale
+    0.01, seed 1) lies in the table's p5–p95 band (±3% for the table's rounding and one seed)."""
+    from simulator.studies.observed_match import observed_vs_simulated  # noqa: PLC0415
+
+    table = _in_sample_table()
+    assert len(table) >= 8  # every 2024 – May 2025 volume row is in the table
+    sc = load_scenario(BASELINE, {"run.end": "2025-05-31", "run.scale": 0.01, "run.seed": 1})
+    fit = observed_vs_simulated(Simulation(sc).run())
+    for date, metric, sector, _, lo, hi in table:
+        row = fit[(fit["date"].astype(str) == date) & (fit["metric"] == metric) & (fit["sector"] == sector)]
+        sim = float(row["simulated"].iloc[0]) / 1e6
+        assert lo * 0.97 <= sim <= hi * 1.03, (date, metric, sector, sim, lo, hi)
