@@ -67,7 +67,8 @@ class EprescriptionFlow(Module):
         #: the DMP copies registered today, deposited tomorrow as the GPs' prescription documents
         #: (``dmp_copy_is_document``; booked by the producers, simulator/producers.py)
         self.pending_copies: Batch | None = None
-        self.copies_booked = 0  # DMP copies booked as documents (conservation: + pending = registered)
+        self.copies_booked = 0  # DMP copies booked as documents (conservation: + pending + not deposited = registered)
+        self.copies_not_deposited = 0  # registrations of GPs without their Ségur software: no copy
         self._delays: np.ndarray | None = None  # P(presentation delay), computed once
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
@@ -195,7 +196,7 @@ class EprescriptionFlow(Module):
     def _copy_documents(self, act: np.ndarray, lam: np.ndarray, feeding: np.ndarray, feeds: int, n: int,
                         day: int) -> None:
         """The day's ``n`` registrations as prescription documents of their GPs (deposited
-        tomorrow): shared among the e-prescribing GPs as the day's Poisson totals (multinomial),
+        tomorrow, by GPs with their Ségur software): shared among the e-prescribing GPs as the day's Poisson totals (multinomial),
         patients in each GP's range, on a stream of their own (no other draw changes)."""
         rng = self.rng_copies
         counts = np.zeros(act.size, dtype=np.int64)
@@ -204,9 +205,14 @@ class EprescriptionFlow(Module):
             if k and w.sum() > 0:
                 counts[mask] = rng.multinomial(k, w / w.sum())
         fac = np.repeat(act, counts)
+        # the copy is deposited by the GP's Ségur software: a GP without it (rare after 2023)
+        # registers the e-prescription but deposits no copy
+        installed = self.gp.install_day[fac] <= day + 1
+        self.copies_not_deposited += int(fac.size - np.count_nonzero(installed))
+        fac = fac[installed]
         patients = self.gp.choose_patients(fac, rng.bit_generator.random_raw(fac.size))
         doc_type = np.full(fac.size, self.prescription_type, dtype=np.uint8)
-        installed = self.gp.install_day[fac] <= day + 1
+        installed = np.ones(fac.size, dtype=bool)
         batch = Batch(self.gp.index, day + 1, fac.astype(np.int32), patients, doc_type,
                       np.zeros(fac.size, dtype=bool), installed, None)
         if self.pending_copies is not None:  # two days' copies (a day without a producers' step)
