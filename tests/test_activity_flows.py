@@ -104,7 +104,7 @@ def test_dmp_copies_are_the_prescription_documents_of_e_prescribing_gps(runs):
     registered = int(ep_on.counts[:, ep_on._col["registered"]].sum())
     pending = 0 if ep_on.pending_copies is None else len(ep_on.pending_copies)
     assert registered > 0 and ep_on.copies_booked + pending + ep_on.copies_not_deposited == registered  # conservation
-    assert ep_on.copies_not_deposited < 0.05 * registered  # GPs e-prescribe with their Ségur software, almost all
+    assert ep_on.copies_not_deposited < 0.15 * registered  # most e-prescribing GPs have their Ségur software (2023: the last updates)
     a, b = _sent_by_type(on), _sent_by_type(off)
     gp_other = [i for i in a.index if i[0] == "gp" and i[1] != "57833-6"]
     for i in gp_other:
