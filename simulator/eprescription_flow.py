@@ -29,6 +29,7 @@ import pandas as pd
 
 from agents.catalogue import by_code
 from agents.producers.base import Batch, logistic_days, stratified_uniforms
+from agents.producers.flows import vendor_defects
 from agents.producers.prescribers import Prescribers, campaign_days
 from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
 from simulator.core.errors import ConservationError
@@ -214,12 +215,13 @@ class EprescriptionFlow(Module):
         doc_type = np.full(fac.size, self.prescription_type, dtype=np.uint8)
         installed = np.ones(fac.size, dtype=bool)
         batch = Batch(self.gp.index, day + 1, fac.astype(np.int32), patients, doc_type,
-                      np.zeros(fac.size, dtype=bool), installed, None)
+                      np.zeros(fac.size, dtype=bool), installed, vendor_defects(self.gp, fac, rng))
         if self.pending_copies is not None:  # two days' copies (a day without a producers' step)
             p = self.pending_copies
+            defect = None if p.defect is None or batch.defect is None else np.concatenate([p.defect, batch.defect])
             batch = Batch(p.sector, day + 1, *(np.concatenate([a, b]) for a, b in (
                 (p.facility, batch.facility), (p.patient, batch.patient), (p.doc_type, batch.doc_type),
-                (p.qualified, batch.qualified), (p.installed, batch.installed))), None)
+                (p.qualified, batch.qualified), (p.installed, batch.installed))), defect)
         self.pending_copies = batch
 
     def take_copies(self, day: int) -> Batch | None:

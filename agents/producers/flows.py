@@ -96,4 +96,15 @@ class ActivityFlow:
             patient = host.choose_patients(rep, raw)
             installed = np.repeat(host.install_day[feeders] <= day, counts)
             fac = rep.astype(np.int32)
-        return Batch(host.index, day, fac, patient, doc_type, qualified, installed, None), float(lam.sum())
+        return Batch(host.index, day, fac, patient, doc_type, qualified, installed,
+                     vendor_defects(host, fac, self.rng)), float(lam.sum())
+
+
+def vendor_defects(host: Sector, fac: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Defect codes of rows sent by ``host``'s facilities ``fac`` (their vendor's rates, as the
+    sector's own rows; None when the sector has no defect), drawn on ``rng``."""
+    if host.defect_cum is None or fac.size == 0:
+        return None
+    cum = host.defect_cum[host.vendor[fac]]
+    code = (rng.random(fac.size)[:, None] >= cum).sum(axis=1)
+    return np.where(code < cum.shape[1], code + 1, 0).astype(np.uint8)
