@@ -288,6 +288,11 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                     f"{path}: sectors.{name}.documents.{code}: not a catalogued document type "
                     f"(see scenarios/data/document_types.csv)"
                 )
+        for flow_name, flow in sector.flows.items():
+            for code in flow.documents:
+                if code not in known_types:
+                    raise ScenarioError(f"{path}: sectors.{name}.flows.{flow_name}.documents.{code}: not a catalogued "
+                                        f"document type (see scenarios/data/document_types.csv)")
         for code in sector.learning.ceilings if sector.learning else ():
             if code not in sector.documents:
                 raise ScenarioError(f"{path}: sectors.{name}.learning.ceilings.{code}: not a document type of the sector; "

@@ -270,6 +270,22 @@ class LearningConfig(Strict):
     ceilings: dict[str, Probability] = unit("share", "per LOINC type of the sector's documents, its own ceiling", default_factory=dict)
 
 
+class ActivityFlowConfig(Strict):
+    """An activity of a sector beyond its own episodes, with its own yearly base and documents
+    (a mechanism, docs/mechanisms.md "Activity flows"): drawn for the sector's feeding
+    facilities at their level × ``level_factor``, on a stream of its own, so that switching it off
+    removes exactly its documents."""
+
+    enabled: bool = unit("switch", "whether the flow's documents are drawn (false: the mechanism is off)", default=True)
+    label: str = unit("text", "what the flow is, in tables")
+    episodes_per_year: PositiveFloat = unit("episodes/year", "the flow's national activity a year (scenarios/data/activity.csv)", le=1e11)
+    documents: dict[str, PerEpisode] = unit("documents/episode", "documents of each LOINC type per episode of the flow")
+    level_factor: Factor = unit("factor", "the flow's documents are sent at the facility's level (learning) × this factor, at most 1, × the sector's type ceilings", default=1.0)
+    weekly: list[Factor] | None = unit("factor", "activity factor Monday…Sunday (none: the sector's)", default=None, min_length=7, max_length=7)
+    seasonal: list[Factor] | None = unit("factor", "activity factor January…December (none: the sector's)", default=None, min_length=12, max_length=12)
+    start: Date | None = unit("date", "no document of the flow before this date (none: from the run's start)", default=None)
+
+
 class SectorConfig(Strict):
     """One producer sector: counts, activity, documents, adoption levers."""
 
@@ -295,6 +311,7 @@ class SectorConfig(Strict):
     mssante: MssanteUse
     vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
     defects: dict[str, dict[str, Probability]] = unit("share", "per vendor ('*' = all), per defect kind, share of documents carrying that defect", default_factory=dict)
+    flows: dict[str, ActivityFlowConfig] = unit("section", "activities of the sector beyond its episodes, each with its own base and documents (docs/mechanisms.md, 'Activity flows')", default_factory=dict)
 
 
 TARGET_CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante")
@@ -342,6 +359,7 @@ class EprescriptionConfig(Strict):
     duplicate_share: Probability = unit("share", "dispensations followed by a second scan of the same QR code (rejected: already dispensed)")
     unknown_share: Probability = unit("share", "scans per dispensation whose code matches no prescription (mistyped, forged: rejected)")
     validity_days: Days = unit("days", "a prescription can be dispensed this long after it is written, then it expires and leaves the base", ge=1)
+    dmp_copy_is_document: bool = unit("switch", "the DMP copy of each registered e-prescription is the prescription document (57833-6) of its GP, deposited the next day, whether or not the GP feeds otherwise; an e-prescribing GP's own draw then has no 57833-6 (mechanism 2, docs/mechanisms.md)", default=False)
 
 
 class Wave2FlowsConfig(Strict):

@@ -68,6 +68,9 @@ def day_plan(ctx: Context) -> list[Module]:
         payload_module(ctx),                 # samples the DMP's verdicts, renders them as FHIR
     ]
     producers.takers = [m for m in plan if m is not producers]  # every batch, in plan order
+    cfg = ctx.scenario.eprescription
+    if cfg is not None and cfg.dmp_copy_is_document:  # e-prescriptions' DMP copies are documents (mechanism 2)
+        producers.eprescription = next(m for m in plan if m.name == "eprescription")
     return plan
 
 

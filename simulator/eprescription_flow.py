@@ -29,6 +29,7 @@ import pandas as pd
 
 from agents.catalogue import by_code
 from agents.producers.base import Batch, logistic_days, stratified_uniforms
+from agents.producers.flows import vendor_defects
 from agents.producers.prescribers import Prescribers, campaign_days
 from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
 from simulator.core.errors import ConservationError
@@ -61,8 +62,14 @@ class EprescriptionFlow(Module):
         self.rng = ctx.streams["flow:eprescription"]
         # patients on their own stream: drawing them or not (_want_patients) changes no other draw
         self.rng_patients = ctx.streams["flow:eprescription:patients"]
+        self.rng_copies = ctx.streams["flow:eprescription:dmp_copies"]
         self.prescription_type = by_code(PRESCRIPTION_CODE).index
         self._copies: list[tuple[np.ndarray, np.ndarray]] = []  # today's GP DMP prescriptions (when patients are drawn)
+        #: the DMP copies registered today, deposited tomorrow as the GPs' prescription documents
+        #: (``dmp_copy_is_document``; booked by the producers, simulator/producers.py)
+        self.pending_copies: Batch | None = None
+        self.copies_booked = 0  # DMP copies booked as documents (conservation: + pending + not deposited = registered)
+        self.copies_not_deposited = 0  # registrations of GPs without their Ségur software: no copy
         self._delays: np.ndarray | None = None  # P(presentation delay), computed once
         rp = ctx.streams["flow:eprescription:prescribers"]
         rf = ctx.streams["flow:eprescription:pharmacies"]
@@ -92,8 +99,8 @@ class EprescriptionFlow(Module):
         """Keep today's GP DMP prescriptions (prescriber, patient), only when patients are drawn:
         a feeding GP's DMP prescription is the copy of one of its e-prescriptions, so the
         e-prescription takes its patient (how many are registered does not depend on it)."""
-        if batch.sector != self.gp.index or not self._want_patients():
-            return
+        if batch.sector != self.gp.index or self.cfg.dmp_copy_is_document or not self._want_patients():
+            return  # (with dmp_copy_is_document, the copies are the GPs' prescription documents)
         rows = np.flatnonzero(batch.doc_type == self.prescription_type)
         if rows.size:
             self._copies.append((batch.facility[rows], batch.patient[rows]))
@@ -166,6 +173,8 @@ class EprescriptionFlow(Module):
         self.counts[month, self._col["dmp_copy"]] += n
         self.counts[month, self._copy_col["prescriber_feeds_dmp"]] += feeds
         self.counts[month, self._copy_col["prescriber_not_feeding"]] += n - feeds
+        if self.cfg.dmp_copy_is_document:
+            self._copy_documents(act, lam, feeding, feeds, n, day)
         if self._want_patients():
             counts = np.zeros(act.size, dtype=np.int64)
             for mask, k in ((feeding, feeds), (~feeding, n - feeds)):
@@ -184,6 +193,49 @@ class EprescriptionFlow(Module):
         else:
             first = self.base.register_count(n, day)
         self._schedule(first, n, day)
+
+    def _copy_documents(self, act: np.ndarray, lam: np.ndarray, feeding: np.ndarray, feeds: int, n: int,
+                        day: int) -> None:
+        """The day's ``n`` registrations as prescription documents of their GPs (deposited
+        tomorrow, by GPs with their Ségur software): shared among the e-prescribing GPs as the day's Poisson totals (multinomial),
+        patients in each GP's range, on a stream of their own (no other draw changes)."""
+        rng = self.rng_copies
+        counts = np.zeros(act.size, dtype=np.int64)
+        for mask, k in ((feeding, feeds), (~feeding, n - feeds)):
+            w = lam[mask]
+            if k and w.sum() > 0:
+                counts[mask] = rng.multinomial(k, w / w.sum())
+        fac = np.repeat(act, counts)
+        # the copy is deposited by the GP's Ségur software: a GP without it (rare after 2023)
+        # registers the e-prescription but deposits no copy
+        installed = self.gp.install_day[fac] <= day + 1
+        self.copies_not_deposited += int(fac.size - np.count_nonzero(installed))
+        fac = fac[installed]
+        patients = self.gp.choose_patients(fac, rng.bit_generator.random_raw(fac.size))
+        doc_type = np.full(fac.size, self.prescription_type, dtype=np.uint8)
+        installed = np.ones(fac.size, dtype=bool)
+        batch = Batch(self.gp.index, day + 1, fac.astype(np.int32), patients, doc_type,
+                      np.zeros(fac.size, dtype=bool), installed, vendor_defects(self.gp, fac, rng))
+        if self.pending_copies is not None:  # two days' copies (a day without a producers' step)
+            p = self.pending_copies
+            defect = None if p.defect is None or batch.defect is None else np.concatenate([p.defect, batch.defect])
+            batch = Batch(p.sector, day + 1, *(np.concatenate([a, b]) for a, b in (
+                (p.facility, batch.facility), (p.patient, batch.patient), (p.doc_type, batch.doc_type),
+                (p.qualified, batch.qualified), (p.installed, batch.installed))), defect)
+        self.pending_copies = batch
+
+    def take_copies(self, day: int) -> Batch | None:
+        """The DMP copies registered before ``day``, to book as the GPs' documents today."""
+        batch, self.pending_copies = self.pending_copies, None
+        if batch is not None:
+            batch.day = day
+            self.copies_booked += len(batch)
+        return batch
+
+    def eprescribing(self, fac: np.ndarray, day: int) -> np.ndarray:
+        """Whether each GP of ``fac`` e-prescribes on ``day`` (its registrations are its
+        prescription documents when ``dmp_copy_is_document``)."""
+        return self.prescribers.start_day[fac] <= day
 
     def _schedule(self, first: int, n: int, day: int) -> None:
         """Draw how many of the ``n`` prescriptions registered on ``day`` (ids ``first`` …) are

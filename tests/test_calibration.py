@@ -154,7 +154,10 @@ def test_fit_from_wrong_parameters_lowers_the_objective_and_writes_outputs(tmp_p
     cal = load_scenario(out / "calibrated.toml")
     assert cal.name == "wrong-calibrated"
     assert cal.run.end == load_scenario(BASELINE).run.end  # the full horizon, not the fit's
-    assert 0.25 < cal.sectors["biology"].intensity_mean and cal.sectors["hospital"].intensity_mean < 0.98
+    # the far too high hospital intensity comes down; biology's direction is not asserted: since
+    # issue 24 the hospitals' outpatient flows make the 2023 totals too high from this start, so a
+    # six-evaluation fit may lower both (docs/calibration.md, issue 24: 2023 rows vs biology 2024)
+    assert cal.sectors["hospital"].intensity_mean < 0.98 and cal.sectors["biology"].intensity_mean != 0.25
     text = (out / "calibrated.toml").read_text(encoding="utf-8")
     assert text.count("# calibrated against observed.csv") == 2
 

@@ -97,10 +97,13 @@ def test_mandate_raises_registrations_after_its_date_and_not_before(runs):
 
 
 def test_registrations_do_not_depend_on_dmp_feeding(runs):
-    res, _ = runs["no_dmp"]
+    res, flow = runs["no_dmp"]
     docs = res.to_df("documents")
-    gp_dmp = docs[(docs["sector"] == "gp") & (docs["channel"] == "dmp")]["count"].sum()
-    assert gp_dmp == 0, "in this run GPs send nothing to the DMP"
+    gp_dmp = docs[(docs["sector"] == "gp") & (docs["channel"] == "dmp")]
+    # in this run GPs feed nothing of their own: their DMP documents are their e-prescriptions'
+    # copies (issue 24, dmp_copy_is_document), one per registration, all prescriptions
+    assert set(gp_dmp["doc_type"].astype(str)) == {"57833-6"}
+    assert gp_dmp["count"].sum() == flow.copies_booked > 0
     reg_no, reg = _monthly(res, "registered"), _monthly(runs["mandate"][0], "registered")
     assert reg_no.sum() > 0
     assert reg_no.sum() == pytest.approx(reg.sum(), rel=0.05)

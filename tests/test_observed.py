@@ -9,6 +9,7 @@ import pytest
 from scenarios.observed import bound_of, load_observed
 from simulator.core.errors import UsageError
 from simulator.studies.observed_match import (
+    MORE_THAN_MARGIN,
     TARGET_METRICS,
     Unmatched,
     combine,
@@ -53,7 +54,10 @@ def test_bound_from_note(note, bound):
 
 
 def test_one_sided_errors():
-    assert one_sided(0.3, "lower") == 0.0 and one_sided(-0.3, "lower") == -0.3
+    # "more than N" reads as N to N × 1.1 (issue 24): nothing counts inside, a shortfall below
+    # N and an excess beyond 1.1 N do
+    assert one_sided(0.05, "lower") == 0.0 and one_sided(-0.3, "lower") == -0.3
+    assert one_sided(0.3, "lower") == pytest.approx(0.3 - MORE_THAN_MARGIN) and MORE_THAN_MARGIN == pytest.approx(0.1)
     assert one_sided(-0.3, "upper") == 0.0 and one_sided(0.3, "upper") == 0.3
     assert one_sided(-0.3, "point") == -0.3
 
@@ -95,7 +99,7 @@ def test_every_row_is_matched_or_says_why(fit):
     m = fit[fit["matched"]]
     assert np.allclose(m["rel_error"], (m["simulated"] - m["observed"]) / m["observed"])
     low = m[m["bound"] == "lower"]
-    assert (low["error"] <= 0).all() and np.allclose(low["error"], np.minimum(low["rel_error"], 0))
+    assert np.allclose(low["error"], np.minimum(low["rel_error"], 0) + np.maximum(low["rel_error"] - MORE_THAN_MARGIN, 0))
 
 
 def test_rows_averaged_over_months_and_trailing_totals(small_results, fit):

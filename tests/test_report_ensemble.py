@@ -26,7 +26,9 @@ LAST_YEAR = "2023"
 POSTERIOR = (
     "# data_cutoff: 2023-06-30\n# method: two test draws, one feeding little and one a lot\n"
     "# date: 2026-11-30 06:00 UTC\n# commit: abc1234\n"
-    "sectors.biology.intensity_mean,sectors.hospital.intensity_mean\n0.05,0.05\n0.99,0.99\n"
+    # the hospitals' habit level too: their outpatient flows (issue 24) learn toward it
+    "sectors.biology.intensity_mean,sectors.hospital.intensity_mean,sectors.hospital.learning.final_mean\n"
+    "0.05,0.05,0.05\n0.99,0.99,0.99\n"
 )
 
 

@@ -85,11 +85,14 @@ class CalibrationSpec:
     base_data: dict[str, Any] = field(default_factory=dict, repr=False)
     posterior: dict[str, Any] = field(default_factory=dict)  # the [posterior] table (simulator.studies.posterior)
 
-    def weight(self, metric: str, sector: str) -> float:
-        """Weight of an observed row: ``metric.sector`` if given, else ``metric``, else 1; a
-        programme target (``TARGET_METRICS``) is read against the run, never fitted: 0."""
+    def weight(self, metric: str, sector: str, date: str | None = None) -> float:
+        """Weight of an observed row: ``metric.sector@date`` if given, else ``metric.sector``,
+        else ``metric``, else 1; a programme target (``TARGET_METRICS``) is read against the run,
+        never fitted: 0."""
         if metric in TARGET_METRICS:
             return 0.0
+        if date is not None and f"{metric}.{sector}@{date}" in self.weights:
+            return self.weights[f"{metric}.{sector}@{date}"]
         return self.weights.get(f"{metric}.{sector}", self.weights.get(metric, 1.0))
 
 
@@ -287,7 +290,8 @@ def fit_table(spec: CalibrationSpec, results: list[Results], observed: pd.DataFr
     """Observed vs simulated (mean over replications) with each row's weight."""
     tab = combine([observed_vs_simulated(r, observed) for r in results], how="mean")
     tab.insert(tab.columns.get_loc("matched") + 1, "weight",
-               [spec.weight(m, s) if ok else 0.0 for m, s, ok in zip(tab["metric"], tab["sector"], tab["matched"], strict=True)])
+               [spec.weight(m, s, str(d)) if ok else 0.0
+                for m, s, d, ok in zip(tab["metric"], tab["sector"], tab["date"], tab["matched"], strict=True)])
     return tab
 
 

@@ -46,7 +46,11 @@ QUANTITY = {
     "eprescription_doctors_users": "GPs e-prescribing at month end",
     "eprescription_pharmacies_executing": "pharmacies whose software dispenses through the base at month end",
     "target_mes_profiles_activated": "profiles activated (month end), against a programme target",
+    "pharmacy_vaccination_notes_sent": "DMP accepted vaccination notes (87273-9) of the pharmacies over the five months to the month (the winter season, October to February)",
 }
+# The winter vaccination season a "notes sent" row counts: the months to its date [I] (the
+# source says "winter season 2024-2025", approx. October 2024 – February 2025).
+VACCINATION_SEASON_MONTHS = 5
 # Rows that state a programme target, not an observation: matched so that a run can be read
 # against them, never fitted (their calibration weight is 0).
 TARGET_METRICS = frozenset({"target_mes_profiles_activated"})
@@ -82,7 +86,6 @@ METRIC_WHY = {
     "patient_uploaded_documents_cumulative": "the model has no documents added by patients",
     "mes_profiles_open_share": "a share of the insured (denominator not stated); the profile counts are matched through mes_profiles_open",
     "mes_profiles_activated_share": "a rounded share of the insured (\"one in four\"); the counts are matched through mes_profiles_activated",
-    "pharmacy_vaccination_notes_sent": "vaccination notes are a wave 2 flow, off in the calibrated baseline; the season's window is approximate",
     "eprescription_share_of_prescriptions": "a share of the prescriptions of every prescriber (specialists, dentists, hospitals…); the model has GPs' prescriptions only",
     "eprescription_software_approved": "a count of software products approved; the model has the share of GPs whose software is authorised (eprescription_adoption.gp_software_authorised)",
 }
@@ -166,6 +169,13 @@ class _Cache:
         d = docs[(docs["channel"] == "dmp") & (docs["outcome"] == "accepted") & docs["doc_type"].astype(str).isin(codes)]
         return d.groupby("month")["documents"].sum().reindex(self.r.manifest["months"], fill_value=0.0).astype(float)
 
+    def dmp_sector_types(self, sector: str, codes: tuple[str, ...]) -> pd.Series:
+        """DMP documents accepted each month of the LOINC types ``codes`` sent by ``sector``."""
+        docs = self.r.tables["documents"]
+        d = docs[(docs["channel"] == "dmp") & (docs["outcome"] == "accepted") & (docs["sector"].astype(str) == sector)
+                 & docs["doc_type"].astype(str).isin(codes)]
+        return d.groupby("month")["documents"].sum().reindex(self.r.manifest["months"], fill_value=0.0).astype(float)
+
     def dmp_series(self, sector: str) -> pd.Series:
         return self.dmp.sum(axis=1) if sector == "all" else self.dmp.get(sector, pd.Series(0.0, index=self.dmp.index))
 
@@ -235,6 +245,8 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
     if metric == "mes_opposition_rate":
         informed = c.prof("open") + c.prof("activated") + c.prof("opposed") + c.prof("closed")
         return c.prof("opposed") / informed.where(informed > 0)
+    if metric == "pharmacy_vaccination_notes_sent":
+        return c.dmp_sector_types(sector, ("87273-9",)).rolling(VACCINATION_SEASON_MONTHS).sum()
     if metric == "eprescriptions_per_month":
         return c.eprescription("registered")
     if metric == "eprescriptions_cumulative":
@@ -305,11 +317,18 @@ def _simulated_value(c: _Cache, row: pd.Series) -> float:
     return float(value)
 
 
+# A published "more than N" ("plus de 17 millions") is read as close to N: a press release rounds
+# down to a round figure, so the true value lies in [N, N × 1.1) [I, rule set 2026-12-07, issue 24]:
+# a lower-bound row counts a shortfall below N and an excess beyond N × 1.1, nothing between.
+MORE_THAN_MARGIN = 0.10
+
+
 def one_sided(rel_error: float, bound: str) -> float:
-    """The part of a relative error that counts: all of it for a point, only a shortfall
-    for a lower bound, only an excess for an upper bound."""
-    if bound == "lower":
-        return min(rel_error, 0.0)
+    """The part of a relative error that counts: all of it for a point; for a lower bound
+    ("more than N"), a shortfall below N and an excess beyond N × (1 + MORE_THAN_MARGIN); only
+    an excess for an upper bound."""
+    if bound == "lower":  # "more than N" reads as N to N × (1 + MORE_THAN_MARGIN)
+        return min(rel_error, 0.0) + max(rel_error - MORE_THAN_MARGIN, 0.0)
     if bound == "upper":
         return max(rel_error, 0.0)
     return rel_error

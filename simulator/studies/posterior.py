@@ -27,6 +27,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.studies.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
+from simulator.studies.observed_match import one_sided
 from simulator.studies.posterior_file import write_posterior
 from simulator.studies.surrogate import fit_surrogate, row_keys
 
@@ -85,11 +86,7 @@ def weighted_distance(x: dict[str, float], x0: dict[str, float], bounds: dict[st
         w = weights.get(k, 0.0)
         if w <= 0 or not obs or sim != sim:
             continue
-        e = (sim - obs) / obs
-        if bounds.get(k) == "lower":
-            e = min(e, 0.0)
-        elif bounds.get(k) == "upper":
-            e = max(e, 0.0)
+        e = one_sided((sim - obs) / obs, bounds.get(k, "point"))  # "more than N": N to 1.1 N (observed_match)
         num += w * e * e
         den += w
     return math.sqrt(num / den) if den > 0 else math.inf
@@ -242,7 +239,7 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
     if design is not None:
         all_keys = row_keys(observed)
         tab = observed.rename(columns={"value": "observed"}).copy()
-        tab["weight"] = [spec.weight(m, s) for m, s in zip(tab["metric"], tab["sector"], strict=True)]
+        tab["weight"] = [spec.weight(m, s, str(d)) for m, s, d in zip(tab["metric"], tab["sector"], tab["date"], strict=True)]
         tab["matched"] = [k in design.columns and bool(design[k].notna().all() and (design[k] > 0).all())
                           for k in all_keys]
         matched = tab[tab["matched"] & (tab["weight"] > 0)]
