@@ -38,9 +38,10 @@ EXPECTED = {
     "DocumentReference-example-td2-iti105-publication-simplifiee.json": (
         1, {"INS-004"}, "pdsm-simplified-publish",
     ),
-    # Cahier de liaison (published IG): placeholder INS 123456789012244, wrong key as well
-    "Bundle-cdl-bundle-creation-note.json": (1, {"INS-004"}, "cdl-transaction"),
-    "Patient-0d920958-b596-4b91-af67-9bafc707820b.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    # Cahier de liaison (published IG): placeholder INS 123456789012244, wrong key as well, a
+    # warning outside DMP payloads (INS-011): the guide fixes the INS's system and type, not its key
+    "Bundle-cdl-bundle-creation-note.json": (0, set(), "cdl-transaction"),
+    "Patient-0d920958-b596-4b91-af67-9bafc707820b.json": (0, set(), "fr-core-patient-ins"),
     # Annuaire Santé (built guide, gh-pages): fictitious RPPS / FINESS numbers fail their
     # check digit, a warning (PS-003, ORG-002), never an error
     "Organization-158480.json": (0, set(), "annuaire-organization"),
@@ -84,12 +85,12 @@ EXPECTED = {
     "PractitionerRole-ExamplePractitionerRoleAgregateur2.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur3.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur4.json": (0, set(), "ans-guide"),
-    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-007),
+    # Cercle de soins: placeholder INS (INS-011, a warning outside DMP payloads); a VALI identity status is a warning (IDV-007),
     # not the DMP's IDV-001: a care-team transaction is not a DMP payload
-    "Bundle-cds-bundle-transaction-creation-example.json": (1, {"INS-004"}, "cds-transaction"),
+    "Bundle-cds-bundle-transaction-creation-example.json": (0, set(), "cds-transaction"),
     "CareTeam-cds-careteam-example.json": (0, set(), "ans-guide"),
     "Organization-cds-organization-example.json": (0, set(), "ans-guide"),
-    "Patient-cds-patient-example.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    "Patient-cds-patient-example.json": (0, set(), "fr-core-patient-ins"),
     "RelatedPerson-cds-relatedperson-example.json": (0, set(), "ans-guide"),
     # Télésurveillance: observations and device; its FR Core INS Patient has the placeholder INS
     "Device-phd-74E8FFFEFF051C00.json": (0, set(), "resource"),
@@ -102,7 +103,7 @@ EXPECTED = {
     "Observation-TLSVObservationExampleDAS28-02.json": (0, set(), "ans-guide"),
     "Observation-TLSVObservationExampleDAS28-03.json": (0, set(), "ans-guide"),
     "Observation-TLSVObservationExampleDAS28-04.json": (0, set(), "ans-guide"),
-    "Patient-ExamplefrCorePatient001.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    "Patient-ExamplefrCorePatient001.json": (0, set(), "fr-core-patient-ins"),
     # Entrepôts de données de santé (socle commun): a patient with no INS
     "Patient-patient-example-1.json": (0, set(), "ans-guide"),
     # Gestion d'agendas partagés
@@ -122,8 +123,9 @@ EXPECTED = {
     "Subscription-sub1.json": (0, set(), "ans-guide"),
     "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
     "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
-    # Transfert de données DUI (TDDUI): its transaction names profiles in request.url (BDL-009)
-    "Bundle-TDDUIBundleExample.json": (1, {"BDL-009"}, "ans-guide"),
+    # Transfert de données DUI (TDDUI): its transaction names profiles in request.url, a
+    # warning outside DMP payloads (BDL-011)
+    "Bundle-TDDUIBundleExample.json": (0, set(), "ans-guide"),
     "DocumentReference-TDDUIDocumentReferenceExample.json": (0, set(), "ans-guide"),
     # IHE MHD's own ITI-65 (4.2.2): a transaction holding a SubmissionSet is judged as a DMP
     # submission, which this one is not (no INS, LOINC category, restricted confidentiality…);

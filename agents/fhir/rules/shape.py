@@ -262,12 +262,64 @@ def bundle_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
                 yield path, f"reference {ref} does not resolve inside the bundle"
 
 
+def _entry_ids(bundle: dict, index: BundleIndex) -> frozenset[str]:
+    """Ids of the resources the bundle's entries hold."""
+    return frozenset(r["id"] for _, _, r in index.entries if isinstance(r.get("id"), str))
+
+
+def _dangling_local(res: dict, ctx: Context) -> list[tuple[str, str, bool]]:
+    """Each ``#id`` naming no contained resource: (path, message, lenient?).
+
+    Lenient (REF-004, a warning) only outside DMP payloads, when the id names a resource of
+    the same bundle or the bundle is a searchset (FHIR R4 bundle.html#searchset: a result may
+    leave its references unresolved); strict (REF-002, an error) otherwise.
+    """
+    found = []
+    for path, ref in ctx.references(res):
+        if ref.startswith("#") and ref != "#" and ctx.resolve(ref, res) is None:
+            found.append((path, ref))
+    if not found:
+        return []
+    if ctx.dmp or ctx.bundle is None:
+        return [(path, f"local reference {ref} names no contained resource", False) for path, ref in found]
+    ids = ctx.memo(_entry_ids, ctx.bundle.bundle, ctx.bundle)
+    searchset = ctx.bundle.bundle.get("type") == "searchset"
+    out = []
+    for path, ref in found:
+        if ref[1:] in ids:
+            out.append((path, f"local reference {ref} names no contained resource but an entry of the "
+                              "bundle: write the entry's fullUrl (or contain the resource)", True))
+        elif searchset:
+            out.append((path, f"local reference {ref} resolves neither to a contained resource nor to "
+                              "an entry of this search result", True))
+        else:
+            out.append((path, f"local reference {ref} names no contained resource", False))
+    return out
+
+
 @rule(
     "REF-002", ERROR, "top", "….reference ('#id')",
-    "Every local reference `#id` names a resource contained in the same resource.",
+    "Every local reference `#id` names a resource contained in the same resource (FHIR R4 "
+    "references.html#contained). Always an error in a DMP payload; outside one, see REF-004.",
     reason=INVALID_METADATA, issue_code="not-found",
 )
 def contained_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    for path, ref in ctx.references(res):
-        if ref.startswith("#") and ref != "#" and ctx.resolve(ref, res) is None:
-            yield path, f"local reference {ref} names no contained resource"
+    for path, message, lenient in ctx.memo(_dangling_local, res, ctx):
+        if not lenient:
+            yield path, message
+
+
+@rule(
+    "REF-004", WARNING, "top", "….reference ('#id')",
+    "Outside a DMP payload, a `#id` that names a resource of the same Bundle instead of a "
+    "contained one, or that a searchset leaves unresolved, is a warning: the IG publisher "
+    "accepts it and the ePrescription guide's official searchsets use it, while FHIR R4 "
+    "(references.html#contained) reserves `#id` for contained resources.",
+    issue_code="not-found",
+)
+def local_references_to_entries(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp:
+        return
+    for path, message, lenient in ctx.memo(_dangling_local, res, ctx):
+        if lenient:
+            yield path, message
