@@ -20,9 +20,11 @@ ANNUAIRE_PROFILES = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDe
 
 
 def _strict_struct(res: dict, ctx: Context) -> bool:
-    """True when a malformed idNat_Struct is an error: a DMP payload, or an Annuaire Santé
-    resource (the directory that issues idNat_Struct publishes only well-formed ones)."""
-    return ctx.dmp or any(p.startswith(ANNUAIRE_PROFILES) for p in profiles(res))
+    """True when a malformed idNat_Struct is an error: in a DMP payload, and for an organisation
+    that declares an Annuaire Santé profile (the directory issues idNat_Struct) or no profile at
+    all (judged as a directory entry); one that declares only another guide's profile: warning."""
+    declared = profiles(res)
+    return ctx.dmp or not declared or any(p.startswith(ANNUAIRE_PROFILES) for p in declared)
 
 
 def _checked(res: dict, system: str, check: object) -> Iterator[tuple[str, IdCheck]]:
@@ -72,7 +74,8 @@ def rpps_key(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     "ORG-001", ERROR, "Organization", "Organization.identifier.value",
     "An idNat_Struct is 1 + FINESS (9 characters), 2 + SIREN, 3 + SIRET, 4 + RPPS-rang or "
     "0 + cabinet ADELI. An error in a DMP payload (the DMP indexes the author's structure by "
-    "it) and in an Annuaire Santé resource (the directory issues it); elsewhere see ORG-003.",
+    "it) and in an Annuaire Santé (or profile-less) Organization: the directory issues it; an "
+    "Organization declaring only another guide's profile: see ORG-003.",
     reason=INVALID_METADATA, issue_code="value",
 )
 def id_nat_struct_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -85,7 +88,8 @@ def id_nat_struct_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "ORG-003", WARNING, "Organization", "Organization.identifier.value",
-    "Outside a DMP payload and the Annuaire Santé, a malformed idNat_Struct is a warning: other guides' examples carry "
+    "Outside a DMP payload, in an Organization declaring another guide's profile (not the "
+    "Annuaire Santé's), a malformed idNat_Struct is a warning: other guides' examples carry "
     "an illustrative one (the traçabilité DMI guide's organisation example), and those guides "
     "constrain the identifier's system, not the CI-SIS format of its value.",
 )
