@@ -12,7 +12,16 @@ from agents.fhir import structure
 from agents.fhir.constants import PROFILE_PATIENT_INS, PROFILE_PROVIDE_BUNDLE
 from agents.fhir.guides import EXAMPLES_DIR
 from agents.fhir.guides import profiles as vendored_profiles
-from agents.fhir.rules.base import ERROR, INFORMATION, WARNING, Context, as_dict, profiles, rule
+from agents.fhir.rules.base import (
+    ERROR,
+    INFORMATION,
+    WARNING,
+    Context,
+    as_dict,
+    is_folder,
+    profiles,
+    rule,
+)
 from agents.fhir.verdict import INVALID_METADATA
 
 #: profiles the rules know by name (agents/fhir/profiles.py), with no vendored StructureDefinition
@@ -171,6 +180,8 @@ def applicable_profiles(res: dict, ctx: Context) -> list[tuple[str, bool]]:
         if not bundle_profiles and ctx.profile is not None and ctx.profile.submission:
             bundle_profiles = [recognised or PROFILE_PROVIDE_BUNDLE]
     rtype = res.get("resourceType")
+    if is_folder(res):
+        return declared  # a Folder: the provide bundle's List slice is the SubmissionSet's
     for url in bundle_profiles:
         target = structure.entry_profiles(url).get(rtype) if isinstance(rtype, str) and url else None
         if target and all(target != u for u, _ in declared):

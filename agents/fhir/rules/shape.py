@@ -15,6 +15,7 @@ from agents.fhir.rules.base import (
     Context,
     as_dict,
     as_list,
+    is_folder,
     is_submission_set,
     rule,
 )
@@ -105,7 +106,8 @@ def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str
 
 @rule(
     "BDL-005", ERROR, "Bundle", "List.entry.item",
-    "The SubmissionSet lists every DocumentReference of the bundle, and only those.",
+    "The SubmissionSet lists every DocumentReference of the bundle, and only those (outside a "
+    "DMP payload, IHE MHD 2:3.65.4.1.2.1 also lets it list the Folders of the bundle).",
     reason=INVALID_METADATA, issue_code="structure",
 )
 def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -120,6 +122,8 @@ def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, st
     for k, item in enumerate(as_list(lst.get("entry"))):
         ref = as_dict(as_dict(item).get("item")).get("reference")
         target = index.resolve(ref) if isinstance(ref, str) else None
+        if target is not None and not ctx.dmp and is_folder(target):
+            continue  # IHE MHD: a SubmissionSet also lists the Folders it creates or updates
         if target is None or target.get("resourceType") != "DocumentReference":
             yield f".entry[{li}].resource.entry[{k}].item", (
                 f"SubmissionSet entry {ref!r} is not a DocumentReference of the bundle"
@@ -201,7 +205,8 @@ def _sets_superseded(entry: dict) -> bool:
 @rule(
     "REP-003", ERROR, "Bundle", "Bundle.entry.request",
     "A PATCH or PUT entry targets `DocumentReference/<id>` and sets its status to superseded "
-    "(the replaced version, as in the ANS TD2.1 replacement example).",
+    "(the replaced version, as in the ANS TD2.1 replacement example); outside a DMP payload, "
+    "IHE MHD may also update a Folder (List).",
     reason=INVALID_METADATA, issue_code="business-rule",
 )
 def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -212,6 +217,8 @@ def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         if request.get("method") not in ("PATCH", "PUT"):
             continue
         url = request.get("url")
+        if not ctx.dmp and is_folder(as_dict(entry.get("resource"))):
+            continue  # IHE MHD (outside the DMP) updates a Folder with PUT List
         if not (isinstance(url, str) and url.startswith("DocumentReference/")):
             yield f".entry[{i}].request.url", (
                 f"{request.get('method')} {url!r}: only DocumentReference/<id> may be updated"

@@ -67,7 +67,8 @@ def _request_problems(bundle: dict, ctx: Context) -> list[tuple[str, str, bool]]
 
     Lenient (BDL-011, a warning) only outside DMP payloads, for a POST whose url is a single
     name that is no FHIR resource type (the DMI and TDDUI guides' official transactions write
-    their profiles' names there); every other problem, and any problem in a DMP payload, is
+    their profiles' names there) and a PUT of the bare resource type whose resource has an id
+    (IHE MHD 4.2.2's addToFolder example: PUT List); every other problem, and any problem in a DMP payload, is
     strict (BDL-009, an error).
     """
     if bundle.get("type") not in ("transaction", "batch") or ctx.bundle is None:
@@ -86,6 +87,12 @@ def _request_problems(bundle: dict, ctx: Context) -> list[tuple[str, str, bool]]
             )
             if lenient:
                 problem += " (a profile's name is no resource type: a FHIR server answers 404)"
+            elif (
+                not ctx.dmp and method == "PUT" and url == resource.get("resourceType")
+                and isinstance(resource.get("id"), str)
+            ):
+                lenient = True  # IHE MHD's own addToFolder example: PUT List (the Folder's id in it)
+                problem += f" (the resource's id {resource['id']} is meant)"
             out.append((f".entry[{i}].request", problem, lenient))
     return out
 
@@ -107,9 +114,10 @@ def request_urls(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 @rule(
     "BDL-011", WARNING, "Bundle", "Bundle.entry.request.url",
     "Outside a DMP payload, a POST whose url is a name that is no FHIR resource type (a "
-    "profile's name, as in the DMI and TDDUI guides' official transactions) is a warning: those "
-    "guides publish it so, while FHIR R4 (http.html#transaction) wants the resource type. The "
-    "DMP's ITI-65 keeps BDL-009's error.",
+    "profile's name, as in the DMI and TDDUI guides' official transactions), or a PUT of the bare "
+    "resource type whose resource carries its id (IHE MHD's addToFolder example), is a warning: "
+    "those guides publish it so, while FHIR R4 (http.html#transaction) wants `Type` / `Type/id`. "
+    "The DMP's ITI-65 keeps BDL-009's error.",
     issue_code="structure",
 )
 def request_url_names_profile(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
