@@ -114,6 +114,9 @@ EXPECTED = {
     # meet their profiles' cardinalities, fixed values and required bindings, and FHIR R4's
     "Bundle-HAS-01-Presc-Pantoprazole-MV.json": (0, set(), "eprescription-bundle"),
     "Bundle-HAS-04a-Presc-Paracetamol.json": (0, set(), "eprescription-bundle"),
+    # its `#patient-…` references name entries of the searchset, not contained resources (REF-004)
+    # and its INS's NIR key is wrong (INS-011): warnings outside DMP payloads
+    "Bundle-TradPN13FHIR-Presc-Morphine-PCA.json": (0, set(), "eprescription-bundle"),
     "ResearchStudy-2022-500014-26-00-example.json": (0, set(), "ans-guide"),
     "ResearchStudy-fake-study-example.json": (0, set(), "ans-guide"),
     "AuditEvent-TDEAuditEventExample.json": (0, set(), "ans-guide"),
@@ -123,6 +126,9 @@ EXPECTED = {
     "Subscription-sub1.json": (0, set(), "ans-guide"),
     "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
     "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
+    # request.url names the DMI profiles (BDL-011); an illustrative idNat_Struct (ORG-003): warnings
+    "Bundle-dmi-bundle-delivery-example.json": (0, set(), "ans-guide"),
+    "Organization-dmi-organization-ej-example.json": (0, set(), "annuaire-organization"),
     # Transfert de données DUI (TDDUI): its transaction names profiles in request.url, a
     # warning outside DMP payloads (BDL-011)
     "Bundle-TDDUIBundleExample.json": (0, set(), "ans-guide"),
@@ -132,6 +138,11 @@ EXPECTED = {
     # `--as mhd` judges it as MHD alone: accepted (tests/test_validate_as.py)
     "Bundle-ex-comprehensiveProvideDocumentBundleSimple.json": (
         1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020"}, "dmp-iti65"),
+    # IHE MHD 4.2.2's addToFolder ITI-65 (a Folder updated by PUT List): refused as a DMP
+    # submission as well; accepted with `--as mhd` (tests/test_official_examples.py)
+    "Bundle-ex-ProvideDocumentBundle-addToFolder.json": (
+        1, {"INS-002", "ATT-002", "BDL-005", "BDL-009", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020",
+            "REP-003"}, "pdsm-replacement"),
 }
 
 
