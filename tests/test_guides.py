@@ -140,6 +140,10 @@ EXPECTED = {
         1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020"}, "dmp-iti65"),
     # IHE MHD 4.2.2's addToFolder ITI-65 (a Folder updated by PUT List): refused as a DMP
     # submission as well; accepted with `--as mhd` (tests/test_official_examples.py)
+    # IHE MHD 4.2.2's two-document ITI-65 (both DocumentReferences share one masterIdentifier:
+    # DOC-015 in a DMP payload, DOC-021 a warning with `--as mhd`)
+    "Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json": (
+        1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-015", "DOC-020"}, "dmp-iti65"),
     "Bundle-ex-ProvideDocumentBundle-addToFolder.json": (
         1, {"INS-002", "ATT-002", "BDL-005", "BDL-009", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020",
             "REP-003"}, "pdsm-replacement"),

@@ -66,6 +66,7 @@ def test_the_warnings_that_replace_false_errors_are_reported() -> None:
     assert "BDL-011" in warnings("Bundle-TDDUIBundleExample.json")
     assert "ORG-003" in warnings("Organization-dmi-organization-ej-example.json")
     assert "BDL-011" in warnings("Bundle-ex-ProvideDocumentBundle-addToFolder.json", "mhd")
+    assert "DOC-021" in warnings("Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json", "mhd")
 
 
 # --- one-defect variants ----------------------------------------------------------------------------

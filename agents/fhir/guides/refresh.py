@@ -134,7 +134,8 @@ SOURCES: dict[str, Source] = {
         Source(
             "mhd-examples", "IHE/publications", "published-examples",
             ("ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json",
-             "ITI/MHD/4.2.2/Bundle-ex-ProvideDocumentBundle-addToFolder.json"), "mhd/examples",
+             "ITI/MHD/4.2.2/Bundle-ex-ProvideDocumentBundle-addToFolder.json",
+             "ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json"), "mhd/examples",
         ),
         # StructureDefinitions compiled to checks (agents/fhir/guides/compile.py): IHE MHD from
         # its FSH source (no JSON in its repository), the ANS guides from their built snapshots
