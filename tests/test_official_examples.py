@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +48,12 @@ def test_no_official_example_has_an_error(path) -> None:
         assert bad == [], bad
 
 
-@pytest.mark.parametrize("path", [p for p in example_files() if GUIDE[p] == "mhd-examples"], ids=lambda p: p.name)
+#: IHE MHD's ITI-65 examples published only as FSH, compiled by hand (tests/fixtures/ihe-mhd/README.md)
+MHD_FIXTURES = sorted((Path(__file__).parent / "fixtures" / "ihe-mhd").glob("*.json"))
+MHD_EXAMPLES = [p for p in example_files() if GUIDE[p] == "mhd-examples"] + MHD_FIXTURES
+
+
+@pytest.mark.parametrize("path", MHD_EXAMPLES, ids=lambda p: p.name)
 def test_segur_validate_as_mhd_accepts_ihe_mhds_own_examples(path, capsys, monkeypatch) -> None:
     code, out, err = run_cli(["validate", "--as", "mhd", "--format", "json", str(path)], capsys, monkeypatch)
     assert code == 0, out + err
@@ -67,6 +73,10 @@ def test_the_warnings_that_replace_false_errors_are_reported() -> None:
     assert "ORG-003" in warnings("Organization-dmi-organization-ej-example.json")
     assert "BDL-011" in warnings("Bundle-ex-ProvideDocumentBundle-addToFolder.json", "mhd")
     assert "DOC-021" in warnings("Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json", "mhd")
+    replace = json.loads((Path(__file__).parent / "fixtures" / "ihe-mhd" /
+                          "Bundle-ex-comprehensiveProvideDocumentBundleReplace.json").read_text(encoding="utf-8"))
+    assert "ATT-005" in {f.rule_id for f in validate_resource(replace, as_profile="mhd")}
+    assert "ATT-001" in errors(replace)  # judged as a DMP submission, the wrong size is refused
 
 
 # --- one-defect variants ----------------------------------------------------------------------------
@@ -162,6 +172,8 @@ VARIANTS = [
      _entry(0, _set("snapshot", "resource", "mode")), "PRF-004", "mhd"),
     ("Bundle-ex-ProvideDocumentBundle-addToFolder.json", "PUT url naming another Folder id",
      _entry(2, _set("List/another-folder", "request", "url")), "BDL-009", "mhd"),
+    ("Bundle-ex-comprehensiveProvideDocumentBundleSimple.json", "DocumentReference type removed (1..1)",
+     _entry(1, _drop("resource", "type")), "PRF-003", "mhd"),
     ("Bundle-ex-ProvideDocumentBundle-addToFolder.json", "Folder code removed (1..1)",
      _entry(2, _drop("resource", "code")), "PRF-003", "mhd"),
 ]
