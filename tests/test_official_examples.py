@@ -188,6 +188,27 @@ def test_one_defect_variant_is_refused(name: str, defect: str, mutate, rule_id: 
     assert rule_id in errors(data, as_profile), defect
 
 
+def test_a_fhir_document_entry_is_the_document_outside_the_dmp() -> None:
+    """IHE MHD 4.2's FhirDocuments slice: the attachment may point to a document Bundle entry
+    (its ex-comprehensiveProvideDocumentBundleDocument); the DMP wants a Binary (BDL-004)."""
+    bundle = load_example("Bundle-ex-comprehensiveProvideDocumentBundleSimple.json")
+    at = next(i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == "Binary")
+    document = {"resourceType": "Bundle", "type": "document", "timestamp": "2013-05-28T22:12:21Z",
+                "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"},
+                "entry": [{"fullUrl": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e1", "resource": {
+                    "resourceType": "Composition", "status": "final", "title": "Discharge summary",
+                    "type": {"coding": [{"system": "http://loinc.org", "code": "28655-9"}]},
+                    "date": "2013-05-28T22:12:21Z", "author": [{"display": "Dr Who"}]}}]}
+    bundle["entry"][at] = {"fullUrl": bundle["entry"][at]["fullUrl"], "resource": document,
+                           "request": {"method": "POST", "url": "Bundle"}}
+    docref = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference")
+    attachment = docref["content"][0]["attachment"]
+    attachment.pop("size"), attachment.pop("hash")
+    attachment["contentType"] = "application/fhir+json"
+    assert errors(bundle, "mhd") == set()
+    assert "BDL-004" in errors(bundle)  # judged as a DMP submission
+
+
 # --- what stays an error in a DMP payload -------------------------------------------------------------
 
 

@@ -83,9 +83,15 @@ def has_document(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield ".entry", "ITI-65 submission holds no DocumentReference"
 
 
+def _is_fhir_document(resource: dict) -> bool:
+    """True for a FHIR document (a Bundle of type document)."""
+    return resource.get("resourceType") == "Bundle" and resource.get("type") == "document"
+
+
 @rule(
     "BDL-004", ERROR, "Bundle", "Bundle.entry.resource.content.attachment.url",
-    "Each attachment url of a submitted DocumentReference points to a Binary in the bundle.",
+    "Each attachment url of a submitted DocumentReference points to a Binary in the bundle "
+    "(outside a DMP payload, or to a FHIR document Bundle entry: IHE MHD 4.2's FhirDocuments slice).",
     reason=INVALID_METADATA, issue_code="not-found",
 )
 def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -98,6 +104,8 @@ def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str
             if not isinstance(url, str) or att.get("data"):
                 continue
             target = ctx.bundle.resolve(url)
+            if target is not None and not ctx.dmp and _is_fhir_document(target):
+                continue  # IHE MHD 4.2 ProvideBundle slice FhirDocuments: a document Bundle entry
             if target is None or target.get("resourceType") != "Binary":
                 yield f".entry[{i}].resource.content[{j}].attachment.url", (
                     f"attachment url {url} does not point to a Binary in the bundle"
