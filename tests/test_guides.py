@@ -38,9 +38,10 @@ EXPECTED = {
     "DocumentReference-example-td2-iti105-publication-simplifiee.json": (
         1, {"INS-004"}, "pdsm-simplified-publish",
     ),
-    # Cahier de liaison (published IG): placeholder INS 123456789012244, wrong key as well
-    "Bundle-cdl-bundle-creation-note.json": (1, {"INS-004"}, "cdl-transaction"),
-    "Patient-0d920958-b596-4b91-af67-9bafc707820b.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    # Cahier de liaison (published IG): placeholder INS 123456789012244, wrong key as well, a
+    # warning outside DMP payloads (INS-011): the guide fixes the INS's system and type, not its key
+    "Bundle-cdl-bundle-creation-note.json": (0, set(), "cdl-transaction"),
+    "Patient-0d920958-b596-4b91-af67-9bafc707820b.json": (0, set(), "fr-core-patient-ins"),
     # Annuaire Santé (built guide, gh-pages): fictitious RPPS / FINESS numbers fail their
     # check digit, a warning (PS-003, ORG-002), never an error
     "Organization-158480.json": (0, set(), "annuaire-organization"),
@@ -84,12 +85,12 @@ EXPECTED = {
     "PractitionerRole-ExamplePractitionerRoleAgregateur2.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur3.json": (0, set(), "ans-guide"),
     "PractitionerRole-ExamplePractitionerRoleAgregateur4.json": (0, set(), "ans-guide"),
-    # Cercle de soins: placeholder INS (INS-004); a VALI identity status is a warning (IDV-007),
+    # Cercle de soins: placeholder INS (INS-011, a warning outside DMP payloads); a VALI identity status is a warning (IDV-007),
     # not the DMP's IDV-001: a care-team transaction is not a DMP payload
-    "Bundle-cds-bundle-transaction-creation-example.json": (1, {"INS-004"}, "cds-transaction"),
+    "Bundle-cds-bundle-transaction-creation-example.json": (0, set(), "cds-transaction"),
     "CareTeam-cds-careteam-example.json": (0, set(), "ans-guide"),
     "Organization-cds-organization-example.json": (0, set(), "ans-guide"),
-    "Patient-cds-patient-example.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    "Patient-cds-patient-example.json": (0, set(), "fr-core-patient-ins"),
     "RelatedPerson-cds-relatedperson-example.json": (0, set(), "ans-guide"),
     # Télésurveillance: observations and device; its FR Core INS Patient has the placeholder INS
     "Device-phd-74E8FFFEFF051C00.json": (0, set(), "resource"),
@@ -102,7 +103,7 @@ EXPECTED = {
     "Observation-TLSVObservationExampleDAS28-02.json": (0, set(), "ans-guide"),
     "Observation-TLSVObservationExampleDAS28-03.json": (0, set(), "ans-guide"),
     "Observation-TLSVObservationExampleDAS28-04.json": (0, set(), "ans-guide"),
-    "Patient-ExamplefrCorePatient001.json": (1, {"INS-004"}, "fr-core-patient-ins"),
+    "Patient-ExamplefrCorePatient001.json": (0, set(), "fr-core-patient-ins"),
     # Entrepôts de données de santé (socle commun): a patient with no INS
     "Patient-patient-example-1.json": (0, set(), "ans-guide"),
     # Gestion d'agendas partagés
@@ -113,6 +114,9 @@ EXPECTED = {
     # meet their profiles' cardinalities, fixed values and required bindings, and FHIR R4's
     "Bundle-HAS-01-Presc-Pantoprazole-MV.json": (0, set(), "eprescription-bundle"),
     "Bundle-HAS-04a-Presc-Paracetamol.json": (0, set(), "eprescription-bundle"),
+    # its `#patient-…` references name entries of the searchset, not contained resources (REF-004)
+    # and its INS's NIR key is wrong (INS-011): warnings outside DMP payloads
+    "Bundle-TradPN13FHIR-Presc-Morphine-PCA.json": (0, set(), "eprescription-bundle"),
     "ResearchStudy-2022-500014-26-00-example.json": (0, set(), "ans-guide"),
     "ResearchStudy-fake-study-example.json": (0, set(), "ans-guide"),
     "AuditEvent-TDEAuditEventExample.json": (0, set(), "ans-guide"),
@@ -122,14 +126,27 @@ EXPECTED = {
     "Subscription-sub1.json": (0, set(), "ans-guide"),
     "SupplyDelivery-dmi-supplydelivery-ligne-example.json": (0, set(), "ans-guide"),
     "Procedure-dmi-procedure-example.json": (0, set(), "ans-guide"),
-    # Transfert de données DUI (TDDUI): its transaction names profiles in request.url (BDL-009)
-    "Bundle-TDDUIBundleExample.json": (1, {"BDL-009"}, "ans-guide"),
+    # request.url names the DMI profiles (BDL-011); an illustrative idNat_Struct (ORG-003): warnings
+    "Bundle-dmi-bundle-delivery-example.json": (0, set(), "ans-guide"),
+    "Organization-dmi-organization-ej-example.json": (0, set(), "annuaire-organization"),
+    # Transfert de données DUI (TDDUI): its transaction names profiles in request.url, a
+    # warning outside DMP payloads (BDL-011)
+    "Bundle-TDDUIBundleExample.json": (0, set(), "ans-guide"),
     "DocumentReference-TDDUIDocumentReferenceExample.json": (0, set(), "ans-guide"),
     # IHE MHD's own ITI-65 (4.2.2): a transaction holding a SubmissionSet is judged as a DMP
     # submission, which this one is not (no INS, LOINC category, restricted confidentiality…);
     # `--as mhd` judges it as MHD alone: accepted (tests/test_validate_as.py)
     "Bundle-ex-comprehensiveProvideDocumentBundleSimple.json": (
         1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020"}, "dmp-iti65"),
+    # IHE MHD 4.2.2's addToFolder ITI-65 (a Folder updated by PUT List): refused as a DMP
+    # submission as well; accepted with `--as mhd` (tests/test_official_examples.py)
+    # IHE MHD 4.2.2's two-document ITI-65 (both DocumentReferences share one masterIdentifier:
+    # DOC-015 in a DMP payload, DOC-021 a warning with `--as mhd`)
+    "Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json": (
+        1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-015", "DOC-020"}, "dmp-iti65"),
+    "Bundle-ex-ProvideDocumentBundle-addToFolder.json": (
+        1, {"INS-002", "ATT-002", "BDL-005", "BDL-009", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020",
+            "REP-003"}, "pdsm-replacement"),
 }
 
 

@@ -30,7 +30,7 @@ MAX_STRUCTURAL_FINDINGS = 50
 
 
 #: Rules that judge any DocumentReference; the others are the DMP's metadata rules.
-GENERIC_DOCUMENT_RULES = frozenset({"ATT-001", "ATT-002", "ATT-003", "ATT-004", "DOC-020", "REP-001", "REP-002"})
+GENERIC_DOCUMENT_RULES = frozenset({"ATT-001", "ATT-002", "ATT-003", "ATT-004", "ATT-005", "DOC-020", "REP-001", "REP-002"})
 #: Profiles of DocumentReferences the DMP files (PDSm); another national profile is not the DMP's.
 DMP_DOCUMENT_PROFILES = "https://interop.esante.gouv.fr/ig/fhir/pdsm/"
 

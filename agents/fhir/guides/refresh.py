@@ -104,7 +104,8 @@ SOURCES: dict[str, Source] = {
         # official examples of the guides whose StructureDefinitions are compiled (tests)
         Source(
             "eprescription-examples", "ansforge/interop-ig-fhir-ePrescription", "published-examples",
-            ("main/ig/Bundle-HAS-01-Presc-Pantoprazole-MV.json", "main/ig/Bundle-HAS-04a-Presc-Paracetamol.json"),
+            ("main/ig/Bundle-HAS-01-Presc-Pantoprazole-MV.json", "main/ig/Bundle-HAS-04a-Presc-Paracetamol.json",
+             "main/ig/Bundle-TradPN13FHIR-Presc-Morphine-PCA.json"),
             "eprescription/examples", "gh-pages",
         ),
         Source(
@@ -125,13 +126,16 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "dmi-examples", "ansforge/interop-ig-fhir-tracabilite-dmi", "published-examples",
-            ("main/ig/SupplyDelivery-dmi-supplydelivery-ligne-example.json", "main/ig/Procedure-*.json"),
+            ("main/ig/SupplyDelivery-dmi-supplydelivery-ligne-example.json", "main/ig/Procedure-*.json",
+             "main/ig/Bundle-dmi-bundle-delivery-example.json", "main/ig/Organization-dmi-organization-ej-example.json"),
             "dmi/examples", "gh-pages",
         ),
         # IHE MHD's own built ITI-65 example (the publications repository holds every version)
         Source(
             "mhd-examples", "IHE/publications", "published-examples",
-            ("ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json",), "mhd/examples",
+            ("ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleSimple.json",
+             "ITI/MHD/4.2.2/Bundle-ex-ProvideDocumentBundle-addToFolder.json",
+             "ITI/MHD/4.2.2/Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json"), "mhd/examples",
         ),
         # StructureDefinitions compiled to checks (agents/fhir/guides/compile.py): IHE MHD from
         # its FSH source (no JSON in its repository), the ANS guides from their built snapshots

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.fhir.rules.base import ERROR, WARNING, Context, as_dict, as_list, rule
+from agents.fhir.rules.base import ERROR, WARNING, Context, as_dict, as_list, profiles, rule
 from agents.fhir.verdict import INVALID_METADATA
 from agents.identity import (
     ID_NAT_PS_SYSTEM,
@@ -15,6 +15,16 @@ from agents.identity import (
     check_id_nat_ps,
     check_id_nat_struct,
 )
+
+ANNUAIRE_PROFILES = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/"
+
+
+def _strict_struct(res: dict, ctx: Context) -> bool:
+    """True when a malformed idNat_Struct is an error: in a DMP payload, and for an organisation
+    that declares an Annuaire Santé profile (the directory issues idNat_Struct) or no profile at
+    all (judged as a directory entry); one that declares only another guide's profile: warning."""
+    declared = profiles(res)
+    return ctx.dmp or not declared or any(p.startswith(ANNUAIRE_PROFILES) for p in declared)
 
 
 def _checked(res: dict, system: str, check: object) -> Iterator[tuple[str, IdCheck]]:
@@ -63,13 +73,32 @@ def rpps_key(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 @rule(
     "ORG-001", ERROR, "Organization", "Organization.identifier.value",
     "An idNat_Struct is 1 + FINESS (9 characters), 2 + SIREN, 3 + SIRET, 4 + RPPS-rang or "
-    "0 + cabinet ADELI.",
+    "0 + cabinet ADELI. An error in a DMP payload (the DMP indexes the author's structure by "
+    "it) and in an Annuaire Santé (or profile-less) Organization: the directory issues it; an "
+    "Organization declaring only another guide's profile: see ORG-003.",
     reason=INVALID_METADATA, issue_code="value",
 )
 def id_nat_struct_format(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not _strict_struct(res, ctx):
+        return
     for path, result in _checked(res, ID_NAT_STRUCT_SYSTEM, check_id_nat_struct):
         if result.error:
             yield path, result.error
+
+
+@rule(
+    "ORG-003", WARNING, "Organization", "Organization.identifier.value",
+    "Outside a DMP payload, in an Organization declaring another guide's profile (not the "
+    "Annuaire Santé's), a malformed idNat_Struct is a warning: other guides' examples carry "
+    "an illustrative one (the traçabilité DMI guide's organisation example), and those guides "
+    "constrain the identifier's system, not the CI-SIS format of its value.",
+)
+def id_nat_struct_format_outside_dmp(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if _strict_struct(res, ctx):
+        return
+    for path, result in _checked(res, ID_NAT_STRUCT_SYSTEM, check_id_nat_struct):
+        if result.error:
+            yield path, f"{result.error} (an illustrative identifier?)"
 
 
 @rule(

@@ -12,7 +12,7 @@ import binascii
 import hashlib
 from collections.abc import Iterator
 
-from agents.fhir.rules.base import ERROR, Context, as_dict, as_list, rule
+from agents.fhir.rules.base import ERROR, WARNING, Context, as_dict, as_list, rule
 from agents.fhir.verdict import INVALID_METADATA
 
 
@@ -66,7 +66,8 @@ def _attachments(res: dict, ctx: Context) -> Iterator[tuple[str, dict, Content]]
 @rule(
     "ATT-001", ERROR, "DocumentReference", "DocumentReference.content.attachment.size",
     "The attachment's size is the number of bytes of the document (inline data or the "
-    "bundle's Binary), and that content is valid base64.",
+    "bundle's Binary), and that content is valid base64. A wrong size outside a DMP payload: "
+    "ATT-005.",
     reason=INVALID_METADATA, issue_code="value",
 )
 def size_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -75,7 +76,23 @@ def size_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield path, content.problem
             continue
         size = att.get("size")
-        if isinstance(size, int) and not isinstance(size, bool) and size != len(content.raw):
+        if ctx.dmp and isinstance(size, int) and not isinstance(size, bool) and size != len(content.raw):
+            yield f"{path}.size", f"size is {size} but the document ({content.where}) has {len(content.raw)} bytes"
+
+
+@rule(
+    "ATT-005", WARNING, "DocumentReference", "DocumentReference.content.attachment.size",
+    "Outside a DMP payload (`--as mhd`, other guides), a size that is not the document's byte "
+    "count is a warning: IHE MHD 4.2.2's own replacement ITI-65 example announces 24 bytes for "
+    "its 23-byte document; the DMP, which stores the size, keeps ATT-001's error.",
+    issue_code="value",
+)
+def size_matches_outside_dmp(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp:
+        return
+    for path, att, content in _attachments(res, ctx):
+        size = att.get("size")
+        if content.raw is not None and isinstance(size, int) and not isinstance(size, bool) and size != len(content.raw):
             yield f"{path}.size", f"size is {size} but the document ({content.where}) has {len(content.raw)} bytes"
 
 

@@ -130,6 +130,14 @@ def is_submission_set(resource: dict) -> bool:
     )
 
 
+def is_folder(resource: dict) -> bool:
+    """True for a List that is an MHD Folder (by its list-type code)."""
+    return resource.get("resourceType") == "List" and any(
+        c.get("code") == "folder" and c.get("system") in (CS_MHD_LIST_TYPES, None)
+        for c in codings(resource.get("code"))
+    )
+
+
 # --- context -----------------------------------------------------------------------------------
 
 

@@ -63,25 +63,44 @@ def unique_id_form(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         )
 
 
-@rule(
-    "DOC-015", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
-    "Two DocumentReferences of one submission never share a unique id.",
-    reason=INVALID_METADATA, issue_code="duplicate",
-)
-def unique_ids_distinct(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+def _duplicate_unique_ids(bundle: dict, ctx: Context) -> list[tuple[str, str]]:
+    """(path, message) of each DocumentReference reusing an earlier one's masterIdentifier."""
     if not ctx.submission or ctx.bundle is None:
-        return
+        return []
     seen: dict[str, int] = {}
+    out = []
     for i, _, docref in ctx.bundle.of_type("DocumentReference"):
         value = as_dict(docref.get("masterIdentifier")).get("value")
         if not isinstance(value, str) or not value:
             continue
         if value in seen:
-            yield f".entry[{i}].resource.masterIdentifier", (
-                f"uniqueId {value} is already used by entry[{seen[value]}]"
-            )
+            out.append((f".entry[{i}].resource.masterIdentifier", f"uniqueId {value} is already used by entry[{seen[value]}]"))
         else:
             seen[value] = i
+    return out
+
+
+@rule(
+    "DOC-015", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
+    "Two DocumentReferences of one submission never share a unique id (the DMP, as an XDS "
+    "registry, refuses XDSDuplicateUniqueIdInSubmission); outside a DMP payload see DOC-021.",
+    reason=INVALID_METADATA, issue_code="duplicate",
+)
+def unique_ids_distinct(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp:
+        yield from _duplicate_unique_ids(bundle, ctx)
+
+
+@rule(
+    "DOC-021", WARNING, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
+    "Outside a DMP payload (`--as mhd`), two DocumentReferences sharing a unique id is a warning: "
+    "IHE MHD 4.2.2's own multiple-document ITI-65 example does so, though a registry behind the "
+    "Document Recipient would refuse it.",
+    issue_code="duplicate",
+)
+def unique_ids_distinct_outside_dmp(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if not ctx.dmp:
+        yield from _duplicate_unique_ids(bundle, ctx)
 
 
 # --- custodian and sourcePatientInfo -------------------------------------------------------------

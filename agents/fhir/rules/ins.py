@@ -156,15 +156,32 @@ def matricule_format(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
 
 @rule(
     "INS-004", ERROR, "ins", "Patient.identifier.value | DocumentReference.subject",
-    "The NIR/NIA key equals 97 − (first 13 digits mod 97), with 2A → 19 and 2B → 18.",
+    "The NIR/NIA key equals 97 − (first 13 digits mod 97), with 2A → 19 and 2B → 18. An error "
+    "in a DMP payload (the DMP checks the key and refuses the document); outside one see INS-011.",
     reason=BAD_INS, issue_code="value",
 )
 def matricule_key(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
-    if nir_format_problems(ins.value):
+    if not ctx.dmp or nir_format_problems(ins.value):
         return
     problem = nir_key_problem(str(ins.value))
     if problem:
         yield "", f"INS matricule {ins.value} has a bad NIR key: {problem}"
+
+
+@rule(
+    "INS-011", WARNING, "ins", "Patient.identifier.value | DocumentReference.subject",
+    "Outside a DMP payload, a bad NIR/NIA key is a warning: other guides' examples carry an "
+    "illustrative INS (the ePrescription, Cahier de liaison, Cercle de soins and FR Core "
+    "examples publish keys that do not match), and those guides fix the INS's system and type, "
+    "not its key; the format (INS-003), OID (INS-005) and type (INS-010) stay errors.",
+    issue_code="value",
+)
+def matricule_key_outside_dmp(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp or nir_format_problems(ins.value):
+        return
+    problem = nir_key_problem(str(ins.value))
+    if problem:
+        yield "", f"INS matricule {ins.value} has a bad NIR key: {problem} (an illustrative INS?)"
 
 
 @rule(

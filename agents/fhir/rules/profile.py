@@ -12,7 +12,16 @@ from agents.fhir import structure
 from agents.fhir.constants import PROFILE_PATIENT_INS, PROFILE_PROVIDE_BUNDLE
 from agents.fhir.guides import EXAMPLES_DIR
 from agents.fhir.guides import profiles as vendored_profiles
-from agents.fhir.rules.base import ERROR, INFORMATION, WARNING, Context, as_dict, profiles, rule
+from agents.fhir.rules.base import (
+    ERROR,
+    INFORMATION,
+    WARNING,
+    Context,
+    as_dict,
+    is_folder,
+    profiles,
+    rule,
+)
 from agents.fhir.verdict import INVALID_METADATA
 
 #: profiles the rules know by name (agents/fhir/profiles.py), with no vendored StructureDefinition
@@ -151,6 +160,19 @@ def _is_root(res: dict, ctx: Context) -> bool:
     return ctx.bundle is None or res is ctx.bundle.bundle
 
 
+_MHD_PREFIXES = ("https://profiles.ihe.net/ITI/MHD/", "http://profiles.ihe.net/ITI/MHD/")
+
+
+def _declares_its_mhd_option(res: dict, ctx: Context, recognised: str | None) -> bool:
+    """True when ``--as mhd`` meets a bundle that declares an IHE MHD profile of its own
+    (Minimal, UnContained…): `--as mhd` names the actor, the bundle its option (IHE MHD
+    2:3.65.4.1.2: a Document Source declares the option it follows), so the declared one rules."""
+    if not (recognised or "").startswith(_MHD_PREFIXES):
+        return False
+    root = res if ctx.bundle is None else ctx.bundle.bundle
+    return any(u.startswith(_MHD_PREFIXES) and structure.known(u) for u in profiles(root))
+
+
 def applicable_profiles(res: dict, ctx: Context) -> list[tuple[str, bool]]:
     """(profile canonical, declared?) whose compiled checks apply to ``res``: the profiles it
     declares, and the one it is judged as with ``--as``; else the one it was recognised as; an
@@ -158,6 +180,8 @@ def applicable_profiles(res: dict, ctx: Context) -> list[tuple[str, bool]]:
     declared = [(u, True) for u in profiles(res) if structure.known(u)]
     forced = ctx.profile is not None and ctx.profile.forced
     recognised = ctx.profile.canonical if ctx.profile is not None else None
+    if forced and _declares_its_mhd_option(res, ctx, recognised):
+        forced = False
     if _is_root(res, ctx):
         if recognised and structure.known(recognised) and recognised not in profiles(res) and (forced or not declared):
             declared.append((recognised, False))
@@ -171,6 +195,8 @@ def applicable_profiles(res: dict, ctx: Context) -> list[tuple[str, bool]]:
         if not bundle_profiles and ctx.profile is not None and ctx.profile.submission:
             bundle_profiles = [recognised or PROFILE_PROVIDE_BUNDLE]
     rtype = res.get("resourceType")
+    if is_folder(res):
+        return declared  # a Folder: the provide bundle's List slice is the SubmissionSet's
     for url in bundle_profiles:
         target = structure.entry_profiles(url).get(rtype) if isinstance(rtype, str) and url else None
         if target and all(target != u for u, _ in declared):

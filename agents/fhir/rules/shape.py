@@ -15,6 +15,7 @@ from agents.fhir.rules.base import (
     Context,
     as_dict,
     as_list,
+    is_folder,
     is_submission_set,
     rule,
 )
@@ -82,9 +83,15 @@ def has_document(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield ".entry", "ITI-65 submission holds no DocumentReference"
 
 
+def _is_fhir_document(resource: dict) -> bool:
+    """True for a FHIR document (a Bundle of type document)."""
+    return resource.get("resourceType") == "Bundle" and resource.get("type") == "document"
+
+
 @rule(
     "BDL-004", ERROR, "Bundle", "Bundle.entry.resource.content.attachment.url",
-    "Each attachment url of a submitted DocumentReference points to a Binary in the bundle.",
+    "Each attachment url of a submitted DocumentReference points to a Binary in the bundle "
+    "(outside a DMP payload, or to a FHIR document Bundle entry: IHE MHD 4.2's FhirDocuments slice).",
     reason=INVALID_METADATA, issue_code="not-found",
 )
 def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -97,6 +104,8 @@ def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str
             if not isinstance(url, str) or att.get("data"):
                 continue
             target = ctx.bundle.resolve(url)
+            if target is not None and not ctx.dmp and _is_fhir_document(target):
+                continue  # IHE MHD 4.2 ProvideBundle slice FhirDocuments: a document Bundle entry
             if target is None or target.get("resourceType") != "Binary":
                 yield f".entry[{i}].resource.content[{j}].attachment.url", (
                     f"attachment url {url} does not point to a Binary in the bundle"
@@ -105,7 +114,8 @@ def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str
 
 @rule(
     "BDL-005", ERROR, "Bundle", "List.entry.item",
-    "The SubmissionSet lists every DocumentReference of the bundle, and only those.",
+    "The SubmissionSet lists every DocumentReference of the bundle, and only those (outside a "
+    "DMP payload, IHE MHD 2:3.65.4.1.2.1 also lets it list the Folders of the bundle).",
     reason=INVALID_METADATA, issue_code="structure",
 )
 def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -120,6 +130,8 @@ def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, st
     for k, item in enumerate(as_list(lst.get("entry"))):
         ref = as_dict(as_dict(item).get("item")).get("reference")
         target = index.resolve(ref) if isinstance(ref, str) else None
+        if target is not None and not ctx.dmp and is_folder(target):
+            continue  # IHE MHD: a SubmissionSet also lists the Folders it creates or updates
         if target is None or target.get("resourceType") != "DocumentReference":
             yield f".entry[{li}].resource.entry[{k}].item", (
                 f"SubmissionSet entry {ref!r} is not a DocumentReference of the bundle"
@@ -201,7 +213,8 @@ def _sets_superseded(entry: dict) -> bool:
 @rule(
     "REP-003", ERROR, "Bundle", "Bundle.entry.request",
     "A PATCH or PUT entry targets `DocumentReference/<id>` and sets its status to superseded "
-    "(the replaced version, as in the ANS TD2.1 replacement example).",
+    "(the replaced version, as in the ANS TD2.1 replacement example); outside a DMP payload, "
+    "IHE MHD may also update a Folder (List).",
     reason=INVALID_METADATA, issue_code="business-rule",
 )
 def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
@@ -212,6 +225,8 @@ def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         if request.get("method") not in ("PATCH", "PUT"):
             continue
         url = request.get("url")
+        if not ctx.dmp and is_folder(as_dict(entry.get("resource"))):
+            continue  # IHE MHD (outside the DMP) updates a Folder with PUT List
         if not (isinstance(url, str) and url.startswith("DocumentReference/")):
             yield f".entry[{i}].request.url", (
                 f"{request.get('method')} {url!r}: only DocumentReference/<id> may be updated"
@@ -262,12 +277,64 @@ def bundle_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
                 yield path, f"reference {ref} does not resolve inside the bundle"
 
 
+def _entry_ids(bundle: dict, index: BundleIndex) -> frozenset[str]:
+    """Ids of the resources the bundle's entries hold."""
+    return frozenset(r["id"] for _, _, r in index.entries if isinstance(r.get("id"), str))
+
+
+def _dangling_local(res: dict, ctx: Context) -> list[tuple[str, str, bool]]:
+    """Each ``#id`` naming no contained resource: (path, message, lenient?).
+
+    Lenient (REF-004, a warning) only outside DMP payloads, when the id names a resource of
+    the same bundle or the bundle is a searchset (FHIR R4 bundle.html#searchset: a result may
+    leave its references unresolved); strict (REF-002, an error) otherwise.
+    """
+    found = []
+    for path, ref in ctx.references(res):
+        if ref.startswith("#") and ref != "#" and ctx.resolve(ref, res) is None:
+            found.append((path, ref))
+    if not found:
+        return []
+    if ctx.dmp or ctx.bundle is None:
+        return [(path, f"local reference {ref} names no contained resource", False) for path, ref in found]
+    ids = ctx.memo(_entry_ids, ctx.bundle.bundle, ctx.bundle)
+    searchset = ctx.bundle.bundle.get("type") == "searchset"
+    out = []
+    for path, ref in found:
+        if ref[1:] in ids:
+            out.append((path, f"local reference {ref} names no contained resource but an entry of the "
+                              "bundle: write the entry's fullUrl (or contain the resource)", True))
+        elif searchset:
+            out.append((path, f"local reference {ref} resolves neither to a contained resource nor to "
+                              "an entry of this search result", True))
+        else:
+            out.append((path, f"local reference {ref} names no contained resource", False))
+    return out
+
+
 @rule(
     "REF-002", ERROR, "top", "….reference ('#id')",
-    "Every local reference `#id` names a resource contained in the same resource.",
+    "Every local reference `#id` names a resource contained in the same resource (FHIR R4 "
+    "references.html#contained). Always an error in a DMP payload; outside one, see REF-004.",
     reason=INVALID_METADATA, issue_code="not-found",
 )
 def contained_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    for path, ref in ctx.references(res):
-        if ref.startswith("#") and ref != "#" and ctx.resolve(ref, res) is None:
-            yield path, f"local reference {ref} names no contained resource"
+    for path, message, lenient in ctx.memo(_dangling_local, res, ctx):
+        if not lenient:
+            yield path, message
+
+
+@rule(
+    "REF-004", WARNING, "top", "….reference ('#id')",
+    "Outside a DMP payload, a `#id` that names a resource of the same Bundle instead of a "
+    "contained one, or that a searchset leaves unresolved, is a warning: the IG publisher "
+    "accepts it and the ePrescription guide's official searchsets use it, while FHIR R4 "
+    "(references.html#contained) reserves `#id` for contained resources.",
+    issue_code="not-found",
+)
+def local_references_to_entries(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp:
+        return
+    for path, message, lenient in ctx.memo(_dangling_local, res, ctx):
+        if lenient:
+            yield path, message

@@ -18,6 +18,8 @@ _ID = r"[A-Za-z0-9\-.]{1,64}"
 _INSTANCE = re.compile(rf"(?P<type>{_TYPE})/(?P<id>{_ID})(?:/_history/{_ID})?")
 _CONDITIONAL = re.compile(rf"(?P<type>{_TYPE})\?.+")
 _TYPE_ONLY = re.compile(rf"(?P<type>{_TYPE})")
+#: A single name (no "/" nor "?"): where the DMI and TDDUI transactions write a profile's name
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 RELATIVE = re.compile(rf"{_TYPE}/{_ID}(?:/_history/{_ID})?")
 
 
@@ -49,23 +51,81 @@ def _request_problem(method: object, url: object, resource: dict) -> str | None:
     return None
 
 
-@rule(
-    "BDL-009", ERROR, "Bundle", "Bundle.entry.request",
-    "In a transaction or batch, each request has a FHIR method and a relative url that fits "
-    "it: POST `Type` (or `Type/id`, BDL-010) of the resource's type; PUT / PATCH / DELETE `Type/id` (or "
-    "`Type?search`), PUT naming the resource's own type and id.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
-def request_urls(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+def is_resource_type(name: str) -> bool:
+    """True when ``name`` is a FHIR resource type (R4B's model classes, a superset of R4's)."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.resource import Resource
+
+    try:
+        return issubclass(get_fhir_model_class(name), Resource)
+    except (KeyError, ValueError, AttributeError):
+        return False
+
+
+def _request_problems(bundle: dict, ctx: Context) -> list[tuple[str, str, bool]]:
+    """Each entry whose request cannot be carried out as written: (path, why, lenient?).
+
+    Lenient (BDL-011, a warning) only outside DMP payloads, for a POST whose url is a single
+    name that is no FHIR resource type (the DMI and TDDUI guides' official transactions write
+    their profiles' names there) and a PUT of the bare resource type whose resource has an id
+    (IHE MHD 4.2.2's addToFolder example: PUT List); every other problem, and any problem in a DMP payload, is
+    strict (BDL-009, an error).
+    """
     if bundle.get("type") not in ("transaction", "batch") or ctx.bundle is None:
-        return
+        return []
+    out = []
     for i, entry, resource in ctx.bundle.entries:
         request = as_dict(entry.get("request"))
         if not request:
             continue  # BDL-006 (ITI-65) / STR-001 say it is missing
-        problem = _request_problem(request.get("method"), request.get("url"), resource)
+        method, url = request.get("method"), request.get("url")
+        problem = _request_problem(method, url, resource)
         if problem:
-            yield f".entry[{i}].request", problem
+            lenient = (
+                not ctx.dmp and method == "POST" and isinstance(url, str)
+                and _NAME.fullmatch(url) is not None and not is_resource_type(url)
+            )
+            if lenient:
+                problem += " (a profile's name is no resource type: a FHIR server answers 404)"
+            elif (
+                not ctx.dmp and method == "PUT" and url == resource.get("resourceType")
+                and isinstance(resource.get("id"), str)
+            ):
+                lenient = True  # IHE MHD's own addToFolder example: PUT List (the Folder's id in it)
+                problem += f" (the resource's id {resource['id']} is meant)"
+            out.append((f".entry[{i}].request", problem, lenient))
+    return out
+
+
+@rule(
+    "BDL-009", ERROR, "Bundle", "Bundle.entry.request",
+    "In a transaction or batch, each request has a FHIR method and a relative url that fits "
+    "it: POST `Type` (or `Type/id`, BDL-010) of the resource's type; PUT / PATCH / DELETE `Type/id` (or "
+    "`Type?search`), PUT naming the resource's own type and id (FHIR R4 http.html#transaction). "
+    "Outside a DMP payload, a POST url that names no resource type at all is BDL-011.",
+    reason=INVALID_METADATA, issue_code="structure",
+)
+def request_urls(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    for path, problem, lenient in ctx.memo(_request_problems, bundle, ctx):
+        if not lenient:
+            yield path, problem
+
+
+@rule(
+    "BDL-011", WARNING, "Bundle", "Bundle.entry.request.url",
+    "Outside a DMP payload, a POST whose url is a name that is no FHIR resource type (a "
+    "profile's name, as in the DMI and TDDUI guides' official transactions), or a PUT of the bare "
+    "resource type whose resource carries its id (IHE MHD's addToFolder example), is a warning: "
+    "those guides publish it so, while FHIR R4 (http.html#transaction) wants `Type` / `Type/id`. "
+    "The DMP's ITI-65 keeps BDL-009's error.",
+    issue_code="structure",
+)
+def request_url_names_profile(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    if ctx.dmp:
+        return
+    for path, problem, lenient in ctx.memo(_request_problems, bundle, ctx):
+        if lenient:
+            yield path, problem
 
 
 @rule(
