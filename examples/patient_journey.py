@@ -17,7 +17,7 @@ from simulator.demo.teaching import Narrator, build_demo, narrate
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         demo = build_demo("demo", Path(tmp) / "demo-output", patients=2000, days=3, seed=35)
-        narrate(demo, Narrator(rich=False), root="demo-output")
+        narrate(demo, Narrator(rich=False), root="demo-output", lang="en")  # the committed narration is English
 
 
 if __name__ == "__main__":

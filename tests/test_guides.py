@@ -133,20 +133,15 @@ EXPECTED = {
     # warning outside DMP payloads (BDL-011)
     "Bundle-TDDUIBundleExample.json": (0, set(), "ans-guide"),
     "DocumentReference-TDDUIDocumentReferenceExample.json": (0, set(), "ans-guide"),
-    # IHE MHD's own ITI-65 (4.2.2): a transaction holding a SubmissionSet is judged as a DMP
-    # submission, which this one is not (no INS, LOINC category, restricted confidentiality…);
-    # `--as mhd` judges it as MHD alone: accepted (tests/test_validate_as.py)
-    "Bundle-ex-comprehensiveProvideDocumentBundleSimple.json": (
-        1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020"}, "dmp-iti65"),
-    # IHE MHD 4.2.2's addToFolder ITI-65 (a Folder updated by PUT List): refused as a DMP
-    # submission as well; accepted with `--as mhd` (tests/test_official_examples.py)
-    # IHE MHD 4.2.2's two-document ITI-65 (both DocumentReferences share one masterIdentifier:
-    # DOC-015 in a DMP payload, DOC-021 a warning with `--as mhd`)
-    "Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json": (
-        1, {"INS-002", "ATT-002", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-015", "DOC-020"}, "dmp-iti65"),
-    "Bundle-ex-ProvideDocumentBundle-addToFolder.json": (
-        1, {"INS-002", "ATT-002", "BDL-005", "BDL-009", "DOC-004", "DOC-008", "DOC-009", "DOC-014", "DOC-020",
-            "REP-003"}, "pdsm-replacement"),
+    # IHE MHD's own ITI-65 bundles (4.2.2) declare MHD's provide-bundle profiles: judged as MHD
+    # (cardinalities, fixed values, bindings of the declared profiles): guide-valid, no error.
+    # The simulated DMP judges them as DMP submissions (`--as iti65`): refused (no INS…;
+    # tests/test_validate_as.py, tests/test_server_validator.py)
+    "Bundle-ex-comprehensiveProvideDocumentBundleSimple.json": (0, set(), "mhd-iti65"),
+    # the two-document ITI-65 (both DocumentReferences share one masterIdentifier: DOC-021, a warning)
+    "Bundle-ex-comprehensiveProvideDocumentBundleMultiple.json": (0, set(), "mhd-iti65"),
+    # the addToFolder ITI-65 (a Folder updated by PUT List)
+    "Bundle-ex-ProvideDocumentBundle-addToFolder.json": (0, set(), "mhd-iti65"),
 }
 
 

@@ -76,7 +76,8 @@ def test_the_warnings_that_replace_false_errors_are_reported() -> None:
     replace = json.loads((Path(__file__).parent / "fixtures" / "ihe-mhd" /
                           "Bundle-ex-comprehensiveProvideDocumentBundleReplace.json").read_text(encoding="utf-8"))
     assert "ATT-005" in {f.rule_id for f in validate_resource(replace, as_profile="mhd")}
-    assert "ATT-001" in errors(replace)  # judged as a DMP submission, the wrong size is refused
+    assert errors(replace) == set()  # it declares MHD: judged as MHD by default
+    assert "ATT-001" in errors(replace, "iti65")  # judged as a DMP submission, the wrong size is refused
 
 
 # --- one-defect variants ----------------------------------------------------------------------------
@@ -206,7 +207,7 @@ def test_a_fhir_document_entry_is_the_document_outside_the_dmp() -> None:
     attachment.pop("size"), attachment.pop("hash")
     attachment["contentType"] = "application/fhir+json"
     assert errors(bundle, "mhd") == set()
-    assert "BDL-004" in errors(bundle)  # judged as a DMP submission
+    assert "BDL-004" in errors(bundle, "iti65")  # judged as a DMP submission (as the simulated DMP does)
 
 
 # --- what stays an error in a DMP payload -------------------------------------------------------------

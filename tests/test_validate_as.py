@@ -63,7 +63,9 @@ def test_as_mhd_accepts_mhds_own_iti65_the_dmp_refuses(tmp_path, capsys, monkeyp
 
     path = example_path("Bundle-ex-comprehensiveProvideDocumentBundleSimple.json")
     code, out, _ = run_cli(["validate", "--format", "json", str(path)], capsys, monkeypatch)
-    assert code == 1 and "INS-002" in issues(out)  # as a DMP submission: no INS
+    assert code == 0 and issues(out) == []  # it declares IHE MHD's profiles: judged as MHD by default
+    code, out, _ = run_cli(["validate", "--as", "iti65", "--format", "json", str(path)], capsys, monkeypatch)
+    assert code == 1 and "INS-002" in issues(out)  # as a DMP submission (what the simulated DMP does): no INS
     code, out, _ = run_cli(["validate", "--as", "mhd", "--format", "json", str(path)], capsys, monkeypatch)
     assert code == 0 and issues(out) == []
     broken = json.loads(path.read_text(encoding="utf-8"))

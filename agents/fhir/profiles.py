@@ -121,6 +121,10 @@ def _bundle(bundle: dict, declared: list[str]) -> Recognised:
         if url.startswith(CDS) and btype == "transaction":
             return Recognised(CDS_TRANSACTION, KEYS[CDS_TRANSACTION], True, url)
     declared_iti65 = PROFILE_PROVIDE_BUNDLE in declared
+    mhd = next((u for u in declared if u.startswith(MHD_SD) and u.endswith("ProvideBundle")), None)
+    if mhd and not declared_iti65:  # IHE MHD's own provide bundle: judged by MHD, not as a DMP payload
+        return Recognised(MHD_SUBMISSION, "IHE MHD ITI-65 provide bundle (declared: judged as MHD only, "
+                                          "not a DMP payload; the simulated DMP judges it as one)", True, mhd)
     # a batch holding a SubmissionSet is an ITI-65 sent with the wrong type (BDL-001 refuses it)
     if declared_iti65 or (btype in ("transaction", "batch") and any(is_submission_set(r) for r in resources)):
         key = PDSM_REPLACEMENT if _is_replacement(bundle, resources) else DMP_SUBMISSION

@@ -58,23 +58,27 @@ SOURCES = {
     "[I] assumption": ASSUMED,
     "calibrated (docs/calibration.md) (first pass), same figures [I]":
         f"calibré (docs/calibration.md, premier passage), mêmes chiffres : {ASSUMED}",
+    "level of an officine when it starts feeding (before learning): dispensations reach the DMP rarely; the calibrated 0.02358 (docs/calibration.md, 3% of documents end 2023) rescaled to the activity-based volume [I]":
+        "niveau d'une officine quand elle commence à alimenter (avant l'apprentissage) : les dispensations atteignent rarement "
+        "le DMP ; la valeur calibrée 0,02358 (docs/calibration.md, 3 % des documents fin 2023) ramenée au volume d'activité "
+        f"({ASSUMED})",
     "dispensations reach the DMP rarely; the calibrated 0.02358 (docs/calibration.md, 3% of documents end 2023) rescaled to the activity-based volume [I]; no learning (constant)":
         "les dispensations atteignent rarement le DMP ; la valeur calibrée 0,02358 (docs/calibration.md, 3 % des documents fin 2023) "
         f"ramenée au volume d'activité ({ASSUMED}) ; pas d'apprentissage (constante)",
-    "level of a GP when it starts feeding (before learning, × type ceilings) [I]; with the 0.35 ceiling before the wave 1 deadline, keeps ≈ 25M/yr Sept 2023 (observed) on 190M consultations · posterior median (docs/calibration.md)":
+    "level of a GP when it starts feeding (before learning, × type ceilings) [I]; with the 0.35 ceiling before the wave 1 deadline, keeps ≈ 25M/yr Sept 2023 (observed) on 190M consultations · posterior draw (docs/calibration.md, issue 24)":
         f"niveau d'un médecin quand il commence à alimenter (avant l'apprentissage, × les plafonds par type ; {ASSUMED}) ; "
         "avec le plafond de 0,35 avant l'échéance de la vague 1, donne ≈ 25 millions par an en septembre 2023 (chiffre observé) "
-        "sur 190 millions de consultations · médiane a posteriori de la calibration (docs/calibration.md)",
-    "level of a lab site when it starts feeding [I]; keeps ≈ 75M/yr Sept 2023 (observed) with the learning below (the calibrated constant was 0.8216) · posterior median (docs/calibration.md)":
+        "sur 190 millions de consultations · tirage joint de la loi a posteriori de la calibration (docs/calibration.md, issue 24)",
+    "level of a lab site when it starts feeding [I]; keeps ≈ 75M/yr Sept 2023 (observed) with the learning below (the calibrated constant was 0.8216) · posterior draw (docs/calibration.md, issue 24)":
         f"niveau d'un site de laboratoire quand il commence à alimenter ({ASSUMED}) ; donne ≈ 75 millions par an en septembre 2023 "
-        "(chiffre observé) avec l'apprentissage (la constante calibrée était 0,8216) · médiane a posteriori de la calibration (docs/calibration.md)",
-    "level of a structure when it starts feeding; the calibrated 0.535 (docs/calibration.md, 13M/yr Sept 2023) rescaled to the activity-based eligible volume [I] · posterior median (docs/calibration.md)":
+        "(chiffre observé) avec l'apprentissage (la constante calibrée était 0,8216) · tirage joint de la loi a posteriori de la calibration (docs/calibration.md, issue 24)",
+    "level of a structure when it starts feeding; the calibrated 0.535 (docs/calibration.md, 13M/yr Sept 2023) rescaled to the activity-based eligible volume [I] · posterior draw (docs/calibration.md, issue 24)":
         "niveau d'une structure quand elle commence à alimenter ; la valeur calibrée 0,535 (docs/calibration.md, 13 millions par an "
-        f"en septembre 2023) ramenée au volume éligible d'activité ({ASSUMED}) · médiane a posteriori de la calibration (docs/calibration.md)",
-    "level of an establishment when it starts feeding (before learning, × type ceilings) [I]; keeps ≈ 30M/yr Sept 2023 (observed) with the learning below (the calibrated constant was 0.5853) · posterior median (docs/calibration.md)":
+        f"en septembre 2023) ramenée au volume éligible d'activité ({ASSUMED}) · tirage joint de la loi a posteriori de la calibration (docs/calibration.md, issue 24)",
+    "level of an establishment when it starts feeding (before learning, × type ceilings) [I]; keeps ≈ 30M/yr Sept 2023 (observed) with the learning below (the calibrated constant was 0.5853) · posterior draw (docs/calibration.md, issue 24)":
         f"niveau d'un établissement quand il commence à alimenter (avant l'apprentissage, × les plafonds par type ; {ASSUMED}) ; "
         "donne ≈ 30 millions par an en septembre 2023 (chiffre observé) avec l'apprentissage (la constante calibrée était 0,5853) "
-        "· médiane a posteriori de la calibration (docs/calibration.md)",
+        "· tirage joint de la loi a posteriori de la calibration (docs/calibration.md, issue 24)",
     "pre-Ségur software no longer accepted from the LOINC transcoding deadline [I] (what-if: no source states it)":
         f"logiciels pré-Ségur refusés à partir de l'échéance de transcodage LOINC ({ASSUMED}, pour voir : aucune source ne le dit)",
     "share [I]": ASSUMED,

@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("segur: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `segur validate … | head`: the reader left; stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
     finally:
         if argv is None:  # the `segur` process: its work is done, a late SIGTERM changes nothing
             signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -23,10 +23,13 @@ def check_resource(resource: dict[str, Any]) -> list[Finding]:
     """Findings of every conformance rule on ``resource`` (a FHIR JSON object), including
     STR-001 (not valid FHIR R4B, as parsed by fhir.resources)."""
     # fhir.resources and the rules load on the first document judged (start-up time)
-    from agents.fhir import validate_resource
+    from agents.fhir import recognise, validate_resource
+    from agents.fhir.profiles import MHD_SUBMISSION
 
+    # a bundle that declares IHE MHD's profiles is still a DMP submission here: the DMP's rules apply
+    as_profile = "iti65" if recognise(resource).key == MHD_SUBMISSION else None
     return [Finding(f.rule_id, f.severity, f.path, f.message, f.reason)
-            for f in validate_resource(resource, structural=True)]
+            for f in validate_resource(resource, structural=True, as_profile=as_profile)]
 
 
 def rule_issue_code(rule_id: str) -> str:

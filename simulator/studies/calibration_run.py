@@ -106,6 +106,7 @@ def design_runs(spec: Any, observed: pd.DataFrame, settings: Any, end: dt.date, 
 def checked_design(design: pd.DataFrame, path: Path, spec: Any, observed: pd.DataFrame) -> pd.DataFrame:
     """A --design file that is a design of this calibration: its parameters' columns, numbers,
     at least one run and one observed row's column — else one line naming the file."""
+    # loaded when a calibration is checked (start-up time)
     from simulator.studies.surrogate import row_keys
 
     if design.empty:
