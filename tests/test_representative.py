@@ -66,6 +66,22 @@ def test_a_key_missing_from_the_scenario_writes_nothing(tmp_path, repo_root):
     assert scen.read_text(encoding="utf-8") == before
 
 
+def test_an_item_of_an_array_of_tables_is_written_in_its_own_table_only(tmp_path, repo_root):
+    scen = tmp_path / "baseline.toml"
+    shutil.copy(repo_root / "scenarios" / "baseline.toml", scen)
+    before = tomllib.loads(scen.read_text(encoding="utf-8"))["profiles"]["campaigns"]
+    post = write_posterior(tmp_path / "p.csv", pd.DataFrame({"profiles.campaigns.1.activation_factor": [3.25, 3.5]}), {}, {})
+    write_into_scenario(scen, read_posterior(post), 0, "test")
+    after = tomllib.loads(scen.read_text(encoding="utf-8"))["profiles"]["campaigns"]
+    assert after[1]["activation_factor"] == pytest.approx(3.25)  # the second [[profiles.campaigns]]
+    assert after[0] == before[0] and after[1]["label"] == before[1]["label"]  # the first untouched
+    missing = write_posterior(tmp_path / "q.csv", pd.DataFrame({"profiles.campaigns.7.activation_factor": [1.0]}), {}, {})
+    text = scen.read_text(encoding="utf-8")
+    with pytest.raises(SegurError, match="campaigns.7"):  # no eighth campaign: nothing written
+        write_into_scenario(scen, read_posterior(missing), 0, "test")
+    assert scen.read_text(encoding="utf-8") == text
+
+
 def test_a_single_run_says_it_is_one_draw(repo_root):
     note = single_run_note(repo_root / "scenarios" / "baseline.toml")
     assert note and "one draw" in note and "--replications" in note

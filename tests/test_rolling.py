@@ -133,6 +133,19 @@ def test_discrepancy_paths_widen_with_the_horizon_and_keep_the_median():
     assert np.array_equal(again, d[:10])  # replication i draws the same path whatever n
 
 
+def test_discrepancy_paths_leave_the_observed_months_alone_and_start_at_the_cut_off():
+    table = pd.DataFrame([{"group": "pooled", "level_sd": 0.2, "drift_sd": 0.05}])
+    months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 13)]
+    cutoff = dt.date(2024, 6, 30)
+    d = paths(table, ["all", "gp"], months, cutoff, 800, seed=2)
+    past = [i for i, m in enumerate(months) if m <= "2024-06"]
+    assert np.all(d[:, past, :] == 0.0)  # months at or before the cut-off are observed: no discrepancy
+    assert variance_at(table, "all", 0) == 0.0 and variance_at(table, "all", -3) == 0.0
+    v1, v12 = d[:, months.index("2024-07"), 0].var(), d[:, months.index("2025-06"), 0].var()
+    assert v1 == pytest.approx(variance_at(table, "all", 1), rel=0.15)  # the level term from the first month after
+    assert v12 == pytest.approx(variance_at(table, "all", 12), rel=0.15) and v12 > v1  # then it widens
+
+
 def test_discrepancy_scales_volume_rows_only():
     rows = _rows([("2024-06", "documents_per_month", "all", 1.0, "point"),
                   ("2024-06", "mes_profiles_activated", "all", 1.0, "point")])
@@ -235,14 +248,14 @@ def test_calibration_outputs_hold_the_discrepancy_beside_the_posterior(tmp_path)
 
 @pytest.mark.slow
 def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
-    """Two origins at scale 0.001, 18–22 design runs, 4 projection runs each (minutes on 2 cores)."""
+    """Two origins at scale 0.001, 28 design runs (21 parameters + up to 3 refitted e-prescription values need 26), 4 projection runs each (minutes on 2 cores)."""
     cal = (repo_root / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
     cal = cal.replace('scenario = "baseline.toml"', f'scenario = "{(repo_root / "scenarios" / "baseline.toml").as_posix()}"')
     cal = cal.replace("scale = 0.01 ", "scale = 0.001 ").replace("population = 1000", "population = 30")
     cal = cal.replace("generations = 8", "generations = 2")
     (tmp_path / "cal.toml").write_text(cal, encoding="utf-8")
     out = tmp_path / "out"
-    code = main(["backtest", str(tmp_path / "cal.toml"), "--origins", "2024-06-30,2024-12-31", "--design-runs", "22",
+    code = main(["backtest", str(tmp_path / "cal.toml"), "--origins", "2024-06-30,2024-12-31", "--design-runs", "28",
                  "--replications", "4", "--workers", "2", "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out

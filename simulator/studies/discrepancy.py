@@ -1,8 +1,9 @@
 """Structural discrepancy (Kennedy & O'Hagan 2001): what the model cannot explain, carried forward.
 
 The model's national document volumes are multiplied, per sector, by exp(δ(t)), δ a log-normal
-random walk: δ(t) = level_sd·z₀ up to the data cut-off, then one step of N(0, drift_sd²) a month
-(z independent standard normals, one path per replication). ``level_sd`` and ``drift_sd`` are
+random walk that starts at the data cut-off: δ(t) = 0 for the months at or before it (they are
+observed: the calibration fitted them), then δ(t) = level_sd·z₀ + drift_sd·(z₁ + … + z_h) in the
+h-th month after it (z independent standard normals, one path per replication). ``level_sd`` and ``drift_sd`` are
 estimated from the posterior-predictive residuals r = log(observed / predictive median) of the
 point volume rows the calibration fitted: level_sd = √mean(r²); drift_sd from the pairs of
 residuals of a group, (rᵢ − rⱼ)² ≈ 2·a + drift_sd²·|tᵢ − tⱼ| (non-negative least squares). A
@@ -95,11 +96,13 @@ def sd_for(table: pd.DataFrame, group: str) -> tuple[float, float]:
 
 def paths(table: pd.DataFrame, groups: list[str], months: list[str], cutoff: dt.date, n: int,
           seed: int) -> np.ndarray:
-    """log-discrepancy δ [replication, month, group]: level_sd·z₀ to the cut-off, then a random
-    walk with drift_sd a month (seeded: replication i draws the same path whatever n)."""
+    """log-discrepancy δ [replication, month, group]: zero at and before the cut-off (those months
+    are observed), then level_sd·z₀ plus a random walk with drift_sd a month from the first month
+    after it (seeded: replication i draws the same path whatever n)."""
     cut = cutoff.year * 12 + cutoff.month - 1
     h = np.array([max(0, int(m[:4]) * 12 + int(m[5:7]) - 1 - cut) for m in months])
     out = np.zeros((n, len(months), len(groups)))
+    after = h > 0
     for i in range(n):
         rng = np.random.default_rng([seed, 7717, i])
         for g, name in enumerate(groups):
@@ -107,14 +110,16 @@ def paths(table: pd.DataFrame, groups: list[str], months: list[str], cutoff: dt.
             z0 = rng.standard_normal()
             steps = rng.standard_normal(int(h.max()) if len(h) else 0)
             walk = np.concatenate([[0.0], np.cumsum(steps)]) * drift
-            out[i, :, g] = level * z0 + walk[h]
+            out[i, :, g] = np.where(after, level * z0 + walk[h], 0.0)
     return out
 
 
 def variance_at(table: pd.DataFrame, group: str, horizon_months: int) -> float:
-    """Var(δ) at a horizon (months after the cut-off): level_sd² + horizon·drift_sd²."""
+    """Var(δ) at a horizon (months after the cut-off): 0 at or before it, else level_sd² + horizon·drift_sd²."""
+    if horizon_months <= 0:
+        return 0.0
     level, drift = sd_for(table, group)
-    return level ** 2 + max(0, horizon_months) * drift ** 2
+    return level ** 2 + horizon_months * drift ** 2
 
 
 def decompose(log_values: np.ndarray, draw_of: np.ndarray, discrepancy_var: float) -> dict[str, float]:

@@ -89,30 +89,50 @@ def _note(line: str, note: str) -> str:
     return f"{code}#{comment} · {note}"
 
 
+def _set_in_block(lines: list[str], start: int, rest: list[str], val: str, note: str) -> bool:
+    """Set ``rest`` (a key, or an inline table and its key) in the table whose header is line ``start``."""
+    num = r"-?[0-9][0-9_.eE+-]*|\d{4}-\d{2}-\d{2}"
+    for i in range(start + 1, len(lines)):
+        ln = lines[i]
+        if ln.lstrip().startswith("["):
+            return False
+        if len(rest) == 1 and re.match(rf'^\s*"?{re.escape(rest[0])}"?\s*=', ln):
+            new = re.sub(rf'^(\s*"?{re.escape(rest[0])}"?\s*=\s*)({num})', lambda m: m.group(1) + val, ln, count=1)
+            lines[i] = _note(new, note)
+            return True
+        if len(rest) == 2 and re.match(rf'^\s*{re.escape(rest[0])}\s*=\s*\{{', ln):
+            lines[i] = _note(re.sub(rf'("?{re.escape(rest[1])}"?\s*=\s*)({num})', lambda m: m.group(1) + val, ln,
+                                    count=1), note)
+            return True
+    return False
+
+
+def _header(line: str) -> str:
+    """A line's table header without its comment (``[a.b]`` or ``[[a.b]]``), else ''."""
+    return line.strip().split("#")[0].strip()
+
+
 def _replace(text: str, key: str, value: Any, note: str) -> str:
-    """Set a dotted key's value in TOML text (a table's line, or an inline table's entry)."""
+    """Set a dotted key's value in TOML text: a table's line, an inline table's entry, or a line of
+    the n-th table of an array of tables (``profiles.campaigns.0.activation_factor`` → the first
+    ``[[profiles.campaigns]]``)."""
     parts = key.split(".")
     lines = text.split("\n")
     val = _fmt(value)
-    num = r"-?[0-9][0-9_.eE+-]*|\d{4}-\d{2}-\d{2}"
+    for k in range(1, len(parts) - 1):  # an item of an array of tables
+        if parts[k].isdigit():
+            header = f"[[{'.'.join(parts[:k])}]]"
+            starts = [i for i, ln in enumerate(lines) if _header(ln) == header]
+            n = int(parts[k])
+            if n < len(starts) and _set_in_block(lines, starts[n], parts[k + 1:], val, note):
+                return "\n".join(lines)
     for cut in range(len(parts) - 1, 0, -1):
         header, rest = ".".join(parts[:cut]), parts[cut:]
-        start = next((i for i, ln in enumerate(lines) if ln.strip().split("#")[0].strip() == f"[{header}]"), None)
-        if start is None:
-            continue
-        for i in range(start + 1, len(lines)):
-            ln = lines[i]
-            if ln.lstrip().startswith("["):
-                break
-            if len(rest) == 1 and re.match(rf'^\s*"?{re.escape(rest[0])}"?\s*=', ln):
-                new = re.sub(rf'^(\s*"?{re.escape(rest[0])}"?\s*=\s*)({num})', lambda m: m.group(1) + val, ln, count=1)
-                lines[i] = _note(new, note)
-                return "\n".join(lines)
-            if len(rest) == 2 and re.match(rf'^\s*{re.escape(rest[0])}\s*=\s*\{{', ln):
-                lines[i] = _note(re.sub(rf'("?{re.escape(rest[1])}"?\s*=\s*)({num})', lambda m: m.group(1) + val, ln,
-                                        count=1), note)
-                return "\n".join(lines)
-    raise SegurError(f"cannot find {key} in the scenario text (a table [..] line or an inline table entry)")
+        start = next((i for i, ln in enumerate(lines) if _header(ln) == f"[{header}]"), None)
+        if start is not None and _set_in_block(lines, start, rest, val, note):
+            return "\n".join(lines)
+    raise SegurError(f"cannot find {key} in the scenario text (a table [..] line, an inline table entry "
+                     f"or a line of an array of tables [[..]])")
 
 
 def write_into_scenario(scenario: Path, draws: PosteriorDraws, index: int, how: str) -> Path:

@@ -81,7 +81,8 @@ def run_design(spec: CalibrationSpec, observed: pd.DataFrame, n: int, end: dt.da
             if report:
                 report(f"design run {k}/{n} done")
     if len(values) < max(4, len(lo) + 2):
-        raise UsageError(f"only {len(values)} of {n} design runs completed; too few for a surrogate")
+        raise UsageError(f"only {len(values)} of {n} design runs completed; a surrogate of {len(lo)} parameters "
+                         f"needs at least {max(4, len(lo) + 2)} (raise design_runs)")
     rows = []
     for i in sorted(values):
         rec = {p.key: float(v) for p, v in zip(spec.parameters, xs[i], strict=True)}
