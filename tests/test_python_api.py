@@ -80,7 +80,9 @@ def test_replicate_sweep_and_sensitivity_objects(short_file):
     sw = simulator.sweep(short_file, grid, scale=float(SCALE), seed=5, workers=2)
     points = sw.to_df()
     gp = points.set_index("sectors.gp.intensity_mean")["dmp_accepted_2023_gp_p50"]
-    assert gp[0.5] > 2 * gp[0.05]  # ten times the intensity: clearly more GP documents
+    # ten times the intensity: clearly more GP documents (not twice: the e-prescriptions' DMP copies,
+    # one per registered e-prescription whatever the intensity, are GP documents since issue 24)
+    assert gp[0.5] > 1.4 * gp[0.05]
     assert "2 points × 1 replications" in sw.summary() and isinstance(sw.plot(), Figure)
 
     design = {"method": "morris", "output": "dmp_last_12_months", "trajectories": 2, "levels": 4,

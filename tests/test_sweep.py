@@ -49,7 +49,8 @@ outputs = [{ name = "dmp_accepted_year", year = 2023, sector = "gp" }]
         assert (points[f"{label}_p50"] <= points[f"{label}_p95"]).all()
     # ten times the GP intensity sends clearly more GP documents; other sectors are untouched
     gp = points.set_index("sectors.gp.intensity_mean")["dmp_accepted_2023_gp_p50"]
-    assert gp[0.5] > 2 * gp[0.05]
+    # e-prescription DMP copies (since issue 24) do not follow the intensity: not twice, but clearly more
+    assert gp[0.5] > 1.4 * gp[0.05]
     bio = points.set_index("sectors.gp.intensity_mean")["dmp_last12_biology_p50"]
     assert bio[0.5] == pytest.approx(bio[0.05], rel=0.05)
     reps = pd.read_csv(out / "replications.csv")
