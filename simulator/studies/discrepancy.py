@@ -18,7 +18,6 @@ per-document engine: the simulated documents stay conserved.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import pandas as pd
 
 from scenarios.loader import resolve_path
 from simulator.core.errors import UsageError
+from simulator.studies.commented_csv import read_commented_csv
 
 VOLUME_METRICS = ("documents_per_month", "documents_annual_rate", "documents_per_year", "documents_last_12_months")
 MIN_ROWS = 3
@@ -193,24 +193,7 @@ def write_discrepancy(path: str | Path, table: pd.DataFrame, provenance: dict[st
 def read_discrepancy(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """(table, provenance); a missing or malformed file is one UsageError naming it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: discrepancy file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
-    prov = {}
-    body = []
-    for line in text.splitlines():
-        if line.startswith("#"):
-            k, _, v = line[1:].partition(":")
-            prov[k.strip()] = v.strip()
-        elif line.strip():
-            body.append(line)
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(body)))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UsageError(f"{path}: not a discrepancy CSV ({exc})") from None
+    df, prov = read_commented_csv(path, "discrepancy")
     missing = [c for c in ("group", "level_sd", "drift_sd") if c not in df.columns]
     if missing:
         raise UsageError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import io
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from scenarios.loader import load_raw, resolve_path
 from simulator.core.errors import UsageError
 from simulator.scenario import validate
 from simulator.studies.calibration import locate  # the calibration file's key syntax
+from simulator.studies.commented_csv import read_commented_csv
 
 SUFFIX = ".posterior.csv"
 
@@ -82,24 +82,7 @@ def write_posterior(path: str | Path, draws: pd.DataFrame, kinds: dict[str, str]
 def read_posterior(path: str | Path) -> PosteriorDraws:
     """Read a posterior file; a missing or malformed file is one UsageError naming it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: posterior file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
-    prov: dict[str, str] = {}
-    body = []
-    for line in text.splitlines():
-        if line.startswith("#"):
-            k, _, v = line[1:].partition(":")
-            prov[k.strip()] = v.strip()
-        elif line.strip():
-            body.append(line)
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(body)))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise UsageError(f"{path}: not a CSV of parameter draws ({exc})") from None
+    df, prov = read_commented_csv(path, "posterior")
     if df.empty or not len(df.columns):
         raise UsageError(f"{path}: no parameter draws (expected a header of dotted scenario keys and one row per draw)")
     rows = []
