@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports import i18n as rep
+from simulator.demo.words import RULES as DEMO_RULES
 
 LANGS = rep.LANGS
 
@@ -37,14 +38,7 @@ LEVERS = {
     },
 }
 
-RULES = {
-    "fr": {"require_qualified_identity": "INS qualifiée exigée pour alimenter le DMP",
-           "reject_legacy_software": "logiciels pré-Ségur refusés par le DMP",
-           "eprescription_mandatory": "e-prescription obligatoire"},
-    "en": {"require_qualified_identity": "qualified INS required to feed the DMP",
-           "reject_legacy_software": "pre-Ségur software refused by the DMP",
-           "eprescription_mandatory": "e-prescription mandatory"},
-}
+RULES = DEMO_RULES  # the rules' labels: the teaching demo's own, one table for narration and page
 
 # Refusals in plain words, for the teaching view (what a student should understand).
 PLAIN_REASONS = {
