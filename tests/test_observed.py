@@ -120,8 +120,16 @@ def test_rows_averaged_over_months_and_trailing_totals(small_results, fit):
 def test_matched_quantities_are_the_documented_ones(small_results, fit):
     res = small_results
     dmp = res.monthly("dmp", "accepted")  # a monthly PeriodIndex
+    # sector rows count by couloir: the hospitals' lab reports are biology's (COULOIR_DOCUMENTS)
+    docs = res.tables["documents"]  # the files' form: month text, national counts in "documents"
+    lab = docs[(docs["channel"] == "dmp") & (docs["outcome"] == "accepted") & (docs["month"].astype(str) == "2023-09")
+               & (docs["sector"].astype(str) == "hospital") & docs["doc_type"].astype(str).isin(["11502-2", "60568-3", "51969-4"])]
+    hospital_labs = lab["documents"].sum()
+    assert hospital_labs > 0
     row = fit[(fit["metric"] == "documents_annual_rate") & (fit["sector"] == "biology") & (fit["date"] == "2023-09")].iloc[0]
-    assert row["simulated"] == pytest.approx(dmp.loc["2023-09", "biology"] * 12)
+    assert row["simulated"] == pytest.approx((dmp.loc["2023-09", "biology"] + hospital_labs) * 12)
+    row = fit[(fit["metric"] == "documents_annual_rate") & (fit["sector"] == "hospital") & (fit["date"] == "2023-09")].iloc[0]
+    assert row["simulated"] == pytest.approx((dmp.loc["2023-09", "hospital"] - hospital_labs) * 12)
     row = fit[(fit["metric"] == "documents_per_year") & (fit["date"] == "2021")].iloc[0]
     assert row["simulated"] == pytest.approx(dmp.loc["2021"].to_numpy().sum())
     prof = res.to_df("profiles").pivot(index="month", columns="state", values="persons")

@@ -69,6 +69,13 @@ DOCUMENT_KINDS = {
     ("documents_per_year", "radiology"): ("18748-4",),
     ("documents_per_year", "prescription_medication"): ("57833-6",),
 }
+# Per-sector rows count by Ségur "couloir" (the software that deposits), not by the producer:
+# the biology couloir's lab software (SGL) serves city AND hospital labs ("Le Ségur Biologie
+# Médicale s'adresse aux laboratoires de biologie médicale de ville et en établissements de
+# santé", esante.gouv.fr/segur/biologie-medicale; Ordre des pharmaciens, 2022-04-01) [V], so a
+# hospital's lab reports are read as biology in the sector rows (the DNS deck's rates of
+# Sept 2023, the end-2023 shares) and not as hospital [I, set 2026-12-07].
+COULOIR_DOCUMENTS = {"biology": ("hospital", ("11502-2", "60568-3", "51969-4"))}
 # Metrics the model has no counterpart for (whatever the sector), and why.
 METRIC_WHY = {
     "share_documents_sent_via_mes": "a share of all documents produced in France, sent or not; the model counts only the documents it sends",
@@ -177,7 +184,18 @@ class _Cache:
         return d.groupby("month")["documents"].sum().reindex(self.r.manifest["months"], fill_value=0.0).astype(float)
 
     def dmp_series(self, sector: str) -> pd.Series:
-        return self.dmp.sum(axis=1) if sector == "all" else self.dmp.get(sector, pd.Series(0.0, index=self.dmp.index))
+        """DMP documents accepted each month, of one couloir (``COULOIR_DOCUMENTS``) or of all."""
+        if sector == "all":
+            return self.dmp.sum(axis=1)
+        own = self.dmp.get(sector, pd.Series(0.0, index=self.dmp.index))
+        for couloir, (producer, codes) in COULOIR_DOCUMENTS.items():
+            if producer not in self.dmp.columns:
+                continue
+            if sector == couloir:
+                own = own + self.dmp_sector_types(producer, codes)
+            elif sector == producer:
+                own = own - self.dmp_sector_types(producer, codes)
+        return own
 
     def adoption_share(self, sector: str, column: str) -> pd.Series:
         df = self.adoption.xs(sector, level="sector")

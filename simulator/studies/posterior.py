@@ -112,6 +112,27 @@ class SimulatorModel:
 
 
 @dataclass
+class UnboundedModel:
+    """The model seen through z = logit((x − low) / span): pyabc samples and perturbs z, whose
+    prior, a standard logistic variable, is exactly the uniform prior of x on [low, high]. A
+    perturbed particle then never leaves the prior's box; on the box itself, in 20-odd dimensions,
+    about 35 proposals in 36 did, and pyabc's rejection of them was 90% of the ABC's time."""
+
+    model: Callable[[dict[str, float]], dict[str, float]]
+    priors: list[tuple[str, float, float]]
+
+    def __call__(self, par: dict[str, float]) -> dict[str, float]:
+        return self.model(to_box(par, self.priors))
+
+
+def to_box(z: dict[str, Any], priors: Sequence[tuple[str, float, float]]) -> dict[str, Any]:
+    """Parameters on their [low, high] scale from their logits (scalars or arrays)."""
+    from scipy.special import expit
+
+    return {n: lo + (hi - lo) * expit(z[n]) for n, lo, hi in priors}
+
+
+@dataclass
 class Posterior:
     """Equally weighted parameter draws (scenario values) with diagnostics and provenance."""
 
@@ -155,7 +176,8 @@ def abc_smc(model: Callable[[dict[str, float]], dict[str, float]], priors: Seque
     from pyabc.sampler import MulticoreEvalParallelSampler, SingleCoreSampler
 
     np.random.seed(seed)
-    prior = pyabc.Distribution(**{n: pyabc.RV("uniform", lo, hi - lo) for n, lo, hi in priors})
+    prior = pyabc.Distribution(**{n: pyabc.RV("logistic", 0.0, 1.0) for n, _, _ in priors})  # = uniform on [lo, hi]
+    model = UnboundedModel(model, list(priors))
 
     def distance(x: dict, y: dict) -> float:
         return weighted_distance(x, y, bounds, weights)
@@ -195,7 +217,7 @@ def abc_smc(model: Callable[[dict[str, float]], dict[str, float]], priors: Seque
         history = abc.run(minimum_epsilon=settings.min_epsilon, max_nr_populations=settings.generations,
                           max_walltime=dt.timedelta(minutes=settings.max_minutes),
                           max_total_nr_simulations=settings.max_simulations)
-        return _collect(history, [n for n, _, _ in priors], settings, seed, where, pyabc.__version__)
+        return _collect(history, list(priors), settings, seed, where, pyabc.__version__)
     finally:
         if client is not None:
             client.close()
@@ -203,8 +225,10 @@ def abc_smc(model: Callable[[dict[str, float]], dict[str, float]], priors: Seque
             tmp.cleanup()
 
 
-def _collect(history: Any, names: list[str], settings: PosteriorSettings, seed: int, where: str, version: str) -> AbcRun:
-    """Diagnostics per generation, draws resampled from the last weighted population, its statistics."""
+def _collect(history: Any, priors: list[tuple[str, float, float]], settings: PosteriorSettings, seed: int,
+             where: str, version: str) -> AbcRun:
+    """Diagnostics per generation, draws resampled from the last weighted population (back on
+    the parameters' scale), its statistics."""
     from pyabc.weighted_statistics import effective_sample_size
 
     pops = history.get_all_populations()
@@ -218,7 +242,8 @@ def _collect(history: Any, names: list[str], settings: PosteriorSettings, seed: 
     df, w = history.get_distribution(m=0, t=history.max_t)
     w = np.asarray(w, dtype=float)
     pick = np.random.default_rng(seed).choice(len(df), size=settings.draws, replace=True, p=w / w.sum())
-    draws = pd.DataFrame({n: df[n].to_numpy(dtype=float)[pick] for n in names})
+    box = to_box({n: df[n].to_numpy(dtype=float)[pick] for n, _, _ in priors}, priors)
+    draws = pd.DataFrame({n: box[n] for n, _, _ in priors})
     sw, stats = history.get_weighted_sum_stats(t=history.max_t)
     return AbcRun(draws, pd.DataFrame(diag), np.asarray(sw, dtype=float), list(stats), where, version)
 
