@@ -25,9 +25,11 @@ OBSERVED_SHARE = 2 / 3  # "deux ESMS sur trois disposent désormais d'un DUI ré
 TOLERANCE = 0.05  # the installed share in April 2025 is within 5 percentage points of 2/3
 
 
-def _sector(sc, n: int = 4000, seed: int = 1, off: bool = False):
+def _sector(sc, n: int = 4000, seed: int = 1, off: bool | str = False):
     cfg = sc.sectors["medico_social"]
-    if off:
+    if off == "no orders":  # the switch a scenario file can set
+        cfg = cfg.model_copy(update={"wave1_install": cfg.wave1_install.model_copy(update={"order_share": 0.0})})
+    elif off:
         cfg = cfg.model_copy(update={"wave1_install": None})
     cal = Calendar(sc.run.start, sc.run.end)
     s = SECTOR_CLASSES["medico_social"](0, cfg, n, np.zeros(n, dtype=np.int16), np.random.default_rng(seed),
@@ -64,6 +66,9 @@ def test_switched_off_the_sector_is_drawn_as_before(wave2):
     np.testing.assert_array_equal(on.install_day[~on.wave1], off.install_day[~on.wave1])
     np.testing.assert_array_equal(on.mailbox_day[~on.wave1], off.mailbox_day[~on.wave1])
     assert (on.install_day[on.wave1] <= off.install_day[on.wave1]).all()
+    zero, _ = _sector(wave2, off="no orders")  # order_share = 0 is the same as no wave 1 campaign
+    np.testing.assert_array_equal(zero.install_day, off.install_day)
+    np.testing.assert_array_equal(zero.mailbox_day, off.mailbox_day)
 
 
 def test_no_launch_rollout_or_lever_moves_the_wave1_base(wave2):
