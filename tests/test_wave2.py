@@ -83,7 +83,7 @@ def test_wave2_sectors_dormant_until_launch_then_feed(repo_root):
         "a wave 2 sector sent documents before its launch"
     assert early["count"].sum() > 0, "the mailboxes open before the launch wrote nothing"
     dmp = w2[w2["channel"] == "dmp"]
-    first = dmp[dmp["count"] > 0].groupby("sector")["month"].min()
+    first = dmp[dmp["count"] > 0].groupby("sector")["month"].min().astype(str)
     assert all(first[s] >= launches[s] for s in SECTORS_WAVE2), first  # each from its own date
     accepted = w2[(w2["channel"] == "dmp") & (w2["outcome"] == "accepted") & (w2["month"] >= "2027-01")]
     assert set(accepted["sector"]) == set(SECTORS_WAVE2)
