@@ -175,6 +175,7 @@ class InstallConfig(Strict):
     order_start: Date | None = unit("date", "orders: first orders (opening of the funding window)", default=None)
     order_mid: Date | None = unit("date", "orders: date at which half of the eventual orders are placed", default=None)
     order_width_days: PositiveFloat | None = unit("days", "orders: logistic scale of the ordering campaign", default=None, le=MAX_DAYS)
+    order_end: Date | None = unit("date", "orders: the funding window closes: orders that would come later are never placed (none = open-ended)", default=None)
     order_size_correlation: float = unit("correlation", "orders: rank correlation between a facility's size and its eagerness to order (> 0: large facilities order first and more often)", default=0.0, ge=-1.0, le=1.0)
     install_delay_days: NonNegFloat | None = unit("days", "orders: mean delay from order to installation (exponential)", default=None, le=MAX_DAYS)
     installed_of_ordered: Probability | None = unit("share", "orders: ordering facilities that install the update at all (the others' orders lapse)", default=None)
@@ -312,6 +313,16 @@ class SectorConfig(Strict):
     vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
     defects: dict[str, dict[str, Probability]] = unit("share", "per vendor ('*' = all), per defect kind, share of documents carrying that defect", default_factory=dict)
     flows: dict[str, ActivityFlowConfig] = unit("section", "activities of the sector beyond its episodes, each with its own base and documents (docs/mechanisms.md, 'Activity flows')", default_factory=dict)
+    wave1_install: InstallConfig | None = unit("section", "wave 2 sectors only: an earlier campaign of Ségur-referenced software installed before the sector's wave 2 launch and not moved by it (the médico-social wave 1 DUI, docs/mechanisms.md); equipment only: feeding waits for the launch (none: the sector starts from zero)", default=None)
+
+    @model_validator(mode="after")
+    def _wave1_install_of_wave2(self) -> SectorConfig:
+        if self.wave1_install is not None:
+            if self.wave != 2:
+                raise ValueError("wave1_install: only a wave 2 sector has an installed base before its launch; remove it or set wave = 2")
+            if not self.wave1_install.orders:
+                raise ValueError("wave1_install: give the campaign as orders then installs (order_share, order_start, …)")
+        return self
 
 
 TARGET_CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante")

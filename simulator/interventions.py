@@ -168,7 +168,8 @@ class InterventionsModule(Module):
         elif iv.kind == "launch":
             s = ctx.world.sector(iv.sector)
             s.launch_day = day
-            s.install_day = np.where((s.install_day < day) & ~s.rolled_out, day, s.install_day).astype(np.int32)
+            keep = s.rolled_out | getattr(s, "wave1", False)  # a regional or a wave 1 install keeps its day
+            s.install_day = np.where((s.install_day < day) & ~keep, day, s.install_day).astype(np.int32)
         elif iv.kind == "funding":
             s = ctx.world.sector(iv.sector)
             euros = iv.euros_per_facility if iv.euros_per_facility is not None else iv.envelope_euros / s.cfg.facilities

@@ -142,7 +142,7 @@ class ProducersModule(Module):
     def month_end(self, month: int, day: int) -> None:
         label = self.ctx.world.calendar.months[month]
         for s in self.ctx.world.sectors:
-            installed = s.install_day <= day if s.launched(day) else np.zeros(s.n, bool)
+            installed = s.counted_installed(day)
             ordered = s.ordered_mask(day) if s.launched(day) else installed
             fs = s.facility_scale  # simulated facilities per real one (≥ scale, see world)
             self.adoption_rows.append({

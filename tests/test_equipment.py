@@ -198,19 +198,19 @@ def test_deadline_extension_delays_installs():
 
 @pytest.mark.slow
 def test_regional_rollout_launches_only_the_named_departements_first():
-    (base, _), (reg, sim) = run_pair("wave2_regional", "2025-09-30")
+    (base, _), (reg, sim) = run_pair("wave2_regional", "2026-08-31")
     reg.check_conservation()
     s = sim.world.sector("nurse")
     codes = np.array(sim.world.territory.codes)[s.dept]
-    launch = sim.world.calendar.day(dt.date(2025, 6, 1))
+    launch = sim.world.calendar.day(dt.date(2026, 5, 1))  # the nurses' national launch (wave2.toml)
     early = s.install_day < launch
     brittany = np.isin(codes, ["22", "29", "35", "56"])
     assert early.any() and not (early & ~brittany).any()
     assert (s.install_day[~brittany] >= launch).all()
     assert ((s.install_day < NEVER) & ~brittany).any()  # the national launch brings the others in
     a, b = adoption(base, "nurse"), adoption(reg, "nurse")
-    assert (a.loc["2024-09":"2025-05", "installed"] == 0).all() and b.loc["2025-05", "installed"] > 0
-    assert b.loc["2025-09", "installed"] >= a.loc["2025-09", "installed"] * 0.95
+    assert (a.loc["2024-09":"2026-04", "installed"] == 0).all() and b.loc["2026-04", "installed"] > 0
+    assert b.loc["2026-08", "installed"] >= a.loc["2026-08", "installed"] * 0.95
 
 
 def test_bad_lever_on_the_command_line_is_exit_2_and_one_line(tmp_path, capsys):

@@ -21,7 +21,21 @@ from tests.conftest import write_scenario
 from tests.support_wave2 import SCALE, SCENARIOS, SEED, wave2_run
 
 WAVE2 = SCENARIOS / "wave2.toml"
-LAUNCH = "2025-06"  # the central launch month of every wave 2 sector (wave2.toml)
+
+
+def launch_months(path=WAVE2) -> dict[str, str]:
+    """Each wave 2 sector's launch month in a scenario (its own dispositif's date, wave2_base.toml)."""
+    return {iv.sector: iv.date.strftime("%Y-%m") for iv in load_scenario(path).interventions if iv.kind == "launch"}
+
+
+def test_each_wave2_sector_launches_on_its_own_dispositif_date():
+    launches = launch_months()
+    assert set(launches) == set(SECTORS_WAVE2)
+    sc = load_scenario(WAVE2)
+    for sector, month in launches.items():  # the planned campaign is written for that launch
+        assert sc.sectors[sector].install.start.strftime("%Y-%m") == month
+    assert launches["medico_social"] < launches["nurse"]  # its SONS came first (12th COSUI, 2025-04-02)
+    assert min(launches.values()) > "2025-05"  # no wave 2 dispositif of these sectors was out by May 2025
 
 
 # -- the sectors ---------------------------------------------------------------------------
@@ -62,16 +76,23 @@ def test_wave2_sectors_dormant_until_launch_then_feed(repo_root):
     res.check_conservation()  # every document of every sector, wave 2 included, has one outcome
     docs = res.to_df("documents")
     w2 = docs[docs["sector"].isin(SECTORS_WAVE2)]
-    early = w2[w2["month"] < LAUNCH]
-    # before its launch a sector sends no document; its open mailboxes write letters only
+    launches = launch_months()
+    early = w2[w2["month"] < w2["sector"].map(launches)]
+    # before its own launch a sector sends no document; its open mailboxes write letters only
     assert set(early["channel"]) <= {"mssante_pro"} and set(early["doc_type"]) <= {"11488-4"}, \
         "a wave 2 sector sent documents before its launch"
     assert early["count"].sum() > 0, "the mailboxes open before the launch wrote nothing"
+    dmp = w2[w2["channel"] == "dmp"]
+    first = dmp[dmp["count"] > 0].groupby("sector")["month"].min().astype(str)
+    assert all(first[s] >= launches[s] for s in SECTORS_WAVE2), first  # each from its own date
     accepted = w2[(w2["channel"] == "dmp") & (w2["outcome"] == "accepted") & (w2["month"] >= "2027-01")]
     assert set(accepted["sector"]) == set(SECTORS_WAVE2)
     ad = res.to_df("adoption")
-    before = ad[ad["sector"].isin(SECTORS_WAVE2) & (ad["month"] < LAUNCH)]
-    assert (before["installed"] == 0).all() and (before["feeding"] == 0).all()
+    before = ad[ad["sector"].isin(SECTORS_WAVE2) & (ad["month"] < ad["sector"].map(launches))]
+    assert (before["feeding"] == 0).all()
+    # only the médico-social wave 1 DUI is installed before a launch (tests/test_medico_social_wave1.py)
+    assert (before.loc[before["sector"] != "medico_social", "installed"] == 0).all()
+    assert before.loc[before["sector"] == "medico_social", "installed"].max() > 0
     # wave 2 document types reach the DMP (their catalogue rows are in J66)
     assert {"11506-3", "47420-5", "83836-7", "74207-2"} <= set(accepted["doc_type"])
 
@@ -216,7 +237,8 @@ def test_wave2_flows_start_with_their_software_and_are_counted():
     cons = f[f["flow"] == "mes_consultation"]
     assert cons.loc[cons["month"] < "2025-01", "count"].sum() == 0  # no wave 2 software before 2025
     assert cons.loc[(cons["sector"] == "gp") & (cons["month"] >= "2026-01"), "count"].sum() > 0
-    assert cons.loc[cons["sector"].isin(SECTORS_WAVE2) & (cons["month"] < LAUNCH), "count"].sum() == 0
+    assert cons.loc[cons["sector"].isin(SECTORS_WAVE2) & (cons["month"] < cons["sector"].map(launch_months())),
+                    "count"].sum() == 0
     drim = f[(f["flow"] == "drimbox_image_share") & (f["count"] > 0)]
     assert set(drim["sector"]) <= {"radiology", "hospital"} and len(drim)
     integ = f[f["flow"] == "mssante_integration"].pivot_table(index=["month", "sector"], columns="outcome",

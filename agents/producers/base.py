@@ -335,6 +335,11 @@ class Sector:
     def installed_mask(self, day: int) -> np.ndarray:
         return self.install_day <= day
 
+    def counted_installed(self, day: int) -> np.ndarray:
+        """Facilities the adoption table counts as equipped on ``day``: those installed, once the
+        sector is launched (a dormant wave 2 sector's campaign is a plan, not installations)."""
+        return self.install_day <= day if self.launched(day) else np.zeros(self.n, dtype=bool)
+
     def uptake(self, day: int, p: float, q: float) -> int:
         """Bass-type adoption: an equipped facility that does not feed yet starts feeding with
         daily probability p + q·F, F = share of equipped facilities already feeding."""

@@ -45,6 +45,8 @@ class Equipment:
         v = np.clip(u[ok] / max(ins.order_share, 1e-12), 1e-9, 1 - 1e-9)
         days = day_of(ins.order_mid) + ins.order_width_days * np.log(v / (1 - v))
         self.order_day[ok] = np.maximum(np.round(days), day_of(ins.order_start)).astype(np.int64)
+        if ins.order_end is not None:  # the funding window closes: later orders are never placed
+            self.order_day[self.order_day > day_of(ins.order_end)] = NEVER
         self.delay = np.round(rng.exponential(ins.install_delay_days, n)).astype(np.int64) if ins.install_delay_days \
             else np.zeros(n, dtype=np.int64)
         self.completes = rng.random(n) < ins.installed_of_ordered

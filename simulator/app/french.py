@@ -22,16 +22,16 @@ DESCRIPTIONS = {
     "mes_opposition": "Vague 2 avec un taux d'opposition porté de 2 % à 10 % des personnes informées à partir du 1er mars 2022.",
     "mssante_operator_failure": "Mailiz (l'offre MSSanté nationale des professionnels libéraux) en panne 14 jours à partir du 2 mars 2026.",
     "new_document_type": "Vague 2 avec les officines qui envoient des notes de vaccination (87273-9) à partir de janvier 2026.",
-    "nurses_first": "Infirmiers lancés mi-2024, un an avant les autres secteurs de la vague 2 (dates centrales sinon).",
+    "nurses_first": "Infirmiers lancés mi-2024 comme visé au départ, avant les autres secteurs de la vague 2 (dates centrales sinon).",
     "obligation_gp_prescriptions": "Vague 2 avec l'obligation pour les médecins de ville d'envoyer chaque prescription de médicaments à partir de 2026.",
     "radiology_lag": "Vague 2 avec l'adoption de la radiologie divisée par deux à partir de 2024 et le logiciel d'imagerie de la vague 2 (DRIMbox) un an en retard.",
     "targets_by_channel": "Vague 2 avec des objectifs par type de document (prescriptions dans le DMP) et par canal (messages MSSanté), et l'objectif des médecins relevé en 2026.",
     "vendor_defects": "Référence avec un éditeur de médecine de ville qui envoie 5 % d'INS à l'OID erroné, un éditeur de RIS 3 % de codes de type retirés, les logiciels d'officine 1 % de clés NIR fausses.",
     "vendor_failure": "Vague 2 avec l'éditeur de médecine de ville LGC-A en panne 61 jours à partir du 2 mars 2026 (documents gardés, envoyés au rétablissement).",
-    "wave2": "Projection centrale de la vague 2 : secteurs de la vague 2 lancés mi-2025, services de la vague 2, e-prescription obligatoire dès 2025.",
+    "wave2": "Projection centrale de la vague 2 : secteurs de la vague 2 lancés selon leurs propres dispositifs (médico-social janvier 2026, les autres mai 2026), services de la vague 2, e-prescription obligatoire dès 2025.",
     "wave2_deadline": "Projection centrale de la vague 2 avec l'échéance d'installation de la vague 1 repoussée de 182 jours pour les hôpitaux et la radiologie.",
     "wave2_funding": "Projection centrale de la vague 2 avec 20 000 € par laboratoire de ville à partir du 1er janvier 2024 pour ceux qui n'ont pas encore commandé.",
-    "wave2_late": "Chaque lancement de la vague 2 un an plus tard que dans wave2 (secteurs mi-2026, mises à jour logicielles à partir de 2026).",
+    "wave2_late": "Chaque lancement de la vague 2 un an plus tard que dans wave2 (médico-social janvier 2027, les autres secteurs mai 2027, mises à jour logicielles à partir de 2026).",
     "wave2_regional": "Projection centrale de la vague 2 avec la campagne des infirmiers pilotée en Bretagne à partir du 1er septembre 2024.",
 }
 
@@ -91,26 +91,36 @@ SOURCES = {
     "since Oct 2023 every DMP document of a facility that does not qualify is refused (domain §3, S25/S33)":
         "depuis octobre 2023, tout document envoyé au DMP par une structure qui ne qualifie pas est refusé "
         "(faits du domaine, section 3, sources 25 et 33)",
-    "wave 2 launch: dentists [I] (dispositif expected Q1 2024, domain §1)":
-        f"lancement vague 2 : chirurgiens-dentistes ({ASSUMED} ; dispositif attendu au 1er trimestre 2024, faits du domaine, section 1)",
+    "wave 2 launch: dentists [I] (LGC CD dispositif expected Q1 2024, domain §1; not published by the 12th COSUI, 2025-04-02 [V]; taken as published 2025-11-05, first deployments six months later)":
+        f"lancement vague 2 : chirurgiens-dentistes ({ASSUMED} ; dispositif LGC CD attendu au 1er trimestre 2024, faits du domaine, "
+        f"section 1 ; pas encore publié au 12e comité de suivi du 2 avril 2025, {CHECKED} ; supposé publié le 5 novembre 2025, "
+        "premiers déploiements six mois plus tard)",
     "wave 2 launch: dentists, a year after wave2 [I]": f"lancement vague 2 : chirurgiens-dentistes, un an après wave2 ({ASSUMED})",
     "wave 2 launch: dentists, as in wave2 [I]": f"lancement vague 2 : chirurgiens-dentistes, comme dans wave2 ({ASSUMED})",
-    "wave 2 launch: midwives [I] (dispositif expected Q1 2024, domain §1)":
-        f"lancement vague 2 : sages-femmes ({ASSUMED} ; dispositif attendu au 1er trimestre 2024, faits du domaine, section 1)",
+    "wave 2 launch: midwives [I] (LGC SF dispositif expected Q1 2024, domain §1; not published by the 12th COSUI, 2025-04-02 [V]; taken as published 2025-11-05, first deployments six months later)":
+        f"lancement vague 2 : sages-femmes ({ASSUMED} ; dispositif LGC SF attendu au 1er trimestre 2024, faits du domaine, "
+        f"section 1 ; pas encore publié au 12e comité de suivi du 2 avril 2025, {CHECKED} ; supposé publié le 5 novembre 2025, "
+        "premiers déploiements six mois plus tard)",
     "wave 2 launch: midwives, a year after wave2 [I]": f"lancement vague 2 : sages-femmes, un an après wave2 ({ASSUMED})",
     "wave 2 launch: midwives, as in wave2 [I]": f"lancement vague 2 : sages-femmes, comme dans wave2 ({ASSUMED})",
-    "wave 2 launch: médico-social [I]": f"lancement vague 2 : médico-social ({ASSUMED})",
+    "wave 2 launch: médico-social [I] (SONS médico-social vague 2 announced 'd'ici cet été', 12th COSUI 2025-04-02 [V]; taken as 2025-07-01, first deployments six months later; the wave 1 DUI is installed before)":
+        f"lancement vague 2 : médico-social ({ASSUMED} ; SONS médico-social de la vague 2 annoncé « d'ici cet été » au 12e comité "
+        f"de suivi du 2 avril 2025, {CHECKED} ; supposé publié le 1er juillet 2025, premiers déploiements six mois plus tard ; "
+        "le DUI de la vague 1 est installé avant)",
     "wave 2 launch: médico-social, a year after wave2 [I]": f"lancement vague 2 : médico-social, un an après wave2 ({ASSUMED})",
     "wave 2 launch: médico-social, as in wave2 [I]": f"lancement vague 2 : médico-social, comme dans wave2 ({ASSUMED})",
-    "wave 2 launch: nurses (Ségur infirmier) [I] (first deployments aimed at 2024, seed 003; dispositifs late like the others)":
-        f"lancement vague 2 : infirmiers, Ségur infirmier ({ASSUMED} ; premiers déploiements visés en 2024, document source 003 ; "
-        "dispositifs en retard comme les autres)",
+    "wave 2 launch: nurses [I] (LGC paramédicaux dispositif: first deployments aimed at 2024, seed 003; not published by the 12th COSUI, 2025-04-02 [V]; taken as published 2025-11-05, first deployments six months later)":
+        f"lancement vague 2 : infirmiers ({ASSUMED} ; dispositif LGC paramédicaux : premiers déploiements visés en 2024, document "
+        f"source 003 ; pas encore publié au 12e comité de suivi du 2 avril 2025, {CHECKED} ; supposé publié le 5 novembre 2025, "
+        "premiers déploiements six mois plus tard)",
     "wave 2 launch: nurses first (Ségur infirmier aimed at 2024, seed 003) [V] for the aim, [I] for the date":
         f"lancement vague 2 : infirmiers en premier (Ségur infirmier visé en 2024, document source 003) ; l'objectif : {CHECKED} ; "
         f"la date : {ASSUMED}",
     "wave 2 launch: nurses, a year after wave2 [I]": f"lancement vague 2 : infirmiers, un an après wave2 ({ASSUMED})",
-    "wave 2 launch: physiotherapists / paramedics [I] (dispositif expected Q1 2024, domain §1)":
-        f"lancement vague 2 : kinésithérapeutes et paramédicaux ({ASSUMED} ; dispositif attendu au 1er trimestre 2024, faits du domaine, section 1)",
+    "wave 2 launch: physiotherapists / paramedics [I] (LGC paramédicaux dispositif expected Q1 2024, domain §1; not published by the 12th COSUI, 2025-04-02 [V]; taken as published 2025-11-05, first deployments six months later)":
+        f"lancement vague 2 : kinésithérapeutes et paramédicaux ({ASSUMED} ; dispositif LGC paramédicaux attendu au 1er trimestre "
+        f"2024, faits du domaine, section 1 ; pas encore publié au 12e comité de suivi du 2 avril 2025, {CHECKED} ; supposé publié "
+        "le 5 novembre 2025, premiers déploiements six mois plus tard)",
     "wave 2 launch: physiotherapists / paramedics, a year after wave2 [I]":
         f"lancement vague 2 : kinésithérapeutes et paramédicaux, un an après wave2 ({ASSUMED})",
     "wave 2 launch: physiotherapists / paramedics, as in wave2 [I]":

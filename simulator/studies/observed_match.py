@@ -33,6 +33,7 @@ QUANTITY = {
     "install_rate": "facilities with the Ségur update installed / facilities that ordered it (month end)",
     "facilities_equipped": "facilities with the Ségur update installed (month end, national count)",
     "facilities_equipped_share": "facilities with the Ségur update installed / facilities (month end)",
+    "share_esms_with_segur_dui": "ESMS with a Ségur-referenced DUI installed (the wave 1 DUI or, once launched, the wave 2 campaign) / ESMS, in percent (month end)",
     "professionals_equipped_segur_software": "facilities with the Ségur update installed (month end, national count; GP facilities are GPs and centres)",
     "mssante_mailboxes": "MSSanté mailboxes, personal + organisational + applicative (month end)",
     "patient_to_professional_messages_cumulative": "patient → professional MSSanté messages sent since the start of the run",
@@ -81,7 +82,6 @@ METRIC_WHY = {
     "share_documents_sent_via_mes": "a share of all documents produced in France, sent or not; the model counts only the documents it sends",
     "share_receiving_document": "the model does not record which persons received a document",
     "medico_social_esms_numerique_beneficiaries": "medico-social funding programmes are not modelled",
-    "share_esms_with_segur_dui": "medico-social software equipment is not modelled",
     "mes_activations_in_year": "the same figure as the 2024 mes_activations_per_month row (526,000 × 12); matched once, there",
     "mes_first_connections_per_month": "first connections = activations: matched through mes_activations_per_month",
     "mes_weekly_active_users": "the model has no use of the app after activation",
@@ -248,6 +248,10 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
         return c.adoption_ratio(sector, "installed", "ordered")
     if metric == "facilities_equipped_share":
         return c.adoption_share(sector, "installed")
+    if metric == "share_esms_with_segur_dui":
+        if sector != "medico_social":
+            raise Unmatched("the share of ESMS with a Ségur DUI is a médico-social figure")
+        return c.adoption_share(sector, "installed") * 100.0
     if metric in ("facilities_equipped", "professionals_equipped_segur_software"):
         return c.adoption_ratio(sector, "installed", None)
     if metric == "professionals_feeding_in_month":
