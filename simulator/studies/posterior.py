@@ -31,7 +31,9 @@ from simulator.studies.observed_match import one_sided
 from simulator.studies.posterior_file import write_posterior
 from simulator.studies.surrogate import fit_surrogate, row_keys
 
-POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs"}
+POSTERIOR_KEYS = {"population", "generations", "max_simulations", "max_minutes", "min_epsilon", "draws", "design_runs",
+                  "surrogate_sampler", "rejection_draws"}
+SURROGATE_SAMPLERS = ("rejection", "smc")
 
 
 @dataclass
@@ -45,6 +47,8 @@ class PosteriorSettings:
     min_epsilon: float = 0.0
     draws: int = 200  # equally weighted draws written to the posterior file
     design_runs: int = 0  # > 0: ABC-SMC samples a surrogate fitted on this many runs (simulator.studies.surrogate)
+    surrogate_sampler: str = "rejection"  # on a surrogate: vectorised ABC rejection (simulator.studies.rejection) or pyabc's SMC
+    rejection_draws: int = 2_000_000  # prior draws of the rejection sampler; the `population` nearest are kept
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], where: str) -> PosteriorSettings:
@@ -55,7 +59,12 @@ class PosteriorSettings:
         if bad:
             raise UsageError(f"{where}: posterior.{bad[0]}: unknown key; allowed: {', '.join(sorted(POSTERIOR_KEYS))}")
         s = cls()
-        for key in ("population", "generations", "max_simulations", "draws", "design_runs"):
+        if "surrogate_sampler" in raw:
+            if raw["surrogate_sampler"] not in SURROGATE_SAMPLERS:
+                raise UsageError(f"{where}: posterior.surrogate_sampler: must be one of {', '.join(SURROGATE_SAMPLERS)} "
+                                 f"(got {raw['surrogate_sampler']!r})")
+            s.surrogate_sampler = raw["surrogate_sampler"]
+        for key in ("population", "generations", "max_simulations", "draws", "design_runs", "rejection_draws"):
             if key in raw:
                 v = raw[key]
                 least = {"generations": 1, "design_runs": 0}.get(key, 2)
@@ -164,6 +173,7 @@ class AbcRun:
     stats: list[dict[str, float]]
     where: str
     version: str
+    method: str = ""  # what produced the draws (default: pyabc's ABC-SMC)
 
 
 def abc_smc(model: Callable[[dict[str, float]], dict[str, float]], priors: Sequence[tuple[str, float, float]],
@@ -284,8 +294,11 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
     if design is None:
         model = SimulatorModel(spec, obs_rows, keys)
     priors = [(n, p.low, p.high) for n, p in zip(names, spec.parameters, strict=True)]
-    run = abc_smc(model, priors, x0, bounds, weights, settings, None if design is not None else scheduler,
-                  1 if design is not None else workers, seed, db_path, report)
+    if design is not None and settings.surrogate_sampler == "rejection":
+        run = _rejection(model, priors, x0, bounds, weights, settings, seed, report)
+    else:
+        run = abc_smc(model, priors, x0, bounds, weights, settings, None if design is not None else scheduler,
+                      1 if design is not None else workers, seed, db_path, report)
     draws = run.draws.rename(columns={n: p.key for n, p in zip(names, spec.parameters, strict=True)})
     sims = np.array([[s.get(k, np.nan) for k in keys] for s in run.stats], dtype=float)
     pred = matched[["date", "metric", "sector", "unit", "bound", "observed", "weight"]].reset_index(drop=True).copy()
@@ -297,7 +310,7 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
             "generations": len(diag), "population": settings.population, "scale": spec.scale,
             "final_epsilon": float(diag["epsilon"].iloc[-1]) if len(diag) else math.nan,
             "fit_end": spec.end.isoformat() if spec.end else "", "seed": seed,
-            "method": f"ABC-SMC (pyabc {run.version})", "executor": run.where,
+            "method": run.method or f"ABC-SMC (pyabc {run.version})", "executor": run.where,
             "wall_s": round(time.perf_counter() - t0, 1)}
     if design is not None:
         prov["method"] += (f" on a log-linear surrogate fitted on {len(design)} simulator runs (Latin hypercube);"
@@ -306,6 +319,26 @@ def run_abc(spec: CalibrationSpec, observed: pd.DataFrame, settings: PosteriorSe
     post = Posterior(list(spec.parameters), draws, diag, pred, prov)
     post.quality = quality
     return post
+
+
+def _rejection(model: Any, priors: list[tuple[str, float, float]], x0: dict[str, float], bounds: dict[str, str],
+               weights: dict[str, float], settings: PosteriorSettings, seed: int,
+               report: Callable[[str], None] | None) -> AbcRun:
+    """ABC rejection on the surrogate (simulator.studies.rejection): one generation of equally
+    weighted particles, the ``population`` nearest of ``rejection_draws`` prior draws."""
+    from simulator.studies.rejection import abc_rejection
+
+    accept = min(settings.population, settings.rejection_draws)
+    if report:
+        report(f"ABC rejection on the surrogate: {len(priors)} parameters, {len(x0)} observed rows, "
+               f"{settings.rejection_draws:,} prior draws, the {accept:,} nearest kept")
+    params, sims, eps = abc_rejection(model, priors, x0, bounds, weights, settings.rejection_draws, accept, seed)
+    pick = np.random.default_rng(seed).choice(len(params), size=settings.draws, replace=settings.draws > len(params))
+    diag = pd.DataFrame([{"generation": 0, "epsilon": eps, "simulations": settings.rejection_draws, "accepted": accept,
+                          "acceptance_rate": accept / settings.rejection_draws, "ess": float(accept)}])
+    stats = [dict(zip(model.keys, row.tolist(), strict=True)) for row in sims]
+    return AbcRun(params.iloc[pick].reset_index(drop=True), diag, np.ones(len(stats)), stats, "1 local process (vectorised)",
+                  f"numpy {np.__version__}", method="ABC rejection (vectorised, simulator.studies.rejection)")
 
 
 def _probe(spec: CalibrationSpec, observed: pd.DataFrame) -> pd.DataFrame:
