@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -119,6 +120,28 @@ def test_discrepancy_level_and_drift_come_from_the_residuals():
     few = estimate(pd.concat([_predictive({"2023-01": 0.0, "2024-01": 0.2, "2025-01": 0.4}),
                               _predictive({"2024-01": 0.5}, "gp")]))
     assert few[few["group"] == "gp"].iloc[0]["estimated_from"].startswith("pooled")
+
+
+def test_the_pooled_drift_comes_from_pairs_within_a_sector_not_from_the_sectors_offsets():
+    # two sectors, each flat but far apart (+0.5 and -0.5): their offsets are a level, not a drift
+    offsets = pd.concat([_predictive({"2023-01": 0.5, "2023-07": 0.52, "2024-01": 0.5, "2024-07": 0.52}, "biology"),
+                         _predictive({"2023-04": -0.5, "2023-10": -0.48, "2024-04": -0.5, "2025-01": -0.48}, "hospital")])
+    pooled = estimate(offsets).set_index("group").loc["pooled"]
+    assert pooled["drift_sd"] < 0.01 and pooled["level_sd"] > 0.45
+    # two sectors whose residuals drift, each around its own mean: the pooled drift sees it
+    drifting = pd.concat([_predictive({"2023-01": 0.3, "2023-07": 0.4, "2024-01": 0.5, "2024-07": 0.6}, "biology"),
+                          _predictive({"2023-04": -0.6, "2023-10": -0.5, "2024-04": -0.4, "2025-01": -0.3}, "hospital")])
+    assert estimate(drifting).set_index("group").loc["pooled", "drift_sd"] > 0.02
+
+
+def test_the_shipped_discrepancy_widens_every_sectors_band_with_the_horizon():
+    from simulator.studies.discrepancy import read_discrepancy
+
+    table, prov = read_discrepancy(Path(__file__).parents[1] / "scenarios" / "baseline.discrepancy.csv")
+    assert prov["data_cutoff"] and prov["posterior"]  # provenance lines kept
+    for group in [*table["group"], "a sector it does not list"]:
+        v = [variance_at(table, group, h) for h in (3, 6, 12, 18)]
+        assert all(a < b for a, b in zip(v, v[1:], strict=False)), (group, v)  # strictly wider at each horizon
 
 
 def test_discrepancy_paths_widen_with_the_horizon_and_keep_the_median():

@@ -6,8 +6,11 @@ observed: the calibration fitted them), then δ(t) = level_sd·z₀ + drift_sd·
 h-th month after it (z independent standard normals, one path per replication). ``level_sd`` and ``drift_sd`` are
 estimated from the posterior-predictive residuals r = log(observed / predictive median) of the
 point volume rows the calibration fitted: level_sd = √mean(r²); drift_sd from the pairs of
-residuals of a group, (rᵢ − rⱼ)² ≈ 2·a + drift_sd²·|tᵢ − tⱼ| (non-negative least squares). A
-sector with fewer than ``MIN_ROWS`` rows takes the pooled estimate ("all"). The median is kept
+residuals of the same group (sector, or "all"), (rᵢ − rⱼ)² ≈ 2·a + drift_sd²·|tᵢ − tⱼ|
+(non-negative least squares). Pairs never cross groups: they are differences of sector-demeaned
+residuals, so a sector's constant offset (biology above the observed figures, hospital below) goes
+to the level term and not to the NNLS constant, where it would hide the drift. A sector with fewer
+than ``MIN_ROWS`` rows takes the pooled estimate. The median is kept
 (exp(δ) has median 1); the band widens with the horizon.
 
 It is a post-processing of the reported national volumes (every channel and outcome of a sector
@@ -43,13 +46,17 @@ def month_index(date: str, metric: str = "") -> int:
     return m - 6 if metric == "documents_last_12_months" else m
 
 
-def _drift(t: np.ndarray, r: np.ndarray) -> float:
-    """drift_sd from the pairs: (rᵢ − rⱼ)² ≈ c + drift²·|Δt| (c, drift² ≥ 0)."""
+def _drift(t: np.ndarray, r: np.ndarray, group: np.ndarray | None = None) -> float:
+    """drift_sd from the pairs of residuals of the same ``group`` (one group when None):
+    (rᵢ − rⱼ)² ≈ c + drift²·|Δt| (c, drift² ≥ 0). Within a group the pair's difference is that of
+    the group-demeaned residuals: the groups' offsets are left out of the drift."""
     from scipy.optimize import nnls
 
     i, j = np.triu_indices(len(r), 1)
     dt_ = np.abs(t[i] - t[j]).astype(float)
     ok = dt_ > 0
+    if group is not None:
+        ok &= group[i] == group[j]
     if ok.sum() < 2:
         return math.nan
     a = np.column_stack([np.ones(ok.sum()), dt_[ok]])
@@ -66,12 +73,13 @@ def estimate(predictive: pd.DataFrame, groups: list[str] | None = None) -> pd.Da
     t_all = np.array([month_index(d, m) for d, m in zip(df["date"], df["metric"], strict=True)])
     if len(r_all) < 2:
         raise UsageError("the posterior predictive has fewer than 2 point volume rows: no discrepancy can be estimated")
-    pooled = {"level_sd": float(np.sqrt(np.mean(r_all ** 2))), "drift_sd": _drift(t_all, r_all)}
+    g_all = df["sector"].astype(str).to_numpy()
+    pooled = {"level_sd": float(np.sqrt(np.mean(r_all ** 2))), "drift_sd": _drift(t_all, r_all, g_all)}
     if pooled["drift_sd"] != pooled["drift_sd"]:
         pooled["drift_sd"] = 0.0
     sectors = sorted(set(df["sector"])) if groups is None else groups
     rows = [{"group": "pooled", "rows": len(r_all), **pooled, "mean_log_residual": float(np.mean(r_all)),
-             "estimated_from": "all point volume rows"}]
+             "estimated_from": "all point volume rows (drift: pairs within a sector)"}]
     for g in sectors:
         sel = (df["sector"] == g).to_numpy()
         r, t = r_all[sel], t_all[sel]
