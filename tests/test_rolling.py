@@ -296,7 +296,7 @@ def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
 
 
 def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
-    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator, _band_parts
+    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator, band_parts, band_parts_line
 
     n, months, sectors = 400, [f"2026-{m:02d}" for m in range(1, 13)], ["gp"]
     rng = np.random.default_rng(5)
@@ -310,12 +310,18 @@ def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
     agg.filled[:] = True
     table = pd.DataFrame([{"group": "pooled", "level_sd": 0.2, "drift_sd": 0.0}])
     factors = np.exp(paths(table, sectors, months, dt.date(2025, 12, 31), n, seed=1))
-    line = _band_parts(agg, agg.last_12_months(factors), 100)
+    parts = band_parts(agg, agg.last_12_months(factors), 100)
+    assert parts["split"] == "draws repeat"
+    assert parts["parameter"] + parts["seed"] + parts["discrepancy"] == pytest.approx(1.0, abs=0.05)
+    line = band_parts_line(parts)
     shares = [int(x) for x in re.findall(r"(\d+)%", line)]
     assert line.startswith("Band of all DMP documents") and "seeds" in line and len(shares) == 3
     assert 30 <= shares[0] <= 60 and 5 <= shares[1] <= 20 and 30 <= shares[2] <= 60  # 0.04 : 0.01 : 0.04
-    once = _band_parts(agg, agg.last_12_months(factors), 1000)
-    assert "each draw ran once" in once
+    once = band_parts(agg, agg.last_12_months(factors), 1000)
+    assert once["split"] == "together" and once["parameter"] is None and "each draw ran once" in band_parts_line(once)
+    seeds = band_parts(agg, agg.last_12_months(factors), None)  # no draws: the model's part is all seeds
+    assert seeds["split"] == "seeds only" and seeds["parameter"] == 0.0
+    assert seeds["seed"] == pytest.approx(once["parameters_and_seeds"]) and "not varied" in band_parts_line(seeds)
 
 
 def test_a_target_mixes_its_sectors_factors_by_their_documents():

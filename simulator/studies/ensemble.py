@@ -35,6 +35,7 @@ from simulator.core.outcomes import CHANNELS, OUTCOMES
 from simulator.core.streams import replication_seeds
 from simulator.outputs import (
     REACHED_RULE,
+    WITH_DISCREPANCY,
     OutputSpec,
     attainment_quantiles,
     decimal_to_month,
@@ -421,8 +422,11 @@ class Ensemble(StudyResult):
     def tables(self) -> dict[str, pd.DataFrame]:
         """The ensemble tables (no representative tables): replications and quantiles."""
         agg = self.aggregator
+        reps = agg.replications()
+        for column, values in discrepancy_columns(self).items():
+            reps[column] = values  # the month reached with the structural discrepancy
         return {
-            "replications": agg.replications(),
+            "replications": reps,
             "documents_quantiles": agg.documents_quantiles(),
             "adoption_quantiles": agg.adoption_quantiles(),
             "profiles_quantiles": agg.profiles_quantiles(),
@@ -598,12 +602,12 @@ def reached_with_discrepancy(ens: Ensemble, factors: np.ndarray) -> dict[str, np
     """Per target, the month each replication reaches it (decimal years, censored after the end)
     once the discrepancy multiplies its sectors' volumes (``discrepancy.target_monthly_with``)."""
     agg = ens.aggregator
-    if "targets" not in agg.arrays or ens.representative is None:
+    if "targets" not in agg.arrays:
         return {}
     counts = agg._rows("targets")  # [rep, month, target]
     dmp = agg._rows("documents")[..., CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
     months, sectors = list(agg.layout["months"]), list(agg.layout["sectors"])
-    scen = ens.representative.manifest["scenario"]
+    scen = ens.scenario.model_dump(mode="json")
     after = month_to_decimal(months[-1]) + 1 / 12
     out = {}
     for j, key in enumerate(scen.get("targets", {})):
@@ -617,41 +621,82 @@ def reached_with_discrepancy(ens: Ensemble, factors: np.ndarray) -> dict[str, np
 
 def discrepancy_summary(ens: Ensemble) -> dict[str, Any] | None:
     """For the manifest and the report: the discrepancy file, its cut-off, all DMP documents of
-    the last 12 months with it (p5/p50/p95) and the variance split (model, discrepancy)."""
+    the last 12 months with it (p5/p50/p95), the variance split (model, discrepancy) and the
+    band's parts (parameter, seed, discrepancy: ``band_parts``)."""
     factors = _discrepancy_factors(ens)
     if factors is None or ens.aggregator.completed < 2:
         return None
     agg = ens.aggregator
     dmp = CHANNELS.index("dmp")
-    with_disc = agg.last_12_months(factors)[:, :, dmp].sum(axis=1)
+    last = agg.last_12_months(factors)
+    with_disc = last[:, :, dmp].sum(axis=1)
     shares = model_and_discrepancy(agg.last_12_months()[:, :, dmp].sum(axis=1), with_disc)
     q = np.quantile(with_disc, [0.05, 0.5, 0.95])
     disc = ens.extra["discrepancy"]
     return {"file": disc["file"], "data_cutoff": disc["cutoff"].isoformat(),
             "model": "log-normal random walk per sector on the national volumes (simulator/studies/discrepancy.py)",
             "dmp_last_12_months": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
-            "share_model": shares["model"], "share_discrepancy": shares["discrepancy"]}
+            "share_model": shares["model"], "share_discrepancy": shares["discrepancy"],
+            "parts": band_parts(agg, last, _draws_of(ens))}
 
 
-def _band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None) -> str:
-    """Which part of the band of national DMP documents (last 12 months) is the model (parameters
-    and seeds) and which the discrepancy: shares of the variance of its log. When replications
-    share a draw (more replications than ``draws``), the model's part is split into parameters
-    and seeds (``discrepancy.decompose``)."""
+def _draws_of(ens: Ensemble) -> int | None:
+    """How many posterior draws the replications cycle through (None: seeds only, one parameter set)."""
+    post = ens.extra.get("posterior")
+    return int(post["draws"]) if isinstance(post, dict) and post.get("draws") else None
+
+
+def band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None) -> dict[str, Any]:
+    """Which part of the band of national DMP documents (last 12 months) is parameters, seeds and
+    the discrepancy: shares of the variance of its log. ``split`` says how the model's part was
+    split: "draws repeat" (replications sharing a draw: ``discrepancy.decompose``), "seeds only"
+    (no parameter draws: the model's part is all seeds), or "together" (each draw ran once:
+    parameters and seeds cannot be told apart; ``parameters_and_seeds`` holds them)."""
     dmp = CHANNELS.index("dmp")
     model = agg.last_12_months()[:, :, dmp].sum(axis=1)
     total = with_disc[:, :, dmp].sum(axis=1)
     shares = model_and_discrepancy(model, total)
-    draw_of = np.flatnonzero(agg.filled) % draws if draws else None
-    if draw_of is not None and len(np.unique(draw_of)) < len(draw_of):
+    out = {"parameter": None, "seed": None, "parameters_and_seeds": shares["model"], "discrepancy": shares["discrepancy"],
+           "split": "together"}
+    if draws is None:
+        return {**out, "seed": shares["model"], "parameter": 0.0, "split": "seeds only"}
+    draw_of = np.flatnonzero(agg.filled) % draws
+    if len(np.unique(draw_of)) < len(draw_of):
         var_d = max(0.0, float(np.var(np.log(total), ddof=1) - np.var(np.log(model), ddof=1)))
         s = decompose(np.log(model), draw_of, var_d)
         if s["seed"] == s["seed"]:
-            return (f"Band of all DMP documents (last 12 months), variance of its log: parameters {s['parameter']:.0%}, "
-                    f"seeds {s['seed']:.0%}, structural discrepancy {s['discrepancy']:.0%}.")
-    return (f"Band of all DMP documents (last 12 months), variance of its log: parameters and seeds "
-            f"{shares['model']:.0%}, structural discrepancy {shares['discrepancy']:.0%} (each draw ran once: "
-            f"run more replications than draws to split parameters from seeds).")
+            return {**out, "parameter": s["parameter"], "seed": s["seed"], "discrepancy": s["discrepancy"],
+                    "split": "draws repeat"}
+    return out
+
+
+def band_parts_line(parts: dict[str, Any]) -> str:
+    """The summary's sentence for ``band_parts``."""
+    head = "Band of all DMP documents (last 12 months), variance of its log: "
+    if parts["split"] == "draws repeat":
+        return (head + f"parameters {parts['parameter']:.0%}, seeds {parts['seed']:.0%}, "
+                f"structural discrepancy {parts['discrepancy']:.0%}.")
+    if parts["split"] == "seeds only":
+        return (head + f"parameters 0% (not varied: seeds only), seeds {parts['seed']:.0%}, "
+                f"structural discrepancy {parts['discrepancy']:.0%}.")
+    return (head + f"parameters and seeds {parts['parameters_and_seeds']:.0%}, structural discrepancy "
+            f"{parts['discrepancy']:.0%} (each draw ran once: run more replications than draws to split "
+            "parameters from seeds).")
+
+
+def discrepancy_columns(ens: Ensemble) -> dict[str, np.ndarray]:
+    """Per target, ``target_reached_with_discrepancy_<key>`` for every replication (NaN where
+    it did not complete): the month reached once the discrepancy multiplies the volumes."""
+    factors = _discrepancy_factors(ens)
+    if factors is None:
+        return {}
+    agg = ens.aggregator
+    out = {}
+    for key, v in reached_with_discrepancy(ens, factors).items():
+        col = np.full(agg.n, np.nan)
+        col[agg.filled] = v
+        out[f"{WITH_DISCREPANCY}{key}"] = col
+    return out
 
 
 def format_ensemble_summary(ens: Ensemble) -> str:
@@ -677,7 +722,7 @@ def format_ensemble_summary(ens: Ensemble) -> str:
         v = last.sum(axis=1) if sector == "all" else last[:, k]
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
     if factors is not None:
-        lines.append(_band_parts(agg, last, (ens.extra.get("posterior") or {}).get("draws")))
+        lines.append(band_parts_line(band_parts(agg, last, _draws_of(ens))))
     vals = agg.output_values()
     with_disc = reached_with_discrepancy(ens, factors) if factors is not None else {}
     if len(sc.targets):
