@@ -178,13 +178,38 @@ def find_discrepancy(scenario: str | Path, provenance: dict[str, Any] | None) ->
     file = beside(resolve_path(scenario))
     if not file.exists() or provenance is None:
         return None
+    return load(file, provenance.get("data_cutoff", ""))
+
+
+def for_posterior(posterior: str | Path) -> dict[str, Any] | None:
+    """The discrepancy that goes with a posterior file: ``<name>.discrepancy.csv`` beside
+    ``<name>.posterior.csv`` (``discrepancy.csv`` beside a calibration's ``posterior.csv``),
+    from the posterior's data cut-off when its own file names none; None when there is none."""
+    posterior = Path(posterior)
+    name = posterior.name
+    stem = name[: -len(".posterior.csv")] if name.endswith(".posterior.csv") else ""
+    file = posterior.with_name(stem + SUFFIX if stem else "discrepancy.csv")
+    if not file.exists():
+        return None
+    cut = read_commented_csv(posterior, "posterior")[1].get("data_cutoff", "") if posterior.exists() else ""
+    return load(file, cut)
+
+
+def load(file: Path, cutoff: str = "") -> dict[str, Any]:
+    """{table, cutoff, file} of a discrepancy file; its own ``# data_cutoff:`` line wins over ``cutoff``."""
     table, prov = read_discrepancy(file)
-    cut = prov.get("data_cutoff") or provenance.get("data_cutoff", "")
+    cut = prov.get("data_cutoff") or cutoff
     try:
-        cutoff = dt.date.fromisoformat(cut)
+        date = dt.date.fromisoformat(cut)
     except ValueError:
         raise UsageError(f"{file}: no valid '# data_cutoff:' line (got {cut!r})") from None
-    return {"table": table, "cutoff": cutoff, "file": file.name}
+    return {"table": table, "cutoff": date, "file": file.name}
+
+
+def factors_for(discrepancy: dict[str, Any], sectors: list[str], months: list[str], n: int, seed: int) -> np.ndarray:
+    """exp(δ) [replication, month, sector] of ``n`` replications of base seed ``seed`` (as
+    ``segur run --replications`` draws them: replication i the same path whatever n)."""
+    return np.exp(paths(discrepancy["table"], sectors, months, discrepancy["cutoff"], n, seed))
 
 
 def write_discrepancy(path: str | Path, table: pd.DataFrame, provenance: dict[str, Any]) -> Path:
@@ -216,5 +241,5 @@ def beside(scenario_path: str | Path) -> Path:
     return p.with_name(p.stem + SUFFIX)
 
 
-__all__ = ["estimate", "paths", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
+__all__ = ["estimate", "paths", "for_posterior", "load", "factors_for", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
            "sd_for", "month_index", "VOLUME_METRICS"]

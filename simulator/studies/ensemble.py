@@ -49,8 +49,8 @@ from simulator.outputs import (
 from simulator.results import Results
 from simulator.studies.discrepancy import (
     decompose,
+    factors_for,
     model_and_discrepancy,
-    paths,
     target_monthly_with,
 )
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
@@ -594,8 +594,7 @@ def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
     if disc is None or "documents" not in ens.aggregator.arrays:
         return None
     agg = ens.aggregator
-    delta = paths(disc["table"], list(agg.layout["sectors"]), list(agg.layout["months"]), disc["cutoff"], agg.n, ens.seed)
-    return np.exp(delta[agg.filled])
+    return factors_for(disc, list(agg.layout["sectors"]), list(agg.layout["months"]), agg.n, ens.seed)[agg.filled]
 
 
 def reached_with_discrepancy(ens: Ensemble, factors: np.ndarray) -> dict[str, np.ndarray]:
