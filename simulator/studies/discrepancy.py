@@ -35,7 +35,7 @@ from simulator.studies.commented_csv import read_commented_csv
 VOLUME_METRICS = ("documents_per_month", "documents_annual_rate", "documents_per_year", "documents_last_12_months")
 MIN_ROWS = 3
 SUFFIX = ".discrepancy.csv"
-COLUMNS = ["group", "rows", "level_sd", "drift_sd", "mean_log_residual", "estimated_from"]
+COLUMNS = ["group", "rows", "level_sd", "drift_sd", "mean_log_residual", "median_abs_error", "estimated_from"]
 
 
 def month_index(date: str, metric: str = "") -> int:
@@ -64,9 +64,15 @@ def _drift(t: np.ndarray, r: np.ndarray, group: np.ndarray | None = None) -> flo
     return float(math.sqrt(coef[1]))
 
 
+def _median_abs_error(r: np.ndarray) -> float:
+    """Median of |model median ÷ observed − 1| over rows of log residuals r = log(observed ÷ model median)."""
+    return float(np.median(np.abs(np.exp(-r) - 1))) if len(r) else math.nan
+
+
 def estimate(predictive: pd.DataFrame, groups: list[str] | None = None) -> pd.DataFrame:
     """One row per group (sector, and "all"): level_sd, drift_sd (per month), the residuals'
-    mean, from the point volume rows of a posterior-predictive table (observed, p50)."""
+    mean and the median absolute error of the model's median (how far it was from the observed
+    figures in sample), from the point volume rows of a posterior-predictive table (observed, p50)."""
     df = predictive[predictive["metric"].isin(VOLUME_METRICS) & (predictive["bound"] == "point")]
     df = df[(df["observed"] > 0) & (df["p50"] > 0)]
     r_all = np.log(df["observed"].to_numpy(float) / df["p50"].to_numpy(float))
@@ -79,7 +85,7 @@ def estimate(predictive: pd.DataFrame, groups: list[str] | None = None) -> pd.Da
         pooled["drift_sd"] = 0.0
     sectors = sorted(set(df["sector"])) if groups is None else groups
     rows = [{"group": "pooled", "rows": len(r_all), **pooled, "mean_log_residual": float(np.mean(r_all)),
-             "estimated_from": "all point volume rows (drift: pairs within a sector)"}]
+             "median_abs_error": _median_abs_error(r_all), "estimated_from": "all point volume rows (drift: pairs within a sector)"}]
     for g in sectors:
         sel = (df["sector"] == g).to_numpy()
         r, t = r_all[sel], t_all[sel]
@@ -90,7 +96,7 @@ def estimate(predictive: pd.DataFrame, groups: list[str] | None = None) -> pd.Da
         else:
             rec = {**pooled, "mean_log_residual": float(np.mean(r)) if len(r) else math.nan,
                    "estimated_from": f"pooled ({len(r)} rows of the group < {MIN_ROWS})"}
-        rows.append({"group": g, "rows": int(len(r)), **rec})
+        rows.append({"group": g, "rows": int(len(r)), **rec, "median_abs_error": _median_abs_error(r)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -195,6 +201,23 @@ def for_posterior(posterior: str | Path) -> dict[str, Any] | None:
     return load(file, cut)
 
 
+def inherited(scenario: str | Path, depth: int = 0) -> Path | None:
+    """The discrepancy file beside a scenario, or beside the nearest scenario its ``extends`` chain
+    reaches (the page's what-if scenarios all extend a calibrated one); None when none has one."""
+    import tomllib
+
+    path = resolve_path(scenario)
+    if beside(path).exists():
+        return beside(path)
+    try:
+        parent = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(parent, str) or depth >= 10:
+        return None
+    return inherited(path.parent / parent, depth + 1)
+
+
 def load(file: Path, cutoff: str = "") -> dict[str, Any]:
     """{table, cutoff, file} of a discrepancy file; its own ``# data_cutoff:`` line wins over ``cutoff``."""
     table, prov = read_discrepancy(file)
@@ -241,5 +264,5 @@ def beside(scenario_path: str | Path) -> Path:
     return p.with_name(p.stem + SUFFIX)
 
 
-__all__ = ["estimate", "paths", "for_posterior", "load", "factors_for", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
+__all__ = ["estimate", "paths", "for_posterior", "load", "factors_for", "inherited", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
            "sd_for", "month_index", "VOLUME_METRICS"]
