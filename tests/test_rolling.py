@@ -295,8 +295,72 @@ def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
         assert "profiles.campaigns.1.activation_factor" in design.columns  # fitted from its earlier, wide prior
 
 
+def _small_calibration(repo_root, folder, keep: int = 2):
+    """scenarios/calibration.toml at scale 0.002 with its first ``keep`` parameters, a 20-particle,
+    2-generation ABC and the base scenario named by its absolute path (written in ``folder``)."""
+    text = (repo_root / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
+    head, _, params = text.partition("\n[parameters]\n")
+    base = (repo_root / "scenarios" / "baseline.toml").as_posix()
+    for pattern, value in ((r"^scenario = .*$", f'scenario = "{base}"'), (r"^scale = .*$", "scale = 0.002"),
+                           (r"^replications = .*$", "replications = 1"), (r"^population = .*$", "population = 20"),
+                           (r"^generations = .*$", "generations = 2"), (r"^draws = .*$", "draws = 20")):
+        head, n = re.subn(pattern, value, head, count=1, flags=re.M)
+        assert n == 1, f"calibration.toml has no line {pattern}"
+    kept = [line for line in params.splitlines() if line.startswith('"')][:keep]
+    path = folder / "cal_small.toml"
+    path.write_text(head + "\n[parameters]\n" + "\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+def test_origins_may_be_months_and_bad_ones_are_one_message(tmp_path, capsys):
+    from simulator.cli.commands.backtest import _dates
+
+    assert _dates("2024-12,2023-06, 2024-02") == [dt.date(2023, 6, 30), dt.date(2024, 2, 29), dt.date(2024, 12, 31)]
+    assert _dates("2023-12-31,2023-12") == [dt.date(2023, 12, 31)]
+    with pytest.raises(SystemExit) as exc:
+        main(["backtest", str(tmp_path / "c.toml"), "--origins", "2023-13"])
+    assert exc.value.code == 2 and "months YYYY-MM" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_four_rolling_origins_run_end_to_end_at_a_reduced_size(tmp_path, capsys, repo_root):
+    """`segur backtest CAL --origins 2023-06,2023-12,2024-06,2024-12` at scale 0.002, 2 calibrated
+    parameters (the blind refit adds those dated later: 26 at the first origin, so 28 design runs),
+    20 particles, 4 projection runs: the table by horizon, relative WIS against both naive forecasts,
+    coverage, one figure."""
+    import time
+
+    cal = _small_calibration(repo_root, tmp_path)
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    code = main(["backtest", str(cal), "--origins", "2023-06,2023-12,2024-06,2024-12", "--design-runs", "28",
+                 "--replications", "4", "--workers", "2", "--out", str(out)])
+    wall = time.perf_counter() - t0
+    assert code == 0
+    text = capsys.readouterr().out
+    head = next(line for line in text.splitlines() if "rel. WIS level" in line)
+    assert "coverage" in head and "rel. WIS trend" in head
+    table = pd.read_csv(out / "rolling.csv")
+    assert {"≤ 3", "4–6", "7–12", "13–18", "all"} <= set(table["horizon"])  # 3, 6, 12 and 18 months
+    assert table["relative_wis_level"].gt(0).all() and table["relative_wis_trend"].gt(0).all()
+    assert table["coverage"].between(0, 1).all()
+    assert (out / "rolling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = pd.read_csv(out / "rolling-rows.csv")
+    assert set(rows["origin"]) == {"2023-06-30", "2023-12-31", "2024-06-30", "2024-12-31"}
+    proj = pd.read_csv(out / "origin-2023-06-30" / "projection.csv")
+    assert proj["date"].astype(str).max() <= "2025-05-31"  # the runs stop at the last scored row
+    assert "rolling backtest, origins 2023-06-30, 2023-12-31, 2024-06-30, 2024-12-31" in text
+    print(f"four origins at the reduced size: {wall:.0f} s")  # reported by -s; a budget is in docs/calibration.md
+
+
 def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
-    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator, band_parts, band_parts_line
+    from simulator.studies.ensemble import (
+        CHANNELS,
+        OUTCOME_NAMES,
+        Aggregator,
+        band_parts,
+        band_parts_line,
+    )
 
     n, months, sectors = 400, [f"2026-{m:02d}" for m in range(1, 13)], ["gp"]
     rng = np.random.default_rng(5)

@@ -19,6 +19,7 @@ by local processes and local Dask workers).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -50,7 +51,6 @@ from simulator.results import Results
 from simulator.studies.discrepancy import (
     decompose,
     factors_for,
-    model_and_discrepancy,
     target_monthly_with,
 )
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
@@ -629,14 +629,13 @@ def discrepancy_summary(ens: Ensemble) -> dict[str, Any] | None:
     dmp = CHANNELS.index("dmp")
     last = agg.last_12_months(factors)
     with_disc = last[:, :, dmp].sum(axis=1)
-    shares = model_and_discrepancy(agg.last_12_months()[:, :, dmp].sum(axis=1), with_disc)
+    parts = band_parts(agg, last, _draws_of(ens), discrepancy_log_variance(ens))
     q = np.quantile(with_disc, [0.05, 0.5, 0.95])
     disc = ens.extra["discrepancy"]
     return {"file": disc["file"], "data_cutoff": disc["cutoff"].isoformat(),
             "model": "log-normal random walk per sector on the national volumes (simulator/studies/discrepancy.py)",
             "dmp_last_12_months": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
-            "share_model": shares["model"], "share_discrepancy": shares["discrepancy"],
-            "parts": band_parts(agg, last, _draws_of(ens))}
+            "share_model": 1.0 - parts["discrepancy"], "share_discrepancy": parts["discrepancy"], "parts": parts}
 
 
 def _draws_of(ens: Ensemble) -> int | None:
@@ -645,28 +644,52 @@ def _draws_of(ens: Ensemble) -> int | None:
     return int(post["draws"]) if isinstance(post, dict) and post.get("draws") else None
 
 
-def band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None) -> dict[str, Any]:
+def band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None,
+               discrepancy_var: float | None = None) -> dict[str, Any]:
     """Which part of the band of national DMP documents (last 12 months) is parameters, seeds and
-    the discrepancy: shares of the variance of its log. ``split`` says how the model's part was
-    split: "draws repeat" (replications sharing a draw: ``discrepancy.decompose``), "seeds only"
-    (no parameter draws: the model's part is all seeds), or "together" (each draw ran once:
-    parameters and seeds cannot be told apart; ``parameters_and_seeds`` holds them)."""
+    the discrepancy: shares of the variance of its log. The discrepancy's variance is
+    ``discrepancy_var`` (``discrepancy_log_variance``: many paths, stable) or, without it, that of
+    log(with ÷ without) over the replications (independent of the model's). ``split`` says how
+    the model's part was split: "draws repeat" (replications sharing a draw:
+    ``discrepancy.decompose``), "seeds only" (no parameter draws: the model's part is all
+    seeds), or "together" (each draw ran once: ``parameters_and_seeds`` holds them)."""
     dmp = CHANNELS.index("dmp")
     model = agg.last_12_months()[:, :, dmp].sum(axis=1)
     total = with_disc[:, :, dmp].sum(axis=1)
-    shares = model_and_discrepancy(model, total)
-    out = {"parameter": None, "seed": None, "parameters_and_seeds": shares["model"], "discrepancy": shares["discrepancy"],
-           "split": "together"}
+    var_m = float(np.var(np.log(model), ddof=1)) if len(model) > 1 else 0.0
+    var_d = discrepancy_var if discrepancy_var is not None else (
+        float(np.var(np.log(total / model), ddof=1)) if len(model) > 1 else 0.0)
+    whole = var_m + var_d
+    share_d = var_d / whole if whole > 0 else math.nan
+    out = {"parameter": None, "seed": None, "parameters_and_seeds": 1.0 - share_d if whole > 0 else math.nan,
+           "discrepancy": share_d, "split": "together"}
     if draws is None:
-        return {**out, "seed": shares["model"], "parameter": 0.0, "split": "seeds only"}
+        return {**out, "seed": out["parameters_and_seeds"], "parameter": 0.0, "split": "seeds only"}
     draw_of = np.flatnonzero(agg.filled) % draws
     if len(np.unique(draw_of)) < len(draw_of):
-        var_d = max(0.0, float(np.var(np.log(total), ddof=1) - np.var(np.log(model), ddof=1)))
         s = decompose(np.log(model), draw_of, var_d)
         if s["seed"] == s["seed"]:
             return {**out, "parameter": s["parameter"], "seed": s["seed"], "discrepancy": s["discrepancy"],
                     "split": "draws repeat"}
     return out
+
+
+def discrepancy_log_variance(ens: Ensemble, paths_drawn: int = 2000) -> float | None:
+    """Var of log(the last 12 months' national DMP documents with the discrepancy ÷ without):
+    ``paths_drawn`` discrepancy paths applied to the median replication's volumes by month and
+    sector (the replications' own paths are too few to estimate it: 2 at times on the page)."""
+    disc = ens.extra.get("discrepancy")
+    agg = ens.aggregator
+    if disc is None or "documents" not in agg.arrays or agg.completed == 0:
+        return None
+    accepted = agg._rows("documents")[:, -12:, :, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
+    typical = np.median(accepted, axis=0).astype(float)  # [month, sector]
+    if typical.sum() <= 0:
+        return None
+    months = list(agg.layout["months"])
+    f = factors_for(disc, list(agg.layout["sectors"]), months, paths_drawn, ens.seed + 104_729)[:, -12:, :]
+    ratio = (f * typical).sum(axis=(1, 2)) / typical.sum()
+    return float(np.var(np.log(ratio), ddof=1))
 
 
 def band_parts_line(parts: dict[str, Any]) -> str:
@@ -721,7 +744,7 @@ def format_ensemble_summary(ens: Ensemble) -> str:
         v = last.sum(axis=1) if sector == "all" else last[:, k]
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
     if factors is not None:
-        lines.append(band_parts_line(band_parts(agg, last, _draws_of(ens))))
+        lines.append(band_parts_line(band_parts(agg, last, _draws_of(ens), discrepancy_log_variance(ens))))
     vals = agg.output_values()
     with_disc = reached_with_discrepancy(ens, factors) if factors is not None else {}
     if len(sc.targets):
