@@ -738,7 +738,8 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates{carried}, "
                  f"median [p5–p95] of {agg.completed} replications, in millions:")
     w = 21
-    lines.append(f"  {'sector':<12}{'DMP':>{w}}{'MSS pro':>{w}}{'MSS pat.':>{w}}")
+    heads = {"dmp": "DMP", "mssante_pro": "MSS pro", "mssante_patient": "MSS to pat.", "mssante_from_patient": "MSS from pat."}
+    lines.append(f"  {'sector':<12}" + "".join(f"{heads.get(c, c):>{w}}" for c in CHANNELS))  # one per column
     rows = [*agg.layout["sectors"], "all"]
     for k, sector in enumerate(rows):
         v = last.sum(axis=1) if sector == "all" else last[:, k]
