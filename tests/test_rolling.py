@@ -134,6 +134,24 @@ def test_the_pooled_drift_comes_from_pairs_within_a_sector_not_from_the_sectors_
     assert estimate(drifting).set_index("group").loc["pooled", "drift_sd"] > 0.02
 
 
+def test_each_shipped_posterior_has_the_discrepancy_estimated_with_it():
+    """A recalibration that ships a new posterior must ship its discrepancy (posterior.write_outputs
+    writes discrepancy.csv beside posterior.csv; copy it as <name>.discrepancy.csv)."""
+    from simulator.studies.commented_csv import read_commented_csv
+    from simulator.studies.discrepancy import for_posterior, read_discrepancy
+
+    posteriors = sorted((Path(__file__).parents[1] / "scenarios").glob("*.posterior.csv"))
+    assert posteriors
+    for post in posteriors:
+        prov = read_commented_csv(post, "posterior")[1]
+        disc = for_posterior(post)
+        assert disc is not None, f"{post.name}: no {post.name.replace('.posterior.csv', '.discrepancy.csv')} beside it"
+        dprov = read_discrepancy(post.with_name(disc["file"]))[1]
+        assert dprov["posterior"] == post.name
+        for key in ("data_cutoff", "date", "commit"):
+            assert dprov.get(key) == prov.get(key), f"{disc['file']}: {key} {dprov.get(key)!r}, its posterior's {prov.get(key)!r}"
+
+
 def test_the_shipped_discrepancy_widens_every_sectors_band_with_the_horizon():
     from simulator.studies.discrepancy import read_discrepancy
 
