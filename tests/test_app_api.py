@@ -152,6 +152,8 @@ def test_cache_key_depends_on_every_input():
     (["--port", "0"], "--port: must be between 1 and 65535"),
     (["--workers", "0"], "--workers: must be between 1 and 64"),
     (["--queue", "-1"], "--queue: must be between 0 and 1000"),
+    (["--replications", "11"], "--replications: must be between 1 and 10"),
+    (["--replications", "0"], "--replications: must be between 1 and 10"),
 ])
 def test_cli_rejects_bad_options(argv, message):
     r = subprocess.run([sys.executable, "-m", "simulator.cli", "app", *argv], cwd=ROOT, capture_output=True, text=True,
@@ -505,3 +507,16 @@ def test_a_page_run_with_replications_carries_the_discrepancy_and_its_parts(tmp_
     bands = [r["band"] for r in s["table"] if r["band"] is not None]
     assert bands and all(b["with_discrepancy"] and b["n"] == 3 for b in bands)
     assert all(0 <= b["share_reached"] <= 1 and len(b["reached"]) == 3 for b in bands)
+
+
+def test_the_forms_default_replications_is_set_by_the_command(tmp_path):
+    from simulator.app.levers import DEFAULT_REPLICATIONS
+
+    assert DEFAULT_REPLICATIONS > 1  # the page shows a band by default
+    tc = pytest.importorskip("fastapi.testclient")
+    from simulator.app import create_app
+
+    for n in (DEFAULT_REPLICATIONS, 3):
+        with tc.TestClient(create_app(cache_dir=tmp_path / f"c{n}", workers=1, teaching=False, replications=n)) as c:
+            html = c.get("/").text
+        assert re.search(rf'id="replications"[^>]*value="{n}"', html), n
