@@ -364,7 +364,7 @@ def _ensemble_html(ens: EnsembleView | None, lang: str) -> str:
         q = d.get("dmp_last_12_months", {})
         with_targets = any(b.reached_with is not None for b in ens.targets.values())
         targets = i18n.text("discrepancy_targets", lang) if with_targets else ""
-        lines.append(f"<p id='discrepancy'>{_e(i18n.text('discrepancy_note', lang, file=d.get('file', unknown), p50=q.get('p50', 0) / 1e6, p5=q.get('p5', 0) / 1e6, p95=q.get('p95', 0) / 1e6, model=d.get('share_model', 0), disc=d['share_discrepancy'], targets=targets))}</p>")
+        lines.append(f"<p id='discrepancy'>{_e(i18n.text('discrepancy_note', lang, file=d.get('file', unknown), p50=i18n.number(q.get('p50', 0), lang), p5=i18n.number(q.get('p5', 0), lang), p95=i18n.number(q.get('p95', 0), lang), model=d.get('share_model', 0), disc=d['share_discrepancy'], targets=targets))}</p>")
         parts = _parts_text(d.get("parts"), lang)
         if parts:
             lines.append(f"<p id='band-parts'>{_e(parts)}</p>")
