@@ -477,6 +477,7 @@ def test_the_in_sample_gap_is_read_from_the_discrepancy_file_of_the_scenario_or_
     assert got["rows"] == 7 and got["median_abs_error"] == pytest.approx(0.12) and got["rms_log"] == pytest.approx(0.3)
     gp, = got["groups"]  # a group without rows is left out
     assert gp["group"] == "gp" and gp["model_vs_observed"] == pytest.approx(-0.5)  # observed twice the model
+    assert gp["label"]["fr"] == "Médecins de ville" and gp["label"]["en"]
     assert in_sample("demo") is None  # no calibrated scenario behind it
 
 

@@ -17,6 +17,7 @@ from tests.test_app_api import serve
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+ISO_DAY = re.compile(r"\b\d{4}-\d\d-\d\d\b")
 SHOTS = os.environ.get("SEGUR_APP_SCREENSHOTS")  # a folder: save the views' screenshots there
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
@@ -317,6 +318,8 @@ def test_the_gap_to_the_published_figures_is_stated_beside_them(compared):
     fit = fig.locator(".in-sample").inner_text()
     assert "Écart du modèle calibré" in fit and "baseline.posterior.csv" in fit, fit
     assert re.search(r"en médiane de \d+(,\d)?\s%", fit) and "tous secteurs" in fit, fit
+    assert not re.search(r"\b(biology|gp|hospital|radiology)\b", fit), fit  # sectors by their French names
+    assert re.search(r"jusqu'au \d{1,2}(er)? \w+ \d{4}", fit) and not ISO_DAY.search(fit), fit  # dates in words
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from reports import i18n as rep
 from simulator.studies.discrepancy import inherited, load, read_discrepancy
 
 
@@ -30,10 +31,17 @@ def _num(x: Any) -> float | None:
     return None if math.isnan(v) else v
 
 
+# groups of the observed rows that are not sectors (scenarios/data/observed.csv)
+GROUP_LABELS = {"all": {"fr": "tous secteurs", "en": "all sectors"},
+                "prescription_medication": {"fr": "ordonnances de médicaments", "en": "medication prescriptions"}}
+
+
 def _group(name: str, r: Any) -> dict[str, Any]:
-    """A group's rows, its mean gap (model over observed) and its median absolute error."""
+    """A group's name in both languages, rows, mean gap (model over observed) and median absolute error."""
     mean_log = _num(r.get("mean_log_residual"))
-    return {"group": name, "rows": int(r["rows"]), "model_vs_observed": None if mean_log is None else math.exp(-mean_log) - 1,
+    label = GROUP_LABELS.get(name) or {lang: rep.sector_label(name, lang) for lang in rep.LANGS}
+    return {"group": name, "label": label, "rows": int(r["rows"]),
+            "model_vs_observed": None if mean_log is None else math.exp(-mean_log) - 1,
             "median_abs_error": _num(r.get("median_abs_error"))}
 
 

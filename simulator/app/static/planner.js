@@ -22,6 +22,7 @@
     const r = v < 10 ? Math.round(v * 10) / 10 : Math.round(v);
     return (r === 0 ? "" : x > 0 ? "+" : "\u2212") + pct1.format(r) + (LANG === "fr" ? "\u00a0%" : "%");
   };
+  const rms = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const plain = (x) => LANG === "fr" ? String(x).replace(".", ",") : String(x);
   const monthFmt = new Intl.DateTimeFormat(LANG === "fr" ? "fr-FR" : "en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
   const month = (m) => m ? monthFmt.format(new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1))) : "";
@@ -255,16 +256,16 @@
     if (!d || !d.parts || d.parts.discrepancy === null || d.parts.discrepancy === undefined) return "";
     const p = d.parts;
     const key = p.split === "seeds only" ? "parts_seeds" : p.split === "draws repeat" ? "parts_split" : "parts_together";
-    return `<p class="help disc-note">${esc(fmt("disc_note", { file: d.file, cutoff: d.data_cutoff }))}</p>
+    return `<p class="help disc-note">${esc(fmt("disc_note", { file: d.file, cutoff: day(d.data_cutoff) }))}</p>
       <p class="help band-parts">${esc(fmt(key, { param: pct(p.parameter), seed: pct(p.seed), disc: pct(p.discrepancy), ps: pct(p.parameters_and_seeds) }))}</p>`;
   }
 
   function inSample(s) {  // how far the calibrated model was from the published figures it was fitted to
     const m = s.in_sample;
     if (!m) return "";
-    const groups = m.groups.map((g) => `${g.group === "all" ? T.all_sectors : g.group} ${signed(g.model_vs_observed)} (${g.rows})`).join(", ");
-    return `<p class="in-sample"><strong>${esc(T.in_sample_title)}</strong> ${esc(fmt("in_sample", { n: m.rows, posterior: m.posterior, cutoff: m.data_cutoff,
-      mae: pct(m.median_abs_error), rms: pct1.format(m.rms_log), groups }))}</p>`;
+    const groups = m.groups.map((g) => `${(g.label && g.label[LANG]) || g.group} ${signed(g.model_vs_observed)} (${g.rows})`).join(", ");
+    return `<p class="in-sample"><strong>${esc(T.in_sample_title)}</strong> ${esc(fmt("in_sample", { n: m.rows, posterior: m.posterior, cutoff: day(m.data_cutoff),
+      mae: pct(m.median_abs_error), rms: rms.format(m.rms_log), groups }))}</p>`;
   }
 
   function targetTable(s) {
