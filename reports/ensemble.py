@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.outputs import attainment_quantiles
+from simulator.outputs import WITH_DISCREPANCY, attainment_quantiles
 from simulator.results import Results
 
 QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}  # as the ensemble's tables (numpy 'linear')
@@ -35,6 +35,16 @@ class TargetBands:
     volume: dict[str, float]  # accepted DMP documents of the last 12 months: p5, p50, p95
     share: dict[str, float]  # that volume over the target: p5, p50, p95
     n: int
+    # with the structural discrepancy (``target_reached_with_discrepancy_<key>``): p5, p50, p95 month and share; None: none
+    reached_with: list[str | None] | None = None
+    share_reached_with: float | None = None
+
+    @property
+    def shown(self) -> tuple[list[str | None], float]:
+        """The band a table shows: with the discrepancy when the run carries it, else the model's."""
+        if self.reached_with is not None and self.share_reached_with is not None:
+            return self.reached_with, self.share_reached_with
+        return self.reached, self.share_reached
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,10 @@ def _target_bands(ok: pd.DataFrame, key: str, value: float, last: str) -> Target
         return None  # a folder written before these outputs existed: the report shows the representative run
     months, share_reached = attainment_quantiles(reached, last)
     sh = {k: float(np.quantile(share, q)) for k, q in QUANTILES.items()}
-    return TargetBands(months, share_reached, {k: v * value for k, v in sh.items()}, sh, len(reached))
+    with_disc = _numbers(ok, f"{WITH_DISCREPANCY}{key}")
+    months_with, share_with = attainment_quantiles(with_disc, last) if with_disc is not None else (None, None)
+    return TargetBands(months, share_reached, {k: v * value for k, v in sh.items()}, sh, len(reached),
+                       months_with, share_with)
 
 
 def provenance(block: dict[str, Any]) -> Provenance:

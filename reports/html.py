@@ -16,6 +16,7 @@ import struct
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -243,14 +244,14 @@ def _target_cells(r: pd.Series, lang: str, bands: TargetBands | None = None, las
             tgt += f" <span class='assumption'>({_e(i18n.text('assumption', lang))})</span>"
         share_html = _share_html(float(r["share"]), lang)
         if bands is not None:
-            reached = _reached_band(bands, lang, last_year)
+            reached = _reached_html(bands, lang, last_year)
         else:
-            reached = i18n.month_label(r["reached"], lang) if r["reached"] else i18n.text("not_reached", lang)
+            reached = _e(i18n.month_label(r["reached"], lang) if r["reached"] else i18n.text("not_reached", lang))
     else:
         tgt = f"<span class='note'>{_e(i18n.text('no_target', lang))}</span>"
         share_html = "—"
         reached = "—"
-    return [tgt, _e(i18n.number(r["observed"], lang)), _e(i18n.number(r["achieved"], lang)), share_html, _e(reached)]
+    return [tgt, _e(i18n.number(r["observed"], lang)), _e(i18n.number(r["achieved"], lang)), share_html, reached]
 
 
 def _bands_of(r: pd.Series, ens: EnsembleView | None) -> TargetBands | None:
@@ -259,12 +260,23 @@ def _bands_of(r: pd.Series, ens: EnsembleView | None) -> TargetBands | None:
     return ens.targets.get(str(r.get("target_key", "")))
 
 
-def _reached_band(b: TargetBands, lang: str, last_year: str) -> str:
+def _reached_band(months: list[str | None], lang: str, last_year: str) -> str:
     """'mars 2026 (p5 oct. 2025 – p95 non atteint fin 2027)'; one month, or "not by", when all three agree."""
-    lo, mid, hi = (i18n.month_label(m, lang) if m else i18n.text("not_by", lang, year=last_year) for m in b.reached)
+    lo, mid, hi = (i18n.month_label(m, lang) if m else i18n.text("not_by", lang, year=last_year) for m in months)
     if lo == mid == hi:
         return mid
     return i18n.text("pband", lang, p50=mid, p5=lo, p95=hi)
+
+
+def _reached_html(b: TargetBands, lang: str, last_year: str) -> str:
+    """The band of the month reached (with the structural discrepancy when the run carries it,
+    then the model alone below it in small type), escaped."""
+    months, _ = b.shown
+    out = _e(_reached_band(months, lang, last_year))
+    if b.reached_with is not None:
+        alone = i18n.text("model_alone", lang, band=_reached_band(b.reached, lang, last_year))
+        out += f"<br><span class='note model-alone'>{_e(alone)}</span>"
+    return out
 
 
 def _number_band(q: dict[str, float], lang: str) -> str:
@@ -298,8 +310,8 @@ def _answer_html(table: pd.DataFrame, res: Results, lang: str, ens: EnsembleView
         b = _bands_of(r, ens)
         if b is not None:
             cells = [f"<td>{_e(_number_band(b.volume, lang))}</td>", f"<td>{_share_band_html(b.share, lang)}</td>",
-                     f"<td>{_e(_reached_band(b, lang, last_year))}</td>",
-                     f"<td>{_share_html(b.share_reached, lang)}</td>"]
+                     f"<td>{_reached_html(b, lang, last_year)}</td>",
+                     f"<td>{_share_html(b.shown[1], lang)}</td>"]
         else:
             reached = (i18n.month_label(r["reached"], lang) if r["reached"]
                        else i18n.text("not_reached_by", lang, year=last_year))
@@ -350,8 +362,23 @@ def _ensemble_html(ens: EnsembleView | None, lang: str) -> str:
     d = ens.discrepancy
     if d and d.get("share_discrepancy") is not None:
         q = d.get("dmp_last_12_months", {})
-        lines.append(f"<p id='discrepancy'>{_e(i18n.text('discrepancy_note', lang, file=d.get('file', unknown), p50=q.get('p50', 0) / 1e6, p5=q.get('p5', 0) / 1e6, p95=q.get('p95', 0) / 1e6, model=d.get('share_model', 0), disc=d['share_discrepancy']))}</p>")
+        with_targets = any(b.reached_with is not None for b in ens.targets.values())
+        targets = i18n.text("discrepancy_targets", lang) if with_targets else ""
+        lines.append(f"<p id='discrepancy'>{_e(i18n.text('discrepancy_note', lang, file=d.get('file', unknown), p50=i18n.number(q.get('p50', 0), lang), p5=i18n.number(q.get('p5', 0), lang), p95=i18n.number(q.get('p95', 0), lang), model=d.get('share_model', 0), disc=d['share_discrepancy'], targets=targets))}</p>")
+        parts = _parts_text(d.get("parts"), lang)
+        if parts:
+            lines.append(f"<p id='band-parts'>{_e(parts)}</p>")
     return "\n".join([f"<h2 id='ensemble'>{_e(i18n.text('ensemble_heading', lang))}</h2>", *lines])
+
+
+def _parts_text(parts: Any, lang: str) -> str:
+    """Which part of the band is parameters, seeds and discrepancy (the manifest's ``ensemble.discrepancy.parts``)."""
+    if not isinstance(parts, dict) or parts.get("discrepancy") is None:
+        return ""  # a folder written before the parts were recorded
+    pct = {k: i18n.percent(float(v), lang) for k, v in parts.items() if isinstance(v, int | float)}
+    kind = {"draws repeat": "parts_split", "seeds only": "parts_seeds"}.get(str(parts.get("split")), "parts_together")
+    return i18n.text(kind, lang, p=pct.get("parameter", ""), s=pct.get("seed", ""), d=pct["discrepancy"],
+                     ps=pct.get("parameters_and_seeds", ""))
 
 
 def _interventions_html(res: Results, lang: str) -> str:
@@ -386,7 +413,7 @@ def _target_table_html(table: pd.DataFrame, res: Results, lang: str, ens: Ensemb
         b = _bands_of(r, ens)
         cells = _target_cells(r, lang, b, last_year)
         if ens is not None:
-            cells.append(_share_html(b.share_reached, lang) if b is not None else "—")
+            cells.append(_share_html(b.shown[1], lang) if b is not None else "—")
         cells = [f"<td class='txt'>{_label_cell(r, res, lang)}</td>", *(f"<td>{c}</td>" for c in cells),
                  *(f"<td>{_e(i18n.number(r[y], lang))}</td>" for y in years)]
         rows.append(f"<tr class='{r['kind']}' data-row='{_e(r['row'])}'>{''.join(cells)}</tr>")

@@ -152,6 +152,8 @@ def test_cache_key_depends_on_every_input():
     (["--port", "0"], "--port: must be between 1 and 65535"),
     (["--workers", "0"], "--workers: must be between 1 and 64"),
     (["--queue", "-1"], "--queue: must be between 0 and 1000"),
+    (["--replications", "11"], "--replications: must be between 1 and 10"),
+    (["--replications", "0"], "--replications: must be between 1 and 10"),
 ])
 def test_cli_rejects_bad_options(argv, message):
     r = subprocess.run([sys.executable, "-m", "simulator.cli", "app", *argv], cwd=ROOT, capture_output=True, text=True,
@@ -440,3 +442,82 @@ def test_the_overlay_series_end_on_the_tables_value(small_results):
         assert s["rows"][r["row"]][-1] == pytest.approx(r["achieved"], abs=1)  # the table reads the last month
     sectors = [r for r in table_rows(small_results) if r["row"] in small_results.manifest["sectors"]]
     assert s["rows"]["all"][-1] >= max(s["rows"][r["row"]][-1] for r in sectors)
+
+
+def test_the_table_shows_the_band_with_the_discrepancy_and_the_model_alone(small_results):
+    from simulator.app.planner_run import table_rows
+    from simulator.outputs import month_to_decimal
+
+    key = next(k for k, t in small_results.manifest["scenario"]["targets"].items() if t["sectors"] == ["gp"])
+    end = month_to_decimal(small_results.manifest["months"][-1])
+    res = _with_replications(small_results, key, [end - 3.0, end - 2.5, end - 2.0, end - 1.0])
+    res.tables["replications"][f"target_reached_with_discrepancy_{key}"] = [end - 4.0, end - 2.5, end + 5, end + 5]
+    band = next(r for r in table_rows(res) if r["row"] == "gp")["band"]
+    assert band["with_discrepancy"] and band["share_reached"] == pytest.approx(2 / 4)  # the discrepancy's share
+    assert band["model_alone"]["share_reached"] == pytest.approx(1.0)
+    assert band["reached"][2] is None and band["model_alone"]["reached"][2] is not None  # p95: not by the end, with it
+    assert band["reached"][0] < band["model_alone"]["reached"][0]  # p5: earlier with it
+
+
+def test_the_in_sample_gap_is_read_from_the_discrepancy_file_of_the_scenario_or_what_it_extends(tmp_path):
+    from simulator.app.uncertainty import in_sample
+
+    shipped = in_sample("gp_fast")  # extends wave2.toml, which has the file
+    assert shipped["file"] == "wave2.discrepancy.csv" and shipped["data_cutoff"] and shipped["rows"] >= 5
+    assert 0 < shipped["median_abs_error"] < 1 and shipped["rms_log"] > 0
+    parent = tmp_path / "p.toml"
+    parent.write_text('name = "p"\n', encoding="utf-8")
+    (tmp_path / "child.toml").write_text('extends = "p.toml"\nname = "child"\n', encoding="utf-8")
+    (tmp_path / "p.discrepancy.csv").write_text(
+        "# posterior: p.posterior.csv\n# data_cutoff: 2024-12-31\n"
+        "group,rows,level_sd,drift_sd,mean_log_residual,median_abs_error\n"
+        "pooled,7,0.3,0.01,0.0,0.12\ngp,3,0.3,0.01,0.693147,0.5\nnurse,0,0.3,0.01,,\n", encoding="utf-8")
+    got = in_sample(str(tmp_path / "child.toml"))
+    assert got["file"] == "p.discrepancy.csv" and got["posterior"] == "p.posterior.csv" and got["data_cutoff"] == "2024-12-31"
+    assert got["rows"] == 7 and got["median_abs_error"] == pytest.approx(0.12) and got["rms_log"] == pytest.approx(0.3)
+    gp, = got["groups"]  # a group without rows is left out
+    assert gp["group"] == "gp" and gp["model_vs_observed"] == pytest.approx(-0.5)  # observed twice the model
+    assert gp["label"]["fr"] == "Médecins de ville" and gp["label"]["en"]
+    assert in_sample("demo") is None  # no calibrated scenario behind it
+
+
+@pytest.mark.slow
+def test_a_page_run_with_replications_carries_the_discrepancy_and_its_parts(tmp_path):
+    """The page's worker on a one-year scenario with a discrepancy file: summary.json's table
+    bands, the band's parts (seeds only: the page runs no posterior draws) and the in-sample gap."""
+    import json
+
+    from simulator.app.planner_run import SUMMARY, execute
+    from simulator.scenario import load_scenario
+    from tests.conftest import BASELINE
+
+    path = tmp_path / "short.toml"
+    path.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "short"\n\n[run]\nstart = 2023-01-01\nend = 2023-12-31\n'
+                    "scale = 0.001\n", encoding="utf-8")
+    (tmp_path / "short.discrepancy.csv").write_text(
+        "# posterior: short.posterior.csv\n# data_cutoff: 2023-03-31\ngroup,rows,level_sd,drift_sd,mean_log_residual,median_abs_error\n"
+        "pooled,9,0.3,0.05,0.1,0.2\n", encoding="utf-8")
+    sent = []
+    execute(load_scenario(path), 3, tmp_path / "out", {"scenario": str(path), "lang": "fr"}, lambda k, v: sent.append(k))
+    assert "done" in sent and "files" in sent
+    s = json.loads((tmp_path / "out" / SUMMARY).read_text(encoding="utf-8"))
+    parts = s["discrepancy"]["parts"]
+    assert s["discrepancy"]["file"] == "short.discrepancy.csv" and parts["split"] == "seeds only"
+    assert parts["parameter"] == 0 and parts["seed"] + parts["discrepancy"] == pytest.approx(1.0)
+    assert s["in_sample"]["rows"] == 9 and s["in_sample"]["median_abs_error"] == pytest.approx(0.2)
+    bands = [r["band"] for r in s["table"] if r["band"] is not None]
+    assert bands and all(b["with_discrepancy"] and b["n"] == 3 for b in bands)
+    assert all(0 <= b["share_reached"] <= 1 and len(b["reached"]) == 3 for b in bands)
+
+
+def test_the_forms_default_replications_is_set_by_the_command(tmp_path):
+    from simulator.app.levers import DEFAULT_REPLICATIONS
+
+    assert DEFAULT_REPLICATIONS > 1  # the page shows a band by default
+    tc = pytest.importorskip("fastapi.testclient")
+    from simulator.app import create_app
+
+    for n in (DEFAULT_REPLICATIONS, 3):
+        with tc.TestClient(create_app(cache_dir=tmp_path / f"c{n}", workers=1, teaching=False, replications=n)) as c:
+            html = c.get("/").text
+        assert re.search(rf'id="replications"[^>]*value="{n}"', html), n

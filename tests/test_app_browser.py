@@ -17,6 +17,7 @@ from tests.test_app_api import serve
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+ISO_DAY = re.compile(r"\b\d{4}-\d\d-\d\d\b")
 SHOTS = os.environ.get("SEGUR_APP_SCREENSHOTS")  # a folder: save the views' screenshots there
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)")
@@ -281,7 +282,7 @@ def test_the_target_table_gives_the_month_band_and_the_share_of_replications(com
     rows = table.locator("tbody tr")
     with_target = 0
     for i in range(rows.count()):
-        reached = rows.nth(i).locator("td.reached").inner_text()
+        reached = rows.nth(i).locator("td.reached .band").inner_text()
         share = rows.nth(i).locator("td.reached-share").inner_text()
         if reached == "—":
             continue
@@ -290,8 +291,15 @@ def test_the_target_table_gives_the_month_band_and_the_share_of_replications(com
         assert re.search(FRENCH_MONTH, reached) or "non atteint fin" in reached, reached
         if "[" in reached:  # median [p5 – p95]
             assert re.fullmatch(r".+ \[.+ – .+\]", reached), reached
+        # the band shown carries the structural discrepancy; the model's alone is under it
+        alone = rows.nth(i).locator("td.reached .model-alone").inner_text()
+        assert alone.startswith("modèle seul :") and re.search(r"\(\d+(,\d)?\s%\)$", alone), alone
     assert with_target >= 4
     assert not ISO_MONTH.search(table.inner_text())  # months as "mai 2023", never 2023-05
+    pane = page.locator(".pane.current")
+    assert "écart structurel du modèle (baseline.discrepancy.csv" in pane.locator(".disc-note").inner_text()
+    parts = pane.locator(".band-parts").inner_text()  # parameters, seeds, discrepancy
+    assert "paramètres 0\u00a0%" in parts and re.search(r"aléa \d+\s%, écart structurel \d+\s%", parts), parts
 
 
 @pytest.mark.slow
@@ -306,6 +314,12 @@ def test_the_gap_to_the_published_figures_is_stated_beside_them(compared):
     assert rows.count() >= 5
     assert re.search(r"[+−]?\d+(,\d)?\s%", rows.first.locator("td").last.inner_text())
     assert page.locator(".pane.current figure[data-key='profiles'] .gap[data-group='profiles']").count() == 1
+    # how far the calibrated model was from the figures it was fitted to (the committed discrepancy file)
+    fit = fig.locator(".in-sample").inner_text()
+    assert "Écart du modèle calibré" in fit and "baseline.posterior.csv" in fit, fit
+    assert re.search(r"en médiane de \d+(,\d)?\s%", fit) and "tous secteurs" in fit, fit
+    assert not re.search(r"\b(biology|gp|hospital|radiology)\b", fit), fit  # sectors by their French names
+    assert re.search(r"jusqu'au \d{1,2}(er)? \w+ \d{4}", fit) and not ISO_DAY.search(fit), fit  # dates in words
 
 
 @pytest.mark.slow

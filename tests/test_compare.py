@@ -13,6 +13,7 @@ import pytest
 
 import simulator
 from simulator.cli import main
+from simulator.core.errors import UsageError
 from simulator.scenario import load_scenario
 from simulator.studies.compare import (
     ASSUMPTION_NOTE,
@@ -254,3 +255,47 @@ def test_comparison_figure_gives_each_scenario_its_own_style(files, direct):
     assert (a.get_color(), a.get_linestyle(), a.get_marker()) != (b.get_color(), b.get_linestyle(), b.get_marker())
     assert a.get_linestyle() != b.get_linestyle() and a.get_marker() != b.get_marker()
     assert a.get_markevery() != b.get_markevery()  # markers offset so they do not sit on each other
+
+
+def test_the_structural_discrepancy_moves_target_months_and_volumes_and_the_table_says_so(files):
+    sc = load_scenario(files[0])
+    res = simulator.run(sc, seed=SEED, scale=SCALE)
+    model = runs_from_results(sc, [res, res, res])
+    months0 = target_dates([model]).set_index("target")
+    reached = months0.index[months0["reached"] != "not by 2023"]
+    assert len(reached)
+    runs = runs_from_results(sc, [res, res, res])
+    runs.discrepancy = np.ones((3, len(runs.months), len(runs.sectors)))
+    runs.discrepancy[1], runs.discrepancy[2] = 1e-6, 1e3  # replication 2 sends almost nothing, 3 a thousandfold
+    runs.discrepancy_file = "a.discrepancy.csv"
+    got = target_dates([runs]).set_index("target")
+    for key in reached:
+        assert got.loc[key, "reached"] == months0.loc[key, "reached"]  # the median replication keeps factor 1
+        assert got.loc[key, "reached_p95"] == "not by 2023" and got.loc[key, "reached_share"] == pytest.approx(2 / 3)
+        assert got.loc[key, "reached_p5"] <= months0.loc[key, "reached"]
+    vol, vol0 = annual_volumes([runs]), annual_volumes([model])
+    dmp = (vol["channel"] == "dmp") & (vol["sector"] == "all")
+    assert np.allclose(vol.loc[dmp, "documents"], vol0.loc[dmp, "documents"])  # the median keeps its volume
+    assert (vol.loc[dmp, "p5"] < vol0.loc[dmp, "p5"]).all() and (vol.loc[dmp, "p95"] > vol0.loc[dmp, "p95"]).all()
+    text = format_comparison([runs], vol, target_dates([runs]))
+    assert "With the structural discrepancy (a.discrepancy.csv" in text and "share of replications reaching it" in text
+    assert "· 67%" in text  # each target's cell: band, then the share of replications reaching it
+
+
+def test_compare_finds_the_discrepancy_beside_the_posterior(files, tmp_path):
+    from simulator.studies.comparison import prepare
+    from simulator.studies.discrepancy import for_posterior
+
+    scen = tmp_path / "c.toml"
+    scen.write_text(f'extends = "{files[0].as_posix()}"\nname = "c"\n', encoding="utf-8")
+    (tmp_path / "c.posterior.csv").write_text("# data_cutoff: 2023-06-30\nsectors.gp.uptake_q\n0.004\n0.008\n",
+                                              encoding="utf-8")
+    assert prepare([scen], 2).discrepancy is None  # a posterior alone: the model's bands
+    (tmp_path / "c.discrepancy.csv").write_text("group,rows,level_sd,drift_sd\npooled,5,0.2,0.02\n", encoding="utf-8")
+    disc = prepare([scen], 2).discrepancy
+    assert disc["file"] == "c.discrepancy.csv" and str(disc["cutoff"]) == "2023-06-30"  # the posterior's cut-off
+    assert prepare([scen], 1).discrepancy is None and prepare([scen], 2, posterior="none").discrepancy is None
+    assert for_posterior(tmp_path / "c.posterior.csv")["file"] == "c.discrepancy.csv"
+    (tmp_path / "c.discrepancy.csv").write_text("group,level_sd,drift_sd\npooled,-1,0\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="c.discrepancy.csv"):
+        prepare([scen], 2)

@@ -19,7 +19,7 @@ from scenarios.knowledge import (
     typed,
     uncovered,
 )
-from scenarios.loader import load_raw
+from scenarios.loader import SCENARIO_DIR, load_raw
 from simulator.core.errors import SegurError, UsageError
 from simulator.studies.blind import blind_spec, check_blind
 from simulator.studies.calibration import load_spec
@@ -40,6 +40,33 @@ def entries():
 def test_every_value_campaign_switch_and_calibrated_parameter_of_the_baseline_has_an_entry(spec, entries):
     missing = uncovered(spec.base_data, entries, [p.key for p in spec.parameters])
     assert missing == [], f"{KNOWLEDGE_CSV.name} has no entry for: " + "; ".join(missing)
+
+
+SHIPPED = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml") if not p.stem.startswith("calibration"))
+WAVE2 = [n for n in SHIPPED if n.startswith("wave2") or n == "nurses_first"]
+
+
+def test_the_wave_2_scenarios_are_among_those_checked():
+    assert {"wave2_base", "wave2", "wave2_late", "nurses_first"} <= set(WAVE2) and len(SHIPPED) > len(WAVE2)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_value_campaign_and_switch_of_every_shipped_scenario_has_an_entry(name, entries):
+    """The wave 2 scenarios and the planner's what-ifs too: each value, launch, campaign and switch is dated."""
+    missing = uncovered(load_raw(name), entries, [])
+    assert missing == [], f"{KNOWLEDGE_CSV.name} has no entry for ({name}.toml): " + "; ".join(missing)
+
+
+@pytest.mark.parametrize("origin", ORIGINS)
+def test_a_wave_2_scenario_at_an_origin_reads_nothing_known_after_it(entries, origin):
+    data = load_raw("wave2")
+    assert later_values(data, entries, dt.date(2024, 12, 31)), "wave2 holds values known in 2025: the check must see them"
+    known = at_cutoff(data, entries, origin)
+    assert later_values(known.data, entries, origin) == []
+    text = "\n".join(known.lines())
+    assert "interventions[wave 2 launch: nurses].* (known 2025-02-27)" in text  # launches kept, and said so
+    gp = leaves(known.data)["wave2_flows.software.gp.start"]
+    assert gp == dt.date(2024, 1, 1)  # the launch announced in Sept 2023, not the 27 Feb 2025 one
 
 
 def test_the_coverage_check_names_what_is_missing(spec, entries):

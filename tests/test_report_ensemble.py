@@ -235,8 +235,37 @@ def test_the_report_says_which_part_of_the_band_is_structural_discrepancy(ensemb
         "dmp_last_12_months": {"p5": 150e6, "p50": 200e6, "p95": 260e6}, "share_model": 0.3, "share_discrepancy": 0.7}
     page = _page(res, lang)
     note = re.search(r"<p id='discrepancy'>(.*?)</p>", page, flags=re.S).group(1)
-    assert "short.discrepancy.csv" in note and "200.0" in note and "260.0" in note
+    assert "short.discrepancy.csv" in note and i18n.number(200e6, lang) in note and i18n.number(260e6, lang) in note
+    assert ("200,0" in note) == (lang == "fr")  # numbers written as the language writes them
     assert "30%" in note and "70%" in note
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_target_tables_show_the_month_with_the_discrepancy_and_the_model_alone_below(ensemble, lang):
+    res = copy.deepcopy(ensemble)
+    reps = res.tables["replications"].copy()
+    model = reps["target_reached_hospital"].to_numpy(dtype=float)
+    # with the discrepancy: replication 1 reaches it 3 months earlier, the others never (past the run's end)
+    with_disc = np.array([model.min() - 0.25, 2030.0, 2030.0])
+    reps["target_reached_with_discrepancy_hospital"] = with_disc
+    res.tables["replications"] = reps
+    res.manifest["ensemble"]["discrepancy"] = {
+        "file": "short.discrepancy.csv", "data_cutoff": "2023-06-30", "share_model": 0.3, "share_discrepancy": 0.7,
+        "dmp_last_12_months": {"p5": 150e6, "p50": 200e6, "p95": 260e6},
+        "parts": {"parameter": 0.2, "seed": 0.1, "parameters_and_seeds": 0.3, "discrepancy": 0.7, "split": "draws repeat"}}
+    page = _page(res, lang)
+    band, share = _expected_band(with_disc, lang)
+    alone, _ = _expected_band(model, lang)
+    for where, section in (("answer", _answer(page)), ("targets", _targets(page))):
+        cells = _cells(_row(section, _row_key(res, "hospital")))
+        assert cells[REACHED[where]:REACHED[where] + 2] == [band + i18n.text("model_alone", lang, band=alone), share]
+    assert share == i18n.percent(1 / 3, lang)  # the share reaching it is the discrepancy's too
+    parts = re.search(r"<p id='band-parts'>(.*?)</p>", page, flags=re.S).group(1)
+    assert all(i18n.percent(x, lang) in parts for x in (0.2, 0.1, 0.7))
+    note = re.search(r"<p id='discrepancy'>(.*?)</p>", page, flags=re.S).group(1)
+    assert i18n.text("discrepancy_targets", lang) in note
+    # another target without the column keeps the model's band, with no "model alone" line
+    assert i18n.text("model_alone", lang, band="") not in _row(_answer(page), "never")
 
 
 def test_a_run_with_a_discrepancy_file_carries_it_in_summary_manifest_and_report(tmp_path, capsys):
@@ -253,8 +282,15 @@ def test_a_run_with_a_discrepancy_file_carries_it_in_summary_manifest_and_report
     assert "national estimates with the structural discrepancy" in text
     assert "variance of its log" in text and "structural discrepancy" in text
     assert "with the structural discrepancy: " in text  # each target's month, with it
+    assert re.search(r"parameters \d+%, seeds \d+%, structural discrepancy \d+%|parameters and seeds \d+%", text)
+    reps = pd.read_csv(out / "replications.csv")
+    for key in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["scenario"]["targets"]:
+        col = reps[f"target_reached_with_discrepancy_{key}"]
+        assert col.notna().all() and (col >= 2023).all()
     block = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["ensemble"]["discrepancy"]
     assert block["file"] == "short.discrepancy.csv" and block["data_cutoff"] == "2023-06-30"
     q = block["dmp_last_12_months"]
     assert q["p5"] <= q["p50"] <= q["p95"] and 0 <= block["share_discrepancy"] <= 1
-    assert "id='discrepancy'" in (out / "report.html").read_text(encoding="utf-8")
+    assert block["parts"]["split"] in ("draws repeat", "together")  # 3 replications over 2 draws
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "id='discrepancy'" in page and "id='band-parts'" in page and "model-alone" in page

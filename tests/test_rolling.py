@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -119,6 +120,46 @@ def test_discrepancy_level_and_drift_come_from_the_residuals():
     few = estimate(pd.concat([_predictive({"2023-01": 0.0, "2024-01": 0.2, "2025-01": 0.4}),
                               _predictive({"2024-01": 0.5}, "gp")]))
     assert few[few["group"] == "gp"].iloc[0]["estimated_from"].startswith("pooled")
+
+
+def test_the_pooled_drift_comes_from_pairs_within_a_sector_not_from_the_sectors_offsets():
+    # two sectors, each flat but far apart (+0.5 and -0.5): their offsets are a level, not a drift
+    offsets = pd.concat([_predictive({"2023-01": 0.5, "2023-07": 0.52, "2024-01": 0.5, "2024-07": 0.52}, "biology"),
+                         _predictive({"2023-04": -0.5, "2023-10": -0.48, "2024-04": -0.5, "2025-01": -0.48}, "hospital")])
+    pooled = estimate(offsets).set_index("group").loc["pooled"]
+    assert pooled["drift_sd"] < 0.01 and pooled["level_sd"] > 0.45
+    # two sectors whose residuals drift, each around its own mean: the pooled drift sees it
+    drifting = pd.concat([_predictive({"2023-01": 0.3, "2023-07": 0.4, "2024-01": 0.5, "2024-07": 0.6}, "biology"),
+                          _predictive({"2023-04": -0.6, "2023-10": -0.5, "2024-04": -0.4, "2025-01": -0.3}, "hospital")])
+    assert estimate(drifting).set_index("group").loc["pooled", "drift_sd"] > 0.02
+
+
+def test_each_shipped_posterior_has_the_discrepancy_estimated_with_it():
+    """A recalibration that ships a new posterior must ship its discrepancy (posterior.write_outputs
+    writes discrepancy.csv beside posterior.csv; copy it as <name>.discrepancy.csv)."""
+    from simulator.studies.commented_csv import read_commented_csv
+    from simulator.studies.discrepancy import for_posterior, read_discrepancy
+
+    posteriors = sorted((Path(__file__).parents[1] / "scenarios").glob("*.posterior.csv"))
+    assert posteriors
+    for post in posteriors:
+        prov = read_commented_csv(post, "posterior")[1]
+        disc = for_posterior(post)
+        assert disc is not None, f"{post.name}: no {post.name.replace('.posterior.csv', '.discrepancy.csv')} beside it"
+        dprov = read_discrepancy(post.with_name(disc["file"]))[1]
+        assert dprov["posterior"] == post.name
+        for key in ("data_cutoff", "date", "commit"):
+            assert dprov.get(key) == prov.get(key), f"{disc['file']}: {key} {dprov.get(key)!r}, its posterior's {prov.get(key)!r}"
+
+
+def test_the_shipped_discrepancy_widens_every_sectors_band_with_the_horizon():
+    from simulator.studies.discrepancy import read_discrepancy
+
+    table, prov = read_discrepancy(Path(__file__).parents[1] / "scenarios" / "baseline.discrepancy.csv")
+    assert prov["data_cutoff"] and prov["posterior"]  # provenance lines kept
+    for group in [*table["group"], "a sector it does not list"]:
+        v = [variance_at(table, group, h) for h in (3, 6, 12, 18)]
+        assert all(a < b for a, b in zip(v, v[1:], strict=False)), (group, v)  # strictly wider at each horizon
 
 
 def test_discrepancy_paths_widen_with_the_horizon_and_keep_the_median():
@@ -272,8 +313,72 @@ def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
         assert "profiles.campaigns.1.activation_factor" in design.columns  # fitted from its earlier, wide prior
 
 
+def _small_calibration(repo_root, folder, keep: int = 2):
+    """scenarios/calibration.toml at scale 0.002 with its first ``keep`` parameters, a 20-particle,
+    2-generation ABC and the base scenario named by its absolute path (written in ``folder``)."""
+    text = (repo_root / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
+    head, _, params = text.partition("\n[parameters]\n")
+    base = (repo_root / "scenarios" / "baseline.toml").as_posix()
+    for pattern, value in ((r"^scenario = .*$", f'scenario = "{base}"'), (r"^scale = .*$", "scale = 0.002"),
+                           (r"^replications = .*$", "replications = 1"), (r"^population = .*$", "population = 20"),
+                           (r"^generations = .*$", "generations = 2"), (r"^draws = .*$", "draws = 20")):
+        head, n = re.subn(pattern, value, head, count=1, flags=re.M)
+        assert n == 1, f"calibration.toml has no line {pattern}"
+    kept = [line for line in params.splitlines() if line.startswith('"')][:keep]
+    path = folder / "cal_small.toml"
+    path.write_text(head + "\n[parameters]\n" + "\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+def test_origins_may_be_months_and_bad_ones_are_one_message(tmp_path, capsys):
+    from simulator.cli.commands.backtest import _dates
+
+    assert _dates("2024-12,2023-06, 2024-02") == [dt.date(2023, 6, 30), dt.date(2024, 2, 29), dt.date(2024, 12, 31)]
+    assert _dates("2023-12-31,2023-12") == [dt.date(2023, 12, 31)]
+    with pytest.raises(SystemExit) as exc:
+        main(["backtest", str(tmp_path / "c.toml"), "--origins", "2023-13"])
+    assert exc.value.code == 2 and "months YYYY-MM" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_four_rolling_origins_run_end_to_end_at_a_reduced_size(tmp_path, capsys, repo_root):
+    """`segur backtest CAL --origins 2023-06,2023-12,2024-06,2024-12` at scale 0.002, 2 calibrated
+    parameters (the blind refit adds those dated later: 26 at the first origin, so 28 design runs),
+    20 particles, 4 projection runs: the table by horizon, relative WIS against both naive forecasts,
+    coverage, one figure."""
+    import time
+
+    cal = _small_calibration(repo_root, tmp_path)
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    code = main(["backtest", str(cal), "--origins", "2023-06,2023-12,2024-06,2024-12", "--design-runs", "28",
+                 "--replications", "4", "--workers", "2", "--out", str(out)])
+    wall = time.perf_counter() - t0
+    assert code == 0
+    text = capsys.readouterr().out
+    head = next(line for line in text.splitlines() if "rel. WIS level" in line)
+    assert "coverage" in head and "rel. WIS trend" in head
+    table = pd.read_csv(out / "rolling.csv")
+    assert {"≤ 3", "4–6", "7–12", "13–18", "all"} <= set(table["horizon"])  # 3, 6, 12 and 18 months
+    assert table["relative_wis_level"].gt(0).all() and table["relative_wis_trend"].gt(0).all()
+    assert table["coverage"].between(0, 1).all()
+    assert (out / "rolling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = pd.read_csv(out / "rolling-rows.csv")
+    assert set(rows["origin"]) == {"2023-06-30", "2023-12-31", "2024-06-30", "2024-12-31"}
+    proj = pd.read_csv(out / "origin-2023-06-30" / "projection.csv")
+    assert proj["date"].astype(str).max() <= "2025-05-31"  # the runs stop at the last scored row
+    assert "rolling backtest, origins 2023-06-30, 2023-12-31, 2024-06-30, 2024-12-31" in text
+    print(f"four origins at the reduced size: {wall:.0f} s")  # reported by -s; a budget is in docs/calibration.md
+
+
 def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
-    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator, _band_parts
+    from simulator.studies.ensemble import (
+        CHANNELS,
+        OUTCOME_NAMES,
+        Aggregator,
+        band_parts,
+        band_parts_line,
+    )
 
     n, months, sectors = 400, [f"2026-{m:02d}" for m in range(1, 13)], ["gp"]
     rng = np.random.default_rng(5)
@@ -287,12 +392,18 @@ def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
     agg.filled[:] = True
     table = pd.DataFrame([{"group": "pooled", "level_sd": 0.2, "drift_sd": 0.0}])
     factors = np.exp(paths(table, sectors, months, dt.date(2025, 12, 31), n, seed=1))
-    line = _band_parts(agg, agg.last_12_months(factors), 100)
+    parts = band_parts(agg, agg.last_12_months(factors), 100)
+    assert parts["split"] == "draws repeat"
+    assert parts["parameter"] + parts["seed"] + parts["discrepancy"] == pytest.approx(1.0, abs=0.05)
+    line = band_parts_line(parts)
     shares = [int(x) for x in re.findall(r"(\d+)%", line)]
     assert line.startswith("Band of all DMP documents") and "seeds" in line and len(shares) == 3
     assert 30 <= shares[0] <= 60 and 5 <= shares[1] <= 20 and 30 <= shares[2] <= 60  # 0.04 : 0.01 : 0.04
-    once = _band_parts(agg, agg.last_12_months(factors), 1000)
-    assert "each draw ran once" in once
+    once = band_parts(agg, agg.last_12_months(factors), 1000)
+    assert once["split"] == "together" and once["parameter"] is None and "each draw ran once" in band_parts_line(once)
+    seeds = band_parts(agg, agg.last_12_months(factors), None)  # no draws: the model's part is all seeds
+    assert seeds["split"] == "seeds only" and seeds["parameter"] == 0.0
+    assert seeds["seed"] == pytest.approx(once["parameters_and_seeds"]) and "not varied" in band_parts_line(seeds)
 
 
 def test_a_target_mixes_its_sectors_factors_by_their_documents():

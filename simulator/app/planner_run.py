@@ -35,9 +35,10 @@ from reports.observed import observed_figures
 from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
 from simulator.app.observed_gap import observed_gap
+from simulator.app.uncertainty import discrepancy_for, in_sample
 from simulator.outputs import target_monthly, trailing_12
 from simulator.results import Results
-from simulator.studies.ensemble import replicate
+from simulator.studies.ensemble import discrepancy_summary, replicate
 
 SUMMARY = "summary.json"
 RESULTS = "results"
@@ -107,8 +108,12 @@ def table_rows(res: Results) -> list[dict[str, Any]]:
         label = {lang: (rep.sector_label(r["row"], lang, scen) if r["kind"] == "sector"
                         else " + ".join(rep.sector_label(s, lang, scen) for s in r["sectors"])) for lang in rep.LANGS}
         b = ens.targets.get(str(r["target_key"])) if ens is not None and r["target_key"] else None
-        band = None if b is None else {"reached": list(b.reached), "share_reached": b.share_reached, "n": b.n,
-                                       "share": b.share}
+        band = None
+        if b is not None:  # the band shown: with the structural discrepancy when the run carries it
+            months, share_reached = b.shown
+            band = {"reached": list(months), "share_reached": share_reached, "n": b.n, "share": b.share,
+                    "with_discrepancy": b.reached_with is not None,
+                    "model_alone": {"reached": list(b.reached), "share_reached": b.share_reached}}
         rows.append({"row": r["row"], "label": label, "target": _num(r["target"]), "achieved": _num(r["achieved"]),
                      "share": _num(r["share"]), "reached": r["reached"] or None, "at": r["at"],
                      "assumption": bool(r["assumption"]), "band": band})
@@ -145,9 +150,12 @@ def rejections(res: Results) -> list[dict[str, Any]]:
 def summarize(res: Results, meta: dict[str, Any], langs: tuple[str, ...] = rep.LANGS) -> dict[str, Any]:
     """Everything the page shows of one run (figures in ``langs``; none: the tables alone, first)."""
     has_bands = "documents_quantiles" in res.tables
+    ens = res.manifest.get("ensemble") or {}
     return {**meta, "months": [res.manifest["months"][0], res.manifest["months"][-1]], "bands": has_bands,
             "figures": {lang: figures(res, lang) for lang in langs}, "table": table_rows(res),
             "series": series(res), "observed_gap": observed_gap(res),
+            "discrepancy": ens.get("discrepancy") if isinstance(ens, dict) else None,
+            "in_sample": in_sample(str(meta.get("scenario", ""))) if meta.get("scenario") else None,
             "rejections": rejections(res),
             "accepted_total": float(res.monthly("dmp").to_numpy().sum())}
 
@@ -175,7 +183,12 @@ def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, An
     (then 'done'), then the results folder (then 'files')."""
     progress = _throttled(lambda f: send("progress", f))
     if replications > 1:
-        res = replicate(scenario, replications, executor="local", progress=progress).to_results()  # every core
+        ens = replicate(scenario, replications, executor="local", progress=progress)  # every core
+        disc = discrepancy_for(str(meta["scenario"])) if meta.get("scenario") else None
+        if disc is not None:  # the calibration's structural discrepancy, carried into the bands (seeds only here)
+            ens.extra["discrepancy"] = disc
+            ens.extra["discrepancy_summary"] = discrepancy_summary(ens)
+        res = ens.to_results()
     else:
         # the engine loads when a run starts, in the worker, not with the page's server (start-up time)
         from simulator import Simulation

@@ -101,8 +101,10 @@ def _errors(errors: dict[str, str], lang: str) -> JSONResponse:
 
 
 def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int = 8, stale_s: float = 20.0,
-               start_method: str = "forkserver", teaching: bool = True) -> FastAPI:
-    """The application; runs go to ``workers`` processes, results are cached in ``cache_dir``."""
+               start_method: str = "forkserver", teaching: bool = True,
+               replications: int = levers.DEFAULT_REPLICATIONS) -> FastAPI:
+    """The application; runs go to ``workers`` processes, results are cached in ``cache_dir``;
+    ``replications``: the form's default (a band needs more than one)."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache()
 
     @asynccontextmanager
@@ -136,7 +138,7 @@ def create_app(cache_dir: Path | None = None, workers: int = 2, max_waiting: int
         return TEMPLATES.TemplateResponse(request, name, {
             "lang": lang, "other": other, "t": i18n.all_text(lang), "view": view,
             "texts_json": json.dumps(i18n.all_text(lang), ensure_ascii=False),
-            "library": levers.library(lang), "default_replications": levers.DEFAULT_REPLICATIONS,
+            "library": levers.library(lang), "default_replications": replications,
         })
 
     @app.get("/", response_class=HTMLResponse)

@@ -37,6 +37,7 @@ from simulator.studies.compare_series import (  # noqa: F401
     trailing_total,
 )
 from simulator.studies.compare_series import sent as _sent
+from simulator.studies.discrepancy import factors_for
 
 COMPARISON_KIND = "segur-testbed comparison"
 MANIFEST = "manifest.json"
@@ -62,6 +63,10 @@ class ScenarioRuns:
     executor: str = "this process"
     #: national documents counting towards each target [replication, month, target] (scenario order)
     targets: np.ndarray | None = None
+    #: the structural discrepancy's factors exp(δ) [replication, month, sector] (None: the model alone)
+    #: and the file they come from; every table, target month and figure of the comparison carries them
+    discrepancy: np.ndarray | None = None
+    discrepancy_file: str = ""
 
     @property
     def n(self) -> int:
@@ -85,10 +90,13 @@ def runs_from_results(sc: Scenario, results: list[Results], representative: Resu
 
 def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any = "local",
                    progress: Callable[[int, int], None] | None = None,
-                   draws: tuple[list[Scenario] | None, str] = (None, "")) -> ScenarioRuns:
+                   draws: tuple[list[Scenario] | None, str] = (None, ""),
+                   discrepancy: dict[str, Any] | None = None) -> ScenarioRuns:
     """``n`` replications of ``sc`` (seeds ``replication_seeds(seed, n)``) through the ensemble
     executors; the median replication is run in full for the report. ``draws``: one scenario per
-    replication from a posterior file, and the line naming it (``posterior_file.draw_scenarios``)."""
+    replication from a posterior file, and the line naming it (``posterior_file.draw_scenarios``);
+    ``discrepancy``: the structural discrepancy (``discrepancy.for_posterior``) the volumes carry,
+    replication i's path as `segur run --replications` draws it (common random numbers)."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.studies.ensemble import OUTCOME_NAMES, failure_lines, replicate
 
@@ -98,19 +106,24 @@ def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any 
     if agg.completed == 0:
         raise UsageError(f"{sc.name}: no replication completed: " + "; ".join(failure_lines(ens.failures, n)))
     docs = agg.arrays["documents"][agg.filled]
-    return ScenarioRuns(ens.scenario.name, ens.scenario, list(agg.layout["months"]), list(agg.layout["sectors"]), docs,
+    months, sectors = list(agg.layout["months"]), list(agg.layout["sectors"])
+    factors = None if discrepancy is None else factors_for(discrepancy, sectors, months, agg.n, ens.seed)[agg.filled]
+    return ScenarioRuns(ens.scenario.name, ens.scenario, months, sectors, docs,
                         list(OUTCOME_NAMES), float(agg.layout["scale"]), [s for s, ok in zip(agg.seeds, agg.filled, strict=True) if ok],
                         ens.representative, failure_lines(ens.failures, n), ens.executor,
-                        agg.arrays["targets"][agg.filled] if "targets" in agg.arrays else None)
+                        agg.arrays["targets"][agg.filled] if "targets" in agg.arrays else None,
+                        factors, "" if discrepancy is None else str(discrepancy["file"]))
 
 
 def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: int | None = None,
                   scale: float | None = None, executor: Any = "local",
                   progress: Callable[[int, int], None] | None = None,
-                  draws: Sequence[tuple[list[Scenario] | None, str]] | None = None) -> list[ScenarioRuns]:
+                  draws: Sequence[tuple[list[Scenario] | None, str]] | None = None,
+                  discrepancy: dict[str, Any] | None = None) -> list[ScenarioRuns]:
     """Run every scenario with the same seed and scale (defaults: the first scenario's).
 
-    One replication: one run per scenario, in this process. More: ``replicate_runs``."""
+    One replication: one run per scenario, in this process. More: ``replicate_runs`` (with the
+    same ``discrepancy`` paths for every scenario: common random numbers)."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.engine import Simulation
     from simulator.studies.ensemble import with_run
@@ -133,7 +146,7 @@ def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: in
             out.append(runs_from_results(sc, [res]))
         else:
             out.append(replicate_runs(sc, replications, seed, scale, executor, step,
-                                      draws[i] if draws is not None else (None, "")))
+                                      draws[i] if draws is not None else (None, ""), discrepancy))
     return out
 
 
@@ -301,8 +314,13 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
     lines = [
         f"Scenarios compared: {', '.join(names)} · {seed} · scale {first.scale} · {first.months[0]} → {first.months[-1]} · "
         + (f"median [p5–p95] of {reps} replications each" if band else "one run each") + " · national estimates",
-        f"Target reached: {REACHED_RULE}:",
+        f"Target reached: {REACHED_RULE}" + (" (median [p5–p95] month · share of replications reaching it by the end)"
+                                              if band else "") + ":",
     ]
+    carried = sorted({r.discrepancy_file for r in all_runs if r.discrepancy is not None})
+    if carried:
+        lines.insert(1, f"With the structural discrepancy ({', '.join(carried)}: a log-normal random walk per sector from "
+                        "the data cut-off): target months, volumes and figure include it (simulator/studies/discrepancy.py).")
     heads = column_heads(names)
     if heads != names:  # many scenarios: numbered columns, named once here
         lines.append("Columns: " + " · ".join(f"{h} = {n}" for h, n in zip(heads, names, strict=True)))
@@ -313,7 +331,8 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
         for name in names:
             hit = targets[(targets["scenario"] == name) & (labels == label)]
             r = hit.iloc[0] if len(hit) else None
-            row.append("—" if r is None else _band(r["reached"], r["reached_p5"], r["reached_p95"]))
+            row.append("—" if r is None else _band(r["reached"], r["reached_p5"], r["reached_p95"])
+                       + (f" · {r['reached_share']:.0%}" if band else ""))
         rows.append(row)
     lines += _chunked(["target"], heads, rows)
     years = check_years(years, first.months)
@@ -397,6 +416,7 @@ def write_comparison(out: str | Path, all_runs: Sequence[ScenarioRuns], lang: st
             "scenarios": [{
                 "name": r.name, "description": r.scenario.description, "seeds": r.seeds, "scale": r.scale,
                 "replications": r.n, "failures": r.failures, "executor": r.executor,
+                "discrepancy": r.discrepancy_file or None,
                 "scenario": json.loads(r.scenario.model_dump_json()),
             } for r in all_runs],
             "months": all_runs[0].months,

@@ -10,6 +10,7 @@ import numpy as np
 
 from simulator.core.outcomes import CHANNELS
 from simulator.outputs import is_plain_target, target_values, trailing_12
+from simulator.studies.discrepancy import target_monthly_with
 
 if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns
@@ -18,9 +19,12 @@ SENT = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "deliv
 
 
 def sent(runs: ScenarioRuns) -> np.ndarray:
-    """National documents sent [rep, month, sector, channel] (accepted / delivered)."""
+    """National documents sent [rep, month, sector, channel] (accepted / delivered), multiplied
+    by the structural discrepancy's factors when the runs carry them (``ScenarioRuns.discrepancy``)."""
     d = runs.documents
     out = np.stack([d[:, :, :, c, runs.outcomes.index(SENT[ch])] for c, ch in enumerate(CHANNELS)], axis=3)
+    if runs.discrepancy is not None:
+        out = out * runs.discrepancy[:, :, :, None]
     return out / runs.scale
 
 
@@ -48,7 +52,12 @@ def target_series(runs: ScenarioRuns, key: str) -> tuple[np.ndarray, np.ndarray]
     if runs.targets is None:
         raise ValueError(f"{runs.name}: target {key} counts document types or a channel, and these runs were "
                          "stacked without target columns (a bug)")
-    return runs.targets[:, :, list(runs.scenario.targets).index(key)], values
+    counts = runs.targets[:, :, list(runs.scenario.targets).index(key)]
+    if runs.discrepancy is not None:  # each month × its sectors' factors, weighted by their DMP documents
+        accepted = runs.documents[:, :, :, CHANNELS.index("dmp"), runs.outcomes.index("accepted")]
+        idx = [runs.sectors.index(s) for s in t.sectors if s in runs.sectors]
+        counts = target_monthly_with(counts, accepted, runs.discrepancy, idx)
+    return counts, values
 
 
 def annualised(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:

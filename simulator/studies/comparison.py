@@ -82,6 +82,7 @@ class ComparisonStudy:
     scale: float
     years: list[int]
     draws: list[tuple[Any, str]]
+    discrepancy: dict[str, Any] | None = None  # beside the posterior file the draws come from
 
     @property
     def label(self) -> str:
@@ -91,7 +92,8 @@ class ComparisonStudy:
     def run(self, executor: Any = "local", progress: Callable[[int, int], None] | None = None) -> Comparison:
         """Run every scenario (replications on ``executor``; one replication in this process)."""
         runs = run_scenarios(self.scenarios, self.replications, seed=self.seed, scale=self.scale,
-                             executor=executor_spec(executor), progress=progress, draws=self.draws)
+                             executor=executor_spec(executor), progress=progress, draws=self.draws,
+                             discrepancy=self.discrepancy)
         return Comparison(runs, self.years, self.draws)
 
 
@@ -105,6 +107,7 @@ def prepare(scenarios: Sequence[str | Path | Scenario], replications: int = 1, s
     # the engine's scenario loader (start-up time)
     from simulator.outputs import run_months
     from simulator.scenario import load_scenario
+    from simulator.studies.discrepancy import for_posterior
     from simulator.studies.posterior_file import beside, draw_scenarios
 
     if isinstance(scenarios, str | Path | Scenario):
@@ -127,4 +130,5 @@ def prepare(scenarios: Sequence[str | Path | Scenario], replications: int = 1, s
         found = None if str(posterior).lower() == "none" else Path(posterior)
     draws = [draw_scenarios(s, replications, found)
              if replications > 1 and found and not isinstance(s, Scenario) else (None, "") for s in scenarios]
-    return ComparisonStudy(loaded, replications, seed, scale, shown, draws)
+    drawn = found is not None and any(d is not None for d, _ in draws)
+    return ComparisonStudy(loaded, replications, seed, scale, shown, draws, for_posterior(found) if drawn else None)

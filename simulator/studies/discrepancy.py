@@ -6,8 +6,11 @@ observed: the calibration fitted them), then δ(t) = level_sd·z₀ + drift_sd·
 h-th month after it (z independent standard normals, one path per replication). ``level_sd`` and ``drift_sd`` are
 estimated from the posterior-predictive residuals r = log(observed / predictive median) of the
 point volume rows the calibration fitted: level_sd = √mean(r²); drift_sd from the pairs of
-residuals of a group, (rᵢ − rⱼ)² ≈ 2·a + drift_sd²·|tᵢ − tⱼ| (non-negative least squares). A
-sector with fewer than ``MIN_ROWS`` rows takes the pooled estimate ("all"). The median is kept
+residuals of the same group (sector, or "all"), (rᵢ − rⱼ)² ≈ 2·a + drift_sd²·|tᵢ − tⱼ|
+(non-negative least squares). Pairs never cross groups: they are differences of sector-demeaned
+residuals, so a sector's constant offset (biology above the observed figures, hospital below) goes
+to the level term and not to the NNLS constant, where it would hide the drift. A sector with fewer
+than ``MIN_ROWS`` rows takes the pooled estimate. The median is kept
 (exp(δ) has median 1); the band widens with the horizon.
 
 It is a post-processing of the reported national volumes (every channel and outcome of a sector
@@ -32,7 +35,7 @@ from simulator.studies.commented_csv import read_commented_csv
 VOLUME_METRICS = ("documents_per_month", "documents_annual_rate", "documents_per_year", "documents_last_12_months")
 MIN_ROWS = 3
 SUFFIX = ".discrepancy.csv"
-COLUMNS = ["group", "rows", "level_sd", "drift_sd", "mean_log_residual", "estimated_from"]
+COLUMNS = ["group", "rows", "level_sd", "drift_sd", "mean_log_residual", "median_abs_error", "estimated_from"]
 
 
 def month_index(date: str, metric: str = "") -> int:
@@ -43,13 +46,17 @@ def month_index(date: str, metric: str = "") -> int:
     return m - 6 if metric == "documents_last_12_months" else m
 
 
-def _drift(t: np.ndarray, r: np.ndarray) -> float:
-    """drift_sd from the pairs: (rᵢ − rⱼ)² ≈ c + drift²·|Δt| (c, drift² ≥ 0)."""
+def _drift(t: np.ndarray, r: np.ndarray, group: np.ndarray | None = None) -> float:
+    """drift_sd from the pairs of residuals of the same ``group`` (one group when None):
+    (rᵢ − rⱼ)² ≈ c + drift²·|Δt| (c, drift² ≥ 0). Within a group the pair's difference is that of
+    the group-demeaned residuals: the groups' offsets are left out of the drift."""
     from scipy.optimize import nnls
 
     i, j = np.triu_indices(len(r), 1)
     dt_ = np.abs(t[i] - t[j]).astype(float)
     ok = dt_ > 0
+    if group is not None:
+        ok &= group[i] == group[j]
     if ok.sum() < 2:
         return math.nan
     a = np.column_stack([np.ones(ok.sum()), dt_[ok]])
@@ -57,21 +64,28 @@ def _drift(t: np.ndarray, r: np.ndarray) -> float:
     return float(math.sqrt(coef[1]))
 
 
+def _median_abs_error(r: np.ndarray) -> float:
+    """Median of |model median ÷ observed − 1| over rows of log residuals r = log(observed ÷ model median)."""
+    return float(np.median(np.abs(np.exp(-r) - 1))) if len(r) else math.nan
+
+
 def estimate(predictive: pd.DataFrame, groups: list[str] | None = None) -> pd.DataFrame:
     """One row per group (sector, and "all"): level_sd, drift_sd (per month), the residuals'
-    mean, from the point volume rows of a posterior-predictive table (observed, p50)."""
+    mean and the median absolute error of the model's median (how far it was from the observed
+    figures in sample), from the point volume rows of a posterior-predictive table (observed, p50)."""
     df = predictive[predictive["metric"].isin(VOLUME_METRICS) & (predictive["bound"] == "point")]
     df = df[(df["observed"] > 0) & (df["p50"] > 0)]
     r_all = np.log(df["observed"].to_numpy(float) / df["p50"].to_numpy(float))
     t_all = np.array([month_index(d, m) for d, m in zip(df["date"], df["metric"], strict=True)])
     if len(r_all) < 2:
         raise UsageError("the posterior predictive has fewer than 2 point volume rows: no discrepancy can be estimated")
-    pooled = {"level_sd": float(np.sqrt(np.mean(r_all ** 2))), "drift_sd": _drift(t_all, r_all)}
+    g_all = df["sector"].astype(str).to_numpy()
+    pooled = {"level_sd": float(np.sqrt(np.mean(r_all ** 2))), "drift_sd": _drift(t_all, r_all, g_all)}
     if pooled["drift_sd"] != pooled["drift_sd"]:
         pooled["drift_sd"] = 0.0
     sectors = sorted(set(df["sector"])) if groups is None else groups
     rows = [{"group": "pooled", "rows": len(r_all), **pooled, "mean_log_residual": float(np.mean(r_all)),
-             "estimated_from": "all point volume rows"}]
+             "median_abs_error": _median_abs_error(r_all), "estimated_from": "all point volume rows (drift: pairs within a sector)"}]
     for g in sectors:
         sel = (df["sector"] == g).to_numpy()
         r, t = r_all[sel], t_all[sel]
@@ -82,7 +96,7 @@ def estimate(predictive: pd.DataFrame, groups: list[str] | None = None) -> pd.Da
         else:
             rec = {**pooled, "mean_log_residual": float(np.mean(r)) if len(r) else math.nan,
                    "estimated_from": f"pooled ({len(r)} rows of the group < {MIN_ROWS})"}
-        rows.append({"group": g, "rows": int(len(r)), **rec})
+        rows.append({"group": g, "rows": int(len(r)), **rec, "median_abs_error": _median_abs_error(r)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -170,13 +184,55 @@ def find_discrepancy(scenario: str | Path, provenance: dict[str, Any] | None) ->
     file = beside(resolve_path(scenario))
     if not file.exists() or provenance is None:
         return None
-    table, prov = read_discrepancy(file)
-    cut = prov.get("data_cutoff") or provenance.get("data_cutoff", "")
+    return load(file, provenance.get("data_cutoff", ""))
+
+
+def for_posterior(posterior: str | Path) -> dict[str, Any] | None:
+    """The discrepancy that goes with a posterior file: ``<name>.discrepancy.csv`` beside
+    ``<name>.posterior.csv`` (``discrepancy.csv`` beside a calibration's ``posterior.csv``),
+    from the posterior's data cut-off when its own file names none; None when there is none."""
+    posterior = Path(posterior)
+    name = posterior.name
+    stem = name[: -len(".posterior.csv")] if name.endswith(".posterior.csv") else ""
+    file = posterior.with_name(stem + SUFFIX if stem else "discrepancy.csv")
+    if not file.exists():
+        return None
+    cut = read_commented_csv(posterior, "posterior")[1].get("data_cutoff", "") if posterior.exists() else ""
+    return load(file, cut)
+
+
+def inherited(scenario: str | Path, depth: int = 0) -> Path | None:
+    """The discrepancy file beside a scenario, or beside the nearest scenario its ``extends`` chain
+    reaches (the page's what-if scenarios all extend a calibrated one); None when none has one."""
+    import tomllib
+
+    path = resolve_path(scenario)
+    if beside(path).exists():
+        return beside(path)
     try:
-        cutoff = dt.date.fromisoformat(cut)
+        parent = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if not isinstance(parent, str) or depth >= 10:
+        return None
+    return inherited(path.parent / parent, depth + 1)
+
+
+def load(file: Path, cutoff: str = "") -> dict[str, Any]:
+    """{table, cutoff, file} of a discrepancy file; its own ``# data_cutoff:`` line wins over ``cutoff``."""
+    table, prov = read_discrepancy(file)
+    cut = prov.get("data_cutoff") or cutoff
+    try:
+        date = dt.date.fromisoformat(cut)
     except ValueError:
         raise UsageError(f"{file}: no valid '# data_cutoff:' line (got {cut!r})") from None
-    return {"table": table, "cutoff": cutoff, "file": file.name}
+    return {"table": table, "cutoff": date, "file": file.name}
+
+
+def factors_for(discrepancy: dict[str, Any], sectors: list[str], months: list[str], n: int, seed: int) -> np.ndarray:
+    """exp(δ) [replication, month, sector] of ``n`` replications of base seed ``seed`` (as
+    ``segur run --replications`` draws them: replication i the same path whatever n)."""
+    return np.exp(paths(discrepancy["table"], sectors, months, discrepancy["cutoff"], n, seed))
 
 
 def write_discrepancy(path: str | Path, table: pd.DataFrame, provenance: dict[str, Any]) -> Path:
@@ -208,5 +264,5 @@ def beside(scenario_path: str | Path) -> Path:
     return p.with_name(p.stem + SUFFIX)
 
 
-__all__ = ["estimate", "paths", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
+__all__ = ["estimate", "paths", "for_posterior", "load", "factors_for", "inherited", "target_monthly_with", "model_and_discrepancy", "find_discrepancy", "variance_at", "decompose", "write_discrepancy", "read_discrepancy", "beside",
            "sd_for", "month_index", "VOLUME_METRICS"]

@@ -19,6 +19,7 @@ by local processes and local Dask workers).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ from simulator.core.outcomes import CHANNELS, OUTCOMES
 from simulator.core.streams import replication_seeds
 from simulator.outputs import (
     REACHED_RULE,
+    WITH_DISCREPANCY,
     OutputSpec,
     attainment_quantiles,
     decimal_to_month,
@@ -48,8 +50,7 @@ from simulator.outputs import (
 from simulator.results import Results
 from simulator.studies.discrepancy import (
     decompose,
-    model_and_discrepancy,
-    paths,
+    factors_for,
     target_monthly_with,
 )
 from simulator.studies.executors import ExecutorSpec, Outcome, Pool, open_executor, run_tasks
@@ -421,8 +422,11 @@ class Ensemble(StudyResult):
     def tables(self) -> dict[str, pd.DataFrame]:
         """The ensemble tables (no representative tables): replications and quantiles."""
         agg = self.aggregator
+        reps = agg.replications()
+        for column, values in discrepancy_columns(self).items():
+            reps[column] = values  # the month reached with the structural discrepancy
         return {
-            "replications": agg.replications(),
+            "replications": reps,
             "documents_quantiles": agg.documents_quantiles(),
             "adoption_quantiles": agg.adoption_quantiles(),
             "profiles_quantiles": agg.profiles_quantiles(),
@@ -590,20 +594,19 @@ def _discrepancy_factors(ens: Ensemble) -> np.ndarray | None:
     if disc is None or "documents" not in ens.aggregator.arrays:
         return None
     agg = ens.aggregator
-    delta = paths(disc["table"], list(agg.layout["sectors"]), list(agg.layout["months"]), disc["cutoff"], agg.n, ens.seed)
-    return np.exp(delta[agg.filled])
+    return factors_for(disc, list(agg.layout["sectors"]), list(agg.layout["months"]), agg.n, ens.seed)[agg.filled]
 
 
 def reached_with_discrepancy(ens: Ensemble, factors: np.ndarray) -> dict[str, np.ndarray]:
     """Per target, the month each replication reaches it (decimal years, censored after the end)
     once the discrepancy multiplies its sectors' volumes (``discrepancy.target_monthly_with``)."""
     agg = ens.aggregator
-    if "targets" not in agg.arrays or ens.representative is None:
+    if "targets" not in agg.arrays:
         return {}
     counts = agg._rows("targets")  # [rep, month, target]
     dmp = agg._rows("documents")[..., CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
     months, sectors = list(agg.layout["months"]), list(agg.layout["sectors"])
-    scen = ens.representative.manifest["scenario"]
+    scen = ens.scenario.model_dump(mode="json")
     after = month_to_decimal(months[-1]) + 1 / 12
     out = {}
     for j, key in enumerate(scen.get("targets", {})):
@@ -617,41 +620,105 @@ def reached_with_discrepancy(ens: Ensemble, factors: np.ndarray) -> dict[str, np
 
 def discrepancy_summary(ens: Ensemble) -> dict[str, Any] | None:
     """For the manifest and the report: the discrepancy file, its cut-off, all DMP documents of
-    the last 12 months with it (p5/p50/p95) and the variance split (model, discrepancy)."""
+    the last 12 months with it (p5/p50/p95), the variance split (model, discrepancy) and the
+    band's parts (parameter, seed, discrepancy: ``band_parts``)."""
     factors = _discrepancy_factors(ens)
     if factors is None or ens.aggregator.completed < 2:
         return None
     agg = ens.aggregator
     dmp = CHANNELS.index("dmp")
-    with_disc = agg.last_12_months(factors)[:, :, dmp].sum(axis=1)
-    shares = model_and_discrepancy(agg.last_12_months()[:, :, dmp].sum(axis=1), with_disc)
+    last = agg.last_12_months(factors)
+    with_disc = last[:, :, dmp].sum(axis=1)
+    parts = band_parts(agg, last, _draws_of(ens), discrepancy_log_variance(ens))
     q = np.quantile(with_disc, [0.05, 0.5, 0.95])
     disc = ens.extra["discrepancy"]
     return {"file": disc["file"], "data_cutoff": disc["cutoff"].isoformat(),
             "model": "log-normal random walk per sector on the national volumes (simulator/studies/discrepancy.py)",
             "dmp_last_12_months": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
-            "share_model": shares["model"], "share_discrepancy": shares["discrepancy"]}
+            "share_model": 1.0 - parts["discrepancy"], "share_discrepancy": parts["discrepancy"], "parts": parts}
 
 
-def _band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None) -> str:
-    """Which part of the band of national DMP documents (last 12 months) is the model (parameters
-    and seeds) and which the discrepancy: shares of the variance of its log. When replications
-    share a draw (more replications than ``draws``), the model's part is split into parameters
-    and seeds (``discrepancy.decompose``)."""
+def _draws_of(ens: Ensemble) -> int | None:
+    """How many posterior draws the replications cycle through (None: seeds only, one parameter set)."""
+    post = ens.extra.get("posterior")
+    return int(post["draws"]) if isinstance(post, dict) and post.get("draws") else None
+
+
+def band_parts(agg: Aggregator, with_disc: np.ndarray, draws: int | None,
+               discrepancy_var: float | None = None) -> dict[str, Any]:
+    """Which part of the band of national DMP documents (last 12 months) is parameters, seeds and
+    the discrepancy: shares of the variance of its log. The discrepancy's variance is
+    ``discrepancy_var`` (``discrepancy_log_variance``: many paths, stable) or, without it, that of
+    log(with ÷ without) over the replications (independent of the model's). ``split`` says how
+    the model's part was split: "draws repeat" (replications sharing a draw:
+    ``discrepancy.decompose``), "seeds only" (no parameter draws: the model's part is all
+    seeds), or "together" (each draw ran once: ``parameters_and_seeds`` holds them)."""
     dmp = CHANNELS.index("dmp")
     model = agg.last_12_months()[:, :, dmp].sum(axis=1)
     total = with_disc[:, :, dmp].sum(axis=1)
-    shares = model_and_discrepancy(model, total)
-    draw_of = np.flatnonzero(agg.filled) % draws if draws else None
-    if draw_of is not None and len(np.unique(draw_of)) < len(draw_of):
-        var_d = max(0.0, float(np.var(np.log(total), ddof=1) - np.var(np.log(model), ddof=1)))
+    var_m = float(np.var(np.log(model), ddof=1)) if len(model) > 1 else 0.0
+    var_d = discrepancy_var if discrepancy_var is not None else (
+        float(np.var(np.log(total / model), ddof=1)) if len(model) > 1 else 0.0)
+    whole = var_m + var_d
+    share_d = var_d / whole if whole > 0 else math.nan
+    out = {"parameter": None, "seed": None, "parameters_and_seeds": 1.0 - share_d if whole > 0 else math.nan,
+           "discrepancy": share_d, "split": "together"}
+    if draws is None:
+        return {**out, "seed": out["parameters_and_seeds"], "parameter": 0.0, "split": "seeds only"}
+    draw_of = np.flatnonzero(agg.filled) % draws
+    if len(np.unique(draw_of)) < len(draw_of):
         s = decompose(np.log(model), draw_of, var_d)
         if s["seed"] == s["seed"]:
-            return (f"Band of all DMP documents (last 12 months), variance of its log: parameters {s['parameter']:.0%}, "
-                    f"seeds {s['seed']:.0%}, structural discrepancy {s['discrepancy']:.0%}.")
-    return (f"Band of all DMP documents (last 12 months), variance of its log: parameters and seeds "
-            f"{shares['model']:.0%}, structural discrepancy {shares['discrepancy']:.0%} (each draw ran once: "
-            f"run more replications than draws to split parameters from seeds).")
+            return {**out, "parameter": s["parameter"], "seed": s["seed"], "discrepancy": s["discrepancy"],
+                    "split": "draws repeat"}
+    return out
+
+
+def discrepancy_log_variance(ens: Ensemble, paths_drawn: int = 2000) -> float | None:
+    """Var of log(the last 12 months' national DMP documents with the discrepancy ÷ without):
+    ``paths_drawn`` discrepancy paths applied to the median replication's volumes by month and
+    sector (the replications' own paths are too few to estimate it: 2 at times on the page)."""
+    disc = ens.extra.get("discrepancy")
+    agg = ens.aggregator
+    if disc is None or "documents" not in agg.arrays or agg.completed == 0:
+        return None
+    accepted = agg._rows("documents")[:, -12:, :, CHANNELS.index("dmp"), OUTCOME_NAMES.index("accepted")]
+    typical = np.median(accepted, axis=0).astype(float)  # [month, sector]
+    if typical.sum() <= 0:
+        return None
+    months = list(agg.layout["months"])
+    f = factors_for(disc, list(agg.layout["sectors"]), months, paths_drawn, ens.seed + 104_729)[:, -12:, :]
+    ratio = (f * typical).sum(axis=(1, 2)) / typical.sum()
+    return float(np.var(np.log(ratio), ddof=1))
+
+
+def band_parts_line(parts: dict[str, Any]) -> str:
+    """The summary's sentence for ``band_parts``."""
+    head = "Band of all DMP documents (last 12 months), variance of its log: "
+    if parts["split"] == "draws repeat":
+        return (head + f"parameters {parts['parameter']:.0%}, seeds {parts['seed']:.0%}, "
+                f"structural discrepancy {parts['discrepancy']:.0%}.")
+    if parts["split"] == "seeds only":
+        return (head + f"parameters 0% (not varied: seeds only), seeds {parts['seed']:.0%}, "
+                f"structural discrepancy {parts['discrepancy']:.0%}.")
+    return (head + f"parameters and seeds {parts['parameters_and_seeds']:.0%}, structural discrepancy "
+            f"{parts['discrepancy']:.0%} (each draw ran once: run more replications than draws to split "
+            "parameters from seeds).")
+
+
+def discrepancy_columns(ens: Ensemble) -> dict[str, np.ndarray]:
+    """Per target, ``target_reached_with_discrepancy_<key>`` for every replication (NaN where
+    it did not complete): the month reached once the discrepancy multiplies the volumes."""
+    factors = _discrepancy_factors(ens)
+    if factors is None:
+        return {}
+    agg = ens.aggregator
+    out = {}
+    for key, v in reached_with_discrepancy(ens, factors).items():
+        col = np.full(agg.n, np.nan)
+        col[agg.filled] = v
+        out[f"{WITH_DISCREPANCY}{key}"] = col
+    return out
 
 
 def format_ensemble_summary(ens: Ensemble) -> str:
@@ -671,13 +738,14 @@ def format_ensemble_summary(ens: Ensemble) -> str:
     lines.append(f"Documents in the last 12 months ({months[-12]} → {months[-1]}), national estimates{carried}, "
                  f"median [p5–p95] of {agg.completed} replications, in millions:")
     w = 21
-    lines.append(f"  {'sector':<12}{'DMP':>{w}}{'MSS pro':>{w}}{'MSS pat.':>{w}}")
+    heads = {"dmp": "DMP", "mssante_pro": "MSS pro", "mssante_patient": "MSS to pat.", "mssante_from_patient": "MSS from pat."}
+    lines.append(f"  {'sector':<12}" + "".join(f"{heads.get(c, c):>{w}}" for c in CHANNELS))  # one per column
     rows = [*agg.layout["sectors"], "all"]
     for k, sector in enumerate(rows):
         v = last.sum(axis=1) if sector == "all" else last[:, k]
         lines.append(f"  {sector:<12}" + "".join(f"{_band(v[:, c]):>{w}}" for c in range(len(CHANNELS))))
     if factors is not None:
-        lines.append(_band_parts(agg, last, (ens.extra.get("posterior") or {}).get("draws")))
+        lines.append(band_parts_line(band_parts(agg, last, _draws_of(ens), discrepancy_log_variance(ens))))
     vals = agg.output_values()
     with_disc = reached_with_discrepancy(ens, factors) if factors is not None else {}
     if len(sc.targets):

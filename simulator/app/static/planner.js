@@ -22,6 +22,7 @@
     const r = v < 10 ? Math.round(v * 10) / 10 : Math.round(v);
     return (r === 0 ? "" : x > 0 ? "+" : "\u2212") + pct1.format(r) + (LANG === "fr" ? "\u00a0%" : "%");
   };
+  const rms = new Intl.NumberFormat(LANG === "fr" ? "fr-FR" : "en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const plain = (x) => LANG === "fr" ? String(x).replace(".", ",") : String(x);
   const monthFmt = new Intl.DateTimeFormat(LANG === "fr" ? "fr-FR" : "en-GB", { month: "long", year: "numeric", timeZone: "UTC" });
   const month = (m) => m ? monthFmt.format(new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1))) : "";
@@ -244,14 +245,38 @@
     return r.reached ? pct(1) : pct(0);
   }
 
+  function modelAlone(r, s) {  // the band without the structural discrepancy, under the one shown
+    if (!r.target || !r.band || !r.band.with_discrepancy) return "";
+    const alone = { target: r.target, band: { ...r.band, ...r.band.model_alone } };
+    return `<span class="model-alone">${esc(fmt("model_alone", { band: reachedCell(alone, s), share: pct(r.band.model_alone.share_reached) }))}</span>`;
+  }
+
+  function bandParts(s) {  // which part of the band is parameters, seeds and the structural discrepancy
+    const d = s.discrepancy;
+    if (!d || !d.parts || d.parts.discrepancy === null || d.parts.discrepancy === undefined) return "";
+    const p = d.parts;
+    const key = p.split === "seeds only" ? "parts_seeds" : p.split === "draws repeat" ? "parts_split" : "parts_together";
+    return `<p class="help disc-note">${esc(fmt("disc_note", { file: d.file, cutoff: day(d.data_cutoff) }))}</p>
+      <p class="help band-parts">${esc(fmt(key, { param: pct(p.parameter), seed: pct(p.seed), disc: pct(p.discrepancy), ps: pct(p.parameters_and_seeds) }))}</p>`;
+  }
+
+  function inSample(s) {  // how far the calibrated model was from the published figures it was fitted to
+    const m = s.in_sample;
+    if (!m) return "";
+    const groups = m.groups.map((g) => `${(g.label && g.label[LANG]) || g.group} ${signed(g.model_vs_observed)} (${g.rows})`).join(", ");
+    return `<p class="in-sample"><strong>${esc(T.in_sample_title)}</strong> ${esc(fmt("in_sample", { n: m.rows, posterior: m.posterior, cutoff: day(m.data_cutoff),
+      mae: pct(m.median_abs_error), rms: rms.format(m.rms_log), groups }))}</p>`;
+  }
+
   function targetTable(s) {
     const rows = s.table.map((r) => `<tr data-row="${esc(r.row)}"><td>${esc(r.label[LANG])}${r.assumption ? ` <span class="tag">${esc(T.assumption)}</span>` : ""}</td>
-      <td>${big(r.target)}</td><td class="achieved">${big(r.achieved)}</td><td>${pct(r.share)}</td><td class="reached">${esc(reachedCell(r, s))}</td><td class="reached-share">${esc(shareReachedCell(r))}</td></tr>`).join("");
+      <td>${big(r.target)}</td><td class="achieved">${big(r.achieved)}</td><td>${pct(r.share)}</td><td class="reached"><span class="band">${esc(reachedCell(r, s))}</span>${modelAlone(r, s)}</td><td class="reached-share">${esc(shareReachedCell(r))}</td></tr>`).join("");
     const at = s.table.length ? month(s.table[0].at) : "";
     const head = s.replications > 1 ? T.reached_band : T.reached;
     return `<h4>${esc(T.targets)}</h4>
       <div class="table-wrap"><table class="targets"><thead><tr><th scope="col">${esc(T.row)}</th><th scope="col">${esc(T.target)}</th><th scope="col">${esc(T.achieved.replace("{at}", at))}</th><th scope="col">${esc(T.share)}</th><th scope="col">${esc(head)}</th><th scope="col">${esc(T.reached_share)}</th></tr></thead><tbody>${rows}</tbody></table></div>
-      ${s.replications > 1 ? `<p class="help">${esc(fmt("band_note", { n: s.replications }))}</p>` : ""}`;
+      ${s.replications > 1 ? `<p class="help">${esc(fmt("band_note", { n: s.replications }))}</p>` : ""}
+      ${bandParts(s)}`;
   }
 
   const GAP_FIGURE = { annualised: "documents", profiles: "profiles" };  // the figures that draw the published points
@@ -273,7 +298,8 @@
     const figs = (s.figures[LANG] || []).map((f) => {
       const gap = GAP_FIGURE[f.key] && !shown.has(GAP_FIGURE[f.key]) ? gapText(s, f.key) : "";
       if (gap) shown.add(GAP_FIGURE[f.key]);
-      return `<figure data-key="${f.key}"><figcaption>${esc(f.title)}</figcaption>${gap}${f.svg}</figure>`;
+      const fit = f.key === "annualised" ? inSample(s) : "";  // beside the figure that draws the published points
+      return `<figure data-key="${f.key}"><figcaption>${esc(f.title)}</figcaption>${fit}${gap}${f.svg}</figure>`;
     }).join("") || `<p class="help figures-pending">${esc(T.figures_pending)}</p>`;
     const rej = s.rejections.map((r) => `<tr><td>${esc(r.label[LANG])}</td><td>${big(r.documents)}</td></tr>`).join("");
     const changed = leverDiff(s);

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     p.add_argument("--workers", type=int, default=2, help="runs at once, each in its own process (default 2)")
     p.add_argument("--queue", type=int, default=8, metavar="N", help="runs that may wait for a worker (default 8)")
+    p.add_argument("--replications", type=int, default=None, metavar="N",
+                   help="the form's default replications (default 8: enough for a p5–p95 band; at most 10)")
     p.add_argument("--cache", type=Path, default=None, metavar="DIR",
                    help="where run results and the demo territory are kept (default ~/.cache/segur-testbed/app)")
     p.set_defaults(func=handle)
@@ -32,6 +34,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers: must be between 1 and 64 (got {args.workers})")
     if not 0 <= args.queue <= 1000:
         raise UsageError(f"--queue: must be between 0 and 1000 (got {args.queue})")
+    from simulator.app.levers import DEFAULT_REPLICATIONS, MAX_REPLICATIONS
+
+    replications = DEFAULT_REPLICATIONS if args.replications is None else args.replications
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise UsageError(f"--replications: must be between 1 and {MAX_REPLICATIONS} (got {replications})")
     with socket.socket() as probe:  # a clear line instead of uvicorn's error when the port is taken
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -43,7 +50,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from simulator.app import create_app
 
-    app = create_app(cache_dir=args.cache, workers=args.workers, max_waiting=args.queue)
+    app = create_app(cache_dir=args.cache, workers=args.workers, max_waiting=args.queue, replications=replications)
     print(f"segur app: http://{args.host}:{args.port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -12,20 +12,31 @@ from simulator.core.errors import UsageError
 from simulator.studies.executors import ExecutorSpec
 
 
+def _day(text: str) -> dt.date:
+    """'2024-06-30', or '2024-06' for the last day of that month (an origin is a month's end)."""
+    import calendar
+
+    text = text.strip()
+    if len(text) == 7 and text[4] == "-":
+        year, month = int(text[:4]), int(text[5:])
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    return dt.date.fromisoformat(text)
+
+
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return _day(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD (got {text!r})") from None
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD or a month YYYY-MM (got {text!r})") from None
 
 
 def _dates(text: str) -> list[dt.date]:
     try:
-        out = sorted({dt.date.fromisoformat(x.strip()) for x in text.split(",") if x.strip()})
+        out = sorted({_day(x) for x in text.split(",") if x.strip()})
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be dates YYYY-MM-DD separated by commas (got {text!r})") from None
+        raise argparse.ArgumentTypeError(f"must be dates YYYY-MM-DD or months YYYY-MM separated by commas (got {text!r})") from None
     if not out:
-        raise argparse.ArgumentTypeError("name at least one date YYYY-MM-DD")
+        raise argparse.ArgumentTypeError("name at least one date YYYY-MM-DD or month YYYY-MM")
     return out
 
 
@@ -40,9 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "with --origins, rolling.csv and rolling.png.")
     p.add_argument("calibration", type=Path, help="calibration file (TOML), e.g. scenarios/calibration.toml")
     when = p.add_mutually_exclusive_group(required=True)
-    when.add_argument("--cutoff", type=_date, metavar="YYYY-MM-DD", help="one origin: last day of the data the calibration sees")
+    when.add_argument("--cutoff", type=_date, metavar="YYYY-MM-DD",
+                      help="one origin: last day of the data the calibration sees (YYYY-MM: that month's last day)")
     when.add_argument("--origins", type=_dates, metavar="D1,D2,…",
-                      help="rolling origins, e.g. 2023-06-30,2023-12-31,2024-06-30,2024-12-31: a refit at each")
+                      help="rolling origins, e.g. 2023-06,2023-12,2024-06,2024-12 (a month: its last day) or "
+                           "2023-06-30,…: a refit at each")
     p.add_argument("--observed", type=Path, default=None,
                    help="observed figures (CSV with the columns of scenarios/data/observed.csv; default: the calibration file's)")
     p.add_argument("--posterior", type=Path, default=None,
