@@ -77,6 +77,7 @@ class Reference:
     departements: frozenset[str]  # INSEE codes of the territory
     defects: tuple[str, ...]  # injectable defects
     producers: tuple[str, ...]  # registered producer modules (a sector's ``model``)
+    rules: tuple[str, ...] = ()  # the rules an intervention may switch on (the DMP rule table's switches…)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -209,7 +210,7 @@ def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
                 raise ScenarioError(f"{path}: {_unregistered(name, ref)}")
         data = {**data, "sectors": _with_operator_shares(sectors, data.get("country", "france"), path)}
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context={"rules": ref.rules})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])

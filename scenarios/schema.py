@@ -12,7 +12,7 @@ import os
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic import Strict as StrictMode
 
 SECTORS_WAVE1 = ("hospital", "gp", "biology", "radiology", "pharmacy")
@@ -375,7 +375,6 @@ class Wave2FlowsConfig(Strict):
 
 InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "funding", "deadline", "rollout",
                            "vendor_failure", "new_document_type", "target", "obligation"]
-RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
 
 class Intervention(Strict):
@@ -385,7 +384,7 @@ class Intervention(Strict):
     date: Date = unit("date", "when it takes effect")
     kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout | vendor_failure | new_document_type | target | obligation")
     label: str = unit("text", "what it stands for", default="")
-    rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
+    rule: str | None = unit("rule", "the rule switched on (kind = rule): a switch of the DMP rule table (agents/dmp_rules.py: require_qualified_identity, reject_legacy_software…) or eprescription_mandatory", default=None)
     service: Literal["dmp", "mssante", "insi"] | None = unit("service", "the service that goes down (kind = outage); insi: no identity lookup succeeds while it lasts", default=None)
     operator: Literal["mailiz", "establishment", "regional", "vendor", "mes"] | None = unit("operator", "outage of service = mssante only: the MSSanté operator that fails (its senders' messages wait, then bounce; mes: the patients' mailboxes); none = the whole network", default=None)
     days: PositiveFloat | None = unit("days", "duration of an outage, campaign or vendor failure; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
@@ -403,6 +402,16 @@ class Intervention(Strict):
     target: str | None = unit("target", "target whose value changes from the date (kind = target): a key of [targets]", default=None)
     ceiling: Probability | None = unit("share", "obligation only: the type's ceiling the sector moves to (default 1)", default=None)
     half_life_days: PositiveFloat | None = unit("days", "obligation only: days in which the ceiling goes half of the way (default 90)", default=None, le=MAX_DAYS)
+
+    @field_validator("rule")
+    @classmethod
+    def _a_known_rule(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The rules the loader's caller knows (its ``Reference``: the DMP rule table's switches
+        and the other modules' rules); unchecked when validated without them."""
+        allowed = (info.context or {}).get("rules")
+        if value is not None and allowed and value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r})")
+        return value
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Intervention:

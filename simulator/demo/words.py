@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from agents import dmp_rules
+from agents.services.eprescription import MANDATE_RULE
+
 LANGS = ("fr", "en")
 
 WEEKDAYS = {
@@ -54,13 +57,11 @@ SERVICE_REASONS = {
     },
 }
 
+#: the rules' labels: the DMP rule table's switches (agents/dmp_rules.py), then the others
 RULES = {
-    "fr": {"require_qualified_identity": "INS qualifiée exigée pour alimenter le DMP",
-           "reject_legacy_software": "logiciels pré-Ségur refusés par le DMP",
-           "eprescription_mandatory": "e-prescription obligatoire"},
-    "en": {"require_qualified_identity": "qualified INS required to feed the DMP",
-           "reject_legacy_software": "pre-Ségur software refused by the DMP",
-           "eprescription_mandatory": "e-prescription mandatory"},
+    lang: {**{name: dmp_rules.switch_label(name, lang) for name in dmp_rules.SWITCHES},
+           MANDATE_RULE: mandate}
+    for lang, mandate in (("fr", "e-prescription obligatoire"), ("en", "e-prescription mandatory"))
 }
 
 STORIES = {
