@@ -140,7 +140,8 @@ def load_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
+    # a union's member ("list[str]", "literal['wave1','wave2']") is not a key of the file
+    return ".".join(str(p) for p in loc if not (isinstance(p, str) and "[" in p)) or "(top level)"
 
 
 def _explain(err: dict[str, Any]) -> str:

@@ -330,13 +330,20 @@ class IdentityConfig(Strict):
 
 class TargetConfig(Strict):
     value: PositiveFloat = unit("documents/year", "annual documents the programme aims at", le=1e15)
-    sectors: list[str] = unit("sector", "sectors whose documents count towards it")
+    sectors: list[str] | Literal["wave1", "wave2"] = unit("sector", "sectors whose documents count towards it: their names, or \"wave1\" / \"wave2\" for every sector of that wave in the scenario (a sector added to the wave joins it)")
     doc_types: list[str] = unit("LOINC code", "document types that count towards it (empty = every type)", default_factory=list)
     channel: Literal["dmp", "mssante_pro", "mssante_patient", "mssante"] = unit("channel", "where documents count: dmp (accepted by the DMP), mssante_pro / mssante_patient (messages delivered to professionals / patients), mssante (both)", default="dmp")
     start: Date | None = unit("date", "the target applies from this month: no earlier month can reach it (none = from the run's start)", default=None)
     key_document: str = unit("text", "the document the programme names for this target", default="")
     assumption: bool = unit("flag", "true when the figure is a modelling assumption, not a published target", default=False)
     source: str = unit("text", "where the figure comes from", default="")
+
+    @field_validator("sectors", mode="before")
+    @classmethod
+    def _names_or_a_wave(cls, value: Any) -> Any:
+        if not isinstance(value, list) and value not in ("wave1", "wave2"):
+            raise ValueError(f'must be a list of sector names, or "wave1" / "wave2" (every sector of that wave) (got {value!r:.40})')
+        return value
 
 
 class EprescriptionConfig(Strict):
@@ -465,6 +472,16 @@ class Scenario(Strict):
     wave2_flows: Wave2FlowsConfig | None = unit("section", "wave 2 consultation, integration and DRIMbox flows (none: not simulated)", default=None)
 
     _name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
+
+    @model_validator(mode="after")
+    def _targets_by_wave(self) -> Scenario:
+        """A target given a wave (``sectors = "wave2"``) counts every sector of that wave."""
+        for key, target in self.targets.items():
+            if isinstance(target.sectors, str):
+                wave = int(target.sectors[-1])
+                names = [name for name, sector in self.sectors.items() if sector.wave == wave]
+                self.targets[key] = target.model_copy(update={"sectors": names})
+        return self
 
     @model_validator(mode="after")
     def _fits(self) -> Scenario:

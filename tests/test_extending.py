@@ -165,3 +165,18 @@ def test_a_rule_switch_is_enforced_by_the_server_from_its_date(tmp_path):
         assert dmp.switches()[SWITCH] is True
         assert rules.switch_label(SWITCH) == rules.BY_NAME["bad_ins"].description
     assert verdict_of([finding], Rules.from_info({}), None).verdict == "bad_ins"
+
+
+def test_a_new_wave2_sector_joins_the_wave2_target(tmp_path):
+    """The wave 2 target takes the sectors of wave 2 by rule (`sectors = "wave2"`); a target
+    listing its sectors keeps its list."""
+    sc = load_scenario(_scenario(tmp_path, _block()))
+    assert "podiatrist" in sc.targets["wave2"].sectors
+    assert set(sc.targets["wave2"].sectors) == {n for n, s in sc.sectors.items() if s.wave == 2}
+    assert sc.targets["nurse"].sectors == ["nurse"]
+
+
+def test_a_target_names_a_wave_or_its_sectors(tmp_path):
+    text = _block() + '\n[targets.wave2]\nsectors = "wave3"\n'
+    with pytest.raises(ScenarioError, match=r"targets\.wave2\.sectors: must be a list of sector names, or \"wave1\" / \"wave2\""):
+        load_scenario(_scenario(tmp_path, text))
