@@ -15,6 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic import Strict as StrictMode
 
+from scenarios.country import OPERATOR_KEYS
+
 SECTORS_WAVE1 = ("hospital", "gp", "biology", "radiology", "pharmacy")
 SECTORS_WAVE2 = ("nurse", "midwife", "dentist", "physio", "medico_social")
 ALL_SECTORS = SECTORS_WAVE1 + SECTORS_WAVE2
@@ -248,6 +250,21 @@ class MssanteUse(Strict):
     personal_initial_share: Probability = unit("share", "of those professionals, the share with a personal mailbox when the facility's first mailbox opens", default=1.0)
     personal_final_share: Probability = unit("share", "share of those professionals the personal mailboxes tend to", default=1.0)
     personal_growth: NonNegFloat = unit("1/year", "yearly rate at which the gap between the personal mailboxes open and the final share closes, from the facility's first mailbox", default=0.0, le=100.0)
+
+    @field_validator("operators")
+    @classmethod
+    def _operator_shares(cls, ops: dict[str, float]) -> dict[str, float]:
+        if ops and (set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6):  # none: the country's
+            raise ValueError(f"shares of operators among {', '.join(OPERATOR_KEYS)} adding up to 1 (got {ops})")
+        return ops
+
+    @field_validator("personal_final_share")
+    @classmethod
+    def _personal_share_grows(cls, final: float, info: ValidationInfo) -> float:
+        initial = info.data.get("personal_initial_share")
+        if initial is not None and final < initial:
+            raise ValueError(f"must be at least personal_initial_share ({initial})")
+        return final
     organisational_per_facility: NonNegFloat = unit("mailboxes/facility", "organisational mailboxes (a service, a secretariat, the officine) of a facility once its first mailbox opens", default=0.0, le=10_000)
     applicative_per_facility: NonNegFloat = unit("mailboxes/facility", "applicative mailboxes (the software that sends the reports) of a facility with a mailbox, opened with the Ségur update", default=0.0, le=10_000)
     personal_messages_per_month: NonNegFloat = unit("messages/personal mailbox/month", "messages a personal mailbox sends to professionals beyond the catalogued documents (letters, referrals, replies)", default=0.0, le=100_000)
@@ -312,6 +329,13 @@ class SectorConfig(Strict):
     vendors: dict[str, Probability] = unit("market share", "software vendors of the sector and their shares")
     defects: dict[str, dict[str, Probability]] = unit("share", "per vendor ('*' = all), per defect kind, share of documents carrying that defect", default_factory=dict)
     flows: dict[str, ActivityFlowConfig] = unit("section", "activities of the sector beyond its episodes, each with its own base and documents (docs/mechanisms.md, 'Activity flows')", default_factory=dict)
+
+    @field_validator("vendors")
+    @classmethod
+    def _vendor_shares(cls, vendors: dict[str, float]) -> dict[str, float]:
+        if vendors and abs(sum(vendors.values()) - 1.0) > 1e-6:
+            raise ValueError("shares must add up to 1")
+        return vendors
 
 
 TARGET_CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante")
