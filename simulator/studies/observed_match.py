@@ -200,62 +200,71 @@ def _series(c: _Cache, metric: str, sector: str) -> pd.Series:
     """The monthly simulated curve of a metric (national figures)."""
     if (metric, sector) in DOCUMENT_KINDS:
         return c.dmp_types(DOCUMENT_KINDS[metric, sector])
-    if metric in ("documents_per_month", "documents_per_year"):
-        return c.dmp_series(sector)
-    if metric == "documents_annual_rate":
-        return c.dmp_series(sector) * 12
-    if metric == "documents_last_12_months":
-        return c.dmp_series(sector).rolling(12).sum()
-    if metric == "documents_growth_last_12_months":
-        t = c.dmp_series(sector).rolling(12).sum()
-        return (t / t.shift(12) - 1.0) * 100.0
-    if metric == "share_of_documents":
-        total = c.dmp_series("all")
-        return (c.dmp_series(sector) / total.where(total > 0)).fillna(0.0)
-    if metric == "mssante_messages_per_month":
-        if sector != "all":
-            raise Unmatched("MSSanté messages are matched for all sectors together only")
-        return c.mss
-    if metric == "mssante_equipped_share":
-        return c.adoption_share(sector, "mailbox")
-    if metric == "mssante_mailboxes":
-        if sector != "all" or c.mailboxes is None:
-            raise Unmatched("MSSanté mailboxes are counted for all sectors together, in runs with a mailboxes table")
-        return c.mailboxes
-    if metric == "patient_to_professional_messages_cumulative":
-        if sector != "all":
-            raise Unmatched("patients' messages are matched for all sectors together only")
-        return c.from_patient
-    if metric == "install_rate":  # the deck's rates are shares of ordered updates
-        return c.adoption_ratio(sector, "installed", "ordered")
-    if metric == "facilities_equipped_share":
-        return c.adoption_share(sector, "installed")
-    if metric in ("facilities_equipped", "professionals_equipped_segur_software"):
-        return c.adoption_ratio(sector, "installed", None)
-    if metric == "professionals_feeding_in_month":
-        if sector != "gp":
-            raise Unmatched("facility-month activity is recorded for GPs only")
-        return c.gp_feeding
-    if metric == "mes_profiles_open":
-        return c.prof("open") + c.prof("activated")
-    if metric in ("mes_profiles_activated", "target_mes_profiles_activated"):
-        return c.prof("activated")
-    if metric == "mes_activations_per_month":
-        return c.prof("activated").diff()
-    if metric == "mes_opposition_rate":
-        informed = c.prof("open") + c.prof("activated") + c.prof("opposed") + c.prof("closed")
-        return c.prof("opposed") / informed.where(informed > 0)
-    if metric == "pharmacy_vaccination_notes_sent":
-        return c.dmp_sector_types(sector, ("87273-9",)).rolling(VACCINATION_SEASON_MONTHS).sum()
-    if metric == "eprescriptions_per_month":
-        return c.eprescription("registered")
-    if metric == "eprescriptions_cumulative":
-        return c.eprescription("registered").cumsum()
-    if metric == "eprescription_doctors_users":
-        return c.eprescription("gp_eprescribing")
-    if metric == "eprescription_pharmacies_executing":
-        return c.eprescription("pharmacies_scanning")
-    raise Unmatched(f"no simulated quantity is defined for metric '{metric}'")
+    curve = _SERIES.get(metric)
+    if curve is None:
+        raise Unmatched(f"no simulated quantity is defined for metric '{metric}'")
+    return curve(c, sector)
+
+
+def _growth(c: _Cache, sector: str) -> pd.Series:
+    t = c.dmp_series(sector).rolling(12).sum()
+    return (t / t.shift(12) - 1.0) * 100.0
+
+
+def _share_of_documents(c: _Cache, sector: str) -> pd.Series:
+    total = c.dmp_series("all")
+    return (c.dmp_series(sector) / total.where(total > 0)).fillna(0.0)
+
+
+def _only(sectors: str, why: str, curve: Callable[[_Cache], pd.Series | None]) -> Callable[[_Cache, str], pd.Series]:
+    """A curve the run records for one sector (or all together) only: ``why`` otherwise, or
+    when the run has no such table."""
+    def series(c: _Cache, sector: str) -> pd.Series:
+        found = curve(c) if sector == sectors else None
+        if found is None:
+            raise Unmatched(why)
+        return found
+    return series
+
+
+def _opposition_rate(c: _Cache, sector: str) -> pd.Series:
+    informed = c.prof("open") + c.prof("activated") + c.prof("opposed") + c.prof("closed")
+    return c.prof("opposed") / informed.where(informed > 0)
+
+
+#: metric → its monthly simulated curve (of the row's sector)
+_SERIES: dict[str, Callable[[_Cache, str], pd.Series]] = {
+    "documents_per_month": lambda c, s: c.dmp_series(s),
+    "documents_per_year": lambda c, s: c.dmp_series(s),
+    "documents_annual_rate": lambda c, s: c.dmp_series(s) * 12,
+    "documents_last_12_months": lambda c, s: c.dmp_series(s).rolling(12).sum(),
+    "documents_growth_last_12_months": _growth,
+    "share_of_documents": _share_of_documents,
+    "mssante_messages_per_month": _only("all", "MSSanté messages are matched for all sectors together only",
+                                       lambda c: c.mss),
+    "mssante_equipped_share": lambda c, s: c.adoption_share(s, "mailbox"),
+    "mssante_mailboxes": _only("all", "MSSanté mailboxes are counted for all sectors together, in runs with a "
+                               "mailboxes table", lambda c: c.mailboxes),
+    "patient_to_professional_messages_cumulative": _only(
+        "all", "patients' messages are matched for all sectors together only", lambda c: c.from_patient),
+    "install_rate": lambda c, s: c.adoption_ratio(s, "installed", "ordered"),  # shares of ordered updates
+    "facilities_equipped_share": lambda c, s: c.adoption_share(s, "installed"),
+    "facilities_equipped": lambda c, s: c.adoption_ratio(s, "installed", None),
+    "professionals_equipped_segur_software": lambda c, s: c.adoption_ratio(s, "installed", None),
+    "professionals_feeding_in_month": _only("gp", "facility-month activity is recorded for GPs only",
+                                            lambda c: c.gp_feeding),
+    "mes_profiles_open": lambda c, s: c.prof("open") + c.prof("activated"),
+    "mes_profiles_activated": lambda c, s: c.prof("activated"),
+    "target_mes_profiles_activated": lambda c, s: c.prof("activated"),
+    "mes_activations_per_month": lambda c, s: c.prof("activated").diff(),
+    "mes_opposition_rate": _opposition_rate,
+    "pharmacy_vaccination_notes_sent": lambda c, s: c.dmp_sector_types(s, ("87273-9",)).rolling(
+        VACCINATION_SEASON_MONTHS).sum(),
+    "eprescriptions_per_month": lambda c, s: c.eprescription("registered"),
+    "eprescriptions_cumulative": lambda c, s: c.eprescription("registered").cumsum(),
+    "eprescription_doctors_users": lambda c, s: c.eprescription("gp_eprescribing"),
+    "eprescription_pharmacies_executing": lambda c, s: c.eprescription("pharmacies_scanning"),
+}
 
 
 def _check_profiles_sector(metric: str, sector: str) -> None:
