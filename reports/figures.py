@@ -33,8 +33,8 @@ from matplotlib.ticker import (
 from reports import i18n
 from reports import plotdata as pdata
 from reports.forked import run_split
+from reports.style import style
 from simulator.results import Results
-from simulator.studies.compare_figure import style
 
 PNG_DPI = 110
 STYLE = {

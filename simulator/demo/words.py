@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from agents import dmp_rules
-from agents.services.eprescription import MANDATE_RULE
+from simulator.rule_labels import RULES as RULE_LABELS
 
 LANGS = ("fr", "en")
 
@@ -57,12 +56,7 @@ SERVICE_REASONS = {
     },
 }
 
-#: the rules' labels: the DMP rule table's switches (agents/dmp_rules.py), then the others
-RULES = {
-    lang: {**{name: dmp_rules.switch_label(name, lang) for name in dmp_rules.SWITCHES},
-           MANDATE_RULE: mandate}
-    for lang, mandate in (("fr", "e-prescription obligatoire"), ("en", "e-prescription mandatory"))
-}
+RULES = RULE_LABELS  # the rules' labels (simulator/rule_labels.py: the page reads the same table)
 
 STORIES = {
     "fr": {

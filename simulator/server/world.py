@@ -15,9 +15,8 @@ from agents import dmp_rules
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
 from agents.small_world import Cast
 from simulator.core.errors import UsageError
-from simulator.demo.teaching import overrides
-from simulator.demo.world import DemoSimulation
 from simulator.scenario import load_scenario
+from simulator.small_world import DemoSimulation, overrides
 
 STATE_NAMES = ("not_created", "open", "activated", "opposed", "closed")
 

@@ -21,10 +21,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
-from simulator.scenario import validate
-from simulator.studies.calibration import scenario_data
-from simulator.studies.executors import open_executor, run_tasks
-from simulator.studies.observed_match import (
+from simulator.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
     METRIC_WHY,
@@ -36,6 +33,9 @@ from simulator.studies.observed_match import (
     one_sided,
     why_unmatched,
 )
+from simulator.scenario import validate
+from simulator.studies.calibration import scenario_data
+from simulator.studies.executors import open_executor, run_tasks
 from simulator.studies.posterior import row_end
 from simulator.studies.posterior_file import apply_draw
 
