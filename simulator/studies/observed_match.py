@@ -1,16 +1,10 @@
 """Observed figures against a run: now on the engine side (``simulator.observed_match``, read
 by the studies and the page alike); kept here for the code that imports it from the studies."""
 
-from simulator.observed_match import (
-    MORE_THAN_MARGIN,
-    TARGET_METRICS,
-    Unmatched,
-    combine,
-    observed_vs_simulated,
-    one_sided,
-    simulated_series,
-    why_unmatched,
-)
+from typing import Any
 
-__all__ = ["MORE_THAN_MARGIN", "TARGET_METRICS", "Unmatched", "combine", "observed_vs_simulated", "one_sided",
-           "simulated_series", "why_unmatched"]
+from simulator import observed_match as _engine_side
+
+
+def __getattr__(name: str) -> Any:
+    return getattr(_engine_side, name)
