@@ -35,6 +35,7 @@ from simulator.interventions import InterventionsModule, Params
 from simulator.messaging import MessagingModule
 from simulator.modules import Context, Module
 from simulator.payload_tier import payload_module
+from simulator.plan_clock import PlanClock
 from simulator.producers import ProducersModule
 from simulator.profiles import ProfilesModule
 from simulator.results import Results, build_results
@@ -79,7 +80,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario | str | Path, seed: int | None = None,
                  scale: float | None = None, progress: Callable[[int, int], None] | None = None,
-                 on_tables: Callable[[Results], None] | None = None, observers: Iterable[Observer] = ()):
+                 on_tables: Callable[[Results], None] | None = None, observers: Iterable[Observer] = (),
+                 profile: bool = False):
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         updates: dict[str, Any] = {}
         if seed is not None:
@@ -94,6 +96,8 @@ class Simulation:
         self.on_tables = on_tables  # called with the results as soon as their tables exist
         self.observers = list(observers)
         self.timings: dict[str, float] = {}
+        self.profile = profile  # time each module of the day plan (manifest "profile")
+        self.clock: PlanClock | None = None
 
     @property
     def world(self) -> World:
@@ -149,15 +153,22 @@ class Simulation:
         a month's last day, every module's month end."""
         month_of_day = ctx.month_of_day
         n_days = ctx.n_days
+        clock = self.clock  # None unless the run is profiled
         for day in range(n_days):
             ctx.env.run(until=day + 1)  # interventions starting or ending today (they are dated in whole days)
             ctx.bus.publish("day", day)
-            for m in modules:
-                m.step(day)
+            if clock is None:
+                for m in modules:
+                    m.step(day)
+            else:
+                clock.steps(modules, day)
             month = int(month_of_day[day])
             if day + 1 == n_days or month_of_day[day + 1] != month:
-                for m in modules:
-                    m.month_end(month, day)
+                if clock is None:
+                    for m in modules:
+                        m.month_end(month, day)
+                else:
+                    clock.month_ends(modules, month, day)
                 ctx.bus.publish("month_end", month, day)
                 if self.progress is not None:
                     self.progress(day + 1, n_days)
@@ -173,6 +184,10 @@ class Simulation:
             ctx = self._setup(workers)
             self.context = ctx
             self.modules = day_plan(ctx)
+            if self.profile:
+                self.clock = PlanClock(self.modules)
+                producers = next(m for m in self.modules if isinstance(m, ProducersModule))
+                producers.takers = self.clock.takers(producers.takers)
             for observer in self.observers:
                 observer.attach(ctx)
             ctx.dmp.workers = workers
@@ -192,6 +207,8 @@ class Simulation:
         self.timings["payloads_s"] = time.perf_counter() - t1
         self.timings["total_s"] = time.perf_counter() - t_start
         results.manifest["timings"] = dict(self.timings)
+        if self.clock is not None:
+            results.manifest["profile"] = self.clock.rows()
         results.check_conservation()
         return results
 

@@ -31,12 +31,12 @@ from agents.catalogue import by_code
 from agents.producers.base import Batch, logistic_days, stratified_uniforms
 from agents.producers.flows import vendor_defects
 from agents.producers.prescribers import Prescribers, campaign_days
-from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
+from agents.services.eprescription import ACCEPTED, MANDATE_RULE, REJECT_REASONS, PrescriptionBase
 from simulator.core.errors import ConservationError
 from simulator.modules import Context, Module, Table
 
 PRESCRIPTION_CODE = "57833-6"
-RULE = "eprescription_mandatory"
+RULE = MANDATE_RULE
 EVENTS = ("issued", "registered", "dispensed", "dispensed_outside_base", "rejected", "expired_unconsumed", "dmp_copy")
 COPY_REASONS = ("prescriber_feeds_dmp", "prescriber_not_feeding")
 COLUMNS = ["month", "event", "reason", "count", "national"]
