@@ -20,6 +20,44 @@ def write_scenario(folder: Path, body: str, extends: Path = BASELINE, name: str 
     return p
 
 
+# -- two workers (pytest -n 2 --dist loadgroup) ----------------------------------------------------
+#: test files that share a run computed once per process (tests/support_wave2.py): one worker runs them
+SHARED_RUNS = {
+    "test_scenario_library.py": "wave2-library", "test_wave2.py": "wave2-library",
+    "test_readme.py": "readme-wave2", "test_identity_qualification.py": "readme-wave2",
+}
+
+
+def _group(item: pytest.Item) -> str:
+    """The work unit of a test under ``--dist loadgroup``: its file (module-scoped fixtures and
+    caches are computed once), or the group of files that share a session run."""
+    name = item.path.name
+    return SHARED_RUNS.get(name, name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``--dist loadgroup`` the controller keeps the units in the order of the collection
+    (below) instead of sorting them by their count of tests."""
+    if getattr(config.option, "dist", "no") == "loadgroup":
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``: each file (or group of files sharing a run) is one worker's
+    unit, and the heaviest units start first, so that the two workers end together. The weight
+    of a unit is its count of ``slow`` tests, then of tests (a guess that needs no timings)."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    weight: dict[str, float] = {}
+    for item in items:
+        group = _group(item)
+        item.add_marker(pytest.mark.xdist_group(group))
+        weight[group] = weight.get(group, 0.0) + (10.0 if item.get_closest_marker("slow") else 0.2)
+    order = {item.nodeid: i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (-weight[_group(it)], _group(it), order[it.nodeid]))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _data_folder(tmp_path_factory):
     """The per-user data folder (segur serve / token / emit) is a temporary one during the tests."""
