@@ -20,50 +20,61 @@ def write_scenario(folder: Path, body: str, extends: Path = BASELINE, name: str 
     return p
 
 
-# -- two workers (pytest -n 2 --dist loadgroup) ----------------------------------------------------
+# -- two workers (pytest -n 2 --dist loadfile) -----------------------------------------------------
 #: test files that share a run computed once per process (tests/support_wave2.py): one worker runs them
 SHARED_RUNS = {
     "test_scenario_library.py": "wave2-library", "test_wave2.py": "wave2-library",
     "test_readme.py": "readme-wave2", "test_identity_qualification.py": "readme-wave2",
 }
-
 #: units that hold one test far longer than the others (the rolling backtest end to end: 87 s of
 #: the 13½-minute suite on 2 cores, 2026-12-07): they start first, whatever their count of tests
 FIRST = ("test_rolling.py",)
 
 
-def _group(item: pytest.Item) -> str:
-    """The work unit of a test under ``--dist loadgroup``: its file (module-scoped fixtures and
-    caches are computed once), or the group of files that share a session run."""
-    name = item.path.name
-    return SHARED_RUNS.get(name, name)
+def _unit(nodeid: str) -> str:
+    """The work unit of a test on the workers: its file (module-scoped fixtures and caches are
+    computed once), or the group of files that share a session run."""
+    path = nodeid.split("::", 1)[0]
+    return SHARED_RUNS.get(path.rsplit("/", 1)[-1], path)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Under ``--dist loadgroup`` the controller keeps the units in the order of the collection
-    (below) instead of sorting them by their count of tests."""
-    if getattr(config.option, "dist", "no") == "loadgroup":
-        config.option.loadscopereorder = False
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile``: xdist's file units, with the files of ``SHARED_RUNS`` as one unit,
+    in the order the workers collected them (``pytest_collection_modifyitems``)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Units(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the workers' order (xdist would sort by count of tests)
+    return Units(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup``: each file (or group of files sharing a run) is one worker's
-    unit, and the heaviest units start first, so that the two workers end together: ``FIRST``,
-    the units with ``slow`` tests (by their count of them), then the others (by their count of
-    tests), a guess that needs no timings. The quick units left at the end fill the gaps."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    """On an xdist worker: the heaviest units first, so that the two workers end together —
+    ``FIRST``, the units with ``slow`` tests (by their count of them), then the others (by
+    their count of tests), a guess that needs no timings; the quick units at the end fill the
+    gaps. A plain ``pytest`` keeps the files' order."""
+    if not hasattr(config, "workerinput"):
         return
     slow: dict[str, int] = {}
     count: dict[str, int] = {}
     for item in items:
-        group = _group(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-        slow[group] = slow.get(group, 0) + (item.get_closest_marker("slow") is not None)
-        count[group] = count.get(group, 0) + 1
+        unit = _unit(item.nodeid)
+        slow[unit] = slow.get(unit, 0) + (item.get_closest_marker("slow") is not None)
+        count[unit] = count.get(unit, 0) + 1
     order = {item.nodeid: i for i, item in enumerate(items)}
-    items.sort(key=lambda it: (_group(it) not in FIRST, -slow[_group(it)], -count[_group(it)], _group(it),
-                               order[it.nodeid]))
+
+    def key(item: pytest.Item) -> tuple:
+        unit = _unit(item.nodeid)
+        return (unit.rsplit("/", 1)[-1] not in FIRST, -slow[unit], -count[unit], unit, order[item.nodeid])
+
+    items.sort(key=key)
 
 
 @pytest.fixture(scope="session", autouse=True)
