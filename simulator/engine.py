@@ -68,7 +68,8 @@ def day_plan(ctx: Context) -> list[Module]:
         LedgerModule(ctx, producers),        # documents and territory tables
         payload_module(ctx),                 # samples the DMP's verdicts, renders them as FHIR
     ]
-    producers.takers = [m for m in plan if m is not producers]  # every batch, in plan order
+    # every batch, in plan order, to the modules that look at batches (tens of thousands a run)
+    producers.takers = [m for m in plan if m is not producers and type(m).on_batch is not Module.on_batch]
     cfg = ctx.scenario.eprescription
     if cfg is not None and cfg.dmp_copy_is_document:  # e-prescriptions' DMP copies are documents (mechanism 2)
         producers.eprescription = next(m for m in plan if m.name == "eprescription")

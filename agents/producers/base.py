@@ -169,6 +169,7 @@ class Sector:
         #: draw rows with the compiled kernel (set by the simulation; same rows either way)
         self.kernels = False
         self._install_cache: tuple | None = None
+        self._size_total: tuple[np.ndarray, float] | None = None
 
     # -- set-up helpers ---------------------------------------------------------------
     def set_documents(self, documents: dict[str, float]) -> None:
@@ -382,7 +383,14 @@ class Sector:
 
     def eligible_per_day(self, episodes_per_day: float) -> float:
         """Expected documents of all the sector's facilities on a full working day (sent or not)."""
-        return episodes_per_day * self.docs_per_episode * float(self.size.sum())
+        return episodes_per_day * self.docs_per_episode * self.total_size()
+
+    def total_size(self) -> float:
+        """The facilities' summed size (read every day; summed again only when ``size`` is replaced)."""
+        cached = self._size_total
+        if cached is None or cached[0] is not self.size:
+            cached = self._size_total = (self.size, float(self.size.sum()))
+        return cached[1]
 
     def set_patient_ranges(self, patients: Patients) -> None:
         """Each facility draws its patients in a contiguous range: by default its département."""

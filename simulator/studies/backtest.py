@@ -196,19 +196,32 @@ def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) 
             "months": list(res.manifest["months"]), "dmp": dmp.to_numpy(dtype=float), "activated": act.to_numpy(dtype=float)}
 
 
-def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
-            executor: Any = "local", progress: Any = None, seeds_per_draw: int = 1) -> Projection:
-    """``n`` runs to ``end``, replication i with posterior draw i // ``seeds_per_draw`` and seed i
-    (common to every cut-off); two seeds a draw let the seed variance be told from the
-    parameters' (``discrepancy.decompose``)."""
-    seeds = replication_seeds(seed, n)
+def projection_end(after: pd.DataFrame, horizon: dt.date) -> dt.date:
+    """The day the projection runs stop: the end of the last row they are scored on (``after``,
+    programme targets already left out by ``split``), never beyond the scenario's ``horizon``.
+    Running on to the horizon (2027) would cost time and score nothing."""
+    return min(max(row_end(d) for d in after["date"]), horizon)
+
+
+def projection_scenarios(spec: Any, draws: Any, end: dt.date, n: int, seeds_per_draw: int = 1) -> list[Any]:
+    """The ``n`` projection runs' scenarios: posterior draw i // ``seeds_per_draw``, no payload
+    sample, ending on ``end`` (interventions dated after it left out)."""
     base = scenario_data(spec, np.array([p.start for p in spec.parameters]), for_fit=False)
     base["payload_sample"] = 0
     base["run"]["end"] = end
     base["run"]["scale"] = spec.scale
     base["interventions"] = [iv for iv in base.get("interventions", [])
                              if not isinstance(iv.get("date"), dt.date) or iv["date"] <= end]
-    scenarios = [validate(apply_draw(base, draws.draw(i // seeds_per_draw), draws.path), spec.scenario) for i in range(n)]
+    return [validate(apply_draw(base, draws.draw(i // seeds_per_draw), draws.path), spec.scenario) for i in range(n)]
+
+
+def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
+            executor: Any = "local", progress: Any = None, seeds_per_draw: int = 1) -> Projection:
+    """``n`` runs to ``end``, replication i with posterior draw i // ``seeds_per_draw`` and seed i
+    (common to every cut-off); two seeds a draw let the seed variance be told from the
+    parameters' (``discrepancy.decompose``)."""
+    seeds = replication_seeds(seed, n)
+    scenarios = projection_scenarios(spec, draws, end, n, seeds_per_draw)
     out: dict[int, dict[str, Any]] = {}
     errors = []
     with open_executor(executor, max_tasks=n) as pool:
