@@ -4,7 +4,7 @@ Every problem becomes a ScenarioError naming the file, the key and what is allow
 CLI can print it with exit code 2 and no traceback. The checks that need the agents'
 catalogues (document types, départements, defects, registered producer modules) get them from
 the caller as a ``Reference``: this package imports neither ``agents`` nor the engine
-(``simulator.scenario.load_scenario`` passes the agents' reference).
+(``simulator.engine.scenario.load_scenario`` passes the agents' reference).
 """
 
 from __future__ import annotations
@@ -470,7 +470,7 @@ def _check_wave2_sections(sc: Scenario, path: Path, ref: Reference | None = None
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *, reference: Reference) -> Scenario:
     """Read, merge and validate a scenario file against ``reference`` (the agents' catalogues:
-    ``simulator.scenario.load_scenario`` gives it); ``overrides`` are dotted keys set after merging."""
+    ``simulator.engine.scenario.load_scenario`` gives it); ``overrides`` are dotted keys set after merging."""
     path = resolve_path(path)
     data = load_raw(path)
     for dotted, value in (overrides or {}).items():

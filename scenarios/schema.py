@@ -212,7 +212,7 @@ class InstallConfig(Strict):
 class QualificationConfig(Strict):
     """The sector's identity practice: share of its facilities that look identities up through
     INSi and check an ID document (a logistic ramp). A facility without it sends every
-    document unqualified, even for a patient qualified elsewhere (simulator/identity.py)."""
+    document unqualified, even for a patient qualified elsewhere (simulator/engine/identity.py)."""
 
     start_share: Probability = unit("share", "facilities whose identity practice qualifies identities at the start of the run")
     end_share: Probability = unit("share", "facilities whose identity practice qualifies identities, the share the sector tends to")

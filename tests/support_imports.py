@@ -134,7 +134,7 @@ def allowed(importer: str, imported: str) -> bool:
         return False
     if a == "scenarios" and b in ("agents", "simulator") and not core:
         return False
-    if a == "reports" and b == "simulator" and any(x in parts for x in ENGINE_PARTS):
+    if a == "reports" and b == "simulator" and (parts[-1] in ENGINE_PARTS or imported == "simulator.engine"):
         return False
     return True
 

@@ -7,7 +7,7 @@ import pytest
 
 import simulator
 from simulator.core.streams import replication_seeds
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from simulator.studies.observed_match import combine, observed_vs_simulated
 from tests.conftest import BASELINE
 

@@ -14,7 +14,7 @@ from agents.producers import Wave2Sector, sector_class
 from agents.services.dmp import DmpRules
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import REPO
 
 PAGE = REPO / "docs" / "extending.md"

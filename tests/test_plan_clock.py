@@ -7,7 +7,7 @@ import json
 
 from simulator.cli import main
 from simulator.engine import Simulation, day_plan
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import REPO
 
 DEMO = REPO / "scenarios" / "demo.toml"

@@ -259,7 +259,7 @@ def test_replications_draw_parameters_from_the_posterior_file(tmp_path, capsys):
 
 
 def test_attainment_band_counts_unreached_replications_as_later():
-    from simulator.outputs import month_to_decimal
+    from simulator.engine.outputs import month_to_decimal
     from simulator.studies.ensemble import attainment_band
 
     last = "2027-12"

@@ -26,7 +26,7 @@ from scenarios.schema import InstallConfig, QualificationConfig, Scenario, Secto
 from simulator.app import french, i18n
 from simulator.app.sources import source_of
 from simulator.core.errors import SegurError
-from simulator.scenario import validate
+from simulator.engine.scenario import validate
 
 HIDDEN = ("demo", "calibration", "calibration_check", "wave2_base")  # not what-if scenarios
 MAX_FACTOR = 10.0

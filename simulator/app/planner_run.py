@@ -36,8 +36,8 @@ from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
 from simulator.app.observed_gap import observed_gap
 from simulator.app.uncertainty import discrepancy_for, in_sample
-from simulator.outputs import target_monthly, trailing_12
-from simulator.results import Results
+from simulator.engine.outputs import target_monthly, trailing_12
+from simulator.engine.results import Results
 from simulator.studies.ensemble import discrepancy_summary, replicate
 
 SUMMARY = "summary.json"

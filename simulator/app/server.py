@@ -308,7 +308,7 @@ def run_report(key: str, request: Request) -> Response:
         page = built[0]
     else:  # built once, here (a few seconds), then kept
         from reports import build_report
-        from simulator.results import Results
+        from simulator.engine.results import Results
 
         page = build_report(Results.load(folder), target, lang=lang)
     return FileResponse(page, media_type="text/html")

@@ -36,7 +36,7 @@ from simulator.demo.words import (
     number,
     say,
 )
-from simulator.small_world import overrides
+from simulator.engine.small_world import overrides
 
 MARKER = "demo.json"
 @dataclass
@@ -67,8 +67,8 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
     from simulator.demo.network import demo_graph
-    from simulator.scenario import load_scenario
-    from simulator.small_world import DemoSimulation
+    from simulator.engine.scenario import load_scenario
+    from simulator.engine.small_world import DemoSimulation
 
     sc = load_scenario(scenario)
     if not sc.run.departements:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from simulator.rule_labels import RULES as RULE_LABELS
+from simulator.engine.rule_labels import RULES as RULE_LABELS
 
 LANGS = ("fr", "en")
 
@@ -56,7 +56,7 @@ SERVICE_REASONS = {
     },
 }
 
-RULES = RULE_LABELS  # the rules' labels (simulator/rule_labels.py: the page reads the same table)
+RULES = RULE_LABELS  # the rules' labels (simulator/engine/rule_labels.py: the page reads the same table)
 
 STORIES = {
     "fr": {

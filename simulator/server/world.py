@@ -15,8 +15,8 @@ from agents import dmp_rules
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
 from agents.small_world import Cast
 from simulator.core.errors import UsageError
-from simulator.scenario import load_scenario
-from simulator.small_world import DemoSimulation, overrides
+from simulator.engine.scenario import load_scenario
+from simulator.engine.small_world import DemoSimulation, overrides
 
 STATE_NAMES = ("not_created", "open", "activated", "opposed", "closed")
 

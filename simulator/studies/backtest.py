@@ -21,7 +21,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
-from simulator.observed_match import (
+from simulator.engine.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
     METRIC_WHY,
@@ -33,7 +33,7 @@ from simulator.observed_match import (
     one_sided,
     why_unmatched,
 )
-from simulator.scenario import validate
+from simulator.engine.scenario import validate
 from simulator.studies.calibration import scenario_data
 from simulator.studies.executors import open_executor, run_tasks
 from simulator.studies.posterior import row_end

@@ -29,9 +29,9 @@ from scenarios.observed import OBSERVED_CSV, load_observed
 from scenarios.schema import Scenario
 from simulator.core.errors import ScenarioError, UsageError
 from simulator.core.streams import replication_seeds
-from simulator.observed_match import TARGET_METRICS, combine, observed_vs_simulated
-from simulator.results import Results
-from simulator.scenario import validate
+from simulator.engine.observed_match import TARGET_METRICS, combine, observed_vs_simulated
+from simulator.engine.results import Results
+from simulator.engine.scenario import validate
 
 METHODS = ("least_squares", "nelder_mead", "differential_evolution")
 FIT_KEYS = {"scale", "replications", "seed", "end", "method", "max_evaluations", "step"}

@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from reports.style import COLORS, LINESTYLES, MARKERS, style
-from simulator.outputs import target_scope, trailing_12
+from simulator.engine.outputs import target_scope, trailing_12
 from simulator.studies.compare_series import target_label, target_series
 
 if TYPE_CHECKING:

@@ -84,10 +84,10 @@ def handle(args: argparse.Namespace) -> int:
     from reports import write_report
     from reports.helper import ReportHelper
     from simulator.engine import Simulation
-    from simulator.plan_clock import format_profile
+    from simulator.engine.plan_clock import format_profile
+    from simulator.engine.scenario import load_scenario
+    from simulator.engine.summary import format_summary
     from simulator.progress import progress_bar
-    from simulator.scenario import load_scenario
-    from simulator.summary import format_summary
 
     check_run_options(args)
     check_executor_options(args)

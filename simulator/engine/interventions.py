@@ -6,7 +6,7 @@ takes a service down; `launch` opens a (wave 2) sector; `funding`, `deadline` an
 move a sector's orders and installs (agents/producers/equipment.py); `vendor_failure` holds a software
 vendor's DMP documents in its facilities' outbox for a number of days (agents/producers/outbox.py);
 `new_document_type` starts a sector producing a document type; `target` (read by
-simulator/outputs.py, not here) changes a target's value; `obligation` raises a sector's
+simulator/engine/outputs.py, not here) changes a target's value; `obligation` raises a sector's
 ceiling for a document type (agents/producers/learning.py). Paths use dots; `sectors.*.x`
 means every sector.
 """
@@ -27,11 +27,11 @@ from scenarios.dynamic import (
     SHARE_PARAMS,
     check_parameter_path,
 )
-from simulator.modules import Context, Module
+from simulator.engine.modules import Context, Module
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 __all__ = ["DYNAMIC_GLOBAL_PARAMS", "DYNAMIC_SECTOR_PARAMS", "SHARE_PARAMS", "InterventionsModule", "Params",
            "check_parameter_path"]

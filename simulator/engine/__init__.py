@@ -29,19 +29,19 @@ from simulator.core.outcomes import CHANNELS
 from simulator.core.parallel import INLINE, Workers, threads_for_run
 from simulator.core.streams import Streams
 from simulator.core.tally import Tally
-from simulator.flows import build_flows
-from simulator.identity import IdentityModule
-from simulator.interventions import InterventionsModule, Params
-from simulator.messaging import MessagingModule
-from simulator.modules import Context, Module
-from simulator.payload_tier import payload_module
-from simulator.plan_clock import PlanClock
-from simulator.producers import ProducersModule
-from simulator.profiles import ProfilesModule
-from simulator.results import Results, build_results
-from simulator.scenario import load_scenario
-from simulator.services import DmpModule, LedgerModule, MssanteModule
-from simulator.world import World, build_world
+from simulator.engine.flows import build_flows
+from simulator.engine.identity import IdentityModule
+from simulator.engine.interventions import InterventionsModule, Params
+from simulator.engine.messaging import MessagingModule
+from simulator.engine.modules import Context, Module
+from simulator.engine.payload_tier import payload_module
+from simulator.engine.plan_clock import PlanClock
+from simulator.engine.producers import ProducersModule
+from simulator.engine.profiles import ProfilesModule
+from simulator.engine.results import Results, build_results
+from simulator.engine.scenario import load_scenario
+from simulator.engine.services import DmpModule, LedgerModule, MssanteModule
+from simulator.engine.world import World, build_world
 
 
 class Observer(Protocol):

@@ -36,11 +36,11 @@ from agents.defects import DEFECT_NAMES, defect_name
 from agents.patients import HAS_INS
 from agents.services.dmp import DmpRules, combine_verdicts, document_verdict, service_verdict
 from simulator.core.outcomes import N_OUTCOMES, OUTCOMES
-from simulator.modules import Context, Module
+from simulator.engine.modules import Context, Module
 
 if TYPE_CHECKING:
     from agents.producers.base import Batch
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 BUNDLES = "payloads/bundles.ndjson"
 VERDICTS = "payloads/verdicts.csv"

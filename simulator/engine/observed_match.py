@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from scenarios.observed import load_observed
-from simulator.monthly import monthly_frame
-from simulator.results import Results
+from simulator.engine.monthly import monthly_frame
+from simulator.engine.results import Results
 
 # What a row of each metric is compared with (shown in fit tables).
 QUANTITY = {

@@ -8,7 +8,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulator.modules import Module
+    from simulator.engine.modules import Module
 
 
 class PlanClock:

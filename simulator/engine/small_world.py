@@ -21,7 +21,7 @@ from agents.producers.base import Batch
 from simulator.core import outcomes as oc
 from simulator.core.errors import UsageError
 from simulator.engine import Simulation
-from simulator.modules import Context
+from simulator.engine.modules import Context
 
 #: a small territory's bounds (``--patients``, ``--days``)
 MAX_PATIENTS = 50_000
