@@ -11,6 +11,11 @@ Adding a rule: one ``Reason`` here (its place in the list is its precedence), it
 code in simulator/core/outcomes.py, its condition in the vectorised DMP if it reads the
 patient's state (``STATUS_CONDITIONS`` there), or a defect below and the FHIR rule that
 detects it (agents/fhir/rules/). See docs/extending.md.
+
+Adding a rule switch (a rule a scenario turns on with ``kind = "rule"``): the ``switch`` column
+of its reason's row. The scenario schema (the rules an intervention may name), the vectorised
+DMP (``DmpRules`` and its lookup tables), the interventions, the simulated server's ``Rules``,
+the payload tier's strata and the page's labels all read the switches from this table.
 """
 
 from __future__ import annotations
@@ -33,8 +38,11 @@ class Reason:
 
     name: str
     part: str  # DOCUMENT or SERVICE
-    switch: str | None  # the DmpRules flag that puts it in force (None: always in force)
+    switch: str | None  # the rule switch that puts it in force (None: always in force)
     description: str
+    #: what the page says when the switch is on (French, English); empty: the description
+    label_fr: str = ""
+    label_en: str = ""
 
     @property
     def code(self) -> int:
@@ -45,11 +53,13 @@ class Reason:
 
 #: the reasons, first = highest precedence
 REASONS: tuple[Reason, ...] = (
-    Reason("software_not_installed", SERVICE, "reject_legacy_software", "the sender's software is not Ségur-referenced"),
+    Reason("software_not_installed", SERVICE, "reject_legacy_software", "the sender's software is not Ségur-referenced",
+           "logiciels pré-Ségur refusés par le DMP", "pre-Ségur software refused by the DMP"),
     Reason("ins_missing", DOCUMENT, None, "the document carries no INS"),
     Reason("invalid_metadata", DOCUMENT, None, "metadata the DMP refuses (type, class, author, bundle shape…)"),
     Reason("bad_ins", DOCUMENT, None, "an INS that is malformed, has a wrong key or OID"),
-    Reason("identity_not_qualified", DOCUMENT, "require_qualified_identity", "the identity is not QUAL"),
+    Reason("identity_not_qualified", DOCUMENT, "require_qualified_identity", "the identity is not QUAL",
+           "INS qualifiée exigée pour alimenter le DMP", "qualified INS required to feed the DMP"),
     Reason("profile_opposed", SERVICE, None, "the patient opposed their profile"),
     Reason("profile_closed", SERVICE, None, "the patient's profile is closed"),
     Reason("no_profile", SERVICE, None, "the patient has no profile yet"),
@@ -57,7 +67,21 @@ REASONS: tuple[Reason, ...] = (
 BY_NAME: dict[str, Reason] = {r.name: r for r in REASONS}
 #: document reasons in precedence order (what the FHIR rules can reach)
 DOCUMENT_PRECEDENCE: tuple[str, ...] = tuple(r.name for r in REASONS if r.part == DOCUMENT)
-SWITCHES: tuple[str, ...] = tuple(dict.fromkeys(r.switch for r in REASONS if r.switch))
+
+
+def _switches(reasons: tuple[Reason, ...], part: str | None = None) -> tuple[str, ...]:
+    """The switches of ``reasons`` (of ``part``, or all: the document part's first), each once,
+    in precedence order."""
+    if part is None:
+        return tuple(dict.fromkeys((*_switches(reasons, DOCUMENT), *_switches(reasons, SERVICE))))
+    return tuple(dict.fromkeys(r.switch for r in reasons if r.switch and r.part == part))
+
+
+#: the rule switches a scenario can turn on: the document part's, then the service part's
+SWITCHES: tuple[str, ...] = _switches(REASONS)
+#: switches of document reasons (a payload's FHIR verdict depends on them) and of service reasons
+DOCUMENT_SWITCHES: tuple[str, ...] = _switches(REASONS, DOCUMENT)
+SERVICE_SWITCHES: tuple[str, ...] = _switches(REASONS, SERVICE)
 
 # defect name -> reason (order = integer code used in the engine, 1-based; append new defects
 # at the end so that existing codes keep their meaning)
@@ -110,6 +134,25 @@ def first_reason(reasons: Iterable[str], switches: dict[str, bool] | None = None
     return next((r.name for r in REASONS if r.name in found and in_force(r.name, switches)), ACCEPTED)
 
 
+def switch_label(switch: str, lang: str = "en") -> str:
+    """What the page says of ``switch`` when it is on: its row's label, else its description."""
+    for r in REASONS:
+        if r.switch == switch:
+            return (r.label_fr if lang == "fr" else r.label_en) or r.description
+    raise KeyError(f"not a switch of the DMP rule table: {switch}")
+
+
+def regime(on: Iterable[str], switches: tuple[str, ...]) -> int:
+    """The switches ``on`` among ``switches``, as a bit mask (bit i: ``switches[i]``)."""
+    on = set(on)
+    return sum(1 << i for i, name in enumerate(switches) if name in on)
+
+
+def regime_switches(mask: int, switches: tuple[str, ...]) -> dict[str, bool]:
+    """The switches of a bit mask (``regime``'s inverse), each on or off."""
+    return {name: bool(mask >> i & 1) for i, name in enumerate(switches)}
+
+
 def check_table() -> None:
     """The table is coherent: every reason has an outcome code, every defect a document reason,
     and the accepted code is not a reason's."""
@@ -140,11 +183,13 @@ def on_change(callback: Callable[[], None]) -> None:
 
 
 def _install(reasons: tuple[Reason, ...], defects: dict[str, str]) -> None:
-    global REASONS, BY_NAME, DOCUMENT_PRECEDENCE, SWITCHES, DEFECTS
+    global REASONS, BY_NAME, DOCUMENT_PRECEDENCE, SWITCHES, DOCUMENT_SWITCHES, SERVICE_SWITCHES, DEFECTS
     REASONS = tuple(reasons)
     BY_NAME = {r.name: r for r in REASONS}
     DOCUMENT_PRECEDENCE = tuple(r.name for r in REASONS if r.part == DOCUMENT)
-    SWITCHES = tuple(dict.fromkeys(r.switch for r in REASONS if r.switch))
+    SWITCHES = _switches(REASONS)
+    DOCUMENT_SWITCHES = _switches(REASONS, DOCUMENT)
+    SERVICE_SWITCHES = _switches(REASONS, SERVICE)
     DEFECTS = dict(defects)
 
 

@@ -132,14 +132,23 @@ def rendered_defect(defect: str | None, has_ins: bool) -> str | None:
     return defect
 
 
-def fhir_verdict(findings: Iterable[Any], *, require_qualified_identity: bool) -> str:
-    """The FHIR-side DMP verdict in a rule context: before the qualified-identity rule is in
-    force the DMP accepts non-QUAL identities, so that reason does not count then (the rule
-    table's reducer, as for every verdict)."""
+def _rule_context(require_qualified_identity: bool | None, switches: Mapping[str, bool] | None) -> dict[str, bool]:
+    """The rule switches on or off (``switches``, or the qualified-identity switch alone)."""
+    if switches is not None:
+        return dict(switches)
+    return {"require_qualified_identity": bool(require_qualified_identity)}
+
+
+def fhir_verdict(findings: Iterable[Any], *, require_qualified_identity: bool | None = None,
+                 switches: Mapping[str, bool] | None = None) -> str:
+    """The FHIR-side DMP verdict in a rule context (``switches`` of agents/dmp_rules.py; a
+    switch not named is off): before the qualified-identity rule is in force the DMP accepts
+    non-QUAL identities, so that reason does not count then (the rule table's reducer, as for
+    every verdict)."""
     # the FHIR package (rules, fhir.resources models) loads only when a payload is judged (start-up time)
     from agents.fhir.verdict import dmp_verdict
 
-    return dmp_verdict(findings, {"require_qualified_identity": require_qualified_identity})
+    return dmp_verdict(findings, _rule_context(require_qualified_identity, switches))
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,8 @@ class JudgedPayload:
     verdict: str
 
 
-def judge_row(row: Mapping[str, Any] | Any, *, require_qualified_identity: bool, structural: bool = False) -> JudgedPayload:
+def judge_row(row: Mapping[str, Any] | Any, *, require_qualified_identity: bool | None = None,
+              switches: Mapping[str, bool] | None = None, structural: bool = False) -> JudgedPayload:
     """Render a document row (``render_bundle`` keys, or a DocumentSpec) and give the FHIR-side
     verdict in the rule context."""
     # the FHIR package (rules, fhir.resources models) loads only when a payload is judged (start-up time)
@@ -162,5 +172,5 @@ def judge_row(row: Mapping[str, Any] | Any, *, require_qualified_identity: bool,
     findings = validate_resource(bundle, structural=structural)
     errors = tuple(sorted({f.rule_id for f in findings if f.severity == "error"}))
     warnings = tuple(sorted({f.rule_id for f in findings if f.severity == "warning"}))
-    verdict = fhir_verdict(findings, require_qualified_identity=require_qualified_identity)
+    verdict = fhir_verdict(findings, switches=_rule_context(require_qualified_identity, switches))
     return JudgedPayload(bundle, errors, warnings, verdict)

@@ -17,7 +17,7 @@ import pandas as pd
 
 import simulator
 from simulator.core.streams import replication_seeds
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from simulator.studies.observed_match import observed_vs_simulated
 
 HEADLINES = [

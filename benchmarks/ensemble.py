@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     args = ap.parse_args()
 
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
     from simulator.studies.ensemble import replicate
 
     sc = load_scenario(args.scenario)

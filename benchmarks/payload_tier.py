@@ -10,7 +10,7 @@ one in twenty carries an injected defect. Rates use CPU time of this single proc
 another busy process on the machine does not skew them); wall-clock rates are printed too.
 ``--structural N`` also times a full ``fhir.resources.R4B`` parse on N bundles: the sampled
 structural check, which is slower and therefore run on a sample only. The last line times the
-path a run's payload tier takes for each sampled engine row (``simulator/payload_tier.py``):
+path a run's payload tier takes for each sampled engine row (``simulator/engine/payload_tier.py``):
 identities derived from the patient and facility indexes (``agents.payloads``), then the same
 render + rules + verdict in the row's rule context.
 """

@@ -30,7 +30,7 @@ def main() -> int:
     args = ap.parse_args()
 
     import simulator
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
     if args.results is not None:
         res = Results.load(args.results)

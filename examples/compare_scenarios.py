@@ -10,8 +10,8 @@ seed 2; figures are estimates for the département, rounded to whole documents.
 """
 
 import simulator
-from simulator.results import Results
-from simulator.scenario import load_scenario
+from simulator.engine.results import Results
+from simulator.engine.scenario import load_scenario
 
 WEEKS = {"run.end": "2025-02-02", "run.scale": 20_000 / 1_094_000, "payload_sample": 0}
 

@@ -12,7 +12,7 @@ import datetime as dt
 
 import simulator
 from scenarios.schema import Intervention
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 
 
 def main() -> None:

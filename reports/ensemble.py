@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.outputs import WITH_DISCREPANCY, attainment_quantiles
-from simulator.results import Results
+from simulator.engine.outputs import WITH_DISCREPANCY, attainment_quantiles
+from simulator.engine.results import Results
 
 QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}  # as the ensemble's tables (numpy 'linear')
 

@@ -12,6 +12,7 @@ import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -32,8 +33,8 @@ from matplotlib.ticker import (
 from reports import i18n
 from reports import plotdata as pdata
 from reports.forked import run_split
-from simulator.results import Results
-from simulator.studies.compare_figure import style
+from reports.style import style
+from simulator.engine.results import Results
 
 PNG_DPI = 110
 STYLE = {
@@ -228,6 +229,29 @@ def draw_monthly(monthly: pd.DataFrame, targets: pd.DataFrame, labels: dict[str,
     return fig
 
 
+def _draw_band(ax: Any, band: pd.DataFrame, months: pd.Series, color: Any) -> bool:
+    """A panel's p5–p95 band and median over its months (whether there was one to draw)."""
+    b = band.set_index("month").reindex(months).dropna(subset=["p5", "p95"])
+    if not len(b):
+        return False
+    bx = _dates(b.index)
+    ax.fill_between(bx, b["p5"], b["p95"], color=color, alpha=0.22, linewidth=0)
+    ax.plot(bx, b["p50"], color=color, linestyle=":", linewidth=1)
+    return True
+
+
+def _draw_observed(ax: Any, o: pd.DataFrame) -> tuple[bool, bool]:
+    """A panel's observed points and lower bounds (whether each was drawn)."""
+    lower = o["lower_bound"].astype(bool)
+    pts, low = o[~lower], o[lower]
+    if len(pts):
+        ax.plot(_dates(pts["month"]), pts["value"], "o", color=OBS_COLOR, markersize=4.5, zorder=5)
+    if len(low):
+        ax.plot(_dates(low["month"]), low["value"], "^", markerfacecolor="white", markeredgecolor=OBS_COLOR,
+                markersize=5, zorder=5)
+    return bool(len(pts)), bool(len(low))
+
+
 def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.DataFrame,
                     band: pd.DataFrame | None, labels: dict[str, str], lang: str, interventions: pd.DataFrame | None = None) -> Figure:
     """One panel per sector (and group): annualised rate, target line, observed points, p5–p95 band.
@@ -246,12 +270,7 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
         d = data[data["panel"] == key]
         x = _dates(d["month"])
         if band is not None and len(band):
-            b = band[band["panel"] == key].set_index("month").reindex(d["month"]).dropna(subset=["p5", "p95"])
-            if len(b):
-                bx = _dates(b.index)
-                ax.fill_between(bx, b["p5"], b["p95"], color=colors[key], alpha=0.22, linewidth=0)
-                ax.plot(bx, b["p50"], color=colors[key], linestyle=":", linewidth=1)
-                has_band = True
+            has_band = _draw_band(ax, band[band["panel"] == key], d["month"], colors[key]) or has_band
         ax.plot(x, d["annualised"], color=colors[key], linewidth=1.6)
         if "trailing_12" in d.columns:
             ax.plot(x, d["trailing_12"], color=colors[key], linewidth=1.3, linestyle=(0, (6, 2)))
@@ -262,16 +281,9 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
             ax.annotate(_target_name(t, lang), xy=(0.01, t["value"]), xycoords=("axes fraction", "data"),
                         xytext=(0, 3), textcoords="offset points", fontsize=7.5, color="0.15")
             has_target = True
-        o = observed[observed["panel"] == key] if len(observed) else observed
-        if len(o):
-            pts, low = o[~o["lower_bound"].astype(bool)], o[o["lower_bound"].astype(bool)]
-            if len(pts):
-                ax.plot(_dates(pts["month"]), pts["value"], "o", color=OBS_COLOR, markersize=4.5, zorder=5)
-                has_obs = True
-            if len(low):
-                ax.plot(_dates(low["month"]), low["value"], "^", markerfacecolor="white", markeredgecolor=OBS_COLOR,
-                        markersize=5, zorder=5)
-                has_lower = True
+        if len(observed):
+            points, lower = _draw_observed(ax, observed[observed["panel"] == key])
+            has_obs, has_lower = has_obs or points, has_lower or lower
         ax.set_title(labels.get(key, key))
         ax.yaxis.set_major_formatter(CountFormatter(lang))
         ax.set_ylim(bottom=0)
@@ -283,24 +295,31 @@ def draw_annualised(data: pd.DataFrame, targets: pd.DataFrame, observed: pd.Data
         ax.set_visible(False)
     for ax in axes[::ncols]:
         ax.set_ylabel(i18n.text("documents_per_year", lang))
-    simulated = i18n.text("simulated_representative" if has_band else "simulated", lang)
-    handles = [Line2D([], [], color="0.3", linewidth=1.6, label=simulated)]
-    if has_trailing:
+    shown = {"band": has_band, "trailing": has_trailing, "target": has_target, "observed": has_obs,
+             "lower": has_lower, "interventions": interventions is not None and len(interventions) > 0}
+    _bottom_legend(fig, _annualised_handles(shown, lang))
+    return fig
+
+
+def _annualised_handles(shown: dict[str, bool], lang: str) -> list:
+    """The legend entries of what the annualised panels show."""
+    simulated = i18n.text("simulated_representative" if shown["band"] else "simulated", lang)
+    handles: list = [Line2D([], [], color="0.3", linewidth=1.6, label=simulated)]
+    if shown["trailing"]:
         handles.append(Line2D([], [], color="0.3", linewidth=1.3, linestyle=(0, (6, 2)), label=i18n.text("trailing_12", lang)))
-    if interventions is not None and len(interventions):
+    if shown["interventions"]:
         handles.append(Line2D([], [], color="0.35", linestyle=":", linewidth=0.9, label=i18n.text("intervention", lang)))
-    if has_target:
+    if shown["target"]:
         handles.append(Line2D([], [], color="0.15", linestyle="--", label=i18n.text("target_label", lang)))
-    if has_obs:
+    if shown["observed"]:
         handles.append(Line2D([], [], marker="o", linestyle="", color=OBS_COLOR, label=i18n.text("observed", lang)))
-    if has_lower:
+    if shown["lower"]:
         handles.append(Line2D([], [], marker="^", linestyle="", markerfacecolor="white", markeredgecolor=OBS_COLOR,
                               label=i18n.text("observed_lower", lang)))
-    if has_band:
+    if shown["band"]:
         handles.append(Patch(color="0.3", alpha=0.22, label=i18n.text("band", lang)))
         handles.append(Line2D([], [], color="0.3", linestyle=":", label=i18n.text("median", lang)))
-    _bottom_legend(fig, handles)
-    return fig
+    return handles
 
 
 def _bottom_legend(fig: Figure, handles: list) -> None:

@@ -31,7 +31,7 @@ from reports.channels import LABELS
 from scenarios.country import load_country
 
 if TYPE_CHECKING:
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 DOC_CHANNELS = ("dmp", "mssante_pro", "mssante_patient")
 LOOKUP_CHANNELS = ("insi",)
@@ -190,7 +190,7 @@ def results_flows(results: Results) -> pd.DataFrame:
 def _prescription_flows(results: Results, terr: pd.DataFrame) -> list[pd.DataFrame]:
     """Registered prescriptions and dispensations split by population per département [I]:
     every GP registers a share of all its prescriptions, whether or not it feeds the DMP (see
-    simulator/eprescription_flow.py), and the flow draws pharmacies by size wherever they are."""
+    simulator/engine/eprescription_flow.py), and the flow draws pharmacies by size wherever they are."""
     ep = results.tables["eprescription"]
     value = "national" if "national" in ep.columns else "count"
     by_event = ep.groupby(["month", "event"])[value].sum()

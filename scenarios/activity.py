@@ -73,7 +73,7 @@ def load_activity(path: Path = ACTIVITY_FILE) -> dict[str, Activity]:
 
 def day_equivalents(cfg: Any, year: int, country: str = "france") -> float:
     """Full working days a year of a sector: Σ over the year's days of weekday × month factors,
-    public holidays at most ``holiday`` (as simulator/calendar.py's rhythm)."""
+    public holidays at most ``holiday`` (as simulator/engine/calendar.py's rhythm)."""
     holidays = load_country(country).calendar.holidays(year)
     day, total = dt.date(year, 1, 1), 0.0
     while day.year == year:

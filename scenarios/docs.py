@@ -169,7 +169,7 @@ def render() -> str:
         "Generated from `scenarios/schema.py` by `python -m scenarios.docs`; do not edit by hand.",
         "Values and their sources are in the shipped scenario files (`scenarios/*.toml`).",
         "Parameters that interventions may change during a run are listed in",
-        "`simulator/interventions.py` (`DYNAMIC_SECTOR_PARAMS`, `DYNAMIC_GLOBAL_PARAMS`).",
+        "`simulator/engine/interventions.py` (`DYNAMIC_SECTOR_PARAMS`, `DYNAMIC_GLOBAL_PARAMS`).",
         "",
     ]
     for title, model in SECTIONS:

@@ -4,7 +4,7 @@ Every problem becomes a ScenarioError naming the file, the key and what is allow
 CLI can print it with exit code 2 and no traceback. The checks that need the agents'
 catalogues (document types, départements, defects, registered producer modules) get them from
 the caller as a ``Reference``: this package imports neither ``agents`` nor the engine
-(``simulator.scenario.load_scenario`` passes the agents' reference).
+(``simulator.engine.scenario.load_scenario`` passes the agents' reference).
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ import datetime as dt
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from scenarios import SCENARIO_DIR, schema
-from scenarios.country import OPERATOR_KEYS, load_country
+from scenarios.country import load_country
 from scenarios.dynamic import check_parameter_path
 from scenarios.schema import Scenario
 from simulator.core.errors import ScenarioError
@@ -77,6 +78,7 @@ class Reference:
     departements: frozenset[str]  # INSEE codes of the territory
     defects: tuple[str, ...]  # injectable defects
     producers: tuple[str, ...]  # registered producer modules (a sector's ``model``)
+    rules: tuple[str, ...] = ()  # the rules an intervention may switch on (the DMP rule table's switches…)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -139,7 +141,8 @@ def load_raw(path: str | Path, _depth: int = 0) -> dict[str, Any]:
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
+    # a union's member ("list[str]", "literal['wave1','wave2']") is not a key of the file
+    return ".".join(str(p) for p in loc if not (isinstance(p, str) and "[" in p)) or "(top level)"
 
 
 def _explain(err: dict[str, Any]) -> str:
@@ -209,7 +212,7 @@ def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
                 raise ScenarioError(f"{path}: {_unregistered(name, ref)}")
         data = {**data, "sectors": _with_operator_shares(sectors, data.get("country", "france"), path)}
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context={"rules": ref.rules})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -227,40 +230,37 @@ def validate(data: dict[str, Any], path: Path, ref: Reference) -> Scenario:
 
 
 def _allowed_for(loc: tuple[Any, ...]) -> list[str]:
+    """The keys of the schema's table at ``loc``'s parent (the table of an unknown key), found
+    by walking the schema: a table's field, a key of a dict of tables, an index of a list."""
     if not loc:
         return []
-    parent = loc[:-1]
-    if parent == ():
-        return sorted(schema.Scenario.model_fields)
-    head = parent[0]
-    table = {
-        "run": schema.RunConfig,
-        "population": schema.PopulationConfig,
-        "profiles": schema.ProfilesConfig,
-        "dmp": schema.DmpConfig,
-        "mssante": schema.MssanteConfig,
-        "identity": schema.IdentityConfig,
-    }
-    if head in table and len(parent) == 1:
-        return sorted(table[head].model_fields)
-    if head == "sectors" and len(parent) == 2:
-        return sorted(schema.SectorConfig.model_fields)
-    if head == "sectors" and len(parent) == 3:
-        sub = {"install": schema.InstallConfig, "qualification": schema.QualificationConfig, "mssante": schema.MssanteUse}
-        return sorted(sub[parent[2]].model_fields) if parent[2] in sub else []
-    if head == "targets" and len(parent) == 2:
-        return sorted(schema.TargetConfig.model_fields)
-    if head == "interventions" and len(parent) == 2:
-        return sorted(schema.Intervention.model_fields)
-    if head == "eprescription" and len(parent) == 1:
-        return sorted(schema.EprescriptionConfig.model_fields)
-    if head == "eprescription" and len(parent) == 2 and parent[1] in ("software", "prescribers", "pharmacies"):
-        return sorted(schema.CampaignConfig.model_fields)
-    if head == "wave2_flows" and len(parent) == 1:
-        return sorted(schema.Wave2FlowsConfig.model_fields)
-    if head == "wave2_flows" and len(parent) == 3 and parent[1] == "software":
-        return sorted(schema.CampaignConfig.model_fields)
-    return []
+    model: Any = schema.Scenario
+    skip = 0  # loc parts naming a dict's key or a list's index
+    for part in loc[:-1]:
+        if skip:
+            skip -= 1
+            continue
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if field is None:
+            return []
+        model, skip = _table_of(field.annotation)
+    return sorted(model.model_fields) if model is not None and not skip else []
+
+
+def _table_of(annotation: Any) -> tuple[type[BaseModel] | None, int]:
+    """The table (schema model) a field holds, and how many loc parts lead into it: 0 for a
+    table, 1 for a dict or list of tables; (None, 0) for a value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, 0
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (dict, list) and args:
+        model, skip = _table_of(args[-1])
+        return (model, skip + 1) if model is not None else (None, 0)
+    for arg in args:  # an optional table, a union
+        model, skip = _table_of(arg)
+        if model is not None:
+            return model, skip
+    return None, 0
 
 
 def _in_run(d: dt.date, sc: Scenario) -> bool:
@@ -268,64 +268,70 @@ def _in_run(d: dt.date, sc: Scenario) -> bool:
 
 
 def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
-    known_types = ref.document_types
-    if sc.run.departements:
-        codes = ref.departements
-        for code in sc.run.departements:
-            if code not in codes:
-                raise ScenarioError(f"{path}: run.departements: '{code}' is not a département INSEE code "
-                                    f"(see scenarios/data/departements.csv, e.g. 35, 2A, 971)")
-        if len(set(sc.run.departements)) != len(sc.run.departements):
-            raise ScenarioError(f"{path}: run.departements: a département is listed twice")
+    """What the schema cannot check alone: names against the registries (the catalogues of the
+    ``Reference``, the scenario's own sectors, targets and vendors), one check per part."""
+    for check in _SEMANTIC_CHECKS:
+        check(sc, path, ref)
+
+
+def _check_departements(sc: Scenario, path: Path, ref: Reference) -> None:
+    if not sc.run.departements:
+        return
+    for code in sc.run.departements:
+        if code not in ref.departements:
+            raise ScenarioError(f"{path}: run.departements: '{code}' is not a département INSEE code "
+                                f"(see scenarios/data/departements.csv, e.g. 35, 2A, 971)")
+    if len(set(sc.run.departements)) != len(sc.run.departements):
+        raise ScenarioError(f"{path}: run.departements: a département is listed twice")
+
+
+def _check_sectors(sc: Scenario, path: Path, ref: Reference) -> None:
     for name, sector in sc.sectors.items():
         model = sector.model or name
         if model not in ref.producers:
             raise ScenarioError(f"{path}: sectors.{name}.model: '{model}' is not a registered producer module; "
                                 f"allowed: {', '.join(ref.producers)}")
-        for code in sector.documents:
+        _check_sector_documents(name, sector, path, ref.document_types)
+        _check_sector_defects(name, sector, path, ref.defects)
+
+
+def _check_sector_documents(name: str, sector: Any, path: Path, known_types: frozenset[str]) -> None:
+    """Its document types (own, of its flows) are catalogued; its ceilings are its own types."""
+    catalogued = "not a catalogued document type (see scenarios/data/document_types.csv)"
+    for code in sector.documents:
+        if code not in known_types:
+            raise ScenarioError(f"{path}: sectors.{name}.documents.{code}: {catalogued}")
+    for flow_name, flow in sector.flows.items():
+        for code in flow.documents:
             if code not in known_types:
-                raise ScenarioError(
-                    f"{path}: sectors.{name}.documents.{code}: not a catalogued document type "
-                    f"(see scenarios/data/document_types.csv)"
-                )
-        for flow_name, flow in sector.flows.items():
-            for code in flow.documents:
-                if code not in known_types:
-                    raise ScenarioError(f"{path}: sectors.{name}.flows.{flow_name}.documents.{code}: not a catalogued "
-                                        f"document type (see scenarios/data/document_types.csv)")
-        for code in sector.learning.ceilings if sector.learning else ():
-            if code not in sector.documents:
-                raise ScenarioError(f"{path}: sectors.{name}.learning.ceilings.{code}: not a document type of the sector; "
-                                    f"allowed: {', '.join(sector.documents)}")
-        ops = sector.mssante.operators
-        if sector.mssante.personal_final_share < sector.mssante.personal_initial_share:
-            raise ScenarioError(f"{path}: sectors.{name}.mssante.personal_final_share: must be at least "
-                                f"personal_initial_share ({sector.mssante.personal_initial_share})")
-        if set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6:
-            raise ScenarioError(f"{path}: sectors.{name}.mssante.operators: shares of operators among "
-                                f"{', '.join(OPERATOR_KEYS)} adding up to 1 (got {ops})")
-        if sector.vendors and abs(sum(sector.vendors.values()) - 1.0) > 1e-6:
-            raise ScenarioError(f"{path}: sectors.{name}.vendors: shares must add up to 1")
-        for vendor, kinds in sector.defects.items():
-            if vendor != "*" and vendor not in sector.vendors:
-                raise ScenarioError(
-                    f"{path}: sectors.{name}.defects.{vendor}: unknown vendor; allowed: "
-                    f"'*', {', '.join(sector.vendors)}"
-                )
-            for kind in kinds:
-                if kind not in ref.defects:
-                    raise ScenarioError(
-                        f"{path}: sectors.{name}.defects.{vendor}.{kind}: unknown defect; "
-                        f"allowed: {', '.join(ref.defects)}"
-                    )
-            # a named vendor's documents carry its own defects and those of '*' (all vendors)
-            shared = sum(sector.defects.get("*", {}).values()) if vendor != "*" else 0.0
-            if sum(kinds.values()) + shared > 1:
-                also = " with those of '*'" if shared else ""
-                raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1{also}")
+                raise ScenarioError(f"{path}: sectors.{name}.flows.{flow_name}.documents.{code}: {catalogued}")
+    for code in sector.learning.ceilings if sector.learning else ():
+        if code not in sector.documents:
+            raise ScenarioError(f"{path}: sectors.{name}.learning.ceilings.{code}: not a document type of the sector; "
+                                f"allowed: {', '.join(sector.documents)}")
+
+
+def _check_sector_defects(name: str, sector: Any, path: Path, defects: tuple[str, ...]) -> None:
+    """Defects name a vendor of the sector (or '*'), a registered defect, rates up to 1."""
+    for vendor, kinds in sector.defects.items():
+        if vendor != "*" and vendor not in sector.vendors:
+            raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: unknown vendor; allowed: "
+                                f"'*', {', '.join(sector.vendors)}")
+        for kind in kinds:
+            if kind not in defects:
+                raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}.{kind}: unknown defect; "
+                                    f"allowed: {', '.join(defects)}")
+        # a named vendor's documents carry its own defects and those of '*' (all vendors)
+        shared = sum(sector.defects.get("*", {}).values()) if vendor != "*" else 0.0
+        if sum(kinds.values()) + shared > 1:
+            also = " with those of '*'" if shared else ""
+            raise ScenarioError(f"{path}: sectors.{name}.defects.{vendor}: rates add up to more than 1{also}")
+
+
+def _check_targets(sc: Scenario, path: Path, ref: Reference) -> None:
     for key, target in sc.targets.items():
         for code in target.doc_types:
-            if code not in known_types:
+            if code not in ref.document_types:
                 raise ScenarioError(f"{path}: targets.{key}.doc_types: '{code}' is not a catalogued document type "
                                     f"(LOINC codes in scenarios/data/document_types.csv, column code)")
         if target.start is not None and not _in_run(target.start, sc):
@@ -336,38 +342,66 @@ def _check_semantics(sc: Scenario, path: Path, ref: Reference) -> None:
                     f"{path}: targets.{key}.sectors: unknown sector '{s}'; allowed: "
                     f"{', '.join(dict.fromkeys([*sc.sectors, *ref.producers]))}"
                 )
-    _check_wave2_sections(sc, path)
+
+
+def _check_recipients(sc: Scenario, path: Path, ref: Reference) -> None:
     rec = sc.mssante.patient_recipients
     if set(rec) - set(sc.sectors) or sum(rec.values()) > 1.0 + 1e-6:
         raise ScenarioError(f"{path}: mssante.patient_recipients: shares adding up to at most 1, keyed by sectors "
                             f"of this scenario ({', '.join(sc.sectors)}) (got {rec})")
+
+
+def _check_interventions(sc: Scenario, path: Path, ref: Reference) -> None:
+    """Each intervention is dated inside the run and names what its kind acts on."""
     for i, iv in enumerate(sc.interventions):
         where = f"{path}: interventions[{i}]"
         if not _in_run(iv.date, sc):
-            raise ScenarioError(
-                f"{where}.date: {iv.date} is outside the run ({sc.run.start} to {sc.run.end})"
-            )
-        if iv.kind in ("funding", "deadline", "rollout"):
-            problem = equipment_lever_problem(sc, iv, ref.departements)
-            if problem:
-                raise ScenarioError(f"{where}.{problem}")
-        if iv.kind == "launch" and iv.sector not in sc.sectors:
-            raise ScenarioError(
-                f"{where}.sector: '{iv.sector}' is not a sector of this scenario; allowed: {', '.join(sc.sectors)}"
-            )
-        if iv.kind in ("vendor_failure", "new_document_type", "target"):
-            _check_lever(sc, iv, where, known_types)
-        if iv.kind == "obligation":
-            if iv.sector not in sc.sectors:
-                raise ScenarioError(f"{where}.sector: '{iv.sector}' is not a sector of this scenario; "
-                                    f"allowed: {', '.join(sc.sectors)}")
-            if iv.doc_type != "*" and iv.doc_type not in sc.sectors[iv.sector].documents:
-                raise ScenarioError(f"{where}.doc_type: '{iv.doc_type}' is not a document type of sector "
-                                    f"{iv.sector}; allowed: *, {', '.join(sc.sectors[iv.sector].documents)}")
-        if iv.kind in ("parameter", "campaign"):
-            problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
-            if problem:
-                raise ScenarioError(f"{where}.path: {problem}")
+            raise ScenarioError(f"{where}.date: {iv.date} is outside the run ({sc.run.start} to {sc.run.end})")
+        check = _INTERVENTION_CHECKS.get(iv.kind)
+        if check is not None:
+            check(sc, iv, where, ref)
+
+
+def _sector_of_scenario(sc: Scenario, iv: Any, where: str) -> None:
+    if iv.sector not in sc.sectors:
+        raise ScenarioError(f"{where}.sector: '{iv.sector}' is not a sector of this scenario; "
+                            f"allowed: {', '.join(sc.sectors)}")
+
+
+def _check_equipment_lever(sc: Scenario, iv: Any, where: str, ref: Reference) -> None:
+    problem = equipment_lever_problem(sc, iv, ref.departements)
+    if problem:
+        raise ScenarioError(f"{where}.{problem}")
+
+
+def _check_launch(sc: Scenario, iv: Any, where: str, ref: Reference) -> None:
+    _sector_of_scenario(sc, iv, where)
+
+
+def _check_obligation(sc: Scenario, iv: Any, where: str, ref: Reference) -> None:
+    _sector_of_scenario(sc, iv, where)
+    if iv.doc_type != "*" and iv.doc_type not in sc.sectors[iv.sector].documents:
+        raise ScenarioError(f"{where}.doc_type: '{iv.doc_type}' is not a document type of sector "
+                            f"{iv.sector}; allowed: *, {', '.join(sc.sectors[iv.sector].documents)}")
+
+
+def _check_parameter_path(sc: Scenario, iv: Any, where: str, ref: Reference) -> None:
+    problem = check_parameter_path(sc, iv.path or "", iv.value if iv.kind == "parameter" else None)
+    if problem:
+        raise ScenarioError(f"{where}.path: {problem}")
+
+
+def _check_named_lever(sc: Scenario, iv: Any, where: str, ref: Reference) -> None:
+    _check_lever(sc, iv, where, ref.document_types)
+
+
+#: what each kind of intervention is checked against (kinds absent here: the schema's checks suffice)
+_INTERVENTION_CHECKS: dict[str, Callable[[Scenario, Any, str, Reference], None]] = {
+    "funding": _check_equipment_lever, "deadline": _check_equipment_lever, "rollout": _check_equipment_lever,
+    "launch": _check_launch, "obligation": _check_obligation,
+    "vendor_failure": _check_named_lever, "new_document_type": _check_named_lever, "target": _check_named_lever,
+    "parameter": _check_parameter_path, "campaign": _check_parameter_path,
+}
 
 
 def equipment_lever_problem(sc: Scenario, iv: Any, departements: frozenset[str]) -> str | None:
@@ -416,7 +450,7 @@ def _check_lever(sc: Scenario, iv: Any, where: str, known_types: frozenset[str])
                             f"(LOINC codes in scenarios/data/document_types.csv, column code)")
 
 
-def _check_wave2_sections(sc: Scenario, path: Path) -> None:
+def _check_wave2_sections(sc: Scenario, path: Path, ref: Reference | None = None) -> None:
     """The optional e-prescription and wave 2 flow sections name sectors of this scenario."""
     if sc.eprescription is not None:
         for needed in ("gp", "pharmacy"):
@@ -436,7 +470,7 @@ def _check_wave2_sections(sc: Scenario, path: Path) -> None:
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *, reference: Reference) -> Scenario:
     """Read, merge and validate a scenario file against ``reference`` (the agents' catalogues:
-    ``simulator.scenario.load_scenario`` gives it); ``overrides`` are dotted keys set after merging."""
+    ``simulator.engine.scenario.load_scenario`` gives it); ``overrides`` are dotted keys set after merging."""
     path = resolve_path(path)
     data = load_raw(path)
     for dotted, value in (overrides or {}).items():
@@ -481,3 +515,10 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     for p in parts[:-1]:
         node = node.setdefault(p, {})
     node[parts[-1]] = value
+
+
+#: the scenario's parts checked against the registries, in the order their errors are reported
+_SEMANTIC_CHECKS: tuple[Callable[[Scenario, Path, Reference], None], ...] = (
+    _check_departements, _check_sectors, _check_targets,
+    _check_wave2_sections, _check_recipients, _check_interventions,
+)

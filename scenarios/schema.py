@@ -12,8 +12,10 @@ import os
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic import Strict as StrictMode
+
+from scenarios.country import OPERATOR_KEYS
 
 SECTORS_WAVE1 = ("hospital", "gp", "biology", "radiology", "pharmacy")
 SECTORS_WAVE2 = ("nurse", "midwife", "dentist", "physio", "medico_social")
@@ -210,7 +212,7 @@ class InstallConfig(Strict):
 class QualificationConfig(Strict):
     """The sector's identity practice: share of its facilities that look identities up through
     INSi and check an ID document (a logistic ramp). A facility without it sends every
-    document unqualified, even for a patient qualified elsewhere (simulator/identity.py)."""
+    document unqualified, even for a patient qualified elsewhere (simulator/engine/identity.py)."""
 
     start_share: Probability = unit("share", "facilities whose identity practice qualifies identities at the start of the run")
     end_share: Probability = unit("share", "facilities whose identity practice qualifies identities, the share the sector tends to")
@@ -249,6 +251,21 @@ class MssanteUse(Strict):
     personal_initial_share: Probability = unit("share", "of those professionals, the share with a personal mailbox when the facility's first mailbox opens", default=1.0)
     personal_final_share: Probability = unit("share", "share of those professionals the personal mailboxes tend to", default=1.0)
     personal_growth: NonNegFloat = unit("1/year", "yearly rate at which the gap between the personal mailboxes open and the final share closes, from the facility's first mailbox", default=0.0, le=100.0)
+
+    @field_validator("operators")
+    @classmethod
+    def _operator_shares(cls, ops: dict[str, float]) -> dict[str, float]:
+        if ops and (set(ops) - set(OPERATOR_KEYS) or abs(sum(ops.values()) - 1.0) > 1e-6):  # none: the country's
+            raise ValueError(f"shares of operators among {', '.join(OPERATOR_KEYS)} adding up to 1 (got {ops})")
+        return ops
+
+    @field_validator("personal_final_share")
+    @classmethod
+    def _personal_share_grows(cls, final: float, info: ValidationInfo) -> float:
+        initial = info.data.get("personal_initial_share")
+        if initial is not None and final < initial:
+            raise ValueError(f"must be at least personal_initial_share ({initial})")
+        return final
     organisational_per_facility: NonNegFloat = unit("mailboxes/facility", "organisational mailboxes (a service, a secretariat, the officine) of a facility once its first mailbox opens", default=0.0, le=10_000)
     applicative_per_facility: NonNegFloat = unit("mailboxes/facility", "applicative mailboxes (the software that sends the reports) of a facility with a mailbox, opened with the Ségur update", default=0.0, le=10_000)
     personal_messages_per_month: NonNegFloat = unit("messages/personal mailbox/month", "messages a personal mailbox sends to professionals beyond the catalogued documents (letters, referrals, replies)", default=0.0, le=100_000)
@@ -324,6 +341,13 @@ class SectorConfig(Strict):
                 raise ValueError("wave1_install: give the campaign as orders then installs (order_share, order_start, …)")
         return self
 
+    @field_validator("vendors")
+    @classmethod
+    def _vendor_shares(cls, vendors: dict[str, float]) -> dict[str, float]:
+        if vendors and abs(sum(vendors.values()) - 1.0) > 1e-6:
+            raise ValueError("shares must add up to 1")
+        return vendors
+
 
 TARGET_CHANNELS = ("dmp", "mssante_pro", "mssante_patient", "mssante")
 class IdentityConfig(Strict):
@@ -341,13 +365,20 @@ class IdentityConfig(Strict):
 
 class TargetConfig(Strict):
     value: PositiveFloat = unit("documents/year", "annual documents the programme aims at", le=1e15)
-    sectors: list[str] = unit("sector", "sectors whose documents count towards it")
+    sectors: list[str] | Literal["wave1", "wave2"] = unit("sector", "sectors whose documents count towards it: their names, or \"wave1\" / \"wave2\" for every sector of that wave in the scenario (a sector added to the wave joins it)")
     doc_types: list[str] = unit("LOINC code", "document types that count towards it (empty = every type)", default_factory=list)
     channel: Literal["dmp", "mssante_pro", "mssante_patient", "mssante"] = unit("channel", "where documents count: dmp (accepted by the DMP), mssante_pro / mssante_patient (messages delivered to professionals / patients), mssante (both)", default="dmp")
     start: Date | None = unit("date", "the target applies from this month: no earlier month can reach it (none = from the run's start)", default=None)
     key_document: str = unit("text", "the document the programme names for this target", default="")
     assumption: bool = unit("flag", "true when the figure is a modelling assumption, not a published target", default=False)
     source: str = unit("text", "where the figure comes from", default="")
+
+    @field_validator("sectors", mode="before")
+    @classmethod
+    def _names_or_a_wave(cls, value: Any) -> Any:
+        if not isinstance(value, list) and value not in ("wave1", "wave2"):
+            raise ValueError(f'must be a list of sector names, or "wave1" / "wave2" (every sector of that wave) (got {value!r:.40})')
+        return value
 
 
 class EprescriptionConfig(Strict):
@@ -386,7 +417,6 @@ class Wave2FlowsConfig(Strict):
 
 InterventionKind = Literal["rule", "outage", "parameter", "campaign", "launch", "funding", "deadline", "rollout",
                            "vendor_failure", "new_document_type", "target", "obligation"]
-RULES = ("require_qualified_identity", "reject_legacy_software", "eprescription_mandatory")
 
 
 class Intervention(Strict):
@@ -396,7 +426,7 @@ class Intervention(Strict):
     date: Date = unit("date", "when it takes effect")
     kind: InterventionKind = unit("kind", "rule | outage | parameter | campaign | launch | funding | deadline | rollout | vendor_failure | new_document_type | target | obligation")
     label: str = unit("text", "what it stands for", default="")
-    rule: Literal["require_qualified_identity", "reject_legacy_software", "eprescription_mandatory"] | None = unit("rule", "the rule switched on (kind = rule)", default=None)
+    rule: str | None = unit("rule", "the rule switched on (kind = rule): a switch of the DMP rule table (agents/dmp_rules.py: require_qualified_identity, reject_legacy_software…) or eprescription_mandatory", default=None)
     service: Literal["dmp", "mssante", "insi"] | None = unit("service", "the service that goes down (kind = outage); insi: no identity lookup succeeds while it lasts", default=None)
     operator: Literal["mailiz", "establishment", "regional", "vendor", "mes"] | None = unit("operator", "outage of service = mssante only: the MSSanté operator that fails (its senders' messages wait, then bounce; mes: the patients' mailboxes); none = the whole network", default=None)
     days: PositiveFloat | None = unit("days", "duration of an outage, campaign or vendor failure; funding: its window (orders placed within it); deadline: days the installation deadline moves later", default=None, le=MAX_DAYS)
@@ -414,6 +444,16 @@ class Intervention(Strict):
     target: str | None = unit("target", "target whose value changes from the date (kind = target): a key of [targets]", default=None)
     ceiling: Probability | None = unit("share", "obligation only: the type's ceiling the sector moves to (default 1)", default=None)
     half_life_days: PositiveFloat | None = unit("days", "obligation only: days in which the ceiling goes half of the way (default 90)", default=None, le=MAX_DAYS)
+
+    @field_validator("rule")
+    @classmethod
+    def _a_known_rule(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The rules the loader's caller knows (its ``Reference``: the DMP rule table's switches
+        and the other modules' rules); unchecked when validated without them."""
+        allowed = (info.context or {}).get("rules")
+        if value is not None and allowed and value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)} (got {value!r})")
+        return value
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Intervention:
@@ -467,6 +507,16 @@ class Scenario(Strict):
     wave2_flows: Wave2FlowsConfig | None = unit("section", "wave 2 consultation, integration and DRIMbox flows (none: not simulated)", default=None)
 
     _name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
+
+    @model_validator(mode="after")
+    def _targets_by_wave(self) -> Scenario:
+        """A target given a wave (``sectors = "wave2"``) counts every sector of that wave."""
+        for key, target in self.targets.items():
+            if isinstance(target.sectors, str):
+                wave = int(target.sectors[-1])
+                names = [name for name, sector in self.sectors.items() if sector.wave == wave]
+                self.targets[key] = target.model_copy(update={"sectors": names})
+        return self
 
     @model_validator(mode="after")
     def _fits(self) -> Scenario:

@@ -17,10 +17,10 @@ from scenarios.loader import load_raw, resolve_path
 from scenarios.schema import Scenario
 from simulator.core.errors import UsageError
 from simulator.engine import run as engine_run
-from simulator.scenario import load_scenario, validate
+from simulator.engine.scenario import load_scenario, validate
 
 if TYPE_CHECKING:
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 
 def with_overrides(scenario: Scenario | str | Path, overrides: dict[str, Any] | None) -> Scenario | str | Path:
@@ -92,9 +92,9 @@ def replicate(scenario: Scenario | str | Path, n: int = 10, *, seed: int | None 
     (``posterior="none"``: seeds only; a Scenario object: seeds only). ``overrides`` apply on top
     of every replication's parameters. ``executor``: "local" (processes, ``workers``) or "dask"
     (``address`` of a scheduler, or a local cluster); ``outputs``: extra named outputs
-    (``simulator.outputs``: a name or ``{"name": …, …}``)."""
+    (``simulator.engine.outputs``: a name or ``{"name": …, …}``)."""
     # the studies load when they run (start-up time of `import simulator`)
-    from simulator.outputs import parse_output
+    from simulator.engine.outputs import parse_output
     from simulator.studies.discrepancy import find_discrepancy
     from simulator.studies.ensemble import discrepancy_summary
     from simulator.studies.ensemble import replicate as replicate_ensemble

@@ -186,10 +186,7 @@ def check_output(out: str | Path, kind: str, overwrite: bool = False,
             raise UsageError(f"{option} {out}: exists and is not a folder; choose another {option}")
         raise UsageError(f"{option} {out}: {base} is a file, not a folder")
     _probe(base, out, real.name, option)
-    try:
-        free = shutil.disk_usage(base).free
-    except OSError:
-        free = None
+    free = _free_bytes(base)
     if free is not None and free < need_bytes:
         raise UsageError(f"{option} {out}: only {free / 2**20:.1f} MB free on {base}; the output needs about "
                          f"{need_bytes / 2**20:.0f} MB")
@@ -198,6 +195,14 @@ def check_output(out: str | Path, kind: str, overwrite: bool = False,
         if why:
             raise UsageError(f"{option} {out}: {why}; choose another {option}, or add --overwrite to replace it")
     return target
+
+
+def _free_bytes(base: Path) -> int | None:
+    """Free bytes on the disk holding ``base`` (None where the system does not say)."""
+    try:
+        return shutil.disk_usage(base).free
+    except OSError:
+        return None
 
 
 def check_output_file(out: str | Path, need_bytes: int = MIN_FREE_BYTES, option: str = "--out") -> Path:
@@ -215,10 +220,7 @@ def check_output_file(out: str | Path, need_bytes: int = MIN_FREE_BYTES, option:
     if not base.is_dir():
         raise UsageError(f"{option} {out}: {base} is a file, not a folder")
     _probe(base, out, real.name, option)
-    try:
-        free = shutil.disk_usage(base).free
-    except OSError:
-        free = None
+    free = _free_bytes(base)
     if free is not None and free < need_bytes:
         raise UsageError(f"{option} {out}: only {free / 2**20:.1f} MB free on {base}; about {need_bytes / 2**20:.0f} MB needed")
     return target

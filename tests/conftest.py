@@ -20,6 +20,63 @@ def write_scenario(folder: Path, body: str, extends: Path = BASELINE, name: str 
     return p
 
 
+# -- two workers (pytest -n 2 --dist loadfile) -----------------------------------------------------
+#: test files that share a run computed once per process (tests/support_wave2.py): one worker runs them
+SHARED_RUNS = {
+    "test_scenario_library.py": "wave2-library", "test_wave2.py": "wave2-library",
+    "test_readme.py": "readme-wave2", "test_identity_qualification.py": "readme-wave2",
+}
+#: units that hold one test far longer than the others (the rolling backtest end to end: 87 s of
+#: the 13½-minute suite on 2 cores, 2026-12-07): they start first, whatever their count of tests
+FIRST = ("test_rolling.py",)
+
+
+def _unit(nodeid: str) -> str:
+    """The work unit of a test on the workers: its file (module-scoped fixtures and caches are
+    computed once), or the group of files that share a session run."""
+    path = nodeid.split("::", 1)[0]
+    return SHARED_RUNS.get(path.rsplit("/", 1)[-1], path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile``: xdist's file units, with the files of ``SHARED_RUNS`` as one unit,
+    in the order the workers collected them (``pytest_collection_modifyitems``)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Units(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the workers' order (xdist would sort by count of tests)
+    return Units(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: the heaviest units first, so that the two workers end together —
+    ``FIRST``, the units with ``slow`` tests (by their count of them), then the others (by
+    their count of tests), a guess that needs no timings; the quick units at the end fill the
+    gaps. A plain ``pytest`` keeps the files' order."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for item in items:
+        unit = _unit(item.nodeid)
+        slow[unit] = slow.get(unit, 0) + (item.get_closest_marker("slow") is not None)
+        count[unit] = count.get(unit, 0) + 1
+    order = {item.nodeid: i for i, item in enumerate(items)}
+
+    def key(item: pytest.Item) -> tuple:
+        unit = _unit(item.nodeid)
+        return (unit.rsplit("/", 1)[-1] not in FIRST, -slow[unit], -count[unit], unit, order[item.nodeid])
+
+    items.sort(key=key)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _data_folder(tmp_path_factory):
     """The per-user data folder (segur serve / token / emit) is a temporary one during the tests."""

@@ -4,7 +4,9 @@ upward imports the layers forbid, the import circles, and the function-local imp
 Layers (design.md "Shape"): ``simulator.core`` imports nothing of the project; ``agents``
 imports nothing of ``simulator`` but its core; ``scenarios`` imports neither ``agents`` nor
 ``simulator`` (core excepted); ``reports`` never imports engine internals. Imports under
-``if TYPE_CHECKING:`` are annotations only and do not count; function-local imports do.
+``if TYPE_CHECKING:`` are annotations only and do not count for the layers; function-local
+imports do. Leaves (``crossings``): the applications (studies, server, page, demo, command
+line) import the engine, never each other, type-only imports included.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from pathlib import Path
 PACKAGES = ("agents", "simulator", "scenarios", "reports")
 #: engine internals a report must never import
 ENGINE_PARTS = ("engine", "world", "flows", "tally", "kernels", "modules", "day_plan")
+#: the applications: leaves above the engine that never import each other
+APPLICATIONS = ("simulator.studies", "simulator.server", "simulator.app", "simulator.demo", "simulator.cli")
+#: the doors: the command line (one module per command) and the Python facade dispatch to the
+#: applications (``segur serve`` starts the server…); no application imports them
+DOORS = ("simulator.cli", "simulator.api")
 
 
 @dataclass
@@ -27,6 +34,24 @@ class ImportGraph:
     local: list[tuple[str, int, str]] = field(default_factory=list)  # (module, line, imported) inside a function
     #: (module, line) → line of the first statement of the run of imports it belongs to
     block_start: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: imports under ``if TYPE_CHECKING:`` (annotations only): not layers' business, but a leaf's
+    typed: dict[str, set[str]] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> str | None:
+        """The project module a dotted name lies in (the longest prefix that is a module)."""
+        while name and name not in self.files:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    def crossings(self) -> list[str]:
+        """Every import, type-only ones included, by which an application reaches another
+        application, or the engine or the reports reach an application (``leaf_of``)."""
+        bad = []
+        for m in sorted(self.edges):
+            for t in sorted(self.edges[m] | self.typed.get(m, set())):
+                if crosses(m, t):
+                    bad.append(f"{m} -> {t}")
+        return bad
 
     def upward(self) -> list[str]:
         """Every import the layers forbid, as ``importer -> imported``."""
@@ -77,6 +102,23 @@ class ImportGraph:
         return out
 
 
+def leaf_of(module: str) -> str | None:
+    """The application a module belongs to (None: the engine, the agents, the scenarios, the
+    reports)."""
+    return next((app for app in APPLICATIONS if module == app or module.startswith(app + ".")), None)
+
+
+def crosses(importer: str, imported: str) -> bool:
+    """Whether ``importer`` reaching ``imported`` breaks the leaves: an application imports
+    the engine and the libraries below it, never another application; nothing below the
+    applications imports one. The doors (the command line, the Python facade) dispatch to
+    every application and are imported by none."""
+    target = leaf_of(imported)
+    if target is None or importer.startswith(DOORS) or target == leaf_of(importer):
+        return False
+    return True
+
+
 def _is_init(path: Path) -> bool:
     return path.name == "__init__.py"
 
@@ -92,7 +134,7 @@ def allowed(importer: str, imported: str) -> bool:
         return False
     if a == "scenarios" and b in ("agents", "simulator") and not core:
         return False
-    if a == "reports" and b == "simulator" and any(x in parts for x in ENGINE_PARTS):
+    if a == "reports" and b == "simulator" and (parts[-1] in ENGINE_PARTS or imported == "simulator.engine"):
         return False
     return True
 
@@ -128,48 +170,57 @@ def build_graph(root: Path) -> ImportGraph:
         for path in sorted((root / pkg).rglob("*.py")):
             files[_module_name(root, path)] = path
     graph = ImportGraph(files)
-
-    def resolve(name: str) -> str | None:
-        while name and name not in files:
-            name = name.rpartition(".")[0]
-        return name or None
-
     for mod, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        _note_import_runs(graph, mod, tree)
         skip = _type_checking_nodes(tree)
         local = _function_nodes(tree)
         targets: set[str] = set()
-        for parent in ast.walk(tree):  # runs of consecutive import statements in one body
-            for body in (getattr(parent, f, None) for f in ("body", "orelse", "finalbody")):
-                if not isinstance(body, list):
-                    continue
-                start = None
-                for stmt in body:
-                    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                        start = stmt.lineno if start is None else start
-                        graph.block_start[(mod, stmt.lineno)] = start
-                    else:
-                        start = None
+        typed: set[str] = set()
         for node in ast.walk(tree):
-            if id(node) in skip:
+            precise = _imported(graph, mod, path, node)
+            if not precise:
                 continue
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = mod.split(".") if _is_init(path) else mod.split(".")[:-1]
-                    base = base[: len(base) - (node.level - 1)]
-                    m = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    m = node.module or ""
-                names = [m] + [f"{m}.{a.name}" for a in node.names]
-            found = {resolve(n) for n in names if n.split(".")[0] in PACKAGES}
-            found = {t for t in found if t and t != mod}
-            # ``from pkg import module`` names the module, not the package facade
-            precise = {t for t in found if not any(o != t and o.startswith(t + ".") for o in found)}
+            if id(node) in skip:
+                typed |= precise
+                continue
             targets |= precise
-            if precise and id(node) in local:
+            if id(node) in local:
                 graph.local.extend((mod, node.lineno, t) for t in sorted(precise))
         graph.edges[mod] = targets
+        graph.typed[mod] = typed
     return graph
+
+
+def _note_import_runs(graph: ImportGraph, mod: str, tree: ast.AST) -> None:
+    """Runs of consecutive import statements in one body: each import's run's first line."""
+    for parent in ast.walk(tree):
+        for body in (getattr(parent, f, None) for f in ("body", "orelse", "finalbody")):
+            if not isinstance(body, list):
+                continue
+            start = None
+            for stmt in body:
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    start = stmt.lineno if start is None else start
+                    graph.block_start[(mod, stmt.lineno)] = start
+                else:
+                    start = None
+
+
+def _imported(graph: ImportGraph, mod: str, path: Path, node: ast.AST) -> set[str]:
+    """The project modules an import statement names (none for another node)."""
+    names: list[str] = []
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        if node.level:
+            base = mod.split(".") if _is_init(path) else mod.split(".")[:-1]
+            base = base[: len(base) - (node.level - 1)]
+            m = ".".join(base + ([node.module] if node.module else []))
+        else:
+            m = node.module or ""
+        names = [m] + [f"{m}.{a.name}" for a in node.names]
+    found = {graph.resolve(n) for n in names if n.split(".")[0] in PACKAGES}
+    found = {t for t in found if t and t != mod}
+    # ``from pkg import module`` names the module, not the package facade
+    return {t for t in found if not any(o != t and o.startswith(t + ".") for o in found)}

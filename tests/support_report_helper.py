@@ -12,7 +12,7 @@ from reports import helper as report_helper
 from reports import write_report
 from reports.forked import can_fork
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

@@ -42,7 +42,7 @@ README_SEED, README_SCALE = 1, 0.01
 def readme_wave2_runs() -> list:
     """`segur compare wave2 --scale 0.01 --seed 1` as the README quotes it (its runs, computed
     once per test session): the README's figures and the identity check of 2025 read it."""
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
     from simulator.studies.compare import run_scenarios
 
     return run_scenarios([load_scenario("wave2")], seed=README_SEED, scale=README_SCALE)

@@ -13,8 +13,8 @@ import pytest
 
 from scenarios.activity import load_activity
 from simulator.engine import Simulation
-from simulator.producers import ProducersModule
-from simulator.scenario import load_scenario
+from simulator.engine.producers import ProducersModule
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SMALL = {"run.start": "2023-01-01", "run.end": "2023-12-31", "run.scale": 0.002, "run.seed": 3}

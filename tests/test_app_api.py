@@ -386,7 +386,7 @@ def _with_replications(res, key: str, reached: list[float]):
     """The run with a fake ensemble block: ``reached`` (decimal years) for target ``key``."""
     import pandas as pd
 
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
     n = len(reached)
     reps = pd.DataFrame({"replication": range(1, n + 1), "status": ["ok"] * n, f"target_reached_{key}": reached,
@@ -397,7 +397,7 @@ def _with_replications(res, key: str, reached: list[float]):
 
 def test_the_target_table_gives_the_month_band_and_the_share_reaching_it(small_results):
     from simulator.app.planner_run import table_rows
-    from simulator.outputs import month_to_decimal
+    from simulator.engine.outputs import month_to_decimal
 
     row = next(r for r in table_rows(small_results) if r["row"] == "gp")
     assert row["band"] is None  # one run: no band
@@ -446,7 +446,7 @@ def test_the_overlay_series_end_on_the_tables_value(small_results):
 
 def test_the_table_shows_the_band_with_the_discrepancy_and_the_model_alone(small_results):
     from simulator.app.planner_run import table_rows
-    from simulator.outputs import month_to_decimal
+    from simulator.engine.outputs import month_to_decimal
 
     key = next(k for k, t in small_results.manifest["scenario"]["targets"].items() if t["sectors"] == ["gp"])
     end = month_to_decimal(small_results.manifest["months"][-1])
@@ -488,7 +488,7 @@ def test_a_page_run_with_replications_carries_the_discrepancy_and_its_parts(tmp_
     import json
 
     from simulator.app.planner_run import SUMMARY, execute
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
     from tests.conftest import BASELINE
 
     path = tmp_path / "short.toml"

@@ -6,8 +6,8 @@ import datetime as dt
 
 import numpy as np
 
-from simulator.calendar import Calendar, easter_sunday, french_public_holidays
 from simulator.core.streams import Streams, replication_seeds
+from simulator.engine.calendar import Calendar, easter_sunday, french_public_holidays
 
 
 def test_easter_and_holidays():

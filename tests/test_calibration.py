@@ -13,7 +13,7 @@ from scenarios.loader import load_raw
 from scenarios.writer import dump_scenario
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.scenario import load_scenario, validate
+from simulator.engine.scenario import load_scenario, validate
 from simulator.studies.calibration import Objective, calibrate, load_spec
 from tests.conftest import BASELINE, REPO
 

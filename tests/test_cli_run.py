@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from simulator.cli import main
-from simulator.results import Results
+from simulator.engine.results import Results
 from tests.conftest import BASELINE, REPO, write_scenario
 
 

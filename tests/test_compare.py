@@ -14,7 +14,7 @@ import pytest
 import simulator
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from simulator.studies.compare import (
     ASSUMPTION_NOTE,
     annual_volumes,

@@ -63,7 +63,7 @@ def test_a_rule_that_is_only_an_assumption_is_said_so(demo):
     """The demo's refusal of pre-Ségur software has no source (its label says [I]) and made half of
     its refusals: the narration names it a modelling assumption, and so does each refusal it causes."""
     from simulator.demo.teaching import _rule_text
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
 
     sc = load_scenario("scenarios/demo.toml")
     labels = {iv.rule: iv.label for iv in sc.interventions if iv.kind == "rule"}
@@ -191,7 +191,7 @@ def test_a_foreign_output_folder_is_left_alone(tmp_path, capsys):
 
 def test_unknown_departement_is_a_clear_scenario_error(tmp_path):
     from simulator.core.errors import ScenarioError
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
 
     src = Path("scenarios/demo.toml").read_text(encoding="utf-8").replace('departements = ["35"]', 'departements = ["36B"]')
     bad = tmp_path / "bad.toml"

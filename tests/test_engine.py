@@ -10,8 +10,8 @@ import pytest
 
 import simulator
 from simulator.core.errors import ConservationError
-from simulator.results import Results
-from simulator.scenario import load_scenario
+from simulator.engine.results import Results
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SHORT = {"run.end": "2023-12-31"}
@@ -160,7 +160,7 @@ def test_territory_table_adds_up_to_the_national_volumes(small_results):
 def test_each_sector_draws_only_the_document_types_it_is_given(scenario):
     """The type lookup table never falls through to a type the sector has no weight for."""
     from simulator.core.streams import Streams
-    from simulator.world import build_world
+    from simulator.engine.world import build_world
 
     sc = load_scenario(BASELINE.parent / scenario, overrides={"run.end": "2021-02-28", "run.scale": 0.0005})
     world = build_world(sc, Streams(1))
@@ -171,7 +171,7 @@ def test_each_sector_draws_only_the_document_types_it_is_given(scenario):
 
 
 def test_a_campaign_ends_exactly_where_it_started():
-    from simulator.interventions import Params
+    from simulator.engine.interventions import Params
 
     params = Params(load_scenario(BASELINE))
     before = params.values("sectors.*.intensity_mean")

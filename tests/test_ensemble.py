@@ -13,9 +13,9 @@ from simulator.cli import main
 from simulator.core.errors import UsageError
 from simulator.core.outcomes import CHANNELS
 from simulator.core.streams import replication_seeds
-from simulator.outputs import evaluate, headline_outputs
-from simulator.results import Results
-from simulator.scenario import load_scenario
+from simulator.engine.outputs import evaluate, headline_outputs
+from simulator.engine.results import Results
+from simulator.engine.scenario import load_scenario
 from simulator.studies.ensemble import OUTCOME_NAMES, Aggregator, Summary, replicate
 from simulator.studies.executors import open_executor, run_tasks
 from tests.conftest import BASELINE

@@ -14,7 +14,7 @@ from agents.services.eprescription import PrescriptionBase
 from simulator.cli import main
 from simulator.core.errors import ConservationError, ScenarioError
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import REPO, write_scenario
 
 BASELINE = REPO / "scenarios" / "baseline.toml"

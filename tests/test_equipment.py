@@ -18,7 +18,7 @@ from scenarios.schema import InstallConfig
 from simulator.api import with_overrides
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from simulator.studies.observed_match import observed_vs_simulated
 from tests.conftest import REPO
 

@@ -5,14 +5,16 @@ the scenario or the module is loaded, never silently later."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 import agents.dmp_rules as rules
 from agents.producers import Wave2Sector, sector_class
+from agents.services.dmp import DmpRules
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import REPO
 
 PAGE = REPO / "docs" / "extending.md"
@@ -101,3 +103,80 @@ def test_the_verdict_is_the_first_reason_in_force():
     assert rules.first_reason(set()) == "accepted"
     with pytest.raises(KeyError, match="not in the DMP rule table: made_up"):
         rules.first_reason({"made_up"})
+
+
+# -- a rule switch: one row of agents/dmp_rules.py ---------------------------------------------
+SWITCH = "check_nir_key"  # the switch being tried: the DMP checks the INS (its NIR key, its OID) from its date
+SWITCH_DAY = "2025-04-01"
+
+
+def _switched_reasons() -> tuple[rules.Reason, ...]:
+    """The table with one row changed, as the page says: bad_ins is in force once ``SWITCH`` is on."""
+    return tuple(replace(r, switch=SWITCH) if r.name == "bad_ins" else r for r in rules.REASONS)
+
+
+def _switch_scenario(tmp_path) -> object:
+    path = tmp_path / "check_nir_key.toml"
+    path.write_text(f'name = "check_nir_key"\nextends = "{REPO / "scenarios" / "baseline.toml"}"\n'
+                    'payload_sample = 120\n[sectors.gp.defects."*"]\nbad_nir_key = 0.05\n'
+                    f'[[interventions]]\ndate = {SWITCH_DAY}\nkind = "rule"\nrule = "{SWITCH}"\n')
+    return path
+
+
+def test_a_rule_switch_added_by_one_row_is_read_by_every_judge(tmp_path):
+    """The schema accepts it in an intervention, the interventions turn it on, the vectorised
+    DMP enforces it from its date and the payload tier's FHIR verdicts agree with it."""
+    with rules.scratch_table(_switched_reasons()):
+        assert SWITCH in rules.SWITCHES and SWITCH in rules.DOCUMENT_SWITCHES
+        sc = load_scenario(_switch_scenario(tmp_path), {"run.start": "2025-01-01", "run.end": "2025-07-31"})
+        res = Simulation(sc, seed=5, scale=0.002).run()
+    docs = res.to_df("documents")
+    gp_bad = docs[(docs["sector"] == "gp") & (docs["outcome"] == "rejected") & (docs["reason"] == "bad_ins")]
+    assert gp_bad.loc[gp_bad["month"] < SWITCH_DAY[:7], "count"].sum() == 0  # not in force before its date
+    assert gp_bad.loc[gp_bad["month"] >= SWITCH_DAY[:7], "count"].sum() > 0
+    payloads = res.manifest["payloads"]
+    assert payloads["sampled"] > 0 and payloads["disagreements"] == 0 and "failure" not in res.manifest
+
+
+def test_a_rule_switch_is_known_to_the_schema_only_while_in_the_table(tmp_path):
+    with pytest.raises(ScenarioError, match=rf"interventions\.\d+\.rule: must be one of .*\(got '{SWITCH}'\)"):
+        load_scenario(_switch_scenario(tmp_path))
+    with rules.scratch_table(_switched_reasons()):
+        assert load_scenario(_switch_scenario(tmp_path)).interventions[-1].rule == SWITCH
+
+
+def test_a_rule_switch_is_enforced_by_the_server_from_its_date(tmp_path):
+    from simulator.server.conformance import Finding
+    from simulator.server.judge import Rules, verdict_of
+    from simulator.server.world import rule_dates
+
+    finding = Finding("INS-002", "error", "Patient.identifier", "bad NIR key", "bad_ins")
+    with rules.scratch_table(_switched_reasons()):
+        dated = Rules.from_info({f"rule.{SWITCH}": SWITCH_DAY})
+        assert verdict_of([finding], dated, "2025-03-31").verdict == "accepted"
+        assert verdict_of([finding], dated, SWITCH_DAY).verdict == "bad_ins"
+        assert verdict_of([finding], Rules.from_info({}), "2020-01-01").verdict == "bad_ins"  # undated: in force
+        assert verdict_of([finding], Rules.from_info({f"rule.{SWITCH}": "never"}), None).verdict == "accepted"
+        sc = load_scenario(_switch_scenario(tmp_path))
+        assert rule_dates(sc)[SWITCH] == SWITCH_DAY
+        dmp = DmpRules()
+        assert getattr(dmp, SWITCH) is False
+        dmp.switch_on(SWITCH)
+        assert dmp.switches()[SWITCH] is True
+        assert rules.switch_label(SWITCH) == rules.BY_NAME["bad_ins"].description
+    assert verdict_of([finding], Rules.from_info({}), None).verdict == "bad_ins"
+
+
+def test_a_new_wave2_sector_joins_the_wave2_target(tmp_path):
+    """The wave 2 target takes the sectors of wave 2 by rule (`sectors = "wave2"`); a target
+    listing its sectors keeps its list."""
+    sc = load_scenario(_scenario(tmp_path, _block()))
+    assert "podiatrist" in sc.targets["wave2"].sectors
+    assert set(sc.targets["wave2"].sectors) == {n for n, s in sc.sectors.items() if s.wave == 2}
+    assert sc.targets["nurse"].sectors == ["nurse"]
+
+
+def test_a_target_names_a_wave_or_its_sectors(tmp_path):
+    text = _block() + '\n[targets.wave2]\nsectors = "wave3"\n'
+    with pytest.raises(ScenarioError, match=r"targets\.wave2\.sectors: must be a list of sector names, or \"wave1\" / \"wave2\""):
+        load_scenario(_scenario(tmp_path, text))

@@ -1,4 +1,4 @@
-"""Identity per patient (simulator/identity.py, agents/identity/qualification.py): lookups
+"""Identity per patient (simulator/engine/identity.py, agents/identity/qualification.py): lookups
 qualify a person for good, 01 / 02 answers are retried, persons without an INS never qualify,
 an INSi outage raises identity rejections only while it lasts, and a schema error names the
 field."""
@@ -25,8 +25,8 @@ from agents.patients import HAS_INS, ID_QUALIFIED, INSI_OK
 from scenarios.loader import ScenarioError
 from simulator.core.parallel import Workers
 from simulator.engine import Simulation
-from simulator.identity import IdentityModule
-from simulator.scenario import load_scenario
+from simulator.engine.identity import IdentityModule
+from simulator.engine.scenario import load_scenario
 from tests.conftest import REPO
 
 RULES = QualificationRules(id_check_share=0.8, retry_days=10, resolve_01=0.5, resolve_02=0.6, backlog_days=5,

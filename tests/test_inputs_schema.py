@@ -9,7 +9,7 @@ import pytest
 from scenarios.schema import Strict, size_problem
 from simulator.cli import main
 from simulator.core.errors import ScenarioError
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.support_ensemble import one_error_line
 

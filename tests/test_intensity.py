@@ -15,7 +15,7 @@ from agents.producers.base import Sector
 from agents.producers.learning import Obligation, beta_levels, ceilings_on, level
 from scenarios.activity import compare, load_activity
 from simulator.core.errors import ScenarioError
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE, write_scenario
 
 START = dt.date(2021, 1, 1)

@@ -16,7 +16,7 @@ from simulator.core import outcomes as oc
 from simulator.core.errors import UsageError
 from simulator.core.parallel import Workers
 from simulator.core.tally import Tally
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE, assert_same_results
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
@@ -179,7 +179,7 @@ def test_verdicts_judged_at_submission_are_judged_again_after_a_profile_change()
 def test_draw_kernel_equals_numpy():
     sc = load_scenario(BASELINE)
     from simulator.core.streams import Streams
-    from simulator.world import build_world
+    from simulator.engine.world import build_world
 
     drawn = {}
     for use in (False, True):

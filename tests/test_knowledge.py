@@ -64,7 +64,7 @@ def test_a_wave_2_scenario_at_an_origin_reads_nothing_known_after_it(entries, or
     known = at_cutoff(data, entries, origin)
     assert later_values(known.data, entries, origin) == []
     text = "\n".join(known.lines())
-    assert "interventions[wave 2 launch: nurses].* (known 2025-02-27)" in text  # launches kept, and said so
+    assert "interventions[wave 2 launch: nurses].* (known 2025-04-02)" in text  # launches kept, and said so
     gp = leaves(known.data)["wave2_flows.software.gp.start"]
     assert gp == dt.date(2024, 1, 1)  # the launch announced in Sept 2023, not the 27 Feb 2025 one
 

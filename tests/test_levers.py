@@ -11,8 +11,13 @@ import pytest
 
 import simulator
 from simulator.cli import main
-from simulator.outputs import first_month_reached, reached_month, share_of_target, target_monthly
-from simulator.scenario import load_scenario
+from simulator.engine.outputs import (
+    first_month_reached,
+    reached_month,
+    share_of_target,
+    target_monthly,
+)
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 
 SMALL = {"run.start": "2024-01-01", "run.end": "2024-06-30", "run.scale": 0.002, "run.seed": 5}

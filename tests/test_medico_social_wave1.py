@@ -14,9 +14,9 @@ import pytest
 import simulator
 from agents.patients import NEVER
 from agents.producers import SECTOR_CLASSES
-from simulator.calendar import Calendar
 from simulator.core.errors import ScenarioError
-from simulator.scenario import load_scenario
+from simulator.engine.calendar import Calendar
+from simulator.engine.scenario import load_scenario
 from simulator.studies.observed_match import observed_vs_simulated
 from tests.conftest import REPO, write_scenario
 

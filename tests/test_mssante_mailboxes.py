@@ -1,4 +1,4 @@
-"""MSSanté as people and mailboxes (simulator/messaging.py, agents/services/mailboxes.py):
+"""MSSanté as people and mailboxes (simulator/engine/messaging.py, agents/services/mailboxes.py):
 messages grow with mailboxes, the patient → professional channel needs activated profiles, a
 failing operator holds only its senders' share and only while it lasts, and every message ends
 in exactly one outcome."""
@@ -15,7 +15,7 @@ import pytest
 
 import simulator
 from scenarios.loader import ScenarioError
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

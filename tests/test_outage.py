@@ -8,7 +8,7 @@ import pytest
 
 import simulator
 from scenarios.schema import Intervention
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

@@ -26,7 +26,7 @@ from simulator.atomic import (
 )
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.results import Results
+from simulator.engine.results import Results
 from tests.conftest import BASELINE, REPO
 from tests.support_ensemble import one_error_line
 

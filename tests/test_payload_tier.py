@@ -20,9 +20,9 @@ from agents.identity import check_id_nat_ps, check_id_nat_struct, is_valid_nir
 from agents.patients import CLOSED, CREATED, HAS_INS, INSI_OK, IS_NIA, OPPOSED
 from simulator.core import outcomes as oc
 from simulator.engine import Simulation
-from simulator.payload_tier import BUNDLES, VERDICTS
-from simulator.scenario import load_scenario
-from simulator.summary import format_summary
+from simulator.engine.payload_tier import BUNDLES, VERDICTS
+from simulator.engine.scenario import load_scenario
+from simulator.engine.summary import format_summary
 from tests.conftest import BASELINE, REPO
 
 SHORT = {"run.end": "2024-06-30"}  # spans the qualified-identity rule of 1 Oct 2023

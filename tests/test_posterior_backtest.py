@@ -133,6 +133,30 @@ def test_shipped_observed_file_stops_in_may_2025_and_every_metric_is_known(repo_
     assert not set(after["metric"]) & TARGET_METRICS
 
 
+def test_projection_runs_stop_at_the_last_scored_row_not_at_the_2027_target(repo_root):
+    from simulator.studies.backtest import projection_end, projection_scenarios
+    from simulator.studies.blind import blind_spec
+    from simulator.studies.calibration import load_spec
+    from simulator.studies.posterior_file import PosteriorDraws
+
+    obs = load_observed()
+    targets = obs["metric"].isin(TARGET_METRICS)
+    assert max(row_end(d) for d in obs.loc[targets, "date"]).year >= 2027  # the shipped file holds the 2027 target
+    origin = dt.date(2023, 12, 31)
+    spec, _ = blind_spec(load_spec(repo_root / CALIBRATION), origin)
+    horizon = spec.base_data["run"]["end"]
+    assert horizon.year >= 2027  # the scenario itself runs to 2027
+    _, after = split(obs, origin, repo_root / "x.csv")
+    end = projection_end(after, horizon)
+    assert end == max(row_end(d) for d in obs.loc[~targets, "date"]) < horizon  # the last scored row's end
+    draws = PosteriorDraws(repo_root / "x.posterior.csv", [], [{}])
+    runs = projection_scenarios(spec, draws, end, 3, seeds_per_draw=2)
+    assert len(runs) == 3 and all(sc.run.end == end for sc in runs)
+    assert all(not isinstance(iv.date, dt.date) or iv.date <= end for sc in runs for iv in sc.interventions)
+    # a horizon before the last row wins (a scenario ending early is never run past its end)
+    assert projection_end(after, dt.date(2024, 6, 30)) == dt.date(2024, 6, 30)
+
+
 # -- bad inputs: one line, exit 2 ------------------------------------------------------------------
 def _write(path, rows: list[dict], columns=COLUMNS) -> str:
     pd.DataFrame(rows, columns=list(columns)).to_csv(path, index=False)
@@ -235,7 +259,7 @@ def test_replications_draw_parameters_from_the_posterior_file(tmp_path, capsys):
 
 
 def test_attainment_band_counts_unreached_replications_as_later():
-    from simulator.outputs import month_to_decimal
+    from simulator.engine.outputs import month_to_decimal
     from simulator.studies.ensemble import attainment_band
 
     last = "2027-12"

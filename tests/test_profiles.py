@@ -14,7 +14,7 @@ from simulator.cli import main
 from simulator.core.arrays import sorted_unique, stable_order
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from simulator.studies.observed_match import observed_vs_simulated
 from tests.conftest import BASELINE, REPO, write_scenario
 

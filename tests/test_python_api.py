@@ -34,7 +34,7 @@ def test_every_study_is_reachable_from_the_package():
 
 @pytest.mark.slow
 def test_compare_gives_tables_text_and_a_figure(short_file):
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
 
     more = load_scenario(short_file, {"name": "short_more", "sectors.gp.intensity_mean": 0.5})
     cmp = simulator.compare(short_file, more, scale=float(SCALE), seed=4)

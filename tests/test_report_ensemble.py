@@ -18,7 +18,7 @@ from reports.html import render_report
 from reports.observed import observed_figures
 from reports.tables import target_table
 from simulator.cli import main
-from simulator.results import Results
+from simulator.engine.results import Results
 from tests.conftest import BASELINE
 
 SCALE = 0.001

@@ -15,8 +15,8 @@ from reports.observed import observed_figures
 from reports.tables import report_month, target_table, year_columns
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.outputs import reached_month
-from simulator.results import Results
+from simulator.engine.outputs import reached_month
+from simulator.engine.results import Results
 
 
 def with_table(res: Results, name: str, df: pd.DataFrame) -> Results:

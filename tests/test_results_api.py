@@ -11,9 +11,14 @@ import pytest
 
 from simulator.cli import main
 from simulator.core.errors import SegurError, UsageError
-from simulator.outputs import first_month_reached, reached_month, share_of_target, trailing_12
-from simulator.results import Results
-from simulator.summary import format_summary, target_status
+from simulator.engine.outputs import (
+    first_month_reached,
+    reached_month,
+    share_of_target,
+    trailing_12,
+)
+from simulator.engine.results import Results
+from simulator.engine.summary import format_summary, target_status
 
 
 @pytest.fixture(scope="module")

@@ -238,7 +238,7 @@ def test_rolling_backtest_bad_inputs_exit_2(extra, message, tmp_path, capsys, mo
 
 
 def test_target_month_band_for_the_page():
-    from simulator.outputs import month_to_decimal
+    from simulator.engine.outputs import month_to_decimal
     from simulator.studies.bands import target_month_band
 
     never = month_to_decimal("2027-12") + 1 / 12

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from scenarios.schema import SECTORS_WAVE2
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from simulator.studies.compare import runs_from_results, target_dates
 from tests.support_wave2 import LIBRARY, SCALE, SCENARIOS, library_runs
 

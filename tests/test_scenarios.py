@@ -8,7 +8,7 @@ import pytest
 
 from simulator.cli import main
 from simulator.core.errors import ScenarioError
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE
 
 

@@ -23,7 +23,7 @@ import sys, time
 from pathlib import Path
 import pandas as pd
 from simulator.interrupts import Terminated, install_signal_handlers
-from simulator.results import Results
+from simulator.engine.results import Results
 
 def slow(res, tmp):
     (Path(tmp) / "part.csv").write_text("x" * 100000)
@@ -95,7 +95,7 @@ def test_sigkill_during_save_is_cleaned_by_the_next_command(tmp_path):
     assert _leftovers(tmp_path)  # SIGKILL cannot be handled: the temporary folder stays…
     import pandas as pd
 
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
     Results({"documents": pd.DataFrame({"count": [1]})}, {}).save(tmp_path / "other")
     assert _leftovers(tmp_path) == []  # …until the next command into that parent

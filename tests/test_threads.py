@@ -8,7 +8,7 @@ import simulator
 from agents.services import dmp
 from simulator.core import parallel
 from simulator.core.errors import UsageError
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
 from tests.conftest import BASELINE, assert_same_results
 
 

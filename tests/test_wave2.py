@@ -13,10 +13,10 @@ from agents.patients import NEVER
 from agents.producers import SECTOR_CLASSES, Wave2Sector
 from agents.services.eprescription import ACCEPTED, CONSUMED, EXPIRED, UNKNOWN, PrescriptionBase
 from scenarios.schema import SECTORS_WAVE2
-from simulator.calendar import Calendar
 from simulator.core.errors import ScenarioError
 from simulator.engine import Simulation
-from simulator.scenario import load_scenario
+from simulator.engine.calendar import Calendar
+from simulator.engine.scenario import load_scenario
 from tests.conftest import write_scenario
 from tests.support_wave2 import SCALE, SCENARIOS, SEED, wave2_run
 

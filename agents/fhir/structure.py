@@ -311,38 +311,47 @@ def run(resource: dict, checks: tuple[Check, ...]) -> Iterator[tuple[str, str, s
         if not holders:
             continue
         if check.kind == CARDINALITY:
-            for where, holder in holders:
-                values = [v for _, v in _children(holder, check.last)]
-                if check.url is not None:
-                    values = [v for v in values if isinstance(v, dict) and v.get("url") == check.url]
-                count = len(values)
-                what = f"extension {check.url}" if check.url else check.path
-                if count < check.low:
-                    yield CARDINALITY, f"{where}.{check.last}", (
-                        f"{check.profile} requires {what} ({check.low}..{check.high}); found {count}")
-                elif check.high != "*" and count > int(check.high):
-                    verb = "forbids" if check.high == "0" else "allows at most " + check.high + " of"
-                    yield CARDINALITY, f"{where}.{check.last}", (
-                        f"{check.profile} {verb} {what} ({check.low}..{check.high}); found {count}")
-            continue
-        for where_holder, holder in holders:
-            for where, value in _children(holder, check.last, where_holder):
-                if check.kind == FIXED:
-                    if check.fixed is not None and value != check.fixed and not (
-                        isinstance(check.fixed, str) and isinstance(value, str) and value == check.fixed
-                    ):
-                        yield FIXED, where, (
-                            f"{check.profile} fixes {check.path} to {_describe(check.fixed)}; found {_describe(value)}")
-                    elif check.pattern is not None and not matches_pattern(value, check.pattern):
-                        yield FIXED, where, (
-                            f"{check.profile} requires {check.path} to be {_describe(check.pattern)}; "
-                            f"found {_describe(value)}")
-                else:
-                    problem = _binding_problem(value, check)
-                    if problem is not None:
-                        yield BINDING, where, (
-                            f"{check.path} {problem} is not in the value set {check.value_set} "
-                            f"(required binding of {check.profile})")
+            yield from _cardinality_failures(check, holders)
+        else:
+            yield from _value_failures(check, holders)
 
+
+def _cardinality_failures(check: Check, holders: list) -> Iterator[tuple[str, str, str]]:
+    """A cardinality check's failures: too few or too many of the element in each holder."""
+    for where, holder in holders:
+        values = [v for _, v in _children(holder, check.last)]
+        if check.url is not None:
+            values = [v for v in values if isinstance(v, dict) and v.get("url") == check.url]
+        count = len(values)
+        what = f"extension {check.url}" if check.url else check.path
+        if count < check.low:
+            yield CARDINALITY, f"{where}.{check.last}", (
+                f"{check.profile} requires {what} ({check.low}..{check.high}); found {count}")
+        elif check.high != "*" and count > int(check.high):
+            verb = "forbids" if check.high == "0" else "allows at most " + check.high + " of"
+            yield CARDINALITY, f"{where}.{check.last}", (
+                f"{check.profile} {verb} {what} ({check.low}..{check.high}); found {count}")
+
+
+def _value_failures(check: Check, holders: list) -> Iterator[tuple[str, str, str]]:
+    """A fixed value, pattern or required binding check's failures, value by value."""
+    for where_holder, holder in holders:
+        for where, value in _children(holder, check.last, where_holder):
+            if check.kind == FIXED:
+                if check.fixed is not None and value != check.fixed and not (
+                    isinstance(check.fixed, str) and isinstance(value, str) and value == check.fixed
+                ):
+                    yield FIXED, where, (
+                        f"{check.profile} fixes {check.path} to {_describe(check.fixed)}; found {_describe(value)}")
+                elif check.pattern is not None and not matches_pattern(value, check.pattern):
+                    yield FIXED, where, (
+                        f"{check.profile} requires {check.path} to be {_describe(check.pattern)}; "
+                        f"found {_describe(value)}")
+            else:
+                problem = _binding_problem(value, check)
+                if problem is not None:
+                    yield BINDING, where, (
+                        f"{check.path} {problem} is not in the value set {check.value_set} "
+                        f"(required binding of {check.profile})")
 
 __all__ = ["Check", "checks_for", "compiled", "core_checks", "entry_profiles", "known", "matches_pattern", "run"]

@@ -37,7 +37,7 @@ class Batch:
     facility: np.ndarray  # int32, index in the sector
     patient: np.ndarray  # int32
     doc_type: np.ndarray  # uint8, catalogue index
-    qualified: np.ndarray  # bool: identity sent as QUAL (set by the identity module, simulator/identity.py)
+    qualified: np.ndarray  # bool: identity sent as QUAL (set by the identity module, simulator/engine/identity.py)
     installed: np.ndarray  # bool: Ségur software installed when sent
     defect: np.ndarray | None  # uint8 defect code (0 none) or None when no defect is configured
     #: each row's patient status byte as the identity module read it, and the patients'
@@ -169,6 +169,7 @@ class Sector:
         #: draw rows with the compiled kernel (set by the simulation; same rows either way)
         self.kernels = False
         self._install_cache: tuple | None = None
+        self._size_total: tuple[np.ndarray, float] | None = None
 
     # -- set-up helpers ---------------------------------------------------------------
     def set_documents(self, documents: dict[str, float]) -> None:
@@ -362,7 +363,7 @@ class Sector:
 
     def qualified_share(self, day: int, factor: float, end_share: float) -> float:
         """Share of this sector's facilities whose identity practice qualifies identities (INSi
-        lookup and ID check) on ``day`` (the ``qualification`` ramp; see simulator/identity.py)."""
+        lookup and ID check) on ``day`` (the ``qualification`` ramp; see simulator/engine/identity.py)."""
         q = self.qual
         s = q.start_share + (end_share - q.start_share) * expit((day - self.qual_mid) / q.width_days)
         return float(min(max(s * factor, 0.0), 1.0))
@@ -382,7 +383,14 @@ class Sector:
 
     def eligible_per_day(self, episodes_per_day: float) -> float:
         """Expected documents of all the sector's facilities on a full working day (sent or not)."""
-        return episodes_per_day * self.docs_per_episode * float(self.size.sum())
+        return episodes_per_day * self.docs_per_episode * self.total_size()
+
+    def total_size(self) -> float:
+        """The facilities' summed size (read every day; summed again only when ``size`` is replaced)."""
+        cached = self._size_total
+        if cached is None or cached[0] is not self.size:
+            cached = self._size_total = (self.size, float(self.size.sum()))
+        return cached[1]
 
     def set_patient_ranges(self, patients: Patients) -> None:
         """Each facility draws its patients in a contiguous range: by default its département."""
@@ -433,7 +441,7 @@ class Sector:
                 rng.bit_generator.random_raw(drawn)  # keep the stream where a run without the lever has it
             return None
         # one 64-bit word per row: bits 0–15 pick the type, bits 32–63 the patient (the kernel
-        # and NumPy read the same bits the same way); ``qualified`` is left False here (simulator/identity.py)
+        # and NumPy read the same bits the same way); ``qualified`` is left False here (simulator/engine/identity.py)
         raw = rng.bit_generator.random_raw(drawn)
         if total != drawn:  # held rows give their words up; sent-after-recovery rows take the outbox's own
             raw = raw[:total] if total < drawn else np.concatenate(

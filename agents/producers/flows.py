@@ -38,6 +38,8 @@ class ActivityFlow:
         self.type_weights = w
         self.docs_per_episode = float(w.sum())
         self._key: tuple | None = None
+        self._feed_key: tuple | None = None
+        self._feed: tuple[np.ndarray, np.ndarray, np.ndarray] = ()  # type: ignore[assignment]
 
     def _tables(self) -> tuple[float, np.ndarray]:
         """Documents sent per episode at full level (the host's type ceilings in force) and the 16-bit type lookup of sent rows (cached on the host's ceilings)."""
@@ -54,7 +56,7 @@ class ActivityFlow:
 
     def eligible_per_day(self) -> float:
         """Expected documents of the flow, all the host's facilities, on a full working day."""
-        return self.per_day * self.docs_per_episode * float(self.host.size.sum())
+        return self.per_day * self.docs_per_episode * self.host.total_size()
 
     def expected(self, day: int, intensity_mean: float) -> float:
         """Documents the flow is expected to send on ``day`` (before the Poisson draw)."""
@@ -69,6 +71,17 @@ class ActivityFlow:
         """The feeders' level for this flow: their level × ``level_factor``, at most 1."""
         return np.minimum(self.host.levels(intensity_mean)[feeders] * self.cfg.level_factor, 1.0)
 
+    def _feeders(self, intensity_mean: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The host's feeding facilities, their sizes and their levels for this flow (cached
+        until a facility starts feeding — feeding never stops — or the host learns)."""
+        host = self.host
+        key = (int(np.count_nonzero(host.feeding)), intensity_mean, host._learn_version)
+        if key != self._feed_key:
+            feeders = np.flatnonzero(host.feeding)
+            self._feed = (feeders, host.size[feeders], self._levels(feeders, intensity_mean))
+            self._feed_key = key
+        return self._feed
+
     def produce(self, day: int, intensity_mean: float) -> tuple[Batch | None, float]:
         """Today's documents of the flow as a batch of the host sector (None if none), and the
         expected count they were drawn from."""
@@ -76,11 +89,11 @@ class ActivityFlow:
         host = self.host
         if day < self.start_day or rhythm <= 0 or not host.launched(day):
             return None, 0.0
-        feeders = np.flatnonzero(host.feeding)
+        feeders, size, levels = self._feeders(intensity_mean)
         if feeders.size == 0:
             return None, 0.0
         sent, lut = self._tables()
-        lam = self.per_day * sent * rhythm * host.size[feeders] * self._levels(feeders, intensity_mean)
+        lam = self.per_day * sent * rhythm * size * levels
         counts = self.rng.poisson(lam)
         total = int(counts.sum())
         if total == 0:

@@ -47,31 +47,70 @@ STATUS_CONDITIONS = {
 _INSTALLED_REASON = "software_not_installed"
 
 
-@dataclass
 class DmpRules:
-    """Which optional DMP rules are in force (the rule table's switches)."""
+    """Which optional DMP rules are in force: the rule table's switches (``rule_table.SWITCHES``;
+    each off unless given, positional flags in that order), read as attributes
+    (``rules.require_qualified_identity``) and turned on by the interventions (``switch_on``)."""
 
-    require_qualified_identity: bool = False
-    reject_legacy_software: bool = False
+    __slots__ = ("_on",)
+
+    def __init__(self, *flags: bool, **named: bool) -> None:
+        names = rule_table.SWITCHES
+        if len(flags) > len(names):
+            raise TypeError(f"DmpRules takes at most {len(names)} flags ({', '.join(names)})")
+        given = {**dict(zip(names, flags, strict=False)), **named}
+        unknown = set(given) - set(names)
+        if unknown:
+            raise TypeError(f"not a switch of the DMP rule table: {', '.join(sorted(unknown))}")
+        object.__setattr__(self, "_on", frozenset(n for n, v in given.items() if v))
+
+    def __getattr__(self, name: str) -> bool:
+        if name in rule_table.SWITCHES:
+            return name in self._on
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: bool) -> None:
+        if name not in rule_table.SWITCHES:
+            raise AttributeError(f"not a switch of the DMP rule table: {name}")
+        on = self._on | {name} if value else self._on - {name}
+        object.__setattr__(self, "_on", on)
+
+    def switch_on(self, name: str) -> None:
+        """Put the rule ``name`` in force (an intervention of kind ``rule``)."""
+        setattr(self, name, True)
 
     def switches(self) -> dict[str, bool]:
-        return {name: bool(getattr(self, name)) for name in rule_table.SWITCHES}
+        return {name: name in self._on for name in rule_table.SWITCHES}
+
+    @property
+    def key(self) -> frozenset[str]:
+        """The switches on (what the lookup tables depend on)."""
+        return self._on
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DmpRules) and other._on == self._on
+
+    def __hash__(self) -> int:
+        return hash(self._on)
+
+    def __repr__(self) -> str:
+        return f"DmpRules({', '.join(f'{n}=True' for n in sorted(self._on))})"
 
 
-def _status_table(require_qualified: bool, part: str | None = None) -> np.ndarray:
+def _status_table(on: frozenset[str], part: str | None = None) -> np.ndarray:
     """Verdict for each (patient status | qualified << 7), as a 256-entry lookup table: the
-    first reason of the rule table (of ``part``, or any) whose status condition holds."""
+    first reason of the rule table (of ``part``, or any) in force under the switches ``on``
+    whose status condition holds."""
     key = np.arange(256, dtype=np.uint16)
     st = (key & 0x7F).astype(np.uint8)
     qualified = (key >> 7).astype(bool)
-    switches = {"require_qualified_identity": require_qualified}
     out = np.full(256, oc.ACCEPTED, dtype=np.uint8)
     decided = np.zeros(256, dtype=bool)
     for reason in rule_table.REASONS:
         cond = STATUS_CONDITIONS.get(reason.name)
         if cond is None or (part is not None and reason.part != part):
             continue
-        if reason.switch is not None and not switches.get(reason.switch, False):
+        if reason.switch is not None and reason.switch not in on:
             continue
         hit = np.asarray(cond(st, qualified), dtype=bool) & ~decided
         out[hit] = reason.code
@@ -79,15 +118,38 @@ def _status_table(require_qualified: bool, part: str | None = None) -> np.ndarra
     return out
 
 
-def _defect_table(require_qualified: bool) -> np.ndarray:
+def _defect_table(on: frozenset[str]) -> np.ndarray:
     """Outcome each defect code imposes on a document with an INS (255 = none): its reason in
-    the rule table, when that reason is in force."""
+    the rule table, when that reason is in force under the switches ``on``."""
     out = np.full(256, _NO_OVERRIDE, dtype=np.uint8)
-    switches = {"require_qualified_identity": require_qualified}
+    switches = {name: True for name in on}
     for name, reason in rule_table.DEFECTS.items():
         if rule_table.in_force(reason, switches):
             out[defect_code(name)] = rule_table.BY_NAME[reason].code
     return out
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The lookup tables of one set of switches on (built once, see ``tables``)."""
+
+    whole: np.ndarray  # the whole verdict by status key (one lookup per row)
+    reads_qualified: bool  # whether ``whole`` depends on the key's bit 7 (the row's qualified bit)
+    document: np.ndarray  # the document part by status key
+    defect: np.ndarray  # defect code → outcome (255: none)
+    reject_legacy: bool  # whether software not installed is in force
+
+
+def tables(rules: DmpRules) -> Tables:
+    """The lookup tables under ``rules`` (cached per set of switches on)."""
+    found = _BY_SWITCHES.get(rules.key)
+    if found is None:
+        on = rules.key
+        whole = _status_table(on)
+        found = Tables(whole, not np.array_equal(whole[:128], whole[128:]), _status_table(on, rule_table.DOCUMENT),
+                       _defect_table(on), rule_table.in_force(_INSTALLED_REASON, {n: True for n in on}))
+        _BY_SWITCHES[on] = found
+    return found
 
 
 def _check_evaluation_order() -> None:
@@ -109,25 +171,21 @@ def _check_evaluation_order() -> None:
 
 
 def _build_tables() -> None:
-    """The lookup tables from the rule table in force (at import, and again whenever
-    ``agents.dmp_rules.scratch_table`` puts another one in force)."""
-    global DOCUMENT_REASONS, SERVICE_REASONS, _DOCUMENT, _PROFILE, _DEFECT, _TABLES
+    """The tables from the rule table in force (at import, and again whenever
+    ``agents.dmp_rules.scratch_table`` puts another one in force): the per-switch lookup
+    tables are rebuilt on demand (``tables``)."""
+    global DOCUMENT_REASONS, SERVICE_REASONS, _PROFILE
     _check_evaluation_order()
     DOCUMENT_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.DOCUMENT)
     SERVICE_REASONS = frozenset(r.code for r in rule_table.REASONS if r.part == rule_table.SERVICE)
-    _DOCUMENT = {r: _status_table(r, rule_table.DOCUMENT) for r in (False, True)}
-    _PROFILE = _status_table(False, rule_table.SERVICE)[:128]
-    _DEFECT = {False: _defect_table(False), True: _defect_table(True)}
-    # the whole verdict by status (the table the batch verdict uses: one lookup per row)
-    _TABLES = {r: _status_table(r) for r in (False, True)}
-    if not np.array_equal(_TABLES[False][:128], _TABLES[False][128:]):  # pragma: no cover - a rule table change
-        raise ImportError("without require_qualified_identity the verdict must not depend on bit 7 of the key")
+    _PROFILE = _status_table(frozenset(), rule_table.SERVICE)[:128]
+    _BY_SWITCHES.clear()
+    if tables(DmpRules()).reads_qualified:  # pragma: no cover - a rule table change
+        raise ImportError("with no rule switched on the verdict must not depend on bit 7 of the key")
 
 
-_DOCUMENT: dict[bool, np.ndarray] = {}
 _PROFILE: np.ndarray = np.zeros(128, dtype=np.uint8)
-_DEFECT: dict[bool, np.ndarray] = {}
-_TABLES: dict[bool, np.ndarray] = {}
+_BY_SWITCHES: dict[frozenset[str], Tables] = {}
 _build_tables()
 rule_table.on_change(_build_tables)
 #: the existence check by status byte: an INS (the software can ask) and no open profile
@@ -139,7 +197,7 @@ def _apply_defects(out: np.ndarray, status: np.ndarray, defect: np.ndarray | Non
     status-based ones; a document without INS is ``ins_missing`` whatever else is wrong)."""
     if defect is None or not defect.any():
         return
-    override = _DEFECT[rules.require_qualified_identity][defect]
+    override = tables(rules).defect[defect]
     hit = (override != _NO_OVERRIDE) & ((status & HAS_INS) != 0)
     out[hit] = override[hit]
 
@@ -150,7 +208,7 @@ def document_verdict(status: np.ndarray, qualified: np.ndarray, defect: np.ndarr
     identity_not_qualified — what the DMP says about the document itself."""
     status = np.asarray(status, dtype=np.uint8)
     key = (status & np.uint8(0x7F)) | (np.asarray(qualified, dtype=bool).view(np.uint8) << 7)
-    out = _DOCUMENT[rules.require_qualified_identity][key]
+    out = tables(rules).document[key]
     _apply_defects(out, status, defect, rules)
     return out
 
@@ -159,7 +217,7 @@ def service_verdict(status: np.ndarray, installed: np.ndarray, rules: DmpRules) 
     """Service part: software_not_installed (when legacy software is refused), else the
     patient's profile state (profile_opposed, profile_closed, no_profile), else accepted."""
     out = _PROFILE[np.asarray(status, dtype=np.uint8) & 0x7F]
-    if rules.reject_legacy_software:
+    if tables(rules).reject_legacy:
         out[~np.asarray(installed, dtype=bool)] = oc.REJECT_SOFTWARE
     return out
 
@@ -179,15 +237,15 @@ def dmp_verdict(batch: Batch, patients: Patients, rules: DmpRules) -> np.ndarray
     status = batch.status_now(patients.profile_version)  # read by the identity module, still true
     if status is None:  # a random gather into the whole population: by an intp index about twice as fast
         status = patients.status.take(batch.patient.astype(np.intp))
-    table = _TABLES[rules.require_qualified_identity]
-    if rules.require_qualified_identity:
+    found = tables(rules)
+    if found.reads_qualified:
         key = batch.qualified.view(np.uint8) << np.uint8(7)
         key |= status & np.uint8(0x7F)
     else:
-        key = status  # without the rule the table does not look at bit 7 (checked at import)
-    out = table.take(key)
+        key = status  # a table that does not look at bit 7 (the status byte's bit 7 is free)
+    out = found.whole.take(key)
     _apply_defects(out, status, batch.defect, rules)
-    if rules.reject_legacy_software and not batch.installed.all():
+    if found.reject_legacy and not batch.installed.all():
         out[~batch.installed] = oc.REJECT_SOFTWARE
     return out
 
@@ -218,7 +276,7 @@ class _EarlyVerdict:
 
     judged: Judgement
     version: int  # the patients' profile_version of the rows' status bytes
-    rules: tuple[bool, bool]  # the DMP rules in force
+    rules: frozenset[str]  # the DMP rule switches on
 
 
 @dataclass
@@ -359,8 +417,8 @@ class DmpService:
                     self._early[id(sent)] = (sent, early)
         self._pending.clear()
 
-    def _rules_in_force(self) -> tuple[bool, bool]:
-        return (self.rules.require_qualified_identity, self.rules.reject_legacy_software)
+    def _rules_in_force(self) -> frozenset[str]:
+        return self.rules.key
 
     def _early_verdict(self, part: Batch) -> _EarlyVerdict | None:
         """The verdicts judged at submission for ``part``, if it is that whole batch and the
@@ -411,12 +469,11 @@ class DmpService:
             n_fac = self.gp_month.shape[1] if batch.sector == self.gp_sector else self.facility_dept[batch.sector].size
         n_types = self.tally.n_types
         if self.kernels:
-            rules = self.rules
+            found = tables(self.rules)
             out, by_type, by_facility, accepted = kernels.judge_rows(
                 batch.patient, batch.doc_type, batch.qualified, batch.installed, batch.defect, batch.facility,
                 self.patients.status, batch.status_now(self.patients.profile_version),
-                _TABLES[rules.require_qualified_identity], rules.require_qualified_identity,
-                _DEFECT[rules.require_qualified_identity], rules.reject_legacy_software, n_types,
+                found.whole, found.reads_qualified, found.defect, found.reject_legacy, n_types,
                 oc.N_OUTCOMES, n_fac)
             by_facility = by_facility if counted else None
         else:

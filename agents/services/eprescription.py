@@ -17,6 +17,8 @@ UNKNOWN = 1  # no prescription has this id (mistyped or forged code)
 CONSUMED = 2  # already dispensed: the QR code is single-use
 EXPIRED = 3  # written more than validity_days ago (and gone from the base)
 REJECT_REASONS = {UNKNOWN: "unknown_prescription", CONSUMED: "already_dispensed", EXPIRED: "expired"}
+#: the scenario rule (kind = "rule") that makes the e-prescription mandatory from its date
+MANDATE_RULE = "eprescription_mandatory"
 
 _FLAG_CONSUMED = np.uint8(1)
 

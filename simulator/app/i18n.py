@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports import i18n as rep
-from simulator.demo.words import RULES as DEMO_RULES
+from simulator.engine.rule_labels import RULES as RULE_LABELS
 
 LANGS = rep.LANGS
 
@@ -38,7 +38,7 @@ LEVERS = {
     },
 }
 
-RULES = DEMO_RULES  # the rules' labels: the teaching demo's own, one table for narration and page
+RULES = RULE_LABELS  # the rules' labels: one table (simulator/engine/rule_labels.py) for narration and page
 
 # Refusals in plain words, for the teaching view (what a student should understand).
 PLAIN_REASONS = {

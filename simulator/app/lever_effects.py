@@ -53,7 +53,7 @@ def probe_values(lever: lv.Lever) -> tuple[Any, Any] | None:
 def _headline(name: str, chosen: dict[str, Any], seed: int, scale: float) -> float:
     # the engine loads in the process that runs (the page's server imports this module to read the file)
     from simulator import Simulation
-    from simulator.outputs import OutputSpec
+    from simulator.engine.outputs import OutputSpec
 
     req = lv.RunRequest(scenario=name, levers=chosen, seed=seed, scale=scale)
     scenario, _ = lv.check(req)

@@ -26,7 +26,7 @@ from scenarios.schema import InstallConfig, QualificationConfig, Scenario, Secto
 from simulator.app import french, i18n
 from simulator.app.sources import source_of
 from simulator.core.errors import SegurError
-from simulator.scenario import validate
+from simulator.engine.scenario import validate
 
 HIDDEN = ("demo", "calibration", "calibration_check", "wave2_base")  # not what-if scenarios
 MAX_FACTOR = 10.0
@@ -245,38 +245,14 @@ def apply(data: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
     """The scenario data with the levers' values written in (a copy)."""
     data = copy.deepcopy(data)
     ivs = data.setdefault("interventions", [])
-
-    def follow(sector: str, key: str, ratio: float, share: bool) -> None:
-        # a dated change of the same parameter keeps its relative size (a share stays <= 1)
-        for iv in ivs:
-            if iv.get("kind") == "parameter" and iv.get("path") == f"sectors.{sector}.{key}" and iv.get("value") is not None:
-                iv["value"] = min(1.0, float(iv["value"]) * ratio) if share else float(iv["value"]) * ratio
-
     for lever_id, v in chosen.items():
         head, what = lever_id.split(".", 1)
         if head in data.get("sectors", {}):
-            sec = data["sectors"][head]
-            if what == "uptake":
-                for key in ("uptake_p", "uptake_q"):
-                    sec[key] = float(sec[key]) * v
-                    follow(head, key, v, share=True)
-            elif what == "intensity":
-                old = float(sec["intensity_mean"])
-                sec["intensity_mean"] = v
-                follow(head, "intensity_mean", v / old if old else 1.0, share=True)
-            elif what == "funding":
-                sec["install"][_funding_key(sec["install"])] = v
-            elif what == "qualification":
-                old = float(sec["qualification"]["end_share"])
-                sec["qualification"]["end_share"] = v
-                follow(head, "qualification.end_share", v / old if old else 1.0, share=True)
-        elif head == "rule":
+            _apply_sector_lever(data["sectors"][head], head, what, v, ivs)
+        elif head in ("rule", "launch"):  # the date of the rule's, the sector's launch intervention
+            field = "rule" if head == "rule" else "sector"
             for iv in ivs:
-                if iv.get("kind") == "rule" and iv.get("rule") == what:
-                    iv["date"] = v
-        elif head == "launch":
-            for iv in ivs:
-                if iv.get("kind") == "launch" and iv.get("sector") == what:
+                if iv.get("kind") == head and iv.get(field) == what:
                     iv["date"] = v
     days = chosen.get("outage.days", 0)
     rest = [iv for iv in ivs if not (iv.get("kind") == "outage" and iv.get("service") == "dmp")]
@@ -286,6 +262,32 @@ def apply(data: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
                      "label": old.get("label", "DMP outage (page lever)")})
     data["interventions"] = rest
     return data
+
+
+def _apply_sector_lever(sec: dict[str, Any], sector: str, what: str, v: Any, ivs: list[dict[str, Any]]) -> None:
+    """A sector's lever (uptake, intensity, funding, qualification) written into its block;
+    a dated change of the same parameter keeps its relative size."""
+    if what == "uptake":
+        for key in ("uptake_p", "uptake_q"):
+            sec[key] = float(sec[key]) * v
+            _follow(ivs, sector, key, v)
+    elif what == "intensity":
+        old = float(sec["intensity_mean"])
+        sec["intensity_mean"] = v
+        _follow(ivs, sector, "intensity_mean", v / old if old else 1.0)
+    elif what == "funding":
+        sec["install"][_funding_key(sec["install"])] = v
+    elif what == "qualification":
+        old = float(sec["qualification"]["end_share"])
+        sec["qualification"]["end_share"] = v
+        _follow(ivs, sector, "qualification.end_share", v / old if old else 1.0)
+
+
+def _follow(ivs: list[dict[str, Any]], sector: str, key: str, ratio: float) -> None:
+    """A dated change of the same share parameter keeps its relative size (and stays <= 1)."""
+    for iv in ivs:
+        if iv.get("kind") == "parameter" and iv.get("path") == f"sectors.{sector}.{key}" and iv.get("value") is not None:
+            iv["value"] = min(1.0, float(iv["value"]) * ratio)
 
 
 def defaults(name: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """How far a run is from the published figures it covers (in sample), said beside the figures.
 
 The rows of ``scenarios/data/observed.csv`` matched to the simulated quantity they measure by
-``simulator.studies.observed_match`` (the definition calibration and the backtest use), grouped
+``simulator.engine.observed_match`` (the definition calibration and the backtest use), grouped
 by the figure that draws them: DMP documents (the monthly and annualised figures) and Mon espace
 santé profiles. The gap is (simulated − observed) ÷ observed, one-sided for a published bound
 (only a shortfall counts against "more than N").
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from simulator.results import Results
-from simulator.studies.observed_match import observed_vs_simulated
+from simulator.engine.observed_match import observed_vs_simulated
+from simulator.engine.results import Results
 
 FIGURE_METRICS = {
     "documents": ("documents_per_year", "documents_per_month", "documents_annual_rate", "documents_last_12_months"),

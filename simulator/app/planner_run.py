@@ -36,8 +36,8 @@ from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
 from simulator.app.observed_gap import observed_gap
 from simulator.app.uncertainty import discrepancy_for, in_sample
-from simulator.outputs import target_monthly, trailing_12
-from simulator.results import Results
+from simulator.engine.outputs import target_monthly, trailing_12
+from simulator.engine.results import Results
 from simulator.studies.ensemble import discrepancy_summary, replicate
 
 SUMMARY = "summary.json"
@@ -182,6 +182,16 @@ def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, An
     """Run, write ``summary.json`` with the tables (then say 'table'), with the page's figures
     (then 'done'), then the results folder (then 'files')."""
     progress = _throttled(lambda f: send("progress", f))
+    shown: list[dict[str, Any]] = []
+
+    def show_table(res: Results) -> None:
+        """The tables first (the page shows them at once), then the figures."""
+        send("progress", 1.0)
+        out.mkdir(parents=True, exist_ok=True)
+        shown.append(summarize(res, meta, ()))
+        _write_summary(out, shown[0])
+        send("table", None)
+
     if replications > 1:
         ens = replicate(scenario, replications, executor="local", progress=progress)  # every core
         disc = discrepancy_for(str(meta["scenario"])) if meta.get("scenario") else None
@@ -193,13 +203,12 @@ def execute(scenario: Scenario, replications: int, out: Path, meta: dict[str, An
         # the engine loads when a run starts, in the worker, not with the page's server (start-up time)
         from simulator import Simulation
 
-        res = Simulation(scenario, progress=progress).run()
-    send("progress", 1.0)
-    out.mkdir(parents=True, exist_ok=True)
+        # the table as soon as the tables exist, before the payload tier renders its sample
+        res = Simulation(scenario, progress=progress, on_tables=show_table).run()
+    if not shown:
+        show_table(res)
+    summary = shown[0]
     first = meta.get("lang", "fr")
-    summary = summarize(res, meta, ())  # the tables first (the page shows them at once), then the figures
-    _write_summary(out, summary)
-    send("table", None)
     for lang in (first, *(x for x in rep.LANGS if x != first)):  # the asking page's language first
         summary["figures"][lang] = figures(res, lang)
         _write_summary(out, summary)

@@ -36,10 +36,9 @@ from simulator.demo.words import (
     number,
     say,
 )
+from simulator.engine.small_world import overrides
 
 MARKER = "demo.json"
-MAX_PATIENTS = 50_000
-MAX_DAYS = 366
 @dataclass
 class Demo:
     """A finished demo: what the run did, its files and where they are."""
@@ -57,29 +56,6 @@ class Demo:
         return [str(d) for d in self.world.calendar.dates]
 
 
-def overrides(sc: Any, patients: int | None, days: int | None, seed: int | None,
-              min_days: int = 2) -> dict[str, Any]:
-    """Scenario overrides of a small territory's ``--patients`` / ``--days`` / ``--seed`` (the
-    demo, and the live server's seeding, which accepts a single day): every document rendered."""
-    out: dict[str, Any] = {"payload_sample": 0}  # every document is rendered here
-    if patients is not None:
-        if not 100 <= patients <= MAX_PATIENTS:
-            raise UsageError(f"--patients: must be between 100 and {MAX_PATIENTS:,} for a demo (got {patients})")
-        scale = patients / sc.population.size
-        if scale > 1:
-            raise UsageError(f"--patients: the scenario's territory has only {sc.population.size:,} inhabitants")
-        out["run.scale"] = scale
-    if days is not None:
-        if not min_days <= days <= MAX_DAYS:
-            raise UsageError(f"--days: must be between {min_days} and {MAX_DAYS} (got {days})")
-        out["run.end"] = sc.run.start + dt.timedelta(days=days - 1)
-    if seed is not None:
-        if seed < 0:
-            raise UsageError(f"--seed: must be a non-negative integer (got {seed})")
-        out["run.seed"] = seed
-    return out
-
-
 def _check_out(out: Path) -> None:
     check_output(out, "demo")  # before the run: a bad or foreign --out fails at once
 
@@ -91,8 +67,8 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
     from simulator.demo.network import demo_graph
-    from simulator.demo.world import DemoSimulation
-    from simulator.scenario import load_scenario
+    from simulator.engine.scenario import load_scenario
+    from simulator.engine.small_world import DemoSimulation
 
     sc = load_scenario(scenario)
     if not sc.run.departements:

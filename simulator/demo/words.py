@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from simulator.engine.rule_labels import RULES as RULE_LABELS
+
 LANGS = ("fr", "en")
 
 WEEKDAYS = {
@@ -54,14 +56,7 @@ SERVICE_REASONS = {
     },
 }
 
-RULES = {
-    "fr": {"require_qualified_identity": "INS qualifiée exigée pour alimenter le DMP",
-           "reject_legacy_software": "logiciels pré-Ségur refusés par le DMP",
-           "eprescription_mandatory": "e-prescription obligatoire"},
-    "en": {"require_qualified_identity": "qualified INS required to feed the DMP",
-           "reject_legacy_software": "pre-Ségur software refused by the DMP",
-           "eprescription_mandatory": "e-prescription mandatory"},
-}
+RULES = RULE_LABELS  # the rules' labels (simulator/engine/rule_labels.py: the page reads the same table)
 
 STORIES = {
     "fr": {

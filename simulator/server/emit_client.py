@@ -88,6 +88,37 @@ def is_fhir(body: bytes) -> bool:
     return isinstance(data, dict) and isinstance(data.get("resourceType"), str) and bool(data["resourceType"])
 
 
+def _headers(token: str | None) -> dict[str, str]:
+    """A FHIR POST's headers, with the bearer token if any."""
+    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+async def _wait_for_slot(next_slot: list[float], interval: float) -> None:
+    """Wait for the next sending slot at the policy's rate (slots ``interval`` seconds apart)."""
+    slot = max(next_slot[0], time.monotonic())
+    next_slot[0] = slot + interval
+    wait = slot - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def _post_once(client: Any, url: str, body: bytes, headers: dict[str, str]) -> tuple[str | None, Any]:
+    """One POST: (None, the answer), or (what went wrong on the way, None)."""
+    import httpx  # with the client (start-up time)
+
+    try:
+        return None, await client.post(url, content=body, headers=headers)
+    except httpx.TimeoutException:
+        return "timeout", None
+    except httpx.ConnectError:
+        return "connection_refused", None
+    except (httpx.HTTPError, OSError) as exc:
+        return type(exc).__name__, None
+
+
 async def post_all(url: str, items: list[Emission], policy: Policy,
                    token_for: Callable[[Emission], str | None],
                    progress: Callable[[int, int], None] | None = None) -> Run:
@@ -111,28 +142,15 @@ async def post_all(url: str, items: list[Emission], policy: Policy,
 
     async def one(client: httpx.AsyncClient, e: Emission) -> Result:
         body = json.dumps(e.bundle(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
-        token = token_for(e)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        headers = _headers(token_for(e))
         res = Result(e, "not_sent")
         for attempt in range(policy.retries + 1):
             if deadline is not None and time.monotonic() > deadline:
                 break
             res.attempts = attempt + 1
             start = time.perf_counter()
-            kind = None
-            try:
-                r = await client.post(url, content=body, headers=headers)
-            except httpx.TimeoutException:
-                kind = "timeout"
-            except httpx.ConnectError:
-                kind = "connection_refused"
-            except httpx.HTTPError as exc:
-                kind = type(exc).__name__
-            except OSError as exc:
-                kind = type(exc).__name__
-            else:
+            kind, r = await _post_once(client, url, body, headers)
+            if r is not None:
                 if r.status_code >= 500 or r.status_code == 429:
                     kind = f"http_{r.status_code}"
                     res.http_status = r.status_code
@@ -162,11 +180,7 @@ async def post_all(url: str, items: list[Emission], policy: Policy,
                 results[i] = Result(todo[i], "not_sent")
                 continue
             if interval:
-                slot = max(next_slot[0], time.monotonic())
-                next_slot[0] = slot + interval
-                wait = slot - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                await _wait_for_slot(next_slot, interval)
             results[i] = await one(client, todo[i])
             done[0] += 1
             if progress is not None:

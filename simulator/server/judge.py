@@ -42,18 +42,22 @@ SERVICE_RULES: dict[str, tuple[str, int, str]] = {
     "DMP-006": (DUPLICATE, 409, "A document unique id (masterIdentifier) is not reused for other content."),
 }
 STATE_RULE = {"opposed": "DMP-002", "closed": "DMP-003", "not_created": "DMP-004"}
-RULE_DATES = ("require_qualified_identity", "reject_legacy_software")
 
 
-@dataclass(frozen=True)
 class Rules:
-    """Since when the optional DMP rules are in force (``YYYY-MM-DD``; '' always, None never)."""
+    """Since when the DMP rule table's switches are in force (``YYYY-MM-DD``; '' always, None
+    never): positional dates follow ``dmp_rules.SWITCHES``; a switch the store does not date
+    (``rule.<name>``) is in force, so a switch added to the table is enforced over the wire."""
 
-    require_qualified_identity: str | None = ""
-    reject_legacy_software: str | None = ""
-    #: other switches of the rule table (name, since): a switch added there is in force unless
-    #: the store's ``rule.<name>`` says otherwise
-    others: tuple[tuple[str, str | None], ...] = ()
+    __slots__ = ("_since",)
+
+    def __init__(self, *dates: str | None, **named: str | None) -> None:
+        names = dmp_rules.SWITCHES
+        given = {**dict(zip(names, dates, strict=False)), **named}
+        unknown = set(given) - set(names)
+        if unknown:
+            raise TypeError(f"not a switch of the DMP rule table: {', '.join(sorted(unknown))}")
+        self._since = given
 
     @classmethod
     def from_info(cls, info: dict[str, str]) -> Rules:
@@ -61,14 +65,19 @@ class Rules:
             v = info.get(f"rule.{name}", "")
             return None if v == "never" else v
 
-        others = tuple((n, get(n)) for n in dmp_rules.SWITCHES if n not in RULE_DATES)
-        return cls(get("require_qualified_identity"), get("reject_legacy_software"), others)
+        return cls(**{name: get(name) for name in dmp_rules.SWITCHES})
 
     def since(self, switch: str) -> str | None:
         """Since when a rule-table switch is in force ('' always, None never)."""
-        if switch in RULE_DATES:
-            return getattr(self, switch)
-        return dict(self.others).get(switch, "")
+        return self._since.get(switch, "")
+
+    def __getattr__(self, name: str) -> str | None:
+        if name in dmp_rules.SWITCHES:
+            return self.since(name)
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"Rules({self._since!r})"
 
     @staticmethod
     def in_force(since: str | None, day: str | None) -> bool:
@@ -97,8 +106,8 @@ def verdict_of(findings: list[Finding], rules: Rules, day: str | None) -> Verdic
     whose switch is in force on ``day`` (identity_not_qualified only while required…)."""
     reasons = {f.reason for f in findings if f.severity == "error" and f.reason}
     for r in dmp_rules.REASONS:
-        if r.switch is not None and r.switch != "reject_legacy_software" and not rules.in_force(rules.since(r.switch), day):
-            reasons.discard(r.name)  # the software switch is judged per document (software_findings)
+        if r.switch is not None and r.name != SOFTWARE and not rules.in_force(rules.since(r.switch), day):
+            reasons.discard(r.name)  # the software reason is judged per document (software_findings)
     first = next((r for r in precedence() if r in reasons), ACCEPTED)
     return Verdict(first, tuple(findings), status_of(first))
 
@@ -142,10 +151,12 @@ def software_findings(tx: Tx, authors: list[tuple[str | None, str | None]], rule
     Ségur-referenced on that day, once the rule is in force. The DMP checks it first, so it is
     checked even when the rest of the submission cannot be read (no INS, say)."""
     out: list[Finding] = []
-    if rules.reject_legacy_software is None:
+    switch = dmp_rules.BY_NAME[SOFTWARE].switch
+    rule_since = "" if switch is None else rules.since(switch)
+    if rule_since is None:
         return out
     for i, (author, created_day) in enumerate(authors):
-        if author is None or not rules.in_force(rules.reject_legacy_software, created_day):
+        if author is None or not rules.in_force(rule_since, created_day):
             continue
         since = tx.first(_SOFTWARE, {"id": author})
         if since is None:

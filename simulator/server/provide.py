@@ -211,13 +211,9 @@ def _entry(status: str, location: str, version: int, modified: str) -> dict[str,
                          "etag": f'W/"{version}"', "lastModified": modified}}
 
 
-def _store(tx: Tx, sub: Submission, principal: Principal) -> Answer:
-    """Insert the submission (its List, Binaries and DocumentReferences), supersede what it
-    replaces; raise _Refused for a bad replacement or a reused unique id."""
-    replay = _replay(tx, sub)
-    if replay is not None:
-        return replay
-    now = utc_instant()
+def _supersede(tx: Tx, sub: Submission, now: str) -> dict[str, int]:
+    """Mark the documents the submission replaces superseded (id → new version); raise
+    _Refused for a replaced document that does not exist, is not current or is another patient's."""
     superseded: dict[str, int] = {}
     for i, doc in enumerate(sub.documents):
         if doc.replaces is None:
@@ -237,6 +233,17 @@ def _store(tx: Tx, sub: Submission, principal: Principal) -> Answer:
         tx.run(_SUPERSEDE, {"doc_id": old_id, "new_version": old_version + 1, "now": now,
                             "new_resource": dumps(res).decode("utf-8")})
         superseded[old_id] = old_version + 1
+    return superseded
+
+
+def _store(tx: Tx, sub: Submission, principal: Principal) -> Answer:
+    """Insert the submission (its List, Binaries and DocumentReferences), supersede what it
+    replaces; raise _Refused for a bad replacement or a reused unique id."""
+    replay = _replay(tx, sub)
+    if replay is not None:
+        return replay
+    now = utc_instant()
+    superseded = _supersede(tx, sub, now)
     taken: set[str] = set()
     list_id = _free_id(tx, S.submissions, sub.list_resource.get("id"), taken)
     doc_ids: dict[str, str] = {}

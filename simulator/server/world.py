@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from agents import dmp_rules
 from agents.patients import ACTIVATED, CLOSED, CREATED, OPPOSED
 from agents.small_world import Cast
 from simulator.core.errors import UsageError
-from simulator.demo.teaching import overrides
-from simulator.demo.world import DemoSimulation
-from simulator.scenario import load_scenario
+from simulator.engine.scenario import load_scenario
+from simulator.engine.small_world import DemoSimulation, overrides
 
 STATE_NAMES = ("not_created", "open", "activated", "opposed", "closed")
 
@@ -87,7 +87,7 @@ def run_world(scenario: str | Path, *, patients: int | None = None, days: int | 
 
 def rule_dates(sc: Any) -> dict[str, str]:
     """Since when the DMP's optional rules are in force in the scenario ('never' if not)."""
-    out = {"require_qualified_identity": "never", "reject_legacy_software": "never"}
+    out = {name: "never" for name in dmp_rules.SWITCHES}
     for iv in sc.interventions:
         if iv.kind == "rule" and getattr(iv, "rule", None) in out:
             day = str(iv.date)

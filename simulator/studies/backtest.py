@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
-from simulator.scenario import validate
-from simulator.studies.calibration import scenario_data
-from simulator.studies.executors import open_executor, run_tasks
-from simulator.studies.observed_match import (
+from simulator.engine.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
     METRIC_WHY,
@@ -35,6 +33,9 @@ from simulator.studies.observed_match import (
     one_sided,
     why_unmatched,
 )
+from simulator.engine.scenario import validate
+from simulator.studies.calibration import scenario_data
+from simulator.studies.executors import open_executor, run_tasks
 from simulator.studies.posterior import row_end
 from simulator.studies.posterior_file import apply_draw
 
@@ -108,22 +109,30 @@ def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
     metric, sector = row["metric"], row["sector"]
     usable = [why_unmatched(d, m, s) is None for d, m, s in zip(before["date"], before["metric"], before["sector"], strict=True)]
     pts = _history(before[usable], metric, sector)  # rows set aside (contradictions) are not levels
-    if not pts:
+    model = _naive_model(pts, kind) if pts else None
+    if model is None:
         return math.nan
+    level, g = model
+    return _forecast_row(row, level, g, kind)
+
+
+def _naive_model(pts: list[tuple[int, float]], kind: str) -> tuple[Callable[[int], float], float] | None:
+    """The naive forecast's monthly level (month index → value) and monthly growth factor, from
+    the levels up to the cut-off (None when they do not define it)."""
     last_m, last_v = pts[-1]
     g = 1.0
     slope = 0.0
     if kind == "growth":
         window = [(m, v) for m, v in pts if 3 <= last_m - m <= 12 and v > 0]
         if not window:
-            return math.nan
+            return None
         m0, v0 = window[0]
         g = (last_v / v0) ** (1.0 / (last_m - m0))
     elif kind == "trend":  # least-squares line through the levels of the last 12 months
         window = [(m, v) for m, v in pts if last_m - m <= 12]
         ms = np.array([m for m, _ in window], dtype=float)
         if len(window) < 2 or np.ptp(ms) == 0:
-            return math.nan
+            return None
         slope, icpt = np.polyfit(ms, np.array([v for _, v in window], dtype=float), 1)
         last_v = float(icpt + slope * last_m)
 
@@ -132,7 +141,12 @@ def naive_forecast(before: pd.DataFrame, row: pd.Series, kind: str) -> float:
             return last_v + slope * (m - last_m)
         return last_v * g ** (m - last_m)
 
-    date = row["date"]
+    return level, g
+
+
+def _forecast_row(row: pd.Series, level: Callable[[int], float], g: float, kind: str) -> float:
+    """The forecast of an observed row (its metric over its date: a year, a month, an average)."""
+    metric, sector, date = row["metric"], row["sector"], row["date"]
     if metric == "documents_per_year" and len(date) == 4:
         return sum(level(int(date) * 12 + k) for k in range(12))
     if metric in YEAR_MEAN and len(date) == 4:  # a year's monthly average
@@ -182,19 +196,32 @@ def project_one(scenario: Any, seed: int, rows: pd.DataFrame, attempt: int = 1) 
             "months": list(res.manifest["months"]), "dmp": dmp.to_numpy(dtype=float), "activated": act.to_numpy(dtype=float)}
 
 
-def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
-            executor: Any = "local", progress: Any = None, seeds_per_draw: int = 1) -> Projection:
-    """``n`` runs to ``end``, replication i with posterior draw i // ``seeds_per_draw`` and seed i
-    (common to every cut-off); two seeds a draw let the seed variance be told from the
-    parameters' (``discrepancy.decompose``)."""
-    seeds = replication_seeds(seed, n)
+def projection_end(after: pd.DataFrame, horizon: dt.date) -> dt.date:
+    """The day the projection runs stop: the end of the last row they are scored on (``after``,
+    programme targets already left out by ``split``), never beyond the scenario's ``horizon``.
+    Running on to the horizon (2027) would cost time and score nothing."""
+    return min(max(row_end(d) for d in after["date"]), horizon)
+
+
+def projection_scenarios(spec: Any, draws: Any, end: dt.date, n: int, seeds_per_draw: int = 1) -> list[Any]:
+    """The ``n`` projection runs' scenarios: posterior draw i // ``seeds_per_draw``, no payload
+    sample, ending on ``end`` (interventions dated after it left out)."""
     base = scenario_data(spec, np.array([p.start for p in spec.parameters]), for_fit=False)
     base["payload_sample"] = 0
     base["run"]["end"] = end
     base["run"]["scale"] = spec.scale
     base["interventions"] = [iv for iv in base.get("interventions", [])
                              if not isinstance(iv.get("date"), dt.date) or iv["date"] <= end]
-    scenarios = [validate(apply_draw(base, draws.draw(i // seeds_per_draw), draws.path), spec.scenario) for i in range(n)]
+    return [validate(apply_draw(base, draws.draw(i // seeds_per_draw), draws.path), spec.scenario) for i in range(n)]
+
+
+def project(spec: Any, draws: Any, rows: pd.DataFrame, end: dt.date, n: int, seed: int,
+            executor: Any = "local", progress: Any = None, seeds_per_draw: int = 1) -> Projection:
+    """``n`` runs to ``end``, replication i with posterior draw i // ``seeds_per_draw`` and seed i
+    (common to every cut-off); two seeds a draw let the seed variance be told from the
+    parameters' (``discrepancy.decompose``)."""
+    seeds = replication_seeds(seed, n)
+    scenarios = projection_scenarios(spec, draws, end, n, seeds_per_draw)
     out: dict[int, dict[str, Any]] = {}
     errors = []
     with open_executor(executor, max_tasks=n) as pool:

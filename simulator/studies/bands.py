@@ -2,7 +2,7 @@
 
 ``target_month_band(reached, last)`` turns the per-replication months a target is reached
 (``target_reached`` outputs, decimal years; a replication that never reaches it counts as later
-than any month, ``simulator.outputs.attainment_quantiles``) into the median, p5 and p95 months,
+than any month, ``simulator.engine.outputs.attainment_quantiles``) into the median, p5 and p95 months,
 the share of replications that reach it by the end, and the text "March 2026 (p5 Oct 2025 – p95
 not by 2027), reached by the end in 55% of replications" that the CLI summary prints.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.outputs import attainment_quantiles
+from simulator.engine.outputs import attainment_quantiles
 from simulator.studies.ensemble import attainment_band
 
 

@@ -29,9 +29,9 @@ from scenarios.observed import OBSERVED_CSV, load_observed
 from scenarios.schema import Scenario
 from simulator.core.errors import ScenarioError, UsageError
 from simulator.core.streams import replication_seeds
-from simulator.results import Results
-from simulator.scenario import validate
-from simulator.studies.observed_match import TARGET_METRICS, combine, observed_vs_simulated
+from simulator.engine.observed_match import TARGET_METRICS, combine, observed_vs_simulated
+from simulator.engine.results import Results
+from simulator.engine.scenario import validate
 
 METHODS = ("least_squares", "nelder_mead", "differential_evolution")
 FIT_KEYS = {"scale", "replications", "seed", "end", "method", "max_evaluations", "step"}
@@ -175,25 +175,11 @@ def _parameter(where: str, key: str, bounds: Any, base: dict[str, Any]) -> FitPa
 def load_spec(path: str | Path) -> CalibrationSpec:
     """Read and check a calibration file; any problem is one UsageError naming file and key."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(read_input_file(path, "calibration", UsageError).decode("utf-8"))  # bounded, no FIFO
-    except FileNotFoundError:
-        raise UsageError(f"{path}: calibration file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a folder, not a calibration file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    raw = _read_toml(path)
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
         raise UsageError(f"{path}: {unknown[0]}: unknown key; allowed: {', '.join(sorted(TOP_KEYS))}")
-    if "scenario" not in raw or not isinstance(raw["scenario"], str):
-        raise UsageError(f"{path}: scenario: is required (the base scenario file, relative to this file)")
-    scen = (path.parent / raw["scenario"]) if not Path(raw["scenario"]).is_absolute() else Path(raw["scenario"])
-    scen = resolve_path(scen) if scen.exists() else resolve_path(raw["scenario"])
-    if not Path(scen).exists():
-        raise UsageError(f"{path}: scenario: '{raw['scenario']}' not found next to this file")
+    scen = _base_scenario(path, raw)
     base = load_raw(scen)
     validate(copy.deepcopy(base), Path(scen))  # the base itself must be a valid scenario
     observed = path.parent / raw["observed"] if "observed" in raw else OBSERVED_CSV
@@ -208,6 +194,45 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     spec = CalibrationSpec(path=path, scenario=Path(scen), observed=Path(observed), parameters=[], weights={},
                            description=str(raw.get("description", "")), base_data=base,
                            posterior=raw.get("posterior", {}))
+    _read_fit(path, fit, spec)
+    _read_weights(path, raw, set(obs["metric"]), spec)
+    params = raw.get("parameters", {})
+    if not isinstance(params, dict) or not params:
+        raise UsageError(f"{path}: parameters: name at least one parameter, e.g. \"sectors.gp.uptake_q\" = [0.001, 0.03]")
+    for key, bounds in params.items():
+        spec.parameters.append(_parameter(f"{path}: parameters.\"{key}\"", key, bounds, base))
+    _check_end(spec)
+    _check_bounds(spec)
+    return spec
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The calibration file's TOML (bounded, no FIFO), or one UsageError line."""
+    try:
+        return tomllib.loads(read_input_file(path, "calibration", UsageError).decode("utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: calibration file not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, not a calibration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _base_scenario(path: Path, raw: dict[str, Any]) -> Path:
+    """The base scenario file the calibration names (relative to it, or shipped)."""
+    if "scenario" not in raw or not isinstance(raw["scenario"], str):
+        raise UsageError(f"{path}: scenario: is required (the base scenario file, relative to this file)")
+    scen = (path.parent / raw["scenario"]) if not Path(raw["scenario"]).is_absolute() else Path(raw["scenario"])
+    scen = resolve_path(scen) if scen.exists() else resolve_path(raw["scenario"])
+    if not Path(scen).exists():
+        raise UsageError(f"{path}: scenario: '{raw['scenario']}' not found next to this file")
+    return Path(scen)
+
+
+def _read_fit(path: Path, fit: dict[str, Any], spec: CalibrationSpec) -> None:
+    """The [fit] table's settings into ``spec``, each checked."""
     if "scale" in fit:
         spec.scale = _num(f"{path}: fit.scale", fit["scale"])
         if not 0 < spec.scale <= 1:
@@ -215,8 +240,8 @@ def load_spec(path: str | Path) -> CalibrationSpec:
     for key in ("replications", "seed", "max_evaluations"):
         if key in fit:
             v = fit[key]
-            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if key == "seed" else 1):
-                least = 0 if key == "seed" else 1
+            least = 0 if key == "seed" else 1
+            if isinstance(v, bool) or not isinstance(v, int) or v < least:
                 raise UsageError(f"{path}: fit.{key}: must be an integer ≥ {least} (got {v!r})")
             setattr(spec, key, v)
     if "end" in fit:
@@ -232,10 +257,12 @@ def load_spec(path: str | Path) -> CalibrationSpec:
         if not 0 < spec.step < 0.5:
             raise UsageError(f"{path}: fit.step: must be between 0 and 0.5 (share of each range; got {fit['step']})")
 
+
+def _read_weights(path: Path, raw: dict[str, Any], known: set[str], spec: CalibrationSpec) -> None:
+    """The [weights] table (metric of the observed figures = weight ≥ 0) into ``spec``."""
     weights = raw.get("weights", {})
     if not isinstance(weights, dict):
         raise UsageError(f"{path}: weights: must be a table of metric = weight")
-    known = set(obs["metric"])
     for key, w in weights.items():
         metric = key.split(".")[0]
         if metric not in known:
@@ -244,15 +271,6 @@ def load_spec(path: str | Path) -> CalibrationSpec:
         if w < 0:
             raise UsageError(f"{path}: weights.{key}: must not be negative (got {w})")
         spec.weights[key] = w
-
-    params = raw.get("parameters", {})
-    if not isinstance(params, dict) or not params:
-        raise UsageError(f"{path}: parameters: name at least one parameter, e.g. \"sectors.gp.uptake_q\" = [0.001, 0.03]")
-    for key, bounds in params.items():
-        spec.parameters.append(_parameter(f"{path}: parameters.\"{key}\"", key, bounds, base))
-    _check_end(spec)
-    _check_bounds(spec)
-    return spec
 
 
 # -- evaluating ------------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def prepare(calibration: str | Path, method: str = "abc", cutoff: dt.date | str 
     import copy
 
     from scenarios.schema import size_problem
-    from simulator.scenario import validate
+    from simulator.engine.scenario import validate
     from simulator.studies.calibration import load_spec
 
     if method not in METHODS:

@@ -1,6 +1,6 @@
 """Scenarios side by side: annual volumes by sector and channel, and the month each target is
 reached (the first month whose trailing 12-month total of accepted DMP documents reaches it,
-``simulator.outputs.REACHED_RULE``).
+``simulator.engine.outputs.REACHED_RULE``).
 
 Every scenario runs with the same seed(s) and scale, so differences come from the scenarios,
 not from the draws (common random numbers). With replications, cells are medians with p5–p95;
@@ -26,8 +26,8 @@ from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder, check_output
 from simulator.core.errors import UsageError
 from simulator.core.outcomes import CHANNELS
-from simulator.outputs import REACHED_RULE, first_month_reached
-from simulator.results import Results
+from simulator.engine.outputs import REACHED_RULE, first_month_reached
+from simulator.engine.results import Results
 from simulator.studies.compare_series import (  # noqa: F401
     SENT,
     annualised,

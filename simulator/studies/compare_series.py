@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.core.outcomes import CHANNELS
-from simulator.outputs import is_plain_target, target_values, trailing_12
+from simulator.engine.outputs import is_plain_target, target_values, trailing_12
 from simulator.studies.discrepancy import target_monthly_with
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def trailing_total(runs: ScenarioRuns, sectors: list[str]) -> np.ndarray:
 
 def target_series(runs: ScenarioRuns, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Target ``key``: national documents counting towards it [rep, month] (its sectors, doc_types,
-    channel: ``simulator.outputs.target_counts``) and its value in force each month [month]."""
+    channel: ``simulator.engine.outputs.target_counts``) and its value in force each month [month]."""
     t = runs.scenario.targets[key]
     td = t.model_dump(mode="json")
     ivs = [iv.model_dump(mode="json") for iv in runs.scenario.interventions]

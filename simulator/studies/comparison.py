@@ -105,8 +105,8 @@ def prepare(scenarios: Sequence[str | Path | Scenario], replications: int = 1, s
     With replications, the first posterior file found beside a scenario file gives replication
     i of every scenario its draw i (``posterior``: another file, or "none" for seeds only)."""
     # the engine's scenario loader (start-up time)
-    from simulator.outputs import run_months
-    from simulator.scenario import load_scenario
+    from simulator.engine.outputs import run_months
+    from simulator.engine.scenario import load_scenario
     from simulator.studies.discrepancy import for_posterior
     from simulator.studies.posterior_file import beside, draw_scenarios
 

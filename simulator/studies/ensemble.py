@@ -34,7 +34,7 @@ from scenarios.schema import Scenario
 from simulator.core.errors import SegurError, UsageError
 from simulator.core.outcomes import CHANNELS, OUTCOMES
 from simulator.core.streams import replication_seeds
-from simulator.outputs import (
+from simulator.engine.outputs import (
     REACHED_RULE,
     WITH_DISCREPANCY,
     OutputSpec,
@@ -47,7 +47,7 @@ from simulator.outputs import (
     target_monthly,
     target_values,
 )
-from simulator.results import Results
+from simulator.engine.results import Results
 from simulator.studies.discrepancy import (
     decompose,
     factors_for,
@@ -81,7 +81,7 @@ class Summary:
     outputs: dict[str, float]
     version: str
     seconds: float = 0.0
-    #: national documents counting towards each target of the scenario, [month, target] (simulator.outputs.target_monthly)
+    #: national documents counting towards each target of the scenario, [month, target] (simulator.engine.outputs.target_monthly)
     targets: np.ndarray | None = None
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.results import Results
-from simulator.studies.observed_match import Unmatched, simulated_series
+from simulator.engine.observed_match import Unmatched, simulated_series
+from simulator.engine.results import Results
 
 PANELS = [
     ("Documents accepted by the DMP, annualised (M/yr)", ["documents_annual_rate", "documents_per_month", "documents_per_year"], 1e-6),

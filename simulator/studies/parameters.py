@@ -15,7 +15,7 @@ from typing import Any
 from scenarios.loader import load_raw, read_input_file, resolve_path, set_dotted
 from scenarios.schema import Scenario
 from simulator.core.errors import ScenarioError, UsageError
-from simulator.scenario import validate
+from simulator.engine.scenario import validate
 
 
 def read_study(path: str | Path, what: str) -> dict[str, Any]:

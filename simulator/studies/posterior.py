@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
+from simulator.engine.observed_match import one_sided
 from simulator.studies.calibration import CalibrationSpec, FitParameter, build_scenario, fit_table
-from simulator.studies.observed_match import one_sided
 from simulator.studies.posterior_file import write_posterior
 from simulator.studies.surrogate import fit_surrogate, row_keys
 

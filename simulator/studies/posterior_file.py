@@ -19,7 +19,7 @@ import pandas as pd
 
 from scenarios.loader import load_raw, resolve_path
 from simulator.core.errors import UsageError
-from simulator.scenario import validate
+from simulator.engine.scenario import validate
 from simulator.studies.calibration import locate  # the calibration file's key syntax
 from simulator.studies.commented_csv import read_commented_csv
 

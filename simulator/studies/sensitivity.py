@@ -6,7 +6,7 @@ here and read a ``Sensitivity``.
 The design (a TOML file, or the same keys as a dict from Python)::
 
     method = "morris"               # "morris" (screening, cheap) or "sobol" (variance shares)
-    output = { name = "dmp_accepted_year", year = 2025, sector = "all" }   # see simulator.outputs
+    output = { name = "dmp_accepted_year", year = 2025, sector = "all" }   # see simulator.engine.outputs
     replications = 1                # seeds per design point; the output is their mean
     trajectories = 10               # morris: runs = trajectories × (parameters + 1)
     levels = 4                      # morris: grid levels (even)
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.outputs import OutputSpec, parse_output
+from simulator.engine.outputs import OutputSpec, parse_output
 from simulator.studies.parameters import (
     ScenarioSpace,
     bounds,
@@ -263,7 +263,7 @@ class Sensitivity(StudyResult):
     def save(self, out: str | Path) -> Path:
         """Write the folder `segur sensitivity` writes (atomically): tables, figure, manifest."""
         # loaded when a study is saved (start-up time of the commands)
-        from simulator.results import Results
+        from simulator.engine.results import Results
 
         ranking, d = self.ranking, self.design
         writers = [] if ranking is None else [lambda _res, tmp: draw(ranking, d, tmp / "sensitivity.png")]

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.outputs import OutputSpec, headline_outputs, parse_output
+from simulator.engine.outputs import OutputSpec, headline_outputs, parse_output
 from simulator.studies.parameters import (
     MAX_DESIGN_RUNS,
     ScenarioSpace,
@@ -198,7 +198,7 @@ class SweepRun(StudyResult):
     def save(self, out: str | Path) -> Path:
         """Write the folder `segur sweep` writes (atomically): the tables as CSV and the manifest."""
         # loaded when a sweep is saved (start-up time of the commands)
-        from simulator.results import Results
+        from simulator.engine.results import Results
 
         return Results(self.tables(), self.manifest()).save(out)
 

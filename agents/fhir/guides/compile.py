@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 CHECKED_TYPES = frozenset({"code", "Coding", "CodeableConcept"})
 
@@ -263,6 +264,50 @@ def _resolve_code(token: str, aliases: Mapping[str, str], systems: Mapping[str, 
     return system, m["code"].strip('"')
 
 
+@dataclass
+class _Guide:
+    """What a guide's FSH sources define, by name, id and url (what a profile's rules resolve)."""
+
+    canonical: str
+    aliases: dict[str, str]
+    profiles: dict[str, dict]
+    extensions: dict[str, dict]
+    value_sets: dict[str, dict]
+    code_systems: dict[str, dict]
+    by_id: dict[str, dict] = field(default_factory=dict)
+    cs_urls: dict[str, str] = field(default_factory=dict)
+    ext_urls: dict[str, str] = field(default_factory=dict)
+    vs_codes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def url_of(self, kind: str, item: dict) -> str:
+        return f"{self.canonical}/{kind}/{item.get('id', item['name'])}"
+
+    def index(self) -> None:
+        """The urls of code systems and extensions, the codes of enumerated value sets."""
+        self.cs_urls.update({name: self.url_of("CodeSystem", cs) for name, cs in self.code_systems.items()})
+        for cs in self.code_systems.values():
+            self.cs_urls[cs.get("id", cs["name"])] = self.url_of("CodeSystem", cs)
+        for name, ext in self.extensions.items():
+            self.ext_urls[name] = self.ext_urls[ext.get("id", name)] = self.url_of("StructureDefinition", ext)
+        for name, vs in self.value_sets.items():
+            codes = self._enumerated(vs)
+            if codes:
+                self.vs_codes[name] = self.vs_codes[vs.get("id", name)] = self.vs_codes[self.url_of("ValueSet", vs)] = codes
+        self.by_id = {p.get("id", n): p for n, p in self.profiles.items()}
+
+    def _enumerated(self, vs: dict) -> list[tuple[str, str]]:
+        """A value set's codes when its rules enumerate them (else none)."""
+        codes = []
+        for rule in vs["rules"]:
+            if rule[1:].strip().startswith("^"):
+                continue  # metadata (^experimental…), not content
+            got = _resolve_code(rule[1:].strip(), self.aliases, self.cs_urls)
+            if got is None:
+                return []
+            codes.append(got)
+        return codes
+
+
 def compile_fsh(texts: Iterable[str], canonical: str) -> dict[str, dict]:
     """Compiled profiles (by canonical) of a guide's FSH sources, parents by canonical.
 
@@ -270,110 +315,28 @@ def compile_fsh(texts: Iterable[str], canonical: str) -> dict[str, dict]:
     (``extension contains X named n 1..1``) and ``from VS (required)`` bindings whose value set
     the same sources enumerate; rules on other slices (``identifier[uniqueId]``…) are left out.
     """
-    parsed = [parse_fsh(t) for t in texts]
-    aliases: dict[str, str] = {}
-    profiles: dict[str, dict] = {}
-    extensions: dict[str, dict] = {}
-    value_sets: dict[str, dict] = {}
-    code_systems: dict[str, dict] = {}
-    for p in parsed:
-        aliases.update(p["Alias"])
-        profiles.update(p["Profile"])
-        extensions.update(p["Extension"])
-        value_sets.update(p["ValueSet"])
-        code_systems.update(p["CodeSystem"])
-
-    def url_of(kind: str, item: dict) -> str:
-        return f"{canonical}/{kind}/{item.get('id', item['name'])}"
-
-    cs_urls = {name: url_of("CodeSystem", cs) for name, cs in code_systems.items()}
-    for cs in code_systems.values():
-        cs_urls[cs.get("id", cs["name"])] = url_of("CodeSystem", cs)
-    ext_urls = {}
-    for name, ext in extensions.items():
-        ext_urls[name] = ext_urls[ext.get("id", name)] = url_of("StructureDefinition", ext)
-    vs_codes: dict[str, list[tuple[str, str]]] = {}
-    for name, vs in value_sets.items():
-        codes = []
-        for rule in vs["rules"]:
-            if rule[1:].strip().startswith("^"):
-                continue  # metadata (^experimental…), not content
-            got = _resolve_code(rule[1:].strip(), aliases, cs_urls)
-            if got is None:
-                codes = []
-                break
-            codes.append(got)
-        if codes:
-            vs_codes[name] = vs_codes[vs.get("id", name)] = vs_codes[url_of("ValueSet", vs)] = codes
-    by_id = {p.get("id", n): p for n, p in profiles.items()}
+    g = _Guide(canonical, {}, {}, {}, {}, {})
+    for p in (parse_fsh(t) for t in texts):
+        g.aliases.update(p["Alias"])
+        g.profiles.update(p["Profile"])
+        g.extensions.update(p["Extension"])
+        g.value_sets.update(p["ValueSet"])
+        g.code_systems.update(p["CodeSystem"])
+    g.index()
     out: dict[str, dict] = {}
-    for prof in by_id.values():
-        rules: list[dict] = []
-        for line in prof["rules"]:
-            m = _RULE.match(line)
-            if not m:
-                continue
-            path, rest = m["path"], m["rest"].strip()
-            if path.startswith("^") or rest.startswith("^") or path.endswith("."):
-                continue
-            only = re.fullmatch(r"entry\[(?P<slice>\w+)\]\.resource", path)
-            if only and rest.startswith("only "):
-                prof.setdefault("entries", []).append(rest[5:].split()[0])
-                continue
-            if not (path.startswith("extension[") or "[" not in path):
-                continue
-            contains = _CONTAINS.match(rest)
-            if contains and path in ("extension", "modifierExtension"):
-                url = ext_urls.get(contains["ext"], aliases.get(contains["ext"], contains["ext"]))
-                if url.startswith("http"):
-                    rules.append({"path": path, "url": url, "min": int(contains["min"]), "max": contains["max"]})
-                continue
-            if "[" in path:
-                # extension[name] MIN..MAX: a named extension slice's cardinality
-                ext = re.fullmatch(r"extension\[(?P<name>[\w\-]+)\]", path)
-                card = _CARD.match(rest)
-                if ext and card:
-                    named = _extension_named(prof, ext["name"], by_id, ext_urls, aliases)
-                    if named:
-                        rules.append({"path": "extension", "url": named, "min": int(card["min"] or 0),
-                                      "max": card["max"] or "*"})
-                continue
-            card = _CARD.match(rest)
-            if card and (card["min"] is not None or card["max"] is not None):
-                low, high = int(card["min"] or 0), card["max"] or "*"
-                if low >= 1 or high == "0":
-                    rules.append({"path": path, "min": low, "max": high})
-                continue
-            if rest.startswith("= "):
-                value = rest[2:].strip()
-                code = _resolve_code(value, aliases, cs_urls)
-                if code is not None and code[0]:
-                    rules.append({"path": path, "pattern": {"coding": [{"system": code[0], "code": code[1]}]}})
-                elif code is not None:
-                    rules.append({"path": path, "fixed": code[1]})
-                elif value.startswith('"') and value.endswith('"'):
-                    rules.append({"path": path, "fixed": value.strip('"')})
-                continue
-            binding = re.match(r"^from\s+(?P<vs>\S+)\s+\(required\)", rest)
-            if binding:
-                codes = vs_codes.get(binding["vs"])
-                if codes:
-                    vs_url = binding["vs"] if binding["vs"].startswith("http") else next(
-                        (url_of("ValueSet", v) for n, v in value_sets.items() if binding["vs"] in (n, v.get("id"))),
-                        binding["vs"])
-                    rules.append({"path": path, "valueSet": vs_url, "codes": sorted({c for _, c in codes}),
-                                  "codings": sorted([list(c) for c in codes])})
+    for prof in g.by_id.values():
+        rules = [r for line in prof["rules"] for r in _profile_rule(prof, line, g)]
         parent = prof.get("parent", "")
-        parent_url = url_of("StructureDefinition", by_id[parent]) if parent in by_id else None
+        parent_url = g.url_of("StructureDefinition", g.by_id[parent]) if parent in g.by_id else None
         if parent_url is None:
-            named = next((p for p in by_id.values() if p["name"] == parent), None)
-            parent_url = url_of("StructureDefinition", named) if named else None
-        out[url_of("StructureDefinition", prof)] = {
-            "url": url_of("StructureDefinition", prof),
+            named = next((p for p in g.by_id.values() if p["name"] == parent), None)
+            parent_url = g.url_of("StructureDefinition", named) if named else None
+        out[g.url_of("StructureDefinition", prof)] = {
+            "url": g.url_of("StructureDefinition", prof),
             "type": None if parent_url else parent,
             "parent": parent_url,
             "rules": _dedupe(rules),
-            "entries": [url_of("StructureDefinition", by_id[e]) for e in prof.get("entries", []) if e in by_id],
+            "entries": [g.url_of("StructureDefinition", g.by_id[e]) for e in prof.get("entries", []) if e in g.by_id],
         }
     for item in out.values():  # the resource type is the root parent's
         node, seen = item, set()
@@ -382,6 +345,71 @@ def compile_fsh(texts: Iterable[str], canonical: str) -> dict[str, dict]:
             node = out[node["parent"]]
         item["type"] = node.get("type")
     return out
+
+
+def _profile_rule(prof: dict, line: str, g: _Guide) -> list[dict]:
+    """The compiled rule of one FSH rule line of ``prof`` (none for what is left out; an
+    ``entry[x].resource only Y`` line is noted in the profile's entries)."""
+    m = _RULE.match(line)
+    if not m:
+        return []
+    path, rest = m["path"], m["rest"].strip()
+    if path.startswith("^") or rest.startswith("^") or path.endswith("."):
+        return []
+    only = re.fullmatch(r"entry\[(?P<slice>\w+)\]\.resource", path)
+    if only and rest.startswith("only "):
+        prof.setdefault("entries", []).append(rest[5:].split()[0])
+        return []
+    if not (path.startswith("extension[") or "[" not in path):
+        return []
+    contains = _CONTAINS.match(rest)
+    if contains and path in ("extension", "modifierExtension"):
+        url = g.ext_urls.get(contains["ext"], g.aliases.get(contains["ext"], contains["ext"]))
+        return [{"path": path, "url": url, "min": int(contains["min"]), "max": contains["max"]}] if url.startswith("http") else []
+    if "[" in path:
+        return _extension_slice(prof, path, rest, g)
+    card = _CARD.match(rest)
+    if card and (card["min"] is not None or card["max"] is not None):
+        low, high = int(card["min"] or 0), card["max"] or "*"
+        return [{"path": path, "min": low, "max": high}] if low >= 1 or high == "0" else []
+    if rest.startswith("= "):
+        return _fixed_value(path, rest[2:].strip(), g)
+    binding = re.match(r"^from\s+(?P<vs>\S+)\s+\(required\)", rest)
+    return _binding(path, binding["vs"], g) if binding else []
+
+
+def _extension_slice(prof: dict, path: str, rest: str, g: _Guide) -> list[dict]:
+    """extension[name] MIN..MAX: a named extension slice's cardinality."""
+    ext = re.fullmatch(r"extension\[(?P<name>[\w\-]+)\]", path)
+    card = _CARD.match(rest)
+    if ext and card:
+        named = _extension_named(prof, ext["name"], g.by_id, g.ext_urls, g.aliases)
+        if named:
+            return [{"path": "extension", "url": named, "min": int(card["min"] or 0), "max": card["max"] or "*"}]
+    return []
+
+
+def _fixed_value(path: str, value: str, g: _Guide) -> list[dict]:
+    """``path = value``: a code (a pattern when it has a system) or a fixed text."""
+    code = _resolve_code(value, g.aliases, g.cs_urls)
+    if code is not None and code[0]:
+        return [{"path": path, "pattern": {"coding": [{"system": code[0], "code": code[1]}]}}]
+    if code is not None:
+        return [{"path": path, "fixed": code[1]}]
+    if value.startswith('"') and value.endswith('"'):
+        return [{"path": path, "fixed": value.strip('"')}]
+    return []
+
+
+def _binding(path: str, vs: str, g: _Guide) -> list[dict]:
+    """``path from VS (required)``, when the sources enumerate the value set's codes."""
+    codes = g.vs_codes.get(vs)
+    if not codes:
+        return []
+    vs_url = vs if vs.startswith("http") else next(
+        (g.url_of("ValueSet", v) for n, v in g.value_sets.items() if vs in (n, v.get("id"))), vs)
+    return [{"path": path, "valueSet": vs_url, "codes": sorted({c for _, c in codes}),
+             "codings": sorted([list(c) for c in codes])}]
 
 
 def _extension_named(prof: dict, name: str, by_id: Mapping[str, dict], ext_urls: Mapping[str, str],

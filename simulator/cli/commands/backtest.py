@@ -176,12 +176,11 @@ def _one_origin(args: argparse.Namespace, spec, observed, obs_path: Path, origin
     from simulator.studies.backtest import VOLUME
     from simulator.studies.blind import blind_spec
     from simulator.studies.discrepancy import decompose, variance_at
-    from simulator.studies.posterior import restrict, row_end
+    from simulator.studies.posterior import restrict
 
     bspec, known = blind_spec(spec, origin)
     before, after = bt.split(observed, origin, obs_path)
-    last = max(after["date"], key=row_end)
-    end = min(row_end(last), bspec.base_data["run"]["end"])  # runs stop at the last scored row, not at the horizon
+    end = bt.projection_end(after, bspec.base_data["run"]["end"])  # the last scored row, not the horizon
     fit_spec, fit_rows = restrict(bspec, observed, origin)
     for line in known.lines():
         report(line)

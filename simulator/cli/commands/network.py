@@ -33,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     from reports.network import format_tables, national_graph, write_graph, write_tables
     from reports.network_figure import draw_network
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
     if args.top < 1:
         raise UsageError(f"--top: must be at least 1 (got {args.top})")

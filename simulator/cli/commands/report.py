@@ -66,7 +66,7 @@ def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     from reports import build_report
     from simulator.core.errors import UsageError
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
     res = Results.load(args.results_dir)
     if args.out is not None and args.out.is_dir():

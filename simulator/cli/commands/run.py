@@ -73,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="parameter draws for --replications (default: <scenario>.posterior.csv beside the scenario if present; \"none\": seeds only)")
     p.add_argument("--replications", type=int, default=1, metavar="N",
                    help="run N replications (seeds derived from --seed) and write quantile tables; 1 = a single run")
+    p.add_argument("--profile", action="store_true",
+                   help="print the day plan with each module's seconds (also in the manifest, as profile)")
     add_executor_options(p)
     p.set_defaults(func=handle)
 
@@ -82,14 +84,17 @@ def handle(args: argparse.Namespace) -> int:
     from reports import write_report
     from reports.helper import ReportHelper
     from simulator.engine import Simulation
+    from simulator.engine.plan_clock import format_profile
+    from simulator.engine.scenario import load_scenario
+    from simulator.engine.summary import format_summary
     from simulator.progress import progress_bar
-    from simulator.scenario import load_scenario
-    from simulator.summary import format_summary
 
     check_run_options(args)
     check_executor_options(args)
     if args.replications < 1:
         raise UsageError(f"--replications: must be at least 1 (got {args.replications})")
+    if args.profile and args.replications > 1:
+        raise UsageError("--profile: times the modules of one run; give it without --replications")
     sc = load_scenario(args.scenario)
     if args.scale is not None:
         check_scale(sc, args.scale)
@@ -100,10 +105,13 @@ def handle(args: argparse.Namespace) -> int:
         helper = ReportHelper()  # imports the plotting stack on another core during the run
         try:
             with progress_bar(f"segur run {sc.name}", quiet=args.quiet) as bar:
-                res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar, on_tables=helper.start).run()
+                res = Simulation(sc, seed=args.seed, scale=args.scale, progress=bar, on_tables=helper.start,
+                                 profile=args.profile).run()
             res.save(out, writers=[helper.writer])  # report.html + figures/ inside the atomic folder
         finally:
             helper.close()
+    if args.profile:
+        print(format_profile(res.manifest["profile"]))
     if not args.quiet:
         print(format_summary(res))
         # loaded when the command runs: `segur --help` and the other commands start without it

@@ -27,7 +27,7 @@ from agents.identity.qualification import (
     QualificationRules,
 )
 from agents.producers.base import Batch
-from simulator.modules import Context, Module, Table
+from simulator.engine.modules import Context, Module, Table
 
 #: count columns of the ``identity`` table (national figures)
 STATE_COLUMNS = tuple(f"persons_{s}" for s in STATE_NAMES)

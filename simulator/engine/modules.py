@@ -8,7 +8,7 @@ up with the run's ``Context`` and then called by the engine's day loop (simulato
 - ``month_end(month, day)``: after the last day of a month (snapshots);
 - ``finish(end_day)``: after the last day (what still waits becomes queued / in transit);
 - ``tables()``: its result tables, in simulated counts (``Table.national`` names the columns
-  the results express as national figures: divided by the scale once, in simulator/results.py);
+  the results express as national figures: divided by the scale once, in simulator/engine/results.py);
 - ``complete(results)``: what it adds once every table exists (the payload tier's sample).
 
 Every method has a do-nothing default: a module writes only what it does.
@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from simulator.core.parallel import Workers
     from simulator.core.streams import Streams
     from simulator.core.tally import Tally
-    from simulator.interventions import Params
-    from simulator.results import Results
-    from simulator.world import World
+    from simulator.engine.interventions import Params
+    from simulator.engine.results import Results
+    from simulator.engine.world import World
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 
 def plot_monthly(res: Results, channel: str = "dmp", outcome: str | None = None, ax: Any = None) -> Any:
@@ -16,7 +16,7 @@ def plot_monthly(res: Results, channel: str = "dmp", outcome: str | None = None,
     import matplotlib.pyplot as plt  # imported here: `import simulator` stays free of matplotlib
     import pandas as pd
 
-    from simulator.monthly import SENT_OUTCOME
+    from simulator.engine.monthly import SENT_OUTCOME
 
     wide = res.monthly(channel, outcome)
     if ax is None:

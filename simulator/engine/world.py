@@ -16,9 +16,9 @@ from agents.services.mes import ProfileService
 from agents.territory import Territory, load_territory
 from scenarios.country import load_country
 from scenarios.schema import Scenario
-from simulator.calendar import Calendar
 from simulator.core.parallel import INLINE, Workers
 from simulator.core.streams import Streams
+from simulator.engine.calendar import Calendar
 
 
 def scaled_count(national: float, scale: float) -> int:

@@ -3,22 +3,30 @@ agents' catalogues (document types, départements, defects, registered producer 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from agents import dmp_rules
 from agents.catalogue import type_codes
 from agents.defects import DEFECT_NAMES
 from agents.producers import SECTOR_CLASSES
+from agents.services.eprescription import MANDATE_RULE
 from agents.territory import load_territory
 from scenarios import loader
 from scenarios.loader import Reference
 from scenarios.schema import Scenario
 
 
-@lru_cache(maxsize=1)
 def reference() -> Reference:
-    """What scenarios are checked against, from the agents' catalogues."""
+    """What scenarios are checked against, from the agents' catalogues and the rule switches
+    of the DMP rule table in force (read at each call: a scratch table's switches count)."""
+    return replace(_catalogues(), rules=(*dmp_rules.SWITCHES, MANDATE_RULE))
+
+
+@lru_cache(maxsize=1)
+def _catalogues() -> Reference:
     return Reference(
         document_types=frozenset(type_codes()),
         departements=frozenset(load_territory().codes),

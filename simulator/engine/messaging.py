@@ -32,7 +32,7 @@ import pandas as pd
 from agents.catalogue import load_catalogue
 from agents.services.mailboxes import KINDS, SectorMailboxes
 from simulator.core.outcomes import CHANNELS
-from simulator.modules import Context, Module, Table
+from simulator.engine.modules import Context, Module, Table
 
 PRO, TO_PATIENT, FROM_PATIENT = (CHANNELS.index(c) for c in ("mssante_pro", "mssante_patient", "mssante_from_patient"))
 PRESCRIPTION_TYPE = "57833-6"  # what a patient sends a pharmacy from Mon espace santé (domain §5, S22)

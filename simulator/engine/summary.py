@@ -1,5 +1,5 @@
 """The short summary a run prints: last 12 months by sector and channel, against the targets
-(share of target and the month each is reached, ``simulator.outputs.REACHED_RULE``)."""
+(share of target and the month each is reached, ``simulator.engine.outputs.REACHED_RULE``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from simulator.outputs import (
+from simulator.engine.outputs import (
     REACHED_RULE,
     is_plain_target,
     reached_month,
@@ -17,7 +17,7 @@ from simulator.outputs import (
 )
 
 if TYPE_CHECKING:
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 SENT_OUTCOMES = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered",
                  "mssante_from_patient": "delivered"}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from agents.services.mes import EVENTS
-from simulator.modules import Context, Module, Table
+from simulator.engine.modules import Context, Module, Table
 
 
 def campaign_factors(ctx: Context) -> np.ndarray:

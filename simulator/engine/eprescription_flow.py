@@ -31,12 +31,12 @@ from agents.catalogue import by_code
 from agents.producers.base import Batch, logistic_days, stratified_uniforms
 from agents.producers.flows import vendor_defects
 from agents.producers.prescribers import Prescribers, campaign_days
-from agents.services.eprescription import ACCEPTED, REJECT_REASONS, PrescriptionBase
+from agents.services.eprescription import ACCEPTED, MANDATE_RULE, REJECT_REASONS, PrescriptionBase
 from simulator.core.errors import ConservationError
-from simulator.modules import Context, Module, Table
+from simulator.engine.modules import Context, Module, Table
 
 PRESCRIPTION_CODE = "57833-6"
-RULE = "eprescription_mandatory"
+RULE = MANDATE_RULE
 EVENTS = ("issued", "registered", "dispensed", "dispensed_outside_base", "rejected", "expired_unconsumed", "dmp_copy")
 COPY_REASONS = ("prescriber_feeds_dmp", "prescriber_not_feeding")
 COLUMNS = ["month", "event", "reason", "count", "national"]
@@ -66,7 +66,7 @@ class EprescriptionFlow(Module):
         self.prescription_type = by_code(PRESCRIPTION_CODE).index
         self._copies: list[tuple[np.ndarray, np.ndarray]] = []  # today's GP DMP prescriptions (when patients are drawn)
         #: the DMP copies registered today, deposited tomorrow as the GPs' prescription documents
-        #: (``dmp_copy_is_document``; booked by the producers, simulator/producers.py)
+        #: (``dmp_copy_is_document``; booked by the producers, simulator/engine/producers.py)
         self.pending_copies: Batch | None = None
         self.copies_booked = 0  # DMP copies booked as documents (conservation: + pending + not deposited = registered)
         self.copies_not_deposited = 0  # registrations of GPs without their Ségur software: no copy

@@ -1,7 +1,7 @@
 """The flows beyond document feeding (e-prescription, consultation of Mon espace santé, DRIMbox
 image sharing, integration of received messages), registered by name in one table.
 
-A flow is a module (simulator/modules.py). ``FLOWS`` gives, for each, where it stands in the
+A flow is a module (simulator/engine/modules.py). ``FLOWS`` gives, for each, where it stands in the
 day plan — ``"documents"``: after the producers, before the DMP (it sees the day's batches and
 acts the same day); ``"deliveries"``: after the DMP and MSSanté (it reads what they booked) —
 and its factory, which returns the flow or None when the scenario does not use it.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from simulator.eprescription_flow import eprescription_flow
-from simulator.modules import Context, Module
-from simulator.wave2_flows import wave2_flows
+from simulator.engine.eprescription_flow import eprescription_flow
+from simulator.engine.modules import Context, Module
+from simulator.engine.wave2_flows import wave2_flows
 
 PHASES = ("documents", "deliveries")
 

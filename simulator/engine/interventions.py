@@ -6,18 +6,19 @@ takes a service down; `launch` opens a (wave 2) sector; `funding`, `deadline` an
 move a sector's orders and installs (agents/producers/equipment.py); `vendor_failure` holds a software
 vendor's DMP documents in its facilities' outbox for a number of days (agents/producers/outbox.py);
 `new_document_type` starts a sector producing a document type; `target` (read by
-simulator/outputs.py, not here) changes a target's value; `obligation` raises a sector's
+simulator/engine/outputs.py, not here) changes a target's value; `obligation` raises a sector's
 ceiling for a document type (agents/producers/learning.py). Paths use dots; `sectors.*.x`
 means every sector.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agents import dmp_rules
 from agents.catalogue import load_catalogue
 from agents.producers.outbox import Outbox
 from scenarios.dynamic import (
@@ -26,11 +27,11 @@ from scenarios.dynamic import (
     SHARE_PARAMS,
     check_parameter_path,
 )
-from simulator.modules import Context, Module
+from simulator.engine.modules import Context, Module
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 __all__ = ["DYNAMIC_GLOBAL_PARAMS", "DYNAMIC_SECTOR_PARAMS", "SHARE_PARAMS", "InterventionsModule", "Params",
            "check_parameter_path"]
@@ -122,62 +123,98 @@ class InterventionsModule(Module):
 
     def _run(self, iv: Any) -> Generator[Any, Any, None]:
         ctx = self.ctx
-        env = ctx.env
         day = ctx.world.calendar.day(iv.date)
-        yield env.timeout(max(day, 0) - env.now)
-        if iv.kind == "rule":
-            if iv.rule == "require_qualified_identity":
-                ctx.dmp.rules.require_qualified_identity = True
-            elif iv.rule == "reject_legacy_software":
-                ctx.dmp.rules.reject_legacy_software = True
-            else:
-                ctx.rules_extra.add(iv.rule)
-        elif iv.kind == "outage" and iv.operator is not None:  # one MSSanté operator fails
-            ctx.mss.operator_down(iv.operator, iv.max_wait_days)
-            yield env.timeout(iv.days)
-            ctx.mss.operator_up(iv.operator, int(env.now))
-        elif iv.kind == "outage" and iv.service == "insi":  # the identity module listens
-            ctx.bus.publish("insi.available", False, day)
-            yield env.timeout(iv.days)
-            ctx.bus.publish("insi.available", True, int(env.now))
-        elif iv.kind == "outage":
-            service = ctx.dmp if iv.service == "dmp" else ctx.mss
-            service.up = False
-            service.outage_max_wait = iv.max_wait_days
-            yield env.timeout(iv.days)
-            service.up = True
-            service.outage_max_wait = None
-        elif iv.kind == "parameter":
-            ctx.params.set(iv.path, iv.value)
-        elif iv.kind == "campaign":
-            before = ctx.params.values(iv.path)
-            ctx.params.multiply(iv.path, iv.factor)
-            yield env.timeout(iv.days)
-            ctx.params.end_campaign(iv.path, iv.factor, before)
-        elif iv.kind == "vendor_failure":
-            yield from vendor_failure(ctx, iv, day)
-        elif iv.kind == "new_document_type":
-            s = ctx.world.sector(iv.sector)
-            s.set_documents({**_documents(s), iv.doc_type: iv.per_episode})
-            ctx.params.version += 1  # the sector's MSSanté volumes follow its documents per episode
-        elif iv.kind == "obligation":
-            s = ctx.world.sector(iv.sector)
-            s.add_obligation(None if iv.doc_type == "*" else [iv.doc_type], day,
-                             1.0 if iv.ceiling is None else iv.ceiling,
-                             90.0 if iv.half_life_days is None else iv.half_life_days)
-        elif iv.kind == "launch":
-            s = ctx.world.sector(iv.sector)
-            s.launch_day = day
-            keep = s.rolled_out | getattr(s, "wave1", False)  # a regional or a wave 1 install keeps its day
-            s.install_day = np.where((s.install_day < day) & ~keep, day, s.install_day).astype(np.int32)
-        elif iv.kind == "funding":
-            s = ctx.world.sector(iv.sector)
-            euros = iv.euros_per_facility if iv.euros_per_facility is not None else iv.envelope_euros / s.cfg.facilities
-            s.fund(day, euros, iv.days)
-        elif iv.kind == "deadline":
-            ctx.world.sector(iv.sector).extend_deadline(day, round(iv.days))
-        elif iv.kind == "rollout":
-            ctx.world.sector(iv.sector).open_regionally(day)
+        yield ctx.env.timeout(max(day, 0) - ctx.env.now)
+        action = _ACTIONS.get(iv.kind)
+        if action is not None:
+            lasting = action(ctx, iv, day)
+            if lasting is not None:  # an intervention that lasts (an outage, a campaign…)
+                yield from lasting
+
+
+Lasting = Generator[Any, Any, None] | None
+
+
+def _rule(ctx: Context, iv: Any, day: int) -> Lasting:
+    """A DMP rule switch (a switch of agents/dmp_rules.py) or another rule the modules read."""
+    if iv.rule in dmp_rules.SWITCHES:
+        ctx.dmp.rules.switch_on(iv.rule)
+    else:
+        ctx.rules_extra.add(iv.rule)
+    return None
+
+
+def _outage(ctx: Context, iv: Any, day: int) -> Lasting:
+    """A service down for ``iv.days``: one MSSanté operator, INSi (the identity module
+    listens), or the whole DMP or MSSanté."""
+    env = ctx.env
+    if iv.operator is not None:
+        ctx.mss.operator_down(iv.operator, iv.max_wait_days)
+        yield env.timeout(iv.days)
+        ctx.mss.operator_up(iv.operator, int(env.now))
+    elif iv.service == "insi":
+        ctx.bus.publish("insi.available", False, day)
+        yield env.timeout(iv.days)
+        ctx.bus.publish("insi.available", True, int(env.now))
+    else:
+        service = ctx.dmp if iv.service == "dmp" else ctx.mss
+        service.up = False
+        service.outage_max_wait = iv.max_wait_days
+        yield env.timeout(iv.days)
+        service.up = True
+        service.outage_max_wait = None
+
+
+def _parameter(ctx: Context, iv: Any, day: int) -> Lasting:
+    ctx.params.set(iv.path, iv.value)
+    return None
+
+
+def _campaign(ctx: Context, iv: Any, day: int) -> Lasting:
+    before = ctx.params.values(iv.path)
+    ctx.params.multiply(iv.path, iv.factor)
+    yield ctx.env.timeout(iv.days)
+    ctx.params.end_campaign(iv.path, iv.factor, before)
+
+
+def _new_document_type(ctx: Context, iv: Any, day: int) -> Lasting:
+    s = ctx.world.sector(iv.sector)
+    s.set_documents({**_documents(s), iv.doc_type: iv.per_episode})
+    ctx.params.version += 1  # the sector's MSSanté volumes follow its documents per episode
+    return None
+
+
+def _obligation(ctx: Context, iv: Any, day: int) -> Lasting:
+    s = ctx.world.sector(iv.sector)
+    s.add_obligation(None if iv.doc_type == "*" else [iv.doc_type], day,
+                     1.0 if iv.ceiling is None else iv.ceiling,
+                     90.0 if iv.half_life_days is None else iv.half_life_days)
+    return None
+
+
+def _launch(ctx: Context, iv: Any, day: int) -> Lasting:
+    s = ctx.world.sector(iv.sector)
+    s.launch_day = day
+    keep = s.rolled_out | getattr(s, "wave1", False)  # a regional or a wave 1 install keeps its day
+    s.install_day = np.where((s.install_day < day) & ~keep, day, s.install_day).astype(np.int32)
+    return None
+
+
+def _funding(ctx: Context, iv: Any, day: int) -> Lasting:
+    s = ctx.world.sector(iv.sector)
+    euros = iv.euros_per_facility if iv.euros_per_facility is not None else iv.envelope_euros / s.cfg.facilities
+    s.fund(day, euros, iv.days)
+    return None
+
+
+def _deadline(ctx: Context, iv: Any, day: int) -> Lasting:
+    ctx.world.sector(iv.sector).extend_deadline(day, round(iv.days))
+    return None
+
+
+def _rollout(ctx: Context, iv: Any, day: int) -> Lasting:
+    ctx.world.sector(iv.sector).open_regionally(day)
+    return None
 
 
 def _documents(sector: Any) -> dict[str, float]:
@@ -185,7 +222,7 @@ def _documents(sector: Any) -> dict[str, float]:
     return {t.code: float(sector.type_weights[t.index]) for t in load_catalogue() if sector.type_weights[t.index] > 0}
 
 
-def vendor_failure(ctx: Context, iv: Any, day: int) -> Generator[Any, Any, None]:
+def vendor_failure(ctx: Context, iv: Any, day: int) -> Lasting:
     """The vendor's facilities hold their DMP documents for ``iv.days``, then send them
     (those older than ``iv.max_wait_days`` are lost): see agents/producers/outbox.py."""
     s = ctx.world.sector(iv.sector)
@@ -195,3 +232,12 @@ def vendor_failure(ctx: Context, iv: Any, day: int) -> Generator[Any, Any, None]
     s.outbox.fail(v)
     yield ctx.env.timeout(iv.days)
     s.outbox.recover(v, int(ctx.env.now), iv.max_wait_days)
+
+
+#: what each kind of intervention does on its date (``target`` interventions are read by the
+#: targets' tables, not acted on)
+_ACTIONS: dict[str, Callable[[Context, Any, int], Lasting]] = {
+    "rule": _rule, "outage": _outage, "parameter": _parameter, "campaign": _campaign,
+    "vendor_failure": vendor_failure, "new_document_type": _new_document_type, "obligation": _obligation,
+    "launch": _launch, "funding": _funding, "deadline": _deadline, "rollout": _rollout,
+}

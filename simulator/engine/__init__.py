@@ -29,18 +29,19 @@ from simulator.core.outcomes import CHANNELS
 from simulator.core.parallel import INLINE, Workers, threads_for_run
 from simulator.core.streams import Streams
 from simulator.core.tally import Tally
-from simulator.flows import build_flows
-from simulator.identity import IdentityModule
-from simulator.interventions import InterventionsModule, Params
-from simulator.messaging import MessagingModule
-from simulator.modules import Context, Module
-from simulator.payload_tier import payload_module
-from simulator.producers import ProducersModule
-from simulator.profiles import ProfilesModule
-from simulator.results import Results, build_results
-from simulator.scenario import load_scenario
-from simulator.services import DmpModule, LedgerModule, MssanteModule
-from simulator.world import World, build_world
+from simulator.engine.flows import build_flows
+from simulator.engine.identity import IdentityModule
+from simulator.engine.interventions import InterventionsModule, Params
+from simulator.engine.messaging import MessagingModule
+from simulator.engine.modules import Context, Module
+from simulator.engine.payload_tier import payload_module
+from simulator.engine.plan_clock import PlanClock
+from simulator.engine.producers import ProducersModule
+from simulator.engine.profiles import ProfilesModule
+from simulator.engine.results import Results, build_results
+from simulator.engine.scenario import load_scenario
+from simulator.engine.services import DmpModule, LedgerModule, MssanteModule
+from simulator.engine.world import World, build_world
 
 
 class Observer(Protocol):
@@ -67,7 +68,8 @@ def day_plan(ctx: Context) -> list[Module]:
         LedgerModule(ctx, producers),        # documents and territory tables
         payload_module(ctx),                 # samples the DMP's verdicts, renders them as FHIR
     ]
-    producers.takers = [m for m in plan if m is not producers]  # every batch, in plan order
+    # every batch, in plan order, to the modules that look at batches (tens of thousands a run)
+    producers.takers = [m for m in plan if m is not producers and type(m).on_batch is not Module.on_batch]
     cfg = ctx.scenario.eprescription
     if cfg is not None and cfg.dmp_copy_is_document:  # e-prescriptions' DMP copies are documents (mechanism 2)
         producers.eprescription = next(m for m in plan if m.name == "eprescription")
@@ -79,7 +81,8 @@ class Simulation:
 
     def __init__(self, scenario: Scenario | str | Path, seed: int | None = None,
                  scale: float | None = None, progress: Callable[[int, int], None] | None = None,
-                 on_tables: Callable[[Results], None] | None = None, observers: Iterable[Observer] = ()):
+                 on_tables: Callable[[Results], None] | None = None, observers: Iterable[Observer] = (),
+                 profile: bool = False):
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         updates: dict[str, Any] = {}
         if seed is not None:
@@ -94,6 +97,8 @@ class Simulation:
         self.on_tables = on_tables  # called with the results as soon as their tables exist
         self.observers = list(observers)
         self.timings: dict[str, float] = {}
+        self.profile = profile  # time each module of the day plan (manifest "profile")
+        self.clock: PlanClock | None = None
 
     @property
     def world(self) -> World:
@@ -149,15 +154,22 @@ class Simulation:
         a month's last day, every module's month end."""
         month_of_day = ctx.month_of_day
         n_days = ctx.n_days
+        clock = self.clock  # None unless the run is profiled
         for day in range(n_days):
             ctx.env.run(until=day + 1)  # interventions starting or ending today (they are dated in whole days)
             ctx.bus.publish("day", day)
-            for m in modules:
-                m.step(day)
+            if clock is None:
+                for m in modules:
+                    m.step(day)
+            else:
+                clock.steps(modules, day)
             month = int(month_of_day[day])
             if day + 1 == n_days or month_of_day[day + 1] != month:
-                for m in modules:
-                    m.month_end(month, day)
+                if clock is None:
+                    for m in modules:
+                        m.month_end(month, day)
+                else:
+                    clock.month_ends(modules, month, day)
                 ctx.bus.publish("month_end", month, day)
                 if self.progress is not None:
                     self.progress(day + 1, n_days)
@@ -173,6 +185,10 @@ class Simulation:
             ctx = self._setup(workers)
             self.context = ctx
             self.modules = day_plan(ctx)
+            if self.profile:
+                self.clock = PlanClock(self.modules)
+                producers = next(m for m in self.modules if isinstance(m, ProducersModule))
+                producers.takers = self.clock.takers(producers.takers)
             for observer in self.observers:
                 observer.attach(ctx)
             ctx.dmp.workers = workers
@@ -192,6 +208,8 @@ class Simulation:
         self.timings["payloads_s"] = time.perf_counter() - t1
         self.timings["total_s"] = time.perf_counter() - t_start
         results.manifest["timings"] = dict(self.timings)
+        if self.clock is not None:
+            results.manifest["profile"] = self.clock.rows()
         results.check_conservation()
         return results
 

@@ -2,8 +2,8 @@
 FHIR ITI-65 bundles and put through the conformance rules; the FHIR verdict must equal the
 vectorised one for every sampled document (design.md "Payload tier").
 
-Sampling. Strata are (sector, document type, vectorised outcome, injected defect, whether
-the qualified-identity rule was in force). Each judged row gets a uniform key from the run's
+Sampling. Strata are (sector, document type, vectorised outcome, injected defect, which
+switches of the DMP rule table's document part were on: agents/dmp_rules.py). Each judged row gets a uniform key from the run's
 own ``payloads`` stream (so sampling never shifts any other draw); every stratum keeps the
 rows with the smallest keys (a bottom-k reservoir: a uniform sample over the whole run).
 A stratum keeps at most twice its equal share of the sample (``size`` / strata seen so
@@ -30,16 +30,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from agents import dmp_rules
 from agents.catalogue import load_catalogue
 from agents.defects import DEFECT_NAMES, defect_name
 from agents.patients import HAS_INS
 from agents.services.dmp import DmpRules, combine_verdicts, document_verdict, service_verdict
 from simulator.core.outcomes import N_OUTCOMES, OUTCOMES
-from simulator.modules import Context, Module
+from simulator.engine.modules import Context, Module
 
 if TYPE_CHECKING:
     from agents.producers.base import Batch
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 BUNDLES = "payloads/bundles.ndjson"
 VERDICTS = "payloads/verdicts.csv"
@@ -54,7 +55,7 @@ _MIN_KEEP = 4
 
 _ROW = np.dtype([
     ("key", "f4"), ("stratum", "i4"), ("seq", "i8"), ("patient", "i4"), ("facility", "i4"),
-    ("day", "i4"), ("status", "u1"), ("qualified", "?"), ("installed", "?"), ("legacy_rule", "?"),
+    ("day", "i4"), ("status", "u1"), ("qualified", "?"), ("installed", "?"), ("service_regime", "u1"),
 ])
 
 
@@ -75,9 +76,11 @@ class PayloadTier(Module):
         self.patients = w.patients
         self.n_types = len(load_catalogue())
         self.n_defects = len(DEFECT_NAMES) + 1
-        # stratum = (((sector · 2 + identity rule) · D + defect) · T + type) · O + outcome: a
-        # row's "cell" (defect, type, outcome) indexes its (sector, rule) block directly
-        self.dims = (len(w.sectors), 2, self.n_defects, self.n_types, N_OUTCOMES)
+        # stratum = (((sector · R + rule regime) · D + defect) · T + type) · O + outcome: a row's
+        # "cell" (defect, type, outcome) indexes its (sector, regime) block directly; a regime is
+        # the set of document switches on (R = 2 ** their number: 2 with the identity rule alone)
+        self.n_regimes = 2 ** len(dmp_rules.DOCUMENT_SWITCHES)
+        self.dims = (len(w.sectors), self.n_regimes, self.n_defects, self.n_types, N_OUTCOMES)
         n_strata = int(np.prod(self.dims))
         self._block = self.n_defects * self.n_types * N_OUTCOMES
         self._set_thresholds(np.full(n_strata, np.inf, dtype=np.float32))
@@ -104,7 +107,7 @@ class PayloadTier(Module):
         """Current key thresholds of ``sector``'s strata under the rules now in force, indexed
         by a row's cell (defect, type, outcome). One snapshot: ``_compact`` replaces the
         array, never changes it, so a batch keeps the thresholds it read."""
-        return self._thresholds[sector][int(self.rules.require_qualified_identity)]
+        return self._thresholds[sector][dmp_rules.regime(self.rules.key, dmp_rules.DOCUMENT_SWITCHES)]
 
     def rows(self, batch: Batch, take: np.ndarray, cells: np.ndarray, keys: np.ndarray,
              seq0: int) -> np.ndarray | None:
@@ -116,10 +119,11 @@ class PayloadTier(Module):
         a row at or above one is never among its stratum's final smallest keys."""
         if take.size == 0:
             return None
-        rule = int(self.rules.require_qualified_identity)
+        on = self.rules.key
+        rule = dmp_rules.regime(on, dmp_rules.DOCUMENT_SWITCHES)
         rows = np.empty(take.size, dtype=_ROW)
         rows["key"] = keys[take]
-        rows["stratum"] = cells + (batch.sector * 2 + rule) * self._block
+        rows["stratum"] = cells + (batch.sector * self.n_regimes + rule) * self._block
         rows["seq"] = seq0 + take
         rows["patient"] = batch.patient[take]
         rows["facility"] = batch.facility[take]
@@ -127,7 +131,7 @@ class PayloadTier(Module):
         rows["status"] = self.patients.status[batch.patient[take]]  # profile state at judgement
         rows["qualified"] = batch.qualified[take]
         rows["installed"] = batch.installed[take]
-        rows["legacy_rule"] = self.rules.reject_legacy_software
+        rows["service_regime"] = dmp_rules.regime(on, dmp_rules.SERVICE_SWITCHES)
         return rows
 
     def accept(self, rows: np.ndarray | None) -> None:
@@ -141,8 +145,8 @@ class PayloadTier(Module):
 
     def _set_thresholds(self, threshold: np.ndarray) -> None:
         self.threshold = threshold
-        blocks = threshold.reshape(self.dims[0], 2, self._block)
-        self._thresholds = [[blocks[k, r] for r in (0, 1)] for k in range(self.dims[0])]  # views
+        blocks = threshold.reshape(self.dims[0], self.n_regimes, self._block)
+        self._thresholds = [list(blocks[k]) for k in range(self.dims[0])]  # views
 
     def _compact(self) -> None:
         """Keep the smallest keys of every stratum (up to ``keep``); tighten the thresholds
@@ -249,7 +253,8 @@ class PayloadTier(Module):
                 **patient_identity(self.seed, pi, st, int(p.sex[pi]), p.birth(pi), terr.codes[int(p.dept[pi])]),
                 **facility_identity(self.seed, s.name, fi, terr.codes[int(s.dept[fi])], s.cfg.label),
             }
-            judged = judge_row(doc, require_qualified_identity=bool(rule[i]), structural=i in structural)
+            on = _switches_on(int(rule[i]), int(r["service_regime"]))
+            judged = judge_row(doc, switches=on, structural=i in structural)
             lines.append(json.dumps(judged.bundle, ensure_ascii=False, separators=(",", ":")))
             vec_outcome, vec_reason = OUTCOMES[int(outcome[i])]
             doc_outcome, doc_reason = OUTCOMES[int(doc_part[i])]
@@ -261,7 +266,8 @@ class PayloadTier(Module):
                 "vendor": s.vendor_names[int(s.vendor[fi])], "facility": fi, "patient": pi,
                 "doc_type": doc["type_code"], "defect": engine_defect or "", "rendered_defect": doc["defect"] or "",
                 "ins": doc["ins"] or "", "identity_status": doc["identity_status"],
-                "qualified_identity_rule": bool(rule[i]), "legacy_software_rule": bool(r["legacy_rule"]),
+                "qualified_identity_rule": on.get("require_qualified_identity", False),
+                "legacy_software_rule": on.get("reject_legacy_software", False),
                 "outcome": vec_outcome, "reason": vec_reason, "document_verdict": expected,
                 "fhir_verdict": judged.verdict, "agree": bool(agree),
                 "errors": " ".join(judged.errors), "warnings": " ".join(judged.warnings),
@@ -361,19 +367,23 @@ def _round_robin(counts: np.ndarray, order: np.ndarray, size: int) -> np.ndarray
     return alloc
 
 
+def _switches_on(document_regime: int, service_regime: int) -> dict[str, bool]:
+    """The rule switches of a sampled row's regimes (each switch on or off)."""
+    return {**dmp_rules.regime_switches(document_regime, dmp_rules.DOCUMENT_SWITCHES),
+            **dmp_rules.regime_switches(service_regime, dmp_rules.SERVICE_SWITCHES)}
+
+
 def _vectorised_parts(rows: np.ndarray, defect: np.ndarray, rule: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Document part and recombined verdict of the sampled rows, in their rule context."""
     doc = np.zeros(rows.size, dtype=np.uint8)
     combined = np.zeros(rows.size, dtype=np.uint8)
-    for rq in (False, True):
-        for rl in (False, True):
-            m = (rule.astype(bool) == rq) & (rows["legacy_rule"] == rl)
-            if not m.any():
-                continue
-            rules = DmpRules(require_qualified_identity=rq, reject_legacy_software=rl)
-            d = document_verdict(rows["status"][m], rows["qualified"][m], defect[m].astype(np.uint8), rules)
-            doc[m] = d
-            combined[m] = combine_verdicts(d, service_verdict(rows["status"][m], rows["installed"][m], rules))
+    regimes = np.stack([rule.astype(np.int64), rows["service_regime"].astype(np.int64)], axis=1)
+    for doc_regime, service_regime in sorted({(int(a), int(b)) for a, b in regimes}):
+        m = (regimes[:, 0] == doc_regime) & (regimes[:, 1] == service_regime)
+        rules = DmpRules(**_switches_on(doc_regime, service_regime))
+        d = document_verdict(rows["status"][m], rows["qualified"][m], defect[m].astype(np.uint8), rules)
+        doc[m] = d
+        combined[m] = combine_verdicts(d, service_verdict(rows["status"][m], rows["installed"][m], rules))
     return doc, combined
 
 

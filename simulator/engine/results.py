@@ -26,15 +26,15 @@ import pandas as pd
 from simulator import __version__
 from simulator.atomic import atomic_folder
 from simulator.core.errors import ConservationError, UsageError
-from simulator.modules import module_tables
-from simulator.monthly import CHANNEL_OUTCOMES, SENT_OUTCOME, monthly_frame  # noqa: F401  (part of this API)
-from simulator.results_files import DEFAULT_TABLES, MANIFEST, RESULTS_KIND, read_folder
-from simulator.results_plot import plot_monthly
-from simulator.results_view import to_file_form, typed
-from simulator.summary import format_summary
+from simulator.engine.modules import module_tables
+from simulator.engine.monthly import CHANNEL_OUTCOMES, SENT_OUTCOME, monthly_frame  # noqa: F401  (part of this API)
+from simulator.engine.results_files import DEFAULT_TABLES, MANIFEST, RESULTS_KIND, read_folder
+from simulator.engine.results_plot import plot_monthly
+from simulator.engine.results_view import to_file_form, typed
+from simulator.engine.summary import format_summary
 
 if TYPE_CHECKING:
-    from simulator.modules import Context, Module
+    from simulator.engine.modules import Context, Module
 
 TABLES = DEFAULT_TABLES  # the tables every run writes (flows and ensembles add theirs)
 
@@ -144,7 +144,7 @@ class Results:
     @classmethod
     def load(cls, folder: str | Path) -> Results:
         """Read a results folder written by ``save``: every file is checked first, and a missing,
-        foreign or damaged folder is one UsageError naming the file (``simulator.results_files``)."""
+        foreign or damaged folder is one UsageError naming the file (``simulator.engine.results_files``)."""
         folder = Path(folder)
         tables, manifest = read_folder(folder)
         res = cls(tables, manifest)

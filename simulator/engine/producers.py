@@ -3,8 +3,8 @@
 ``ProducersModule.step`` draws each launched sector's adoption and documents of the day (on
 the workers' threads: a sector touches only its own arrays and stream) while the profiles are
 updated, then books the sectors in their order: counts what each sent and hands its batch to the
-modules that take batches (flows, then the DMP). MSSanté messages: simulator/messaging.py. Its tables:
-``adoption`` (month-end snapshots). ``ProfilesModule`` (simulator/profiles.py) gives ``profiles``.
+modules that take batches (flows, then the DMP). MSSanté messages: simulator/engine/messaging.py. Its tables:
+``adoption`` (month-end snapshots). ``ProfilesModule`` (simulator/engine/profiles.py) gives ``profiles``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from agents.producers.base import Batch
 from agents.producers.flows import ActivityFlow
 from scenarios.activity import day_equivalents
 from simulator.core.outcomes import CHANNELS
-from simulator.modules import Context, Module, Table
-from simulator.profiles import ProfilesModule
+from simulator.engine.modules import Context, Module, Table
+from simulator.engine.profiles import ProfilesModule
 
 
 class ProducersModule(Module):
@@ -39,7 +39,7 @@ class ProducersModule(Module):
         n_months, n_sectors = ctx.n_months, len(w.sectors)
         self.produced = np.zeros((n_months, n_sectors, len(CHANNELS)), dtype=np.int64)
         self.eligible = np.zeros((n_months, n_sectors))
-        # MSSanté messages (simulator/messaging.py) are counted, not drawn one by one: their
+        # MSSanté messages (simulator/engine/messaging.py) are counted, not drawn one by one: their
         # départements are apportioned by the senders' expected volumes, [month, sector, channel-1, département]
         self.mss_dept_share = np.zeros((n_months, n_sectors, len(CHANNELS) - 1, len(w.territory)))
         self.adoption_rows: list[dict[str, Any]] = []

@@ -13,8 +13,8 @@ import pandas as pd
 from agents.catalogue import load_catalogue
 from agents.producers.base import Batch
 from simulator.core.outcomes import CHANNELS, OUTCOMES
-from simulator.modules import Context, Module, Table
-from simulator.producers import ProducersModule
+from simulator.engine.modules import Context, Module, Table
+from simulator.engine.producers import ProducersModule
 
 
 class DmpModule(Module):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
+    """The manifest's keys, each its one-line message naming the file and the key."""
     def bad(key: str, what: str) -> UsageError:
         return UsageError(f"{mpath}: '{key}' {what}; the folder is damaged or not written by `segur run`")
 
@@ -85,7 +87,12 @@ def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
         raise UsageError(f"{mpath}: missing key(s) {', '.join(missing)}; the folder is damaged or not written by `segur run`")
     if not isinstance(m["scenario"], dict):
         raise bad("scenario", "must be an object")
-    scen = m["scenario"]
+    _check_manifest_scenario(m["scenario"], bad)
+    _check_manifest_run(m, bad)
+
+
+def _check_manifest_scenario(scen: dict[str, Any], bad: Callable[[str, str], UsageError]) -> None:
+    """The scenario the manifest records: its sectors, interventions and targets."""
     for key, kind in (("sectors", dict), ("run", dict), ("interventions", list), ("description", str)):
         if key in scen and not isinstance(scen[key], kind):
             raise bad(f"scenario.{key}", f"must be {'an object' if kind is dict else 'a list' if kind is list else 'text'}")
@@ -94,7 +101,7 @@ def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
         raise bad("scenario.interventions", "must be a list of {date = YYYY-MM-DD, kind = …}")
     if not all(isinstance(v, dict) for v in scen.get("sectors", {}).values()):
         raise bad("scenario.sectors", "must map each sector to an object")
-    targets = m["scenario"].get("targets", {})
+    targets = scen.get("targets", {})
     if not isinstance(targets, dict) or not all(
             isinstance(t, dict) and isinstance(t.get("sectors"), list) and _is_number(t.get("value")) and t["value"] > 0
             for t in targets.values()):
@@ -103,6 +110,10 @@ def _check_manifest(m: dict[str, Any], mpath: Path) -> None:
                and isinstance(t.get("doc_types", []), list) for t in targets.values()):
         raise bad("scenario.targets", "a target's channel must be dmp, mssante_pro, mssante_patient or mssante, "
                                       "its doc_types a list of codes")
+
+
+def _check_manifest_run(m: dict[str, Any], bad: Callable[[str, str], UsageError]) -> None:
+    """The run's own keys: scale, months, sectors, tables, produced counts, timings."""
     if not _is_number(m["scale"]) or not 0 < m["scale"] <= 1:
         raise bad("scale", f"must be a number in (0, 1] (got {m['scale']!r})")
     months = m["months"]

@@ -20,7 +20,7 @@ import pandas as pd
 from agents.patients import NEVER
 from agents.producers.base import Sector, logistic_days
 from simulator.core import outcomes as oc
-from simulator.modules import Context, Module, Table
+from simulator.engine.modules import Context, Module, Table
 
 COLUMNS = ["month", "sector", "flow", "outcome", "count", "national"]
 FLOW_OUTCOMES = {

@@ -11,7 +11,7 @@ from simulator.core.errors import UsageError
 from simulator.core.outcomes import OUTCOMES
 
 if TYPE_CHECKING:
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 SENT_OUTCOME = {"dmp": "accepted", "mssante_pro": "delivered", "mssante_patient": "delivered",
                "mssante_from_patient": "delivered"}

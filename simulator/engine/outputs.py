@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.monthly import monthly_frame
+from simulator.engine.monthly import monthly_frame
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
-    from simulator.results import Results
+    from simulator.engine.results import Results
 
 REQUIRED = object()
 
