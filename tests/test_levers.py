@@ -150,16 +150,16 @@ def test_target_by_channel_start_and_dated_change():
 
 @pytest.mark.parametrize("lines,message", [
     (['[[interventions]]', 'date = 2024-03-01', 'kind = "vendor_failure"', 'sector = "gp"', 'vendor = "NOPE"', 'days = 5'],
-     "interventions[2].vendor: 'NOPE' is not a vendor of sectors.gp.vendors; allowed: LGC-A"),
+     "interventions[N].vendor: 'NOPE' is not a vendor of sectors.gp.vendors; allowed: LGC-A"),
     (['[[interventions]]', 'date = 2024-03-01', 'kind = "vendor_failure"', 'sector = "gp"', 'vendor = "LGC-A"'],
      "needs days"),
     (['[[interventions]]', 'date = 2024-03-01', 'kind = "new_document_type"', 'sector = "pharmacy"',
       'doc_type = "99999-9"', 'per_episode = 0.1'],
-     "interventions[2].doc_type: '99999-9' is not a catalogued document type (LOINC codes in scenarios/data/document_types.csv"),
+     "interventions[N].doc_type: '99999-9' is not a catalogued document type (LOINC codes in scenarios/data/document_types.csv"),
     (['[targets.x]', 'value = 1.0', 'sectors = ["gp"]', 'channel = "fax"'], "channel"),
     (['[targets.x]', 'value = 1.0', 'sectors = ["gp"]', 'doc_types = ["12"]'], "targets.x.doc_types: '12' is not a catalogued"),
     (['[[interventions]]', 'date = 2024-03-01', 'kind = "target"', 'target = "nope"', 'value = 5.0'],
-     "interventions[2].target: 'nope' is not a target of this scenario"),
+     "interventions[N].target: 'nope' is not a target of this scenario"),
 ])
 def test_bad_lever_inputs_exit_2_with_one_line(tmp_path, capsys, lines, message):
     path = tmp_path / "bad.toml"
@@ -167,6 +167,8 @@ def test_bad_lever_inputs_exit_2_with_one_line(tmp_path, capsys, lines, message)
     code = main(["run", str(path), "--scale", "0.002", "--quiet", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 2, err
+    # the added intervention follows the baseline's own (its index is their count)
+    message = message.replace("interventions[N]", f"interventions[{len(load_scenario(BASELINE).interventions)}]")
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
