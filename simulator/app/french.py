@@ -167,11 +167,19 @@ def spell_out_en(text: str) -> str:
     return text
 
 
+# The note `python -m simulator.studies.representative --write` appends to a fitted value's comment.
+_DRAW_NOTE = re.compile(r"\s*·\s*representative posterior draw (\d+) of (\S+).*$")
+
+
 def source(text: str) -> tuple[str, bool]:
     """A lever's source in French, and whether it is wholly French (False: shorthand spelled
     out, English detail kept)."""
     if not text:
         return "", True
+    note = _DRAW_NOTE.search(text)
+    if note:  # the source, then which posterior draw the value is
+        french, whole = source(text[:note.start()])
+        return f"{french} · tirage représentatif n° {note.group(1)} de {note.group(2)} (docs/calibration.md)", whole
     if text in SOURCES:
         return SOURCES[text], True
     return spell_out(text), False
