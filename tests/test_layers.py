@@ -31,6 +31,9 @@ KNOWN_CROSSINGS = {
     "simulator.app.planner_run -> simulator.studies.ensemble",
     # the page's teaching tab builds the teaching demo's territory (rendering, network figure)
     "simulator.app.teaching_source -> simulator.demo.teaching",
+    # the page's bands read the shipped posterior's discrepancy file with the studies' reader
+    # (discrepancy.py and commented_csv.py could move down to the engine)
+    "simulator.app.uncertainty -> simulator.studies.discrepancy",
 }
 
 

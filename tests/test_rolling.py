@@ -289,14 +289,14 @@ def test_calibration_outputs_hold_the_discrepancy_beside_the_posterior(tmp_path)
 
 @pytest.mark.slow
 def test_rolling_backtest_end_to_end_at_small_size(tmp_path, capsys, repo_root):
-    """Two origins at scale 0.001, 28 design runs (21 parameters + up to 3 refitted e-prescription values need 26), 4 projection runs each (minutes on 2 cores)."""
+    """Two origins at scale 0.001, 32 design runs (26 parameters + up to 3 refitted later values need 31), 4 projection runs each (minutes on 2 cores)."""
     cal = (repo_root / "scenarios" / "calibration.toml").read_text(encoding="utf-8")
     cal = cal.replace('scenario = "baseline.toml"', f'scenario = "{(repo_root / "scenarios" / "baseline.toml").as_posix()}"')
     cal = cal.replace("scale = 0.01 ", "scale = 0.001 ").replace("population = 1000", "population = 30")
     cal = cal.replace("generations = 8", "generations = 2")
     (tmp_path / "cal.toml").write_text(cal, encoding="utf-8")
     out = tmp_path / "out"
-    code = main(["backtest", str(tmp_path / "cal.toml"), "--origins", "2024-06-30,2024-12-31", "--design-runs", "28",
+    code = main(["backtest", str(tmp_path / "cal.toml"), "--origins", "2024-06-30,2024-12-31", "--design-runs", "32",
                  "--replications", "4", "--workers", "2", "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out

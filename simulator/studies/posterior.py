@@ -326,6 +326,7 @@ def _rejection(model: Any, priors: list[tuple[str, float, float]], x0: dict[str,
                report: Callable[[str], None] | None) -> AbcRun:
     """ABC rejection on the surrogate (simulator.studies.rejection): one generation of equally
     weighted particles, the ``population`` nearest of ``rejection_draws`` prior draws."""
+    # loaded when a calibration samples a surrogate (start-up time)
     from simulator.studies.rejection import abc_rejection
 
     accept = min(settings.population, settings.rejection_draws)

@@ -34,6 +34,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers: must be between 1 and 64 (got {args.workers})")
     if not 0 <= args.queue <= 1000:
         raise UsageError(f"--queue: must be between 0 and 1000 (got {args.queue})")
+    # the page's modules load when the page starts, not with every command (start-up time)
     from simulator.app.levers import DEFAULT_REPLICATIONS, MAX_REPLICATIONS
 
     replications = DEFAULT_REPLICATIONS if args.replications is None else args.replications
