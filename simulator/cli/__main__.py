@@ -24,4 +24,8 @@ from simulator.cli import main  # noqa: E402  (after the handlers, on purpose)
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # from here main() answers Ctrl-C itself
 
-sys.exit(main())
+try:
+    code = main()
+finally:  # main() has answered (one line, its exit code): a Ctrl-C arriving now changes nothing
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+sys.exit(code)
