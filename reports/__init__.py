@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from simulator.engine.results import Results
+    from simulator.run_output import Results
 
 __all__ = ["build_report", "write_report", "build_comparison_report"]
 

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.engine.outputs import WITH_DISCREPANCY, attainment_quantiles
-from simulator.engine.results import Results
+from simulator.run_output import WITH_DISCREPANCY, Results, attainment_quantiles
 
 QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}  # as the ensemble's tables (numpy 'linear')
 

@@ -34,7 +34,7 @@ from reports import i18n
 from reports import plotdata as pdata
 from reports.forked import run_split
 from reports.style import style
-from simulator.engine.results import Results
+from simulator.run_output import Results
 
 PNG_DPI = 110
 STYLE = {

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from reports.forked import can_fork
 
 if TYPE_CHECKING:
-    from simulator.engine.results import Results
+    from simulator.run_output import Results
 
 #: tables the report does not read (the flow network's, `segur network`): not handed to the helper,
 #: whose pickling is paid by the run between its simulation and its payload tier (the territory

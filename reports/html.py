@@ -26,7 +26,7 @@ from reports.figures import RenderedFigure, comparison_figures, report_figures
 from reports.observed import observed_figures
 from reports.plotdata import interventions
 from reports.tables import report_month, target_table, year_columns
-from simulator.engine.results import Results
+from simulator.run_output import Results
 
 REPORT_FILE = "report.html"
 COMPARISON_FILE = "comparison.html"

@@ -31,7 +31,7 @@ from reports.channels import LABELS
 from scenarios.country import load_country
 
 if TYPE_CHECKING:
-    from simulator.engine.results import Results
+    from simulator.run_output import Results
 
 DOC_CHANNELS = ("dmp", "mssante_pro", "mssante_patient")
 LOOKUP_CHANNELS = ("insi",)

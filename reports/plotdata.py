@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from simulator.engine.outputs import is_plain_target, target_monthly, trailing_12
-from simulator.engine.results import Results
+from simulator.run_output import Results, is_plain_target, target_monthly, trailing_12
 
 ALL = "all"  # panel key of the sum of every sector of the run
 GP_THRESHOLDS = (1, 10, 50, 100, 200)

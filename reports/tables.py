@@ -17,13 +17,13 @@ import pandas as pd
 
 from reports.plotdata import monthly_documents
 from simulator.core.errors import UsageError
-from simulator.engine.outputs import (
+from simulator.run_output import (
+    Results,
     first_month_reached,
     is_plain_target,
     target_monthly,
     trailing_12,
 )
-from simulator.engine.results import Results
 
 DEFAULT_AT = "2023-09"  # the programme's COSUI figures (13 Sept 2023)
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
