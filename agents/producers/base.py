@@ -56,6 +56,19 @@ class Batch:
             None if self.status is None else self.status[sl], self.version,
         )
 
+    @staticmethod
+    def concat(batches: list[Batch]) -> Batch:
+        """One batch of the rows of ``batches`` (same sector and day, before the identity module
+        has read them), in their order: a small run's per-batch cost is paid once a sector-day."""
+        first = batches[0]
+        defect = None
+        if any(b.defect is not None for b in batches):
+            defect = np.concatenate([np.zeros(len(b), dtype=np.uint8) if b.defect is None else b.defect for b in batches])
+        return Batch(first.sector, first.day, np.concatenate([b.facility for b in batches]),
+                     np.concatenate([b.patient for b in batches]), np.concatenate([b.doc_type for b in batches]),
+                     np.concatenate([b.qualified for b in batches]), np.concatenate([b.installed for b in batches]),
+                     defect)
+
     def status_now(self, version: int) -> np.ndarray | None:
         """The rows' status bytes read earlier, if the profiles have not changed since
         (``version``: the patients' ``profile_version`` now); None otherwise."""

@@ -24,6 +24,11 @@ from simulator.engine.modules import Context, Module, Table
 from simulator.engine.profiles import ProfilesModule
 
 
+#: below this scale a sector's batches of the day are merged before the takers see them; above
+#: it the batches are large and concatenating them would cost more than it saves
+MERGE_BELOW_SCALE = 0.1
+
+
 class ProducersModule(Module):
     """Every sector's adoption and documents (batches) of the day."""
 
@@ -32,6 +37,9 @@ class ProducersModule(Module):
     def __init__(self, ctx: Context, profiles: ProfilesModule):
         self.ctx = ctx
         self.profiles = profiles  # stepped while the sectors draw (it reads nothing they write)
+        #: a small run hands each sector's documents of the day to the takers as one batch
+        #: (its own and its flows' rows, in that order): the per-batch work is most of its time
+        self.merge_batches = ctx.scale < MERGE_BELOW_SCALE
         self.takers: list[Module] = []  # modules shown every batch, in plan order (set by the engine)
         #: the e-prescription flow when its DMP copies are the GPs' prescription documents (set by the engine)
         self.eprescription: Any = None
@@ -122,6 +130,7 @@ class ProducersModule(Module):
         month = int(ctx.month_of_day[day])
         self.eligible[month, k] += sector.eligible_per_day(ctx.params.sector[sector.name]["episodes_per_day"]) * rhythm
         self._last_batch[k] = sum(0 if b is None else len(b) for b, _ in drawn)
+        sent: list[Batch] = []
         for i, (batch, expected) in enumerate(drawn):
             if i:
                 flow = self.flows[k][i - 1]
@@ -135,8 +144,12 @@ class ProducersModule(Module):
                     self.flow_sent[month, row] += np.bincount(batch.doc_type, minlength=self.flow_sent.shape[2])
             if batch is not None:
                 self.produced[month, k, 0] += len(batch)
-                for taker in self.takers:
-                    taker.on_batch(batch)
+                sent.append(batch)
+        if self.merge_batches and len(sent) > 1:
+            sent = [Batch.concat(sent)]
+        for batch in sent:
+            for taker in self.takers:
+                taker.on_batch(batch)
 
     # -- month end and tables ---------------------------------------------------------
     def month_end(self, month: int, day: int) -> None:
