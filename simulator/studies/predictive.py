@@ -77,12 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.n <= 1000:
         print(f"segur: error: n: must be between 1 and 1000 (got {args.n})", file=sys.stderr)
         return 2
+    out = Path(args.out)
+    try:  # before the runs: a folder that cannot be made fails now, not after them
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"segur: error: out: cannot make the folder {out.parent} ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     try:
         rows, split = predictive(args.scenario, args.posterior, args.n, args.scale, args.workers)
     except SegurError as exc:
         print(f"segur: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    out = Path(args.out)
     rows.to_csv(f"{out}_rows.csv", index=False)
     rows[rows["matched"]].drop(columns=[c for c in rows.columns if c.startswith("run")]).to_csv(f"{out}_table.csv", index=False)
     split.rename("documents").to_csv(f"{out}_split2024.csv", index_label="doc_type")
