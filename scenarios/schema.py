@@ -128,6 +128,7 @@ class ProfilesConfig(Strict):
     reactivation_rate: Probability = unit("1/month", "monthly share of closed profiles reopened by their holder (reopened = activated)", default=0.0)
     death_rate: Probability = unit("1/year", "yearly share of the population that dies: the profile closes, and a birth takes the person's place (the population stays the same size); newborns get a profile at birth from letters_start on (or their parents oppose, at opposition_rate)", default=0.0)
     campaigns: list[ActivationCampaign] = unit("list", "national activation campaigns: dated multipliers of activation_rate", default_factory=list)
+    activation_per_document: Probability = unit("share", "chance that a document the DMP accepts moves its patient, whose profile is open and not yet activated, to activate it the next day (the new document's notice), on top of activation_rate; 0 = no such activations", default=0.0)
     existence_check: bool = unit("switch", "the producers' software checks that the patient has an open profile before sending a document; documents of patients without one are 'not_sent' (false: every document is sent, and the DMP rejects it for its profile)", default=True)
 
 

@@ -139,6 +139,48 @@ def test_reopenings_pick_among_the_closed_profiles_as_a_full_scan_would():
     assert ev["closed"] > 0 and ev["reactivated"] > 0 and ev["deaths"] > 0
 
 
+def test_documents_move_their_patients_to_activate_only_where_the_profile_is_open():
+    """profiles.activation_per_document: the day after an accepted document its patient may
+    activate an open profile; none is moved at 0 (the shipped value), and a moved person is
+    counted once in ``activated`` and once in ``activated_after_document``."""
+    over = {"run.end": "2024-03-31"}
+    base = simulator.run(load_scenario(BASELINE, overrides=over), scale=0.002, seed=8)
+    a = base.tables["profile_events"]
+    on = Simulation(load_scenario(BASELINE, overrides={**over, "profiles.activation_per_document": 0.02}),
+                    scale=0.002, seed=8)
+    res = on.run()
+    b = res.tables["profile_events"]
+    moved_by = b[b["event"] == "activated_after_document"].set_index("month")["persons"]
+    assert a.loc[a["event"] == "activated_after_document", "persons"].sum() == 0
+    assert moved_by.sum() > 0
+    # at most the accepted documents × the chance (a person moved twice counts once)
+    docs = res.tables["documents"]  # national figures, as profile_events
+    accepted = docs[(docs["channel"] == "dmp") & (docs["outcome"] == "accepted")].groupby("month")["documents"].sum()
+    assert (moved_by <= 0.02 * accepted.reindex(moved_by.index, fill_value=0) * 1.5 + 1e-9).all()
+    # the activations counted include them: more activated profiles at the end than without
+    activated = [r.tables["profiles"].query("month == '2024-03' and state == 'activated'")["persons"].sum()
+                 for r in (base, res)]
+    assert activated[1] - activated[0] == pytest.approx(moved_by.sum(), rel=0.5)
+    # the state counters still are the status bits
+    st, counts = on.world.patients.status, on.world.profiles.counts()
+    assert counts["activated"] == int(np.count_nonzero(((st & CREATED) != 0) & ((st & ACTIVATED) != 0)))
+
+
+def test_a_moved_person_activates_once_and_only_from_an_open_profile():
+    sim = Simulation(load_scenario(BASELINE, overrides={"run.end": "2022-06-30"}), scale=0.001, seed=2)
+    sim.run()
+    prof, st = sim.world.profiles, sim.world.patients.status
+    open_ = np.flatnonzero((st & (CREATED | ACTIVATED)) == CREATED)[:5]
+    others = np.flatnonzero((st & CREATED) == 0)[:5]  # not created, opposed or closed
+    before = dict(prof.counts())
+    persons = np.concatenate([open_, open_, others])  # repeats: one activation each
+    assert prof.activate_after_documents(persons) == open_.size > 0
+    assert np.all(st[open_] & ACTIVATED) and not np.any(st[others] & ACTIVATED)
+    after = prof.counts()
+    assert after["activated"] - before["activated"] == open_.size == before["open"] - after["open"]
+    assert prof.activate_after_documents(open_) == 0  # already activated
+
+
 def test_sorted_unique_is_numpys_unique():
     rng = np.random.default_rng(4)
     for a in (rng.integers(0, 50, 200), rng.integers(0, 10**9, 5000), np.empty(0, np.int64), np.array([7])):

@@ -21,8 +21,8 @@ DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
 PROFILE_BITS = CREATED | OPPOSED | CLOSED | ACTIVATED
 #: monthly flows counted by ``ProfileService`` (the ``profile_events`` table)
-EVENTS = ("created", "opposed", "activated", "closed", "reactivated", "deaths", "closed_at_death", "births",
-          "created_at_birth")
+EVENTS = ("created", "opposed", "activated", "activated_after_document", "closed", "reactivated", "deaths",
+          "closed_at_death", "births", "created_at_birth")
 #: below this share of eligible persons, events are picked by a scan rather than by rejection
 SCAN_BELOW_SHARE = 1e-3
 
@@ -164,6 +164,23 @@ class ProfileService:
             self.n_created += idx.size
             self.n_activated += idx.size
             self.events["reactivated"] += idx.size
+
+    def activate_after_documents(self, persons: np.ndarray) -> int:
+        """Activate the profiles of ``persons`` (repeats allowed) that are open and not yet
+        activated: those a document moved to activate; counted in ``activated`` and, apart,
+        in ``activated_after_document``. Returns how many."""
+        if persons.size == 0:
+            return 0
+        idx = sorted_unique(persons.astype(np.int64, copy=False))
+        st = self.p.status
+        idx = idx[(st.take(idx) & (CREATED | ACTIVATED)) == CREATED]
+        if idx.size:
+            st[idx] |= ACTIVATED
+            self.p.profile_version += 1
+            self.n_activated += idx.size
+            self.events["activated"] += idx.size
+            self.events["activated_after_document"] += idx.size
+        return int(idx.size)
 
     def _closed_members(self) -> np.ndarray:
         """The persons whose profile is closed now, sorted (from the closures since the start)."""

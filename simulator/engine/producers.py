@@ -23,7 +23,6 @@ from simulator.core.outcomes import CHANNELS
 from simulator.engine.modules import Context, Module, Table
 from simulator.engine.profiles import ProfilesModule
 
-
 #: below this scale a sector's batches of the day are merged before the takers see them; above
 #: it the batches are large and concatenating them would cost more than it saves
 MERGE_BELOW_SCALE = 0.1

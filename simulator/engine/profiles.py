@@ -1,6 +1,7 @@
 """Mon espace santé profiles as a module of the day plan: creation by letter, opposition at
-the day's rate, activation (base rate × the campaigns in force), closure, reopening, deaths and
-births; counted at month end.
+the day's rate, activation (base rate × the campaigns in force, and the day after a document the
+DMP accepted: ``profiles.activation_per_document``), closure, reopening, deaths and births;
+counted at month end.
 
 Tables: ``profiles`` (month-end states of the living population, simulated persons) and
 ``profile_events`` (the month's creations, oppositions, activations, closures, reopenings,
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from agents.services.mes import EVENTS
+from simulator.core.outcomes import ACCEPTED
 from simulator.engine.modules import Context, Module, Table
 
 
@@ -46,12 +48,34 @@ class ProfilesModule(Module):
         pr = ctx.scenario.profiles
         self.death_rate = pr.death_rate
         self.reactivation_rate = pr.reactivation_rate
+        # documents that move their patient to activate (the new document's notice): the
+        # persons drawn from today's verdicts activate the next day, before the day's draws
+        self.per_document = pr.activation_per_document
+        self._moved: list[np.ndarray] = []
+        if self.per_document > 0:
+            self._rng = ctx.streams["profiles:after_document"]
+            ctx.bus.subscribe("dmp.verdict", self._on_verdict)
+
+    def _on_verdict(self, batch: Any, outcomes: np.ndarray) -> None:
+        """Each accepted document of ``batch`` moves its patient with chance ``per_document``:
+        a binomial count of rows, picked at random, kept where accepted (the cost follows the
+        persons moved, not the documents)."""
+        n = len(outcomes)
+        k = int(self._rng.binomial(n, self.per_document)) if n else 0
+        if k:
+            rows = self._rng.integers(0, n, size=k)
+            rows = rows[outcomes.take(rows) == ACCEPTED]
+            if rows.size:
+                self._moved.append(batch.patient.take(rows))
 
     def update(self, day: int) -> None:
         """The day's new profiles (opposed at the day's rate), deaths and births, activations,
         closures and reopenings."""
         prof = self.ctx.world.profiles
         g = self.ctx.params.glob
+        if self._moved:  # yesterday's documents' patients
+            prof.activate_after_documents(np.concatenate(self._moved))
+            self._moved = []
         opposition = g["profiles.opposition_rate"]
         prof.create_due(day, opposition)
         if self.death_rate > 0:
