@@ -27,13 +27,8 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 #: the crossings between applications not yet untangled, each with what it waits for: the
 #: list may only shrink (a new crossing fails, and so does one fixed but still listed)
 KNOWN_CROSSINGS = {
-    # the page's ensembles: replications, bands and executors still live with the studies
-    "simulator.app.planner_run -> simulator.studies.ensemble",
     # the page's teaching tab builds the teaching demo's territory (rendering, network figure)
     "simulator.app.teaching_source -> simulator.demo.teaching",
-    # the page's bands read the shipped posterior's discrepancy file with the studies' reader
-    # (discrepancy.py and commented_csv.py could move down to the engine)
-    "simulator.app.uncertainty -> simulator.studies.discrepancy",
 }
 
 

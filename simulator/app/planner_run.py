@@ -1,6 +1,6 @@
 """One planner run, inside a worker process: simulate, then the page's summary, then the files.
 
-Uses only the engine's public API (``simulator.Simulation`` / ``simulator.studies.ensemble.replicate``
+Uses only the engine's public API (``simulator.Simulation`` / ``simulator.engine.ensemble.replicate``
 → ``Results``) and the report's figure code. The summary (figures as SVG in both languages,
 the target table) is written first so the page shows the figures as soon as possible; the
 results folder (tables, manifest, payloads, French report) follows.
@@ -36,9 +36,9 @@ from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
 from simulator.app.observed_gap import observed_gap
 from simulator.app.uncertainty import discrepancy_for, in_sample
+from simulator.engine.ensemble import discrepancy_summary, replicate
 from simulator.engine.outputs import target_monthly, trailing_12
 from simulator.engine.results import Results
-from simulator.studies.ensemble import discrepancy_summary, replicate
 
 SUMMARY = "summary.json"
 RESULTS = "results"

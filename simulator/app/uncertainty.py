@@ -1,7 +1,7 @@
 """What the page says of its bands, from the committed discrepancy file (nothing fitted at request time).
 
 The page's scenarios all extend a calibrated one; the structural discrepancy estimated with that
-calibration (``<name>.discrepancy.csv`` beside it, ``simulator.studies.discrepancy.inherited``)
+calibration (``<name>.discrepancy.csv`` beside it, ``simulator.engine.discrepancy.inherited``)
 multiplies the replications' volumes, and its rows say how far the model's posterior-predictive
 median was from the published volume figures it was fitted to (in sample): the median absolute
 error, the root mean square of the log gap, and each sector's mean gap.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reports import i18n as rep
-from simulator.studies.discrepancy import inherited, load, read_discrepancy
+from simulator.engine.discrepancy import inherited, load, read_discrepancy
 
 
 def discrepancy_for(scenario: str) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from simulator.cli.commands.calibrate import get_design
 from simulator.core.errors import UsageError
-from simulator.studies.executors import ExecutorSpec
+from simulator.engine.executors import ExecutorSpec
 
 
 def _day(text: str) -> dt.date:
@@ -171,11 +171,11 @@ def _one_origin(args: argparse.Namespace, spec, observed, obs_path: Path, origin
     # loaded when the command runs: `segur --help` and the other commands start without it
     import numpy as np
 
+    from simulator.engine.discrepancy import decompose, variance_at
     from simulator.studies import backtest as bt
     from simulator.studies import rolling
     from simulator.studies.backtest import VOLUME
     from simulator.studies.blind import blind_spec
-    from simulator.studies.discrepancy import decompose, variance_at
     from simulator.studies.posterior import restrict
 
     bspec, known = blind_spec(spec, origin)
@@ -235,7 +235,7 @@ def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, cut
     """(posterior draws, discrepancy table): read from --posterior (checked against the cut-off;
     discrepancy.csv beside it), or calibrated now (the discrepancy estimated from its predictive)."""
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.studies.discrepancy import estimate, read_discrepancy, write_discrepancy
+    from simulator.engine.discrepancy import estimate, read_discrepancy, write_discrepancy
     from simulator.studies.posterior_file import read_posterior
 
     if args.posterior is not None:
@@ -270,6 +270,6 @@ def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, cut
     disc = estimate(post.predictive)
     write_discrepancy(out / "calibration" / "discrepancy.csv", disc,
                       {"data_cutoff": cutoff.isoformat(), "estimated_from": "posterior-predictive residuals (predictive.csv)",
-                       "model": "log-normal random walk per sector (simulator/studies/discrepancy.py)",
+                       "model": "log-normal random walk per sector (simulator/engine/discrepancy.py)",
                        "date": post.provenance["date"], "commit": post.provenance["commit"]})
     return read_posterior(out / "calibration" / "posterior.csv"), disc

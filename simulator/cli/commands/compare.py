@@ -8,7 +8,7 @@ import sys
 
 from simulator.atomic import claim_output
 from simulator.cli.commands.run import add_run_options, check_run_options
-from simulator.studies.executors import ExecutorSpec, add_executor_options, check_executor_options
+from simulator.engine.executors import ExecutorSpec, add_executor_options, check_executor_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:

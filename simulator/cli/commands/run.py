@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from scenarios.schema import size_problem
 from simulator.atomic import claim_output
 from simulator.core.errors import DisagreementError, UsageError
-from simulator.studies.executors import add_executor_options, check_executor_options
+from simulator.engine.executors import add_executor_options, check_executor_options
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -137,9 +137,9 @@ def run_replications(args: argparse.Namespace, sc: Scenario, out: Path, writers:
 
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.api import replicate
+    from simulator.engine.ensemble import failure_lines
+    from simulator.engine.executors import ExecutorSpec
     from simulator.progress import progress_bar
-    from simulator.studies.ensemble import failure_lines
-    from simulator.studies.executors import ExecutorSpec
 
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
         ens = replicate(args.scenario, args.replications, seed=args.seed, scale=args.scale,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.cli.commands.run import check_run_options
-from simulator.studies.executors import add_executor_options, check_executor_options
+from simulator.engine.executors import add_executor_options, check_executor_options
 
 SCENARIO_HELP = "scenario file (TOML), or the name of a shipped scenario (e.g. baseline)"
 
@@ -37,8 +37,8 @@ def run_study(args: argparse.Namespace, kind: str, prepare: Callable[..., Any], 
     from contextlib import ExitStack
 
     from simulator.atomic import claim_output
+    from simulator.engine.executors import ExecutorSpec
     from simulator.progress import progress_bar
-    from simulator.studies.executors import ExecutorSpec
 
     with ExitStack() as claim:  # the output folder is checked and locked before the runs
         check_run_options(args)
