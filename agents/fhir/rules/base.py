@@ -55,12 +55,13 @@ def rule(
     severity: str,
     scopes: str | tuple[str, ...],
     path: str,
-    summary: str,
+    summary: str | None = None,
     *,
     reason: str | None = None,
     issue_code: str = "invalid",
 ) -> Callable[[Check], Check]:
-    """Register a check as rule ``rule_id``; errors must name their DMP reason."""
+    """Register a check as rule ``rule_id``; errors must name their DMP reason. The rule's
+    summary (docs/rules.md) is ``summary`` or, without one, the check's docstring on one line."""
     scopes = (scopes,) if isinstance(scopes, str) else scopes
     if severity not in SEVERITIES:
         raise ValueError(f"{rule_id}: severity {severity!r}")
@@ -72,7 +73,10 @@ def rule(
     def register(check: Check) -> Check:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id} registered twice")
-        r = Rule(rule_id, severity, scopes, path, summary, reason, issue_code, check)
+        said = summary if summary is not None else " ".join((check.__doc__ or "").split())
+        if not said:
+            raise ValueError(f"{rule_id}: a rule says what it checks (a summary or a docstring)")
+        r = Rule(rule_id, severity, scopes, path, said, reason, issue_code, check)
         RULES[rule_id] = r
         for scope in scopes:
             _BY_SCOPE.setdefault(scope, []).append(r)
