@@ -217,7 +217,11 @@ def _covered(path: str, ctx: Context) -> bool:
     return last == "method" and ".request" in path
 
 
-def _failures(res: dict, ctx: Context, kind: str) -> Iterator[tuple[str, str]]:
+def _failures(res: dict, ctx: Context, kind: str, rule_id: str) -> Iterator[tuple[str, str]]:
+    """The profile failures of ``kind`` on ``res`` for rule ``rule_id`` (once per resource, each
+    (path, message) once, the elements a more specific rule judges left out)."""
+    if not _once(res, ctx, rule_id):
+        return
     seen = set()
     for k, path, message in ctx.memo(_profile_failures, res, ctx):
         if _covered(path, ctx):
@@ -235,9 +239,7 @@ def profile_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     max of each element and extension slice, read from the vendored StructureDefinitions (IHE
     MHD, ePrescription, traçabilité DMI and événements, notifications, essais cliniques) and
     checked over the parents' (a PDSm profile inherits its MHD parent's)."""
-    if not _once(res, ctx, "PRF-003"):
-        return
-    yield from _failures(res, ctx, structure.CARDINALITY)
+    yield from _failures(res, ctx, structure.CARDINALITY, "PRF-003")
 
 
 @rule("PRF-004", ERROR, ("top", "profile"), "(fixed and pattern values of a profile)",
@@ -246,9 +248,7 @@ def profile_fixed_values(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     """The fixed[x] and pattern[x] values of the declared or recognised profile hold (e.g. an MHD
     SubmissionSet's `mode` is `working`, its `code` `submissionset`; an MHD provide bundle's
     `type` is `transaction`)."""
-    if not _once(res, ctx, "PRF-004"):
-        return
-    yield from _failures(res, ctx, structure.FIXED)
+    yield from _failures(res, ctx, structure.FIXED, "PRF-004")
 
 
 @rule("PRF-005", ERROR, ("top", "profile"), "(required bindings of a profile)",
@@ -257,9 +257,7 @@ def profile_required_bindings(res: dict, ctx: Context) -> Iterator[tuple[str, st
     """A coded element under a required binding of the declared or recognised profile takes a code
     of its value set (value sets expanded from the guide's and FHIR R4's definitions; a value set
     that cannot be enumerated here is not judged)."""
-    if not _once(res, ctx, "PRF-005"):
-        return
-    yield from _failures(res, ctx, structure.BINDING)
+    yield from _failures(res, ctx, structure.BINDING, "PRF-005")
 
 
 @rule("PRF-006", ERROR, ("top", "profile"), "(required bindings of FHIR R4)",
