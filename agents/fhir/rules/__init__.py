@@ -27,10 +27,10 @@ from agents.fhir.rules.base import (
     WARNING,
     BundleIndex,
     Context,
-    Finding,
     Rule,
     rules_for,
 )
+from agents.findings import Finding
 
 __all__ = [
     "ERROR",

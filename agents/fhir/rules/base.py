@@ -1,4 +1,4 @@
-"""The rule machinery: ``Rule`` (id, severity, scope, FHIR path, summary, DMP reason), ``Finding``,
+"""The rule machinery: ``Rule`` (id, severity, scope, FHIR path, summary, DMP reason),
 the registry filled by the ``@rule`` decorator, and the ``Context`` a rule reads.
 
 A rule's check takes (resource, context) and yields (path suffix, message) pairs; the walker in
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from agents import dmp_rules
 from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_SUBMISSION_SET
@@ -20,16 +20,6 @@ INFORMATION = "information"
 SEVERITIES = (ERROR, WARNING, INFORMATION)
 
 Check = Callable[[Any, "Context"], Iterable[tuple[str, str]]]
-
-
-class Finding(NamedTuple):
-    """One rule's verdict on one element: where (FHIR path), how bad, why, and DMP reason."""
-
-    rule_id: str
-    severity: str
-    path: str
-    message: str
-    reason: str | None = None
 
 
 @dataclass(frozen=True)

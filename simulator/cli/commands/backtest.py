@@ -40,15 +40,17 @@ def _dates(text: str) -> list[dt.date]:
     return out
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "backtest", help="score the calibrated projection on observed rows it did not see",
-        description="Calibrate (ABC-SMC posterior) on the observed rows dated up to each origin, with only what "
-                    "was known then (scenarios/data/knowledge.csv), project with posterior draws, seeds and the "
-                    "structural discrepancy, and score every later row: error of the median, whether p5–p95 "
-                    "contains it, weighted interval score against two naive forecasts (last level, 12-month "
-                    "linear trend), by horizon. Writes backtest.csv, backtest.png, verdict.txt per origin and, "
-                    "with --origins, rolling.csv and rolling.png.")
+HELP = "score the calibrated projection on observed rows it did not see"
+DESCRIPTION = ("Calibrate (ABC-SMC posterior) on the observed rows dated up to each origin, with only what "
+               "was known then (scenarios/data/knowledge.csv), project with posterior draws, seeds and the "
+               "structural discrepancy, and score every later row: error of the median, whether p5–p95 "
+               "contains it, weighted interval score against two naive forecasts (last level, 12-month "
+               "linear trend), by horizon. Writes backtest.csv, backtest.png, verdict.txt per origin and, "
+               "with --origins, rolling.csv and rolling.png.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur backtest`."""
     p.add_argument("calibration", type=Path, help="calibration file (TOML), e.g. scenarios/calibration.toml")
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--cutoff", type=_date, metavar="YYYY-MM-DD",
@@ -75,7 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: results/backtest-<cutoff>, or results/backtest-rolling)")
     p.add_argument("--quiet", action="store_true", help="no progress and no table")
-    p.set_defaults(func=handle)
 
 
 def _m(v: float, unit: str) -> str:

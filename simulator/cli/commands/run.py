@@ -64,9 +64,12 @@ def seed_and_scale(args: argparse.Namespace, sc: Scenario) -> tuple[int, float]:
     return seed, scale
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a scenario and write its results folder",
-                       description="Simulate a scenario from its start to its end date; print a summary and write a results folder.")
+HELP = "run a scenario and write its results folder"
+DESCRIPTION = "Simulate a scenario from its start to its end date; print a summary and write a results folder."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur run`."""
     p.add_argument("scenario", help="scenario file (TOML), or the name of a shipped scenario (e.g. baseline)")
     add_run_options(p)
     p.add_argument("--posterior", default=None, metavar="FILE",
@@ -76,7 +79,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", action="store_true",
                    help="print the day plan with each module's seconds (also in the manifest, as profile)")
     add_executor_options(p)
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
