@@ -36,7 +36,7 @@ def _noop(attempt: int = 1) -> int:
 
 def startup_s(executor: str, workers: int) -> float:
     """Seconds to start a pool and get an answer from a worker that imported the engine."""
-    from simulator.studies.executors import open_executor
+    from simulator.engine.executors import open_executor
 
     t0 = time.perf_counter()
     with open_executor(executor, workers=workers) as pool:
@@ -45,7 +45,7 @@ def startup_s(executor: str, workers: int) -> float:
 
 
 def main() -> None:
-    from simulator.studies.executors import available_cores
+    from simulator.engine.executors import available_cores
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=20, help="replications of the parallel run (default 20)")
@@ -58,8 +58,8 @@ def main() -> None:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.toml"))
     args = ap.parse_args()
 
+    from simulator.engine.ensemble import replicate
     from simulator.engine.scenario import load_scenario
-    from simulator.studies.ensemble import replicate
 
     sc = load_scenario(args.scenario)
     n, w = args.replications, args.workers

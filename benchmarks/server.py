@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from simulator.server.pg_throwaway import free_port, pg_bindir, throwaway_postgres  # noqa: E402
+from simulator.server.testing import wait_until_serving  # noqa: E402
 
 TARGET_PER_SECOND = 300
 TARGET_P99_MS = 200
@@ -49,24 +50,15 @@ WARM_UP = 200
 
 
 def start(db: str, key: Path, port: int, workers: int, tree: Path) -> subprocess.Popen:
-    import httpx
-
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--db", db, "--key", str(key),
                              "--port", str(port), "--workers", str(workers),
                              "--scenario", str(REPO / "scenarios" / "demo.toml")],
                             cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"segur serve exited: {proc.stderr.read()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("segur serve did not start")
+    problem = wait_until_serving(proc, port, 300)
+    if problem:
+        sys.exit(problem)
+    return proc
 
 
 def bundles(db_url: str, n: int, tag: str) -> tuple[list[bytes], str]:

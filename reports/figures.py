@@ -539,18 +539,20 @@ def report_figures(res: Results, lang: str, observed: pd.DataFrame, at: str) -> 
         alt = i18n.text("alt_rejections", lang, items=items, **span) if items else i18n.text("alt_empty", lang)
         return draw_failures(f, lang, interventions=ivs), alt
 
+    def counts_at(frame: pd.DataFrame, key: str, label: Callable[[str, str], str], value: str, alt_key: str) -> str:
+        """The alt text listing ``frame``'s rows of the month ``at``: each ``key``'s label and ``value``."""
+        rows = frame[frame["month"] == at]
+        items = "; ".join(f"{label(r[key], lang)} {i18n.number(r[value], lang)}" for _, r in rows.iterrows())
+        return i18n.text(alt_key, lang, items=items, **span)
+
     def profiles() -> tuple[Figure, str]:
         p = pdata.profile_states(res)
-        at_p = p[p["month"] == at]
-        items = "; ".join(f"{i18n.profile_label(r['state'], lang)} {i18n.number(r['persons'], lang)}" for _, r in at_p.iterrows())
-        alt = i18n.text("alt_profiles", lang, items=items, **span)
+        alt = counts_at(p, "state", i18n.profile_label, "persons", "alt_profiles")
         return draw_profiles(p, pdata.profile_observed(res, observed), lang, interventions=ivs), alt
 
     def mss() -> tuple[Figure, str]:
         r = pdata.mssante_routes(res)
-        at_r = r[r["month"] == at]
-        items = "; ".join(f"{i18n.route_label(x['route'], lang)} {i18n.number(x['sent'], lang)}" for _, x in at_r.iterrows())
-        alt = i18n.text("alt_mssante", lang, items=items, **span)
+        alt = counts_at(r, "route", i18n.route_label, "sent", "alt_mssante")
         return draw_mssante(r, pdata.mssante_observed(res, observed), lang, interventions=ivs), alt
 
     specs: list[tuple[str, str, Callable[[], tuple[Figure, str]]]] = [

@@ -94,12 +94,12 @@ def replicate(scenario: Scenario | str | Path, n: int = 10, *, seed: int | None 
     (``address`` of a scheduler, or a local cluster); ``outputs``: extra named outputs
     (``simulator.engine.outputs``: a name or ``{"name": …, …}``)."""
     # the studies load when they run (start-up time of `import simulator`)
+    from simulator.engine.discrepancy import find_discrepancy
+    from simulator.engine.ensemble import discrepancy_summary
+    from simulator.engine.ensemble import replicate as replicate_ensemble
     from simulator.engine.outputs import parse_output
-    from simulator.studies.discrepancy import find_discrepancy
-    from simulator.studies.ensemble import discrepancy_summary
-    from simulator.studies.ensemble import replicate as replicate_ensemble
+    from simulator.engine.study_result import executor_spec, run_settings
     from simulator.studies.posterior_file import draw_scenarios, draws_provenance
-    from simulator.studies.study_result import executor_spec, run_settings
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise UsageError(f"replications: at least 2 (got {n!r}); one run is simulator.run")
@@ -132,8 +132,8 @@ def compare(*scenarios: Scenario | str | Path, replications: int = 1, seed: int 
     """Scenarios with the same seeds (`segur compare`): a ``Comparison`` with ``to_df()``
     (volumes, target_dates…), ``summary()`` (the side-by-side tables), ``plot()``, ``save(out)``."""
     # the studies load when they run (start-up time of `import simulator`)
+    from simulator.engine.study_result import executor_spec
     from simulator.studies.comparison import prepare
-    from simulator.studies.study_result import executor_spec
 
     study = prepare(list(scenarios), replications, seed=seed, scale=scale, years=years, posterior=posterior)
     return study.run(executor_spec(executor, workers, address), progress)
@@ -146,7 +146,7 @@ def sweep(scenario: str | Path, grid: str | Path | dict[str, Any], *, seed: int 
     its keys as a dict (``{"replications": 2, "parameters": {"sectors.gp.uptake_q": [0.004, 0.008]}}``);
     returns a ``SweepRun`` with ``to_df()`` (points, replications…), ``summary()``, ``plot()``, ``save(out)``."""
     # the studies load when they run (start-up time of `import simulator`)
-    from simulator.studies.study_result import executor_spec
+    from simulator.engine.study_result import executor_spec
     from simulator.studies.sweep import prepare
 
     return prepare(scenario, grid, seed=seed, scale=scale).run(executor_spec(executor, workers, address), progress)
@@ -159,8 +159,8 @@ def sensitivity(scenario: str | Path, params: str | Path | dict[str, Any], *, se
     ``params`` is a parameters file or its keys as a dict; returns a ``Sensitivity`` with
     ``to_df()`` (the ranking, samples, replications), ``summary()``, ``plot()``, ``save(out)``."""
     # the studies load when they run (start-up time of `import simulator`)
+    from simulator.engine.study_result import executor_spec
     from simulator.studies.sensitivity import prepare
-    from simulator.studies.study_result import executor_spec
 
     return prepare(scenario, params, seed=seed, scale=scale).run(executor_spec(executor, workers, address), progress)
 

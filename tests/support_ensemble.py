@@ -21,6 +21,28 @@ def write_short_scenario(folder: Path) -> Path:
     return path
 
 
+def run_study_command(tmp_path: Path, command: str, scenario: Path, option: str, file_name: str,
+                      text: str, *extra: str) -> tuple[int, Path]:
+    """``segur <command> SCENARIO <option> FILE`` (``tmp_path/file_name`` holding ``text``) at the
+    small scale on two workers, into ``tmp_path/<command>``: (exit code, output folder)."""
+    from simulator.cli import main
+
+    study = tmp_path / file_name
+    study.write_text(text, encoding="utf-8")
+    out = tmp_path / command
+    code = main([command, str(scenario), option, str(study), "--scale", SCALE, "--workers", "2",
+                 "--out", str(out), *extra])
+    return code, out
+
+
+def refused_in_one_line(code: int, out: Path, err: str, file_name: str, words: str) -> None:
+    """A study file refused: exit 2, one stderr line naming the file and saying ``words``, no folder."""
+    line = one_error_line(err)
+    assert code == 2
+    assert file_name in line and words in line
+    assert not out.exists()
+
+
 def one_error_line(err: str) -> str:
     """The single stderr line of a usage error (and nothing else)."""
     lines = [ln for ln in err.splitlines() if ln.strip()]

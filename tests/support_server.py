@@ -8,6 +8,7 @@ import base64
 import itertools
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,11 +197,10 @@ def _start(kind: str, tmp: Path):
     return nullcontext(str(tmp / f"dmp-{next(_ids)}.sqlite"))
 
 
-@pytest.fixture(scope="module", params=BACKENDS, name="dmp")
-def dmp_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """A seeded simulated DMP on SQLite, then on PostgreSQL."""
-    tmp = tmp_path_factory.mktemp("dmp")
-    with _start(request.param, tmp) as db:
+def seeded_dmp(kind: str, tmp: Path) -> Iterator[Dmp]:
+    """A simulated DMP on ``kind`` (sqlite, postgresql) seeded from the demo world, served while
+    the generator is open."""
+    with _start(kind, tmp) as db:
         config = ServerConfig.build(db, str(tmp / "dmp.key"), scenario=DEMO, max_body=MAX_BODY)
         with running_server(config) as base:
             engine = create_engine(config.db_url)
@@ -208,3 +208,9 @@ def dmp_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
                 yield Dmp(base, config, load_keys(config.key_path), engine)
             finally:
                 engine.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS, name="dmp")
+def dmp_fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A seeded simulated DMP on SQLite, then on PostgreSQL."""
+    yield from seeded_dmp(request.param, tmp_path_factory.mktemp("dmp"))

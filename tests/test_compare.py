@@ -283,8 +283,8 @@ def test_the_structural_discrepancy_moves_target_months_and_volumes_and_the_tabl
 
 
 def test_compare_finds_the_discrepancy_beside_the_posterior(files, tmp_path):
+    from simulator.engine.discrepancy import for_posterior
     from simulator.studies.comparison import prepare
-    from simulator.studies.discrepancy import for_posterior
 
     scen = tmp_path / "c.toml"
     scen.write_text(f'extends = "{files[0].as_posix()}"\nname = "c"\n', encoding="utf-8")

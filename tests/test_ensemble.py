@@ -13,11 +13,11 @@ from simulator.cli import main
 from simulator.core.errors import UsageError
 from simulator.core.outcomes import CHANNELS
 from simulator.core.streams import replication_seeds
+from simulator.engine.ensemble import OUTCOME_NAMES, Aggregator, Summary, replicate
+from simulator.engine.executors import open_executor, run_tasks
 from simulator.engine.outputs import evaluate, headline_outputs
 from simulator.engine.results import Results
 from simulator.engine.scenario import load_scenario
-from simulator.studies.ensemble import OUTCOME_NAMES, Aggregator, Summary, replicate
-from simulator.studies.executors import open_executor, run_tasks
 from tests.conftest import BASELINE
 from tests.support_ensemble import (
     SCALE,

@@ -48,28 +48,18 @@ def test_a_profession_added_by_one_scenario_block_runs(tmp_path):
     assert res.manifest["scenario"]["sectors"]["podiatrist"]["mssante"]["operators"] == {"mailiz": 0.6, "vendor": 0.4}
 
 
-def test_a_sector_without_a_registered_module_fails_at_load(tmp_path):
-    text = _block().replace('model = "wave2"', "")
-    with pytest.raises(ScenarioError, match=r"sectors\.podiatrist: no producer module is registered under 'podiatrist'"):
-        load_scenario(_scenario(tmp_path, text))
-
-
-def test_an_unknown_model_fails_at_load(tmp_path):
-    text = _block().replace('model = "wave2"', 'model = "podiatry"')
-    with pytest.raises(ScenarioError, match=r"sectors\.podiatrist\.model: 'podiatry' is not a registered producer module"):
-        load_scenario(_scenario(tmp_path, text))
-
-
-def test_a_sector_without_operator_shares_fails_at_load(tmp_path):
-    text = re.sub(r"operators = \{[^}]*\}.*\n", "", _block())
-    with pytest.raises(ScenarioError, match=r"sectors\.podiatrist\.mssante\.operators: no MSSanté operator shares"):
-        load_scenario(_scenario(tmp_path, text))
-
-
-def test_operator_shares_must_add_up_to_one(tmp_path):
-    text = _block().replace("vendor = 0.4 }", "vendor = 0.3 }")
-    with pytest.raises(ScenarioError, match=r"mssante\.operators: shares of operators"):
-        load_scenario(_scenario(tmp_path, text))
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace('model = "wave2"', ""),
+     r"sectors\.podiatrist: no producer module is registered under 'podiatrist'"),
+    (lambda t: t.replace('model = "wave2"', 'model = "podiatry"'),
+     r"sectors\.podiatrist\.model: 'podiatry' is not a registered producer module"),
+    (lambda t: re.sub(r"operators = \{[^}]*\}.*\n", "", t),
+     r"sectors\.podiatrist\.mssante\.operators: no MSSanté operator shares"),
+    (lambda t: t.replace("vendor = 0.4 }", "vendor = 0.3 }"), r"mssante\.operators: shares of operators"),
+], ids=["no registered module", "unknown model", "no operator shares", "shares not adding up to one"])
+def test_a_broken_sector_block_fails_at_load(tmp_path, change, message):
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(_scenario(tmp_path, change(_block())))
 
 
 def test_an_unregistered_producer_module_is_an_error_not_a_generic_sector():

@@ -105,20 +105,19 @@ def test_an_obligation_raises_the_share_of_its_type_in_the_sector_lookup():
     assert s.sent_per_episode > sent_before
 
 
+def _obligation(**fields: str) -> str:
+    """A scenario's GP obligation from 2024-04-01 as TOML, with ``fields`` (values as TOML text)."""
+    lines = ["[[interventions]]", "date = 2024-04-01", 'kind = "obligation"', 'sector = "gp"']
+    return "\n" + "\n".join(lines + [f"{k} = {v}" for k, v in fields.items()]) + "\n"
+
+
 def test_obligation_raises_its_type_after_its_date_and_not_before(tmp_path):
     # a world that starts a year before the obligation: its GPs have learnt about as much as in
     # a run from 2021 (the type's volume after the date within ~10% of it), in 40% less time
     end = {"run.start": "2023-04-01", "run.end": "2024-09-30"}
     base = load_scenario(BASELINE, overrides=end)
-    ob = load_scenario(write_scenario(tmp_path, '''
-[[interventions]]
-date = 2024-04-01
-kind = "obligation"
-sector = "gp"
-doc_type = "57833-6"
-ceiling = 1.0
-half_life_days = 15
-'''), overrides=end)
+    ob = load_scenario(write_scenario(tmp_path, _obligation(doc_type='"57833-6"', ceiling="1.0", half_life_days="15")),
+                       overrides=end)
     runs = [simulator.run(sc, scale=0.002, seed=7) for sc in (base, ob)]  # run() checks conservation
     gp = []
     for r in runs:
@@ -131,35 +130,15 @@ half_life_days = 15
     assert after[1] > 1.08 * after[0]
 
 
-def test_obligation_is_validated_with_one_line_errors(tmp_path):
-    bad_type = write_scenario(tmp_path, '''
-[[interventions]]
-date = 2024-04-01
-kind = "obligation"
-sector = "gp"
-doc_type = "11502-2"
-''', name="bad_type")
-    with pytest.raises(ScenarioError, match=r"interventions\[\d+\]\.doc_type: '11502-2' is not a document type of sector gp") as e:
-        load_scenario(bad_type)
+@pytest.mark.parametrize("fields, message", [
+    ({"doc_type": '"11502-2"'}, r"interventions\[\d+\]\.doc_type: '11502-2' is not a document type of sector gp"),
+    ({}, "needs doc_type"),
+    ({"doc_type": '"*"', "ceiling": "1.5"}, "ceiling"),
+], ids=["type of another sector", "no type", "ceiling above 1"])
+def test_obligation_is_validated_with_one_line_errors(tmp_path, fields, message):
+    with pytest.raises(ScenarioError, match=message) as e:
+        load_scenario(write_scenario(tmp_path, _obligation(**fields)))
     assert "\n" not in str(e.value)
-    missing = write_scenario(tmp_path, '''
-[[interventions]]
-date = 2024-04-01
-kind = "obligation"
-sector = "gp"
-''', name="missing")
-    with pytest.raises(ScenarioError, match="needs doc_type"):
-        load_scenario(missing)
-    bad_ceiling = write_scenario(tmp_path, '''
-[[interventions]]
-date = 2024-04-01
-kind = "obligation"
-sector = "gp"
-doc_type = "*"
-ceiling = 1.5
-''', name="bad_ceiling")
-    with pytest.raises(ScenarioError, match="ceiling"):
-        load_scenario(bad_ceiling)
 
 
 @pytest.mark.parametrize("scenario", ["baseline.toml", "wave2_base.toml"])

@@ -24,19 +24,6 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-#: the crossings between applications not yet untangled, each with what it waits for: the
-#: list may only shrink (a new crossing fails, and so does one fixed but still listed)
-KNOWN_CROSSINGS = {
-    # the page's ensembles: replications, bands and executors still live with the studies
-    "simulator.app.planner_run -> simulator.studies.ensemble",
-    # the page's teaching tab builds the teaching demo's territory (rendering, network figure)
-    "simulator.app.teaching_source -> simulator.demo.teaching",
-    # the page's bands read the shipped posterior's discrepancy file with the studies' reader
-    # (discrepancy.py and commented_csv.py could move down to the engine)
-    "simulator.app.uncertainty -> simulator.studies.discrepancy",
-}
-
-
 @pytest.fixture(scope="module")
 def project():
     return build_graph(REPO)
@@ -118,7 +105,7 @@ def test_every_function_local_import_says_why(project):
 def test_the_applications_are_leaves(project):
     """Studies, server, page, demo and command line import the engine and never each other
     (type-only imports included); nothing below them imports one."""
-    assert set(project.crossings()) == KNOWN_CROSSINGS
+    assert project.crossings() == []
 
 
 @pytest.mark.parametrize("importer, imported", [

@@ -259,8 +259,8 @@ def test_replications_draw_parameters_from_the_posterior_file(tmp_path, capsys):
 
 
 def test_attainment_band_counts_unreached_replications_as_later():
+    from simulator.engine.ensemble import attainment_band
     from simulator.engine.outputs import month_to_decimal
-    from simulator.studies.ensemble import attainment_band
 
     last = "2027-12"
     never = month_to_decimal(last) + 1 / 12

@@ -20,6 +20,7 @@ from reports.tables import target_table
 from simulator.cli import main
 from simulator.engine.results import Results
 from tests.conftest import BASELINE
+from tests.support_reports import english_fragments, visible_text
 
 SCALE = 0.001
 LAST_YEAR = "2023"
@@ -155,22 +156,9 @@ def test_the_posterior_provenance_is_in_the_manifest_and_the_report(ensemble_dir
 
 
 def test_french_ensemble_page_has_no_english_line(ensemble):
-    text = _visible_text(_page(ensemble, "fr"))
+    text = visible_text(_page(ensemble, "fr"))
     assert "réplications" in text
-    found = []
-    for table in (i18n.TEXT, i18n.SECTORS, i18n.REASONS, i18n.PROFILE_STATES, i18n.ROUTES):
-        for key, en in table["en"].items():
-            fr = table["fr"].get(key, "")
-            for fragment in (f.strip() for f in re.split(r"\{[^}]*\}", en)):
-                if len(fragment) >= 5 and fragment not in fr and re.search(rf"(?<!\w){re.escape(fragment)}(?!\w)", text):
-                    found.append((key, fragment))
-    assert not found
-
-
-def _visible_text(page: str) -> str:
-    page = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
-    page = re.sub(r"<q>.*?</q>", "", page, flags=re.S)  # the files' own words, quoted as such
-    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert english_fragments(text) == []
 
 
 def _with_manifest(res: Results, change) -> Results:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reports import forked
-from simulator.studies.executors import available_cores
+from simulator.engine.executors import available_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 

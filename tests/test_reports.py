@@ -17,6 +17,7 @@ from simulator.cli import main
 from simulator.core.errors import UsageError
 from simulator.engine.outputs import reached_month
 from simulator.engine.results import Results
+from tests.support_reports import english_fragments, visible_text
 
 
 def with_table(res: Results, name: str, df: pd.DataFrame) -> Results:
@@ -384,26 +385,9 @@ def test_a_failing_report_does_not_cost_the_run_its_tables(small_results, tmp_pa
 
 # -- the page opens with the answer, marks interventions, speaks one language ------------------
 
-def _visible_text(page: str) -> str:
-    import html as html_lib
-
-    page = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
-    page = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
-    page = re.sub(r"<q>.*?</q>", "", page, flags=re.S)  # the scenario file's own words, quoted as such
-    page = re.sub(r"<[^>]+>", " ", page)
-    return html_lib.unescape(page)
-
-
 def test_french_page_has_no_english_line(small_report):
-    text = _visible_text((small_report / "report.html").read_text(encoding="utf-8"))
-    found = []
-    for table in (i18n.TEXT, i18n.SECTORS, i18n.REASONS, i18n.PROFILE_STATES, i18n.ROUTES):
-        for key, en in table["en"].items():
-            fr = table["fr"].get(key, "")
-            for fragment in (f.strip() for f in re.split(r"\{[^}]*\}", en)):
-                if len(fragment) >= 5 and fragment not in fr and re.search(rf"(?<!\w){re.escape(fragment)}(?!\w)", text):
-                    found.append((key, fragment))
-    assert not found
+    text = visible_text((small_report / "report.html").read_text(encoding="utf-8"))
+    assert english_fragments(text) == []
 
 
 def test_report_opens_with_the_answer_at_the_end_of_the_projection(small_report, small_results):

@@ -7,8 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from simulator.cli import main
-from tests.support_ensemble import SCALE, one_error_line, write_short_scenario
+from tests.support_ensemble import (
+    refused_in_one_line,
+    run_study_command,
+    write_short_scenario,
+)
 
 # GP intensity drives GP documents; pharmacy uptake barely changes them (its own random
 # streams, the same seeds at every design point; only patients the pharmacies qualified, as
@@ -27,12 +30,7 @@ def short_file(tmp_path_factory):
 
 
 def _sensitivity(tmp_path, scenario, text, *extra):
-    params = tmp_path / "sens.toml"
-    params.write_text(text, encoding="utf-8")
-    out = tmp_path / "sens"
-    code = main(["sensitivity", str(scenario), "--params", str(params), "--scale", SCALE, "--workers", "2",
-                 "--out", str(out), *extra])
-    return code, out
+    return run_study_command(tmp_path, "sensitivity", scenario, "--params", "sens.toml", text, *extra)
 
 
 @pytest.mark.parametrize("method, options, runs, key", [
@@ -74,10 +72,7 @@ def test_ranking_table_and_figure(tmp_path, short_file, capsys, method, options,
 ])
 def test_bad_parameters_file_is_one_line_and_writes_nothing(tmp_path, short_file, capsys, text, words):
     code, out = _sensitivity(tmp_path, short_file, text)
-    line = one_error_line(capsys.readouterr().err)
-    assert code == 2
-    assert "sens.toml" in line and words in line
-    assert not out.exists()
+    refused_in_one_line(code, out, capsys.readouterr().err, "sens.toml", words)
 
 
 def test_shipped_example_parameters_are_valid(repo_root):

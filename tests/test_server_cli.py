@@ -8,8 +8,9 @@ import csv
 import os
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from simulator.cli import main
 from simulator.server.auth import load_keys
 from simulator.server.config import ServerConfig
 from simulator.server.pg_throwaway import free_port
-from simulator.server.testing import running_server
+from simulator.server.testing import running_server, serving
 from tests.support_server import DEMO
 
 SEGUR = [sys.executable, "-m", "simulator.cli"]
@@ -168,10 +169,16 @@ def test_emit_to_a_dead_endpoint_counts_failures_without_a_traceback(tmp_path):
     assert list(here.iterdir()) == []
 
 
+@contextmanager
+def stand_in_endpoint(answer) -> Iterator[str]:
+    """A stand-in FHIR endpoint on 127.0.0.1 whose POST /fhir is ``answer`` (a Starlette
+    endpoint), served while the block runs; yields its base URL."""
+    with serving(Starlette(routes=[Route("/fhir", answer, methods=["POST"])]), what="the stand-in endpoint") as port:
+        yield f"http://127.0.0.1:{port}/fhir"
+
+
 @pytest.mark.slow
 def test_emit_retries_a_flaky_endpoint_and_stops_at_the_time_bound(tmp_path, capsys):
-    import uvicorn
-
     seen: dict[bytes, int] = {}
 
     async def flaky(request):
@@ -182,15 +189,8 @@ def test_emit_retries_a_flaky_endpoint_and_stops_at_the_time_bound(tmp_path, cap
         return Response('{"resourceType": "Bundle", "type": "transaction-response"}', status_code=200,
                         media_type="application/fhir+json")
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/fhir", flaky, methods=["POST"])]),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        code = main(["emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--max-documents", "5",
+    with stand_in_endpoint(flaky) as url:
+        code = main(["emit", DEMO, "--to", url, "--max-documents", "5",
                      "--rate", "0", "--out", str(tmp_path / "a"), "--quiet", "--token-file", str(_token(tmp_path)),
                      "--allow-disagreement"])  # this endpoint accepts everything
         assert code == 0
@@ -199,37 +199,25 @@ def test_emit_retries_a_flaky_endpoint_and_stops_at_the_time_bound(tmp_path, cap
         summary = dict(csv.reader(open(tmp_path / "a" / "summary.csv", encoding="utf-8")))
         assert summary["failures_http_503"] == "5"
         started = time.monotonic()
-        code = main(["emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--rate", "5", "--max-seconds", "1",
+        code = main(["emit", DEMO, "--to", url, "--rate", "5", "--max-seconds", "1",
                      "--out", str(tmp_path / "b"), "--quiet", "--token-file", str(_token(tmp_path)),
                      "--allow-disagreement"])
         assert code == 1 and time.monotonic() - started < 60  # documents not sent: no verdict
         summary = dict(csv.reader(open(tmp_path / "b" / "summary.csv", encoding="utf-8")))
         assert int(summary["not_sent"]) > 0 and int(summary["documents"]) == int(summary["not_sent"]) + int(
             summary["with_verdict"]) + int(summary["failed"])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_emit_counts_a_2xx_without_fhir_and_a_disagreement_as_failures(tmp_path, capsys):
-    import uvicorn
-
     answers = {"body": b"OK", "status": 200}
 
     async def endpoint(request):
         await request.body()
         return Response(answers["body"], status_code=answers["status"], media_type="text/plain")
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/fhir", endpoint, methods=["POST"])]),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    args = ["emit", DEMO, "--to", f"http://127.0.0.1:{port}/fhir", "--max-documents", "4", "--rate", "0",
-            "--quiet", "--token-file", str(_token(tmp_path)), "--days", "2"]
-    try:
+    with stand_in_endpoint(endpoint) as url:
+        args = ["emit", DEMO, "--to", url, "--max-documents", "4", "--rate", "0",
+                "--quiet", "--token-file", str(_token(tmp_path)), "--days", "2"]
         assert main([*args, "--out", str(tmp_path / "a")]) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1] == "segur emit: 4 of 4 documents got no verdict (failed 4, not sent 0)"
@@ -239,9 +227,6 @@ def test_emit_counts_a_2xx_without_fhir_and_a_disagreement_as_failures(tmp_path,
         assert main([*args, "--out", str(tmp_path / "b")]) == 1  # refused_422 each time: they disagree
         assert "disagreed with the simulation on 4 of 4" in capsys.readouterr().err
         assert main([*args, "--out", str(tmp_path / "c"), "--allow-disagreement"]) == 0
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _token(tmp_path):

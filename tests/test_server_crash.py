@@ -23,6 +23,7 @@ from simulator.server import schema as S
 from simulator.server.auth import Principal, load_keys
 from simulator.server.config import database_url
 from simulator.server.pg_throwaway import free_port, pg_bindir, throwaway_postgres
+from simulator.server.testing import wait_until_serving
 from tests.support_server import DEMO, bundle_for, location
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,17 +35,10 @@ def _serve(db: str, key: Path, port: int, workers: int = 1) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "--db", db, "--key", str(key),
                              "--port", str(port), "--scenario", DEMO, "--workers", str(workers)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"segur serve exited: {proc.stderr.read()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("segur serve did not answer within 180 s")
+    problem = wait_until_serving(proc, port, 180)
+    if problem:
+        raise AssertionError(problem)
+    return proc
 
 
 @pytest.mark.parametrize(("backend", "workers"), [("sqlite", 1), ("sqlite", 2), ("postgresql", 1)])

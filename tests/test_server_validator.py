@@ -11,16 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
 from agents.fhir import dmp_verdict, validate_resource
 from agents.fhir.guides import example_files
 from agents.fhir.profiles import MHD_SUBMISSION, recognise
-from simulator.server.auth import load_keys
-from simulator.server.config import ServerConfig
-from simulator.server.testing import running_server
 from tests.support_fhir import ITI65, load_example
-from tests.support_server import DEMO, MAX_BODY, Dmp, _start
+from tests.support_server import Dmp, seeded_dmp
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fhir-examples"
 SOURCE_ID = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
@@ -29,15 +25,7 @@ SOURCE_ID = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/ihe-sourceId"
 @pytest.fixture(scope="module", name="server")
 def server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dmp]:
     """A seeded simulated DMP on SQLite (the validator's rules do not depend on the database)."""
-    tmp = tmp_path_factory.mktemp("dmp-validator")
-    with _start("sqlite", tmp) as db:
-        config = ServerConfig.build(db, str(tmp / "dmp.key"), scenario=DEMO, max_body=MAX_BODY)
-        with running_server(config) as base:
-            engine = create_engine(config.db_url)
-            try:
-                yield Dmp(base, config, load_keys(config.key_path), engine)
-            finally:
-                engine.dispose()
+    yield from seeded_dmp("sqlite", tmp_path_factory.mktemp("dmp-validator"))
 
 
 def submissions() -> list[Path]:

@@ -169,11 +169,11 @@ def test_ensemble_workers_end_with_the_main_process(tmp_path, sig, command):
 def test_worker_initializer_ends_a_worker_whose_parent_is_gone():
     """The worker initializer exits when the parent it was given is not its parent."""
     code = subprocess.run([sys.executable, "-c",
-                           "from simulator.studies.executors import _end_with_parent; _end_with_parent(1); print('survived')"],
+                           "from simulator.engine.executors import _end_with_parent; _end_with_parent(1); print('survived')"],
                           capture_output=True, text=True, cwd=REPO)
     assert code.returncode == 1 and "survived" not in code.stdout
     ok = subprocess.run([sys.executable, "-c",
-                         "import os\nfrom simulator.studies.executors import _end_with_parent\n_end_with_parent(os.getppid()); print('ok')"],
+                         "import os\nfrom simulator.engine.executors import _end_with_parent\n_end_with_parent(os.getppid()); print('ok')"],
                         capture_output=True, text=True, cwd=REPO)
     assert ok.returncode == 0 and "ok" in ok.stdout
     assert os.getpid() > 0

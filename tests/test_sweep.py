@@ -10,7 +10,12 @@ import pytest
 
 from simulator.cli import main
 from simulator.core.streams import replication_seeds
-from tests.support_ensemble import SCALE, one_error_line, write_short_scenario
+from tests.support_ensemble import (
+    one_error_line,
+    refused_in_one_line,
+    run_study_command,
+    write_short_scenario,
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +23,8 @@ def short_file(tmp_path_factory):
     return write_short_scenario(tmp_path_factory.mktemp("scenario"))
 
 
-def _sweep(tmp_path, scenario, grid_text, *extra):
-    grid = tmp_path / "grid.toml"
-    grid.write_text(grid_text, encoding="utf-8")
-    out = tmp_path / "sweep"
-    code = main(["sweep", str(scenario), "--grid", str(grid), "--scale", SCALE, "--workers", "2",
-                 "--out", str(out), *extra])
-    return code, out
+def _sweep(tmp_path, scenario, text, *extra):
+    return run_study_command(tmp_path, "sweep", scenario, "--grid", "grid.toml", text, *extra)
 
 
 @pytest.mark.slow
@@ -95,10 +95,7 @@ n = 3
 ])
 def test_bad_grid_file_is_one_line_and_writes_nothing(tmp_path, short_file, capsys, grid, words):
     code, out = _sweep(tmp_path, short_file, grid)
-    line = one_error_line(capsys.readouterr().err)
-    assert code == 2
-    assert "grid.toml" in line and words in line
-    assert not out.exists()
+    refused_in_one_line(code, out, capsys.readouterr().err, "grid.toml", words)
 
 
 def test_missing_grid_file(tmp_path, short_file, capsys):

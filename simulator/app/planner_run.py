@@ -1,6 +1,6 @@
 """One planner run, inside a worker process: simulate, then the page's summary, then the files.
 
-Uses only the engine's public API (``simulator.Simulation`` / ``simulator.studies.ensemble.replicate``
+Uses only the engine's public API (``simulator.Simulation`` / ``simulator.engine.ensemble.replicate``
 → ``Results``) and the report's figure code. The summary (figures as SVG in both languages,
 the target table) is written first so the page shows the figures as soon as possible; the
 results folder (tables, manifest, payloads, French report) follows.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -35,10 +34,10 @@ from reports.observed import observed_figures
 from reports.tables import report_month, target_table
 from scenarios.schema import Scenario
 from simulator.app.observed_gap import observed_gap
-from simulator.app.uncertainty import discrepancy_for, in_sample
+from simulator.app.uncertainty import discrepancy_for, in_sample, number_or_none
+from simulator.engine.ensemble import discrepancy_summary, replicate
 from simulator.engine.outputs import target_monthly, trailing_12
 from simulator.engine.results import Results
-from simulator.studies.ensemble import discrepancy_summary, replicate
 
 SUMMARY = "summary.json"
 RESULTS = "results"
@@ -88,14 +87,6 @@ def figures(res: Results, lang: str) -> list[dict[str, str]]:
     return out
 
 
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
-
-
 def table_rows(res: Results) -> list[dict[str, Any]]:
     """The target table's rows: labels in both languages, numbers as numbers; with replications,
     each target's month reached as p5, p50, p95 (``YYYY-MM``, None = not by the run's end) and the
@@ -114,8 +105,8 @@ def table_rows(res: Results) -> list[dict[str, Any]]:
             band = {"reached": list(months), "share_reached": share_reached, "n": b.n, "share": b.share,
                     "with_discrepancy": b.reached_with is not None,
                     "model_alone": {"reached": list(b.reached), "share_reached": b.share_reached}}
-        rows.append({"row": r["row"], "label": label, "target": _num(r["target"]), "achieved": _num(r["achieved"]),
-                     "share": _num(r["share"]), "reached": r["reached"] or None, "at": r["at"],
+        rows.append({"row": r["row"], "label": label, "target": number_or_none(r["target"]), "achieved": number_or_none(r["achieved"]),
+                     "share": number_or_none(r["share"]), "reached": r["reached"] or None, "at": r["at"],
                      "assumption": bool(r["assumption"]), "band": band})
     return rows
 

@@ -1,8 +1,9 @@
 """THE adapter between the teaching view and the engine: the only module of the page that
 knows how the demo's documents are obtained.
 
-Today it calls ``simulator.demo.build_demo`` (which taps the services of a demo simulation)
-and turns the finished ``Demo`` into plain data: actors, patients, and every DMP document,
+Today it calls ``simulator.engine.territory.build_territory`` (a small-world run that taps the
+services, every document rendered: what ``segur demo`` shows too) and turns the finished
+``Territory`` into plain data: actors, patients, and every DMP document,
 MSSanté message and e-prescription with its day. When the engine publishes module events to
 observers, re-point ``build_world`` at them; the rest of the page reads only the dict below.
 """
@@ -48,10 +49,10 @@ def build_world(out: Path, *, patients: int | None = None, days: int | None = No
     to ``out/world.json``); FHIR files stay under ``out/demo`` and are named by ``path``."""
     # the demo territory (the engine, the agents) loads only in the process that builds it (start-up time)
     from agents.services.mssante_operators import OPERATORS
-    from simulator.demo.teaching import build_demo
+    from simulator.engine.territory import build_territory
 
     out = Path(out)
-    demo = build_demo("demo", out / "demo", patients=patients, days=days, seed=seed)
+    demo = build_territory("demo", out / "demo", patients=patients, days=days, seed=seed)
     r, cast, w = demo.rendered, demo.cast, demo.world
 
     def type_label(code: str) -> str:

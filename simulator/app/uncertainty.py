@@ -1,7 +1,7 @@
 """What the page says of its bands, from the committed discrepancy file (nothing fitted at request time).
 
 The page's scenarios all extend a calibrated one; the structural discrepancy estimated with that
-calibration (``<name>.discrepancy.csv`` beside it, ``simulator.studies.discrepancy.inherited``)
+calibration (``<name>.discrepancy.csv`` beside it, ``simulator.engine.discrepancy.inherited``)
 multiplies the replications' volumes, and its rows say how far the model's posterior-predictive
 median was from the published volume figures it was fitted to (in sample): the median absolute
 error, the root mean square of the log gap, and each sector's mean gap.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reports import i18n as rep
-from simulator.studies.discrepancy import inherited, load, read_discrepancy
+from simulator.engine.discrepancy import inherited, load, read_discrepancy
 
 
 def discrepancy_for(scenario: str) -> dict[str, Any] | None:
@@ -23,7 +23,8 @@ def discrepancy_for(scenario: str) -> dict[str, Any] | None:
     return None if file is None else load(file)
 
 
-def _num(x: Any) -> float | None:
+def number_or_none(x: Any) -> float | None:
+    """``x`` as a float; None when it is not a number or is NaN (JSON has no NaN)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -38,11 +39,11 @@ GROUP_LABELS = {"all": {"fr": "tous secteurs", "en": "all sectors"},
 
 def _group(name: str, r: Any) -> dict[str, Any]:
     """A group's name in both languages, rows, mean gap (model over observed) and median absolute error."""
-    mean_log = _num(r.get("mean_log_residual"))
+    mean_log = number_or_none(r.get("mean_log_residual"))
     label = GROUP_LABELS.get(name) or {lang: rep.sector_label(name, lang) for lang in rep.LANGS}
     return {"group": name, "label": label, "rows": int(r["rows"]),
             "model_vs_observed": None if mean_log is None else math.exp(-mean_log) - 1,
-            "median_abs_error": _num(r.get("median_abs_error"))}
+            "median_abs_error": number_or_none(r.get("median_abs_error"))}
 
 
 def in_sample(scenario: str) -> dict[str, Any] | None:
@@ -58,11 +59,11 @@ def in_sample(scenario: str) -> dict[str, Any] | None:
     pooled = rows.get("pooled")
     if pooled is None:
         return None
-    groups = [_group(g, r) for g, r in rows.items() if g != "pooled" and (_num(r.get("rows")) or 0) > 0]
+    groups = [_group(g, r) for g, r in rows.items() if g != "pooled" and (number_or_none(r.get("rows")) or 0) > 0]
     return {"file": Path(file).name, "posterior": prov.get("posterior", ""), "data_cutoff": prov.get("data_cutoff", ""),
             "rows": int(pooled["rows"]) if "rows" in pooled else None,
-            "median_abs_error": _num(pooled.get("median_abs_error")), "rms_log": _num(pooled["level_sd"]),
-            "drift_sd": _num(pooled["drift_sd"]), "groups": groups}
+            "median_abs_error": number_or_none(pooled.get("median_abs_error")), "rms_log": number_or_none(pooled["level_sd"]),
+            "drift_sd": number_or_none(pooled["drift_sd"]), "groups": groups}
 
 
 __all__ = ["discrepancy_for", "in_sample"]

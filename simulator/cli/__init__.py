@@ -54,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"segur-testbed {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for name in COMMAND_MODULES:  # each module says its help, description, arguments and handler
+        command = importlib.import_module(name)
+        p = sub.add_parser(name.rsplit(".", 1)[1], help=command.HELP, description=command.DESCRIPTION)
+        command.add_arguments(p)
+        p.set_defaults(func=command.handle)
     return parser
 
 

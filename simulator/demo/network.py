@@ -13,7 +13,7 @@ import networkx as nx
 import pandas as pd
 
 from reports.network import FLOW_COLUMNS, build_graph, facility_node, mes_node, operator_node
-from simulator.demo.documents import Rendered
+from simulator.engine.small_world_documents import Rendered
 
 
 def demo_flows(rendered: Rendered, dates: list[str], dept: str) -> pd.DataFrame:

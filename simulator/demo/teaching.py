@@ -1,11 +1,12 @@
 """The teaching demo: run a small world, render every document, then tell what happened day by
 day, following a few patients — each line naming the file to open.
 
-``build_demo`` runs the engine (``simulator.demo.world``), renders every document
-(``simulator.demo.documents``) and writes the output folder atomically: ``dmp/`` (ITI-65
-bundles), ``mssante/`` (messages), ``network/`` (the facility-level flow graph), ``results/``
-(the run's results folder) and ``demo.json``. ``narrate`` then tells the story from what the
-simulation did: nothing in the narration is scripted but the choice of whom to follow.
+``build_demo`` builds the small territory with the engine (``simulator.engine.territory``: the
+run and every document rendered, as the page's teaching tab has it) and adds to its folder,
+written atomically: ``network/`` (the facility-level flow graph), ``results/`` (the run's
+results folder) and ``demo.json``; the documents are under ``dmp/`` (ITI-65 bundles) and
+``mssante/`` (messages). ``narrate`` then tells the story from what the simulation did: nothing
+in the narration is scripted but the choice of whom to follow.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ from typing import Any
 
 from agents.catalogue import by_code
 from agents.services.mssante_operators import OPERATORS
-from agents.small_world import Cast
-from simulator.atomic import atomic_folder, check_output
-from simulator.core.errors import UsageError
-from simulator.demo.documents import DmpDocument, Message, Prescription, Rendered, Renderer
 from simulator.demo.words import (
     LANGS,
     RULES,
@@ -36,59 +33,44 @@ from simulator.demo.words import (
     number,
     say,
 )
-from simulator.engine.small_world import overrides
+from simulator.engine.small_world_documents import (
+    DmpDocument,
+    Message,
+    Prescription,
+    Rendered,
+)
+from simulator.engine.territory import Territory, build_territory
 
 MARKER = "demo.json"
+
+
 @dataclass
-class Demo:
-    """A finished demo: what the run did, its files and where they are."""
+class Demo(Territory):
+    """A finished demo: the small territory (``simulator.engine.territory``) and its network."""
 
-    scenario: Any
-    results: Any
-    world: Any
-    cast: Cast
-    rendered: Rendered
-    out: Path
-    graph: Any
-
-    @property
-    def dates(self) -> list[str]:
-        return [str(d) for d in self.world.calendar.dates]
-
-
-def _check_out(out: Path) -> None:
-    check_output(out, "demo")  # before the run: a bad or foreign --out fails at once
+    graph: Any = None
 
 
 def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *, patients: int | None = None,
                days: int | None = None, seed: int | None = None) -> Demo:
-    """Run the small world and write every file into ``out`` (replaced atomically)."""
-    # the demo's engine, network and figure modules load when the demo runs (start-up time of `segur demo`)
+    """Run the small world and write every file into ``out`` (replaced atomically): the
+    territory's documents, its network (graph, tables, figure), the results and ``demo.json``."""
+    # the demo's network and figure modules load when the demo runs (start-up time of `segur demo`)
     from reports.network import write_graph, write_tables
     from reports.network_figure import draw_network
     from simulator.demo.network import demo_graph
-    from simulator.engine.scenario import load_scenario
-    from simulator.engine.small_world import DemoSimulation
 
-    sc = load_scenario(scenario)
-    if not sc.run.departements:
-        raise UsageError(f"{scenario}: a demo needs a small territory (run.departements), e.g. scenarios/demo.toml")
-    sc = load_scenario(scenario, overrides(sc, patients, days, seed))
-    out = Path(out)
-    _check_out(out)
-    sim = DemoSimulation(sc)
-    results = sim.run()
-    w = sim.world
-    cast = Cast(w.patients, w.sectors, w.territory.codes, sc.run.seed)
-    with atomic_folder(out, kind="demo") as tmp:
-        rendered = Renderer(sim, cast, tmp, sc.run.seed).render()
-        G = demo_graph(rendered, cast, w, sc.name, sc.run.seed)
+    graphs = []
+
+    def finish(t: Territory, tmp: Path) -> None:
+        sc, w, rendered = t.scenario, t.world, t.rendered
+        G = demo_graph(rendered, t.cast, w, sc.name, sc.run.seed)
         net = tmp / "network"
         write_graph(G, net)
         write_tables(G, net)
         draw_network(G, net / "network.png", title=f"Flux de documents — {sc.name}, {len(w.territory)} département(s), "
                                                    f"{w.patients.n:,} patients (documents simulés)")
-        results.save(tmp / "results")
+        t.results.save(tmp / "results")
         manifest = {
             "kind": "segur-testbed demo", "scenario": sc.name, "seed": sc.run.seed, "patients": int(w.patients.n),
             "start": str(sc.run.start), "end": str(sc.run.end), "departements": list(w.territory.codes),
@@ -97,7 +79,10 @@ def build_demo(scenario: str | Path = "demo", out: str | Path = "demo-output", *
             "agreements": sum(d.agrees for d in rendered.documents),
         }
         (tmp / MARKER).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return Demo(sc, results, w, cast, rendered, out, G)
+        graphs.append(G)
+
+    t = build_territory(scenario, out, patients=patients, days=days, seed=seed, finish=finish)
+    return Demo(t.scenario, t.results, t.world, t.cast, t.rendered, t.out, graphs[0])
 
 
 # -- whom to follow -----------------------------------------------------------------------

@@ -106,7 +106,7 @@ def _target(res: Results, target: str) -> dict[str, Any]:
 
 # -- "target reached": the one definition -------------------------------------------------
 # + a target's key: the replications column of the month it is reached once the structural
-# discrepancy multiplies the volumes (decimal years; ``simulator.studies.ensemble.discrepancy_columns``)
+# discrepancy multiplies the volumes (decimal years; ``simulator.engine.ensemble.discrepancy_columns``)
 WITH_DISCREPANCY = "target_reached_with_discrepancy_"
 REACHED_RULE = ("a target of N documents a year is reached in the first month whose trailing 12-month total "
                 "of accepted DMP documents is at least N")

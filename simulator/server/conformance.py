@@ -6,17 +6,9 @@ nothing else in the server imports the rules.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
-
-class Finding(NamedTuple):
-    """One rule's finding, as the server reports it (same fields as the validator's)."""
-
-    rule_id: str
-    severity: str
-    path: str
-    message: str
-    reason: str | None = None
+from agents.findings import Finding
 
 
 def check_resource(resource: dict[str, Any]) -> list[Finding]:
@@ -28,8 +20,7 @@ def check_resource(resource: dict[str, Any]) -> list[Finding]:
 
     # a bundle that declares IHE MHD's profiles is still a DMP submission here: the DMP's rules apply
     as_profile = "iti65" if recognise(resource).key == MHD_SUBMISSION else None
-    return [Finding(f.rule_id, f.severity, f.path, f.message, f.reason)
-            for f in validate_resource(resource, structural=True, as_profile=as_profile)]
+    return validate_resource(resource, structural=True, as_profile=as_profile)
 
 
 def rule_issue_code(rule_id: str) -> str:

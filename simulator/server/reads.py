@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -107,27 +109,36 @@ def _document_row(conn: Any, where: Any) -> Any:
                                d.c.hidden_from_patient, d.c.resource, d.c.binary_id).where(where)).first()
 
 
+@contextmanager
+def _readable_document(store: Store, principal: Principal, action: str, target: str,
+                       where: Any) -> Iterator[tuple[Any, Any]]:
+    """(connection, row) of the document ``where`` selects, once ``principal`` may read it: 404
+    when absent, 403 when not allowed, and a refusal logged as ``action`` on ``target``."""
+    ins = None
+    try:
+        with store.read() as conn:
+            row = _document_row(conn, where)
+            if row is None:
+                raise HttpProblem(404, "not-found", f"{target} does not exist")
+            ins = row.patient_ins
+            check_document(conn, principal, row)
+            yield conn, row
+    except HttpProblem as exc:
+        _log(store, principal, action, target, ins, exc.status, f"denied {exc.rule_id or exc.code}")
+        raise
+
+
 def read_document(store: Store, principal: Principal, doc_id: str,
                   conditions: Headers | None = None) -> tuple[dict[str, Any], Validators, bool]:
     """One DocumentReference (404 when absent, 403 when not allowed), its validators, and
     whether the client's copy named in ``conditions`` (If-None-Match…) is current (304)."""
     target = f"DocumentReference/{doc_id}"
-    ins = None
-    try:
-        with store.read() as conn:
-            row = _document_row(conn, S.documents.c.id == doc_id)
-            if row is None:
-                raise HttpProblem(404, "not-found", f"{target} does not exist")
-            ins = row.patient_ins
-            check_document(conn, principal, row)
-    except HttpProblem as exc:
-        _log(store, principal, "read", target, ins, exc.status, f"denied {exc.rule_id or exc.code}")
-        raise
-    res = json.loads(row.resource)
+    with _readable_document(store, principal, "read", target, S.documents.c.id == doc_id) as (_, row):
+        res = json.loads(row.resource)
     meta = res.get("meta") or {}
     validators = Validators(f'W/"{meta.get("versionId", "1")}"', str(meta.get("lastUpdated") or "1970-01-01T00:00:00Z"))
     unchanged = conditions is not None and validators.unchanged(conditions)
-    _log(store, principal, "read", target, ins, 304 if unchanged else 200, "granted")
+    _log(store, principal, "read", target, row.patient_ins, 304 if unchanged else 200, "granted")
     return res, validators, unchanged
 
 
@@ -136,25 +147,15 @@ def retrieve(store: Store, principal: Principal, binary_id: str,
     """ITI-68: the document's bytes and content type (under its DocumentReference's rules), its
     validators (the content never changes: ETag its SHA-1), and whether the client's copy is current."""
     target = f"Binary/{binary_id}"
-    ins = None
-    try:
-        with store.read() as conn:
-            row = _document_row(conn, S.documents.c.binary_id == binary_id)
-            if row is None:
-                raise HttpProblem(404, "not-found", f"{target} does not exist")
-            ins = row.patient_ins
-            check_document(conn, principal, row)
-            b = conn.execute(select(S.binaries.c.data, S.binaries.c.content_type, S.binaries.c.sha1,
-                                    S.submissions.c.received)
-                             .select_from(S.binaries.join(S.documents, S.documents.c.binary_id == S.binaries.c.id)
-                                          .join(S.submissions, S.submissions.c.id == S.documents.c.submission_id))
-                             .where(S.binaries.c.id == binary_id)).first()
-    except HttpProblem as exc:
-        _log(store, principal, "retrieve", target, ins, exc.status, f"denied {exc.rule_id or exc.code}")
-        raise
+    with _readable_document(store, principal, "retrieve", target, S.documents.c.binary_id == binary_id) as (conn, row):
+        b = conn.execute(select(S.binaries.c.data, S.binaries.c.content_type, S.binaries.c.sha1,
+                                S.submissions.c.received)
+                         .select_from(S.binaries.join(S.documents, S.documents.c.binary_id == S.binaries.c.id)
+                                      .join(S.submissions, S.submissions.c.id == S.documents.c.submission_id))
+                         .where(S.binaries.c.id == binary_id)).first()
     validators = Validators(f'"{b.sha1}"', b.received)
     unchanged = conditions is not None and validators.unchanged(conditions)
-    _log(store, principal, "retrieve", target, ins, 304 if unchanged else 200, "granted")
+    _log(store, principal, "retrieve", target, row.patient_ins, 304 if unchanged else 200, "granted")
     return bytes(b.data), b.content_type, validators, unchanged
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
+from simulator.engine.executors import open_executor, run_tasks
 from simulator.engine.observed_match import (
     AVERAGED_ROWS,
     EXCLUDED_ROWS,
@@ -35,7 +36,6 @@ from simulator.engine.observed_match import (
 )
 from simulator.engine.scenario import validate
 from simulator.studies.calibration import scenario_data
-from simulator.studies.executors import open_executor, run_tasks
 from simulator.studies.posterior import row_end
 from simulator.studies.posterior_file import apply_draw
 

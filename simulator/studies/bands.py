@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simulator.engine.ensemble import attainment_band
 from simulator.engine.outputs import attainment_quantiles
-from simulator.studies.ensemble import attainment_band
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from simulator.core.errors import UsageError
-from simulator.studies.study_result import StudyResult, new_figure
+from simulator.engine.study_result import StudyResult, new_figure
 
 METHODS = ("abc", "lsq")
 EXTRA_LINE = "pip install -e '.[calibrate]'"
@@ -88,7 +88,7 @@ def design_runs(spec: Any, observed: pd.DataFrame, settings: Any, end: dt.date, 
     """The surrogate's design: ``design_file``, or ``design_runs`` runs now (written to
     out/design.csv); None when the calibration file asks for no surrogate."""
     # loaded when a calibration runs (start-up time)
-    from simulator.studies.executors import ExecutorSpec
+    from simulator.engine.executors import ExecutorSpec
     from simulator.studies.surrogate import read_design, run_design
 
     if design_file is not None:

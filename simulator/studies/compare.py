@@ -26,6 +26,7 @@ from scenarios.schema import Scenario
 from simulator.atomic import atomic_folder, check_output
 from simulator.core.errors import UsageError
 from simulator.core.outcomes import CHANNELS
+from simulator.engine.discrepancy import factors_for
 from simulator.engine.outputs import REACHED_RULE, first_month_reached
 from simulator.engine.results import Results
 from simulator.studies.compare_series import (  # noqa: F401
@@ -37,7 +38,6 @@ from simulator.studies.compare_series import (  # noqa: F401
     trailing_total,
 )
 from simulator.studies.compare_series import sent as _sent
-from simulator.studies.discrepancy import factors_for
 
 COMPARISON_KIND = "segur-testbed comparison"
 MANIFEST = "manifest.json"
@@ -76,7 +76,7 @@ class ScenarioRuns:
 def runs_from_results(sc: Scenario, results: list[Results], representative: Results | None = None) -> ScenarioRuns:
     """Stack the documents of already finished runs of one scenario."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
-    from simulator.studies.ensemble import OUTCOME_NAMES, summarize
+    from simulator.engine.ensemble import OUTCOME_NAMES, summarize
 
     if not results:
         raise ValueError("runs_from_results needs at least one Results")
@@ -98,7 +98,7 @@ def replicate_runs(sc: Scenario, n: int, seed: int, scale: float, executor: Any 
     ``discrepancy``: the structural discrepancy (``discrepancy.for_posterior``) the volumes carry,
     replication i's path as `segur run --replications` draws it (common random numbers)."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
-    from simulator.studies.ensemble import OUTCOME_NAMES, failure_lines, replicate
+    from simulator.engine.ensemble import OUTCOME_NAMES, failure_lines, replicate
 
     ens = replicate(sc, n, seed=seed, scale=scale, executor=executor, progress=progress, representative=True,
                     draws=draws[0], draws_source=draws[1])
@@ -126,7 +126,7 @@ def run_scenarios(scenarios: Sequence[Scenario], replications: int = 1, seed: in
     same ``discrepancy`` paths for every scenario: common random numbers)."""
     # the ensemble, the engine, the figure and the report load when a comparison runs (start-up time)
     from simulator.engine import Simulation
-    from simulator.studies.ensemble import with_run
+    from simulator.engine.ensemble import with_run
 
     if not scenarios:
         raise UsageError("compare: give at least one scenario")
@@ -320,7 +320,7 @@ def format_comparison(all_runs: Sequence[ScenarioRuns], volumes: pd.DataFrame, t
     carried = sorted({r.discrepancy_file for r in all_runs if r.discrepancy is not None})
     if carried:
         lines.insert(1, f"With the structural discrepancy ({', '.join(carried)}: a log-normal random walk per sector from "
-                        "the data cut-off): target months, volumes and figure include it (simulator/studies/discrepancy.py).")
+                        "the data cut-off): target months, volumes and figure include it (simulator/engine/discrepancy.py).")
     heads = column_heads(names)
     if heads != names:  # many scenarios: numbered columns, named once here
         lines.append("Columns: " + " · ".join(f"{h} = {n}" for h, n in zip(heads, names, strict=True)))

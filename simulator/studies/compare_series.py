@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulator.core.outcomes import CHANNELS
+from simulator.engine.discrepancy import target_monthly_with
 from simulator.engine.outputs import is_plain_target, target_values, trailing_12
-from simulator.studies.discrepancy import target_monthly_with
 
 if TYPE_CHECKING:
     from simulator.studies.compare import ScenarioRuns

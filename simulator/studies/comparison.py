@@ -14,6 +14,7 @@ import pandas as pd
 from scenarios.loader import resolve_path
 from scenarios.schema import Scenario
 from simulator.core.errors import UsageError
+from simulator.engine.study_result import StudyResult, executor_spec, run_settings
 from simulator.studies.compare import (
     ScenarioRuns,
     annual_volumes,
@@ -25,7 +26,6 @@ from simulator.studies.compare import (
     target_dates,
     write_comparison,
 )
-from simulator.studies.study_result import StudyResult, executor_spec, run_settings
 
 
 @dataclass(repr=False)
@@ -105,9 +105,9 @@ def prepare(scenarios: Sequence[str | Path | Scenario], replications: int = 1, s
     With replications, the first posterior file found beside a scenario file gives replication
     i of every scenario its draw i (``posterior``: another file, or "none" for seeds only)."""
     # the engine's scenario loader (start-up time)
+    from simulator.engine.discrepancy import for_posterior
     from simulator.engine.outputs import run_months
     from simulator.engine.scenario import load_scenario
-    from simulator.studies.discrepancy import for_posterior
     from simulator.studies.posterior_file import beside, draw_scenarios
 
     if isinstance(scenarios, str | Path | Scenario):

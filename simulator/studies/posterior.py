@@ -404,8 +404,8 @@ def write_outputs(post: Posterior, out: Path) -> list[str]:
         post.quality.to_csv(out / "surrogate.csv", index=False)
         files.append("surrogate.csv")
     if len(post.predictive):
-        # the structural discrepancy, from the same predictive (simulator/studies/discrepancy.py)
-        from simulator.studies.discrepancy import estimate, write_discrepancy
+        # the structural discrepancy, from the same predictive (simulator/engine/discrepancy.py)
+        from simulator.engine.discrepancy import estimate, write_discrepancy
 
         try:
             disc = estimate(post.predictive)
@@ -413,7 +413,7 @@ def write_outputs(post: Posterior, out: Path) -> list[str]:
             return files
         prov = {k: post.provenance[k] for k in ("data_cutoff", "last_row", "method", "date", "commit") if k in post.provenance}
         write_discrepancy(out / "discrepancy.csv", disc, {**prov, "estimated_from": "predictive.csv (posterior-predictive residuals)",
-                                                          "model": "log-normal random walk per sector (simulator/studies/discrepancy.py)"})
+                                                          "model": "log-normal random walk per sector (simulator/engine/discrepancy.py)"})
         files.append("discrepancy.csv")
     return files
 

@@ -19,9 +19,9 @@ import pandas as pd
 
 from scenarios.loader import load_raw, resolve_path
 from simulator.core.errors import UsageError
+from simulator.engine.commented_csv import read_commented_csv
 from simulator.engine.scenario import validate
 from simulator.studies.calibration import locate  # the calibration file's key syntax
-from simulator.studies.commented_csv import read_commented_csv
 
 SUFFIX = ".posterior.csv"
 

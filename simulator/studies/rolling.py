@@ -1,7 +1,7 @@
 """Rolling-origin scoring: the weighted interval score by horizon, against two naive forecasts.
 
 Every row dated after an origin is scored from the projection's replications (with the
-structural discrepancy applied, ``simulator.studies.discrepancy``): the error of the median,
+structural discrepancy applied, ``simulator.engine.discrepancy``): the error of the median,
 whether p5–p95 contains it, and the weighted interval score (WIS) as the forecast hubs compute
 it (Bracher, Ray, Gneiting & Reich 2021; CDC FluSight): the median and the 11 central
 intervals of the 23 quantile levels 0.01 … 0.99, WIS = (½|y − m| + Σₖ αₖ/2 · ISₐₖ(y)) / (K + ½),
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.studies.discrepancy import VOLUME_METRICS, month_index, paths
+from simulator.engine.discrepancy import VOLUME_METRICS, month_index, paths
 from simulator.studies.posterior import row_end
 
 QUANTILE_LEVELS = (0.01, 0.025, *[round(0.05 * k, 2) for k in range(1, 20)], 0.975, 0.99)

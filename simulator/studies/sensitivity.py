@@ -33,6 +33,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.engine.outputs import OutputSpec, parse_output
+from simulator.engine.study_result import StudyResult, executor_spec, new_figure, run_settings
 from simulator.studies.parameters import (
     ScenarioSpace,
     bounds,
@@ -41,7 +42,6 @@ from simulator.studies.parameters import (
     positive_int,
     read_study,
 )
-from simulator.studies.study_result import StudyResult, executor_spec, new_figure, run_settings
 
 METHODS = ("morris", "sobol")
 COMMON_KEYS = ["method", "output", "replications", "parameters"]
@@ -287,7 +287,7 @@ class SensitivityStudy:
         """Run every design point × seed on ``executor``; rank the parameters when all completed."""
         # the engine loads when the runs start (start-up time of the commands)
         from simulator.core.streams import replication_seeds
-        from simulator.studies.ensemble import run_points, with_run
+        from simulator.engine.ensemble import run_points, with_run
 
         d = self.design
         scenarios = [with_run(self.space.make(dict(zip(d.names, map(float, row), strict=True)),

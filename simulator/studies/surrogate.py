@@ -23,8 +23,8 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.core.streams import replication_seeds
+from simulator.engine.executors import open_executor, run_tasks
 from simulator.studies.calibration import CalibrationSpec, build_scenario, fit_table
-from simulator.studies.executors import open_executor, run_tasks
 
 ROW_KEY = "{date}|{metric}|{sector}"
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from simulator.core.errors import UsageError
 from simulator.engine.outputs import OutputSpec, headline_outputs, parse_output
+from simulator.engine.study_result import StudyResult, executor_spec, new_figure, run_settings
 from simulator.studies.parameters import (
     MAX_DESIGN_RUNS,
     ScenarioSpace,
@@ -43,7 +44,6 @@ from simulator.studies.parameters import (
     positive_int,
     read_study,
 )
-from simulator.studies.study_result import StudyResult, executor_spec, new_figure, run_settings
 
 GRID_KEYS = ["method", "replications", "n", "outputs", "parameters"]
 METHODS = ("grid", "lhs")
@@ -237,7 +237,7 @@ def sweep(space: ScenarioSpace, grid: Grid, seed: int, scale: float | None, exec
     """Run every point of ``grid`` with the same replication seeds (common random numbers)."""
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.core.streams import replication_seeds
-    from simulator.studies.ensemble import run_points, with_run
+    from simulator.engine.ensemble import run_points, with_run
 
     scenarios = [with_run(space.make(values, f"point {i + 1}"), seed, scale) for i, values in enumerate(grid.points)]
     seeds = replication_seeds(seed, grid.replications)

@@ -63,14 +63,11 @@ def _attachments(res: dict, ctx: Context) -> Iterator[tuple[str, dict, Content]]
             yield f".content[{i}].attachment", att, found
 
 
-@rule(
-    "ATT-001", ERROR, "DocumentReference", "DocumentReference.content.attachment.size",
-    "The attachment's size is the number of bytes of the document (inline data or the "
-    "bundle's Binary), and that content is valid base64. A wrong size outside a DMP payload: "
-    "ATT-005.",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("ATT-001", ERROR, "DocumentReference", "DocumentReference.content.attachment.size",
+      reason=INVALID_METADATA, issue_code="value")
 def size_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The attachment's size is the number of bytes of the document (inline data or the bundle's
+    Binary), and that content is valid base64. A wrong size outside a DMP payload: ATT-005."""
     for path, att, content in _attachments(res, ctx):
         if content.raw is None:
             yield path, content.problem
@@ -80,14 +77,11 @@ def size_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield f"{path}.size", f"size is {size} but the document ({content.where}) has {len(content.raw)} bytes"
 
 
-@rule(
-    "ATT-005", WARNING, "DocumentReference", "DocumentReference.content.attachment.size",
-    "Outside a DMP payload (`--as mhd`, other guides), a size that is not the document's byte "
-    "count is a warning: IHE MHD 4.2.2's own replacement ITI-65 example announces 24 bytes for "
-    "its 23-byte document; the DMP, which stores the size, keeps ATT-001's error.",
-    issue_code="value",
-)
+@rule("ATT-005", WARNING, "DocumentReference", "DocumentReference.content.attachment.size", issue_code="value")
 def size_matches_outside_dmp(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside a DMP payload (`--as mhd`, other guides), a size that is not the document's byte
+    count is a warning: IHE MHD 4.2.2's own replacement ITI-65 example announces 24 bytes for its
+    23-byte document; the DMP, which stores the size, keeps ATT-001's error."""
     if ctx.dmp:
         return
     for path, att, content in _attachments(res, ctx):
@@ -96,13 +90,11 @@ def size_matches_outside_dmp(res: dict, ctx: Context) -> Iterator[tuple[str, str
             yield f"{path}.size", f"size is {size} but the document ({content.where}) has {len(content.raw)} bytes"
 
 
-@rule(
-    "ATT-002", ERROR, "DocumentReference", "DocumentReference.content.attachment.hash",
-    "The attachment's hash is the base64 SHA-1 of the document's bytes (outside DMP payloads, "
-    "the base64 of the XDS hexadecimal SHA-1, as IHE MHD's own examples carry it, is accepted).",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("ATT-002", ERROR, "DocumentReference", "DocumentReference.content.attachment.hash",
+      reason=INVALID_METADATA, issue_code="value")
 def hash_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The attachment's hash is the base64 SHA-1 of the document's bytes (outside DMP payloads, the
+    base64 of the XDS hexadecimal SHA-1, as IHE MHD's own examples carry it, is accepted)."""
     for path, att, content in _attachments(res, ctx):
         given = att.get("hash")
         if content.raw is None or not isinstance(given, str):
@@ -168,13 +160,11 @@ def _same_type(a: str, b: str) -> bool:
     return a.split(";")[0].strip().lower() == b.split(";")[0].strip().lower()
 
 
-@rule(
-    "ATT-003", ERROR, "DocumentReference", "DocumentReference.content.attachment.contentType",
-    "The attachment's MIME type matches the document's bytes (PDF, PNG, JPEG, TIFF, XML, "
-    "JSON, text) and the Binary's contentType.",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("ATT-003", ERROR, "DocumentReference", "DocumentReference.content.attachment.contentType",
+      reason=INVALID_METADATA, issue_code="value")
 def mime_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The attachment's MIME type matches the document's bytes (PDF, PNG, JPEG, TIFF, XML, JSON,
+    text) and the Binary's contentType."""
     for path, att, content in _attachments(res, ctx):
         declared = att.get("contentType")
         if not isinstance(declared, str) or content.raw is None:
@@ -192,14 +182,12 @@ def mime_matches(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "ATT-004", ERROR, "DocumentReference", "DocumentReference.content.attachment.url → Binary.data",
-    "An attachment that points to a Binary of the same payload finds the document there: a "
-    "Binary without `data` (size and hash announced, no bytes) is refused (FHIR R4 Binary: the "
-    "content is `data`; the Document Recipient stores what it receives).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("ATT-004", ERROR, "DocumentReference", "DocumentReference.content.attachment.url → Binary.data",
+      reason=INVALID_METADATA, issue_code="required")
 def binary_has_data(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """An attachment that points to a Binary of the same payload finds the document there: a Binary
+    without `data` (size and hash announced, no bytes) is refused (FHIR R4 Binary: the content is
+    `data`; the Document Recipient stores what it receives)."""
     if ctx.bundle is None:
         return
     for i, content in enumerate(as_list(res.get("content"))):

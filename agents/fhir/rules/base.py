@@ -1,4 +1,4 @@
-"""The rule machinery: ``Rule`` (id, severity, scope, FHIR path, summary, DMP reason), ``Finding``,
+"""The rule machinery: ``Rule`` (id, severity, scope, FHIR path, summary, DMP reason),
 the registry filled by the ``@rule`` decorator, and the ``Context`` a rule reads.
 
 A rule's check takes (resource, context) and yields (path suffix, message) pairs; the walker in
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from agents import dmp_rules
 from agents.fhir.constants import CS_MHD_LIST_TYPES, PROFILE_SUBMISSION_SET
@@ -20,16 +20,6 @@ INFORMATION = "information"
 SEVERITIES = (ERROR, WARNING, INFORMATION)
 
 Check = Callable[[Any, "Context"], Iterable[tuple[str, str]]]
-
-
-class Finding(NamedTuple):
-    """One rule's verdict on one element: where (FHIR path), how bad, why, and DMP reason."""
-
-    rule_id: str
-    severity: str
-    path: str
-    message: str
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,12 +45,13 @@ def rule(
     severity: str,
     scopes: str | tuple[str, ...],
     path: str,
-    summary: str,
+    summary: str | None = None,
     *,
     reason: str | None = None,
     issue_code: str = "invalid",
 ) -> Callable[[Check], Check]:
-    """Register a check as rule ``rule_id``; errors must name their DMP reason."""
+    """Register a check as rule ``rule_id``; errors must name their DMP reason. The rule's
+    summary (docs/rules.md) is ``summary`` or, without one, the check's docstring on one line."""
     scopes = (scopes,) if isinstance(scopes, str) else scopes
     if severity not in SEVERITIES:
         raise ValueError(f"{rule_id}: severity {severity!r}")
@@ -72,7 +63,10 @@ def rule(
     def register(check: Check) -> Check:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id} registered twice")
-        r = Rule(rule_id, severity, scopes, path, summary, reason, issue_code, check)
+        said = summary if summary is not None else " ".join((check.__doc__ or "").split())
+        if not said:
+            raise ValueError(f"{rule_id}: a rule says what it checks (a summary or a docstring)")
+        r = Rule(rule_id, severity, scopes, path, said, reason, issue_code, check)
         RULES[rule_id] = r
         for scope in scopes:
             _BY_SCOPE.setdefault(scope, []).append(r)

@@ -36,13 +36,11 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 # --- masterIdentifier ----------------------------------------------------------------------------
 
 
-@rule(
-    "DOC-014", ERROR, "DocumentReference", "DocumentReference.masterIdentifier",
-    "The unique id (XDS uniqueId) is `urn:oid:<OID>` (optionally `^extension`, OID ≤ 64 "
-    "characters) or `urn:uuid:<UUID>`, with system urn:ietf:rfc:3986 when a system is given.",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("DOC-014", ERROR, "DocumentReference", "DocumentReference.masterIdentifier",
+      reason=INVALID_METADATA, issue_code="value")
 def unique_id_form(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The unique id (XDS uniqueId) is `urn:oid:<OID>` (optionally `^extension`, OID ≤ 64
+    characters) or `urn:uuid:<UUID>`, with system urn:ietf:rfc:3986 when a system is given."""
     master = as_dict(res.get("masterIdentifier"))
     value, system = master.get("value"), master.get("system")
     if not value:
@@ -80,25 +78,21 @@ def _duplicate_unique_ids(bundle: dict, ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
-@rule(
-    "DOC-015", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
-    "Two DocumentReferences of one submission never share a unique id (the DMP, as an XDS "
-    "registry, refuses XDSDuplicateUniqueIdInSubmission); outside a DMP payload see DOC-021.",
-    reason=INVALID_METADATA, issue_code="duplicate",
-)
+@rule("DOC-015", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
+      reason=INVALID_METADATA, issue_code="duplicate")
 def unique_ids_distinct(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Two DocumentReferences of one submission never share a unique id (the DMP, as an XDS
+    registry, refuses XDSDuplicateUniqueIdInSubmission); outside a DMP payload see DOC-021."""
     if ctx.dmp:
         yield from _duplicate_unique_ids(bundle, ctx)
 
 
-@rule(
-    "DOC-021", WARNING, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
-    "Outside a DMP payload (`--as mhd`), two DocumentReferences sharing a unique id is a warning: "
-    "IHE MHD 4.2.2's own multiple-document ITI-65 example does so, though a registry behind the "
-    "Document Recipient would refuse it.",
-    issue_code="duplicate",
-)
+@rule("DOC-021", WARNING, "Bundle", "Bundle.entry.resource.ofType(DocumentReference).masterIdentifier",
+      issue_code="duplicate")
 def unique_ids_distinct_outside_dmp(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside a DMP payload (`--as mhd`), two DocumentReferences sharing a unique id is a warning:
+    IHE MHD 4.2.2's own multiple-document ITI-65 example does so, though a registry behind the
+    Document Recipient would refuse it."""
     if not ctx.dmp:
         yield from _duplicate_unique_ids(bundle, ctx)
 
@@ -117,14 +111,12 @@ def _server_reference(ref: object) -> bool:
     return isinstance(ref, str) and "/" in ref and not ref.startswith(("#", "urn:"))
 
 
-@rule(
-    "DOC-016", ERROR, "DocumentReference", "DocumentReference.custodian",
-    "When given, the custodian designates an Organization: by reference (contained, in the "
-    "bundle or on the server) to an Organization with an idNat_Struct, or by an idNat_Struct "
-    "identifier (system urn:oid:1.2.250.1.71.4.2.2).",
-    reason=INVALID_METADATA, issue_code="invalid",
-)
+@rule("DOC-016", ERROR, "DocumentReference", "DocumentReference.custodian",
+      reason=INVALID_METADATA, issue_code="invalid")
 def custodian_organisation(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """When given, the custodian designates an Organization: by reference (contained, in the bundle
+    or on the server) to an Organization with an idNat_Struct, or by an idNat_Struct identifier
+    (system urn:oid:1.2.250.1.71.4.2.2)."""
     custodian = res.get("custodian")
     if custodian is None:
         return  # PDSm requires it (1..): PRF-002 warns; the DMP takes it from the VIHF
@@ -162,13 +154,11 @@ def custodian_organisation(res: dict, ctx: Context) -> Iterator[tuple[str, str]]
         )
 
 
-@rule(
-    "DOC-017", ERROR, "DocumentReference", "DocumentReference.context.sourcePatientInfo",
-    "When given, sourcePatientInfo resolves to a Patient, and that Patient's INS is the one "
-    "the subject names.",
-    reason=INVALID_METADATA, issue_code="business-rule",
-)
+@rule("DOC-017", ERROR, "DocumentReference", "DocumentReference.context.sourcePatientInfo",
+      reason=INVALID_METADATA, issue_code="business-rule")
 def source_patient_info(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """When given, sourcePatientInfo resolves to a Patient, and that Patient's INS is the one the
+    subject names."""
     info = as_dict(as_dict(res.get("context")).get("sourcePatientInfo"))
     if not info:
         return
@@ -204,14 +194,11 @@ def _national_setting_systems() -> frozenset[str]:
     return frozenset(value_set("J02")) | frozenset(value_set("J04"))
 
 
-@rule(
-    "DOC-018", ERROR, "DocumentReference",
-    "DocumentReference.context.facilityType | context.practiceSetting",
-    "A facilityType (practiceSetting) coded in a national terminology (TRE_R02, TRE_A00, "
-    "TRE_A01) is a code of JDV_J02 (JDV_J04), the value sets vendored from the guides.",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("DOC-018", ERROR, "DocumentReference", "DocumentReference.context.facilityType | context.practiceSetting",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def settings_in_value_sets(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A facilityType (practiceSetting) coded in a national terminology (TRE_R02, TRE_A00, TRE_A01)
+    is a code of JDV_J02 (JDV_J04), the value sets vendored from the guides."""
     context = as_dict(res.get("context"))
     national = _national_setting_systems()
     for element, vs, label in _SETTINGS:
@@ -224,13 +211,10 @@ def settings_in_value_sets(res: dict, ctx: Context) -> Iterator[tuple[str, str]]
                 )
 
 
-@rule(
-    "DOC-019", WARNING, "DocumentReference",
-    "DocumentReference.context.facilityType | context.practiceSetting",
-    "facilityType and practiceSetting carry a code of JDV_J02 / JDV_J04 (PDSm binds them as "
-    "preferred: another terminology, e.g. SNOMED CT in the guide's own examples, is allowed).",
-)
+@rule("DOC-019", WARNING, "DocumentReference", "DocumentReference.context.facilityType | context.practiceSetting")
 def settings_national(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """facilityType and practiceSetting carry a code of JDV_J02 / JDV_J04 (PDSm binds them as
+    preferred: another terminology, e.g. SNOMED CT in the guide's own examples, is allowed)."""
     context = as_dict(res.get("context"))
     for element, vs, label in _SETTINGS:
         found = codings(context.get(element))
@@ -282,15 +266,12 @@ def reference_times(ctx: Context) -> list[tuple[datetime, str]]:
     return limits
 
 
-@rule(
-    "DOC-020", ERROR, "DocumentReference",
-    "DocumentReference.content.attachment.creation | context.period.start",
-    "The document's creation time and the act's start are not in the future (after the "
-    "SubmissionSet date in an ITI-65, nor after the validation time when one is given, or "
-    "outside an ITI-65; 10 minutes tolerated).",
-    reason=INVALID_METADATA, issue_code="business-rule",
-)
+@rule("DOC-020", ERROR, "DocumentReference", "DocumentReference.content.attachment.creation | context.period.start",
+      reason=INVALID_METADATA, issue_code="business-rule")
 def not_in_future(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document's creation time and the act's start are not in the future (after the
+    SubmissionSet date in an ITI-65, nor after the validation time when one is given, or outside
+    an ITI-65; 10 minutes tolerated)."""
     candidates = [
         (f".content[{i}].attachment.creation", as_dict(as_dict(c).get("attachment")).get("creation"))
         for i, c in enumerate(as_list(res.get("content")))

@@ -48,14 +48,12 @@ def identity_statuses(patient: dict) -> list[tuple[str, object]]:
     return found
 
 
-@rule(
-    "IDV-001", ERROR, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
-    "When the identity status is given it is QUAL (retrieved via INSi and checked against a "
-    "high-trust ID); PROV, VALI and RECUP cannot feed the DMP. Applies to DMP payloads "
-    "(ITI-65, PDSm, unprofiled); elsewhere IDV-006 warns.",
-    reason=IDENTITY_NOT_QUALIFIED, issue_code="business-rule",
-)
+@rule("IDV-001", ERROR, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
+      reason=IDENTITY_NOT_QUALIFIED, issue_code="business-rule")
 def status_qualified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """When the identity status is given it is QUAL (retrieved via INSi and checked against a
+    high-trust ID); PROV, VALI and RECUP cannot feed the DMP. Applies to DMP payloads (ITI-65,
+    PDSm, unprofiled); elsewhere IDV-006 warns."""
     if not ctx.dmp:
         return  # IDV-006 warns instead (Cahier de liaison, other national flows)
     for path, code in ctx.memo(identity_statuses, res):
@@ -64,24 +62,20 @@ def status_qualified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield path, f"identity status is {code!r}, not QUAL: only a qualified identity may be indexed with the INS{legacy}"
 
 
-@rule(
-    "IDV-002", ERROR, "Patient", "Patient.identifier",
-    "A qualified identity (QUAL) carries its INS identifier.",
-    reason=INS_MISSING, issue_code="required",
-)
+@rule("IDV-002", ERROR, "Patient", "Patient.identifier", reason=INS_MISSING, issue_code="required")
 def qualified_has_ins(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A qualified identity (QUAL) carries its INS identifier."""
     statuses = ctx.memo(identity_statuses, res)
     if any(code == "QUAL" for _, code in statuses) and not ctx.memo(patient_ins_values, res):
         yield ".identifier", "identity is QUAL but the Patient carries no INS identifier"
 
 
-@rule(
-    "IDV-003", WARNING, "Patient", "Patient.name | gender | birthDate | extension:birthPlace",
-    "A Patient that carries an INS or declares FR Core INS gives the five traits: official name with one given name and the "
-    "birth-list-given-name extension, gender, birth date, birth place INSEE code.",
-)
+@rule("IDV-003", WARNING, "Patient", "Patient.name | gender | birthDate | extension:birthPlace")
 def traits_complete(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
     # an identity without INS (a VALI patient in a notification, say) need not give the INS traits
+    """A Patient that carries an INS or declares FR Core INS gives the five traits: official name
+    with one given name and the birth-list-given-name extension, gender, birth date, birth place
+    INSEE code."""
     claims_ins = bool(ctx.memo(patient_ins_values, res)) or PROFILE_PATIENT_INS in profiles(res)
     if not claims_ins:
         return
@@ -110,22 +104,17 @@ def traits_complete(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield "", f"FR Core INS traits incomplete: missing {', '.join(missing)}"
 
 
-@rule(
-    "IDV-004", WARNING, "Patient", "Patient.extension:birthPlace.valueAddress.extension:inseeCode",
-    "The birth place is a 5-character INSEE code (commune, 2A/2B, 97x, or 99xxx country).",
-)
+@rule("IDV-004", WARNING, "Patient", "Patient.extension:birthPlace.valueAddress.extension:inseeCode")
 def birth_place_code_valid(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The birth place is a 5-character INSEE code (commune, 2A/2B, 97x, or 99xxx country)."""
     code = ctx.memo(birth_place_code, res)
     if code is not None and not is_valid_birth_place(code):
         yield "", f"birth place {code!r} is not a 5-character INSEE code"
 
 
-@rule(
-    "IDV-005", INFORMATION, "Patient", "Patient.extension:identityReliability",
-    "A Patient carrying an INS says its identity status (FR Core identityReliability).",
-    issue_code="informational",
-)
+@rule("IDV-005", INFORMATION, "Patient", "Patient.extension:identityReliability", issue_code="informational")
 def status_stated(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A Patient carrying an INS says its identity status (FR Core identityReliability)."""
     if ctx.memo(patient_ins_values, res) and not ctx.memo(identity_statuses, res):
         yield "", (
             "Patient carries an INS but no identity status: the sender vouches that the "
@@ -133,17 +122,15 @@ def status_stated(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         )
 
 
-@rule(
-    "IDV-006", ERROR, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
-    "Outside DMP payloads (Cahier de liaison, notifications, other national flows), a Patient "
-    "that carries an INS has a qualified identity: the national identity rules let the INS "
-    "travel only with a qualified identity (RNIV, requirement EXI SI 07 on the identity "
-    "statuses; FR Core fr-core-patient-ins: INS slices only for a qualified identity; "
-    "domain.md §3, sources S26, S32). A PROV or RECUP identity with an INS is refused; any "
-    "status without INS is fine there (VALI: IDV-007).",
-    reason=IDENTITY_NOT_QUALIFIED, issue_code="business-rule",
-)
+@rule("IDV-006", ERROR, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
+      reason=IDENTITY_NOT_QUALIFIED, issue_code="business-rule")
 def status_qualified_elsewhere(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside DMP payloads (Cahier de liaison, notifications, other national flows), a Patient that
+    carries an INS has a qualified identity: the national identity rules let the INS travel only
+    with a qualified identity (RNIV, requirement EXI SI 07 on the identity statuses; FR Core
+    fr-core-patient-ins: INS slices only for a qualified identity; domain.md §3, sources S26,
+    S32). A PROV or RECUP identity with an INS is refused; any status without INS is fine there
+    (VALI: IDV-007)."""
     if ctx.dmp or not ctx.memo(patient_ins_values, res):
         return
     for path, code in ctx.memo(identity_statuses, res):
@@ -154,13 +141,11 @@ def status_qualified_elsewhere(res: dict, ctx: Context) -> Iterator[tuple[str, s
             )
 
 
-@rule(
-    "IDV-007", WARNING, "Patient", "Patient.extension:identityReliability.extension:identityStatus",
-    "Outside DMP payloads, a Patient carrying an INS with status VALI is reported, not refused: "
-    "VALI was the qualified status of older FR Core tables (the published Cahier de liaison, "
-    "Cercle de soins and FR Core examples use it), but the DMP requires QUAL (IDV-001).",
-)
+@rule("IDV-007", WARNING, "Patient", "Patient.extension:identityReliability.extension:identityStatus")
 def legacy_validated_status(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside DMP payloads, a Patient carrying an INS with status VALI is reported, not refused:
+    VALI was the qualified status of older FR Core tables (the published Cahier de liaison,
+    Cercle de soins and FR Core examples use it), but the DMP requires QUAL (IDV-001)."""
     if ctx.dmp or not ctx.memo(patient_ins_values, res):
         return
     for path, code in ctx.memo(identity_statuses, res):

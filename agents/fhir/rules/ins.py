@@ -105,12 +105,10 @@ def subject_of(resource: dict, ctx: Context) -> InsValue | None:
 # --- subject ------------------------------------------------------------------------------------
 
 
-@rule(
-    "INS-001", ERROR, ("DocumentReference", "List"), "DocumentReference.subject",
-    "The document (and the SubmissionSet) names its patient in `subject`.",
-    reason=INS_MISSING, issue_code="required",
-)
+@rule("INS-001", ERROR, ("DocumentReference", "List"), "DocumentReference.subject",
+      reason=INS_MISSING, issue_code="required")
 def subject_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document (and the SubmissionSet) names its patient in `subject`."""
     if res.get("resourceType") == "List" and not (ctx.submission and ctx.dmp):
         return  # a SubmissionSet judged as IHE MHD only (--as mhd): PRF-003 judges its subject
     if not as_dict(res.get("subject")):
@@ -120,13 +118,11 @@ def subject_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         )
 
 
-@rule(
-    "INS-002", ERROR, ("DocumentReference", "List"), "DocumentReference.subject.reference",
-    "The subject designates the patient by INS: "
-    "`Patient?identifier=urn:oid:<INS OID>|<matricule>`.",
-    reason=INS_MISSING, issue_code="required",
-)
+@rule("INS-002", ERROR, ("DocumentReference", "List"), "DocumentReference.subject.reference",
+      reason=INS_MISSING, issue_code="required")
 def subject_is_ins(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The subject designates the patient by INS: `Patient?identifier=urn:oid:<INS
+    OID>|<matricule>`."""
     if not ctx.dmp:
         return  # an INS is the DMP's requirement (IHE MHD alone names the patient as it likes)
     subject = as_dict(res.get("subject"))
@@ -142,25 +138,21 @@ def subject_is_ins(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
 # --- the INS value itself -----------------------------------------------------------------------
 
 
-@rule(
-    "INS-003", ERROR, "ins", "Patient.identifier.value | DocumentReference.subject",
-    "The INS matricule has 15 characters: sex 1/2 (7/8 provisional), digits, département "
-    "2A/2B allowed.",
-    reason=BAD_INS, issue_code="value",
-)
+@rule("INS-003", ERROR, "ins", "Patient.identifier.value | DocumentReference.subject",
+      reason=BAD_INS, issue_code="value")
 def matricule_format(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The INS matricule has 15 characters: sex 1/2 (7/8 provisional), digits, département 2A/2B
+    allowed."""
     problems = nir_format_problems(ins.value)
     if problems:
         yield "", f"INS matricule {ins.value!r} is malformed: {'; '.join(problems)}"
 
 
-@rule(
-    "INS-004", ERROR, "ins", "Patient.identifier.value | DocumentReference.subject",
-    "The NIR/NIA key equals 97 − (first 13 digits mod 97), with 2A → 19 and 2B → 18. An error "
-    "in a DMP payload (the DMP checks the key and refuses the document); outside one see INS-011.",
-    reason=BAD_INS, issue_code="value",
-)
+@rule("INS-004", ERROR, "ins", "Patient.identifier.value | DocumentReference.subject",
+      reason=BAD_INS, issue_code="value")
 def matricule_key(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The NIR/NIA key equals 97 − (first 13 digits mod 97), with 2A → 19 and 2B → 18. An error in a
+    DMP payload (the DMP checks the key and refuses the document); outside one see INS-011."""
     if not ctx.dmp or nir_format_problems(ins.value):
         return
     problem = nir_key_problem(str(ins.value))
@@ -168,15 +160,12 @@ def matricule_key(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
         yield "", f"INS matricule {ins.value} has a bad NIR key: {problem}"
 
 
-@rule(
-    "INS-011", WARNING, "ins", "Patient.identifier.value | DocumentReference.subject",
-    "Outside a DMP payload, a bad NIR/NIA key is a warning: other guides' examples carry an "
-    "illustrative INS (the ePrescription, Cahier de liaison, Cercle de soins and FR Core "
-    "examples publish keys that do not match), and those guides fix the INS's system and type, "
-    "not its key; the format (INS-003), OID (INS-005) and type (INS-010) stay errors.",
-    issue_code="value",
-)
+@rule("INS-011", WARNING, "ins", "Patient.identifier.value | DocumentReference.subject", issue_code="value")
 def matricule_key_outside_dmp(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside a DMP payload, a bad NIR/NIA key is a warning: other guides' examples carry an
+    illustrative INS (the ePrescription, Cahier de liaison, Cercle de soins and FR Core examples
+    publish keys that do not match), and those guides fix the INS's system and type, not its key;
+    the format (INS-003), OID (INS-005) and type (INS-010) stay errors."""
     if ctx.dmp or nir_format_problems(ins.value):
         return
     problem = nir_key_problem(str(ins.value))
@@ -184,13 +173,11 @@ def matricule_key_outside_dmp(ins: InsValue, ctx: Context) -> Iterator[tuple[str
         yield "", f"INS matricule {ins.value} has a bad NIR key: {problem} (an illustrative INS?)"
 
 
-@rule(
-    "INS-005", ERROR, "ins", "Patient.identifier.system | DocumentReference.subject",
-    "The INS system is `urn:oid:` + an INS authority OID (1.4.8 NIR, 1.4.9 NIA, 1.4.10 test, "
-    "1.4.11 demo); the legacy INS-C OID 1.4.2 and unknown OIDs are refused.",
-    reason=BAD_INS, issue_code="code-invalid",
-)
+@rule("INS-005", ERROR, "ins", "Patient.identifier.system | DocumentReference.subject",
+      reason=BAD_INS, issue_code="code-invalid")
 def ins_oid(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The INS system is `urn:oid:` + an INS authority OID (1.4.8 NIR, 1.4.9 NIA, 1.4.10 test,
+    1.4.11 demo); the legacy INS-C OID 1.4.2 and unknown OIDs are refused."""
     system = ins.system
     if not isinstance(system, str) or not system:
         yield "", "INS has no system: expected urn:oid:1.2.250.1.213.1.4.8 (INS-NIR) or another INS OID"
@@ -205,11 +192,9 @@ def ins_oid(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
         yield "", f"INS system {system} is not an INS authority OID (1.2.250.1.213.1.4.8/9/10/11)"
 
 
-@rule(
-    "INS-006", WARNING, "ins", "Patient.identifier.system | DocumentReference.subject",
-    "An INS under the test (1.4.10) or demo (1.4.11) OID is not a production identity.",
-)
+@rule("INS-006", WARNING, "ins", "Patient.identifier.system | DocumentReference.subject")
 def test_oid(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """An INS under the test (1.4.10) or demo (1.4.11) OID is not a production identity."""
     if isinstance(ins.system, str) and ins.system.startswith(URN_OID):
         kind = oid_kind(ins.system)
         if kind in (OidKind.TEST, OidKind.DEMO):
@@ -219,11 +204,10 @@ def test_oid(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "INS-007", WARNING, "ins", "Patient.identifier.value | DocumentReference.subject",
-    "The matricule holds plausible values (month 01–12, 20–42 or 50+; commune and order not 000).",
-)
+@rule("INS-007", WARNING, "ins", "Patient.identifier.value | DocumentReference.subject")
 def matricule_plausible(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The matricule holds plausible values (month 01–12, 20–42 or 50+; commune and order not 000).
+    """
     if nir_format_problems(ins.value):
         return
     problems = nir_plausibility_problems(str(ins.value))
@@ -234,11 +218,9 @@ def matricule_plausible(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]
 _SEX_DIGIT = {"male": "17", "female": "28"}
 
 
-@rule(
-    "INS-008", WARNING, "Patient", "Patient.identifier",
-    "The matricule agrees with the traits: sex digit, birth year and month, birth place code.",
-)
+@rule("INS-008", WARNING, "Patient", "Patient.identifier")
 def matricule_matches_traits(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The matricule agrees with the traits: sex digit, birth year and month, birth place code."""
     gender, birth = res.get("gender"), res.get("birthDate")
     place = ctx.memo(birth_place_code, res)
     for ins in ctx.memo(patient_ins_values, res):
@@ -259,14 +241,11 @@ def matricule_matches_traits(res: dict, ctx: Context) -> Iterator[tuple[str, str
             yield f"{ins.path}.value", f"INS matricule {v} disagrees with the traits: {', '.join(problems)}"
 
 
-@rule(
-    "INS-010", ERROR, "Patient", "Patient.identifier.type",
-    "An INS identifier's type is the one FR Core ties to its OID (fr-core-patient-ins slices: "
-    "INS-NIR 1.2.250.1.213.1.4.8, INS-NIA 1.4.9, INS-NIR-TEST 1.4.10, INS-NIR-DEMO 1.4.11): an "
-    "INS-NIA typed identifier under the NIR OID, or the reverse, is refused.",
-    reason=BAD_INS, issue_code="code-invalid",
-)
+@rule("INS-010", ERROR, "Patient", "Patient.identifier.type", reason=BAD_INS, issue_code="code-invalid")
 def ins_type_matches_oid(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """An INS identifier's type is the one FR Core ties to its OID (fr-core-patient-ins slices:
+    INS-NIR 1.2.250.1.213.1.4.8, INS-NIA 1.4.9, INS-NIR-TEST 1.4.10, INS-NIR-DEMO 1.4.11): an
+    INS-NIA typed identifier under the NIR OID, or the reverse, is refused."""
     for i, ident in enumerate(as_list(res.get("identifier"))):
         ident = as_dict(ident)
         system = ident.get("system")
@@ -299,14 +278,12 @@ def birth_place_code(patient: dict) -> object:
 
 
 
-@rule(
-    "INS-009", ERROR, "ins", "Patient.identifier | DocumentReference.subject",
-    "The matricule and its OID agree: an NIA (sex digit 7 or 8, a waiting number) is declared "
-    "under the INS-NIA OID 1.4.9, never under the production INS-NIR OID 1.4.8, and a NIR "
-    "(sex digit 1 or 2) never under the NIA OID.",
-    reason=BAD_INS, issue_code="code-invalid",
-)
+@rule("INS-009", ERROR, "ins", "Patient.identifier | DocumentReference.subject",
+      reason=BAD_INS, issue_code="code-invalid")
 def matricule_kind_matches_oid(ins: InsValue, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The matricule and its OID agree: an NIA (sex digit 7 or 8, a waiting number) is declared
+    under the INS-NIA OID 1.4.9, never under the production INS-NIR OID 1.4.8, and a NIR (sex
+    digit 1 or 2) never under the NIA OID."""
     if nir_format_problems(ins.value) or not isinstance(ins.system, str):
         return
     oid = ins.system.removeprefix(URN_OID)

@@ -63,12 +63,10 @@ def class_codings(res: dict) -> list[tuple[str, dict]]:
     return found
 
 
-@rule(
-    "DOC-001", ERROR, "DocumentReference", "DocumentReference.type",
-    "The document has a type code (XDS typeCode).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("DOC-001", ERROR, "DocumentReference", "DocumentReference.type",
+      reason=INVALID_METADATA, issue_code="required")
 def type_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document has a type code (XDS typeCode)."""
     if type_code(res)[1] is None:
         yield ".type", "DocumentReference has no type code: the DMP requires typeCode (JDV_J66)"
 
@@ -83,13 +81,11 @@ def _j66_codes(system: object) -> dict[str, str]:
     return j66.get(TRE_A04_LOINC if system == LOINC_SYSTEM else system, {})  # type: ignore[arg-type]
 
 
-@rule(
-    "DOC-002", ERROR, "DocumentReference", "DocumentReference.type.coding",
-    "The type code is a LOINC code of JDV_J66 (vendored) or of the document-type catalogue, or "
-    "a code of the other JDV_J66 terminologies (TRE_A05 complementary types, ASTM).",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("DOC-002", ERROR, "DocumentReference", "DocumentReference.type.coding",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def type_known(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The type code is a LOINC code of JDV_J66 (vendored) or of the document-type catalogue, or a
+    code of the other JDV_J66 terminologies (TRE_A05 complementary types, ASTM)."""
     system, code = type_code(res)
     if code is None:
         return
@@ -108,12 +104,10 @@ def type_known(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         )
 
 
-@rule(
-    "DOC-003", ERROR, "DocumentReference", "DocumentReference.type.coding.code",
-    "The type code is active and belongs to JDV_J66-TypeCode-DMP (retired codes are refused).",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("DOC-003", ERROR, "DocumentReference", "DocumentReference.type.coding.code",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def type_in_j66(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The type code is active and belongs to JDV_J66-TypeCode-DMP (retired codes are refused)."""
     system, code = type_code(res)
     entry = _catalogue().get(code) if system == LOINC_SYSTEM else None  # type: ignore[arg-type]
     if entry is None or entry.in_j66:  # type: ignore[attr-defined]
@@ -124,26 +118,22 @@ def type_in_j66(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield ".type.coding[0].code", f"type code {code} is not in JDV_J66-TypeCode-DMP"
 
 
-@rule(
-    "DOC-004", ERROR, "DocumentReference", "DocumentReference.category",
-    "The document has a class code (XDS classCode) in TRE_A03 (not required for "
-    "pdsm-simplified-publish).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("DOC-004", ERROR, "DocumentReference", "DocumentReference.category",
+      reason=INVALID_METADATA, issue_code="required")
 def class_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document has a class code (XDS classCode) in TRE_A03 (not required for
+    pdsm-simplified-publish)."""
     if _simplified(res):
         return
     if not any(c.get("system") == CLASS_SYSTEM and c.get("code") for _, c in class_codings(res)):
         yield ".category", f"DocumentReference has no class code from {CLASS_SYSTEM}"
 
 
-@rule(
-    "DOC-005", ERROR, "DocumentReference", "DocumentReference.category.coding",
-    "Each class code from TRE_A03 belongs to JDV_J57-ClassCode-DMP (the value set vendored "
-    "from the terminology guide).",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("DOC-005", ERROR, "DocumentReference", "DocumentReference.category.coding",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def class_in_j57(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Each class code from TRE_A03 belongs to JDV_J57-ClassCode-DMP (the value set vendored from
+    the terminology guide)."""
     allowed = value_set("J57").get(CLASS_SYSTEM, {})
     for path, c in class_codings(res):
         if c.get("system") == CLASS_SYSTEM and c.get("code") not in allowed:
@@ -153,11 +143,9 @@ def class_in_j57(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "DOC-006", WARNING, "DocumentReference", "DocumentReference.category.coding.code",
-    "The class code is the one the catalogue gives for the type code [I].",
-)
+@rule("DOC-006", WARNING, "DocumentReference", "DocumentReference.category.coding.code")
 def class_matches_type(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The class code is the one the catalogue gives for the type code [I]."""
     system, code = type_code(res)
     entry = _catalogue().get(code) if system == LOINC_SYSTEM else None  # type: ignore[arg-type]
     if entry is None:
@@ -172,25 +160,21 @@ def class_matches_type(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "DOC-007", ERROR, "DocumentReference", "DocumentReference.securityLabel",
-    "The document has a confidentiality code (not required for pdsm-simplified-publish).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("DOC-007", ERROR, "DocumentReference", "DocumentReference.securityLabel",
+      reason=INVALID_METADATA, issue_code="required")
 def confidentiality_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document has a confidentiality code (not required for pdsm-simplified-publish)."""
     if _simplified(res):
         return
     if not any(codings(label) for label in as_list(res.get("securityLabel"))):
         yield ".securityLabel", "DocumentReference has no confidentiality code (JDV_J58: N, TRE_A07)"
 
 
-@rule(
-    "DOC-008", ERROR, "DocumentReference", "DocumentReference.securityLabel.coding",
-    "Confidentiality codes are N (HL7 v3-Confidentiality) or the TRE_A07 visibility codes "
-    "INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS.",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("DOC-008", ERROR, "DocumentReference", "DocumentReference.securityLabel.coding",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def confidentiality_valid(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Confidentiality codes are N (HL7 v3-Confidentiality) or the TRE_A07 visibility codes
+    INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX, MASQUE_PS."""
     for i, label in enumerate(as_list(res.get("securityLabel"))):
         for j, c in enumerate(codings(label)):
             code, system = c.get("code"), c.get("system")
@@ -233,13 +217,11 @@ def author_practitioners(res: dict, ctx: Context) -> list[dict]:
     return found
 
 
-@rule(
-    "DOC-009", ERROR, "DocumentReference", "DocumentReference.author",
-    "An author resolves (contained, in the bundle, or by identifier) to a Practitioner, or to a "
-    "PractitionerRole, with an idNat_PS identifier (system urn:oid:1.2.250.1.71.4.2.1).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("DOC-009", ERROR, "DocumentReference", "DocumentReference.author",
+      reason=INVALID_METADATA, issue_code="required")
 def author_identified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """An author resolves (contained, in the bundle, or by identifier) to a Practitioner, or to a
+    PractitionerRole, with an idNat_PS identifier (system urn:oid:1.2.250.1.71.4.2.1)."""
     if not as_list(res.get("author")):
         yield ".author", "DocumentReference has no author: the DMP requires the author's idNat_PS"
         return
@@ -250,22 +232,18 @@ def author_identified(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         )
 
 
-@rule(
-    "DOC-010", ERROR, "DocumentReference", "DocumentReference.masterIdentifier",
-    "The document has a unique id (masterIdentifier = XDS uniqueId).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("DOC-010", ERROR, "DocumentReference", "DocumentReference.masterIdentifier",
+      reason=INVALID_METADATA, issue_code="required")
 def unique_id(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document has a unique id (masterIdentifier = XDS uniqueId)."""
     if not as_dict(res.get("masterIdentifier")).get("value"):
         yield ".masterIdentifier", "DocumentReference has no masterIdentifier (XDS uniqueId)"
 
 
-@rule(
-    "DOC-011", ERROR, "DocumentReference", "DocumentReference.content.attachment",
-    "The document has content: an attachment with a url (to a Binary) or inline data.",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("DOC-011", ERROR, "DocumentReference", "DocumentReference.content.attachment",
+      reason=INVALID_METADATA, issue_code="required")
 def content_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document has content: an attachment with a url (to a Binary) or inline data."""
     contents = as_list(res.get("content"))
     if not contents:
         yield ".content", "DocumentReference has no content"
@@ -275,32 +253,25 @@ def content_present(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield f".content[{i}].attachment", "attachment has neither url nor data"
 
 
-@rule(
-    "DOC-012", WARNING, "DocumentReference", "DocumentReference.content.attachment.creation",
-    "The document says when it was created (XDS creationTime).",
-)
+@rule("DOC-012", WARNING, "DocumentReference", "DocumentReference.content.attachment.creation")
 def creation_time(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The document says when it was created (XDS creationTime)."""
     for i, content in enumerate(as_list(res.get("content"))):
         if not as_dict(as_dict(content).get("attachment")).get("creation"):
             yield f".content[{i}].attachment.creation", "attachment has no creation time (XDS creationTime)"
 
 
-@rule(
-    "DOC-013", ERROR, "DocumentReference", "DocumentReference.status",
-    "A DocumentReference submitted in an ITI-65 bundle has status `current`.",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("DOC-013", ERROR, "DocumentReference", "DocumentReference.status", reason=INVALID_METADATA, issue_code="value")
 def status_current(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A DocumentReference submitted in an ITI-65 bundle has status `current`."""
     if ctx.submission and res.get("status") != "current":
         yield ".status", f"submitted DocumentReference has status {res.get('status')!r}, expected 'current'"
 
 
-@rule(
-    "REP-001", ERROR, "DocumentReference", "DocumentReference.relatesTo",
-    "Each relatesTo has a code and a target (the replaced document for `replaces`).",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("REP-001", ERROR, "DocumentReference", "DocumentReference.relatesTo",
+      reason=INVALID_METADATA, issue_code="required")
 def relates_to_complete(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Each relatesTo has a code and a target (the replaced document for `replaces`)."""
     for i, rel in enumerate(as_list(res.get("relatesTo"))):
         rel = as_dict(rel)
         target = as_dict(rel.get("target"))
@@ -312,12 +283,10 @@ def relates_to_complete(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "REP-002", ERROR, "DocumentReference", "DocumentReference.relatesTo.code",
-    "relatesTo.code is replaces, transforms, signs or appends.",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("REP-002", ERROR, "DocumentReference", "DocumentReference.relatesTo.code",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def relates_to_code(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """relatesTo.code is replaces, transforms, signs or appends."""
     for i, rel in enumerate(as_list(res.get("relatesTo"))):
         code = as_dict(rel).get("code")
         if code and code not in RELATES_TO_CODES:

@@ -17,23 +17,18 @@ from agents.identity import (
 )
 
 
-@rule(
-    "MSS-001", ERROR, "mssante", "MSSanteMessage.sender",
-    "The sender is a valid MSSanté address (*.mssante.fr, or *.mssante.test for synthetic data).",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("MSS-001", ERROR, "mssante", "MSSanteMessage.sender", reason=INVALID_METADATA, issue_code="value")
 def sender_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The sender is a valid MSSanté address (*.mssante.fr, or *.mssante.test for synthetic data).
+    """
     problems = mss_address_problems(msg.get("sender"))
     if problems:
         yield ".sender", f"sender address: {'; '.join(problems)}"
 
 
-@rule(
-    "MSS-002", ERROR, "mssante", "MSSanteMessage.recipients",
-    "There is at least one recipient and every recipient is a valid MSSanté address.",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("MSS-002", ERROR, "mssante", "MSSanteMessage.recipients", reason=INVALID_METADATA, issue_code="value")
 def recipients_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """There is at least one recipient and every recipient is a valid MSSanté address."""
     recipients = as_list(msg.get("recipients"))
     if not recipients:
         yield ".recipients", "message has no recipient"
@@ -43,23 +38,19 @@ def recipients_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             yield f".recipients[{i}]", f"recipient address: {'; '.join(problems)}"
 
 
-@rule(
-    "MSS-003", ERROR, "mssante", "MSSanteMessage.sender",
-    "Only professionals and organisations start a thread: a patient mailbox only replies (`in_reply_to` set).",
-    reason=INVALID_METADATA, issue_code="business-rule",
-)
+@rule("MSS-003", ERROR, "mssante", "MSSanteMessage.sender", reason=INVALID_METADATA, issue_code="business-rule")
 def sender_not_patient(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Only professionals and organisations start a thread: a patient mailbox only replies
+    (`in_reply_to` set)."""
     sender = msg.get("sender")
     if isinstance(sender, str) and address_kind(sender) == "patient" and not msg.get("in_reply_to"):
         yield ".sender", "a patient mailbox cannot start an MSSanté thread"
 
 
-@rule(
-    "MSS-004", ERROR, "mssante", "MSSanteMessage.recipients",
-    "A patient recipient mailbox is `<INS of the XDM patientId>@patient.mssante.fr` (`@patient.mssante.test` for synthetic data).",
-    reason=INVALID_METADATA, issue_code="business-rule",
-)
+@rule("MSS-004", ERROR, "mssante", "MSSanteMessage.recipients", reason=INVALID_METADATA, issue_code="business-rule")
 def patient_mailbox_matches(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A patient recipient mailbox is `<INS of the XDM patientId>@patient.mssante.fr`
+    (`@patient.mssante.test` for synthetic data)."""
     ins = as_dict(msg.get("metadata")).get("patient_id")
     for i, address in enumerate(as_list(msg.get("recipients"))):
         if isinstance(address, str) and address_kind(address) == "patient":
@@ -70,22 +61,16 @@ def patient_mailbox_matches(msg: dict, ctx: Context) -> Iterator[tuple[str, str]
                 )
 
 
-@rule(
-    "MSS-005", ERROR, "mssante", "MSSanteMessage.metadata.patient_id",
-    "The XDM metadata names the patient by INS (patientId).",
-    reason=INS_MISSING, issue_code="required",
-)
+@rule("MSS-005", ERROR, "mssante", "MSSanteMessage.metadata.patient_id", reason=INS_MISSING, issue_code="required")
 def metadata_patient(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The XDM metadata names the patient by INS (patientId)."""
     if not as_dict(msg.get("metadata")).get("patient_id"):
         yield ".metadata.patient_id", "METADATA.XML has no patientId (INS)"
 
 
-@rule(
-    "MSS-006", ERROR, "mssante", "MSSanteMessage.metadata.patient_id",
-    "The XDM patientId is a valid NIR/NIA under an INS authority OID.",
-    reason=BAD_INS, issue_code="value",
-)
+@rule("MSS-006", ERROR, "mssante", "MSSanteMessage.metadata.patient_id", reason=BAD_INS, issue_code="value")
 def metadata_ins_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The XDM patientId is a valid NIR/NIA under an INS authority OID."""
     meta = as_dict(msg.get("metadata"))
     ins = meta.get("patient_id")
     if not ins:
@@ -96,11 +81,8 @@ def metadata_ins_valid(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield ".metadata.patient_oid", f"patientId OID {meta.get('patient_oid')!r} is not an INS authority"
 
 
-@rule(
-    "MSS-007", ERROR, "mssante", "MSSanteMessage.attachment_name",
-    "The message carries the document as IHE_XDM.ZIP.",
-    reason=INVALID_METADATA, issue_code="required",
-)
+@rule("MSS-007", ERROR, "mssante", "MSSanteMessage.attachment_name", reason=INVALID_METADATA, issue_code="required")
 def carries_document(msg: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The message carries the document as IHE_XDM.ZIP."""
     if msg.get("attachment_name") != "IHE_XDM.ZIP" or not msg.get("document_size"):
         yield ".attachment_name", "message does not carry an IHE_XDM.ZIP with the document"

@@ -35,13 +35,10 @@ KNOWN_PREFIXES = (
 )
 
 
-@rule(
-    "PRF-001", INFORMATION, "profile", "(resource)",
-    "No national profile was recognised (meta.profile, Bundle type, SubmissionSet): only the "
-    "generic FHIR checks and the rules of each resource kind were applied.",
-    issue_code="informational",
-)
+@rule("PRF-001", INFORMATION, "profile", "(resource)", issue_code="informational")
 def no_national_profile(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """No national profile was recognised (meta.profile, Bundle type, SubmissionSet): only the
+    generic FHIR checks and the rules of each resource kind were applied."""
     if ctx.profile is not None and not ctx.profile.national:
         yield "", (
             f"no national profile recognised ({ctx.profile.label}); declare one in meta.profile "
@@ -98,26 +95,22 @@ def relaxed_rows() -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
-@rule(
-    "PRF-002", WARNING, "top", "(elements of a declared national profile)",
-    "An element a declared PDSm profile requires (min ≥ 1) but that the DMP's own guide "
-    "(PDSM4DMP) omits in its official examples (PDSm's `custodian`) is reported, not refused: "
-    "the DMP does not enforce it (PRF-008 refuses the others).",
-)
+@rule("PRF-002", WARNING, "top", "(elements of a declared national profile)")
 def declared_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """An element a declared PDSm profile requires (min ≥ 1) but that the DMP's own guide (PDSM4DMP)
+    omits in its official examples (PDSm's `custodian`) is reported, not refused: the DMP does
+    not enforce it (PRF-008 refuses the others)."""
     for url, row, where, message in ctx.memo(_declared_failures, res):
         if (url, row) in relaxed_rows():
             yield where, message
 
 
-@rule(
-    "PRF-008", ERROR, "top", "(elements of a declared national profile)",
-    "The elements a declared national profile whose StructureDefinition is vendored as FHIR "
-    "Shorthand (PDSm, Cahier de liaison) requires (min ≥ 1) are present and those it forbids "
-    "(max 0) absent, as read from its vendored cardinalities.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("PRF-008", ERROR, "top", "(elements of a declared national profile)",
+      reason=INVALID_METADATA, issue_code="structure")
 def declared_cardinalities_enforced(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The elements a declared national profile whose StructureDefinition is vendored as FHIR
+    Shorthand (PDSm, Cahier de liaison) requires (min ≥ 1) are present and those it forbids (max
+    0) absent, as read from its vendored cardinalities."""
     for url, row, where, message in ctx.memo(_declared_failures, res):
         if (url, row) not in relaxed_rows():
             yield where, message
@@ -224,7 +217,11 @@ def _covered(path: str, ctx: Context) -> bool:
     return last == "method" and ".request" in path
 
 
-def _failures(res: dict, ctx: Context, kind: str) -> Iterator[tuple[str, str]]:
+def _failures(res: dict, ctx: Context, kind: str, rule_id: str) -> Iterator[tuple[str, str]]:
+    """The profile failures of ``kind`` on ``res`` for rule ``rule_id`` (once per resource, each
+    (path, message) once, the elements a more specific rule judges left out)."""
+    if not _once(res, ctx, rule_id):
+        return
     seen = set()
     for k, path, message in ctx.memo(_profile_failures, res, ctx):
         if _covered(path, ctx):
@@ -234,56 +231,41 @@ def _failures(res: dict, ctx: Context, kind: str) -> Iterator[tuple[str, str]]:
             yield path, message
 
 
-@rule(
-    "PRF-003", ERROR, ("top", "profile"), "(elements of a declared or recognised profile)",
-    "The cardinalities of the profile a resource declares (meta.profile) or is recognised as "
-    "(an ITI-65's entries by the provide bundle's entry slices; `segur validate --as`) hold: "
-    "min and max of each element and extension slice, read from the vendored "
-    "StructureDefinitions (IHE MHD, ePrescription, traçabilité DMI and événements, "
-    "notifications, essais cliniques) and checked over the parents' (a PDSm profile inherits "
-    "its MHD parent's).",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("PRF-003", ERROR, ("top", "profile"), "(elements of a declared or recognised profile)",
+      reason=INVALID_METADATA, issue_code="structure")
 def profile_cardinalities(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if not _once(res, ctx, "PRF-003"):
-        return
-    yield from _failures(res, ctx, structure.CARDINALITY)
+    """The cardinalities of the profile a resource declares (meta.profile) or is recognised as (an
+    ITI-65's entries by the provide bundle's entry slices; `segur validate --as`) hold: min and
+    max of each element and extension slice, read from the vendored StructureDefinitions (IHE
+    MHD, ePrescription, traçabilité DMI and événements, notifications, essais cliniques) and
+    checked over the parents' (a PDSm profile inherits its MHD parent's)."""
+    yield from _failures(res, ctx, structure.CARDINALITY, "PRF-003")
 
 
-@rule(
-    "PRF-004", ERROR, ("top", "profile"), "(fixed and pattern values of a profile)",
-    "The fixed[x] and pattern[x] values of the declared or recognised profile hold (e.g. an "
-    "MHD SubmissionSet's `mode` is `working`, its `code` `submissionset`; an MHD provide "
-    "bundle's `type` is `transaction`).",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("PRF-004", ERROR, ("top", "profile"), "(fixed and pattern values of a profile)",
+      reason=INVALID_METADATA, issue_code="value")
 def profile_fixed_values(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if not _once(res, ctx, "PRF-004"):
-        return
-    yield from _failures(res, ctx, structure.FIXED)
+    """The fixed[x] and pattern[x] values of the declared or recognised profile hold (e.g. an MHD
+    SubmissionSet's `mode` is `working`, its `code` `submissionset`; an MHD provide bundle's
+    `type` is `transaction`)."""
+    yield from _failures(res, ctx, structure.FIXED, "PRF-004")
 
 
-@rule(
-    "PRF-005", ERROR, ("top", "profile"), "(required bindings of a profile)",
-    "A coded element under a required binding of the declared or recognised profile takes a "
-    "code of its value set (value sets expanded from the guide's and FHIR R4's definitions; a "
-    "value set that cannot be enumerated here is not judged).",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("PRF-005", ERROR, ("top", "profile"), "(required bindings of a profile)",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def profile_required_bindings(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
-    if not _once(res, ctx, "PRF-005"):
-        return
-    yield from _failures(res, ctx, structure.BINDING)
+    """A coded element under a required binding of the declared or recognised profile takes a code
+    of its value set (value sets expanded from the guide's and FHIR R4's definitions; a value set
+    that cannot be enumerated here is not judged)."""
+    yield from _failures(res, ctx, structure.BINDING, "PRF-005")
 
 
-@rule(
-    "PRF-006", ERROR, ("top", "profile"), "(required bindings of FHIR R4)",
-    "Every resource's coded elements under a FHIR R4 required binding (ResearchStudy.status, "
-    "AuditEvent.action, List.mode, DocumentReference.status, Bundle.type…) take a code of the "
-    "bound value set, whatever profile it declares (R4 4.0.1 definitions, vendored).",
-    reason=INVALID_METADATA, issue_code="code-invalid",
-)
+@rule("PRF-006", ERROR, ("top", "profile"), "(required bindings of FHIR R4)",
+      reason=INVALID_METADATA, issue_code="code-invalid")
 def core_required_bindings(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Every resource's coded elements under a FHIR R4 required binding (ResearchStudy.status,
+    AuditEvent.action, List.mode, DocumentReference.status, Bundle.type…) take a code of the
+    bound value set, whatever profile it declares (R4 4.0.1 definitions, vendored)."""
     rtype = res.get("resourceType")
     if not isinstance(rtype, str) or not _once(res, ctx, "PRF-006"):
         return
@@ -292,14 +274,11 @@ def core_required_bindings(res: dict, ctx: Context) -> Iterator[tuple[str, str]]
             yield path, message
 
 
-@rule(
-    "PRF-007", INFORMATION, ("top", "profile"), "Resource.meta.profile",
-    "A declared profile whose StructureDefinition is not vendored (nor one of the guides the "
-    "rules know by name) is reported: the resource gets the FHIR R4 core checks and the rules "
-    "of its kind only.",
-    issue_code="informational",
-)
+@rule("PRF-007", INFORMATION, ("top", "profile"), "Resource.meta.profile", issue_code="informational")
 def unknown_declared_profile(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A declared profile whose StructureDefinition is not vendored (nor one of the guides the rules
+    know by name) is reported: the resource gets the FHIR R4 core checks and the rules of its
+    kind only."""
     if not _once(res, ctx, "PRF-007"):
         return
     for i, url in enumerate(profiles(res)):

@@ -34,13 +34,10 @@ def is_submission(bundle: dict, index: BundleIndex | None = None) -> bool:
     return recognise(bundle).submission
 
 
-@rule(
-    "BDL-008", INFORMATION, "Bundle", "Bundle",
-    "A Bundle that is not an ITI-65 submission is checked resource by resource, with the "
-    "rules of the profile it was recognised as.",
-    issue_code="informational",
-)
+@rule("BDL-008", INFORMATION, "Bundle", "Bundle", issue_code="informational")
 def not_a_submission(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A Bundle that is not an ITI-65 submission is checked resource by resource, with the rules of
+    the profile it was recognised as."""
     if not ctx.submission:
         label = ctx.profile.label if ctx.profile is not None else "a Bundle"
         yield "", (
@@ -49,23 +46,18 @@ def not_a_submission(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         )
 
 
-@rule(
-    "BDL-001", ERROR, "Bundle", "Bundle.type",
-    "An ITI-65 submission is a `transaction` Bundle (IHE MHD ITI-65 §2:3.65.4.1.2: the Provide "
-    "Document Bundle is processed atomically); a `batch` holding a SubmissionSet is refused.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("BDL-001", ERROR, "Bundle", "Bundle.type", reason=INVALID_METADATA, issue_code="structure")
 def transaction(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """An ITI-65 submission is a `transaction` Bundle (IHE MHD ITI-65 §2:3.65.4.1.2: the Provide
+    Document Bundle is processed atomically); a `batch` holding a SubmissionSet is refused."""
     if ctx.submission and bundle.get("type") != "transaction":
         yield ".type", f"ITI-65 Bundle.type is {bundle.get('type')!r}, expected 'transaction'"
 
 
-@rule(
-    "BDL-002", ERROR, "Bundle", "Bundle.entry.resource.ofType(List)",
-    "The submission holds exactly one SubmissionSet List.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("BDL-002", ERROR, "Bundle", "Bundle.entry.resource.ofType(List)",
+      reason=INVALID_METADATA, issue_code="structure")
 def one_submission_set(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The submission holds exactly one SubmissionSet List."""
     if not ctx.submission or ctx.bundle is None:
         return
     count = sum(is_submission_set(r) for _, _, r in ctx.bundle.entries)
@@ -73,12 +65,10 @@ def one_submission_set(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
         yield ".entry", f"ITI-65 submission holds {count} SubmissionSet Lists, expected exactly 1"
 
 
-@rule(
-    "BDL-003", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference)",
-    "The submission holds at least one DocumentReference.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("BDL-003", ERROR, "Bundle", "Bundle.entry.resource.ofType(DocumentReference)",
+      reason=INVALID_METADATA, issue_code="structure")
 def has_document(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The submission holds at least one DocumentReference."""
     if ctx.submission and ctx.bundle is not None and not ctx.bundle.of_type("DocumentReference"):
         yield ".entry", "ITI-65 submission holds no DocumentReference"
 
@@ -88,13 +78,12 @@ def _is_fhir_document(resource: dict) -> bool:
     return resource.get("resourceType") == "Bundle" and resource.get("type") == "document"
 
 
-@rule(
-    "BDL-004", ERROR, "Bundle", "Bundle.entry.resource.content.attachment.url",
-    "Each attachment url of a submitted DocumentReference points to a Binary in the bundle "
-    "(outside a DMP payload, or to a FHIR document Bundle entry: IHE MHD 4.2's FhirDocuments slice).",
-    reason=INVALID_METADATA, issue_code="not-found",
-)
+@rule("BDL-004", ERROR, "Bundle", "Bundle.entry.resource.content.attachment.url",
+      reason=INVALID_METADATA, issue_code="not-found")
 def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Each attachment url of a submitted DocumentReference points to a Binary in the bundle
+    (outside a DMP payload, or to a FHIR document Bundle entry: IHE MHD 4.2's FhirDocuments
+    slice)."""
     if not ctx.submission or ctx.bundle is None:
         return
     for i, _, docref in ctx.bundle.of_type("DocumentReference"):
@@ -112,13 +101,10 @@ def binary_per_attachment(bundle: dict, ctx: Context) -> Iterator[tuple[str, str
                 )
 
 
-@rule(
-    "BDL-005", ERROR, "Bundle", "List.entry.item",
-    "The SubmissionSet lists every DocumentReference of the bundle, and only those (outside a "
-    "DMP payload, IHE MHD 2:3.65.4.1.2.1 also lets it list the Folders of the bundle).",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("BDL-005", ERROR, "Bundle", "List.entry.item", reason=INVALID_METADATA, issue_code="structure")
 def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The SubmissionSet lists every DocumentReference of the bundle, and only those (outside a DMP
+    payload, IHE MHD 2:3.65.4.1.2.1 also lets it list the Folders of the bundle)."""
     if not ctx.submission or ctx.bundle is None:
         return
     index = ctx.bundle
@@ -144,13 +130,10 @@ def submission_set_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, st
             yield f".entry[{i}]", "DocumentReference is not listed in the SubmissionSet"
 
 
-@rule(
-    "BDL-006", ERROR, "Bundle", "Bundle.entry",
-    "Each transaction entry has a fullUrl, a request (method and url) and, unless it is a "
-    "DELETE, a resource.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("BDL-006", ERROR, "Bundle", "Bundle.entry", reason=INVALID_METADATA, issue_code="structure")
 def entry_shape(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Each transaction entry has a fullUrl, a request (method and url) and, unless it is a DELETE,
+    a resource."""
     if not ctx.submission or ctx.bundle is None:
         return
     if not ctx.bundle.entries:
@@ -172,12 +155,10 @@ def _subject_key(resource: dict, ctx: Context) -> object:
     return as_dict(resource.get("subject")).get("reference")
 
 
-@rule(
-    "BDL-007", ERROR, "Bundle", "List.subject | DocumentReference.subject",
-    "The SubmissionSet and its DocumentReferences designate the same patient.",
-    reason=INVALID_METADATA, issue_code="business-rule",
-)
+@rule("BDL-007", ERROR, "Bundle", "List.subject | DocumentReference.subject",
+      reason=INVALID_METADATA, issue_code="business-rule")
 def same_patient(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The SubmissionSet and its DocumentReferences designate the same patient."""
     if not ctx.submission or ctx.bundle is None:
         return
     lists = [r for _, _, r in ctx.bundle.entries if is_submission_set(r)]
@@ -210,14 +191,11 @@ def _sets_superseded(entry: dict) -> bool:
     return False
 
 
-@rule(
-    "REP-003", ERROR, "Bundle", "Bundle.entry.request",
-    "A PATCH or PUT entry targets `DocumentReference/<id>` and sets its status to superseded "
-    "(the replaced version, as in the ANS TD2.1 replacement example); outside a DMP payload, "
-    "IHE MHD may also update a Folder (List).",
-    reason=INVALID_METADATA, issue_code="business-rule",
-)
+@rule("REP-003", ERROR, "Bundle", "Bundle.entry.request", reason=INVALID_METADATA, issue_code="business-rule")
 def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A PATCH or PUT entry targets `DocumentReference/<id>` and sets its status to superseded (the
+    replaced version, as in the ANS TD2.1 replacement example); outside a DMP payload, IHE MHD
+    may also update a Folder (List)."""
     if not ctx.submission or ctx.bundle is None:
         return
     for i, entry, _ in ctx.bundle.entries:
@@ -237,11 +215,9 @@ def supersede_entries(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "REP-004", WARNING, "Bundle", "Bundle.entry.request.url",
-    "A DocumentReference set to superseded is the target of a relatesTo `replaces`.",
-)
+@rule("REP-004", WARNING, "Bundle", "Bundle.entry.request.url")
 def superseded_is_replaced(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A DocumentReference set to superseded is the target of a relatesTo `replaces`."""
     if not ctx.submission or ctx.bundle is None:
         return
     targets = set()
@@ -261,14 +237,11 @@ def superseded_is_replaced(bundle: dict, ctx: Context) -> Iterator[tuple[str, st
 # --- references (run on every top-level resource) -----------------------------------------------
 
 
-@rule(
-    "REF-001", ERROR, "top", "Bundle.entry.resource…reference",
-    "Every urn:uuid / urn:oid reference resolves to an entry of the bundle (relatesTo targets "
-    "excepted). Relative references may name a resource on the server (REF-003), and a "
-    "searchset may leave references unresolved.",
-    reason=INVALID_METADATA, issue_code="not-found",
-)
+@rule("REF-001", ERROR, "top", "Bundle.entry.resource…reference", reason=INVALID_METADATA, issue_code="not-found")
 def bundle_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Every urn:uuid / urn:oid reference resolves to an entry of the bundle (relatesTo targets
+    excepted). Relative references may name a resource on the server (REF-003), and a searchset
+    may leave references unresolved."""
     if ctx.bundle is None or ctx.bundle.bundle.get("type") == "searchset":
         return
     for path, ref in ctx.references(res):
@@ -312,27 +285,21 @@ def _dangling_local(res: dict, ctx: Context) -> list[tuple[str, str, bool]]:
     return out
 
 
-@rule(
-    "REF-002", ERROR, "top", "….reference ('#id')",
-    "Every local reference `#id` names a resource contained in the same resource (FHIR R4 "
-    "references.html#contained). Always an error in a DMP payload; outside one, see REF-004.",
-    reason=INVALID_METADATA, issue_code="not-found",
-)
+@rule("REF-002", ERROR, "top", "….reference ('#id')", reason=INVALID_METADATA, issue_code="not-found")
 def contained_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Every local reference `#id` names a resource contained in the same resource (FHIR R4
+    references.html#contained). Always an error in a DMP payload; outside one, see REF-004."""
     for path, message, lenient in ctx.memo(_dangling_local, res, ctx):
         if not lenient:
             yield path, message
 
 
-@rule(
-    "REF-004", WARNING, "top", "….reference ('#id')",
-    "Outside a DMP payload, a `#id` that names a resource of the same Bundle instead of a "
-    "contained one, or that a searchset leaves unresolved, is a warning: the IG publisher "
-    "accepts it and the ePrescription guide's official searchsets use it, while FHIR R4 "
-    "(references.html#contained) reserves `#id` for contained resources.",
-    issue_code="not-found",
-)
+@rule("REF-004", WARNING, "top", "….reference ('#id')", issue_code="not-found")
 def local_references_to_entries(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside a DMP payload, a `#id` that names a resource of the same Bundle instead of a
+    contained one, or that a searchset leaves unresolved, is a warning: the IG publisher accepts
+    it and the ePrescription guide's official searchsets use it, while FHIR R4
+    (references.html#contained) reserves `#id` for contained resources."""
     if ctx.dmp:
         return
     for path, message, lenient in ctx.memo(_dangling_local, res, ctx):

@@ -11,30 +11,21 @@ from agents.fhir.rules.base import ERROR, Context, rule
 from agents.fhir.verdict import INVALID_METADATA
 
 
-@rule(
-    "STR-001", ERROR, "structure", "(any element)",
-    "The resource is valid FHIR R4B (types, cardinalities, known elements), as parsed by "
-    "fhir.resources.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("STR-001", ERROR, "structure", "(any element)", reason=INVALID_METADATA, issue_code="structure")
 def parses_as_r4b(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The resource is valid FHIR R4B (types, cardinalities, known elements), as parsed by
+    fhir.resources."""
     return iter(())
 
 
-@rule(
-    "STR-002", ERROR, "structure", "(any element)",
-    "Each element a rule reads has the expected JSON shape (object, list, string).",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("STR-002", ERROR, "structure", "(any element)", reason=INVALID_METADATA, issue_code="structure")
 def readable_shape(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Each element a rule reads has the expected JSON shape (object, list, string)."""
     return iter(())
 
 
-@rule(
-    "INP-001", ERROR, "structure", "(file)",
-    "The input is a readable UTF-8 JSON object with a FHIR R4B resourceType (segur validate "
-    "reports an unusable file as this finding and goes on with the others).",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("INP-001", ERROR, "structure", "(file)", reason=INVALID_METADATA, issue_code="structure")
 def usable_input(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """The input is a readable UTF-8 JSON object with a FHIR R4B resourceType (segur validate
+    reports an unusable file as this finding and goes on with the others)."""
     return iter(())

@@ -97,30 +97,25 @@ def _request_problems(bundle: dict, ctx: Context) -> list[tuple[str, str, bool]]
     return out
 
 
-@rule(
-    "BDL-009", ERROR, "Bundle", "Bundle.entry.request",
-    "In a transaction or batch, each request has a FHIR method and a relative url that fits "
-    "it: POST `Type` (or `Type/id`, BDL-010) of the resource's type; PUT / PATCH / DELETE `Type/id` (or "
-    "`Type?search`), PUT naming the resource's own type and id (FHIR R4 http.html#transaction). "
-    "Outside a DMP payload, a POST url that names no resource type at all is BDL-011.",
-    reason=INVALID_METADATA, issue_code="structure",
-)
+@rule("BDL-009", ERROR, "Bundle", "Bundle.entry.request", reason=INVALID_METADATA, issue_code="structure")
 def request_urls(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """In a transaction or batch, each request has a FHIR method and a relative url that fits it:
+    POST `Type` (or `Type/id`, BDL-010) of the resource's type; PUT / PATCH / DELETE `Type/id`
+    (or `Type?search`), PUT naming the resource's own type and id (FHIR R4
+    http.html#transaction). Outside a DMP payload, a POST url that names no resource type at all
+    is BDL-011."""
     for path, problem, lenient in ctx.memo(_request_problems, bundle, ctx):
         if not lenient:
             yield path, problem
 
 
-@rule(
-    "BDL-011", WARNING, "Bundle", "Bundle.entry.request.url",
-    "Outside a DMP payload, a POST whose url is a name that is no FHIR resource type (a "
-    "profile's name, as in the DMI and TDDUI guides' official transactions), or a PUT of the bare "
-    "resource type whose resource carries its id (IHE MHD's addToFolder example), is a warning: "
-    "those guides publish it so, while FHIR R4 (http.html#transaction) wants `Type` / `Type/id`. "
-    "The DMP's ITI-65 keeps BDL-009's error.",
-    issue_code="structure",
-)
+@rule("BDL-011", WARNING, "Bundle", "Bundle.entry.request.url", issue_code="structure")
 def request_url_names_profile(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """Outside a DMP payload, a POST whose url is a name that is no FHIR resource type (a profile's
+    name, as in the DMI and TDDUI guides' official transactions), or a PUT of the bare resource
+    type whose resource carries its id (IHE MHD's addToFolder example), is a warning: those
+    guides publish it so, while FHIR R4 (http.html#transaction) wants `Type` / `Type/id`. The
+    DMP's ITI-65 keeps BDL-009's error."""
     if ctx.dmp:
         return
     for path, problem, lenient in ctx.memo(_request_problems, bundle, ctx):
@@ -128,12 +123,10 @@ def request_url_names_profile(bundle: dict, ctx: Context) -> Iterator[tuple[str,
             yield path, problem
 
 
-@rule(
-    "BDL-010", WARNING, "Bundle", "Bundle.entry.request.url",
-    "A POST names only the resource type: a `Type/id` url is ignored by a FHIR server, which "
-    "assigns its own id (PUT `Type/id` chooses it).",
-)
+@rule("BDL-010", WARNING, "Bundle", "Bundle.entry.request.url")
 def post_without_id(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A POST names only the resource type: a `Type/id` url is ignored by a FHIR server, which
+    assigns its own id (PUT `Type/id` chooses it)."""
     if bundle.get("type") not in ("transaction", "batch") or ctx.bundle is None:
         return
     for i, entry, _ in ctx.bundle.entries:
@@ -146,13 +139,10 @@ def post_without_id(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
             )
 
 
-@rule(
-    "REF-003", INFORMATION, "top", "Bundle.entry.resource…reference",
-    "A relative reference (`Type/id`) in a transaction that names no entry points to a resource "
-    "already on the server: accepted, and reported so that it can be checked.",
-    issue_code="informational",
-)
+@rule("REF-003", INFORMATION, "top", "Bundle.entry.resource…reference", issue_code="informational")
 def server_references(res: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A relative reference (`Type/id`) in a transaction that names no entry points to a resource
+    already on the server: accepted, and reported so that it can be checked."""
     if ctx.bundle is None or ctx.bundle.bundle.get("type") != "transaction":
         return
     for path, ref in ctx.references(res):
@@ -171,26 +161,20 @@ def _cdl_profile(bundle: dict) -> str | None:
     return None
 
 
-@rule(
-    "CDL-001", ERROR, "Bundle", "Bundle.type",
-    "A Cahier de liaison Bundle has the type its profile fixes (transaction for a note's "
-    "creation or update, searchset for a search result).",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("CDL-001", ERROR, "Bundle", "Bundle.type", reason=INVALID_METADATA, issue_code="value")
 def cdl_type(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """A Cahier de liaison Bundle has the type its profile fixes (transaction for a note's creation
+    or update, searchset for a search result)."""
     pid = _cdl_profile(bundle)
     expected = fixed_value(pid, "type") if pid else None
     if expected and bundle.get("type") != expected:
         yield ".type", f"{pid} fixes Bundle.type to {expected!r}, found {bundle.get('type')!r}"
 
 
-@rule(
-    "CDL-002", ERROR, "Bundle", "Bundle.entry.request.method",
-    "In a Cahier de liaison transaction, the note (DocumentReference) is sent with the method "
-    "its profile fixes (POST to create, PUT to update), and there is exactly one note.",
-    reason=INVALID_METADATA, issue_code="value",
-)
+@rule("CDL-002", ERROR, "Bundle", "Bundle.entry.request.method", reason=INVALID_METADATA, issue_code="value")
 def cdl_method(bundle: dict, ctx: Context) -> Iterator[tuple[str, str]]:
+    """In a Cahier de liaison transaction, the note (DocumentReference) is sent with the method its
+    profile fixes (POST to create, PUT to update), and there is exactly one note."""
     pid = _cdl_profile(bundle)
     if pid is None or ctx.bundle is None:
         return

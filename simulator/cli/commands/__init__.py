@@ -1,4 +1,4 @@
-"""One module per `segur` sub-command; each exposes ``register(subparsers)``.
-
-A command's handler takes the parsed arguments and returns the exit code.
+"""One module per `segur` sub-command, named as the command; each says its one-line ``HELP``, its
+``DESCRIPTION``, ``add_arguments(parser)`` and ``handle(args)``, which takes the parsed arguments
+and returns the exit code (``simulator.cli.build_parser`` puts them together).
 """

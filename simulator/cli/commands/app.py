@@ -8,14 +8,14 @@ from pathlib import Path
 
 from simulator.core.errors import UsageError
 
+HELP = "the web page: what-if runs (planner) and the demo territory (teaching)"
+DESCRIPTION = ("Serve the web page: a planner view (levers of a library scenario, runs at scale 0.01, "
+               "targets, pin and compare, downloads) and a teaching view (the demo territory day by day, "
+               "a patient's Mon espace santé, FHIR). Works offline: every script and style is served here.")
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``app`` sub-command."""
-    p = sub.add_parser(
-        "app", help="the web page: what-if runs (planner) and the demo territory (teaching)",
-        description="Serve the web page: a planner view (levers of a library scenario, runs at scale 0.01, "
-                    "targets, pin and compare, downloads) and a teaching view (the demo territory day by day, "
-                    "a patient's Mon espace santé, FHIR). Works offline: every script and style is served here.")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur app`."""
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     p.add_argument("--workers", type=int, default=2, help="runs at once, each in its own process (default 2)")
@@ -24,7 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the form's default replications (default 8: enough for a p5–p95 band; at most 10)")
     p.add_argument("--cache", type=Path, default=None, metavar="DIR",
                    help="where run results and the demo territory are kept (default ~/.cache/segur-testbed/app)")
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

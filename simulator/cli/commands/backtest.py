@@ -9,7 +9,7 @@ from pathlib import Path
 
 from simulator.cli.commands.calibrate import get_design
 from simulator.core.errors import UsageError
-from simulator.studies.executors import ExecutorSpec
+from simulator.engine.executors import ExecutorSpec
 
 
 def _day(text: str) -> dt.date:
@@ -40,15 +40,17 @@ def _dates(text: str) -> list[dt.date]:
     return out
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "backtest", help="score the calibrated projection on observed rows it did not see",
-        description="Calibrate (ABC-SMC posterior) on the observed rows dated up to each origin, with only what "
-                    "was known then (scenarios/data/knowledge.csv), project with posterior draws, seeds and the "
-                    "structural discrepancy, and score every later row: error of the median, whether p5–p95 "
-                    "contains it, weighted interval score against two naive forecasts (last level, 12-month "
-                    "linear trend), by horizon. Writes backtest.csv, backtest.png, verdict.txt per origin and, "
-                    "with --origins, rolling.csv and rolling.png.")
+HELP = "score the calibrated projection on observed rows it did not see"
+DESCRIPTION = ("Calibrate (ABC-SMC posterior) on the observed rows dated up to each origin, with only what "
+               "was known then (scenarios/data/knowledge.csv), project with posterior draws, seeds and the "
+               "structural discrepancy, and score every later row: error of the median, whether p5–p95 "
+               "contains it, weighted interval score against two naive forecasts (last level, 12-month "
+               "linear trend), by horizon. Writes backtest.csv, backtest.png, verdict.txt per origin and, "
+               "with --origins, rolling.csv and rolling.png.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur backtest`."""
     p.add_argument("calibration", type=Path, help="calibration file (TOML), e.g. scenarios/calibration.toml")
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--cutoff", type=_date, metavar="YYYY-MM-DD",
@@ -75,7 +77,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: results/backtest-<cutoff>, or results/backtest-rolling)")
     p.add_argument("--quiet", action="store_true", help="no progress and no table")
-    p.set_defaults(func=handle)
 
 
 def _m(v: float, unit: str) -> str:
@@ -171,11 +172,11 @@ def _one_origin(args: argparse.Namespace, spec, observed, obs_path: Path, origin
     # loaded when the command runs: `segur --help` and the other commands start without it
     import numpy as np
 
+    from simulator.engine.discrepancy import decompose, variance_at
     from simulator.studies import backtest as bt
     from simulator.studies import rolling
     from simulator.studies.backtest import VOLUME
     from simulator.studies.blind import blind_spec
-    from simulator.studies.discrepancy import decompose, variance_at
     from simulator.studies.posterior import restrict
 
     bspec, known = blind_spec(spec, origin)
@@ -235,7 +236,7 @@ def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, cut
     """(posterior draws, discrepancy table): read from --posterior (checked against the cut-off;
     discrepancy.csv beside it), or calibrated now (the discrepancy estimated from its predictive)."""
     # loaded when the command runs: `segur --help` and the other commands start without it
-    from simulator.studies.discrepancy import estimate, read_discrepancy, write_discrepancy
+    from simulator.engine.discrepancy import estimate, read_discrepancy, write_discrepancy
     from simulator.studies.posterior_file import read_posterior
 
     if args.posterior is not None:
@@ -270,6 +271,6 @@ def _posterior(args: argparse.Namespace, spec, fit_spec, observed, fit_rows, cut
     disc = estimate(post.predictive)
     write_discrepancy(out / "calibration" / "discrepancy.csv", disc,
                       {"data_cutoff": cutoff.isoformat(), "estimated_from": "posterior-predictive residuals (predictive.csv)",
-                       "model": "log-normal random walk per sector (simulator/studies/discrepancy.py)",
+                       "model": "log-normal random walk per sector (simulator/engine/discrepancy.py)",
                        "date": post.provenance["date"], "commit": post.provenance["commit"]})
     return read_posterior(out / "calibration" / "posterior.csv"), disc

@@ -15,14 +15,15 @@ from simulator.cli.commands.run import add_overwrite_option
 from simulator.core.errors import UsageError
 from simulator.studies.calibration_run import format_fit, format_predictive  # noqa: F401  (importable here as before)
 
+HELP = "calibrate scenario parameters on the observed figures (posterior or least squares)"
+DESCRIPTION = ("Calibrate the parameters named in a calibration file on the observed figures. Default "
+               "(--method abc): ABC-SMC (pyabc) → posterior draws with provenance (posterior.csv), "
+               "diagnostics per generation, the posterior predictive fit; --method lsq: the fast "
+               "least-squares point fit (calibrated.toml, fit.csv, fit.png).")
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "calibrate", help="calibrate scenario parameters on the observed figures (posterior or least squares)",
-        description="Calibrate the parameters named in a calibration file on the observed figures. Default "
-                    "(--method abc): ABC-SMC (pyabc) → posterior draws with provenance (posterior.csv), "
-                    "diagnostics per generation, the posterior predictive fit; --method lsq: the fast "
-                    "least-squares point fit (calibrated.toml, fit.csv, fit.png).")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur calibrate`."""
     p.add_argument("calibration", type=Path, help="calibration file (TOML), e.g. scenarios/calibration.toml")
     p.add_argument("--method", choices=("abc", "lsq"), default="abc",
                    help="abc: ABC-SMC posterior (default); lsq: least-squares point estimate (fast)")
@@ -36,7 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/calibration-<name of the file>)")
     p.add_argument("--quiet", action="store_true", help="no progress and no fit table")
     add_overwrite_option(p)
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -8,16 +8,18 @@ import sys
 
 from simulator.atomic import claim_output
 from simulator.cli.commands.run import add_run_options, check_run_options
-from simulator.studies.executors import ExecutorSpec, add_executor_options, check_executor_options
+from simulator.engine.executors import ExecutorSpec, add_executor_options, check_executor_options
+
+HELP = "run several scenarios with the same seeds and compare them side by side"
+DESCRIPTION = ("Run each scenario with the same seed(s) and scale (common random numbers), print "
+               "the annual volumes by sector and channel for every year of the run (or --years) and the "
+               "month each target is reached (the first month whose trailing 12-month total of accepted "
+               "DMP documents reaches it), and write a comparison folder (tables, figure, report). "
+               "Wave 2 targets are assumptions and are labelled as such.")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="run several scenarios with the same seeds and compare them side by side",
-                       description="Run each scenario with the same seed(s) and scale (common random numbers), print "
-                                   "the annual volumes by sector and channel for every year of the run (or --years) and the "
-                                   "month each target is reached (the first month whose trailing 12-month total of accepted "
-                                   "DMP documents reaches it), and write a comparison folder (tables, figure, report). "
-                                   "Wave 2 targets are assumptions and are labelled as such.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur compare`."""
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files (TOML) or names of shipped scenarios (e.g. wave2 wave2_late)")
     add_run_options(p)
@@ -30,7 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="calendar years of the printed volume tables, e.g. --years 2024 2027 or --years 2024-2027 "
                         "(default: every year of the run)")
     add_executor_options(p)
-    p.set_defaults(func=handle)
 
 
 def _year(text: str) -> list[int]:

@@ -20,13 +20,14 @@ from simulator.core.errors import UsageError
 DEFAULT_PACE = 0.4
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``demo`` sub-command."""
-    p = sub.add_parser(
-        "demo", help="a small territory narrated day by day, every document as FHIR",
-        description="Simulate a small territory (default: scenarios/demo.toml, Ille-et-Vilaine, January "
-                    "2025), render every DMP document as a FHIR ITI-65 bundle and every MSSanté message, "
-                    "and tell day by day what happened to a few patients, naming the file to open.")
+HELP = "a small territory narrated day by day, every document as FHIR"
+DESCRIPTION = ("Simulate a small territory (default: scenarios/demo.toml, Ille-et-Vilaine, January "
+               "2025), render every DMP document as a FHIR ITI-65 bundle and every MSSanté message, "
+               "and tell day by day what happened to a few patients, naming the file to open.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur demo`."""
     p.add_argument("--scenario", default="demo", help="a small-territory scenario (run.departements set); default: demo")
     p.add_argument("--patients", type=int, default=None, metavar="N",
                    help="simulated patients (default: the scenario's, 3,000 for demo)")
@@ -38,7 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step", action="store_true", help="wait for Enter before each day")
     p.add_argument("--lang", default="fr", metavar="fr|en", help="language of the narration: fr (default) or en")
     add_overwrite_option(p)
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

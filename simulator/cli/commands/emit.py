@@ -10,18 +10,18 @@ from simulator.cli.commands.serve import add_store_options
 from simulator.core.errors import UsageError
 from simulator.server.config import DEFAULT_DB, DEFAULT_SCENARIO, ServerConfig
 
+HELP = "post a scenario's documents to a FHIR endpoint and compare its verdicts"
+DESCRIPTION = ("Run the scenario's small world, render each document the simulated DMP judged as an "
+               "ITI-65 bundle and POST it to URL (rate- and concurrency-limited, bounded in count and "
+               "time, retried on refused connections, timeouts, 5xx and 429). Prints and writes "
+               "(--out) the agreement of the endpoint's verdicts with the simulation's, by reason, "
+               "throughput and latency percentiles. Exits 1 when a document got no verdict (failed, "
+               "not sent, or a 2xx without a FHIR body) or a verdict differs from the simulation's "
+               "(unless --allow-disagreement). See docs/server.md.")
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``emit`` sub-command."""
-    p = subparsers.add_parser(
-        "emit", help="post a scenario's documents to a FHIR endpoint and compare its verdicts",
-        description="Run the scenario's small world, render each document the simulated DMP judged as an "
-                    "ITI-65 bundle and POST it to URL (rate- and concurrency-limited, bounded in count and "
-                    "time, retried on refused connections, timeouts, 5xx and 429). Prints and writes "
-                    "(--out) the agreement of the endpoint's verdicts with the simulation's, by reason, "
-                    "throughput and latency percentiles. Exits 1 when a document got no verdict (failed, "
-                    "not sent, or a 2xx without a FHIR body) or a verdict differs from the simulation's "
-                    "(unless --allow-disagreement). See docs/server.md.")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur emit`."""
     p.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO, help=f"scenario (default {DEFAULT_SCENARIO})")
     p.add_argument("--to", required=True, metavar="URL", help="FHIR base URL, e.g. http://127.0.0.1:8080/fhir")
     p.add_argument("--rate", type=float, default=200.0, help="documents per second (0: no limit; default 200)")
@@ -43,7 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-disagreement", action="store_true",
                    help="exit 0 even when the endpoint's verdicts differ from the simulation's (a vendor's "
                         "endpoint with other rules); a document without a verdict still exits 1")
-    p.set_defaults(func=handler)
 
 
 def _tokens(args: argparse.Namespace):
@@ -78,7 +77,7 @@ def _tokens(args: argparse.Namespace):
     return token_for
 
 
-def handler(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     import asyncio
     import sys

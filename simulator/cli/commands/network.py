@@ -13,20 +13,20 @@ from simulator.core.errors import UsageError
 FILES = ("network.graphml", "network.json", "network.png", "top_flows.csv", "critical_nodes.csv")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add the ``network`` sub-command."""
-    p = sub.add_parser(
-        "network", help="the flow graph of a run: GraphML, JSON, a figure and the critical flows",
-        description="Build the ecosystem's flow graph from a results folder (producers by sector × "
-                    "département, the DMP, MSSanté operators, INSi, the e-prescription base, the patients' "
-                    "Mon espace santé) and write network.graphml, network.json (node-link), network.png, "
-                    "top_flows.csv and critical_nodes.csv. See docs/network.md.")
+HELP = "the flow graph of a run: GraphML, JSON, a figure and the critical flows"
+DESCRIPTION = ("Build the ecosystem's flow graph from a results folder (producers by sector × "
+               "département, the DMP, MSSanté operators, INSi, the e-prescription base, the patients' "
+               "Mon espace santé) and write network.graphml, network.json (node-link), network.png, "
+               "top_flows.csv and critical_nodes.csv. See docs/network.md.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur network`."""
     p.add_argument("results", type=Path, help="results folder written by `segur run`")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: RESULTS/network)")
     p.add_argument("--top", type=int, default=10, metavar="N", help="rows of each printed table (default 10)")
     p.add_argument("--quiet", action="store_true", help="write the files, print nothing")
     add_overwrite_option(p)
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

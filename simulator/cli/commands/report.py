@@ -47,9 +47,12 @@ def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
     return out
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="rebuild report.html and figures/ from a results folder",
-                       description="Rebuild the self-contained HTML report (and its PNG/SVG figures) of a results folder.")
+HELP = "rebuild report.html and figures/ from a results folder"
+DESCRIPTION = "Rebuild the self-contained HTML report (and its PNG/SVG figures) of a results folder."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur report`."""
     p.add_argument("results_dir", type=Path, metavar="RESULTS_DIR", help="a folder written by `segur run`")
     p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of labels and text (default: fr)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
@@ -59,7 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out FILE (and figures/ beside it) even if segur did not write them")
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from scenarios.schema import size_problem
 from simulator.atomic import claim_output
 from simulator.core.errors import DisagreementError, UsageError
-from simulator.studies.executors import add_executor_options, check_executor_options
+from simulator.engine.executors import add_executor_options, check_executor_options
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
@@ -64,9 +64,12 @@ def seed_and_scale(args: argparse.Namespace, sc: Scenario) -> tuple[int, float]:
     return seed, scale
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a scenario and write its results folder",
-                       description="Simulate a scenario from its start to its end date; print a summary and write a results folder.")
+HELP = "run a scenario and write its results folder"
+DESCRIPTION = "Simulate a scenario from its start to its end date; print a summary and write a results folder."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur run`."""
     p.add_argument("scenario", help="scenario file (TOML), or the name of a shipped scenario (e.g. baseline)")
     add_run_options(p)
     p.add_argument("--posterior", default=None, metavar="FILE",
@@ -76,7 +79,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", action="store_true",
                    help="print the day plan with each module's seconds (also in the manifest, as profile)")
     add_executor_options(p)
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -137,9 +139,9 @@ def run_replications(args: argparse.Namespace, sc: Scenario, out: Path, writers:
 
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.api import replicate
+    from simulator.engine.ensemble import failure_lines
+    from simulator.engine.executors import ExecutorSpec
     from simulator.progress import progress_bar
-    from simulator.studies.ensemble import failure_lines
-    from simulator.studies.executors import ExecutorSpec
 
     with progress_bar(f"segur run {sc.name} × {args.replications}", quiet=args.quiet) as bar:
         ens = replicate(args.scenario, args.replications, seed=args.seed, scale=args.scale,

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.cli.commands.study import add_study_parser, run_study
+from simulator.cli.commands.study import add_study_arguments, run_study
+
+HELP = "rank parameters by their effect on an output (Morris, Sobol')"
+DESCRIPTION = ("Morris screening or Sobol' indices (SALib) of named scenario parameters "
+               "on one named output; write a ranking table and a figure.")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    add_study_parser(sub, "sensitivity", help="rank parameters by their effect on an output (Morris, Sobol')",
-                     description="Morris screening or Sobol' indices (SALib) of named scenario parameters "
-                                 "on one named output; write a ranking table and a figure.",
-                     option="--params", metavar="SENS.toml", option_help="the parameters file", handle=handle)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur sensitivity`."""
+    add_study_arguments(p, "--params", "SENS.toml", "the parameters file")
 
 
 def handle(args: argparse.Namespace) -> int:

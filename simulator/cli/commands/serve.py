@@ -26,13 +26,14 @@ def add_store_options(p: argparse.ArgumentParser, db_help: str, key_help: str) -
     p.add_argument("--key", default=None, help=key_help)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``serve`` sub-command."""
-    p = subparsers.add_parser(
-        "serve", help="run the simulated DMP as a FHIR endpoint (ITI-65 / 67 / 68)",
-        description="Serve the simulated DMP's document-sharing API (FHIR R4, PDSm / MHD) at "
-                    "http://HOST:PORT/fhir. The store is created and seeded from the scenario on first "
-                    "start; tokens come from `segur token`. See docs/server.md.")
+HELP = "run the simulated DMP as a FHIR endpoint (ITI-65 / 67 / 68)"
+DESCRIPTION = ("Serve the simulated DMP's document-sharing API (FHIR R4, PDSm / MHD) at "
+               "http://HOST:PORT/fhir. The store is created and seeded from the scenario on first "
+               "start; tokens come from `segur token`. See docs/server.md.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur serve`."""
     add_store_options(p, f"SQLite file or postgresql://user@host/db (default DATA/{DEFAULT_DB})",
                       f"signing key file (default: beside the SQLite file, DB.key; or ${KEY_ENV}); generated when absent")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -48,10 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sync", choices=("normal", "full"), default="normal",
                    help="SQLite durability: normal survives a crash of the server, full a power cut too")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
-    p.set_defaults(func=handler)
 
 
-def handler(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.cli.commands.run import check_seed
     from simulator.server.runner import serve

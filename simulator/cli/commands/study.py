@@ -10,23 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from simulator.cli.commands.run import check_run_options
-from simulator.studies.executors import add_executor_options, check_executor_options
+from simulator.engine.executors import add_executor_options, check_executor_options
 
 SCENARIO_HELP = "scenario file (TOML), or the name of a shipped scenario (e.g. baseline)"
 
 
-def add_study_parser(sub: argparse._SubParsersAction, name: str, *, help: str, description: str, option: str,
-                     metavar: str, option_help: str, handle: Callable[[argparse.Namespace], int]) -> None:
-    """The sub-command ``name``: a scenario, its study file (``option``), run and executor options."""
+def add_study_arguments(p: argparse.ArgumentParser, option: str, metavar: str, option_help: str) -> None:
+    """A study command's arguments: a scenario, its study file (``option``), run and executor options."""
     # loaded when the command runs: `segur --help` and the other commands start without it
     from simulator.cli.commands.run import add_run_options
 
-    p = sub.add_parser(name, help=help, description=description)
     p.add_argument("scenario", help=SCENARIO_HELP)
     p.add_argument(option, required=True, type=Path, metavar=metavar, help=option_help)
     add_run_options(p)
     add_executor_options(p)
-    p.set_defaults(func=handle)
 
 
 def run_study(args: argparse.Namespace, kind: str, prepare: Callable[..., Any], study_file: Path,
@@ -37,8 +34,8 @@ def run_study(args: argparse.Namespace, kind: str, prepare: Callable[..., Any], 
     from contextlib import ExitStack
 
     from simulator.atomic import claim_output
+    from simulator.engine.executors import ExecutorSpec
     from simulator.progress import progress_bar
-    from simulator.studies.executors import ExecutorSpec
 
     with ExitStack() as claim:  # the output folder is checked and locked before the runs
         check_run_options(args)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 
-from simulator.cli.commands.study import add_study_parser, run_study
+from simulator.cli.commands.study import add_study_arguments, run_study
+
+HELP = "run a grid or Latin hypercube of parameters × seeds"
+DESCRIPTION = ("Run a scenario at every point of a parameter grid (or a Latin hypercube), "
+               "with the same replication seeds at each point; write tidy tables.")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    add_study_parser(sub, "sweep", help="run a grid or Latin hypercube of parameters × seeds",
-                     description="Run a scenario at every point of a parameter grid (or a Latin hypercube), "
-                                 "with the same replication seeds at each point; write tidy tables.",
-                     option="--grid", metavar="GRID.toml", option_help="the grid file (see `segur sweep --help`)",
-                     handle=handle)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur sweep`."""
+    add_study_arguments(p, "--grid", "GRID.toml", "the grid file (see `segur sweep --help`)")
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -9,14 +9,14 @@ from simulator.cli.commands.serve import add_store_options
 from simulator.core.errors import UsageError
 from simulator.server.config import DEFAULT_DB, ServerConfig
 
+HELP = "print a bearer token for a synthetic professional or patient"
+DESCRIPTION = ("Print a signed bearer token (JWT, ES256) the simulated DMP accepts: for a professional "
+               "(--rpps 11 digits, or --id-nat-ps) or for a patient (--ins, 15 characters). Uses the "
+               "server's key: in the data folder (--data), beside --db, or --key.")
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``token`` sub-command."""
-    p = subparsers.add_parser(
-        "token", help="print a bearer token for a synthetic professional or patient",
-        description="Print a signed bearer token (JWT, ES256) the simulated DMP accepts: for a professional "
-                    "(--rpps 11 digits, or --id-nat-ps) or for a patient (--ins, 15 characters). Uses the "
-                    "server's key: in the data folder (--data), beside --db, or --key.")
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `segur token`."""
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--rpps", help="RPPS number (11 digits); idNat_PS = 8 + RPPS")
     who.add_argument("--id-nat-ps", help="idNat_PS (8 + RPPS, 0 + ADELI…)")
@@ -28,10 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_options(p, f"the server's store (default DATA/{DEFAULT_DB}): its key is beside it",
                       "signing key file (instead of the one beside --db)")
     p.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 43200)")
-    p.set_defaults(func=handler)
 
 
-def handler(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     # loaded when the command runs: `segur --help` and the other commands start without it
     import re
 

@@ -28,19 +28,16 @@ EXT_SOURCE_FILE = "urn:segur-testbed:fhir:validated-file"
 EXT_RECOGNISED = "urn:segur-testbed:fhir:recognised-profile"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``validate`` sub-command."""
-    parser = subparsers.add_parser(
-        "validate",
-        help="judge FHIR resources (DMP submissions, bundles, DocumentReference, Patient…) "
-        "against the national guides' rules",
-        description=(
-            "Judge FHIR R4B JSON files against the test-bed's conformance rules (docs/rules.md): "
-            "the profile each resource declares selects its rules. Every file gets a verdict. "
-            "Exit 0 when no file has an error finding, 1 when one has (an unusable file counts "
-            "as an error), 2 when no file could be judged."
-        ),
-    )
+HELP = ("judge FHIR resources (DMP submissions, bundles, DocumentReference, Patient…) "
+        "against the national guides' rules")
+DESCRIPTION = ("Judge FHIR R4B JSON files against the test-bed's conformance rules (docs/rules.md): "
+               "the profile each resource declares selects its rules. Every file gets a verdict. "
+               "Exit 0 when no file has an error finding, 1 when one has (an unusable file counts "
+               "as an error), 2 when no file could be judged.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `segur validate`."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="FHIR JSON file(s); - reads standard input")
     parser.add_argument(
         "--format",
@@ -60,7 +57,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Comprehensive provide bundle, DocumentReference or SubmissionSet); its cardinalities, "
         "fixed values and bindings become errors",
     )
-    parser.set_defaults(func=handler)
 
 
 def load_resource(path: Path) -> dict[str, Any]:
@@ -198,7 +194,7 @@ def _text_report(name: str, findings: list[Any], profile: Any, unusable: str | N
     return "\n".join(lines)
 
 
-def handler(args: argparse.Namespace) -> int:
+def handle(args: argparse.Namespace) -> int:
     """Judge each file in turn; print the report; 0, 1 (errors found) or 2 (nothing judged)."""
     names = list(dict.fromkeys(args.files))
     judged = any_error = False

@@ -1,7 +1,7 @@
 """Every document of a small-world run as a file: DMP submissions as ITI-65 bundles, MSSanté
 messages as the message structure of ``agents/fhir/mssante.py``, plus the e-prescriptions.
 
-DMP documents are the rows the DMP judged (``simulator.demo.world``): each is rendered with the
+DMP documents are the rows the DMP judged (``simulator.engine.small_world``): each is rendered with the
 identities of ``agents.small_world`` and judged by the conformance rules in the rule context
 the DMP was in; the file's verdict is compared with the document part of the engine's.
 MSSanté messages are counted, not drawn one by one, by the engine (per day, sector, channel,

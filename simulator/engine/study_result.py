@@ -62,7 +62,7 @@ def run_settings(sc: Any, seed: int | None, scale: float | None, prefix: str = "
 def executor_spec(executor: Any = "local", workers: int | None = None, address: str | None = None) -> Any:
     """An ExecutorSpec from ``"local"`` / ``"dask"`` (and workers, a Dask address) or one given whole."""
     # the executors load when a study runs (start-up time)
-    from simulator.studies.executors import ExecutorSpec
+    from simulator.engine.executors import ExecutorSpec
 
     if isinstance(executor, ExecutorSpec):
         return executor
