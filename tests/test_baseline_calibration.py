@@ -16,12 +16,11 @@ REPLICATIONS = 5
 
 
 pytestmark = pytest.mark.slow  # a full-length run, over ~10 s on 2 cores
-# Issue 24's refit (docs/calibration.md, "Refit of issue 24"): the shipped draw is the posterior's
-# representative one (nearest the posterior-predictive median over the volume and share rows), and
-# the posterior trades the 2023 rows against the 2024–25 volumes: the posterior-predictive medians
-# put Sept 2023 biology at +18%, radiology +13%, hospitals +33%, March 2023 +17%, the GPs' end-2023
-# share at 0.25 against 0.35. The rows this draw misses are known, not hidden: they report as xfail.
-KNOWN_24 = pytest.mark.xfail(strict=False, reason="issue 24 refit: the representative draw misses this 2023 row (docs/calibration.md)")
+# The refit of 2026-12-08 (docs/calibration.md, "Refit of 2026-12-08"): the shipped draw is the
+# posterior's representative one (nearest the posterior-predictive median over the volume and
+# share rows). It meets the 2023 rows within their tolerances but one, known, not hidden: the
+# biology share at the end of 2023 (0.40 against 0.37, the posterior-predictive median +11%), which reports as xfail.
+KNOWN_24 = pytest.mark.xfail(strict=False, reason="refit of 2026-12-08: the representative draw misses this 2023 row (docs/calibration.md)")
 
 @pytest.fixture(scope="module")
 def fit():
@@ -43,9 +42,7 @@ def check_relative(r, tol):
         f"{r['observed']:.4g} ({r['rel_error']:+.1%}, tolerance ±{tol:.0%})")
 
 
-@pytest.mark.parametrize("sector, observed", [("gp", 25e6), pytest.param("biology", 75e6, marks=KNOWN_24),
-                                              pytest.param("radiology", 13e6, marks=KNOWN_24),
-                                              pytest.param("hospital", 30e6, marks=KNOWN_24)])
+@pytest.mark.parametrize("sector, observed", [("gp", 25e6), ("biology", 75e6), ("radiology", 13e6), ("hospital", 30e6)])
 def test_annualised_rate_by_sector_september_2023(fit, sector, observed):
     r = row(fit, "2023-09", "documents_annual_rate", sector)
     assert r["observed"] == observed
@@ -54,13 +51,11 @@ def test_annualised_rate_by_sector_september_2023(fit, sector, observed):
     check_relative(r, {"gp": 0.35, "hospital": 0.25}.get(sector, 0.15))
 
 
-@KNOWN_24
 def test_documents_sent_march_2023(fit):
     # observed "more than 10M" in March 2023; the tolerance is two-sided around 10M
     check_relative(row(fit, "2023-03", "documents_per_month"), 0.15)
 
 
-@KNOWN_24
 def test_annualised_totals_april_to_august_2023_with_the_august_dip(fit):
     rates = {m: row(fit, m, "documents_annual_rate") for m in ("2023-04", "2023-05", "2023-06", "2023-07", "2023-08")}
     for r in rates.values():
@@ -87,7 +82,7 @@ def test_profiles_open_and_activated(fit, date, metric):
     check_relative(row(fit, date, metric), 0.10)
 
 
-@pytest.mark.parametrize("sector", [pytest.param("biology", marks=KNOWN_24), pytest.param("gp", marks=KNOWN_24), "hospital",
+@pytest.mark.parametrize("sector", [pytest.param("biology", marks=KNOWN_24), "gp", "hospital",
                                     "radiology", "pharmacy"])
 def test_shares_of_documents_end_2023(fit, sector):
     r = row(fit, "2023-12", "share_of_documents", sector)
