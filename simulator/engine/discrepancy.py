@@ -117,10 +117,10 @@ def paths(table: pd.DataFrame, groups: list[str], months: list[str], cutoff: dt.
     h = np.array([max(0, int(m[:4]) * 12 + int(m[5:7]) - 1 - cut) for m in months])
     out = np.zeros((n, len(months), len(groups)))
     after = h > 0
+    sds = [sd_for(table, name) for name in groups]  # once per group, not per path (a table look-up each)
     for i in range(n):
         rng = np.random.default_rng([seed, 7717, i])
-        for g, name in enumerate(groups):
-            level, drift = sd_for(table, name)
+        for g, (level, drift) in enumerate(sds):
             z0 = rng.standard_normal()
             steps = rng.standard_normal(int(h.max()) if len(h) else 0)
             walk = np.concatenate([[0.0], np.cumsum(steps)]) * drift
