@@ -26,9 +26,32 @@ SHARED_RUNS = {
     "test_scenario_library.py": "wave2-library", "test_wave2.py": "wave2-library",
     "test_readme.py": "readme-wave2", "test_identity_qualification.py": "readme-wave2",
 }
-#: units that hold one test far longer than the others (the rolling backtest end to end: 87 s of
-#: the 13½-minute suite on 2 cores, 2026-12-07): they start first, whatever their count of tests
-FIRST = ("test_rolling.py",)
+#: seconds of the heaviest units (slow tests included), one process, measured 2026-12-08 at a load
+#: of 2–4 after issue 28's cuts (docs/ensembles.md short runs, one shared rolling backtest, the
+#: discrepancy paths' look-up): they start first, heaviest first, so that the two workers end
+#: together; a unit not listed is guessed from its tests (``_guess``). A guess, not a check.
+UNIT_SECONDS = {
+    "tests/test_rolling.py": 145,  # one backtest at two origins on 2 processes (the longest single unit)
+    "wave2-library": 100,  # 8 library scenarios to 2027 on 2 processes
+    "tests/test_docs.py": 95,
+    "tests/test_app_browser.py": 90,
+    "tests/test_app_api.py": 60,
+    "tests/test_mssante_mailboxes.py": 60,
+    "tests/test_profiles.py": 55,
+    "tests/test_payload_tier.py": 50,
+    "tests/test_posterior_backtest.py": 30,
+    "tests/test_compare.py": 30,
+    "tests/test_outputs_safety.py": 30,
+    "tests/test_signals.py": 30,
+    "tests/test_baseline_calibration.py": 30,
+    "tests/test_report_ensemble.py": 25,
+    "tests/test_server_crash.py": 25,
+}
+
+
+def _guess(slow: int, count: int) -> float:
+    """Seconds of a unit not in ``UNIT_SECONDS``: about 8 s a slow test, 0.3 s a quick one."""
+    return 8.0 * slow + 0.3 * count
 
 
 def _unit(nodeid: str) -> str:
@@ -56,10 +79,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker: the heaviest units first, so that the two workers end together —
-    ``FIRST``, the units with ``slow`` tests (by their count of them), then the others (by
-    their count of tests), a guess that needs no timings; the quick units at the end fill the
-    gaps. A plain ``pytest`` keeps the files' order."""
+    """On an xdist worker: the units heaviest first (``UNIT_SECONDS``, else ``_guess``), so that
+    the longest ones start at once and the quick ones fill the gaps at the end (the scheduler
+    hands each worker the next unit in this order). A plain ``pytest`` keeps the files' order."""
     if not hasattr(config, "workerinput"):
         return
     slow: dict[str, int] = {}
@@ -68,11 +90,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         unit = _unit(item.nodeid)
         slow[unit] = slow.get(unit, 0) + (item.get_closest_marker("slow") is not None)
         count[unit] = count.get(unit, 0) + 1
+    run_slow = "not slow" not in (config.getoption("markexpr") or "")
     order = {item.nodeid: i for i, item in enumerate(items)}
+
+    def seconds(unit: str) -> float:
+        if run_slow and unit in UNIT_SECONDS:
+            return UNIT_SECONDS[unit]
+        return _guess(slow[unit], count[unit])
 
     def key(item: pytest.Item) -> tuple:
         unit = _unit(item.nodeid)
-        return (unit.rsplit("/", 1)[-1] not in FIRST, -slow[unit], -count[unit], unit, order[item.nodeid])
+        return (-seconds(unit), unit, order[item.nodeid])
 
     items.sort(key=key)
 

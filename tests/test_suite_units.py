@@ -28,3 +28,10 @@ def test_a_file_alone_is_its_own_unit_and_parameters_do_not_split_it():
     assert _unit("tests/test_engine.py::test_a[x-y]") == _unit("tests/test_engine.py::test_b") == "tests/test_engine.py"
     assert _unit("tests/test_wave2.py::test_a") == _unit("tests/test_scenario_library.py::test_b[wave2]")
     assert set(SHARED_RUNS) <= {p.name for p in (REPO / "tests").glob("test_*.py")}  # no stale name
+
+
+def test_the_heaviest_units_are_named_as_the_workers_name_them():
+    from tests.conftest import UNIT_SECONDS
+
+    files = {f"tests/{p.name}" for p in (REPO / "tests").glob("test_*.py")}
+    assert set(UNIT_SECONDS) <= files | set(SHARED_RUNS.values())  # no stale name: a renamed file loses its place
