@@ -26,10 +26,11 @@ SHARED_RUNS = {
     "test_scenario_library.py": "wave2-library", "test_wave2.py": "wave2-library",
     "test_readme.py": "readme-wave2", "test_identity_qualification.py": "readme-wave2",
 }
-#: seconds of the heaviest units (slow tests included), one process, measured 2026-12-08 at a load
-#: of 2–4 after issue 28's cuts (docs/ensembles.md short runs, one shared rolling backtest, the
-#: discrepancy paths' look-up): they start first, heaviest first, so that the two workers end
-#: together; a unit not listed is guessed from its tests (``_guess``). A guess, not a check.
+#: seconds of the heaviest units (slow tests included), one process, rounded from the durations
+#: measured 2026-12-08 (loads 2–5) after issue 28's cuts (docs/ensembles.md short runs, one shared
+#: rolling backtest, the discrepancy paths' look-up): they start first, heaviest first, so that
+#: the two workers end together; a unit not listed is guessed from its tests (``_guess``). An
+#: estimate for the order only, never a check.
 UNIT_SECONDS = {
     "tests/test_rolling.py": 145,  # one backtest at two origins on 2 processes (the longest single unit)
     "wave2-library": 100,  # 8 library scenarios to 2027 on 2 processes
