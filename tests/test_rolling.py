@@ -14,8 +14,7 @@ import pytest
 
 from simulator.cli import main
 from simulator.core.errors import UsageError
-from simulator.studies.backtest import naive_forecast, score
-from simulator.studies.discrepancy import (
+from simulator.engine.discrepancy import (
     decompose,
     estimate,
     paths,
@@ -23,6 +22,7 @@ from simulator.studies.discrepancy import (
     variance_at,
     write_discrepancy,
 )
+from simulator.studies.backtest import naive_forecast, score
 from simulator.studies.rolling import (
     bucket,
     by_horizon,
@@ -137,8 +137,8 @@ def test_the_pooled_drift_comes_from_pairs_within_a_sector_not_from_the_sectors_
 def test_each_shipped_posterior_has_the_discrepancy_estimated_with_it():
     """A recalibration that ships a new posterior must ship its discrepancy (posterior.write_outputs
     writes discrepancy.csv beside posterior.csv; copy it as <name>.discrepancy.csv)."""
-    from simulator.studies.commented_csv import read_commented_csv
-    from simulator.studies.discrepancy import for_posterior, read_discrepancy
+    from simulator.engine.commented_csv import read_commented_csv
+    from simulator.engine.discrepancy import for_posterior, read_discrepancy
 
     posteriors = sorted((Path(__file__).parents[1] / "scenarios").glob("*.posterior.csv"))
     assert posteriors
@@ -153,7 +153,7 @@ def test_each_shipped_posterior_has_the_discrepancy_estimated_with_it():
 
 
 def test_the_shipped_discrepancy_widens_every_sectors_band_with_the_horizon():
-    from simulator.studies.discrepancy import read_discrepancy
+    from simulator.engine.discrepancy import read_discrepancy
 
     table, prov = read_discrepancy(Path(__file__).parents[1] / "scenarios" / "baseline.discrepancy.csv")
     assert prov["data_cutoff"] and prov["posterior"]  # provenance lines kept
@@ -250,8 +250,8 @@ def test_target_month_band_for_the_page():
 
 
 def test_the_ensemble_last_twelve_months_carry_the_discrepancy_per_sector():
-    from simulator.studies.discrepancy import model_and_discrepancy
-    from simulator.studies.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator
+    from simulator.engine.discrepancy import model_and_discrepancy
+    from simulator.engine.ensemble import CHANNELS, OUTCOME_NAMES, Aggregator
 
     n, months, sectors = 300, [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 13)], ["gp", "biology"]
     agg = Aggregator(list(range(n)))
@@ -382,7 +382,7 @@ def test_each_rolling_origin_refits_blind_with_its_own_cut_off(rolling_run):
 
 
 def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
-    from simulator.studies.ensemble import (
+    from simulator.engine.ensemble import (
         CHANNELS,
         OUTCOME_NAMES,
         Aggregator,
@@ -417,7 +417,7 @@ def test_the_summary_splits_parameters_from_seeds_when_draws_repeat():
 
 
 def test_a_target_mixes_its_sectors_factors_by_their_documents():
-    from simulator.studies.discrepancy import target_monthly_with
+    from simulator.engine.discrepancy import target_monthly_with
 
     counts = np.full((2, 3), 100.0)
     dmp = np.zeros((2, 3, 3))
