@@ -24,8 +24,24 @@ from simulator.cli import main  # noqa: E402  (after the handlers, on purpose)
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # from here main() answers Ctrl-C itself
 
+
+
+def _forget_handled_interrupt() -> None:
+    """CPython 3.11 remembers a Ctrl-C that interrupted code run by ``PyRun_*`` inside an import
+    (``_Py_UnhandledKeyboardInterrupt``) even when main() catches it, and then ends the process by
+    SIGINT (exit −2) instead of main()'s 130: seen in about one run in ten interrupted while the
+    modules import. main() has handled it, so the flag is cleared (a no-op where it is absent)."""
+    try:
+        import ctypes
+
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except (ImportError, ValueError, AttributeError, OSError):
+        pass
+
+
 try:
     code = main()
 finally:  # main() has answered (one line, its exit code): a Ctrl-C arriving now changes nothing
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+_forget_handled_interrupt()
 sys.exit(code)
